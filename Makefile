@@ -1,0 +1,179 @@
+# memtrace: one non-recursive Makefile for every part.
+#
+#   make [all]        memtrace, libmemtrace-agent.so, victims and unit tests
+#   make deps         install the Debian packages that are missing (apt-get)
+#   make check        deps, build, then every test; last line "N passed, N failed, N skipped"
+#   make demo         deps, build, run a leaking sample under memtrace, print its report
+#   make bench        deps, build, per-allocation overhead beside heaptrack
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# CROSS_COMPILE=aarch64-linux-gnu- (or CC=...) selects the target compiler,
+# HOSTCC the host one, V=1 shows command lines, WERROR=1 turns warnings into errors.
+
+MAKEFLAGS += -rR --no-print-directory
+
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
+endif
+HOSTCC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+ARCH := $(shell $(CC) -dumpmachine 2>/dev/null | sed -e 's/-.*//' -e 's/^i.86$$/x86/' -e 's/^arm.*/arm/')
+VERSION := 0.2.0
+
+ifeq ($(V),1)
+Q :=
+echo_cmd = @:
+else
+Q := @
+echo_cmd = @printf '  %-8s %s\n'
+endif
+
+WARN := -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wold-style-definition -Wundef -Wwrite-strings -Wimplicit-fallthrough \
+	-Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' \
+	-Icommon -fno-omit-frame-pointer
+CFLAGS ?=
+LDFLAGS ?=
+
+# Libraries through pkg-config; a missing one names the Debian package.
+PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev
+ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+$(foreach p,$(PKGS_TARGET),$(if $(shell $(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(p))) && echo y),,\
+  $(error $(word 1,$(subst :, ,$(p))) not found by pkg-config: run 'make deps' or apt-get install $(word 2,$(subst :, ,$(p))))))
+endif
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# ---------------------------------------------------------------- sources
+COMMON_SRCS := common/proto.c common/log.c
+AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
+	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
+	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
+	agent/modules.c agent/dynelf.c common/proto.c
+INJECT_SRCS := inject/main.c inject/spawn.c inject/session.c inject/console.c \
+	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c $(COMMON_SRCS)
+
+AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
+	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(call pc_cflags,libunwind) $(CFLAGS)
+AGENT_LIBS := $(call pc_libs,libunwind) -lpthread
+INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson) $(CFLAGS)
+INJECT_LIBS := $(call pc_libs,libelf libcjson)
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+AGENT := $(BUILD)/libmemtrace-agent.so
+MEMTRACE := $(BUILD)/memtrace
+MEMTRACE_ASAN := $(BUILD)/asan/memtrace
+
+VICTIM_C := $(wildcard tests/victims/*.c)
+VICTIM_CXX := $(wildcard tests/victims/*.cc)
+VICTIMS := $(patsubst tests/victims/%.c,$(BUILD)/tests/victims/%,$(VICTIM_C)) \
+	$(patsubst tests/victims/%.cc,$(BUILD)/tests/victims/%,$(VICTIM_CXX))
+VICTIM_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
+	-D_GNU_SOURCE -pthread -Wall
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all deps check check-unit check-integration demo bench install clean help
+all: $(MEMTRACE) $(AGENT)
+test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(BENCHES)
+
+# ---------------------------------------------------------------- rules
+$(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) | $(BUILD)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) -c $< -o $@
+$(BUILD)/inject/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) | $(BUILD)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) -c $< -o $@
+$(BUILD)/asan/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) | $(BUILD)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(AGENT): $(patsubst %.c,$(BUILD)/agent/%.o,$(AGENT_SRCS)) agent/agent.map
+	$(echo_cmd) LD $@
+	$(Q)$(CC) -shared -Wl,--version-script=agent/agent.map -Wl,-z,now -Wl,-z,relro \
+		-o $@ $(filter %.o,$^) $(AGENT_LIBS) $(LDFLAGS)
+$(MEMTRACE): $(patsubst %.c,$(BUILD)/inject/%.o,$(INJECT_SRCS))
+	$(echo_cmd) LD $@
+	$(Q)$(CC) -o $@ $^ $(INJECT_LIBS) $(LDFLAGS)
+$(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
+	$(echo_cmd) LD $@
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(INJECT_LIBS) $(LDFLAGS)
+	$(Q)ln -sf ../libmemtrace-agent.so $(BUILD)/asan/libmemtrace-agent.so
+
+$(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -o $@ $< -ldl
+$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h
+	$(echo_cmd) CXX $@
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
+$(BUILD)/bench/%: bench/%.c
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -o $@ $<
+
+# Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
+# that exercise agent code, which runs inside targets without sanitizers.
+UNIT_test_proto := common/proto.c common/log.c
+UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c
+UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c
+UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/arena.c agent/modules.c
+UNIT_test_lineedit := inject/lineedit.c
+UNIT_test_elfsym := inject/elfsym.c common/log.c
+UNIT_SAN_test_proto := $(ASAN_FLAGS)
+UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
+UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
+UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 -Iagent -Iinject $(call pc_cflags,libunwind libelf libcjson) \
+		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(call pc_libs,libunwind libelf libcjson) -lpthread
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+# ---------------------------------------------------------------- entry points
+deps:
+	$(Q)scripts/deps.sh
+
+check:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) test-bins
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+check-unit check-integration: test-bins
+	$(Q)BUILD=$(BUILD) tests/run.sh $(subst check-,,$@)
+
+demo:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) all $(BUILD)/tests/victims/demo_leaky
+	$(Q)scripts/demo.sh $(BUILD)
+
+bench:
+	$(Q)scripts/deps.sh --bench
+	$(Q)$(MAKE) all $(BENCHES)
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/memtrace
+	install -m 0755 $(MEMTRACE) $(DESTDIR)$(PREFIX)/bin/memtrace
+	install -m 0644 $(AGENT) $(DESTDIR)$(PREFIX)/lib/memtrace/libmemtrace-agent.so
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,0 +1,27 @@
+/*
+ * libmemtrace-agent.so: the part of memtrace that runs inside the traced
+ * process. This header is its public face: the entry points exported from
+ * the shared object besides the malloc family it replaces.
+ *
+ * The agent is loaded either with LD_PRELOAD when memtrace starts a program
+ * (start mode), or later by a remote dlopen into a running process (attach,
+ * a later issue), which then calls memtrace_agent_start().
+ */
+#ifndef MEMTRACE_AGENT_H
+#define MEMTRACE_AGENT_H
+
+#define AGENT_EXPORT __attribute__((visibility("default")))
+
+/* Frames per callstack: the default and the largest accepted. */
+#define AGENT_DEFAULT_DEPTH 32
+#define AGENT_MAX_DEPTH 64
+
+/*
+ * Start the agent in a process it was dlopen'ed into. CONFIG is a string of
+ * "key=value" words separated by spaces (unwind=fp|libunwind depth=N).
+ * Returns 0, or -1 if the agent could not start (it then stays idle and
+ * passes every call through). Safe to call twice: the second call is a no-op.
+ */
+AGENT_EXPORT int memtrace_agent_start(const char *config);
+
+#endif

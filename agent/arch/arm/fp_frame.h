@@ -1,0 +1,16 @@
+/*
+ * 32-bit ARM has no frame-record layout common to ARM and Thumb code (gcc
+ * uses r11 or r7 with different save orders), so the frame-pointer walk is
+ * not offered there: libunwind (with -funwind-tables) is the unwinder.
+ */
+#ifndef AGENT_ARCH_FP_FRAME_H
+#define AGENT_ARCH_FP_FRAME_H
+
+#include <stdint.h>
+
+#define AGENT_FP_SUPPORTED 0
+#define AGENT_FP_NEXT 0
+#define AGENT_FP_RET 1
+#define AGENT_FP_ALIGN 4
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * mmap-backed memory for the agent, with counters per kind. The bump arena
+ * serves small long-lived objects from 1 MiB chunks; big tables map their
+ * own memory so they can be given back when they grow.
+ */
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "lock.h"
+
+static size_t mem_bytes[AGENT_MEM_KINDS];
+static size_t page_size;
+
+#define ARENA_CHUNK (1u << 20)
+
+struct bump {
+	agent_lock_t lock;
+	char *cur;
+	char *end;
+};
+static struct bump bumps[AGENT_MEM_KINDS];
+
+size_t agent_page_size(void)
+{
+	size_t ps = __atomic_load_n(&page_size, __ATOMIC_RELAXED);
+
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+
+		ps = v > 0 ? (size_t)v : 4096;
+		__atomic_store_n(&page_size, ps, __ATOMIC_RELAXED);
+	}
+	return ps;
+}
+
+static size_t round_pages(size_t size)
+{
+	size_t ps = agent_page_size();
+
+	return (size + ps - 1) & ~(ps - 1);
+}
+
+void *agent_map(size_t size, enum agent_mem_kind kind)
+{
+	void *p;
+
+	size = round_pages(size);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	__atomic_add_fetch(&mem_bytes[kind], size, __ATOMIC_RELAXED);
+	return p;
+}
+
+void agent_unmap(void *p, size_t size, enum agent_mem_kind kind)
+{
+	if (!p)
+		return;
+	size = round_pages(size);
+	munmap(p, size);
+	__atomic_sub_fetch(&mem_bytes[kind], size, __ATOMIC_RELAXED);
+}
+
+void *agent_remap(void *p, size_t old_size, size_t new_size, enum agent_mem_kind kind)
+{
+	void *q;
+
+	old_size = round_pages(old_size);
+	new_size = round_pages(new_size);
+	q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		return NULL;
+	if (new_size > old_size)
+		__atomic_add_fetch(&mem_bytes[kind], new_size - old_size, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&mem_bytes[kind], old_size - new_size, __ATOMIC_RELAXED);
+	return q;
+}
+
+size_t agent_mem_bytes(enum agent_mem_kind kind)
+{
+	return __atomic_load_n(&mem_bytes[kind], __ATOMIC_RELAXED);
+}
+
+size_t agent_mem_total(void)
+{
+	size_t sum = 0;
+
+	for (int k = 0; k < AGENT_MEM_KINDS; k++)
+		sum += agent_mem_bytes((enum agent_mem_kind)k);
+	return sum;
+}
+
+void *agent_arena_alloc(size_t size, size_t align, enum agent_mem_kind kind)
+{
+	struct bump *b = &bumps[kind];
+	uintptr_t p;
+	void *ret = NULL;
+
+	if (size > ARENA_CHUNK / 4)
+		return agent_map(size, kind);
+	agent_lock(&b->lock);
+	p = ((uintptr_t)b->cur + align - 1) & ~(uintptr_t)(align - 1);
+	if (!b->cur || p + size > (uintptr_t)b->end) {
+		char *chunk = agent_map(ARENA_CHUNK, kind);
+
+		if (!chunk)
+			goto out;
+		b->cur = chunk;
+		b->end = chunk + ARENA_CHUNK;
+		p = ((uintptr_t)b->cur + align - 1) & ~(uintptr_t)(align - 1);
+	}
+	b->cur = (char *)(p + size);
+	ret = (void *)p;
+out:
+	agent_unlock(&b->lock);
+	return ret;
+}

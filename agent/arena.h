@@ -1,0 +1,38 @@
+/*
+ * The agent's own memory. Everything comes from mmap, never from the
+ * allocator the agent replaces, and every byte is counted so `status` can
+ * show what memtrace costs the target.
+ */
+#ifndef AGENT_ARENA_H
+#define AGENT_ARENA_H
+
+#include <stddef.h>
+
+enum agent_mem_kind {
+	AGENT_MEM_BLOCKS,	/* the live-block tables */
+	AGENT_MEM_CONTEXTS,	/* contexts and their index */
+	AGENT_MEM_OTHER,	/* buffers for requests and reports */
+	AGENT_MEM_KINDS
+};
+
+/* Anonymous private mapping of SIZE bytes (rounded up to pages), zeroed.
+ * NULL on failure. */
+void *agent_map(size_t size, enum agent_mem_kind kind);
+/* Give back a mapping from agent_map with the same SIZE and KIND. */
+void agent_unmap(void *p, size_t size, enum agent_mem_kind kind);
+/* Grow or shrink a mapping (may move). NULL on failure, the old one intact. */
+void *agent_remap(void *p, size_t old_size, size_t new_size, enum agent_mem_kind kind);
+
+/* Bytes currently mapped for KIND, and in total. */
+size_t agent_mem_bytes(enum agent_mem_kind kind);
+size_t agent_mem_total(void);
+
+/*
+ * Bump allocation for objects that live as long as the agent (contexts).
+ * Thread-safe. NULL when no memory can be mapped.
+ */
+void *agent_arena_alloc(size_t size, size_t align, enum agent_mem_kind kind);
+
+size_t agent_page_size(void);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * Context table. The index maps a stack hash to its context with open
+ * addressing; readers follow an atomically published pointer and never
+ * lock. When the index passes half full the writer publishes a copy twice
+ * as big and keeps the old one mapped (a reader may still be probing it);
+ * the retired copies add up to less than the live one.
+ */
+#include <string.h>
+
+#include "arena.h"
+#include "blocks.h"
+#include "contexts.h"
+#include "lock.h"
+
+#define CHUNK_BITS 12
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+#define MAX_CONTEXTS AGENT_BLOCK_MAX_CTX
+#define NCHUNKS ((MAX_CONTEXTS >> CHUNK_BITS) + 1)
+
+struct ctx_index {
+	size_t cap;			/* power of two */
+	struct agent_ctx *slots[];
+};
+
+static struct ctx_index *index_cur;
+static agent_lock_t create_lock;
+static uint32_t ctx_count;
+static struct agent_ctx **by_id[NCHUNKS];
+
+uint64_t agent_stack_hash(const uintptr_t *pcs, int depth)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)depth;
+
+	for (int i = 0; i < depth; i++) {
+		h ^= (uint64_t)pcs[i];
+		h *= UINT64_C(0x100000001b3);
+		h ^= h >> 29;
+	}
+	return h ? h : 1;
+}
+
+static int same_stack(const struct agent_ctx *c, const uintptr_t *pcs, int depth, uint64_t hash)
+{
+	return c->hash == hash && c->depth == depth &&
+	       memcmp(c->pcs, pcs, (size_t)depth * sizeof(*pcs)) == 0;
+}
+
+static struct agent_ctx *lookup(struct ctx_index *ix, const uintptr_t *pcs, int depth, uint64_t hash)
+{
+	size_t mask;
+	size_t i;
+
+	if (!ix)
+		return NULL;
+	mask = ix->cap - 1;
+	for (i = hash & mask;; i = (i + 1) & mask) {
+		struct agent_ctx *c = __atomic_load_n(&ix->slots[i], __ATOMIC_ACQUIRE);
+
+		if (!c)
+			return NULL;
+		if (same_stack(c, pcs, depth, hash))
+			return c;
+	}
+}
+
+static void index_put(struct ctx_index *ix, struct agent_ctx *c)
+{
+	size_t mask = ix->cap - 1;
+	size_t i = c->hash & mask;
+
+	while (ix->slots[i])
+		i = (i + 1) & mask;
+	__atomic_store_n(&ix->slots[i], c, __ATOMIC_RELEASE);
+}
+
+/* Called with create_lock held. 0 or -1. */
+static int index_make_room(void)
+{
+	struct ctx_index *ix = index_cur;
+	struct ctx_index *nix;
+	size_t cap;
+
+	if (ix && (size_t)(ctx_count + 1) * 2 <= ix->cap)
+		return 0;
+	cap = ix ? ix->cap * 2 : 1024;
+	nix = agent_map(sizeof(*nix) + cap * sizeof(nix->slots[0]), AGENT_MEM_CONTEXTS);
+	if (!nix)
+		return -1;
+	nix->cap = cap;
+	if (ix)
+		for (size_t i = 0; i < ix->cap; i++)
+			if (ix->slots[i])
+				index_put(nix, ix->slots[i]);
+	__atomic_store_n(&index_cur, nix, __ATOMIC_RELEASE);
+	return 0;
+}
+
+struct agent_ctx *agent_ctx_get(const uintptr_t *pcs, int depth, uint64_t hash)
+{
+	struct agent_ctx *c = lookup(__atomic_load_n(&index_cur, __ATOMIC_ACQUIRE), pcs, depth, hash);
+	uint32_t id;
+	uint32_t chunk;
+
+	if (c)
+		return c;
+	agent_lock(&create_lock);
+	c = lookup(index_cur, pcs, depth, hash);
+	if (c)
+		goto out;
+	if (ctx_count >= MAX_CONTEXTS || index_make_room() < 0)
+		goto out;
+	id = ctx_count + 1;
+	chunk = id >> CHUNK_BITS;
+	if (!by_id[chunk]) {
+		by_id[chunk] = agent_map(CHUNK_SIZE * sizeof(by_id[0][0]), AGENT_MEM_CONTEXTS);
+		if (!by_id[chunk])
+			goto out;
+	}
+	c = agent_arena_alloc(sizeof(*c) + (size_t)depth * sizeof(pcs[0]), 64, AGENT_MEM_CONTEXTS);
+	if (!c)
+		goto out;
+	c->id = id;
+	c->depth = (uint16_t)depth;
+	c->hash = hash;
+	memcpy(c->pcs, pcs, (size_t)depth * sizeof(pcs[0]));
+	__atomic_store_n(&by_id[chunk][id & (CHUNK_SIZE - 1)], c, __ATOMIC_RELEASE);
+	__atomic_store_n(&ctx_count, id, __ATOMIC_RELEASE);
+	index_put(index_cur, c);
+out:
+	agent_unlock(&create_lock);
+	return c;
+}
+
+struct agent_ctx *agent_ctx_by_id(uint32_t id)
+{
+	struct agent_ctx **chunk;
+
+	if (id == 0 || id > __atomic_load_n(&ctx_count, __ATOMIC_ACQUIRE))
+		return NULL;
+	chunk = __atomic_load_n(&by_id[id >> CHUNK_BITS], __ATOMIC_ACQUIRE);
+	return chunk ? __atomic_load_n(&chunk[id & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
+}
+
+uint32_t agent_ctx_count(void)
+{
+	return __atomic_load_n(&ctx_count, __ATOMIC_ACQUIRE);
+}
+
+void agent_ctx_reset_totals(void)
+{
+	uint32_t n = agent_ctx_count();
+
+	for (uint32_t id = 1; id <= n; id++) {
+		struct agent_ctx *c = agent_ctx_by_id(id);
+		int64_t live;
+
+		if (!c)
+			continue;
+		live = __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->total_allocs, (uint64_t)__atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+		__atomic_store_n(&c->total_bytes, (uint64_t)(live > 0 ? live : 0), __ATOMIC_RELAXED);
+		__atomic_store_n(&c->peak_live_bytes, live, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->first_ns, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->last_ns, 0, __ATOMIC_RELAXED);
+	}
+}

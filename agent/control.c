@@ -1,0 +1,562 @@
+/*
+ * Control thread. It never runs application code and blocks every signal,
+ * so process-directed signals keep going to the application's threads. It
+ * allocates only from the agent's mappings, and its guard is set for good,
+ * so whatever libc allocates on its behalf is passed through untracked.
+ *
+ * Up to MAX_CLIENTS connections are served; the first that says hello as
+ * memtrace owns the session, a second memtrace is told who holds it. A
+ * request larger than the limit is skipped and answered with an error, a
+ * garbled one gets an error reply; the connection goes on either way.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "blocks.h"
+#include "contexts.h"
+#include "control.h"
+#include "jsonr.h"
+#include "jsonw.h"
+#include "lock.h"
+#include "proto.h"
+#include "report.h"
+#include "state.h"
+
+#define MAX_CLIENTS 4
+#define MAX_MEMBERS 32
+#define READ_TIMEOUT_MS 5000
+#define SEND_TIMEOUT_MS 60000
+/* A length above this is not a message but a stream out of step: hang up. */
+#define RESYNC_LIMIT (16u * 1024 * 1024)
+#define MAX_DUMP_BLOCKS 100
+#define MAX_DUMP_BYTES 4096
+
+struct client {
+	int fd;
+	int session;		/* the memtrace that owns the session */
+	int peer_pid;
+};
+
+static int listen_fd = -1;
+static struct client clients[MAX_CLIENTS];
+static agent_lock_t send_lock;
+static int session_fd = -1;	/* under send_lock */
+static int session_pid;
+static sem_t resume_sem;
+static int exit_reported;
+static char *req_buf;		/* PROTO_MAX_REQUEST + 1 bytes */
+
+/* ---------------------------------------------------------------- replies */
+
+static int reply_begin(struct jsonw *w, int64_t id, int ok)
+{
+	if (jsonw_init(w, PROTO_HEADER_SIZE) < 0)
+		return -1;
+	jsonw_obj(w);
+	jsonw_key(w, "v");
+	jsonw_i64(w, PROTO_VERSION);
+	jsonw_key(w, "id");
+	jsonw_i64(w, id);
+	jsonw_key(w, "ok");
+	jsonw_bool(w, ok);
+	return 0;
+}
+
+/* Close W's object, frame it and send it to FD. Releases W. */
+static int reply_send(int fd, struct jsonw *w)
+{
+	size_t len;
+	int ret = -1;
+
+	jsonw_obj_end(w);
+	if (w->failed) {
+		jsonw_release(w);
+		return -1;
+	}
+	len = w->len - PROTO_HEADER_SIZE;
+	w->buf[0] = (char)(len >> 24);
+	w->buf[1] = (char)(len >> 16);
+	w->buf[2] = (char)(len >> 8);
+	w->buf[3] = (char)len;
+	agent_lock(&send_lock);
+	ret = proto_write_all(fd, w->buf, w->len, SEND_TIMEOUT_MS);
+	agent_unlock(&send_lock);
+	jsonw_release(w);
+	return ret;
+}
+
+static int reply_error(int fd, int64_t id, const char *msg)
+{
+	struct jsonw w;
+
+	if (reply_begin(&w, id, 0) < 0)
+		return -1;
+	jsonw_key(&w, "error");
+	jsonw_str(&w, msg);
+	return reply_send(fd, &w);
+}
+
+static int reply_ok(int fd, int64_t id)
+{
+	struct jsonw w;
+
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	return reply_send(fd, &w);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+struct dump_pick {
+	uint32_t ctx;
+	int n, max;
+	uint64_t live;
+	struct agent_block picked[MAX_DUMP_BLOCKS];
+};
+
+/* Keep the MAX oldest blocks of the context, sorted by sequence number. */
+static int dump_collect(struct agent_block *b, void *arg)
+{
+	struct dump_pick *d = arg;
+	int i;
+
+	if (agent_block_ctx(b) != d->ctx)
+		return 0;
+	d->live++;
+	if (d->n == d->max && b->seq >= d->picked[d->n - 1].seq)
+		return 0;
+	if (d->n < d->max)
+		d->n++;
+	for (i = d->n - 1; i > 0 && d->picked[i - 1].seq > b->seq; i--)
+		d->picked[i] = d->picked[i - 1];
+	d->picked[i] = *b;
+	return 0;
+}
+
+struct dump_copy {
+	unsigned char *out;
+	size_t want;
+	size_t got;
+};
+
+static int dump_read(struct agent_block *b, void *arg)
+{
+	struct dump_copy *c = arg;
+	size_t n = agent_block_size(b) < c->want ? (size_t)agent_block_size(b) : c->want;
+
+	/* The shard lock is held: the block cannot be freed under us. */
+	memcpy(c->out, (const void *)(uintptr_t)b->ptr, n);
+	c->got = n;
+	return 0;
+}
+
+static int cmd_dump(int fd, int64_t id, const struct jsonr_member *m, int n)
+{
+	const struct jsonr_member *ctx = jsonr_get(m, n, "ctx");
+	const struct jsonr_member *cnt = jsonr_get(m, n, "n");
+	const struct jsonr_member *bytes = jsonr_get(m, n, "bytes");
+	static struct dump_pick d;
+	unsigned char data[MAX_DUMP_BYTES];
+	char hex[2 * MAX_DUMP_BYTES + 1];
+	struct jsonw w;
+
+	if (!ctx || ctx->type != JSONR_INT || !agent_ctx_by_id((uint32_t)ctx->num))
+		return reply_error(fd, id, "dump: \"ctx\" must name an existing context id");
+	memset(&d, 0, sizeof(d));
+	d.ctx = (uint32_t)ctx->num;
+	d.max = cnt && cnt->type == JSONR_INT ? (int)cnt->num : 1;
+	if (d.max < 1 || d.max > MAX_DUMP_BLOCKS)
+		return reply_error(fd, id, "dump: \"n\" must be 1..100");
+	struct dump_copy c = { .out = data, .want = 64 };
+	if (bytes && bytes->type == JSONR_INT) {
+		if (bytes->num < 1 || bytes->num > MAX_DUMP_BYTES)
+			return reply_error(fd, id, "dump: \"bytes\" must be 1..4096");
+		c.want = (size_t)bytes->num;
+	}
+	agent_blocks_foreach(dump_collect, &d);
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	jsonw_key(&w, "ctx");
+	jsonw_u64(&w, d.ctx);
+	jsonw_key(&w, "live_blocks");
+	jsonw_u64(&w, d.live);
+	jsonw_key(&w, "blocks");
+	jsonw_arr(&w);
+	for (int i = 0; i < d.n; i++) {
+		c.got = 0;
+		if (!agent_blocks_with((uintptr_t)d.picked[i].ptr, dump_read, &c))
+			continue;	/* freed since we looked */
+		for (size_t k = 0; k < c.got; k++) {
+			hex[2 * k] = "0123456789abcdef"[data[k] >> 4];
+			hex[2 * k + 1] = "0123456789abcdef"[data[k] & 15];
+		}
+		jsonw_obj(&w);
+		jsonw_key(&w, "addr");
+		jsonw_hex(&w, d.picked[i].ptr);
+		jsonw_key(&w, "size");
+		jsonw_u64(&w, agent_block_size(&d.picked[i]));
+		jsonw_key(&w, "seq");
+		jsonw_u64(&w, d.picked[i].seq);
+		jsonw_key(&w, "data");
+		jsonw_strn(&w, hex, 2 * c.got);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	return reply_send(fd, &w);
+}
+
+static int clear_one(struct agent_block *b, void *arg)
+{
+	struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(b));
+
+	(void)arg;
+	if (c)
+		agent_ctx_free(c, agent_block_size(b));
+	return 1;
+}
+
+static int cmd_clear(int fd, int64_t id)
+{
+	agent_blocks_foreach(clear_one, NULL);
+	agent_ctx_reset_totals();
+	return reply_ok(fd, id);
+}
+
+static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
+{
+	const struct jsonr_member *cnt = jsonr_get(m, n, "count");
+	struct jsonw w;
+	int count = 10;
+
+	if (cnt) {
+		if (cnt->type != JSONR_INT || cnt->num < 0 || cnt->num > 1000000)
+			return reply_error(fd, id, "report: \"count\" must be 0..1000000 (0: all)");
+		count = (int)cnt->num;
+	}
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	jsonw_key(&w, "report");
+	jsonw_obj(&w);
+	if (agent_report_write(&w, count) < 0) {
+		jsonw_release(&w);
+		return reply_error(fd, id, "report: the agent is out of memory");
+	}
+	jsonw_obj_end(&w);
+	return reply_send(fd, &w);
+}
+
+static int cmd_status(int fd, int64_t id)
+{
+	struct jsonw w;
+
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	agent_status_write(&w);
+	return reply_send(fd, &w);
+}
+
+static int cmd_hello(struct client *cl, int64_t id, const struct jsonr_member *m, int n)
+{
+	const struct jsonr_member *pid = jsonr_get(m, n, "pid");
+	char msg[160];
+	struct jsonw w;
+
+	if (session_fd >= 0 && session_fd != cl->fd) {
+		snprintf(msg, sizeof(msg),
+			 "busy: memtrace (pid %d) is already connected to this process", session_pid);
+		reply_error(cl->fd, id, msg);
+		return -1;	/* hang up */
+	}
+	cl->session = 1;
+	agent_lock(&send_lock);
+	session_fd = cl->fd;
+	session_pid = pid && pid->type == JSONR_INT ? (int)pid->num : cl->peer_pid;
+	agent_unlock(&send_lock);
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	jsonw_key(&w, "protocol");
+	jsonw_i64(&w, PROTO_VERSION);
+	jsonw_key(&w, "agent_version");
+	jsonw_str(&w, MEMTRACE_VERSION);
+	agent_status_write(&w);
+	return reply_send(cl->fd, &w);
+}
+
+/* Handle one request. -1 means hang up on this client. */
+static int handle(struct client *cl, char *buf, size_t len)
+{
+	struct jsonr_member m[MAX_MEMBERS];
+	const struct jsonr_member *cmd, *idm;
+	const char *err;
+	size_t err_at;
+	int64_t id = 0;
+	char msg[200];
+	int n;
+
+	if (jsonr_parse(buf, len, m, MAX_MEMBERS, &n, &err, &err_at) != JSONR_OK) {
+		snprintf(msg, sizeof(msg), "bad message: %s at byte %zu", err, err_at);
+		return reply_error(cl->fd, 0, msg);
+	}
+	idm = jsonr_get(m, n, "id");
+	if (idm && idm->type == JSONR_INT)
+		id = idm->num;
+	idm = jsonr_get(m, n, "v");
+	if (!idm || idm->type != JSONR_INT || idm->num != PROTO_VERSION) {
+		snprintf(msg, sizeof(msg), "bad message: \"v\" must be %d (protocol version)", PROTO_VERSION);
+		return reply_error(cl->fd, id, msg);
+	}
+	cmd = jsonr_get(m, n, "cmd");
+	if (!cmd || cmd->type != JSONR_STRING)
+		return reply_error(cl->fd, id, "bad message: \"cmd\" (a string) is missing");
+	if (!strcmp(cmd->str, "hello"))
+		return cmd_hello(cl, id, m, n);
+	if (!cl->session)
+		return reply_error(cl->fd, id, "say hello first");
+	if (!strcmp(cmd->str, "resume")) {
+		sem_post(&resume_sem);
+		return reply_ok(cl->fd, id);
+	}
+	if (!strcmp(cmd->str, "status"))
+		return cmd_status(cl->fd, id);
+	if (!strcmp(cmd->str, "report"))
+		return cmd_report(cl->fd, id, m, n);
+	if (!strcmp(cmd->str, "clear"))
+		return cmd_clear(cl->fd, id);
+	if (!strcmp(cmd->str, "dump"))
+		return cmd_dump(cl->fd, id, m, n);
+	if (!strcmp(cmd->str, "bye")) {
+		reply_ok(cl->fd, id);
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", cmd->str);
+	return reply_error(cl->fd, id, msg);
+}
+
+/* ---------------------------------------------------------------- connections */
+
+static void client_close(struct client *cl)
+{
+	if (cl->session) {
+		agent_lock(&send_lock);
+		session_fd = -1;
+		session_pid = 0;
+		agent_unlock(&send_lock);
+	}
+	close(cl->fd);
+	cl->fd = -1;
+	cl->session = 0;
+}
+
+static void client_accept(void)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid() && cred.uid != getuid())) {
+		reply_error(fd, 0, "permission denied: only the process's own user or root may connect");
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd < 0) {
+			clients[i].fd = fd;
+			clients[i].session = 0;
+			clients[i].peer_pid = cred.pid;
+			return;
+		}
+	}
+	reply_error(fd, 0, "too many connections to the agent");
+	close(fd);
+}
+
+static void client_readable(struct client *cl)
+{
+	unsigned char hdr[PROTO_HEADER_SIZE];
+	uint32_t len;
+	char msg[120];
+
+	if (proto_read_all(cl->fd, hdr, sizeof(hdr), READ_TIMEOUT_MS) < 0) {
+		client_close(cl);
+		return;
+	}
+	len = proto_header_len(hdr);
+	if (len > PROTO_MAX_REQUEST) {
+		snprintf(msg, sizeof(msg), "message too large: %u bytes, the limit is %u",
+			 len, PROTO_MAX_REQUEST);
+		reply_error(cl->fd, 0, msg);
+		if (len > RESYNC_LIMIT || proto_skip(cl->fd, len, READ_TIMEOUT_MS) < 0)
+			client_close(cl);
+		return;
+	}
+	if (len == 0) {
+		reply_error(cl->fd, 0, "bad message: empty");
+		return;
+	}
+	if (proto_read_all(cl->fd, req_buf, len, READ_TIMEOUT_MS) < 0) {
+		client_close(cl);
+		return;
+	}
+	if (handle(cl, req_buf, len) < 0)
+		client_close(cl);
+}
+
+static void *control_main(void *arg)
+{
+	(void)arg;
+	agent_guard = 1;
+	prctl(PR_SET_NAME, "memtrace-agent", 0, 0, 0);
+	for (;;) {
+		struct pollfd pfd[MAX_CLIENTS + 1];
+		struct client *who[MAX_CLIENTS + 1];
+		int n = 0;
+
+		pfd[n].fd = listen_fd;
+		pfd[n].events = POLLIN;
+		who[n++] = NULL;
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			if (clients[i].fd < 0)
+				continue;
+			pfd[n].fd = clients[i].fd;
+			pfd[n].events = POLLIN;
+			who[n++] = &clients[i];
+		}
+		if (poll(pfd, (nfds_t)n, -1) < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (!who[i])
+				client_accept();
+			else if (who[i]->fd >= 0)
+				client_readable(who[i]);
+		}
+	}
+	return NULL;
+}
+
+int agent_control_start(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t th;
+	socklen_t alen;
+	int name_len;
+	int err;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	sem_init(&resume_sem, 0, 0);
+	req_buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
+	if (!req_buf)
+		return -1;
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listen_fd < 0)
+		return -1;
+	name_len = proto_agent_name(addr.sun_path + 1, sizeof(addr.sun_path) - 1, getpid());
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)name_len);
+	if (bind(listen_fd, (struct sockaddr *)&addr, alen) < 0 || listen(listen_fd, 4) < 0)
+		goto fail;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	err = pthread_create(&th, &attr, control_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		errno = err;
+		goto fail;
+	}
+	return 0;
+fail:
+	close(listen_fd);
+	listen_fd = -1;
+	return -1;
+}
+
+int agent_control_wait_resume(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (sem_timedwait(&resume_sem, &ts) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+void agent_control_forget(void)
+{
+	/* No locks: this runs in a fresh fork child, where only this thread exists. */
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd >= 0)
+			close(clients[i].fd);
+		clients[i].fd = -1;
+	}
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
+	session_fd = -1;
+	exit_reported = 1;
+}
+
+void agent_control_exit_report(int sig)
+{
+	struct jsonw w;
+	size_t len;
+
+	if (__atomic_exchange_n(&exit_reported, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (__atomic_load_n(&session_fd, __ATOMIC_ACQUIRE) < 0)
+		return;
+	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
+		return;
+	jsonw_obj(&w);
+	jsonw_key(&w, "v");
+	jsonw_i64(&w, PROTO_VERSION);
+	jsonw_key(&w, "event");
+	jsonw_str(&w, "exit");
+	jsonw_key(&w, "signal");
+	jsonw_i64(&w, sig);
+	jsonw_key(&w, "report");
+	jsonw_obj(&w);
+	agent_report_write(&w, 0);
+	jsonw_obj_end(&w);
+	jsonw_obj_end(&w);
+	if (!w.failed) {
+		len = w.len - PROTO_HEADER_SIZE;
+		w.buf[0] = (char)(len >> 24);
+		w.buf[1] = (char)(len >> 16);
+		w.buf[2] = (char)(len >> 8);
+		w.buf[3] = (char)len;
+		agent_lock(&send_lock);
+		if (session_fd >= 0)
+			proto_write_all(session_fd, w.buf, w.len, SEND_TIMEOUT_MS);
+		agent_unlock(&send_lock);
+	}
+	jsonw_release(&w);
+}

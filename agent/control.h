@@ -1,0 +1,28 @@
+/*
+ * The agent's control thread: serves memtrace over an abstract unix socket
+ * named "memtrace-agent.PID", one memtrace session at a time, and carries the
+ * exit report out when the process ends.
+ */
+#ifndef AGENT_CONTROL_H
+#define AGENT_CONTROL_H
+
+/* Bind the socket and start the thread (all signals blocked in it). 0/-1. */
+int agent_control_start(void);
+
+/* Block until memtrace sends "resume" or TIMEOUT_MS pass. 0 resumed, -1 timed out. */
+int agent_control_wait_resume(int timeout_ms);
+
+/*
+ * Send the exit event with a full report to the connected memtrace, if any.
+ * SIG is the fatal signal, or 0 for a normal exit. Only the first call does
+ * anything. Async-signal-safe.
+ */
+void agent_control_exit_report(int sig);
+
+/*
+ * In a fork child: close the copies of the agent's sockets, so the parent's
+ * memtrace sees the connection end when the parent ends.
+ */
+void agent_control_forget(void);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * Reading the dynamic sections of modules already loaded in this process,
+ * through the loader's link map, without calling the loader: no lock, no
+ * allocation, usable from inside the malloc hooks before anything else is
+ * set up. Used to find the real allocator and (with attach) the GOT slots.
+ */
+#ifndef AGENT_DYNELF_H
+#define AGENT_DYNELF_H
+
+#include <link.h>
+#include <stdint.h>
+
+/* First entry of the loader's link map (the main program), or NULL. */
+struct link_map *agent_link_map(void);
+
+/*
+ * Address of the defined function or object NAME exported by module LM (the
+ * default version when versioned), IFUNCs resolved. NULL if not there.
+ */
+void *agent_dynsym(const struct link_map *lm, const char *name);
+
+/* Load bias of this shared object (the agent). */
+uintptr_t agent_self_base(void);
+
+#endif

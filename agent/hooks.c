@@ -1,0 +1,266 @@
+/*
+ * The malloc family, as the process sees it. Each function calls the real
+ * allocator and then records or forgets the block; only the bookkeeping is
+ * added, every result, errno and edge case is the real allocator's. Nothing
+ * here allocates through malloc, takes the loader lock or uses stdio.
+ *
+ * Order matters against other threads: a new block is recorded after the
+ * real call returns it, and a block is forgotten before the real free, so
+ * an address recycled by the allocator is never confused with the old one.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "agent.h"
+#include "blocks.h"
+#include "contexts.h"
+#include "real.h"
+#include "state.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+
+__thread int agent_guard;
+
+uint64_t agent_now_ns(void)
+{
+	struct timespec ts;
+
+	/* The coarse clock is a vDSO read of a few ns: ms precision is plenty. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline int ready(void)
+{
+	return likely(__atomic_load_n(&agent_real.malloc, __ATOMIC_ACQUIRE) != NULL) ||
+	       agent_real_resolve() == 0;
+}
+
+static inline int should_record(void)
+{
+	return __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED) && !agent_guard;
+}
+
+/* Record block P of SIZE bytes allocated by the caller of the hook whose frame is FRAME. */
+static NOINLINE void record(void *p, size_t size, void *frame)
+{
+	uintptr_t pcs[AGENT_MAX_DEPTH + 1];
+	int depth = agent_state.depth;
+	int saved = errno;
+	struct agent_ctx *c;
+	int n, truncated;
+	uint64_t seq;
+
+	n = agent_state.unwinder->capture(pcs, depth + 1, frame);
+	truncated = n > depth;
+	if (truncated)
+		n = depth;
+	c = agent_ctx_get(pcs, n, agent_stack_hash(pcs, n));
+	if (unlikely(!c)) {
+		agent_fail("context table full or out of memory");
+		goto out;
+	}
+	if (unlikely(truncated && !c->truncated))
+		c->truncated = 1;
+	seq = __atomic_fetch_add(&agent_state.seq, 1, __ATOMIC_RELAXED);
+	if (unlikely(agent_blocks_insert((uintptr_t)p, size, c->id, seq) < 0)) {
+		agent_fail("block table out of memory");
+		goto out;
+	}
+	agent_ctx_alloc(c, size, agent_now_ns());
+out:
+	errno = saved;
+}
+
+/* Forget P if it is known. */
+static inline void forget(void *p)
+{
+	struct agent_block b;
+
+	if (agent_blocks_remove((uintptr_t)p, &b)) {
+		struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(&b));
+
+		if (c)
+			agent_ctx_free(c, agent_block_size(&b));
+	}
+}
+
+AGENT_EXPORT void *malloc(size_t size)
+{
+	void *p;
+
+	if (unlikely(!ready())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!should_record())
+		return agent_real.malloc(size);
+	agent_guard = 1;
+	p = agent_real.malloc(size);
+	if (p)
+		record(p, size, __builtin_frame_address(0));
+	agent_guard = 0;
+	return p;
+}
+
+AGENT_EXPORT void free(void *p)
+{
+	if (!p)
+		return;
+	if (unlikely(!ready()))
+		return;
+	if (!should_record()) {
+		agent_real.free(p);
+		return;
+	}
+	agent_guard = 1;
+	forget(p);
+	agent_real.free(p);
+	agent_guard = 0;
+}
+
+AGENT_EXPORT void *calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (unlikely(!ready())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!should_record())
+		return agent_real.calloc(n, size);
+	agent_guard = 1;
+	p = agent_real.calloc(n, size);
+	if (p)
+		record(p, n * size, __builtin_frame_address(0));
+	agent_guard = 0;
+	return p;
+}
+
+/* realloc without the hook frame: shared by realloc and reallocarray. */
+static inline void *realloc_common(void *old, size_t size, void *frame)
+{
+	struct agent_block b;
+	int known = 0;
+	void *p;
+
+	if (!old) {
+		p = agent_real.realloc(NULL, size);
+		if (p)
+			record(p, size, frame);
+		return p;
+	}
+	/* Forget first: once realloc returns, OLD may belong to another thread. */
+	known = agent_blocks_remove((uintptr_t)old, &b);
+	p = agent_real.realloc(old, size);
+	if (!p && size != 0) {
+		/* Failed: OLD is still allocated, put it back as it was. */
+		if (known && agent_blocks_insert((uintptr_t)old, agent_block_size(&b),
+						 agent_block_ctx(&b), b.seq) < 0)
+			agent_fail("block table out of memory");
+		return NULL;
+	}
+	if (known) {
+		struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(&b));
+
+		if (c)
+			agent_ctx_free(c, agent_block_size(&b));
+	}
+	if (p)
+		record(p, size, frame);
+	return p;
+}
+
+AGENT_EXPORT void *realloc(void *old, size_t size)
+{
+	void *p;
+
+	if (unlikely(!ready())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!should_record())
+		return agent_real.realloc(old, size);
+	agent_guard = 1;
+	p = realloc_common(old, size, __builtin_frame_address(0));
+	agent_guard = 0;
+	return p;
+}
+
+AGENT_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (unlikely(!ready())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!should_record())
+		return agent_real.realloc(old, n * size);
+	agent_guard = 1;
+	p = realloc_common(old, n * size, __builtin_frame_address(0));
+	agent_guard = 0;
+	return p;
+}
+
+AGENT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	int err;
+
+	if (unlikely(!ready()))
+		return ENOMEM;
+	if (!agent_real.posix_memalign) {
+		/* A libc without it: same checks, then memalign. */
+		void *p;
+
+		if (align < sizeof(void *) || (align & (align - 1)))
+			return EINVAL;
+		p = memalign(align, size);
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	if (!should_record())
+		return agent_real.posix_memalign(out, align, size);
+	agent_guard = 1;
+	err = agent_real.posix_memalign(out, align, size);
+	if (!err)
+		record(*out, size, __builtin_frame_address(0));
+	agent_guard = 0;
+	return err;
+}
+
+/* One body for the functions that take (alignment, size) or (size). */
+#define ALIGNED_HOOK(name, params, args, size_expr)                                   \
+	AGENT_EXPORT void *name params                                                \
+	{                                                                             \
+		void *p;                                                              \
+                                                                                      \
+		if (unlikely(!ready() || !agent_real.name)) {                         \
+			errno = ENOMEM;                                               \
+			return NULL;                                                  \
+		}                                                                     \
+		if (!should_record())                                                 \
+			return agent_real.name args;                                  \
+		agent_guard = 1;                                                      \
+		p = agent_real.name args;                                             \
+		if (p)                                                                \
+			record(p, size_expr, __builtin_frame_address(0));             \
+		agent_guard = 0;                                                      \
+		return p;                                                             \
+	}
+
+ALIGNED_HOOK(aligned_alloc, (size_t align, size_t size), (align, size), size)
+ALIGNED_HOOK(memalign, (size_t align, size_t size), (align, size), size)
+ALIGNED_HOOK(valloc, (size_t size), (size), size)
+ALIGNED_HOOK(pvalloc, (size_t size), (size), size)

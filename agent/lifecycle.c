@@ -1,0 +1,273 @@
+/*
+ * When the agent starts and stops. In start mode memtrace preloads the agent
+ * and passes its settings in MEMTRACE_* variables; the constructor starts
+ * recording, removes those variables (and the agent's LD_PRELOAD entry) from
+ * the environment so children run untraced and the program sees the
+ * environment it was given, and waits for memtrace to connect. Loaded any
+ * other way, the agent stays idle until memtrace_agent_start().
+ *
+ * The exit report leaves from the destructor (normal exit) or from a handler
+ * for the deadly signals the program left at their default action; the
+ * handler then lets the signal kill the process as it would have.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "control.h"
+#include "dynelf.h"
+#include "real.h"
+#include "state.h"
+#include "unwind.h"
+
+struct agent_state agent_state = { .depth = AGENT_DEFAULT_DEPTH };
+
+struct agent_config {
+	char unwind[16];
+	int depth;
+	int wait_ms;
+	int signals;
+};
+
+static int agent_pid;
+static int started;
+
+extern char **environ;
+extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+
+void agent_fail(const char *why)
+{
+	if (!agent_state.failure)
+		agent_state.failure = why;
+	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELAXED);
+	agent_control_forget();
+}
+
+static void config_defaults(struct agent_config *cfg)
+{
+	strcpy(cfg->unwind, "libunwind");
+	cfg->depth = AGENT_DEFAULT_DEPTH;
+	cfg->wait_ms = 10000;
+	cfg->signals = 1;
+}
+
+/* Apply one "key=value" setting. Unknown keys are ignored (newer memtrace). */
+static void config_set(struct agent_config *cfg, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	char num[16];
+	long v;
+
+	if (vlen >= sizeof(num))
+		return;
+	memcpy(num, val, vlen);
+	num[vlen] = '\0';
+	v = strtol(num, NULL, 10);
+	if (klen == 6 && !memcmp(key, "unwind", 6) && vlen < sizeof(cfg->unwind)) {
+		memcpy(cfg->unwind, val, vlen);
+		cfg->unwind[vlen] = '\0';
+	} else if (klen == 5 && !memcmp(key, "depth", 5) && v >= 1 && v <= AGENT_MAX_DEPTH) {
+		cfg->depth = (int)v;
+	} else if (klen == 4 && !memcmp(key, "wait", 4) && v >= 0) {
+		cfg->wait_ms = (int)v;
+	} else if (klen == 7 && !memcmp(key, "signals", 7)) {
+		cfg->signals = v != 0;
+	}
+}
+
+static void config_parse(struct agent_config *cfg, const char *s)
+{
+	while (s && *s) {
+		const char *end = s + strcspn(s, " ");
+		const char *eq = memchr(s, '=', (size_t)(end - s));
+
+		if (eq)
+			config_set(cfg, s, (size_t)(eq - s), eq + 1, (size_t)(end - eq - 1));
+		s = *end ? end + 1 : end;
+	}
+}
+
+/* Remove entry I from environ. */
+static void env_drop(int i)
+{
+	for (; environ[i]; i++)
+		environ[i] = environ[i + 1];
+}
+
+/*
+ * Drop MEMTRACE_* and the agent's own LD_PRELOAD entry (ENTRY, which
+ * memtrace put first), editing the strings in place: setenv would allocate.
+ */
+static void env_strip(const char *entry)
+{
+	size_t elen = entry ? strlen(entry) : 0;
+
+	for (int i = 0; environ && environ[i];) {
+		char *e = environ[i];
+
+		if (!strncmp(e, "MEMTRACE_", 9)) {
+			env_drop(i);
+			continue;
+		}
+		if (elen && !strncmp(e, "LD_PRELOAD=", 11) && !strncmp(e + 11, entry, elen) &&
+		    (e[11 + elen] == '\0' || e[11 + elen] == ':' || e[11 + elen] == ' ')) {
+			char *rest = e + 11 + elen;
+
+			if (!*rest) {
+				env_drop(i);
+				continue;
+			}
+			memmove(e + 11, rest + 1, strlen(rest + 1) + 1);
+		}
+		i++;
+	}
+}
+
+static void self_range(void)
+{
+	const ElfW(Ehdr) *eh = &__ehdr_start;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+	uintptr_t base = agent_self_base();
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (base + ph[i].p_vaddr < lo)
+			lo = base + ph[i].p_vaddr;
+		if (base + ph[i].p_vaddr + ph[i].p_memsz > hi)
+			hi = base + ph[i].p_vaddr + ph[i].p_memsz;
+	}
+	agent_set_self_range(lo, hi);
+}
+
+static void on_fork_child(void)
+{
+	/* The child has no control thread and may have inherited a shard lock
+	 * held by a thread that does not exist here: it records nothing. */
+	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELAXED);
+}
+
+/* Deadly by default, and worth a report. */
+static const int fatal_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+	SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGXCPU, SIGXFSZ,
+};
+
+static int is_fault(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL;
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	(void)uc;
+	if (getpid() == agent_pid)
+		agent_control_exit_report(sig);
+	/* SA_RESETHAND put the default action back. A fault re-executes the
+	 * faulting instruction and dies there, as it would have; any other
+	 * signal is raised again (SA_NODEFER: not blocked) and kills now. */
+	if (!(is_fault(sig) && si && si->si_code > 0))
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	errno = saved;
+}
+
+static void install_signal_handlers(void)
+{
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction old, sa;
+
+		if (sigaction(fatal_signals[i], NULL, &old) < 0 || old.sa_handler != SIG_DFL ||
+		    (old.sa_flags & SA_SIGINFO))
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_fatal;
+		sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(fatal_signals[i], &sa, NULL);
+	}
+}
+
+static int agent_start(const struct agent_config *cfg, const char *since)
+{
+	const struct agent_unwinder *u;
+	struct timespec wall;
+	int ret = -1;
+
+	if (started)
+		return 0;
+	agent_guard = 1;
+	if (agent_real_resolve() < 0) {
+		agent_fail("the real malloc was not found");
+		goto out;
+	}
+	self_range();
+	u = agent_unwinder_find(cfg->unwind);
+	if (!u || u->init() < 0)
+		u = &agent_unwind_libunwind;
+	if (u->init() < 0) {
+		agent_fail("no unwinder could start");
+		goto out;
+	}
+	agent_state.unwinder = u;
+	agent_state.depth = cfg->depth;
+	agent_state.since = since;
+	agent_state.start_ns = agent_now_ns();
+	clock_gettime(CLOCK_REALTIME, &wall);
+	agent_state.start_wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+	agent_pid = getpid();
+	pthread_atfork(NULL, NULL, on_fork_child);
+	if (agent_control_start() < 0) {
+		agent_fail("the control socket could not be created");
+		goto out;
+	}
+	if (cfg->signals)
+		install_signal_handlers();
+	started = 1;
+	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
+	ret = 0;
+out:
+	agent_guard = 0;
+	return ret;
+}
+
+AGENT_EXPORT int memtrace_agent_start(const char *config)
+{
+	struct agent_config cfg;
+
+	config_defaults(&cfg);
+	config_parse(&cfg, config);
+	return agent_start(&cfg, "attach");
+}
+
+__attribute__((constructor)) static void agent_preload_init(void)
+{
+	struct agent_config cfg;
+	const char *mode = getenv("MEMTRACE_MODE");
+	const char *entry = getenv("MEMTRACE_PRELOAD_ENTRY");
+
+	if (!mode || strcmp(mode, "start"))
+		return;
+	config_defaults(&cfg);
+	config_parse(&cfg, getenv("MEMTRACE_CONFIG"));
+	env_strip(entry);
+	if (agent_start(&cfg, "start") < 0)
+		return;
+	if (agent_control_wait_resume(cfg.wait_ms) < 0)
+		agent_fail("memtrace did not connect in time");
+}
+
+__attribute__((destructor)) static void agent_fini(void)
+{
+	if (started && getpid() == agent_pid)
+		agent_control_exit_report(0);
+}

@@ -1,0 +1,60 @@
+/*
+ * Finding the real allocator by walking the link map ourselves: dlsym()
+ * would allocate (its error state) and recurse into the hooks before they
+ * have anything to call.
+ */
+#include "dynelf.h"
+#include "real.h"
+
+struct agent_real agent_real;
+
+static void *find_next(const char *name)
+{
+	uintptr_t self = agent_self_base();
+	const struct link_map *lm;
+	int after_self = 0;
+	void *p;
+
+	/* Modules after the agent in search order, like RTLD_NEXT... */
+	for (lm = agent_link_map(); lm; lm = lm->l_next) {
+		if (lm->l_addr == self) {
+			after_self = 1;
+			continue;
+		}
+		if (after_self && (p = agent_dynsym(lm, name)))
+			return p;
+	}
+	/* ...else the first other module defining it (dlopen'ed agent). */
+	for (lm = agent_link_map(); lm; lm = lm->l_next)
+		if (lm->l_addr != self && (p = agent_dynsym(lm, name)))
+			return p;
+	return NULL;
+}
+
+int agent_real_resolve(void)
+{
+	struct agent_real r;
+
+	r.malloc = (void *(*)(size_t))find_next("malloc");
+	r.free = (void (*)(void *))find_next("free");
+	r.calloc = (void *(*)(size_t, size_t))find_next("calloc");
+	r.realloc = (void *(*)(void *, size_t))find_next("realloc");
+	r.posix_memalign = (int (*)(void **, size_t, size_t))find_next("posix_memalign");
+	r.aligned_alloc = (void *(*)(size_t, size_t))find_next("aligned_alloc");
+	r.memalign = (void *(*)(size_t, size_t))find_next("memalign");
+	r.valloc = (void *(*)(size_t))find_next("valloc");
+	r.pvalloc = (void *(*)(size_t))find_next("pvalloc");
+	if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign)
+		return -1;
+	/* Publish malloc last: hooks test it to know the table is complete. */
+	agent_real.free = r.free;
+	agent_real.calloc = r.calloc;
+	agent_real.realloc = r.realloc;
+	agent_real.posix_memalign = r.posix_memalign;
+	agent_real.aligned_alloc = r.aligned_alloc;
+	agent_real.memalign = r.memalign;
+	agent_real.valloc = r.valloc;
+	agent_real.pvalloc = r.pvalloc;
+	__atomic_store_n(&agent_real.malloc, r.malloc, __ATOMIC_RELEASE);
+	return 0;
+}

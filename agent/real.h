@@ -1,0 +1,31 @@
+/*
+ * The allocator the agent stands in front of: the functions the process
+ * would have called without memtrace, looked up once in the modules loaded
+ * after the agent (as RTLD_NEXT would), else in any module but the agent.
+ */
+#ifndef AGENT_REAL_H
+#define AGENT_REAL_H
+
+#include <stddef.h>
+
+struct agent_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);	/* NULL where the libc has none (musl) */
+};
+
+extern struct agent_real agent_real;
+
+/*
+ * Fill agent_real. Idempotent and safe to race (every thread finds the same
+ * answers). 0, or -1 when malloc/free/calloc/realloc/memalign are missing.
+ */
+int agent_real_resolve(void);
+
+#endif

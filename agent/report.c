@@ -1,0 +1,255 @@
+/*
+ * Report building: sums the contexts for the heap summary, picks the
+ * contexts with the most live bytes (heap sort on a mapped array: qsort may
+ * allocate), and maps every frame to module + offset with a snapshot of the
+ * loaded modules.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "blocks.h"
+#include "contexts.h"
+#include "modules.h"
+#include "report.h"
+#include "state.h"
+
+struct rank {
+	int64_t live_bytes;
+	uint32_t id;
+};
+
+/* A before B in the report: more live bytes first, then older contexts. */
+static int rank_before(const struct rank *a, const struct rank *b)
+{
+	return a->live_bytes != b->live_bytes ? a->live_bytes > b->live_bytes : a->id < b->id;
+}
+
+static void sift_down(struct rank *r, size_t start, size_t n)
+{
+	size_t root = start;
+
+	for (;;) {
+		size_t child = 2 * root + 1;
+		struct rank t;
+
+		if (child >= n)
+			return;
+		/* Heap with the entry that comes *last* on top. */
+		if (child + 1 < n && rank_before(&r[child], &r[child + 1]))
+			child++;
+		if (!rank_before(&r[root], &r[child]))
+			return;
+		t = r[root];
+		r[root] = r[child];
+		r[child] = t;
+		root = child;
+	}
+}
+
+static void rank_sort(struct rank *r, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(r, i, n);
+	for (size_t end = n; end > 1; end--) {
+		struct rank t = r[0];
+
+		r[0] = r[end - 1];
+		r[end - 1] = t;
+		sift_down(r, 0, end - 1);
+	}
+}
+
+struct totals {
+	int64_t live_bytes, live_blocks;
+	uint64_t total_allocs, total_bytes;
+	uint32_t live_contexts;
+};
+
+static void sum_contexts(struct totals *t)
+{
+	uint32_t n = agent_ctx_count();
+
+	memset(t, 0, sizeof(*t));
+	for (uint32_t id = 1; id <= n; id++) {
+		struct agent_ctx *c = agent_ctx_by_id(id);
+		int64_t lb;
+
+		if (!c)
+			continue;
+		lb = __atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED);
+		t->live_blocks += lb;
+		t->live_bytes += __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED);
+		t->total_allocs += __atomic_load_n(&c->total_allocs, __ATOMIC_RELAXED);
+		t->total_bytes += __atomic_load_n(&c->total_bytes, __ATOMIC_RELAXED);
+		if (lb > 0)
+			t->live_contexts++;
+	}
+}
+
+static int64_t since_start_ms(uint64_t ns)
+{
+	return ns >= agent_state.start_ns ? (int64_t)((ns - agent_state.start_ns) / 1000000) : 0;
+}
+
+void agent_status_write(struct jsonw *w)
+{
+	struct totals t;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	exe[n > 0 ? n : 0] = '\0';
+	sum_contexts(&t);
+	jsonw_key(w, "pid");
+	jsonw_i64(w, getpid());
+	jsonw_key(w, "program");
+	jsonw_str(w, exe);
+	jsonw_key(w, "since");
+	jsonw_str(w, agent_state.since ? agent_state.since : "start");
+	jsonw_key(w, "unwinder");
+	jsonw_str(w, agent_state.unwinder ? agent_state.unwinder->name : "none");
+	jsonw_key(w, "depth");
+	jsonw_i64(w, agent_state.depth);
+	jsonw_key(w, "start_wall_ms");
+	jsonw_i64(w, agent_state.start_wall_ms);
+	jsonw_key(w, "uptime_ms");
+	jsonw_i64(w, since_start_ms(agent_now_ns()));
+
+	jsonw_key(w, "summary");
+	jsonw_obj(w);
+	jsonw_key(w, "in_use_bytes");
+	jsonw_i64(w, t.live_bytes);
+	jsonw_key(w, "in_use_blocks");
+	jsonw_i64(w, t.live_blocks);
+	jsonw_key(w, "total_allocs");
+	jsonw_u64(w, t.total_allocs);
+	jsonw_key(w, "total_frees");
+	jsonw_i64(w, (int64_t)t.total_allocs - t.live_blocks);
+	jsonw_key(w, "total_bytes");
+	jsonw_u64(w, t.total_bytes);
+	jsonw_key(w, "contexts");
+	jsonw_u64(w, t.live_contexts);
+	jsonw_key(w, "contexts_total");
+	jsonw_u64(w, agent_ctx_count());
+	jsonw_obj_end(w);
+
+	jsonw_key(w, "agent");
+	jsonw_obj(w);
+	jsonw_key(w, "memory_bytes");
+	jsonw_u64(w, agent_mem_total());
+	jsonw_key(w, "blocks_bytes");
+	jsonw_u64(w, agent_mem_bytes(AGENT_MEM_BLOCKS));
+	jsonw_key(w, "contexts_bytes");
+	jsonw_u64(w, agent_mem_bytes(AGENT_MEM_CONTEXTS));
+	jsonw_key(w, "other_bytes");
+	jsonw_u64(w, agent_mem_bytes(AGENT_MEM_OTHER));
+	jsonw_key(w, "tracked_blocks");
+	jsonw_u64(w, agent_blocks_count());
+	jsonw_key(w, "recording");
+	jsonw_bool(w, __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED));
+	jsonw_key(w, "failure");
+	if (agent_state.failure)
+		jsonw_str(w, agent_state.failure);
+	else
+		jsonw_null(w);
+	jsonw_obj_end(w);
+}
+
+static void write_context(struct jsonw *w, const struct agent_ctx *c, const struct agent_modules *mods)
+{
+	uint64_t first = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
+
+	jsonw_obj(w);
+	jsonw_key(w, "id");
+	jsonw_u64(w, c->id);
+	jsonw_key(w, "live_blocks");
+	jsonw_i64(w, __atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED));
+	jsonw_key(w, "live_bytes");
+	jsonw_i64(w, __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED));
+	jsonw_key(w, "total_allocs");
+	jsonw_u64(w, __atomic_load_n(&c->total_allocs, __ATOMIC_RELAXED));
+	jsonw_key(w, "total_bytes");
+	jsonw_u64(w, __atomic_load_n(&c->total_bytes, __ATOMIC_RELAXED));
+	jsonw_key(w, "peak_live_bytes");
+	jsonw_i64(w, __atomic_load_n(&c->peak_live_bytes, __ATOMIC_RELAXED));
+	jsonw_key(w, "first_ms");
+	if (first)
+		jsonw_i64(w, since_start_ms(first));
+	else
+		jsonw_null(w);
+	jsonw_key(w, "last_ms");
+	if (last)
+		jsonw_i64(w, since_start_ms(last));
+	else
+		jsonw_null(w);
+	jsonw_key(w, "truncated");
+	jsonw_bool(w, c->truncated);
+	/* Frames as [addr, module index or -1, offset in the module]. */
+	jsonw_key(w, "frames");
+	jsonw_arr(w);
+	for (int i = 0; i < c->depth; i++) {
+		uintptr_t pc = c->pcs[i];
+		int m = agent_modules_find(mods, pc);
+
+		jsonw_arr(w);
+		jsonw_hex(w, pc);
+		jsonw_i64(w, m);
+		jsonw_hex(w, m >= 0 ? pc - mods->mods[m].bias : pc);
+		jsonw_arr_end(w);
+	}
+	jsonw_arr_end(w);
+	jsonw_obj_end(w);
+}
+
+int agent_report_write(struct jsonw *w, int count)
+{
+	uint32_t n = agent_ctx_count();
+	size_t ranks_size = ((size_t)n + 1) * sizeof(struct rank);
+	struct rank *ranks;
+	struct agent_modules mods;
+	size_t live = 0;
+
+	agent_status_write(w);
+	ranks = agent_map(ranks_size, AGENT_MEM_OTHER);
+	if (!ranks)
+		return -1;
+	if (agent_modules_snapshot(&mods) < 0) {
+		agent_unmap(ranks, ranks_size, AGENT_MEM_OTHER);
+		return -1;
+	}
+	for (uint32_t id = 1; id <= n; id++) {
+		struct agent_ctx *c = agent_ctx_by_id(id);
+
+		if (c && __atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED) > 0) {
+			ranks[live].id = id;
+			ranks[live].live_bytes = __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED);
+			live++;
+		}
+	}
+	rank_sort(ranks, live);
+	if (count > 0 && (size_t)count < live)
+		live = (size_t)count;
+
+	jsonw_key(w, "modules");
+	jsonw_arr(w);
+	for (int i = 0; i < mods.n; i++) {
+		jsonw_obj(w);
+		jsonw_key(w, "path");
+		jsonw_str(w, mods.mods[i].path);
+		jsonw_key(w, "base");
+		jsonw_hex(w, mods.mods[i].bias);
+		jsonw_obj_end(w);
+	}
+	jsonw_arr_end(w);
+
+	jsonw_key(w, "contexts");
+	jsonw_arr(w);
+	for (size_t i = 0; i < live; i++)
+		write_context(w, agent_ctx_by_id(ranks[i].id), &mods);
+	jsonw_arr_end(w);
+
+	agent_modules_release(&mods);
+	agent_unmap(ranks, ranks_size, AGENT_MEM_OTHER);
+	return w->failed ? -1 : 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * The agent's global state and the per-thread recursion guard, shared by
+ * the hooks, the control thread and the lifecycle code.
+ */
+#ifndef AGENT_STATE_H
+#define AGENT_STATE_H
+
+#include <stdint.h>
+
+#include "unwind.h"
+
+struct agent_state {
+	int recording;			/* hooks record (1) or only pass calls on (0) */
+	int depth;			/* frames per stack */
+	const struct agent_unwinder *unwinder;
+	uint64_t seq;			/* next allocation sequence number */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC when recording began */
+	int64_t start_wall_ms;		/* the same moment, wall clock */
+	const char *since;		/* "start" or "attach" */
+	const char *failure;		/* why recording stopped, or NULL */
+};
+
+extern struct agent_state agent_state;
+
+/* Nonzero while this thread is inside the agent: its allocations pass through. */
+extern __thread int agent_guard;
+
+/* Stop recording for good, saying why (static string). Signal-safe. */
+void agent_fail(const char *why);
+
+uint64_t agent_now_ns(void);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * Callstack capture. Two interchangeable backends behind one const struct,
+ * chosen when the agent starts:
+ *   fp         walks the frame-pointer chain, bounds-checked against the
+ *              thread's stack mapping: ~1 ns a frame, true only for code
+ *              built with frame pointers;
+ *   libunwind  unw_backtrace() from libunwind with its per-thread cache:
+ *              slower, but true through code without frame pointers
+ *              (Debian's libc and libstdc++) wherever unwind tables exist.
+ */
+#ifndef AGENT_UNWIND_H
+#define AGENT_UNWIND_H
+
+#include <stdint.h>
+
+struct agent_unwinder {
+	const char *name;
+	/* Once, at agent start, outside any hook. 0 or -1. */
+	int (*init)(void);
+	/*
+	 * Fill PCS with at most MAX return addresses, the first being the
+	 * allocator's caller. FRAME is the frame address of the hook the
+	 * application called (the fp backend starts there). Returns the count.
+	 * Must not allocate through malloc, lock, or clobber errno.
+	 */
+	int (*capture)(uintptr_t *pcs, int max, void *frame);
+};
+
+extern const struct agent_unwinder agent_unwind_fp;
+extern const struct agent_unwinder agent_unwind_libunwind;
+
+/* Backend by name ("fp", "libunwind"); NULL if unknown. */
+const struct agent_unwinder *agent_unwinder_find(const char *name);
+
+/* The agent's own code range, skipped at the start of captured stacks. */
+void agent_set_self_range(uintptr_t lo, uintptr_t hi);
+int agent_in_self(uintptr_t pc);
+
+#endif

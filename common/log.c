@@ -1,0 +1,71 @@
+/*
+ * stderr logging with a level, for host-side programs. errno is kept so
+ * callers can log and then return the failure unchanged.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static const char *log_name = "memtrace";
+static enum log_level log_level = LOG_WARN;
+
+void log_set_name(const char *name)
+{
+	log_name = name;
+}
+
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_level;
+}
+
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	if (level <= log_level) {
+		fprintf(stderr, "%s: ", log_name);
+		if (level == LOG_WARN)
+			fputs("warning: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		fflush(stderr);
+	}
+	errno = saved;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+int log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_ERR, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void *log_err_null(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_ERR, fmt, ap);
+	va_end(ap);
+	return NULL;
+}

@@ -1,0 +1,29 @@
+/*
+ * Logging for the programs that run outside the target (memtrace, later
+ * memtrace-server). Messages go to stderr as "PROGNAME: text". The agent
+ * never uses this: it runs inside the target and must not touch stdio.
+ */
+#ifndef MEMTRACE_LOG_H
+#define MEMTRACE_LOG_H
+
+enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Name printed before each message; the string must outlive logging. */
+void log_set_name(const char *name);
+/* Messages above LEVEL are dropped. Default LOG_WARN. */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* Print at LEVEL. Keeps errno. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print an error and return -1, keeping errno: `return log_err("...");` */
+int log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, returning NULL. */
+void *log_err_null(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * Wire framing shared by memtrace and the agent: each message is a 4-byte
+ * big-endian length followed by that many bytes of JSON (one object).
+ * docs/protocol.md documents the messages carried inside.
+ *
+ * These functions allocate nothing and never raise SIGPIPE, so the agent can
+ * use them from its control thread and from its exit path.
+ */
+#ifndef MEMTRACE_PROTO_H
+#define MEMTRACE_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_HEADER_SIZE 4
+/* Largest request the agent accepts. */
+#define PROTO_MAX_REQUEST (64u * 1024)
+/* Largest message memtrace accepts from the agent (full reports). */
+#define PROTO_MAX_REPLY (512u * 1024 * 1024)
+
+/* Abstract unix socket name of the agent serving PID (sun_path without the
+ * leading NUL), written into BUF of SIZE bytes. Returns the name length. */
+int proto_agent_name(char *buf, size_t size, int pid);
+
+/* Monotonic clock in milliseconds. */
+int64_t proto_now_ms(void);
+
+/*
+ * Write all LEN bytes to the stream socket FD, waiting at most TIMEOUT_MS in
+ * total (-1: forever). Returns 0, or -1 with errno (ETIMEDOUT on timeout,
+ * EPIPE when the peer is gone).
+ */
+int proto_write_all(int fd, const void *buf, size_t len, int timeout_ms);
+
+/* Send one message: header + LEN bytes of payload. Same contract. */
+int proto_send(int fd, const void *payload, size_t len, int timeout_ms);
+
+/*
+ * Read exactly LEN bytes. Returns 0; -1 with errno ETIMEDOUT, or ECONNRESET
+ * when the peer closed the connection (also for EOF in the middle).
+ */
+int proto_read_all(int fd, void *buf, size_t len, int timeout_ms);
+
+/* Decode a header. */
+uint32_t proto_header_len(const unsigned char hdr[PROTO_HEADER_SIZE]);
+
+/*
+ * Read and drop LEN bytes (an oversized message), so the stream stays in
+ * step. Same contract as proto_read_all.
+ */
+int proto_skip(int fd, size_t len, int timeout_ms);
+
+#endif

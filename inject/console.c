@@ -1,0 +1,394 @@
+/*
+ * Console commands. Each parses its own options strictly (an unknown option
+ * or a bad number is an error naming it) and talks to the agent through the
+ * session; a failed command never ends the session.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "console.h"
+#include "log.h"
+#include "proto.h"
+#include "report.h"
+#include "session.h"
+#include "util.h"
+
+#define MAX_ARGS 32
+#define REPORT_TIMEOUT_MS 60000
+
+static const char help_text[] =
+	"commands:\n"
+	"  help                          this list\n"
+	"  status                        heap summary and the agent's own memory\n"
+	"  monitor [-i SEC] [-s]         print the heap summary every SEC seconds (default 3); -s stops\n"
+	"  report [-c N] [--json] [-o FILE]\n"
+	"                                the N contexts with the most live bytes (default 10, 0: all)\n"
+	"  clear                         forget every block recorded so far; counts start again\n"
+	"  dump -c ID [-n N] [-b BYTES]  hex dump of the first BYTES (default 64) of up to N (default 1)\n"
+	"                                live blocks of context ID, oldest first\n"
+	"  sleep SEC                     wait SEC seconds (for scripts)\n"
+	"  kill [SIG]                    send signal SIG (default TERM) to the traced process\n"
+	"  quit                          leave the console (memtrace waits for the program to end)\n";
+
+/* Split LINE into ARGV (modified copy in BUF); "..." and '...' group words. */
+static int split(char *buf, char **argv, int max)
+{
+	int argc = 0;
+	char *p = buf;
+
+	while (*p) {
+		char *w;
+
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		if (argc == max)
+			return -1;
+		w = argv[argc++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+			if (*p == '"' || *p == '\'') {
+				char q = *p++;
+
+				while (*p && *p != q)
+					*w++ = *p++;
+				if (!*p)
+					return -2;
+				p++;
+				continue;
+			}
+			*w++ = *p++;
+		}
+		if (*p)
+			p++;
+		*w = '\0';
+	}
+	return argc;
+}
+
+static int need_session(struct inj_console *con, const char *cmd)
+{
+	if (con->session && !inj_session_lost(con->session))
+		return 0;
+	return log_err("%s: no agent to ask: %s", cmd, con->gone ? con->gone : "not connected");
+}
+
+/* Option value after ARGV[*I], or an error naming the option. */
+static const char *optval(const char *cmd, int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc) {
+		log_err("%s: option %s needs a value", cmd, argv[*i]);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int bad_option(const char *cmd, const char *opt)
+{
+	return log_err("%s: unknown option '%s' (try: help)", cmd, opt);
+}
+
+static int cmd_status(struct inj_console *con, int argc, char **argv)
+{
+	cJSON *r;
+
+	if (argc > 1)
+		return bad_option("status", argv[1]);
+	if (need_session(con, "status") < 0)
+		return -1;
+	r = inj_session_request(con->session, "status", NULL, con->timeout_ms);
+	if (!r)
+		return -1;
+	inj_status_print_text(con->out, r);
+	fflush(con->out);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_report(struct inj_console *con, int argc, char **argv)
+{
+	const char *file = NULL;
+	int json = 0;
+	long count = 10;
+	cJSON *args, *r, *rep;
+	FILE *out = con->out;
+	int ret = -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "-c")) {
+			if (!(v = optval("report", argc, argv, &i)))
+				return -1;
+			if (parse_long(v, 0, 1000000, &count) < 0)
+				return log_err("report: -c wants a number of contexts (0 for all), not '%s'", v);
+		} else if (!strcmp(argv[i], "-o")) {
+			if (!(file = optval("report", argc, argv, &i)))
+				return -1;
+		} else {
+			return bad_option("report", argv[i]);
+		}
+	}
+	if (need_session(con, "report") < 0)
+		return -1;
+	args = cJSON_CreateObject();
+	cJSON_AddNumberToObject(args, "count", (double)count);
+	r = inj_session_request(con->session, "report", args, REPORT_TIMEOUT_MS);
+	cJSON_Delete(args);
+	if (!r)
+		return -1;
+	rep = inj_report_from_wire(cJSON_GetObjectItemCaseSensitive(r, "report"), con->syms);
+	cJSON_Delete(r);
+	if (!rep)
+		return log_err("report: the agent's answer holds no report");
+	if (file) {
+		out = fopen(file, "w");
+		if (!out) {
+			log_err("report: cannot write %s: %s", file, strerror(errno));
+			goto out;
+		}
+	}
+	if (json)
+		ret = inj_report_print_json(out, rep);
+	else {
+		inj_report_print_text(out, rep, "memtrace report");
+		ret = ferror(out) ? -1 : 0;
+	}
+	if (file) {
+		if (fclose(out) != 0)
+			ret = -1;
+		if (ret < 0) {
+			log_err("report: writing %s failed: %s", file, strerror(errno));
+			remove(file);
+		} else {
+			fprintf(con->out, "report written to %s\n", file);
+		}
+	}
+	fflush(con->out);
+out:
+	cJSON_Delete(rep);
+	return ret;
+}
+
+static int cmd_clear(struct inj_console *con, int argc, char **argv)
+{
+	cJSON *r;
+
+	if (argc > 1)
+		return bad_option("clear", argv[1]);
+	if (need_session(con, "clear") < 0)
+		return -1;
+	r = inj_session_request(con->session, "clear", NULL, REPORT_TIMEOUT_MS);
+	if (!r)
+		return -1;
+	cJSON_Delete(r);
+	fputs("cleared: blocks recorded so far are forgotten\n", con->out);
+	fflush(con->out);
+	return 0;
+}
+
+static int cmd_dump(struct inj_console *con, int argc, char **argv)
+{
+	long id = -1, n = 1, bytes = 64;
+	const cJSON *b;
+	cJSON *args, *r;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		long *dst;
+		long max;
+
+		if (!strcmp(argv[i], "-c"))
+			dst = &id, max = 0xffffffffL;
+		else if (!strcmp(argv[i], "-n"))
+			dst = &n, max = 100;
+		else if (!strcmp(argv[i], "-b"))
+			dst = &bytes, max = 4096;
+		else
+			return bad_option("dump", argv[i]);
+		if (!(v = optval("dump", argc, argv, &i)))
+			return -1;
+		if (parse_long(v, 1, max, dst) < 0)
+			return log_err("dump: %s wants a number from 1 to %ld, not '%s'", argv[i - 1], max, v);
+	}
+	if (id < 0)
+		return log_err("dump: which context? dump -c ID (IDs are in the report)");
+	if (need_session(con, "dump") < 0)
+		return -1;
+	args = cJSON_CreateObject();
+	cJSON_AddNumberToObject(args, "ctx", (double)id);
+	cJSON_AddNumberToObject(args, "n", (double)n);
+	cJSON_AddNumberToObject(args, "bytes", (double)bytes);
+	r = inj_session_request(con->session, "dump", args, con->timeout_ms);
+	cJSON_Delete(args);
+	if (!r)
+		return -1;
+	fprintf(con->out, "context %ld: %.0f live blocks\n", id, inj_json_num(r, "live_blocks", 0));
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(r, "blocks")) {
+		const char *hex = inj_json_str(b, "data", "");
+		size_t len = strlen(hex) / 2;
+		unsigned char *data = xmalloc(len + 1);
+
+		for (size_t k = 0; k < len; k++) {
+			char tmp[3] = { hex[2 * k], hex[2 * k + 1], 0 };
+
+			data[k] = (unsigned char)strtoul(tmp, NULL, 16);
+		}
+		fprintf(con->out, "block %s, %.0f bytes, allocation #%.0f:\n", inj_json_str(b, "addr", "?"),
+			inj_json_num(b, "size", 0), inj_json_num(b, "seq", 0));
+		hexdump(con->out, data, len, "  ");
+		free(data);
+	}
+	fflush(con->out);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_monitor(struct inj_console *con, int argc, char **argv)
+{
+	long ms = 3000;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+
+		if (!strcmp(argv[i], "-s")) {
+			con->monitor_ms = 0;
+			fputs("monitor stopped\n", con->out);
+			fflush(con->out);
+			return 0;
+		}
+		if (strcmp(argv[i], "-i"))
+			return bad_option("monitor", argv[i]);
+		if (!(v = optval("monitor", argc, argv, &i)))
+			return -1;
+		if (parse_seconds_ms(v, 86400000L, &ms) < 0 || ms < 100)
+			return log_err("monitor: -i wants seconds (at least 0.1), not '%s'", v);
+	}
+	if (need_session(con, "monitor") < 0)
+		return -1;
+	con->monitor_ms = ms;
+	con->monitor_next = proto_now_ms();
+	con->monitor_has_prev = 0;
+	fprintf(con->out, "monitor: every %.1f s (monitor -s stops)\n", (double)ms / 1000);
+	fflush(con->out);
+	return 0;
+}
+
+long inj_console_monitor_due(struct inj_console *con, int64_t now_ms)
+{
+	const cJSON *s;
+	cJSON *r;
+	double bytes;
+
+	if (!con->monitor_ms)
+		return -1;
+	if (now_ms < con->monitor_next)
+		return (long)(con->monitor_next - now_ms);
+	con->monitor_next = now_ms + con->monitor_ms;
+	if (!con->session || inj_session_lost(con->session)) {
+		con->monitor_ms = 0;
+		return -1;
+	}
+	r = inj_session_request(con->session, "status", NULL, con->timeout_ms);
+	if (!r)
+		return con->monitor_ms;
+	s = cJSON_GetObjectItemCaseSensitive(r, "summary");
+	bytes = inj_json_num(s, "in_use_bytes", 0);
+	fprintf(con->out, "monitor: in use %.0f bytes in %.0f blocks", bytes, inj_json_num(s, "in_use_blocks", 0));
+	if (con->monitor_has_prev)
+		fprintf(con->out, " (%+.0f)", bytes - con->monitor_prev_bytes);
+	fprintf(con->out, ", %.0f allocations, %.0f frees\n", inj_json_num(s, "total_allocs", 0),
+		inj_json_num(s, "total_frees", 0));
+	fflush(con->out);
+	con->monitor_prev_bytes = bytes;
+	con->monitor_has_prev = 1;
+	cJSON_Delete(r);
+	return con->monitor_ms;
+}
+
+static int cmd_sleep(struct inj_console *con, int argc, char **argv)
+{
+	long ms;
+
+	if (argc != 2 || parse_seconds_ms(argv[1], 86400000L, &ms) < 0)
+		return log_err("sleep: give the seconds to wait, e.g. sleep 1.5");
+	con->wait(con, ms);
+	return 0;
+}
+
+static int signal_number(const char *s)
+{
+	static const struct { const char *name; int sig; } names[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ABRT", SIGABRT },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "SEGV", SIGSEGV },
+		{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+		{ "STOP", SIGSTOP },
+	};
+	long v;
+
+	if (!parse_long(s, 1, 64, &v))
+		return (int)v;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(s, names[i].name))
+			return names[i].sig;
+	return -1;
+}
+
+static int cmd_kill(struct inj_console *con, int argc, char **argv)
+{
+	int sig = SIGTERM;
+
+	if (argc > 2)
+		return log_err("kill: one signal at most, e.g. kill TERM");
+	if (argc == 2 && (sig = signal_number(argv[1])) < 0)
+		return log_err("kill: unknown signal '%s' (a number, or a name like TERM or USR1)", argv[1]);
+	if (kill(con->pid, sig) < 0)
+		return log_err("kill: process %d: %s", con->pid, strerror(errno));
+	fprintf(con->out, "signal %d sent to process %d\n", sig, con->pid);
+	fflush(con->out);
+	return 0;
+}
+
+int inj_console_exec(struct inj_console *con, const char *line)
+{
+	char *argv[MAX_ARGS];
+	char *buf = xstrdup(line);
+	int argc = split(buf, argv, MAX_ARGS);
+	int ret = 0;
+
+	if (argc < 0) {
+		ret = log_err(argc == -2 ? "unbalanced quote in '%s'" : "too many words in '%s'", line);
+	} else if (argc == 0 || argv[0][0] == '#') {
+		ret = 0;
+	} else if (!strcmp(argv[0], "help") || !strcmp(argv[0], "?")) {
+		fputs(help_text, con->out);
+		fflush(con->out);
+	} else if (!strcmp(argv[0], "status")) {
+		ret = cmd_status(con, argc, argv);
+	} else if (!strcmp(argv[0], "report")) {
+		ret = cmd_report(con, argc, argv);
+	} else if (!strcmp(argv[0], "clear")) {
+		ret = cmd_clear(con, argc, argv);
+	} else if (!strcmp(argv[0], "dump")) {
+		ret = cmd_dump(con, argc, argv);
+	} else if (!strcmp(argv[0], "monitor")) {
+		ret = cmd_monitor(con, argc, argv);
+	} else if (!strcmp(argv[0], "sleep")) {
+		ret = cmd_sleep(con, argc, argv);
+	} else if (!strcmp(argv[0], "kill")) {
+		ret = cmd_kill(con, argc, argv);
+	} else if (!strcmp(argv[0], "quit") || !strcmp(argv[0], "exit")) {
+		con->quit = 1;
+	} else {
+		ret = log_err("unknown command '%s' (try: help)", argv[0]);
+	}
+	free(buf);
+	return ret;
+}

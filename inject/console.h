@@ -1,0 +1,42 @@
+/*
+ * The console: commands typed by the user or given with -x, run against the
+ * agent session. The commands and their options are in docs/user-guide.md
+ * and `help`.
+ */
+#ifndef INJ_CONSOLE_H
+#define INJ_CONSOLE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct inj_session;
+struct inj_symcache;
+
+struct inj_console {
+	struct inj_session *session;	/* NULL when there is no agent */
+	struct inj_symcache *syms;
+	FILE *out;
+	int pid;			/* the traced process */
+	int timeout_ms;			/* for agent replies */
+	const char *gone;		/* why there is no session, for messages */
+	/* Run memtrace's event loop for MS milliseconds (the sleep command). */
+	void (*wait)(struct inj_console *con, long ms);
+	void *owner;
+	/* monitor */
+	long monitor_ms;		/* 0: off */
+	int64_t monitor_next;
+	double monitor_prev_bytes;
+	int monitor_has_prev;
+	int quit;			/* quit was asked for */
+};
+
+/*
+ * Run one command LINE (leading/trailing blanks ignored, empty is a no-op).
+ * Output goes to con->out, errors to stderr. 0, or -1 when the command failed.
+ */
+int inj_console_exec(struct inj_console *con, const char *line);
+
+/* Print a monitor line if one is due at time NOW_MS; returns ms until the next (or -1). */
+long inj_console_monitor_due(struct inj_console *con, int64_t now_ms);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * Turning the agent's compact report into the public one, and printing it.
+ * The wire form keeps frames small ([addr, module, offset] with a module
+ * table); the public form repeats the module path in every frame, which is
+ * what scripts and later tools want to read.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+double inj_json_num(const cJSON *obj, const char *name, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+const char *inj_json_str(const cJSON *obj, const char *name, const char *def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+static void copy_member(cJSON *dst, const cJSON *src, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, name);
+
+	if (v)
+		cJSON_AddItemToObject(dst, name, cJSON_Duplicate(v, 1));
+}
+
+static cJSON *frame_object(const cJSON *wf, const cJSON *modules, struct inj_symcache *syms)
+{
+	const cJSON *addr = cJSON_GetArrayItem(wf, 0);
+	const cJSON *mod = cJSON_GetArrayItem(wf, 1);
+	const cJSON *off = cJSON_GetArrayItem(wf, 2);
+	const char *path = NULL;
+	cJSON *f = cJSON_CreateObject();
+	uint64_t offset = 0;
+
+	cJSON_AddStringToObject(f, "addr", cJSON_IsString(addr) ? addr->valuestring : "0x0");
+	if (cJSON_IsNumber(mod) && mod->valueint >= 0) {
+		const cJSON *m = cJSON_GetArrayItem(modules, mod->valueint);
+
+		path = inj_json_str(m, "path", NULL);
+	}
+	if (path)
+		cJSON_AddStringToObject(f, "module", path);
+	else
+		cJSON_AddNullToObject(f, "module");
+	cJSON_AddStringToObject(f, "offset", cJSON_IsString(off) ? off->valuestring : "0x0");
+	if (cJSON_IsString(off))
+		parse_u64(off->valuestring, &offset);
+	if (path && syms && offset) {
+		const char *name;
+		uint64_t start;
+		char buf[1024];
+
+		/* A return address: the call is the byte before it. */
+		if (inj_symcache_lookup(syms, path, offset - 1, &name, &start)) {
+			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, name, offset - start);
+			cJSON_AddStringToObject(f, "symbol", buf);
+			return f;
+		}
+	}
+	cJSON_AddNullToObject(f, "symbol");
+	return f;
+}
+
+cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms)
+{
+	static const char *const top[] = { "pid", "program", "since", "unwinder", "depth",
+					    "start_wall_ms", "uptime_ms", "summary", "agent" };
+	static const char *const ctx_fields[] = { "id", "live_blocks", "live_bytes", "total_allocs",
+						   "total_bytes", "peak_live_bytes", "first_ms",
+						   "last_ms", "truncated" };
+	const cJSON *modules = cJSON_GetObjectItemCaseSensitive(wire, "modules");
+	const cJSON *contexts = cJSON_GetObjectItemCaseSensitive(wire, "contexts");
+	const cJSON *wc;
+	cJSON *out, *outctx;
+
+	if (!cJSON_IsObject(wire) || !cJSON_IsArray(contexts))
+		return NULL;
+	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "version", 1);
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		copy_member(out, wire, top[i]);
+	outctx = cJSON_AddArrayToObject(out, "contexts");
+	cJSON_ArrayForEach(wc, contexts) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON *frames = NULL;
+		const cJSON *wf;
+
+		for (size_t i = 0; i < sizeof(ctx_fields) / sizeof(ctx_fields[0]); i++)
+			copy_member(c, wc, ctx_fields[i]);
+		frames = cJSON_AddArrayToObject(c, "frames");
+		cJSON_ArrayForEach(wf, cJSON_GetObjectItemCaseSensitive(wc, "frames"))
+			cJSON_AddItemToArray(frames, frame_object(wf, modules, syms));
+		cJSON_AddItemToArray(outctx, c);
+	}
+	return out;
+}
+
+int inj_report_print_json(FILE *out, const cJSON *report)
+{
+	char *text = cJSON_Print(report);
+
+	if (!text)
+		return -1;
+	fputs(text, out);
+	fputc('\n', out);
+	free(text);
+	return ferror(out) ? -1 : 0;
+}
+
+void inj_status_print_text(FILE *out, const cJSON *status)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(status, "summary");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(status, "agent");
+	char h1[32], h2[32];
+
+	fprintf(out, "in use: %.0f bytes in %.0f blocks\n", inj_json_num(s, "in_use_bytes", 0),
+		inj_json_num(s, "in_use_blocks", 0));
+	fprintf(out, "total: %.0f allocations, %.0f frees, %.0f bytes allocated\n",
+		inj_json_num(s, "total_allocs", 0), inj_json_num(s, "total_frees", 0),
+		inj_json_num(s, "total_bytes", 0));
+	fprintf(out, "contexts: %.0f with live blocks, %.0f in all\n", inj_json_num(s, "contexts", 0),
+		inj_json_num(s, "contexts_total", 0));
+	if (a) {
+		const char *failure = inj_json_str(a, "failure", NULL);
+
+		fprintf(out, "agent memory: %.0f bytes (%s; block table %s)\n",
+			inj_json_num(a, "memory_bytes", 0),
+			human_size(h1, sizeof(h1), (uint64_t)inj_json_num(a, "memory_bytes", 0)),
+			human_size(h2, sizeof(h2), (uint64_t)inj_json_num(a, "blocks_bytes", 0)));
+		fprintf(out, "recording: %s%s%s\n",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "recording")) ? "yes" : "no",
+			failure ? ", stopped: " : "", failure ? failure : "");
+	}
+}
+
+static void print_frame(FILE *out, int i, const cJSON *f)
+{
+	const char *sym = inj_json_str(f, "symbol", NULL);
+	const char *mod = inj_json_str(f, "module", NULL);
+	const char *addr = inj_json_str(f, "addr", "?");
+	const char *off = inj_json_str(f, "offset", "?");
+
+	fprintf(out, "    #%-2d %-18s %-32s", i, addr, sym ? sym : "??");
+	if (mod)
+		fprintf(out, " (%s+%s)\n", mod, off);
+	else
+		fputs(" (no module)\n", out);
+}
+
+void inj_report_print_text(FILE *out, const cJSON *report, const char *title)
+{
+	const cJSON *contexts = cJSON_GetObjectItemCaseSensitive(report, "contexts");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(report, "summary");
+	const cJSON *c;
+	int shown = 0;
+
+	fprintf(out, "== %s: pid %.0f, %s\n", title, inj_json_num(report, "pid", 0),
+		inj_json_str(report, "program", "?"));
+	fprintf(out, "   recorded since %s, unwinder %s, depth %.0f\n",
+		inj_json_str(report, "since", "start"), inj_json_str(report, "unwinder", "?"),
+		inj_json_num(report, "depth", 0));
+	inj_status_print_text(out, report);
+	cJSON_ArrayForEach(c, contexts) {
+		const cJSON *f;
+		int i = 0;
+
+		fprintf(out, "\ncontext %.0f: %.0f bytes in %.0f blocks still allocated "
+			"(%.0f allocations, %.0f bytes in total, peak %.0f bytes)\n",
+			inj_json_num(c, "id", 0), inj_json_num(c, "live_bytes", 0),
+			inj_json_num(c, "live_blocks", 0), inj_json_num(c, "total_allocs", 0),
+			inj_json_num(c, "total_bytes", 0), inj_json_num(c, "peak_live_bytes", 0));
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(c, "frames"))
+			print_frame(out, i++, f);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "truncated")))
+			fprintf(out, "    ... deeper frames cut at the depth limit (%d)\n", i);
+		shown++;
+	}
+	if (!shown)
+		fputs("\nno live blocks: nothing leaked\n", out);
+	else if (inj_json_num(s, "contexts", 0) > shown)
+		fprintf(out, "\n(%d of %.0f contexts with live blocks shown)\n", shown,
+			inj_json_num(s, "contexts", 0));
+	fflush(out);
+}

@@ -1,0 +1,36 @@
+/*
+ * Reports on memtrace's side: the agent's wire report (frames as [addr,
+ * module index, offset]) becomes the public report of docs/protocol.md
+ * (frames as objects with module path and nearest symbol), printed as text
+ * or JSON.
+ */
+#ifndef INJ_REPORT_H
+#define INJ_REPORT_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "elfsym.h"
+
+/*
+ * New public report from the agent's WIRE report. Symbols come from SYMS
+ * (may be NULL: no symbols). NULL when WIRE is not a report. Caller frees
+ * with cJSON_Delete.
+ */
+cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms);
+
+/* Print REPORT as text under the heading TITLE. */
+void inj_report_print_text(FILE *out, const cJSON *report, const char *title);
+
+/* Print REPORT as JSON (one document, newline-terminated). 0 or -1. */
+int inj_report_print_json(FILE *out, const cJSON *report);
+
+/* The heap-summary lines of a status or report object. */
+void inj_status_print_text(FILE *out, const cJSON *status);
+
+/* Number member NAME of OBJ, or DEF. */
+double inj_json_num(const cJSON *obj, const char *name, double def);
+/* String member NAME of OBJ, or DEF. */
+const char *inj_json_str(const cJSON *obj, const char *name, const char *def);
+
+#endif

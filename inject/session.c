@@ -1,0 +1,288 @@
+/*
+ * The agent connection. One request is in flight at a time; replies are
+ * matched by id and anything else that arrives is an event, queued in
+ * arrival order. A reply that is a protocol error (wrong version, garbage)
+ * drops the connection: nothing good can follow on that stream.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "session.h"
+#include "util.h"
+
+#define MAX_EVENTS 16
+#define RETRY_MS 2
+
+struct inj_session {
+	int fd;
+	int pid;
+	int lost;
+	long next_id;
+	cJSON *hello;
+	cJSON *events[MAX_EVENTS];
+	int nevents;
+};
+
+static int try_connect(int pid)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int len = proto_agent_name(addr.sun_path + 1, sizeof(addr.sun_path) - 1, pid);
+	socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, alen) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Read one message (blocking up to TIMEOUT_MS). NULL on error; errno set. */
+static cJSON *read_message(struct inj_session *s, int timeout_ms)
+{
+	unsigned char hdr[PROTO_HEADER_SIZE];
+	cJSON *msg;
+	uint32_t len;
+	char *buf;
+
+	if (proto_read_all(s->fd, hdr, sizeof(hdr), timeout_ms) < 0)
+		goto lost;
+	len = proto_header_len(hdr);
+	if (len == 0 || len > PROTO_MAX_REPLY) {
+		log_err("the agent sent a message of %u bytes (limit %u): closing the connection",
+			len, PROTO_MAX_REPLY);
+		errno = EPROTO;
+		goto lost;
+	}
+	buf = malloc(len + 1);
+	if (!buf) {
+		log_err("no memory for a %u-byte message from the agent", len);
+		errno = ENOMEM;
+		goto lost;
+	}
+	/* The header has arrived: the body follows at the peer's pace. */
+	if (proto_read_all(s->fd, buf, len, timeout_ms < 0 ? -1 : timeout_ms + 60000) < 0) {
+		free(buf);
+		goto lost;
+	}
+	buf[len] = '\0';
+	msg = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!cJSON_IsObject(msg) || inj_json_num_int(msg, "v") != PROTO_VERSION) {
+		log_err("the agent sent a message memtrace cannot read (not protocol version %d JSON)",
+			PROTO_VERSION);
+		cJSON_Delete(msg);
+		errno = EPROTO;
+		goto lost;
+	}
+	return msg;
+lost:
+	s->lost = 1;
+	return NULL;
+}
+
+long inj_json_num_int(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+}
+
+static void queue_event(struct inj_session *s, cJSON *ev)
+{
+	if (s->nevents == MAX_EVENTS) {
+		log_warn("too many unread events from the agent; dropping the oldest");
+		cJSON_Delete(s->events[0]);
+		memmove(s->events, s->events + 1, (MAX_EVENTS - 1) * sizeof(s->events[0]));
+		s->nevents--;
+	}
+	s->events[s->nevents++] = ev;
+}
+
+cJSON *inj_session_next_event(struct inj_session *s)
+{
+	cJSON *ev;
+
+	if (!s || !s->nevents)
+		return NULL;
+	ev = s->events[0];
+	memmove(s->events, s->events + 1, (size_t)(s->nevents - 1) * sizeof(s->events[0]));
+	s->nevents--;
+	return ev;
+}
+
+int inj_session_pump(struct inj_session *s)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		cJSON *msg;
+
+		if (s->lost)
+			return -1;
+		if (poll(&pfd, 1, 0) <= 0)
+			return 0;
+		msg = read_message(s, 10000);
+		if (!msg)
+			return -1;
+		if (cJSON_GetObjectItemCaseSensitive(msg, "event"))
+			queue_event(s, msg);
+		else
+			cJSON_Delete(msg);	/* a late reply to a request that timed out */
+	}
+}
+
+cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms)
+{
+	cJSON *req = args ? cJSON_Duplicate(args, 1) : cJSON_CreateObject();
+	int64_t deadline = proto_now_ms() + timeout_ms;
+	long id = ++s->next_id;
+	char *text;
+	int ret;
+
+	if (s->lost) {
+		cJSON_Delete(req);
+		errno = ECONNRESET;
+		return log_err_null("%s: the connection to the agent is lost", cmd);
+	}
+	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
+	cJSON_AddNumberToObject(req, "id", (double)id);
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!text)
+		return log_err_null("%s: out of memory", cmd);
+	ret = proto_send(s->fd, text, strlen(text), timeout_ms);
+	free(text);
+	if (ret < 0) {
+		s->lost = 1;
+		return log_err_null("%s: cannot send to the agent: %s", cmd, strerror(errno));
+	}
+	for (;;) {
+		int64_t left = deadline - proto_now_ms();
+		cJSON *msg;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return log_err_null("%s: the agent did not answer within %d s", cmd, timeout_ms / 1000);
+		}
+		msg = read_message(s, (int)left);
+		if (!msg) {
+			if (errno == ETIMEDOUT)
+				return log_err_null("%s: the agent did not answer within %d s; "
+						    "connection closed", cmd, timeout_ms / 1000);
+			return log_err_null("%s: the connection to the agent is lost%s", cmd,
+					    errno == ECONNRESET ? " (the process ended?)" : "");
+		}
+		if (cJSON_GetObjectItemCaseSensitive(msg, "event")) {
+			queue_event(s, msg);
+			continue;
+		}
+		if (inj_json_num_int(msg, "id") != id && inj_json_num_int(msg, "id") != 0) {
+			cJSON_Delete(msg);	/* a late reply to an earlier request */
+			continue;
+		}
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ok"))) {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(msg, "error");
+
+			log_err("%s: %s", cmd, cJSON_IsString(e) ? e->valuestring : "the agent refused");
+			cJSON_Delete(msg);
+			errno = EINVAL;
+			return NULL;
+		}
+		return msg;
+	}
+}
+
+struct inj_session *inj_session_open(int pid, int timeout_ms, int (*alive)(void *), void *arg)
+{
+	int64_t deadline = proto_now_ms() + timeout_ms;
+	struct inj_session *s;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	cJSON *args;
+	int fd;
+
+	for (;;) {
+		fd = try_connect(pid);
+		if (fd >= 0)
+			break;
+		if (errno != ECONNREFUSED && errno != ENOENT)
+			return log_err_null("cannot connect to the agent in process %d: %s", pid, strerror(errno));
+		if (alive && !alive(arg)) {
+			errno = ESRCH;
+			return NULL;
+		}
+		if (proto_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return log_err_null("the agent in process %d did not answer within %d s "
+					    "(is the program static, setuid, or does it clear LD_PRELOAD?)",
+					    pid, timeout_ms / 1000);
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = RETRY_MS * 1000000L }, NULL);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
+		close(fd);
+		errno = EPERM;
+		return log_err_null("the socket of process %d's agent is held by process %d: refusing it",
+				    pid, (int)cred.pid);
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->fd = fd;
+	s->pid = pid;
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "client", "memtrace");
+	cJSON_AddNumberToObject(args, "pid", getpid());
+	s->hello = inj_session_request(s, "hello", args, timeout_ms);
+	cJSON_Delete(args);
+	if (!s->hello) {
+		inj_session_free(s);
+		return NULL;
+	}
+	if (inj_json_num_int(s->hello, "pid") != pid) {
+		log_err("the agent answering for process %d says it is in process %ld", pid,
+			inj_json_num_int(s->hello, "pid"));
+		inj_session_free(s);
+		errno = EPROTO;
+		return NULL;
+	}
+	return s;
+}
+
+void inj_session_free(struct inj_session *s)
+{
+	if (!s)
+		return;
+	while (s->nevents)
+		cJSON_Delete(inj_session_next_event(s));
+	cJSON_Delete(s->hello);
+	close(s->fd);
+	free(s);
+}
+
+const cJSON *inj_session_hello(const struct inj_session *s)
+{
+	return s->hello;
+}
+
+int inj_session_fd(const struct inj_session *s)
+{
+	return s->fd;
+}
+
+int inj_session_lost(const struct inj_session *s)
+{
+	return s->lost;
+}

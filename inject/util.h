@@ -1,0 +1,29 @@
+/*
+ * Small helpers for memtrace: checked allocation, number parsing, a hex dump.
+ */
+#ifndef INJ_UTIL_H
+#define INJ_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* malloc/strdup that exit with a message when memory runs out (host side only). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+
+/* Parse a whole decimal string into [MIN, MAX]. 0, or -1 if it is not one. */
+int parse_long(const char *s, long min, long max, long *out);
+/* Parse seconds, fractions allowed ("0.5"), into milliseconds in [0, MAX_MS]. */
+int parse_seconds_ms(const char *s, long max_ms, long *out_ms);
+/* Parse "0x1a2b" (or decimal). 0 or -1. */
+int parse_u64(const char *s, uint64_t *out);
+
+/* Hex + ASCII dump of LEN bytes, 16 per line, offsets from 0, each line indented. */
+void hexdump(FILE *out, const unsigned char *p, size_t len, const char *indent);
+
+/* "1.5 MiB"-style size into BUF. */
+const char *human_size(char *buf, size_t size, uint64_t bytes);
+
+#endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Install the Debian packages memtrace needs that are missing, with apt-get
+# (through sudo when not root). Quick and silent when nothing is missing.
+#   scripts/deps.sh           build and test packages
+#   scripts/deps.sh --bench   also what `make bench` compares against
+set -eu
+
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libcjson-dev jq"
+case "${1:-}" in
+--bench) pkgs="$pkgs heaptrack" ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: missing packages:$missing, and apt-get is not available; install them by hand" >&2
+	exit 1
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	else
+		echo "deps: missing packages:$missing; run as root or install sudo" >&2
+		exit 1
+	fi
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A stale index of one mirror must not stop the install: update errors are
+# tolerated, the install itself is not.
+$SUDO apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors, going on" >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
