@@ -11,9 +11,15 @@
 #include "blocks.h"
 #include "lock.h"
 
-#define SHARD_BITS 6
+/*
+ * Shards are picked by 64 KiB region of the address, not by the full hash:
+ * allocators hand each thread memory from its own arena, so threads mostly
+ * work in different shards and do not pass lock lines back and forth.
+ */
+#define SHARD_BITS 10
+#define REGION_SHIFT 16
 #define NSHARDS (1u << SHARD_BITS)
-#define MIN_CAP 64
+#define MIN_CAP 32
 
 struct shard {
 	agent_lock_t lock;
@@ -29,9 +35,11 @@ static inline uint64_t ptr_hash(uintptr_t ptr)
 	return ((uint64_t)ptr >> 4) * UINT64_C(0x9E3779B97F4A7C15);
 }
 
-static inline struct shard *shard_of(uint64_t h)
+static inline struct shard *shard_of(uintptr_t ptr)
 {
-	return &shards[h >> (64 - SHARD_BITS)];
+	uint64_t r = ((uint64_t)ptr >> REGION_SHIFT) * UINT64_C(0xD6E8FEB86659FD93);
+
+	return &shards[r >> (64 - SHARD_BITS)];
 }
 
 static inline uint32_t home_slot(uint64_t h, uint32_t cap)
@@ -68,7 +76,7 @@ static int grow(struct shard *s)
 int agent_blocks_insert(uintptr_t ptr, uint64_t size, uint32_t ctx, uint64_t seq)
 {
 	uint64_t h = ptr_hash(ptr);
-	struct shard *s = shard_of(h);
+	struct shard *s = shard_of(ptr);
 	struct agent_block b = {
 		.ptr = ptr,
 		.seq = seq,
@@ -136,7 +144,7 @@ static int find(struct shard *s, uintptr_t ptr, uint64_t h, uint32_t *idx)
 int agent_blocks_remove(uintptr_t ptr, struct agent_block *out)
 {
 	uint64_t h = ptr_hash(ptr);
-	struct shard *s = shard_of(h);
+	struct shard *s = shard_of(ptr);
 	uint32_t i;
 	int found;
 
@@ -153,7 +161,7 @@ int agent_blocks_remove(uintptr_t ptr, struct agent_block *out)
 int agent_blocks_with(uintptr_t ptr, agent_block_fn fn, void *arg)
 {
 	uint64_t h = ptr_hash(ptr);
-	struct shard *s = shard_of(h);
+	struct shard *s = shard_of(ptr);
 	uint32_t i;
 	int found;
 

@@ -27,16 +27,69 @@ static agent_lock_t create_lock;
 static uint32_t ctx_count;
 static struct agent_ctx **by_id[NCHUNKS];
 
+static __thread int thread_slot = -1;
+static int slots_given;
+
+int agent_ctx_slot_of_thread(void)
+{
+	int s = thread_slot;
+
+	if (__builtin_expect(s < 0, 0)) {
+		/* Round robin: with up to AGENT_CTX_SLOTS threads, none share. */
+		s = __atomic_fetch_add(&slots_given, 1, __ATOMIC_RELAXED) % AGENT_CTX_SLOTS;
+		thread_slot = s;
+	}
+	return s;
+}
+
+/*
+ * Rotate-xor over the frames (one cycle each, no multiply chain on the hot
+ * path), then one multiply to spread the bits for the index.
+ */
 uint64_t agent_stack_hash(const uintptr_t *pcs, int depth)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)depth;
+	uint64_t h = (uint64_t)depth;
 
-	for (int i = 0; i < depth; i++) {
-		h ^= (uint64_t)pcs[i];
-		h *= UINT64_C(0x100000001b3);
-		h ^= h >> 29;
-	}
+	for (int i = 0; i < depth; i++)
+		h = ((h << 7) | (h >> 57)) ^ (uint64_t)pcs[i];
+	h *= UINT64_C(0x9E3779B97F4A7C15);
+	h ^= h >> 31;
 	return h ? h : 1;
+}
+
+void agent_ctx_new_high(struct agent_ctx *c)
+{
+	int64_t sum = 0;
+	int64_t peak = __atomic_load_n(&c->peak_live_bytes, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < AGENT_CTX_SLOTS; i++)
+		sum += __atomic_load_n(&c->slot[i].live_bytes, __ATOMIC_RELAXED);
+	while (sum > peak &&
+	       !__atomic_compare_exchange_n(&c->peak_live_bytes, &peak, sum, 1,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void agent_ctx_stats(const struct agent_ctx *c, struct agent_ctx_stats *st)
+{
+	st->live_blocks = 0;
+	st->live_bytes = 0;
+	st->total_allocs = 0;
+	st->total_bytes = 0;
+	st->last_ns = 0;
+	for (int i = 0; i < AGENT_CTX_SLOTS; i++) {
+		const struct agent_ctx_slot *sl = &c->slot[i];
+		uint64_t last = __atomic_load_n(&sl->last_ns, __ATOMIC_RELAXED);
+
+		st->live_blocks += __atomic_load_n(&sl->live_blocks, __ATOMIC_RELAXED);
+		st->live_bytes += __atomic_load_n(&sl->live_bytes, __ATOMIC_RELAXED);
+		st->total_allocs += __atomic_load_n(&sl->total_allocs, __ATOMIC_RELAXED);
+		st->total_bytes += __atomic_load_n(&sl->total_bytes, __ATOMIC_RELAXED);
+		if (last > st->last_ns)
+			st->last_ns = last;
+	}
+	st->peak_live_bytes = __atomic_load_n(&c->peak_live_bytes, __ATOMIC_RELAXED);
+	st->first_ns = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
 }
 
 static int same_stack(const struct agent_ctx *c, const uintptr_t *pcs, int depth, uint64_t hash)
@@ -152,15 +205,18 @@ void agent_ctx_reset_totals(void)
 
 	for (uint32_t id = 1; id <= n; id++) {
 		struct agent_ctx *c = agent_ctx_by_id(id);
-		int64_t live;
 
 		if (!c)
 			continue;
-		live = __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->total_allocs, (uint64_t)__atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-		__atomic_store_n(&c->total_bytes, (uint64_t)(live > 0 ? live : 0), __ATOMIC_RELAXED);
-		__atomic_store_n(&c->peak_live_bytes, live, __ATOMIC_RELAXED);
+		for (int i = 0; i < AGENT_CTX_SLOTS; i++) {
+			__atomic_store_n(&c->slot[i].total_allocs, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&c->slot[i].total_bytes, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&c->slot[i].last_ns, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&c->slot[i].high, __atomic_load_n(&c->slot[i].live_bytes, __ATOMIC_RELAXED),
+					 __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&c->peak_live_bytes, 0, __ATOMIC_RELAXED);
+		agent_ctx_new_high(c);
 		__atomic_store_n(&c->first_ns, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->last_ns, 0, __ATOMIC_RELAXED);
 	}
 }

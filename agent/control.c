@@ -223,7 +223,7 @@ static int clear_one(struct agent_block *b, void *arg)
 
 	(void)arg;
 	if (c)
-		agent_ctx_free(c, agent_block_size(b));
+		agent_ctx_free(c, agent_block_size(b), agent_ctx_slot_of_thread());
 	return 1;
 }
 

@@ -46,6 +46,23 @@ static inline int should_record(void)
 	return __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED) && !agent_guard;
 }
 
+/*
+ * Sequence numbers are taken in batches per thread, so threads do not fight
+ * over one counter: numbers rise within a thread, and across threads they
+ * order allocations to within a batch.
+ */
+#define SEQ_BATCH 64
+static __thread uint64_t seq_next, seq_end;
+
+static inline uint64_t next_seq(void)
+{
+	if (unlikely(seq_next == seq_end)) {
+		seq_next = __atomic_fetch_add(&agent_state.seq, SEQ_BATCH, __ATOMIC_RELAXED);
+		seq_end = seq_next + SEQ_BATCH;
+	}
+	return seq_next++;
+}
+
 /* Record block P of SIZE bytes allocated by the caller of the hook whose frame is FRAME. */
 static NOINLINE void record(void *p, size_t size, void *frame)
 {
@@ -67,12 +84,12 @@ static NOINLINE void record(void *p, size_t size, void *frame)
 	}
 	if (unlikely(truncated && !c->truncated))
 		c->truncated = 1;
-	seq = __atomic_fetch_add(&agent_state.seq, 1, __ATOMIC_RELAXED);
+	seq = next_seq();
 	if (unlikely(agent_blocks_insert((uintptr_t)p, size, c->id, seq) < 0)) {
 		agent_fail("block table out of memory");
 		goto out;
 	}
-	agent_ctx_alloc(c, size, agent_now_ns());
+	agent_ctx_alloc(c, size, agent_now_ns(), agent_ctx_slot_of_thread());
 out:
 	errno = saved;
 }
@@ -86,7 +103,7 @@ static inline void forget(void *p)
 		struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(&b));
 
 		if (c)
-			agent_ctx_free(c, agent_block_size(&b));
+			agent_ctx_free(c, agent_block_size(&b), agent_ctx_slot_of_thread());
 	}
 }
 
@@ -169,7 +186,7 @@ static inline void *realloc_common(void *old, size_t size, void *frame)
 		struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(&b));
 
 		if (c)
-			agent_ctx_free(c, agent_block_size(&b));
+			agent_ctx_free(c, agent_block_size(&b), agent_ctx_slot_of_thread());
 	}
 	if (p)
 		record(p, size, frame);

@@ -73,16 +73,16 @@ static void sum_contexts(struct totals *t)
 	memset(t, 0, sizeof(*t));
 	for (uint32_t id = 1; id <= n; id++) {
 		struct agent_ctx *c = agent_ctx_by_id(id);
-		int64_t lb;
+		struct agent_ctx_stats st;
 
 		if (!c)
 			continue;
-		lb = __atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED);
-		t->live_blocks += lb;
-		t->live_bytes += __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED);
-		t->total_allocs += __atomic_load_n(&c->total_allocs, __ATOMIC_RELAXED);
-		t->total_bytes += __atomic_load_n(&c->total_bytes, __ATOMIC_RELAXED);
-		if (lb > 0)
+		agent_ctx_stats(c, &st);
+		t->live_blocks += st.live_blocks;
+		t->live_bytes += st.live_bytes;
+		t->total_allocs += st.total_allocs;
+		t->total_bytes += st.total_bytes;
+		if (st.live_blocks > 0)
 			t->live_contexts++;
 	}
 }
@@ -124,7 +124,8 @@ void agent_status_write(struct jsonw *w)
 	jsonw_key(w, "total_allocs");
 	jsonw_u64(w, t.total_allocs);
 	jsonw_key(w, "total_frees");
-	jsonw_i64(w, (int64_t)t.total_allocs - t.live_blocks);
+	/* Counters reset by a clear can briefly trail blocks allocated meanwhile. */
+	jsonw_i64(w, (int64_t)t.total_allocs > t.live_blocks ? (int64_t)t.total_allocs - t.live_blocks : 0);
 	jsonw_key(w, "total_bytes");
 	jsonw_u64(w, t.total_bytes);
 	jsonw_key(w, "contexts");
@@ -157,30 +158,30 @@ void agent_status_write(struct jsonw *w)
 
 static void write_context(struct jsonw *w, const struct agent_ctx *c, const struct agent_modules *mods)
 {
-	uint64_t first = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
-	uint64_t last = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
+	struct agent_ctx_stats st;
 
+	agent_ctx_stats(c, &st);
 	jsonw_obj(w);
 	jsonw_key(w, "id");
 	jsonw_u64(w, c->id);
 	jsonw_key(w, "live_blocks");
-	jsonw_i64(w, __atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED));
+	jsonw_i64(w, st.live_blocks);
 	jsonw_key(w, "live_bytes");
-	jsonw_i64(w, __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED));
+	jsonw_i64(w, st.live_bytes);
 	jsonw_key(w, "total_allocs");
-	jsonw_u64(w, __atomic_load_n(&c->total_allocs, __ATOMIC_RELAXED));
+	jsonw_u64(w, st.total_allocs);
 	jsonw_key(w, "total_bytes");
-	jsonw_u64(w, __atomic_load_n(&c->total_bytes, __ATOMIC_RELAXED));
+	jsonw_u64(w, st.total_bytes);
 	jsonw_key(w, "peak_live_bytes");
-	jsonw_i64(w, __atomic_load_n(&c->peak_live_bytes, __ATOMIC_RELAXED));
+	jsonw_i64(w, st.peak_live_bytes);
 	jsonw_key(w, "first_ms");
-	if (first)
-		jsonw_i64(w, since_start_ms(first));
+	if (st.first_ns)
+		jsonw_i64(w, since_start_ms(st.first_ns));
 	else
 		jsonw_null(w);
 	jsonw_key(w, "last_ms");
-	if (last)
-		jsonw_i64(w, since_start_ms(last));
+	if (st.last_ns)
+		jsonw_i64(w, since_start_ms(st.last_ns));
 	else
 		jsonw_null(w);
 	jsonw_key(w, "truncated");
@@ -220,10 +221,14 @@ int agent_report_write(struct jsonw *w, int count)
 	}
 	for (uint32_t id = 1; id <= n; id++) {
 		struct agent_ctx *c = agent_ctx_by_id(id);
+		struct agent_ctx_stats st;
 
-		if (c && __atomic_load_n(&c->live_blocks, __ATOMIC_RELAXED) > 0) {
+		if (!c)
+			continue;
+		agent_ctx_stats(c, &st);
+		if (st.live_blocks > 0) {
 			ranks[live].id = id;
-			ranks[live].live_bytes = __atomic_load_n(&c->live_bytes, __ATOMIC_RELAXED);
+			ranks[live].live_bytes = st.live_bytes;
 			live++;
 		}
 	}
