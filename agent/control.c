@@ -325,8 +325,12 @@ static int handle(struct client *cl, char *buf, size_t len)
 	if (!cl->session)
 		return reply_error(cl->fd, id, "say hello first");
 	if (!strcmp(cmd->str, "resume")) {
+		/* Reply first: once resumed, the program may exit at once and
+		 * take this thread with it before the reply is out. */
+		int ret = reply_ok(cl->fd, id);
+
 		sem_post(&resume_sem);
-		return reply_ok(cl->fd, id);
+		return ret;
 	}
 	if (!strcmp(cmd->str, "status"))
 		return cmd_status(cl->fd, id);

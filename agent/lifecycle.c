@@ -266,6 +266,24 @@ __attribute__((constructor)) static void agent_preload_init(void)
 		agent_fail("memtrace did not connect in time");
 }
 
+/*
+ * A program that leaves through _exit() runs no destructors: report here,
+ * then end as asked. exit() itself calls the real _exit inside libc, after
+ * the destructor has reported.
+ */
+AGENT_EXPORT __attribute__((noreturn)) void _exit(int status)
+{
+	if (started && getpid() == agent_pid)
+		agent_control_exit_report(0);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+AGENT_EXPORT __attribute__((noreturn)) void _Exit(int status)
+{
+	_exit(status);
+}
+
 __attribute__((destructor)) static void agent_fini(void)
 {
 	if (started && getpid() == agent_pid)

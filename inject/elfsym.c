@@ -153,7 +153,8 @@ static void load(struct inj_symcache *c, struct symtab *t)
 	scn = symtab ? symtab : dynsym;
 	if (scn && gelf_getshdr(scn, &sh))
 		read_syms(elf, scn, &sh, t);
-	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	if (t->n)
+		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
 	/* One symbol per address: the best-ranked sorts first. */
 	for (size_t i = 0; i < t->n; i++) {
 		if (out && t->syms[out - 1].start == t->syms[i].start) {

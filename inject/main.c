@@ -263,6 +263,8 @@ static void console_line(struct run *r)
 			if (*line)
 				inj_le_history_add(r->le, line);
 			inj_console_exec(&r->con, line);
+			take_events(r);
+			inj_le_show(r->le);
 			if (r->con.quit) {
 				console_close(r, "console closed; waiting for the program to end");
 				return;
@@ -341,6 +343,8 @@ static void drain(struct run *r)
 {
 	int64_t deadline = proto_now_ms() + DRAIN_TIMEOUT_MS;
 
+	if (r->session)
+		take_events(r);
 	while (r->session && !inj_session_lost(r->session) && !r->exit_event) {
 		struct pollfd pfd = { .fd = inj_session_fd(r->session), .events = POLLIN };
 		int64_t left = deadline - proto_now_ms();
@@ -506,6 +510,7 @@ int main(int argc, char **argv)
 	if (r.session) {
 		resumed = inj_session_request(r.session, "resume", NULL, r.con.timeout_ms);
 		cJSON_Delete(resumed);
+		take_events(&r);
 		r.con.session = r.session;
 		log_info("tracing process %d (%s), unwinder %s", (int)r.pid, prog, opt.unwind);
 	} else {
@@ -520,6 +525,7 @@ int main(int argc, char **argv)
 			if (r.exited)
 				r.con.gone = "the program has ended";
 			inj_console_exec(&r.con, opt.cmds[i]);
+			take_events(&r);
 		}
 	} else if (r.session) {
 		r.le = inj_le_new(STDIN_FILENO, STDOUT_FILENO, "memtrace> ");

@@ -114,8 +114,12 @@ char *inj_find_agent(const char *explicit_path)
 			log_err("agent library %s: %s", explicit_path, strerror(errno));
 		return found;
 	}
-	if (env && *env && (found = try_agent(env, tried, sizeof(tried))))
+	if (env && *env) {
+		found = try_agent(env, tried, sizeof(tried));
+		if (!found)
+			log_err("agent library %s (from MEMTRACE_AGENT): %s", env, strerror(errno));
 		return found;
+	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		char *slash;
