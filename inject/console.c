@@ -279,24 +279,27 @@ static int cmd_monitor(struct inj_console *con, int argc, char **argv)
 	return 0;
 }
 
-long inj_console_monitor_due(struct inj_console *con, int64_t now_ms)
+long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms)
+{
+	if (!con->monitor_ms)
+		return -1;
+	return now_ms < con->monitor_next ? (long)(con->monitor_next - now_ms) : 0;
+}
+
+void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms)
 {
 	const cJSON *s;
 	cJSON *r;
 	double bytes;
 
-	if (!con->monitor_ms)
-		return -1;
-	if (now_ms < con->monitor_next)
-		return (long)(con->monitor_next - now_ms);
 	con->monitor_next = now_ms + con->monitor_ms;
 	if (!con->session || inj_session_lost(con->session)) {
 		con->monitor_ms = 0;
-		return -1;
+		return;
 	}
 	r = inj_session_request(con->session, "status", NULL, con->timeout_ms);
 	if (!r)
-		return con->monitor_ms;
+		return;
 	s = cJSON_GetObjectItemCaseSensitive(r, "summary");
 	bytes = inj_json_num(s, "in_use_bytes", 0);
 	fprintf(con->out, "monitor: in use %.0f bytes in %.0f blocks", bytes, inj_json_num(s, "in_use_blocks", 0));
@@ -308,7 +311,6 @@ long inj_console_monitor_due(struct inj_console *con, int64_t now_ms)
 	con->monitor_prev_bytes = bytes;
 	con->monitor_has_prev = 1;
 	cJSON_Delete(r);
-	return con->monitor_ms;
 }
 
 static int cmd_sleep(struct inj_console *con, int argc, char **argv)

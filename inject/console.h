@@ -36,7 +36,10 @@ struct inj_console {
  */
 int inj_console_exec(struct inj_console *con, const char *line);
 
-/* Print a monitor line if one is due at time NOW_MS; returns ms until the next (or -1). */
-long inj_console_monitor_due(struct inj_console *con, int64_t now_ms);
+/* Milliseconds until the next monitor line at time NOW_MS (0: due now), or -1 when off. */
+long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);
+
+/* Print the monitor line that is due and schedule the next. */
+void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 
 #endif

@@ -305,7 +305,15 @@ static void loop(struct run *r, long ms, int with_stdin)
 			pfd[n++].events = POLLIN;
 		}
 		mon = inj_console_monitor_due(&r->con, proto_now_ms());
-		if (mon >= 0)
+		if (mon == 0) {
+			/* Keep a half-typed command intact around the line. */
+			inj_le_hide(r->le);
+			inj_console_monitor_tick(&r->con, proto_now_ms());
+			inj_le_show(r->le);
+			take_events(r);
+			continue;
+		}
+		if (mon > 0)
 			timeout = (int)mon;
 		if (deadline >= 0) {
 			int64_t left = deadline - proto_now_ms();
