@@ -13,10 +13,11 @@
 
 MAKEFLAGS += -rR --no-print-directory
 
-ifeq ($(origin CC),default)
+# Built-in values count as unset (with -R a sub-make sees them undefined).
+ifneq ($(filter default undefined,$(origin CC)),)
 CC := $(CROSS_COMPILE)gcc
 endif
-ifeq ($(origin AR),default)
+ifneq ($(filter default undefined,$(origin AR)),)
 AR := $(CROSS_COMPILE)ar
 endif
 HOSTCC ?= cc

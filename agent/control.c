@@ -172,17 +172,23 @@ static int cmd_dump(int fd, int64_t id, const struct jsonr_member *m, int n)
 	char hex[2 * MAX_DUMP_BYTES + 1];
 	struct jsonw w;
 
-	if (!ctx || ctx->type != JSONR_INT || !agent_ctx_by_id((uint32_t)ctx->num))
-		return reply_error(fd, id, "dump: \"ctx\" must name an existing context id");
+	char msg[80];
+
+	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > UINT32_MAX)
+		return reply_error(fd, id, "\"ctx\" must be a context id");
+	if (!agent_ctx_by_id((uint32_t)ctx->num)) {
+		snprintf(msg, sizeof(msg), "no context %lld (the ids are in the report)", (long long)ctx->num);
+		return reply_error(fd, id, msg);
+	}
 	memset(&d, 0, sizeof(d));
 	d.ctx = (uint32_t)ctx->num;
 	d.max = cnt && cnt->type == JSONR_INT ? (int)cnt->num : 1;
 	if (d.max < 1 || d.max > MAX_DUMP_BLOCKS)
-		return reply_error(fd, id, "dump: \"n\" must be 1..100");
+		return reply_error(fd, id, "\"n\" must be 1..100");
 	struct dump_copy c = { .out = data, .want = 64 };
 	if (bytes && bytes->type == JSONR_INT) {
 		if (bytes->num < 1 || bytes->num > MAX_DUMP_BYTES)
-			return reply_error(fd, id, "dump: \"bytes\" must be 1..4096");
+			return reply_error(fd, id, "\"bytes\" must be 1..4096");
 		c.want = (size_t)bytes->num;
 	}
 	agent_blocks_foreach(dump_collect, &d);
@@ -242,7 +248,7 @@ static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
 
 	if (cnt) {
 		if (cnt->type != JSONR_INT || cnt->num < 0 || cnt->num > 1000000)
-			return reply_error(fd, id, "report: \"count\" must be 0..1000000 (0: all)");
+			return reply_error(fd, id, "\"count\" must be 0..1000000 (0: all)");
 		count = (int)cnt->num;
 	}
 	if (reply_begin(&w, id, 1) < 0)
@@ -251,7 +257,7 @@ static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
 	jsonw_obj(&w);
 	if (agent_report_write(&w, count) < 0) {
 		jsonw_release(&w);
-		return reply_error(fd, id, "report: the agent is out of memory");
+		return reply_error(fd, id, "the agent is out of memory");
 	}
 	jsonw_obj_end(&w);
 	return reply_send(fd, &w);

@@ -1,0 +1,31 @@
+#!/bin/bash
+# t-prog-errors: PROG cannot be run.  Not found: exit 127 and the message
+# names it; not executable (a file without x, a directory): exit 126, named.
+# Messages go to stderr with the prefix "memtrace: ", nothing to stdout.
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+expect_error() { # TAG CODE NAME
+	local tag=$1 code=$2 name=$3
+	expect_rc "$tag" "$code" || fail_later "$tag: wrong exit status"
+	has "$tag.err" "^memtrace: .*$name" ||
+		{ fail_later "$tag: no 'memtrace: ' message naming $name on stderr"; show "$tag.err"; }
+	[ ! -s "$tag.out" ] || { fail_later "$tag: output on stdout"; show "$tag.out"; }
+}
+
+run_mt notfound ./no-such-program-here
+expect_error notfound 127 'no-such-program-here'
+run_mt notfound-path no-such-program-in-path
+expect_error notfound-path 127 'no-such-program-in-path'
+run_mt notfound-abs /nonexistent/dir/prog
+expect_error notfound-abs 127 '/nonexistent/dir/prog'
+
+printf '#!/bin/sh\necho should not run\n' >noexec.sh
+chmod 644 noexec.sh
+run_mt noexec ./noexec.sh
+expect_error noexec 126 'noexec\.sh'
+
+mkdir adir
+run_mt directory ./adir
+expect_error directory 126 'adir'
+finish
