@@ -62,7 +62,7 @@ COMMON_SRCS := common/proto.c common/log.c
 AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
-	agent/modules.c agent/dynelf.c common/proto.c
+	agent/modules.c agent/dynelf.c agent/got.c common/proto.c
 INJECT_SRCS := inject/main.c inject/spawn.c inject/session.c inject/console.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c $(COMMON_SRCS)
 

@@ -233,11 +233,50 @@ static int clear_one(struct agent_block *b, void *arg)
 	return 1;
 }
 
-static int cmd_clear(int fd, int64_t id)
+static void clear_tables(void)
 {
 	agent_blocks_foreach(clear_one, NULL);
 	agent_ctx_reset_totals();
+}
+
+static int cmd_clear(int fd, int64_t id)
+{
+	clear_tables();
 	return reply_ok(fd, id);
+}
+
+static int attached_mode(void)
+{
+	return agent_state.since && !strcmp(agent_state.since, "attach");
+}
+
+static int cmd_detach(int fd, int64_t id)
+{
+	if (!attached_mode())
+		return reply_error(fd, id, "this program was started by memtrace: its calls are bound to "
+					   "the agent for good, there is nothing to detach (quit instead)");
+	agent_detach();
+	return reply_ok(fd, id);
+}
+
+/* A new memtrace attaching to an agent left idle by an earlier one. */
+static int cmd_attach(int fd, int64_t id)
+{
+	struct jsonw w;
+
+	if (!attached_mode())
+		return reply_error(fd, id, "this program was started by memtrace: it is attached already");
+	if (!__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE)) {
+		/* Frees were not seen while detached: start from nothing. */
+		clear_tables();
+		agent_state.start_ns = agent_now_ns();
+		if (agent_attach() < 0)
+			return reply_error(fd, id, agent_state.failure ? agent_state.failure : "attach failed");
+	}
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	agent_status_write(&w);
+	return reply_send(fd, &w);
 }
 
 static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
@@ -346,6 +385,10 @@ static int handle(struct client *cl, char *buf, size_t len)
 		return cmd_clear(cl->fd, id);
 	if (!strcmp(cmd->str, "dump"))
 		return cmd_dump(cl->fd, id, m, n);
+	if (!strcmp(cmd->str, "detach"))
+		return cmd_detach(cl->fd, id);
+	if (!strcmp(cmd->str, "attach"))
+		return cmd_attach(cl->fd, id);
 	if (!strcmp(cmd->str, "bye")) {
 		reply_ok(cl->fd, id);
 		return -1;
@@ -358,6 +401,9 @@ static int handle(struct client *cl, char *buf, size_t len)
 
 static void client_close(struct client *cl)
 {
+	/* memtrace gone without a word (killed): leave the process as it was. */
+	if (cl->session && attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
+		agent_detach();
 	if (cl->session) {
 		agent_lock(&send_lock);
 		session_fd = -1;

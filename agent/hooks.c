@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "blocks.h"
+#include "hooks.h"
 #include "contexts.h"
 #include "real.h"
 #include "state.h"
@@ -107,7 +108,7 @@ static inline void forget(void *p)
 	}
 }
 
-AGENT_EXPORT void *malloc(size_t size)
+void *agent_malloc(size_t size)
 {
 	void *p;
 
@@ -125,7 +126,7 @@ AGENT_EXPORT void *malloc(size_t size)
 	return p;
 }
 
-AGENT_EXPORT void free(void *p)
+void agent_free(void *p)
 {
 	if (!p)
 		return;
@@ -141,7 +142,7 @@ AGENT_EXPORT void free(void *p)
 	agent_guard = 0;
 }
 
-AGENT_EXPORT void *calloc(size_t n, size_t size)
+void *agent_calloc(size_t n, size_t size)
 {
 	void *p;
 
@@ -193,7 +194,7 @@ static inline void *realloc_common(void *old, size_t size, void *frame)
 	return p;
 }
 
-AGENT_EXPORT void *realloc(void *old, size_t size)
+void *agent_realloc(void *old, size_t size)
 {
 	void *p;
 
@@ -209,7 +210,7 @@ AGENT_EXPORT void *realloc(void *old, size_t size)
 	return p;
 }
 
-AGENT_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+void *agent_reallocarray(void *old, size_t n, size_t size)
 {
 	void *p;
 
@@ -229,7 +230,7 @@ AGENT_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 	return p;
 }
 
-AGENT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+int agent_posix_memalign(void **out, size_t align, size_t size)
 {
 	int err;
 
@@ -241,7 +242,7 @@ AGENT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 		if (align < sizeof(void *) || (align & (align - 1)))
 			return EINVAL;
-		p = memalign(align, size);
+		p = agent_memalign(align, size);
 		if (!p)
 			return ENOMEM;
 		*out = p;
@@ -259,7 +260,7 @@ AGENT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 /* One body for the functions that take (alignment, size) or (size). */
 #define ALIGNED_HOOK(name, params, args, size_expr)                                   \
-	AGENT_EXPORT void *name params                                                \
+	void *agent_##name params                                                     \
 	{                                                                             \
 		void *p;                                                              \
                                                                                       \
@@ -281,3 +282,35 @@ ALIGNED_HOOK(aligned_alloc, (size_t align, size_t size), (align, size), size)
 ALIGNED_HOOK(memalign, (size_t align, size_t size), (align, size), size)
 ALIGNED_HOOK(valloc, (size_t size), (size), size)
 ALIGNED_HOOK(pvalloc, (size_t size), (size), size)
+
+/*
+ * The names the program calls: aliases of the hooks, exported. They matter
+ * in start mode, where the dynamic linker binds every module to them.
+ */
+#define EXPORT_ALIAS(name, ret, params) \
+	AGENT_EXPORT ret name params __attribute__((alias("agent_" #name)))
+
+EXPORT_ALIAS(malloc, void *, (size_t));
+EXPORT_ALIAS(free, void, (void *));
+EXPORT_ALIAS(calloc, void *, (size_t, size_t));
+EXPORT_ALIAS(realloc, void *, (void *, size_t));
+EXPORT_ALIAS(reallocarray, void *, (void *, size_t, size_t));
+EXPORT_ALIAS(posix_memalign, int, (void **, size_t, size_t));
+EXPORT_ALIAS(aligned_alloc, void *, (size_t, size_t));
+EXPORT_ALIAS(memalign, void *, (size_t, size_t));
+EXPORT_ALIAS(valloc, void *, (size_t));
+EXPORT_ALIAS(pvalloc, void *, (size_t));
+
+const struct agent_hook agent_hooks[] = {
+	{ "malloc", (void *)agent_malloc },
+	{ "free", (void *)agent_free },
+	{ "calloc", (void *)agent_calloc },
+	{ "realloc", (void *)agent_realloc },
+	{ "reallocarray", (void *)agent_reallocarray },
+	{ "posix_memalign", (void *)agent_posix_memalign },
+	{ "aligned_alloc", (void *)agent_aligned_alloc },
+	{ "memalign", (void *)agent_memalign },
+	{ "valloc", (void *)agent_valloc },
+	{ "pvalloc", (void *)agent_pvalloc },
+	{ NULL, NULL },
+};

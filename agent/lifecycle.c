@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "control.h"
 #include "dynelf.h"
+#include "got.h"
 #include "real.h"
 #include "state.h"
 #include "unwind.h"
@@ -245,8 +246,34 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 	struct agent_config cfg;
 
 	config_defaults(&cfg);
+	/* A running program keeps its signal dispositions unless asked. */
+	cfg.signals = 0;
 	config_parse(&cfg, config);
-	return agent_start(&cfg, "attach");
+	if (agent_start(&cfg, "attach") < 0)
+		return -1;
+	return agent_attach();
+}
+
+int agent_attach(void)
+{
+	agent_guard = 1;
+	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
+	if (agent_got_patch() < 0) {
+		agent_got_restore();
+		agent_fail("out of memory while patching the GOTs");
+		agent_guard = 0;
+		return -1;
+	}
+	agent_guard = 0;
+	return 0;
+}
+
+void agent_detach(void)
+{
+	agent_guard = 1;
+	agent_got_restore();
+	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELEASE);
+	agent_guard = 0;
 }
 
 __attribute__((constructor)) static void agent_preload_init(void)

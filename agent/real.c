@@ -8,7 +8,7 @@
 
 struct agent_real agent_real;
 
-static void *find_next(const char *name)
+void *agent_real_lookup(const char *name)
 {
 	uintptr_t self = agent_self_base();
 	const struct link_map *lm;
@@ -35,15 +35,15 @@ int agent_real_resolve(void)
 {
 	struct agent_real r;
 
-	r.malloc = (void *(*)(size_t))find_next("malloc");
-	r.free = (void (*)(void *))find_next("free");
-	r.calloc = (void *(*)(size_t, size_t))find_next("calloc");
-	r.realloc = (void *(*)(void *, size_t))find_next("realloc");
-	r.posix_memalign = (int (*)(void **, size_t, size_t))find_next("posix_memalign");
-	r.aligned_alloc = (void *(*)(size_t, size_t))find_next("aligned_alloc");
-	r.memalign = (void *(*)(size_t, size_t))find_next("memalign");
-	r.valloc = (void *(*)(size_t))find_next("valloc");
-	r.pvalloc = (void *(*)(size_t))find_next("pvalloc");
+	r.malloc = (void *(*)(size_t))agent_real_lookup("malloc");
+	r.free = (void (*)(void *))agent_real_lookup("free");
+	r.calloc = (void *(*)(size_t, size_t))agent_real_lookup("calloc");
+	r.realloc = (void *(*)(void *, size_t))agent_real_lookup("realloc");
+	r.posix_memalign = (int (*)(void **, size_t, size_t))agent_real_lookup("posix_memalign");
+	r.aligned_alloc = (void *(*)(size_t, size_t))agent_real_lookup("aligned_alloc");
+	r.memalign = (void *(*)(size_t, size_t))agent_real_lookup("memalign");
+	r.valloc = (void *(*)(size_t))agent_real_lookup("valloc");
+	r.pvalloc = (void *(*)(size_t))agent_real_lookup("pvalloc");
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign)
 		return -1;
 	/* Publish malloc last: hooks test it to know the table is complete. */

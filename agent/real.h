@@ -28,4 +28,7 @@ extern struct agent_real agent_real;
  */
 int agent_real_resolve(void);
 
+/* NAME as the process would find it without the agent (RTLD_NEXT order). NULL if none. */
+void *agent_real_lookup(const char *name);
+
 #endif

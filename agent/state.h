@@ -30,4 +30,9 @@ void agent_fail(const char *why);
 
 uint64_t agent_now_ns(void);
 
+/* Attach mode: start recording and patch the GOTs. 0, or -1 (then nothing is patched). */
+int agent_attach(void);
+/* Put the GOTs back and stop recording; the agent stays loaded and idle. */
+void agent_detach(void);
+
 #endif

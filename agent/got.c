@@ -1,0 +1,343 @@
+/*
+ * GOT patching. Slots are found from each module's dynamic section
+ * (DT_JMPREL, DT_RELA, DT_REL), the same way the dynamic linker resolves
+ * them, so every slot of a name is patched (aarch64 can have two for one
+ * function). Each change is remembered with the slot's original value and
+ * whether it lies in the module's RELRO range, which must be made writable
+ * with the real page size for the write and read-only again afterwards.
+ *
+ * The loader and the vDSO are left alone (ld.so's own malloc is a private
+ * minimal allocator), and so is the agent: its own calls must reach libc.
+ */
+#include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "dynelf.h"
+#include "got.h"
+#include "hooks.h"
+#include "real.h"
+#include "reloc.h"
+#include "state.h"
+
+struct slot {
+	uintptr_t *addr;
+	uintptr_t orig;
+	uintptr_t hook;
+	uintptr_t module;	/* load bias, with dyn: which module it belongs to */
+	const void *dyn;
+	uintptr_t relro_lo, relro_hi;	/* page-rounded RELRO range, or 0 */
+};
+
+struct module_id {
+	uintptr_t bias;
+	const void *dyn;
+};
+
+#define MAX_MODULES 4096
+
+static pthread_mutex_t got_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slot *slots;
+static size_t nslots, slots_cap;
+static struct module_id patched[MAX_MODULES];
+static int npatched;
+
+static void *(*real_dlopen)(const char *, int);
+static int (*real_dlclose)(void *);
+
+static uintptr_t page_size(void)
+{
+	return agent_page_size();
+}
+
+/* Write VALUE into ADDR, making a RELRO page writable around the write. */
+static int slot_write(uintptr_t *addr, uintptr_t value, uintptr_t relro_lo, uintptr_t relro_hi)
+{
+	uintptr_t a = (uintptr_t)addr;
+	uintptr_t page = a & ~(page_size() - 1);
+	int ro = relro_hi && a >= relro_lo && a < relro_hi;
+
+	if (ro && mprotect((void *)page, page_size(), PROT_READ | PROT_WRITE) < 0)
+		return -1;
+	__atomic_store_n(addr, value, __ATOMIC_RELEASE);
+	if (ro)
+		mprotect((void *)page, page_size(), PROT_READ);
+	return 0;
+}
+
+static int remember(const struct slot *s)
+{
+	if (nslots == slots_cap) {
+		size_t cap = slots_cap ? slots_cap * 2 : 256;
+		struct slot *n = slots ? agent_remap(slots, slots_cap * sizeof(*slots), cap * sizeof(*slots),
+						     AGENT_MEM_OTHER)
+				       : agent_map(cap * sizeof(*slots), AGENT_MEM_OTHER);
+
+		if (!n)
+			return -1;
+		slots = n;
+		slots_cap = cap;
+	}
+	slots[nslots++] = *s;
+	return 0;
+}
+
+static uintptr_t hook_for(const char *name)
+{
+	if (!strcmp(name, "dlopen"))
+		return (uintptr_t)agent_dlopen;
+	if (!strcmp(name, "dlclose"))
+		return (uintptr_t)agent_dlclose;
+	for (const struct agent_hook *h = agent_hooks; h->name; h++)
+		if (!strcmp(name, h->name))
+			return (uintptr_t)h->fn;
+	return 0;
+}
+
+struct dyn_tables {
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	uintptr_t jmprel, pltrelsz, rela, relasz, rel, relsz;
+	long pltrel;
+};
+
+static uintptr_t dptr(uintptr_t bias, uintptr_t v)
+{
+	/* Loaders differ on relocating .dynamic in place (see dynelf.c). */
+	return v < bias ? v + bias : v;
+}
+
+static void read_dynamic(uintptr_t bias, const ElfW(Dyn) *d, struct dyn_tables *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (; d->d_tag != DT_NULL; d++) {
+		switch (d->d_tag) {
+		case DT_SYMTAB: t->symtab = (const ElfW(Sym) *)dptr(bias, d->d_un.d_ptr); break;
+		case DT_STRTAB: t->strtab = (const char *)dptr(bias, d->d_un.d_ptr); break;
+		case DT_JMPREL: t->jmprel = dptr(bias, d->d_un.d_ptr); break;
+		case DT_PLTRELSZ: t->pltrelsz = d->d_un.d_val; break;
+		case DT_PLTREL: t->pltrel = (long)d->d_un.d_val; break;
+		case DT_RELA: t->rela = dptr(bias, d->d_un.d_ptr); break;
+		case DT_RELASZ: t->relasz = d->d_un.d_val; break;
+		case DT_REL: t->rel = dptr(bias, d->d_un.d_ptr); break;
+		case DT_RELSZ: t->relsz = d->d_un.d_val; break;
+		default: break;
+		}
+	}
+}
+
+struct patch_ctx {
+	uintptr_t bias;
+	const void *dyn;
+	const struct dyn_tables *t;
+	uintptr_t relro_lo, relro_hi;
+	int count;
+	int failed;
+};
+
+static void patch_one(struct patch_ctx *pc, uintptr_t offset, uintptr_t info)
+{
+	unsigned long type = AGENT_R_TYPE(info);
+	const ElfW(Sym) *sym;
+	struct slot s;
+	uintptr_t hook;
+
+	if (type != AGENT_R_JUMP_SLOT && type != AGENT_R_GLOB_DAT)
+		return;
+	sym = &pc->t->symtab[AGENT_R_SYM(info)];
+	if (!sym->st_name)
+		return;
+	hook = hook_for(pc->t->strtab + sym->st_name);
+	if (!hook)
+		return;
+	s.addr = (uintptr_t *)(pc->bias + offset);
+	s.orig = __atomic_load_n(s.addr, __ATOMIC_ACQUIRE);
+	if (s.orig == hook)
+		return;
+	s.hook = hook;
+	s.module = pc->bias;
+	s.dyn = pc->dyn;
+	s.relro_lo = pc->relro_lo;
+	s.relro_hi = pc->relro_hi;
+	if (remember(&s) < 0 || slot_write(s.addr, hook, s.relro_lo, s.relro_hi) < 0) {
+		if (nslots && slots[nslots - 1].addr == s.addr)
+			nslots--;
+		pc->failed = 1;
+		return;
+	}
+	pc->count++;
+}
+
+static void patch_table(struct patch_ctx *pc, uintptr_t table, uintptr_t size, int rela)
+{
+	if (!table || !size)
+		return;
+	if (rela) {
+		for (const ElfW(Rela) *r = (const ElfW(Rela) *)table; (uintptr_t)(r + 1) <= table + size; r++)
+			patch_one(pc, r->r_offset, r->r_info);
+	} else {
+		for (const ElfW(Rel) *r = (const ElfW(Rel) *)table; (uintptr_t)(r + 1) <= table + size; r++)
+			patch_one(pc, r->r_offset, r->r_info);
+	}
+}
+
+static int is_patched(uintptr_t bias, const void *dyn)
+{
+	for (int i = 0; i < npatched; i++)
+		if (patched[i].bias == bias && patched[i].dyn == dyn)
+			return 1;
+	return 0;
+}
+
+static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct patch_ctx pc = { .bias = info->dlpi_addr };
+	int *total = arg;
+	uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+	struct dyn_tables t;
+
+	(void)size;
+	if (info->dlpi_addr == agent_self_base() || info->dlpi_addr == getauxval(AT_BASE))
+		return 0;
+	if (vdso && (uintptr_t)info->dlpi_phdr >= vdso && (uintptr_t)info->dlpi_phdr < vdso + 65536)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_DYNAMIC)
+			pc.dyn = (const void *)(info->dlpi_addr + ph->p_vaddr);
+		else if (ph->p_type == PT_GNU_RELRO) {
+			pc.relro_lo = (info->dlpi_addr + ph->p_vaddr) & ~(page_size() - 1);
+			pc.relro_hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page_size() - 1) &
+				      ~(page_size() - 1);
+		}
+	}
+	if (!pc.dyn || is_patched(pc.bias, pc.dyn) || npatched == MAX_MODULES)
+		return 0;
+	read_dynamic(pc.bias, pc.dyn, &t);
+	if (!t.symtab || !t.strtab)
+		return 0;
+	pc.t = &t;
+	patch_table(&pc, t.jmprel, t.pltrelsz, t.pltrel != DT_REL);
+	patch_table(&pc, t.rela, t.relasz, 1);
+	patch_table(&pc, t.rel, t.relsz, 0);
+	patched[npatched].bias = pc.bias;
+	patched[npatched].dyn = pc.dyn;
+	npatched++;
+	if (pc.failed)
+		*total = -1;
+	else if (*total >= 0)
+		*total += pc.count;
+	return 0;
+}
+
+int agent_got_patch(void)
+{
+	int total = 0;
+
+	pthread_mutex_lock(&got_lock);
+	if (!real_dlopen) {
+		real_dlopen = (void *(*)(const char *, int))agent_real_lookup("dlopen");
+		real_dlclose = (int (*)(void *))agent_real_lookup("dlclose");
+	}
+	dl_iterate_phdr(patch_module, &total);
+	pthread_mutex_unlock(&got_lock);
+	return total;
+}
+
+void agent_got_restore(void)
+{
+	pthread_mutex_lock(&got_lock);
+	for (size_t i = 0; i < nslots; i++)
+		if (__atomic_load_n(slots[i].addr, __ATOMIC_ACQUIRE) == slots[i].hook)
+			slot_write(slots[i].addr, slots[i].orig, slots[i].relro_lo, slots[i].relro_hi);
+	nslots = 0;
+	npatched = 0;
+	pthread_mutex_unlock(&got_lock);
+}
+
+int agent_got_count(void)
+{
+	return (int)__atomic_load_n(&nslots, __ATOMIC_RELAXED);
+}
+
+static int collect_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct module_id *ids = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		for (int k = 0; k < MAX_MODULES; k++) {
+			if (!ids[k].dyn) {
+				ids[k].bias = info->dlpi_addr;
+				ids[k].dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int still_loaded(const struct module_id *ids, uintptr_t bias, const void *dyn)
+{
+	for (int k = 0; k < MAX_MODULES && ids[k].dyn; k++)
+		if (ids[k].bias == bias && ids[k].dyn == dyn)
+			return 1;
+	return 0;
+}
+
+/* After a dlclose: forget the slots and modules that are gone (their memory is). */
+static void forget_unloaded(void)
+{
+	size_t size = MAX_MODULES * sizeof(struct module_id);
+	struct module_id *ids = agent_map(size, AGENT_MEM_OTHER);
+	size_t k = 0;
+	int m = 0;
+
+	if (!ids)
+		return;
+	dl_iterate_phdr(collect_loaded, ids);
+	pthread_mutex_lock(&got_lock);
+	for (size_t i = 0; i < nslots; i++)
+		if (still_loaded(ids, slots[i].module, slots[i].dyn))
+			slots[k++] = slots[i];
+	nslots = k;
+	for (int i = 0; i < npatched; i++)
+		if (still_loaded(ids, patched[i].bias, patched[i].dyn))
+			patched[m++] = patched[i];
+	npatched = m;
+	pthread_mutex_unlock(&got_lock);
+	agent_unmap(ids, size, AGENT_MEM_OTHER);
+}
+
+void *agent_dlopen(const char *file, int mode)
+{
+	void *h;
+
+	if (!real_dlopen)
+		return NULL;
+	h = real_dlopen(file, mode);
+	if (h && __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED))
+		agent_got_patch();
+	return h;
+}
+
+int agent_dlclose(void *handle)
+{
+	int ret;
+
+	if (!real_dlclose)
+		return -1;
+	ret = real_dlclose(handle);
+	forget_unloaded();
+	return ret;
+}

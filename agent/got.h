@@ -1,0 +1,30 @@
+/*
+ * GOT patching, for a process the agent was loaded into after it started
+ * (attach). The GOT slots through which modules call the malloc family (and
+ * dlopen/dlclose, to catch modules loaded later) are pointed at the agent's
+ * hooks, and put back on detach. In start mode the dynamic linker binds
+ * calls to the agent's exported functions and nothing here is used.
+ */
+#ifndef AGENT_GOT_H
+#define AGENT_GOT_H
+
+/*
+ * Patch every loaded module but the agent, the dynamic loader and the vDSO:
+ * every JUMP_SLOT and GLOB_DAT relocation of a hooked name, RELRO pages made
+ * writable for the write and read-only again. Modules already patched are
+ * skipped. Returns the number of slots patched now, or -1 (out of memory;
+ * what was patched stays patched and is restored by agent_got_restore).
+ */
+int agent_got_patch(void);
+
+/* Put back every slot the agent changed that still holds the agent's hook. */
+void agent_got_restore(void);
+
+/* Number of slots currently patched. */
+int agent_got_count(void);
+
+/* Hooks for dlopen and dlclose (patched into GOTs, never exported). */
+void *agent_dlopen(const char *file, int mode);
+int agent_dlclose(void *handle);
+
+#endif
