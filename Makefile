@@ -129,18 +129,18 @@ $(BUILD)/bench/%: bench/%.c
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.
 UNIT_test_proto := common/proto.c common/log.c
-UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c
+UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c
 UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
-UNIT_test_elfsym := inject/elfsym.c common/log.c
+UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 -Iagent -Iinject $(call pc_cflags,libunwind libelf libcjson) \
+	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 -Iagent -Iagent/arch/$(ARCH) -Iinject $(call pc_cflags,libunwind libelf libcjson) \
 		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(call pc_libs,libunwind libelf libcjson) -lpthread
 
 $(BUILD):

@@ -43,6 +43,8 @@ int agent_blocks_remove(uintptr_t ptr, struct agent_block *out);
  * Visit every block, one shard at a time with that shard's lock held, so a
  * block cannot be freed while FN looks at it (free forgets before it frees).
  * FN returns 0 to go on, 1 to drop the block from the table, -1 to stop.
+ * When FN drops blocks, a block it keeps may be offered twice (deletion
+ * shifts entries back); a dropped block is never offered again.
  */
 typedef int (*agent_block_fn)(struct agent_block *b, void *arg);
 void agent_blocks_foreach(agent_block_fn fn, void *arg);

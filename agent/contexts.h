@@ -40,8 +40,8 @@ struct agent_ctx {
 	uint64_t first_ns;		/* CLOCK_MONOTONIC of the first allocation (0: none since clear) */
 	/*
 	 * Highest sum of the slots' live bytes, taken whenever a slot passes its
-	 * own high: exact when one thread at a time allocates from the context,
-	 * otherwise a lower bound of the true peak.
+	 * own high: exact when a single thread allocates and frees the
+	 * context's blocks, otherwise a lower bound of the true peak.
 	 */
 	int64_t peak_live_bytes;
 	struct agent_ctx_slot slot[AGENT_CTX_SLOTS];

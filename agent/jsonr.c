@@ -156,7 +156,8 @@ static int number(struct rd *r, int64_t *v)
 	while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
 		unsigned d = (unsigned)(*r->p++ - '0');
 
-		if (acc > (UINT64_C(9223372036854775807) - d) / 10)
+		/* Negative numbers reach one further: INT64_MIN is an integer. */
+		if (acc > (UINT64_C(9223372036854775807) + (uint64_t)neg - d) / 10)
 			is_int = 0;
 		else
 			acc = acc * 10 + d;
@@ -180,7 +181,7 @@ static int number(struct rd *r, int64_t *v)
 			r->p++;
 	}
 	(void)start;
-	*v = neg ? -(int64_t)acc : (int64_t)acc;
+	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
 	return is_int;
 }
 
