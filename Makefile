@@ -78,12 +78,22 @@ AGENT := $(BUILD)/libmemtrace-agent.so
 MEMTRACE := $(BUILD)/memtrace
 MEMTRACE_ASAN := $(BUILD)/asan/memtrace
 
-VICTIM_C := $(wildcard tests/victims/*.c)
+VICTIM_C := $(filter-out tests/victims/plugin_%.c,$(wildcard tests/victims/*.c))
 VICTIM_CXX := $(wildcard tests/victims/*.cc)
 VICTIMS := $(patsubst tests/victims/%.c,$(BUILD)/tests/victims/%,$(VICTIM_C)) \
+	$(patsubst tests/victims/%.c,$(BUILD)/tests/victims/lib%.so,$(wildcard tests/victims/plugin_*.c)) \
 	$(patsubst tests/victims/%.cc,$(BUILD)/tests/victims/%,$(VICTIM_CXX))
 VICTIM_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 	-D_GNU_SOURCE -pthread -Wall
+# Victims named attach_*.c are also built as variants: non-PIE, full RELRO
+# (-z now), -fno-plt and no RELRO, to attach to every way a GOT can look.
+ATTACH_VICTIMS := $(patsubst tests/victims/%.c,%,$(wildcard tests/victims/attach_*.c))
+VARIANT_FLAGS_nopie := -fno-pie -no-pie
+VARIANT_FLAGS_now := -Wl,-z,relro,-z,now
+VARIANT_FLAGS_noplt := -fno-plt -Wl,-z,relro,-z,now
+VARIANT_FLAGS_norelro := -Wl,-z,norelro
+VARIANTS := nopie now noplt norelro
+VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -119,6 +129,16 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 $(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -o $@ $< -ldl
+define variant_rule
+$(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h
+	$$(echo_cmd) CC $$@
+	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
+endef
+$(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
+# Plugins dlopen'ed by victims: tests/victims/plugin_*.c -> lib*.so
+$(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<
 $(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
