@@ -63,8 +63,11 @@ AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
 	agent/modules.c agent/dynelf.c agent/got.c common/proto.c
-INJECT_SRCS := inject/main.c inject/spawn.c inject/session.c inject/console.c \
-	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c $(COMMON_SRCS)
+INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
+	inject/session.c inject/console.c \
+	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
+	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
+	$(COMMON_SRCS)
 
 AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
@@ -154,11 +157,14 @@ UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c
 UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
+UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
+	inject/arch/$(ARCH)/regs.c common/log.c
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
-$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h \
+		inject/arch/$(ARCH)/*.c)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 -Iagent -Iagent/arch/$(ARCH) -Iinject $(call pc_cflags,libunwind libelf libcjson) \
 		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(call pc_libs,libunwind libelf libcjson) -lpthread

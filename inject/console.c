@@ -31,7 +31,9 @@ static const char help_text[] =
 	"                                live blocks of context ID, oldest first\n"
 	"  sleep SEC                     wait SEC seconds (for scripts)\n"
 	"  kill [SIG]                    send signal SIG (default TERM) to the traced process\n"
-	"  quit                          leave the console (memtrace waits for the program to end)\n";
+	"  detach                        (attached with -p) unhook the process and leave it running\n"
+	"  quit                          attached: detach and leave; started by memtrace: leave the\n"
+	"                                console and wait for the program to end\n";
 
 /* Split LINE into ARGV (modified copy in BUF); "..." and '...' group words. */
 static int split(char *buf, char **argv, int max)
@@ -388,6 +390,12 @@ int inj_console_exec(struct inj_console *con, const char *line)
 		ret = cmd_kill(con, argc, argv);
 	} else if (!strcmp(argv[0], "quit") || !strcmp(argv[0], "exit")) {
 		con->quit = 1;
+	} else if (!strcmp(argv[0], "detach")) {
+		if (!con->attached)
+			ret = log_err("detach: memtrace started this program, so there is nothing to detach "
+				      "(quit leaves the console)");
+		else
+			con->quit = 1;
 	} else {
 		ret = log_err("unknown command '%s' (try: help)", argv[0]);
 	}

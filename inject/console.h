@@ -17,6 +17,7 @@ struct inj_console {
 	struct inj_symcache *syms;
 	FILE *out;
 	int pid;			/* the traced process */
+	int attached;			/* memtrace -p: detach is possible */
 	int timeout_ms;			/* for agent replies */
 	const char *gone;		/* why there is no session, for messages */
 	/* Run memtrace's event loop for MS milliseconds (the sleep command). */

@@ -197,9 +197,15 @@ cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *
 		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ok"))) {
 			const cJSON *e = cJSON_GetObjectItemCaseSensitive(msg, "error");
 
-			log_err("%s: %s", cmd, cJSON_IsString(e) ? e->valuestring : "the agent refused");
+			const char *text = cJSON_IsString(e) ? e->valuestring : "the agent refused";
+			int busy = !strncmp(text, "busy:", 5);
+
+			if (!strcmp(cmd, "hello"))
+				log_err("the agent in process %d refused the connection: %s", s->pid, text);
+			else
+				log_err("%s: %s", cmd, text);
 			cJSON_Delete(msg);
-			errno = EINVAL;
+			errno = busy ? EBUSY : EINVAL;
 			return NULL;
 		}
 		return msg;
@@ -248,7 +254,10 @@ struct inj_session *inj_session_open(int pid, int timeout_ms, int (*alive)(void 
 	s->hello = inj_session_request(s, "hello", args, timeout_ms);
 	cJSON_Delete(args);
 	if (!s->hello) {
+		int e = errno;
+
 		inj_session_free(s);
+		errno = e;
 		return NULL;
 	}
 	if (inj_json_num_int(s->hello, "pid") != pid) {

@@ -1,0 +1,99 @@
+/*
+ * 32-bit ARM facts for remote calls: struct pt_regs as NT_PRSTATUS shows it
+ * (uregs[18]: r0-r15, cpsr, ORIG_r0), AAPCS (r0-r3, return address in lr,
+ * no red zone), Thumb selected by bit 0 of a function address, and the VFP
+ * regset (NT_ARM_VFP: d0-d31 and fpscr; NT_PRFPREG is the old FPA state).
+ */
+#include <elf.h>
+#include <string.h>
+
+#include "remote.h"
+
+#ifndef NT_ARM_VFP
+#define NT_ARM_VFP 0x400
+#endif
+
+enum { ARM_R0 = 0, ARM_SP = 13, ARM_LR = 14, ARM_PC = 15, ARM_CPSR = 16, ARM_ORIG_R0 = 17 };
+
+#define CPSR_T 0x20u
+/* If-Then state bits: IT[1:0] at 25-26, IT[7:2] at 10-15. */
+#define CPSR_IT 0x0600fc00u
+
+struct arm_regs {
+	uint32_t uregs[18];
+};
+
+size_t inj_arch_regs_size(void)
+{
+	return sizeof(struct arm_regs);
+}
+
+unsigned inj_arch_fp_regset(size_t *size_hint)
+{
+	/* 32 x 64-bit registers and fpscr: 260 bytes. */
+	*size_hint = 512;
+	return NT_ARM_VFP;
+}
+
+unsigned inj_arch_red_zone(void)
+{
+	return 0;
+}
+
+unsigned inj_arch_max_args(void)
+{
+	return 4;
+}
+
+static struct arm_regs get(const struct inj_regs *r)
+{
+	struct arm_regs u;
+
+	memcpy(&u, r->w, sizeof(u));
+	return u;
+}
+
+uint64_t inj_arch_pc(const struct inj_regs *r)
+{
+	return get(r).uregs[ARM_PC];
+}
+
+uint64_t inj_arch_sp(const struct inj_regs *r)
+{
+	return get(r).uregs[ARM_SP];
+}
+
+uint64_t inj_arch_retval(const struct inj_regs *r)
+{
+	return get(r).uregs[ARM_R0];
+}
+
+int inj_arch_restart_plain(struct inj_regs *r)
+{
+	/* The kernel rewound the PC before the stop and sets up no restart block then. */
+	(void)r;
+	return 0;
+}
+
+int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
+		      uint64_t sp)
+{
+	struct arm_regs u = get(r);
+
+	if (nargs > 4)
+		return -1;
+	for (unsigned i = 0; i < nargs; i++)
+		u.uregs[ARM_R0 + i] = (uint32_t)args[i];
+	u.uregs[ARM_LR] = 0; /* return to 0, in ARM state */
+	u.uregs[ARM_SP] = (uint32_t)sp;
+	u.uregs[ARM_PC] = (uint32_t)fn & ~1u;
+	u.uregs[ARM_CPSR] &= ~CPSR_IT;
+	if (fn & 1)
+		u.uregs[ARM_CPSR] |= CPSR_T;
+	else
+		u.uregs[ARM_CPSR] &= ~CPSR_T;
+	/* Not in a system call: no restart applied to the call's frame. */
+	u.uregs[ARM_ORIG_R0] = 0xffffffffu;
+	memcpy(r->w, &u, sizeof(u));
+	return 0;
+}

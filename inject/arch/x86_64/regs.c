@@ -1,0 +1,102 @@
+/*
+ * x86_64 facts for remote calls: struct user_regs_struct (NT_PRSTATUS), the
+ * System V calling convention (rdi rsi rdx rcx r8 r9, 128-byte red zone,
+ * the return address on the stack) and the size of the XSAVE area.
+ */
+#include <cpuid.h>
+#include <elf.h>
+#include <string.h>
+#include <sys/user.h>
+
+#include "remote.h"
+
+#define EFLAGS_TF 0x100u
+#define EFLAGS_DF 0x400u
+/* include/linux/errno.h: restart through restart_syscall(). */
+#define ERESTART_RESTARTBLOCK 516
+/* The syscall instruction: 0f 05. */
+#define SYSCALL_INSN_LEN 2
+
+size_t inj_arch_regs_size(void)
+{
+	return sizeof(struct user_regs_struct);
+}
+
+unsigned inj_arch_fp_regset(size_t *size_hint)
+{
+	unsigned a, b, c, d;
+	size_t size = 4096;
+
+	/* CPUID leaf 0xD, ECX: the XSAVE area for every feature the CPU has. */
+	if (__get_cpuid_count(0xd, 0, &a, &b, &c, &d) && c > size)
+		size = c;
+	*size_hint = (size + 63) & ~(size_t)63;
+	return NT_X86_XSTATE;
+}
+
+unsigned inj_arch_red_zone(void)
+{
+	return 128;
+}
+
+unsigned inj_arch_max_args(void)
+{
+	return 6;
+}
+
+static struct user_regs_struct get(const struct inj_regs *r)
+{
+	struct user_regs_struct u;
+
+	memcpy(&u, r->w, sizeof(u));
+	return u;
+}
+
+uint64_t inj_arch_pc(const struct inj_regs *r)
+{
+	return get(r).rip;
+}
+
+uint64_t inj_arch_sp(const struct inj_regs *r)
+{
+	return get(r).rsp;
+}
+
+uint64_t inj_arch_retval(const struct inj_regs *r)
+{
+	return get(r).rax;
+}
+
+int inj_arch_restart_plain(struct inj_regs *r)
+{
+	struct user_regs_struct u = get(r);
+
+	if ((long long)u.orig_rax < 0 || (long long)u.rax != -ERESTART_RESTARTBLOCK)
+		return 0;
+	u.rax = u.orig_rax;
+	u.rip -= SYSCALL_INSN_LEN;
+	memcpy(r->w, &u, sizeof(u));
+	return 1;
+}
+
+int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
+		      uint64_t sp)
+{
+	struct user_regs_struct u = get(r);
+	unsigned long long *slot[6] = { &u.rdi, &u.rsi, &u.rdx, &u.rcx, &u.r8, &u.r9 };
+
+	if (nargs > 6)
+		return -1;
+	for (unsigned i = 0; i < nargs; i++)
+		*slot[i] = args[i];
+	u.rip = fn;
+	/* As after a call instruction: [rsp] is the return address (0), rsp + 8 aligned. */
+	u.rsp = sp - 8;
+	/* No vector registers for a variadic callee. */
+	u.rax = 0;
+	/* Not in a system call: no restart applied to the call's frame. */
+	u.orig_rax = (unsigned long long)-1;
+	u.eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
+	memcpy(r->w, &u, sizeof(u));
+	return 0;
+}

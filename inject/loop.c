@@ -1,0 +1,243 @@
+/*
+ * memtrace's event loop: the agent connection (replies and events such as
+ * the exit report), standard input (the console), a signalfd (the child's
+ * end; signals to pass on or that end an attach) and the monitor timer.
+ * Console commands are synchronous requests; the loop runs between them and
+ * during `sleep`.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elfsym.h"
+#include "lineedit.h"
+#include "log.h"
+#include "proto.h"
+#include "report.h"
+#include "run.h"
+#include "session.h"
+
+static void reap(struct run *r)
+{
+	int st;
+
+	if (r->exited)
+		return;
+	if (r->attached)
+		return;
+	if (waitpid(r->pid, &st, WNOHANG) == r->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+		r->exited = 1;
+		r->done = 1;
+		r->status = st;
+	}
+}
+
+int inj_run_alive(void *arg)
+{
+	struct run *r = arg;
+
+	if (r->attached)
+		return kill(r->pid, 0) == 0 || errno != ESRCH;
+	reap(r);
+	return !r->exited;
+}
+
+static void handle_signals(struct run *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			reap(r);
+			continue;
+		}
+		/* Attached: a signal ends memtrace (after a detach), never the process. */
+		if (r->attached) {
+			r->stop_signal = (int)si.ssi_signo;
+			r->done = 1;
+			continue;
+		}
+		/* A terminal's Ctrl-C reaches the program by itself (same process
+		 * group); a signal sent to memtrace is passed on. */
+		if (!r->exited && si.ssi_code != SI_KERNEL) {
+			log_info("passing signal %u on to process %d", si.ssi_signo, (int)r->pid);
+			kill(r->pid, (int)si.ssi_signo);
+		}
+	}
+}
+
+void inj_run_take_events(struct run *r)
+{
+	cJSON *ev;
+
+	while ((ev = inj_session_next_event(r->session))) {
+		const char *name = inj_json_str(ev, "event", "");
+
+		if (!strcmp(name, "exit") && !r->exit_event) {
+			r->exit_event = ev;
+			continue;
+		}
+		log_debug("agent event '%s' ignored", name);
+		cJSON_Delete(ev);
+	}
+}
+
+void inj_run_console_close(struct run *r, const char *why)
+{
+	if (!r->le)
+		return;
+	inj_le_free(r->le);
+	r->le = NULL;
+	if (why)
+		log_info("%s", why);
+}
+
+static void console_line(struct run *r)
+{
+	const char *line;
+	int ret;
+
+	do {
+		ret = inj_le_read(r->le, &line);
+		if (ret == INJ_LE_LINE) {
+			if (*line)
+				inj_le_history_add(r->le, line);
+			inj_console_exec(&r->con, line);
+			inj_run_take_events(r);
+			inj_le_show(r->le);
+			if (r->con.quit) {
+				inj_run_console_close(r, r->attached ? NULL : "console closed; waiting for the program to end");
+				r->done |= r->attached;
+				return;
+			}
+		} else if (ret == INJ_LE_INTR) {
+			/* Ctrl-C: to the program we started; attached, it ends memtrace. */
+			if (r->attached)
+				r->done = 1;
+			else if (!r->exited)
+				kill(r->pid, SIGINT);
+		} else if (ret == INJ_LE_EOF || ret == INJ_LE_ERROR) {
+			inj_run_console_close(r, r->attached ? NULL : "end of console input; waiting for the program to end");
+			r->done |= r->attached;
+			return;
+		}
+	} while (r->le && inj_le_pending(r->le));
+}
+
+/*
+ * Serve events for up to MS milliseconds (-1: until the child has ended).
+ * With STDIN set the console is read too.
+ */
+void inj_run_loop(struct run *r, long ms, int with_stdin)
+{
+	int64_t deadline = ms < 0 ? -1 : proto_now_ms() + ms;
+
+	while (!r->done) {
+		struct pollfd pfd[3];
+		int n = 0, i_sess = -1, i_in = -1, timeout = -1;
+		long mon;
+
+		pfd[n].fd = r->sfd;
+		pfd[n++].events = POLLIN;
+		if (r->session && !inj_session_lost(r->session)) {
+			i_sess = n;
+			pfd[n].fd = inj_session_fd(r->session);
+			pfd[n++].events = POLLIN;
+		}
+		if (with_stdin && r->le) {
+			i_in = n;
+			pfd[n].fd = STDIN_FILENO;
+			pfd[n++].events = POLLIN;
+		}
+		mon = inj_console_monitor_due(&r->con, proto_now_ms());
+		if (mon == 0) {
+			/* Keep a half-typed command intact around the line. */
+			inj_le_hide(r->le);
+			inj_console_monitor_tick(&r->con, proto_now_ms());
+			inj_le_show(r->le);
+			inj_run_take_events(r);
+			continue;
+		}
+		if (mon > 0)
+			timeout = (int)mon;
+		if (deadline >= 0) {
+			int64_t left = deadline - proto_now_ms();
+
+			if (left <= 0)
+				return;
+			if (timeout < 0 || left < timeout)
+				timeout = (int)left;
+		}
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			return;
+		}
+		if (pfd[0].revents)
+			handle_signals(r);
+		if (i_sess >= 0 && pfd[i_sess].revents) {
+			if (inj_session_pump(r->session) < 0) {
+				r->con.gone = "the connection to the agent is lost";
+				/* Attached, a lost agent means the process is gone. */
+				r->done |= r->attached;
+			}
+			inj_run_take_events(r);
+		}
+		if (i_in >= 0 && pfd[i_in].revents && r->le)
+			console_line(r);
+	}
+}
+
+static void console_wait(struct inj_console *con, long ms)
+{
+	inj_run_loop(con->owner, ms, 0);
+}
+
+
+/* The console: -x commands, else standard input. */
+void inj_run_console_open(struct run *r)
+{
+	if (r->opt->ncmds) {
+		for (int i = 0; i < r->opt->ncmds && !r->con.quit && !r->done; i++) {
+			inj_run_loop(r, 0, 0);
+			if (r->exited)
+				r->con.gone = "the program has ended";
+			inj_console_exec(&r->con, r->opt->cmds[i]);
+			inj_run_take_events(r);
+		}
+		/* Attached, the script is the session: its end detaches. */
+		r->done |= r->attached;
+	} else if (r->session) {
+		r->le = inj_le_new(STDIN_FILENO, STDOUT_FILENO, "memtrace> ");
+		if (!r->le) {
+			log_warn("no console: %s", strerror(errno));
+			r->done |= r->attached;
+		}
+	}
+}
+
+void inj_run_console_setup(struct run *r)
+{
+	r->con.out = stdout;
+	r->con.pid = r->pid;
+	r->con.attached = r->attached;
+	r->con.timeout_ms = r->opt->timeout_s * 1000;
+	r->con.wait = console_wait;
+	r->con.owner = r;
+	if (r->attached) {
+		char root[64];
+
+		/* Module paths are the target's: read them in its mount namespace. */
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)r->pid);
+		r->con.syms = inj_symcache_new(root);
+	} else {
+		r->con.syms = inj_symcache_new(NULL);
+	}
+}

@@ -1,0 +1,623 @@
+/*
+ * Holding a whole process with ptrace, and letting it go unharmed.
+ *
+ * Every ptrace-stop counts as "stopped": PTRACE_INTERRUPT is consumed by
+ * whatever stop comes first. A signal-delivery-stop therefore leaves a thread
+ * stopped with a signal already dequeued; that signal is kept and given back
+ * at PTRACE_DETACH. The one stop a thread is never left in is a
+ * PTRACE_EVENT_CLONE stop: it sits inside clone(), where a remote call would
+ * have the system call's result written over it, so such a thread is resumed
+ * and interrupted again.
+ *
+ * Events are collected per known thread with waitpid(TID, __WALL|WNOHANG)
+ * and never with waitpid(-1), so the caller's own children are left alone;
+ * between passes the thread sleeps in sigtimedwait(SIGCHLD).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ptrace.h"
+#include "remote.h"
+
+#define NS_PER_S 1000000000LL
+/* Longest sleep between passes, in case SIGCHLD goes to another thread of ours. */
+#define MAX_SLEEP_NS 10000000LL
+#define RELEASE_TIMEOUT_NS (2 * NS_PER_S)
+
+enum thr_state {
+	THR_STOPPING, /* seized and interrupted, stop not seen yet */
+	THR_NEW,      /* attached by a clone, first stop not seen yet */
+	THR_STOPPED,
+	THR_RUNNING,  /* let run by inj_task_resume_others() */
+	THR_CALL,     /* running a remote call: its stops go to the caller */
+	THR_GONE,
+};
+
+struct thr {
+	int tid;
+	enum thr_state state;
+	int group_stop;  /* stopped in a group-stop (the process was stopped) */
+	int signal_stop; /* the latest stop is a signal-delivery-stop */
+	int run;         /* created by a remote call: let it run from its first stop */
+	siginfo_t held;  /* signal to give back at detach; si_signo 0 if none */
+	uint64_t resend; /* further held signals, bit N-1 for signal N */
+};
+
+struct inj_task {
+	int pid;
+	struct thr *thr;
+	size_t n, cap;
+	int others_run;
+	sigset_t old_mask;
+};
+
+int64_t inj_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+int inj_task_pid(const struct inj_task *t)
+{
+	return t->pid;
+}
+
+size_t inj_task_threads(const struct inj_task *t)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		k += t->thr[i].state != THR_GONE;
+	return k;
+}
+
+static struct thr *find(struct inj_task *t, int tid)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->thr[i].tid == tid)
+			return &t->thr[i];
+	return NULL;
+}
+
+/* May move the array: callers re-find their pointers afterwards. */
+static struct thr *add(struct inj_task *t, int tid, enum thr_state state)
+{
+	struct thr *th = find(t, tid);
+
+	if (!th) {
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? 2 * t->cap : 16;
+			struct thr *v = realloc(t->thr, cap * sizeof(*v));
+
+			if (!v)
+				return log_err_null("out of memory");
+			t->thr = v;
+			t->cap = cap;
+		}
+		th = &t->thr[t->n++];
+	}
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	th->state = state;
+	return th;
+}
+
+static long pt(int req, int tid, unsigned long addr, unsigned long data)
+{
+	return ptrace(req, tid, (void *)addr, (void *)data);
+}
+
+/* Keep the signal of a signal-delivery-stop so it can be given back. */
+static void hold_signal(struct thr *th, int sig)
+{
+	siginfo_t si;
+
+	if (pt(PTRACE_GETSIGINFO, th->tid, 0, (unsigned long)&si) < 0) {
+		memset(&si, 0, sizeof(si));
+		si.si_signo = sig;
+		si.si_code = SI_USER;
+	}
+	if (!th->held.si_signo)
+		th->held = si;
+	else if (sig >= 1 && sig <= 64)
+		th->resend |= 1ULL << (sig - 1);
+}
+
+static void on_clone(struct inj_task *t, size_t i)
+{
+	enum thr_state parent = t->thr[i].state;
+	unsigned long child = 0;
+	int tid = t->thr[i].tid;
+
+	if (pt(PTRACE_GETEVENTMSG, tid, 0, (unsigned long)&child) == 0 && child > 0) {
+		struct thr *c = find(t, (int)child);
+
+		if (!c || c->state == THR_GONE)
+			c = add(t, (int)child, THR_NEW);
+		/*
+		 * A thread the remote call starts (the agent's own) holds none of the
+		 * program's locks and the call may wait for it: it runs at once.
+		 */
+		if (c)
+			c->run = parent == THR_CALL;
+		log_debug("thread %d cloned thread %lu", tid, child);
+	}
+	pt(PTRACE_CONT, tid, 0, 0);
+	if (parent == THR_STOPPING)
+		pt(PTRACE_INTERRUPT, tid, 0, 0);
+}
+
+/* An event of a thread that is not running a call. */
+static void serve(struct inj_task *t, size_t i, int st)
+{
+	struct thr *th = &t->thr[i];
+	int sig = WSTOPSIG(st), ev = (unsigned)st >> 16;
+
+	switch (th->state) {
+	case THR_STOPPING:
+	case THR_NEW:
+		if (ev == 0)
+			hold_signal(th, sig);
+		th->group_stop = ev == PTRACE_EVENT_STOP && sig != SIGTRAP;
+		th->state = THR_STOPPED;
+		if ((t->others_run || th->run) && !th->group_stop) {
+			/* A thread born while the others run, or of the call: let it run too. */
+			if (pt(PTRACE_CONT, th->tid, 0, (unsigned long)th->held.si_signo) == 0) {
+				th->held.si_signo = 0;
+				th->state = THR_RUNNING;
+			}
+		}
+		break;
+	case THR_RUNNING:
+		if (ev == PTRACE_EVENT_STOP && sig != SIGTRAP) {
+			th->group_stop = 1;
+			th->state = THR_STOPPED;
+		} else {
+			pt(PTRACE_CONT, th->tid, 0, ev == 0 ? (unsigned long)sig : 0);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * One pass over every thread, serving what is pending. Returns 1 with
+ * *STATUS when CALL_TID has an event for the caller; *ANY tells whether
+ * anything happened.
+ */
+static int poll_once(struct inj_task *t, int call_tid, int *status, int *any)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		int st, r, tid = t->thr[i].tid;
+
+		/* Stopped threads have nothing to say but their death, seen at detach. */
+		if (t->thr[i].state == THR_GONE || t->thr[i].state == THR_STOPPED)
+			continue;
+		r = waitpid(tid, &st, __WALL | WNOHANG);
+		if (r == 0)
+			continue;
+		*any = 1;
+		if (r < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			/* ECHILD: not ours any more. Either way it is gone. */
+			t->thr[i].state = THR_GONE;
+			if (r > 0)
+				log_debug("thread %d ended (status %#x)", tid, st);
+			if (tid == call_tid && r > 0) {
+				*status = st;
+				return 1;
+			}
+			continue;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		t->thr[i].signal_stop = ((unsigned)st >> 16) == 0;
+		if (((unsigned)st >> 16) == PTRACE_EVENT_CLONE) {
+			on_clone(t, i);
+			continue;
+		}
+		if (tid == call_tid && t->thr[i].state == THR_CALL) {
+			t->thr[i].state = THR_STOPPED;
+			*status = st;
+			return 1;
+		}
+		serve(t, i, st);
+	}
+	return 0;
+}
+
+static int sleep_chld(int64_t deadline)
+{
+	int64_t left = deadline - inj_now_ns();
+	struct timespec ts;
+	sigset_t s;
+
+	if (left <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (left > MAX_SLEEP_NS)
+		left = MAX_SLEEP_NS;
+	ts.tv_sec = left / NS_PER_S;
+	ts.tv_nsec = left % NS_PER_S;
+	sigemptyset(&s);
+	sigaddset(&s, SIGCHLD);
+	if (sigtimedwait(&s, NULL, &ts) < 0 && errno != EAGAIN && errno != EINTR)
+		return -1;
+	return 0;
+}
+
+static int pending_stops(const struct inj_task *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->thr[i].state == THR_STOPPING || t->thr[i].state == THR_NEW)
+			return 1;
+	return 0;
+}
+
+/* Serve events until no thread is on its way to a stop. */
+static int wait_stopped(struct inj_task *t, int64_t deadline)
+{
+	while (pending_stops(t)) {
+		int any = 0, st;
+
+		poll_once(t, 0, &st, &any);
+		if (any || !pending_stops(t))
+			continue;
+		if (sleep_chld(deadline) < 0) {
+			for (size_t i = 0; i < t->n; i++)
+				if (t->thr[i].state == THR_STOPPING || t->thr[i].state == THR_NEW)
+					log_debug("thread %d did not stop", t->thr[i].tid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static char proc_state(int pid, int tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	char c = '?';
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return c;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		c = p[2];
+	fclose(f);
+	return c;
+}
+
+/*
+ * Seize and interrupt the listed threads not held yet. Returns how many, or
+ * -1; *SKIPPED counts threads refused while others were seized: a thread
+ * that is exiting refuses with EPERM until it is gone.
+ */
+static int seize_listed(struct inj_task *t, int *skipped)
+{
+	char path[64];
+	struct dirent *de;
+	int fresh = 0;
+	DIR *d;
+
+	*skipped = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	d = opendir(path);
+	if (!d) {
+		if (errno == ENOENT)
+			errno = ESRCH;
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		int tid = atoi(de->d_name);
+		struct thr *th = tid > 0 ? find(t, tid) : NULL;
+
+		if (tid <= 0 || (th && th->state != THR_GONE))
+			continue;
+		if (pt(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACECLONE) < 0) {
+			if (errno == ESRCH)
+				continue;
+			/* A main thread that called pthread_exit stays a zombie. */
+			if (errno == EPERM && tid == t->pid && t->n == 0 &&
+			    proc_state(t->pid, tid) == 'Z') {
+				log_debug("thread %d is a zombie, skipped", tid);
+				continue;
+			}
+			if (errno == EPERM && inj_task_threads(t)) {
+				(*skipped)++;
+				continue;
+			}
+			log_debug("PTRACE_SEIZE %d: %s", tid, strerror(errno));
+			closedir(d);
+			return -1;
+		}
+		if (!add(t, tid, THR_STOPPING)) {
+			pt(PTRACE_DETACH, tid, 0, 0);
+			closedir(d);
+			errno = ENOMEM;
+			return -1;
+		}
+		if (pt(PTRACE_INTERRUPT, tid, 0, 0) < 0 && errno != ESRCH) {
+			log_debug("PTRACE_INTERRUPT %d: %s", tid, strerror(errno));
+			closedir(d);
+			return -1;
+		}
+		fresh++;
+	}
+	closedir(d);
+	return fresh;
+}
+
+struct inj_task *inj_seize(int pid, int timeout_ms)
+{
+	int64_t deadline = inj_now_ns() + (int64_t)timeout_ms * 1000000;
+	struct inj_task *t = calloc(1, sizeof(*t));
+	sigset_t chld;
+	int e;
+
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &t->old_mask);
+	/* Until a pass over /proc/PID/task finds nobody new with everyone stopped. */
+	for (int pass = 0;; pass++) {
+		int skipped, fresh = seize_listed(t, &skipped);
+
+		if (fresh < 0 || wait_stopped(t, deadline) < 0)
+			goto fail;
+		if (!inj_task_threads(t)) {
+			errno = ESRCH;
+			goto fail;
+		}
+		if (skipped) {
+			/* Exiting threads: look again until they are gone. */
+			if (inj_now_ns() > deadline) {
+				errno = EPERM;
+				goto fail;
+			}
+			usleep(200);
+			continue;
+		}
+		if (!fresh && pass > 0)
+			break;
+	}
+	log_debug("seized %zu threads of %d", inj_task_threads(t), pid);
+	return t;
+fail:
+	e = errno;
+	inj_release(t);
+	errno = e;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- picking */
+
+static int memory_syscall(long nr)
+{
+	static const long nrs[] = {
+#ifdef SYS_mmap
+		SYS_mmap,
+#endif
+#ifdef SYS_mmap2
+		SYS_mmap2,
+#endif
+		SYS_munmap, SYS_brk, SYS_mremap, SYS_madvise, SYS_mprotect,
+	};
+
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (nrs[i] == nr)
+			return 1;
+	return 0;
+}
+
+/* The system call TID is stopped in, or -1 if it is in user code. */
+static long current_syscall(int pid, int tid)
+{
+	char path[64], buf[64];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && buf[0] != 'r')
+		nr = strtol(buf, NULL, 10);
+	fclose(f);
+	return nr;
+}
+
+static int rank(struct inj_task *t, const struct thr *th, const struct inj_range *avoid,
+		size_t navoid)
+{
+	struct inj_regs r;
+	long nr = current_syscall(t->pid, th->tid);
+	uint64_t pc;
+
+	if (inj_regs_get(th->tid, &r) < 0)
+		return 9;
+	pc = inj_arch_pc(&r);
+	for (size_t i = 0; i < navoid; i++)
+		if (pc >= avoid[i].start && pc < avoid[i].end)
+			return 3;
+	if (nr >= 0 && memory_syscall(nr))
+		return 2;
+	return nr >= 0 ? 0 : 1;
+}
+
+int inj_task_pick(struct inj_task *t, const struct inj_range *avoid, size_t navoid)
+{
+	int best = -1, best_rank = 10;
+
+	/* The main thread first, so it wins ties. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < t->n; i++) {
+			struct thr *th = &t->thr[i];
+			int r;
+
+			if (th->state != THR_STOPPED || (th->tid == t->pid) != (pass == 0))
+				continue;
+			r = rank(t, th, avoid, navoid);
+			log_debug("thread %d: rank %d", th->tid, r);
+			if (r < best_rank) {
+				best_rank = r;
+				best = th->tid;
+			}
+			if (best_rank == 0)
+				return best;
+		}
+	}
+	return best_rank < 9 ? best : -1;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+int inj_task_cont(struct inj_task *t, int tid)
+{
+	struct thr *th = find(t, tid);
+
+	if (!th || th->state != THR_STOPPED) {
+		errno = ESRCH;
+		return -1;
+	}
+	if (pt(PTRACE_CONT, tid, 0, 0) < 0)
+		return -1;
+	th->state = THR_CALL;
+	th->signal_stop = 0;
+	return 0;
+}
+
+int inj_task_interrupt(struct inj_task *t, int tid)
+{
+	(void)t;
+	return pt(PTRACE_INTERRUPT, tid, 0, 0) < 0 ? -1 : 0;
+}
+
+int inj_task_wait(struct inj_task *t, int tid, int64_t deadline_ns, int *status)
+{
+	for (;;) {
+		struct thr *th;
+		int any = 0;
+
+		if (poll_once(t, tid, status, &any))
+			return 0;
+		th = find(t, tid);
+		if (!th || th->state == THR_GONE) {
+			errno = ECHILD;
+			return -1;
+		}
+		if (!any && sleep_chld(deadline_ns) < 0)
+			return -1;
+	}
+}
+
+int inj_task_resume_others(struct inj_task *t, int tid)
+{
+	int ret = 0;
+
+	t->others_run = 1;
+	for (size_t i = 0; i < t->n; i++) {
+		struct thr *th = &t->thr[i];
+
+		if (th->tid == tid || th->state != THR_STOPPED || th->group_stop)
+			continue;
+		/* It runs freely now: its held signal is delivered right away. */
+		if (pt(PTRACE_CONT, th->tid, 0, (unsigned long)th->held.si_signo) < 0) {
+			ret = -1;
+			continue;
+		}
+		th->held.si_signo = 0;
+		th->state = THR_RUNNING;
+	}
+	log_debug("threads other than %d let run", tid);
+	return ret;
+}
+
+void inj_task_defer_signal(struct inj_task *t, int tid, const siginfo_t *info)
+{
+	struct thr *th = find(t, tid);
+	int sig = info->si_signo;
+
+	if (!th)
+		return;
+	if (!th->held.si_signo)
+		th->held = *info;
+	else if (sig >= 1 && sig <= 64)
+		th->resend |= 1ULL << (sig - 1);
+}
+
+/* ---------------------------------------------------------------- release */
+
+static int detach(struct inj_task *t, struct thr *th)
+{
+	int sig = th->held.si_signo, ret = 0;
+
+	if (sig && th->signal_stop) {
+		/* The latest stop may be another signal's: put the held one's siginfo back. */
+		pt(PTRACE_SETSIGINFO, th->tid, 0, (unsigned long)&th->held);
+	} else if (sig) {
+		/* Signals can be given only at a signal-delivery-stop: send it again. */
+		th->resend |= 1ULL << (sig - 1);
+		sig = 0;
+	}
+	if (pt(PTRACE_DETACH, th->tid, 0, (unsigned long)sig) < 0 && errno != ESRCH) {
+		log_debug("PTRACE_DETACH %d: %s", th->tid, strerror(errno));
+		ret = -1;
+	}
+	for (int s = 1; s <= 64; s++)
+		if (th->resend & (1ULL << (s - 1)))
+			syscall(SYS_tgkill, t->pid, th->tid, s);
+	th->state = THR_GONE;
+	return ret;
+}
+
+int inj_release(struct inj_task *t)
+{
+	int64_t deadline = inj_now_ns() + RELEASE_TIMEOUT_NS;
+	int ret = 0;
+
+	if (!t)
+		return 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct thr *th = &t->thr[i];
+
+		th->run = 0;
+		if (th->state == THR_RUNNING || th->state == THR_CALL) {
+			if (pt(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 && errno == ESRCH)
+				th->state = THR_GONE;
+			else
+				th->state = THR_STOPPING;
+		}
+	}
+	/* Events already pending are served, held signals recorded. */
+	t->others_run = 0;
+	if (wait_stopped(t, deadline) < 0)
+		ret = log_err("process %d: some threads did not stop again; they are "
+			      "detached when this process exits", t->pid);
+	for (size_t i = 0; i < t->n; i++) {
+		struct thr *th = &t->thr[i];
+
+		if (th->state == THR_STOPPED && detach(t, th) < 0)
+			ret = -1;
+	}
+	pthread_sigmask(SIG_SETMASK, &t->old_mask, NULL);
+	free(t->thr);
+	free(t);
+	return ret;
+}

@@ -1,0 +1,78 @@
+/*
+ * One memtrace session, shared by its two ways in: start mode (start.c)
+ * and attach (attach.c). The event loop (loop.c) serves the agent
+ * connection, the console, signals and the monitor for both.
+ */
+#ifndef INJ_RUN_H
+#define INJ_RUN_H
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "console.h"
+
+/* Exit statuses of memtrace itself (start mode otherwise exits with PROG's). */
+#define EXIT_USAGE 2
+/* memtrace -p: how an attach ended */
+#define EXIT_GONE 1
+#define EXIT_NOPROC 3
+#define EXIT_PERM 4
+#define EXIT_TRACED 5
+#define EXIT_UNSUPPORTED 6
+#define EXIT_AGENT 7
+#define EXIT_SECCOMP 8
+#define EXIT_DLOPEN 9
+#define EXIT_CALL 10
+#define EXIT_BUSY 11
+#define EXIT_FAILURE_MT 125
+#define EXIT_NOEXEC 126
+#define EXIT_NOTFOUND 127
+
+struct options {
+	int attach_pid;			/* -p, or 0 */
+	const char *output;
+	int json;
+	const char **cmds;
+	int ncmds;
+	const char *agent;
+	const char *unwind;
+	int depth;
+	int timeout_s;
+	int signals;
+};
+
+struct run {
+	struct options *opt;
+	pid_t pid;
+	int attached;		/* -p: the process is not our child */
+	int exited;		/* start mode: the child has been reaped */
+	int status;
+	int done;		/* the loop ends: child reaped, or (attach) quit, signal, process gone */
+	int stop_signal;	/* attach: the signal that ended memtrace */
+	int sfd;		/* signalfd */
+	struct inj_session *session;
+	struct inj_console con;
+	struct inj_le *le;	/* console on stdin, NULL when closed */
+	cJSON *exit_event;
+};
+
+/* Set up the console's state for R (after r->pid and r->attached). */
+void inj_run_console_setup(struct run *r);
+/* Run the -x commands, or open the console on standard input. */
+void inj_run_console_open(struct run *r);
+/* Close the console on standard input (no-op when closed); log WHY if given. */
+void inj_run_console_close(struct run *r, const char *why);
+/* Serve events for up to MS ms (-1: until r->done); WITH_STDIN reads the console. */
+void inj_run_loop(struct run *r, long ms, int with_stdin);
+/* Move the agent's queued events into R (the exit report). */
+void inj_run_take_events(struct run *r);
+/* The traced process is still there (for connection retries). ARG is the run. */
+int inj_run_alive(void *arg);
+
+/* Start mode: start ARGV[0] with AGENT preloaded; returns memtrace's exit status. */
+int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t *old_mask);
+/* memtrace -p: attach to r->opt->attach_pid; returns memtrace's exit status. */
+int inj_run_attach(struct run *r, const char *agent);
+
+#endif
