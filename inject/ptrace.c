@@ -58,6 +58,8 @@ struct inj_task {
 	struct thr *thr;
 	size_t n, cap;
 	int others_run;
+	int spare_waiters;	/* leave threads in epoll waits alone (see seize_listed) */
+	int spared;		/* how many were left alone in the last pass */
 	sigset_t old_mask;
 };
 
@@ -302,6 +304,33 @@ static char proc_state(int pid, int tid)
 	return c;
 }
 
+static long current_syscall(int pid, int tid);
+
+/*
+ * System calls that any ptrace stop ends with EINTR seen by the program
+ * (epoll waits are never restarted). A thread blocked in one is left
+ * alone: the remote call runs in another thread.
+ */
+static int eintr_visible(long nr)
+{
+	static const long nrs[] = {
+#ifdef SYS_epoll_wait
+		SYS_epoll_wait,
+#endif
+#ifdef SYS_epoll_pwait
+		SYS_epoll_pwait,
+#endif
+#ifdef SYS_epoll_pwait2
+		SYS_epoll_pwait2,
+#endif
+	};
+
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (nrs[i] == nr)
+			return 1;
+	return 0;
+}
+
 /*
  * Seize and interrupt the listed threads not held yet. Returns how many, or
  * -1; *SKIPPED counts threads refused while others were seized: a thread
@@ -315,6 +344,7 @@ static int seize_listed(struct inj_task *t, int *skipped)
 	DIR *d;
 
 	*skipped = 0;
+	t->spared = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
 	d = opendir(path);
 	if (!d) {
@@ -328,6 +358,11 @@ static int seize_listed(struct inj_task *t, int *skipped)
 
 		if (tid <= 0 || (th && th->state != THR_GONE))
 			continue;
+		if (t->spare_waiters && eintr_visible(current_syscall(t->pid, tid))) {
+			log_debug("thread %d waits in epoll: left alone", tid);
+			t->spared++;
+			continue;
+		}
 		if (pt(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACECLONE) < 0) {
 			if (errno == ESRCH)
 				continue;
@@ -372,6 +407,7 @@ struct inj_task *inj_seize(int pid, int timeout_ms)
 	if (!t)
 		return NULL;
 	t->pid = pid;
+	t->spare_waiters = 1;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &chld, &t->old_mask);
@@ -381,6 +417,14 @@ struct inj_task *inj_seize(int pid, int timeout_ms)
 
 		if (fresh < 0 || wait_stopped(t, deadline) < 0)
 			goto fail;
+		if (!inj_task_threads(t) && t->spared) {
+			/* Every thread waits in epoll: one has to be stopped (it will
+			 * see EINTR, as under any debugger). */
+			log_warn("every thread of process %d waits in epoll_wait: one of them will see EINTR",
+				 pid);
+			t->spare_waiters = 0;
+			continue;
+		}
 		if (!inj_task_threads(t)) {
 			errno = ESRCH;
 			goto fail;
