@@ -11,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdio.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -319,13 +320,127 @@ static void forget_unloaded(void)
 	agent_unmap(ids, size, AGENT_MEM_OTHER);
 }
 
+/*
+ * dlopen resolves a bare name with the RUNPATH (or RPATH) of the module that
+ * calls it, and $ORIGIN with that module's directory. Called from this hook,
+ * the caller would be the agent; so the hook does that part itself, with the
+ * module that called the hook.
+ */
+struct caller_paths {
+	uintptr_t pc;
+	char origin[PATH_MAX];
+	const char *runpath;	/* DT_RUNPATH, else DT_RPATH, or NULL */
+	int is_rpath;
+	int found;
+};
+
+static int find_caller(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct caller_paths *cp = arg;
+	const ElfW(Dyn) *dyn = NULL;
+	const char *strtab = NULL;
+	uintptr_t runpath = 0, rpath = 0;
+	int inside = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && cp->pc >= info->dlpi_addr + ph->p_vaddr &&
+		    cp->pc < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
+			inside = 1;
+		else if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+	}
+	if (!inside)
+		return 0;
+	cp->found = 1;
+	if (info->dlpi_name && info->dlpi_name[0]) {
+		snprintf(cp->origin, sizeof(cp->origin), "%s", info->dlpi_name);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", cp->origin, sizeof(cp->origin) - 1);
+
+		cp->origin[n > 0 ? n : 0] = '\0';
+	}
+	if (strrchr(cp->origin, '/'))
+		*strrchr(cp->origin, '/') = '\0';
+	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_STRTAB)
+			strtab = (const char *)dptr(info->dlpi_addr, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_RUNPATH)
+			runpath = dyn->d_un.d_val;
+		else if (dyn->d_tag == DT_RPATH)
+			rpath = dyn->d_un.d_val;
+	}
+	if (strtab && (runpath || rpath)) {
+		cp->runpath = strtab + (runpath ? runpath : rpath);
+		cp->is_rpath = !runpath;
+	}
+	return 1;
+}
+
+/* Copy IN to OUT with $ORIGIN / ${ORIGIN} replaced. 0, or -1 if too long. */
+static int expand_origin(const char *in, size_t len, const char *origin, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t skip = !strncmp(in + i, "$ORIGIN", 7) ? 7 : !strncmp(in + i, "${ORIGIN}", 9) ? 9 : 0;
+		const char *piece = skip ? origin : in + i;
+		size_t plen = skip ? strlen(origin) : 1;
+
+		if (o + plen + 1 > size)
+			return -1;
+		memcpy(out + o, piece, plen);
+		o += plen;
+		i += skip ? skip : 1;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* First directory of the colon list LIST holding FILE, into OUT. 1 found, 0 not. */
+static int search_dirs(const char *list, const char *file, const char *origin, char *out, size_t size)
+{
+	while (list && *list) {
+		size_t len = strcspn(list, ":");
+		char dir[PATH_MAX];
+
+		if (len && expand_origin(list, len, origin, dir, sizeof(dir)) == 0 &&
+		    (size_t)snprintf(out, size, "%s/%s", dir, file) < size && access(out, F_OK) == 0)
+			return 1;
+		list += len;
+		if (*list == ':')
+			list++;
+	}
+	return 0;
+}
+
 void *agent_dlopen(const char *file, int mode)
 {
+	struct caller_paths cp = { .pc = (uintptr_t)__builtin_return_address(0) };
+	char path[PATH_MAX];
+	const char *use = file;
 	void *h;
 
 	if (!real_dlopen)
 		return NULL;
-	h = real_dlopen(file, mode);
+	if (file && (strstr(file, "$ORIGIN") || strstr(file, "${ORIGIN}") || !strchr(file, '/'))) {
+		dl_iterate_phdr(find_caller, &cp);
+		if (cp.found && strchr(file, '/')) {
+			if (expand_origin(file, strlen(file), cp.origin, path, sizeof(path)) == 0)
+				use = path;
+		} else if (cp.found && cp.runpath) {
+			char tmp[PATH_MAX];
+
+			/* RPATH comes before LD_LIBRARY_PATH, RUNPATH after it. */
+			if ((cp.is_rpath || !search_dirs(getenv("LD_LIBRARY_PATH"), file, cp.origin, tmp,
+							 sizeof(tmp))) &&
+			    search_dirs(cp.runpath, file, cp.origin, path, sizeof(path)))
+				use = path;
+		}
+	}
+	h = real_dlopen(use, mode);
 	if (h && __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED))
 		agent_got_patch();
 	return h;
