@@ -21,9 +21,13 @@
 
 static const char usage_text[] =
 	"usage: memtrace [OPTIONS] PROG [ARGS...]\n"
+	"       memtrace -p PID [OPTIONS]\n"
 	"Start PROG with memtrace's agent, which records every live allocation with its\n"
 	"callstack; offer a console; print what is still allocated when PROG ends.\n"
+	"With -p, load the agent into running process PID instead, record from then on,\n"
+	"and detach when the console ends, leaving the process as it was.\n"
 	"\n"
+	"  -p, --pid PID         attach to a running process\n"
 	"  -o, --output FILE     write the exit report to FILE (default: standard output)\n"
 	"      --json            write the exit report as JSON\n"
 	"  -x, --exec CMD        run console command CMD (repeatable); standard input is then\n"
@@ -41,8 +45,11 @@ static const char usage_text[] =
 	"  -V, --version         memtrace's version\n"
 	"\n"
 	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
-	"sleep, kill, quit. Exit status: PROG's own (128+N when it died of signal N); 127 PROG\n"
-	"not found, 126 not executable, 125 memtrace failed, 2 bad usage.\n";
+	"sleep, kill, detach, quit. Exit status: PROG's own (128+N when it died of signal N);\n"
+	"127 PROG not found, 126 not executable, 125 memtrace failed, 2 bad usage. With -p: 0\n"
+	"detached, 1 process ended, 3 no such process, 4 permission refused, 5 already traced,\n"
+	"6 unsupported target, 7 agent unusable, 8 seccomp, 9 dlopen failed, 10 remote call\n"
+	"failed, 11 another memtrace attached (docs/user-guide.md).\n";
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
