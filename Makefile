@@ -2,7 +2,9 @@
 #
 #   make [all]        memtrace, libmemtrace-agent.so, victims and unit tests
 #   make deps         install the Debian packages that are missing (apt-get)
-#   make check        deps, build, then every test; last line "N passed, N failed, N skipped"
+#   make deps-cross   cross compilers, and ARM target libraries in a sysroot
+#   make cross        build `all` for every CROSS_TRIPLETS into build/TRIPLET/
+#   make check        deps, build, cross, then every test; last line "N passed, N failed, N skipped"
 #   make demo         deps, build, run a leaking sample under memtrace, print its report
 #   make bench        deps, build, per-allocation overhead beside heaptrack
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -10,6 +12,9 @@
 #
 # CROSS_COMPILE=aarch64-linux-gnu- (or CC=...) selects the target compiler,
 # HOSTCC the host one, V=1 shows command lines, WERROR=1 turns warnings into errors.
+# A cross build takes the target's libraries from SYSROOT (default: the one
+# scripts/sysroot.sh unpacks in $MEMTRACE_CACHE, ~/.cache/memtrace); SYSROOT=
+# (empty) uses libraries of that architecture installed with multiarch.
 
 MAKEFLAGS += -rR --no-print-directory
 
@@ -25,7 +30,10 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
-ARCH := $(shell $(CC) -dumpmachine 2>/dev/null | sed -e 's/-.*//' -e 's/^i.86$$/x86/' -e 's/^arm.*/arm/')
+TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
+arch_of = $(shell echo '$(1)' | sed -e 's/-.*//' -e 's/^i.86$$/x86/' -e 's/^arm.*/arm/')
+ARCH := $(call arch_of,$(TRIPLET))
+BUILD_ARCH := $(call arch_of,$(shell uname -m))
 VERSION := 0.2.0
 
 ifeq ($(V),1)
@@ -48,14 +56,58 @@ BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VE
 CFLAGS ?=
 LDFLAGS ?=
 
-# Libraries through pkg-config; a missing one names the Debian package.
-PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev
-ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
-$(foreach p,$(PKGS_TARGET),$(if $(shell $(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(p))) && echo y),,\
-  $(error $(word 1,$(subst :, ,$(p))) not found by pkg-config: run 'make deps' or apt-get install $(word 2,$(subst :, ,$(p))))))
+# Cross build: the target's libraries come from a sysroot of Debian packages of
+# its architecture (scripts/sysroot.sh DEBARCH); libc from the cross toolchain.
+# pkg-config gets its environment on the command line: make 4.3 does not pass
+# exported variables to $(shell).
+DEBARCH_aarch64-linux-gnu := arm64
+DEBARCH_arm-linux-gnueabihf := armhf
+DEBARCH_arm-linux-gnueabi := armel
+MEMTRACE_CACHE ?= $(HOME)/.cache/memtrace
+CROSS_BUILD :=
+PKG_CONFIG_ENV :=
+TARGET_LDFLAGS :=
+ifneq ($(TRIPLET),)
+ifneq ($(ARCH),$(BUILD_ARCH))
+CROSS_BUILD := 1
+DEBARCH := $(DEBARCH_$(TRIPLET))
+SYSROOT ?= $(if $(DEBARCH),$(MEMTRACE_CACHE)/sysroot-$(DEBARCH))
+PKG_CONFIG_ENV := PKG_CONFIG_SYSROOT_DIR='$(SYSROOT)' \
+	PKG_CONFIG_LIBDIR='$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig'
+# The target libraries' own dependencies (libz, liblzma) for the linker.
+TARGET_LDFLAGS := -Wl,-rpath-link,$(SYSROOT)/usr/lib/$(TRIPLET):$(SYSROOT)/lib/$(TRIPLET)
 endif
-pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
-pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+endif
+# 32-bit ARM code has no frame records libunwind can follow: it needs the
+# .ARM.exidx tables, in the agent's own frames and in the victims'.
+ARCH_CFLAGS_arm := -funwind-tables
+ARCH_CFLAGS := $(ARCH_CFLAGS_$(ARCH))
+
+# Libraries through pkg-config; a missing one names the Debian package.
+# Checked when parsing for the goals that build here; check, demo, bench and
+# cross install what is missing first and build in a sub-make, which checks.
+PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev
+NOCHECK_GOALS := deps deps-cross cross check demo bench clean help
+ifeq ($(CROSS_BUILD),)
+pkg_fix = run 'make deps' or apt-get install $(1)
+else ifeq ($(SYSROOT),$(if $(DEBARCH),$(MEMTRACE_CACHE)/sysroot-$(DEBARCH),-))
+pkg_fix = not in $(SYSROOT): run 'make deps-cross' or scripts/sysroot.sh $(DEBARCH)
+else ifneq ($(SYSROOT),)
+pkg_fix = not in SYSROOT '$(SYSROOT)': unpack $(1) of $(TRIPLET) there$(or_default)
+else
+pkg_fix = SYSROOT is empty: apt-get install $(1):$(or $(DEBARCH),ARCH) (multiarch)$(or_default)
+endif
+or_default = $(if $(DEBARCH),$(comma) or leave SYSROOT unset for the one 'make deps-cross' makes)
+comma := ,
+ifneq ($(filter-out $(NOCHECK_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(TRIPLET),)
+$(error $(CC) does not run: $(if $(CROSS_COMPILE),run 'make deps-cross' for the cross compilers,run 'make deps'))
+endif
+$(foreach p,$(PKGS_TARGET),$(if $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(p))) && echo y),,\
+  $(error $(word 1,$(subst :, ,$(p))) not found by pkg-config$(if $(CROSS_BUILD), for $(TRIPLET)): $(call pkg_fix,$(word 2,$(subst :, ,$(p)))))))
+endif
+pc_cflags = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
 COMMON_SRCS := common/proto.c common/log.c
@@ -71,13 +123,14 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 
 AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
-	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(call pc_cflags,libunwind) $(CFLAGS)
-AGENT_LIBS := $(call pc_libs,libunwind) -lpthread
+	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(call pc_cflags,libunwind) $(ARCH_CFLAGS) $(CFLAGS)
+AGENT_LIBS := $(call pc_libs,libunwind) -lpthread $(TARGET_LDFLAGS)
 INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson) $(CFLAGS)
-INJECT_LIBS := $(call pc_libs,libelf libcjson)
+INJECT_LIBS := $(call pc_libs,libelf libcjson) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 AGENT := $(BUILD)/libmemtrace-agent.so
+TARGET_STAMP := $(BUILD)/.target
 MEMTRACE := $(BUILD)/memtrace
 MEMTRACE_ASAN := $(BUILD)/asan/memtrace
 
@@ -87,7 +140,7 @@ VICTIMS := $(patsubst tests/victims/%.c,$(BUILD)/tests/victims/%,$(VICTIM_C)) \
 	$(patsubst tests/victims/%.c,$(BUILD)/tests/victims/lib%.so,$(wildcard tests/victims/plugin_*.c)) \
 	$(patsubst tests/victims/%.cc,$(BUILD)/tests/victims/%,$(VICTIM_CXX))
 VICTIM_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
-	-D_GNU_SOURCE -pthread -Wall
+	-D_GNU_SOURCE -pthread -Wall $(ARCH_CFLAGS)
 # Victims named attach_*.c are also built as variants: non-PIE, full RELRO
 # (-z now), -fno-plt and no RELRO, to attach to every way a GOT can look.
 ATTACH_VICTIMS := $(patsubst tests/victims/%.c,%,$(wildcard tests/victims/attach_*.c))
@@ -102,18 +155,18 @@ UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps check check-unit check-integration demo bench install clean help
+.PHONY: all deps deps-cross cross check check-unit check-integration demo bench install clean help FORCE
 all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(BENCHES)
 
 # ---------------------------------------------------------------- rules
-$(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) | $(BUILD)
+$(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) -c $< -o $@
-$(BUILD)/inject/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) | $(BUILD)
+$(BUILD)/inject/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) -c $< -o $@
-$(BUILD)/asan/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) | $(BUILD)
+$(BUILD)/asan/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
@@ -129,23 +182,23 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(INJECT_LIBS) $(LDFLAGS)
 	$(Q)ln -sf ../libmemtrace-agent.so $(BUILD)/asan/libmemtrace-agent.so
 
-$(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h
+$(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -o $@ $< -ldl
 define variant_rule
-$(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h
+$(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h $(TARGET_STAMP)
 	$$(echo_cmd) CC $$@
 	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
 endef
 $(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
 # Plugins dlopen'ed by victims: tests/victims/plugin_*.c -> lib*.so
-$(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h
+$(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h
+$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -o $@ $<
 
@@ -164,21 +217,43 @@ UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h \
-		inject/arch/$(ARCH)/*.c)
+		inject/arch/$(ARCH)/*.c) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 -Iagent -Iagent/arch/$(ARCH) -Iinject $(call pc_cflags,libunwind libelf libcjson) \
-		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(call pc_libs,libunwind libelf libcjson) -lpthread
+		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(call pc_libs,libunwind libelf libcjson) -lpthread $(TARGET_LDFLAGS)
 
 $(BUILD):
 	$(Q)mkdir -p $@
+
+# The compiler's target, kept in $(BUILD)/.target and rewritten only when it
+# changes: a build dir that held objects of another architecture is rebuilt
+# whole instead of linking them. A new stamp is dated 1970 so that it alone
+# does not rebuild a dir made before it existed.
+$(TARGET_STAMP): FORCE | $(BUILD)
+	$(Q)if [ ! -f $@ ]; then echo '$(TRIPLET)' >$@ && touch -d @0 $@; \
+	elif ! echo '$(TRIPLET)' | cmp -s - $@; then echo '$(TRIPLET)' >$@; fi
+FORCE:
 
 # ---------------------------------------------------------------- entry points
 deps:
 	$(Q)scripts/deps.sh
 
+deps-cross:
+	$(Q)scripts/deps.sh --cross $(foreach t,$(CROSS_TRIPLETS),$(DEBARCH_$(t)))
+
+# Target parts for each of CROSS_TRIPLETS, each in its own build dir.
+CROSS_TRIPLETS ?= aarch64-linux-gnu arm-linux-gnueabihf arm-linux-gnueabi
+cross: deps-cross
+	$(Q)$(foreach t,$(CROSS_TRIPLETS),$(MAKE) all CROSS_COMPILE=$(t)- CC=$(t)-gcc AR=$(t)-ar \
+		BUILD=$(BUILD)/$(t) &&) :
+
+# The cross builds run before the tests, quietly (their log is shown only
+# when one fails), so that the test runner's summary stays the last line.
 check:
 	$(Q)scripts/deps.sh
 	$(Q)$(MAKE) test-bins
+	$(Q)t0=$$(date +%s); $(MAKE) cross >$(BUILD)/cross.log 2>&1 || { cat $(BUILD)/cross.log; exit 1; }; \
+		echo "  CROSS    $(CROSS_TRIPLETS): built in $$(($$(date +%s) - t0)) s"
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
 check-unit check-integration: test-bins
@@ -203,4 +278,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'

@@ -3,19 +3,48 @@
 # (through sudo when not root). Quick and silent when nothing is missing.
 #   scripts/deps.sh           build and test packages
 #   scripts/deps.sh --bench   also what `make bench` compares against
+#   scripts/deps.sh --cross [DEBARCH...]
+#                             cross gcc and libc for DEBARCH (arm64 armhf armel,
+#                             default all), then the target libraries in a
+#                             sysroot for each (scripts/sysroot.sh)
 set -eu
 
 pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libcjson-dev jq"
+cross=""
 case "${1:-}" in
 --bench) pkgs="$pkgs heaptrack" ;;
+--cross)
+	shift
+	cross=${*:-arm64 armhf armel}
+	pkgs="make pkg-config"
+	for a in $cross; do
+		case $a in
+		arm64) pkgs="$pkgs gcc-aarch64-linux-gnu" ;;
+		armhf) pkgs="$pkgs gcc-arm-linux-gnueabihf" ;;
+		armel) pkgs="$pkgs gcc-arm-linux-gnueabi" ;;
+		*)
+			echo "deps: no cross build for '$a' (arm64, armhf, armel)" >&2
+			exit 2
+			;;
+		esac
+		pkgs="$pkgs libc6-dev-$a-cross"
+	done
+	;;
 esac
+# shellcheck disable=SC2086
+sysroots() {
+	[ -z "$cross" ] || exec "$(dirname "$0")/sysroot.sh" -q $cross
+}
 
 missing=""
 for p in $pkgs; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = installed ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	sysroots
+	exit 0
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: missing packages:$missing, and apt-get is not available; install them by hand" >&2
@@ -32,8 +61,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The sysroots need the foreign architectures' indexes: adding them before
+# this update saves sysroot.sh an update of its own.
+for a in $cross; do
+	dpkg --print-foreign-architectures | grep -qx "$a" || $SUDO dpkg --add-architecture "$a"
+done
 # A stale index of one mirror must not stop the install: update errors are
 # tolerated, the install itself is not.
 $SUDO apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors, going on" >&2
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+sysroots

@@ -1,0 +1,116 @@
+#!/bin/sh
+# Unpack the target libraries a cross build of memtrace compiles and links
+# against (libunwind, libelf + libz, cJSON) from Debian's packages of another
+# architecture into a sysroot folder, without installing anything of that
+# architecture: the packages are downloaded with apt-get and unpacked with
+# dpkg -x. libc comes from the cross toolchain (libc6-dev-DEBARCH-cross).
+#
+#   scripts/sysroot.sh [-q] DEBARCH...     DEBARCH: arm64, armhf or armel
+#
+# Result: ${MEMTRACE_CACHE:-$HOME/.cache/memtrace}/sysroot-DEBARCH, the .debs
+# in .../debs-DEBARCH. Quick when the sysroot is already there with the same
+# package list. Prints one line per DEBARCH saying what it did (-q: nothing
+# when there was nothing to do). apt-get and dpkg --add-architecture run
+# through sudo when not root.
+set -eu
+
+quiet=0
+if [ "${1:-}" = -q ]; then
+	quiet=1
+	shift
+fi
+[ $# -gt 0 ] || set -- usage
+for arch in "$@"; do
+	case $arch in
+	arm64 | armhf | armel) ;;
+	*)
+		echo "usage: scripts/sysroot.sh [-q] arm64|armhf|armel..." >&2
+		exit 2
+		;;
+	esac
+done
+
+# What compiling and linking memtrace and the agent needs: headers, .so links
+# and .pc files from the -dev packages, and the libraries their libraries need
+# (libelf -> libz, libunwind -> liblzma) for the link's -rpath-link. zlib1g-dev
+# only for zlib.pc, which libelf.pc requires. libgcc_s comes with the cross gcc.
+pkgs="libunwind8 libunwind-dev liblzma5 libelf1 libelf-dev zlib1g zlib1g-dev libcjson1 libcjson-dev"
+
+cache=${MEMTRACE_CACHE:-${HOME:-/root}/.cache/memtrace}
+
+# The architectures whose sysroot is missing or was made from another list.
+todo=""
+for arch in "$@"; do
+	stamp="$cache/sysroot-$arch/.memtrace-sysroot"
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then
+		[ $quiet = 1 ] || echo "sysroot: $cache/sysroot-$arch is up to date"
+	else
+		todo="$todo $arch"
+	fi
+done
+[ -n "$todo" ] || exit 0
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	else
+		echo "sysroot: run as root or install sudo (needs apt-get and dpkg --add-architecture)" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# apt-get download needs the architecture's package index: add the
+# architecture to dpkg (nothing of it gets installed) and update the index
+# once for all of them, unless apt already knows every package.
+update=0
+for arch in $todo; do
+	if [ "$(dpkg --print-architecture)" != "$arch" ] &&
+		! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+		$SUDO dpkg --add-architecture "$arch"
+		update=1
+	else
+		set --
+		for p in $pkgs; do
+			set -- "$@" "$p:$arch"
+		done
+		apt-cache show "$@" >/dev/null 2>&1 || update=1
+	fi
+done
+# The update is allowed to fail: with armhf added it exits 100 because the
+# mirror's bookworm-security armhf index has the wrong size ("Mirror sync in
+# progress?"). Main's index still loads, and that is the one used here.
+if [ $update = 1 ]; then
+	$SUDO apt-get update -q >/dev/null 2>&1 ||
+		echo "sysroot: apt-get update reported errors (stale index?), going on" >&2
+fi
+
+for arch in $todo; do
+	root="$cache/sysroot-$arch"
+	debs="$cache/debs-$arch"
+	mkdir -p "$debs"
+	rm -f "$debs"/*.deb
+	set --
+	for p in $pkgs; do
+		set -- "$@" "$p:$arch"
+	done
+	# Sandbox user root: the download folder may not be readable by _apt.
+	if ! (cd "$debs" && $SUDO apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null); then
+		echo "sysroot: apt-get download of $pkgs for $arch failed" >&2
+		exit 1
+	fi
+	[ -z "$SUDO" ] || $SUDO chown -R "$(id -u):$(id -g)" "$debs"
+
+	# Unpack beside the old sysroot, then swap, so that an interrupted run
+	# never leaves a half sysroot that looks complete.
+	rm -rf "$root.new"
+	mkdir -p "$root.new"
+	for d in "$debs"/*.deb; do
+		dpkg -x "$d" "$root.new"
+	done
+	echo "$pkgs" >"$root.new/.memtrace-sysroot"
+	rm -rf "$root"
+	mv "$root.new" "$root"
+	echo "sysroot: unpacked $# $arch packages into $root"
+done
