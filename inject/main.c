@@ -175,8 +175,12 @@ int main(int argc, char **argv)
 		return idx == -256 ? 0 : -idx;
 	}
 	agent = inj_find_agent(opt.agent);
-	if (!agent)
+	if (!agent) {
+		/* With -p, an unusable agent has its own status (docs/user-guide.md). */
+		if (opt.attach_pid)
+			ret = EXIT_AGENT;
 		goto out;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
