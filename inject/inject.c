@@ -246,8 +246,9 @@ static void call_failed(const struct job *j, int tid, const char *what,
 		break;
 	case INJ_CALL_SECCOMP:
 		set(res, INJ_SECCOMP, "a seccomp filter in process %d refused system call %d during "
-		    "the call to %s: the agent cannot be loaded into it; start the program under "
-		    "memtrace instead", j->pid, f->syscall, what);
+		    "the call to %s, which was made to fail so the process is left as it was: the "
+		    "agent cannot be loaded into it; start the program under memtrace instead",
+		    j->pid, f->syscall, what);
 		break;
 	case INJ_CALL_TIMEOUT:
 		set(res, INJ_TIMEOUT, "the call to %s in thread %d of process %d did not complete "
@@ -372,6 +373,33 @@ static void unload(struct inj_call *call, const struct inj_libc *lc, uint64_t ha
 		log_warn("the agent could not be unloaded again; it stays idle in the process");
 }
 
+
+/*
+ * A dlopen that failed half way (a segment mapped, the next refused) can
+ * leave mappings of the agent behind: unmap them, so the process is left as
+ * it was found. Best effort.
+ */
+static void unmap_leftovers(const struct job *j, struct inj_call *call, const struct inj_libc *lc,
+			    const struct inj_agent *agent)
+{
+	struct inj_maps maps;
+	const struct inj_map *m;
+	size_t from = 0;
+
+	if (!lc->munmap || inj_maps_read(j->pid, &maps) < 0)
+		return;
+	while ((m = inj_agent_mapping_from(&maps, agent, from))) {
+		struct inj_arg a[2] = { { m->start, NULL }, { m->end - m->start, NULL } };
+		uint64_t r;
+
+		if (inj_call(call, lc->munmap, a, 2, j->timeout_ms, &r, NULL) != INJ_CALL_OK || r)
+			log_debug("could not unmap %#llx-%#llx of the agent in process %d",
+				  (unsigned long long)m->start, (unsigned long long)m->end, j->pid);
+		from = (size_t)(m - maps.v) + 1;
+	}
+	inj_maps_free(&maps);
+}
+
 static void load(struct job *j, const struct inj_agent *agent, struct inj_libc *lc,
 		 struct inj_call *call, struct inj_result *res)
 {
@@ -395,6 +423,13 @@ static void load(struct job *j, const struct inj_agent *agent, struct inj_libc *
 	res->dlopen_us = us_since(t);
 	if (st != INJ_CALL_OK) {
 		call_failed(j, tid, lc->dlopen_name, st, &f, res);
+		return;
+	}
+	if (!handle)
+		unmap_leftovers(j, call, lc, agent);
+	if (!handle && f.sig == SIGSYS) {
+		/* Refused system calls were failed with EPERM: dlopen gave up cleanly. */
+		call_failed(j, tid, lc->dlopen_name, INJ_CALL_SECCOMP, &f, res);
 		return;
 	}
 	if (!handle) {

@@ -511,12 +511,12 @@ static void avoid_loader(int pid, const struct inj_maps *m, const char *interp,
 }
 
 enum {
-	W_DLOPEN, W_DLERROR, W_DLCLOSE, W_PRIV_DLOPEN, W_PRIV_DLCLOSE, W_HEAP,
+	W_DLOPEN, W_DLERROR, W_DLCLOSE, W_PRIV_DLOPEN, W_PRIV_DLCLOSE, W_MUNMAP, W_HEAP,
 };
 
 /* W_HEAP onwards: the malloc family, where a remote call should not start. */
 static const char *const wanted[] = {
-	"dlopen", "dlerror", "dlclose", "__libc_dlopen_mode", "__libc_dlclose",
+	"dlopen", "dlerror", "dlclose", "__libc_dlopen_mode", "__libc_dlclose", "munmap",
 	"malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
 	"aligned_alloc", "valloc", "pvalloc", "malloc_trim", "malloc_usable_size", "mallinfo",
 	"mallinfo2", "__libc_malloc", "__libc_free", "__libc_calloc", "__libc_realloc",
@@ -560,6 +560,7 @@ enum inj_kind inj_find_dlopen(int pid, const struct inj_maps *m, const char *int
 			add_avoid(lc, bias + w[i].value, bias + w[i].value + w[i].size);
 	avoid_loader(pid, m, interp, &libc, lc);
 	lc->mod = libc;
+	lc->munmap = w[W_MUNMAP].found ? bias + w[W_MUNMAP].value : 0;
 	lc->dlopen_flags = RTLD_NOW_FLAG;
 	lc->dlopen_name = "dlopen";
 	if (w[W_DLOPEN].found) {
@@ -701,7 +702,13 @@ enum inj_kind inj_check_agent(int pid, const char *agent, const struct inj_elf_i
 
 const struct inj_map *inj_agent_mapping(const struct inj_maps *m, const struct inj_agent *a)
 {
-	for (size_t i = 0; i < m->n; i++) {
+	return inj_agent_mapping_from(m, a, 0);
+}
+
+const struct inj_map *inj_agent_mapping_from(const struct inj_maps *m, const struct inj_agent *a,
+					     size_t from)
+{
+	for (size_t i = from; i < m->n; i++) {
 		const struct inj_map *e = &m->v[i];
 
 		if (e->path[0] != '/')

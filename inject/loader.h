@@ -82,6 +82,7 @@ int inj_module_sym(int pid, const struct inj_module *mod, const char *name, uint
 struct inj_libc {
 	struct inj_module mod; /* where dlopen comes from */
 	uint64_t dlopen, dlerror, dlclose; /* 0 when absent */
+	uint64_t munmap;                   /* libc's, to clear what a failed dlopen left */
 	uint64_t dlopen_flags;             /* RTLD_NOW, with __RTLD_DLOPEN for the private one */
 	const char *dlopen_name;
 	/* Where a remote call should not start: the loader, the malloc family. */
@@ -120,5 +121,8 @@ enum inj_kind inj_check_agent(int pid, const char *agent, const struct inj_elf_i
  * libmemtrace-agent.so), or NULL.
  */
 const struct inj_map *inj_agent_mapping(const struct inj_maps *m, const struct inj_agent *a);
+/* The same, searching from entry FROM of M on (to find every mapping). */
+const struct inj_map *inj_agent_mapping_from(const struct inj_maps *m, const struct inj_agent *a,
+					     size_t from);
 
 #endif

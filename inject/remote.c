@@ -54,6 +54,7 @@ struct inj_call {
 	void *fp;
 	size_t fp_len;
 	uint64_t mask; /* the kernel's sigset: 64 signals */
+	int refused;   /* a seccomp filter refused a system call of the call: its number + 1 */
 };
 
 int inj_regs_get(int tid, struct inj_regs *r)
@@ -200,15 +201,33 @@ static int classify(struct inj_call *c, int st, uint64_t top, uint64_t *ret,
 		if (f->pc == 0 && inj_arch_sp(&now) == top) {
 			*ret = inj_arch_retval(&now);
 			memset(f, 0, sizeof(*f));
+			if (c->refused) {
+				/* It finished, but a system call of it was refused. */
+				f->sig = SIGSYS;
+				f->code = SECCOMP_SI_CODE;
+				f->syscall = c->refused - 1;
+			}
 			return INJ_CALL_OK;
 		}
 		return INJ_CALL_FAULT;
 	case SIGSYS:
-		if (si.si_code == SECCOMP_SI_CODE) {
-			f->syscall = si.si_syscall;
+		if (si.si_code != SECCOMP_SI_CODE)
+			return INJ_CALL_FAULT;
+		/*
+		 * The filter trapped a system call of ours (it was not run). Give it
+		 * EPERM, as a filter returning an errno would, and let the call go on:
+		 * dlopen then fails and unwinds, releasing the locks it took, where
+		 * abandoning it here would leave them held.
+		 */
+		f->syscall = si.si_syscall;
+		inj_arch_set_retval(&now, (uint64_t)(int64_t)-EPERM);
+		if (inj_regs_set(c->tid, &now) < 0 || inj_task_cont(c->task, c->tid) < 0)
 			return INJ_CALL_SECCOMP;
-		}
-		return INJ_CALL_FAULT;
+		log_debug("thread %d: seccomp refused system call %d: made it fail with EPERM",
+			  c->tid, si.si_syscall);
+		c->refused = si.si_syscall + 1;
+		c->stopped = 0;
+		return -1;
 	case SIGBUS:
 	case SIGILL:
 	case SIGFPE:

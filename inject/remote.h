@@ -41,7 +41,9 @@ enum inj_call_status {
 struct inj_call_fault {
 	int sig;       /* signal (or the deadly one for INJ_CALL_GONE), 0 if none */
 	int code;      /* its si_code */
-	int syscall;   /* INJ_CALL_SECCOMP: the refused system call number */
+	int syscall;   /* INJ_CALL_SECCOMP: the refused system call number; also set, with
+	                * sig SIGSYS, when a call finished after a refused system call
+	                * was made to fail with EPERM */
 	uint64_t pc;   /* where the thread was */
 	uint64_t addr; /* si_addr */
 };
@@ -125,6 +127,8 @@ uint64_t inj_arch_pc(const struct inj_regs *r);
 uint64_t inj_arch_sp(const struct inj_regs *r);
 /* The integer/pointer return register, zero-extended. */
 uint64_t inj_arch_retval(const struct inj_regs *r);
+/* Set the return-value register (a system call's result after a stop). */
+void inj_arch_set_retval(struct inj_regs *r, uint64_t value);
 
 /*
  * R is a thread stopped in an interrupted system call that the kernel will

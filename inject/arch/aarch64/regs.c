@@ -67,6 +67,14 @@ uint64_t inj_arch_retval(const struct inj_regs *r)
 	return get(r).regs[0];
 }
 
+void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
+{
+	struct a64_regs u = get(r);
+
+	u.regs[0] = value;
+	memcpy(r->w, &u, sizeof(u));
+}
+
 int inj_arch_restart_plain(struct inj_regs *r)
 {
 	/* The kernel rewound the PC before the stop and sets up no restart block then. */

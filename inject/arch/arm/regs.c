@@ -68,6 +68,14 @@ uint64_t inj_arch_retval(const struct inj_regs *r)
 	return get(r).uregs[ARM_R0];
 }
 
+void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
+{
+	struct arm_regs u = get(r);
+
+	u.uregs[ARM_R0] = (unsigned long)value;
+	memcpy(r->w, &u, sizeof(u));
+}
+
 int inj_arch_restart_plain(struct inj_regs *r)
 {
 	/* The kernel rewound the PC before the stop and sets up no restart block then. */

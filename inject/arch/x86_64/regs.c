@@ -67,6 +67,14 @@ uint64_t inj_arch_retval(const struct inj_regs *r)
 	return get(r).rax;
 }
 
+void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
+{
+	struct user_regs_struct u = get(r);
+
+	u.rax = value;
+	memcpy(r->w, &u, sizeof(u));
+}
+
 int inj_arch_restart_plain(struct inj_regs *r)
 {
 	struct user_regs_struct u = get(r);
