@@ -182,20 +182,20 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(INJECT_LIBS) $(LDFLAGS)
 	$(Q)ln -sf ../libmemtrace-agent.so $(BUILD)/asan/libmemtrace-agent.so
 
-$(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -o $@ $< -ldl
 define variant_rule
-$(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$$(echo_cmd) CC $$@
 	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
 endef
 $(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
 # Plugins dlopen'ed by victims: tests/victims/plugin_*.c -> lib*.so
-$(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
 $(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)

@@ -57,6 +57,7 @@ static int session_pid;
 static sem_t resume_sem;
 static int exit_reported;
 static char *req_buf;		/* PROTO_MAX_REQUEST + 1 bytes */
+static int64_t orphan_deadline = -1;	/* see agent_control_expect_session */
 
 /* ---------------------------------------------------------------- replies */
 
@@ -325,6 +326,7 @@ static int cmd_hello(struct client *cl, int64_t id, const struct jsonr_member *m
 		return -1;	/* hang up */
 	}
 	cl->session = 1;
+	__atomic_store_n(&orphan_deadline, -1, __ATOMIC_RELEASE);
 	agent_lock(&send_lock);
 	session_fd = cl->fd;
 	session_pid = pid && pid->type == JSONR_INT ? (int)pid->num : cl->peer_pid;
@@ -472,6 +474,32 @@ static void client_readable(struct client *cl)
 		client_close(cl);
 }
 
+/*
+ * Attached, and no memtrace has said hello since: the one that injected us
+ * died before connecting. Detach once the deadline passes, as if it had
+ * connected and gone.
+ */
+void agent_control_expect_session(int timeout_ms)
+{
+	__atomic_store_n(&orphan_deadline, proto_now_ms() + timeout_ms, __ATOMIC_RELEASE);
+}
+
+static int orphan_timeout(void)
+{
+	int64_t d = __atomic_load_n(&orphan_deadline, __ATOMIC_ACQUIRE);
+	int64_t left;
+
+	if (d < 0)
+		return -1;
+	left = d - proto_now_ms();
+	if (left > 0)
+		return left > 60000 ? 60000 : (int)left;
+	__atomic_store_n(&orphan_deadline, -1, __ATOMIC_RELEASE);
+	if (session_fd < 0 && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
+		agent_detach();
+	return -1;
+}
+
 static void *control_main(void *arg)
 {
 	(void)arg;
@@ -492,7 +520,7 @@ static void *control_main(void *arg)
 			pfd[n].events = POLLIN;
 			who[n++] = &clients[i];
 		}
-		if (poll(pfd, (nfds_t)n, -1) < 0)
+		if (poll(pfd, (nfds_t)n, orphan_timeout()) < 0)
 			continue;
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)

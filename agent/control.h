@@ -9,6 +9,12 @@
 /* Bind the socket and start the thread (all signals blocked in it). 0/-1. */
 int agent_control_start(void);
 
+/*
+ * After an attach: if no memtrace says hello within TIMEOUT_MS (the one that
+ * injected the agent died first), detach.
+ */
+void agent_control_expect_session(int timeout_ms);
+
 /* Block until memtrace sends "resume" or TIMEOUT_MS pass. 0 resumed, -1 timed out. */
 int agent_control_wait_resume(int timeout_ms);
 

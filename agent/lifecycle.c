@@ -249,6 +249,8 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 	/* A running program keeps its signal dispositions unless asked. */
 	cfg.signals = 0;
 	config_parse(&cfg, config);
+	/* Before the control thread starts: its first poll must see the deadline. */
+	agent_control_expect_session(cfg.wait_ms);
 	if (agent_start(&cfg, "attach") < 0)
 		return -1;
 	return agent_attach();

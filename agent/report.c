@@ -14,9 +14,11 @@
 #include "report.h"
 #include "state.h"
 
+/* A context's figures, taken once: ranked and written from the same snapshot. */
 struct rank {
 	int64_t live_bytes;
 	uint32_t id;
+	struct agent_ctx_stats st;
 };
 
 /* A before B in the report: more live bytes first, then older contexts. */
@@ -156,11 +158,11 @@ void agent_status_write(struct jsonw *w)
 	jsonw_obj_end(w);
 }
 
-static void write_context(struct jsonw *w, const struct agent_ctx *c, const struct agent_modules *mods)
+static void write_context(struct jsonw *w, const struct agent_ctx *c, const struct agent_ctx_stats *stp,
+			  const struct agent_modules *mods)
 {
-	struct agent_ctx_stats st;
+	const struct agent_ctx_stats st = *stp;
 
-	agent_ctx_stats(c, &st);
 	jsonw_obj(w);
 	jsonw_key(w, "id");
 	jsonw_u64(w, c->id);
@@ -229,6 +231,7 @@ int agent_report_write(struct jsonw *w, int count)
 		if (st.live_blocks > 0) {
 			ranks[live].id = id;
 			ranks[live].live_bytes = st.live_bytes;
+			ranks[live].st = st;
 			live++;
 		}
 	}
@@ -251,7 +254,7 @@ int agent_report_write(struct jsonw *w, int count)
 	jsonw_key(w, "contexts");
 	jsonw_arr(w);
 	for (size_t i = 0; i < live; i++)
-		write_context(w, agent_ctx_by_id(ranks[i].id), &mods);
+		write_context(w, agent_ctx_by_id(ranks[i].id), &ranks[i].st, &mods);
 	jsonw_arr_end(w);
 
 	agent_modules_release(&mods);

@@ -42,7 +42,10 @@ int inj_run_attach(struct run *r, const char *agent)
 
 	r->attached = 1;
 	r->pid = opt->attach_pid;
-	snprintf(config, sizeof(config), "unwind=%s depth=%d", opt->unwind, opt->depth);
+	/* wait: how long the agent waits for this memtrace to connect before it
+	 * detaches by itself (memtrace killed in between). */
+	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d", opt->unwind, opt->depth,
+		 opt->timeout_s * 1000);
 	if (inj_load_agent(r->pid, agent, config, opt->timeout_s * 1000, &res) < 0) {
 		if (res.kind != INJ_ALREADY_LOADED) {
 			log_err("%s", res.message);
