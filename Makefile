@@ -268,6 +268,7 @@ bench:
 	$(Q)scripts/deps.sh --bench
 	$(Q)$(MAKE) all $(BENCHES)
 	$(Q)BUILD=$(BUILD) bench/run.sh
+	$(Q)BUILD=$(BUILD) bench/attach.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/memtrace

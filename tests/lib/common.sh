@@ -14,7 +14,7 @@
 #            the exit report goes to TAG.json)
 #   TAG.err  standard error, TAG.rc the exit status, TAG.json the report.
 #
-# The victim convention (docs/contract-draft.md): a victim prints
+# The victim convention (docs/protocol.md): a victim prints
 # "EXPECT <function> <blocks> <bytes>" for each leak it makes on purpose;
 # check_expect compares those lines with the report.
 
