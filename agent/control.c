@@ -75,10 +75,20 @@ static int reply_begin(struct jsonw *w, int64_t id, int ok)
 	return 0;
 }
 
+/* Fill the length header reserved in front of W's text. */
+static void frame_header(struct jsonw *w)
+{
+	size_t len = w->len - PROTO_HEADER_SIZE;
+
+	w->buf[0] = (char)(len >> 24);
+	w->buf[1] = (char)(len >> 16);
+	w->buf[2] = (char)(len >> 8);
+	w->buf[3] = (char)len;
+}
+
 /* Close W's object, frame it and send it to FD. Releases W. */
 static int reply_send(int fd, struct jsonw *w)
 {
-	size_t len;
 	int ret = -1;
 
 	jsonw_obj_end(w);
@@ -86,11 +96,7 @@ static int reply_send(int fd, struct jsonw *w)
 		jsonw_release(w);
 		return -1;
 	}
-	len = w->len - PROTO_HEADER_SIZE;
-	w->buf[0] = (char)(len >> 24);
-	w->buf[1] = (char)(len >> 16);
-	w->buf[2] = (char)(len >> 8);
-	w->buf[3] = (char)len;
+	frame_header(w);
 	agent_lock(&send_lock);
 	ret = proto_write_all(fd, w->buf, w->len, SEND_TIMEOUT_MS);
 	agent_unlock(&send_lock);
@@ -611,7 +617,6 @@ void agent_control_forget(void)
 void agent_control_exit_report(int sig)
 {
 	struct jsonw w;
-	size_t len;
 
 	if (__atomic_exchange_n(&exit_reported, 1, __ATOMIC_ACQ_REL))
 		return;
@@ -632,11 +637,7 @@ void agent_control_exit_report(int sig)
 	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
 	if (!w.failed) {
-		len = w.len - PROTO_HEADER_SIZE;
-		w.buf[0] = (char)(len >> 24);
-		w.buf[1] = (char)(len >> 16);
-		w.buf[2] = (char)(len >> 8);
-		w.buf[3] = (char)len;
+		frame_header(&w);
 		agent_lock(&send_lock);
 		if (session_fd >= 0)
 			proto_write_all(session_fd, w.buf, w.len, SEND_TIMEOUT_MS);

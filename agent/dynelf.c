@@ -56,7 +56,7 @@ struct dyninfo {
 	const ElfW(Half) *versym;
 };
 
-static uintptr_t dptr(uintptr_t base, uintptr_t v)
+uintptr_t agent_dyn_ptr(uintptr_t base, uintptr_t v)
 {
 	return v < base ? v + base : v;
 }
@@ -70,19 +70,19 @@ static int dyninfo_get(const struct link_map *lm, struct dyninfo *di)
 	for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
 		case DT_SYMTAB:
-			di->symtab = (const ElfW(Sym) *)dptr(di->base, d->d_un.d_ptr);
+			di->symtab = (const ElfW(Sym) *)agent_dyn_ptr(di->base, d->d_un.d_ptr);
 			break;
 		case DT_STRTAB:
-			di->strtab = (const char *)dptr(di->base, d->d_un.d_ptr);
+			di->strtab = (const char *)agent_dyn_ptr(di->base, d->d_un.d_ptr);
 			break;
 		case DT_GNU_HASH:
-			di->gnu_hash = (const uint32_t *)dptr(di->base, d->d_un.d_ptr);
+			di->gnu_hash = (const uint32_t *)agent_dyn_ptr(di->base, d->d_un.d_ptr);
 			break;
 		case DT_HASH:
-			di->sysv_hash = (const uint32_t *)dptr(di->base, d->d_un.d_ptr);
+			di->sysv_hash = (const uint32_t *)agent_dyn_ptr(di->base, d->d_un.d_ptr);
 			break;
 		case DT_VERSYM:
-			di->versym = (const ElfW(Half) *)dptr(di->base, d->d_un.d_ptr);
+			di->versym = (const ElfW(Half) *)agent_dyn_ptr(di->base, d->d_un.d_ptr);
 			break;
 		default:
 			break;

@@ -19,6 +19,13 @@ struct link_map *agent_link_map(void);
  */
 void *agent_dynsym(const struct link_map *lm, const char *name);
 
+/*
+ * A d_ptr value of a module with load bias BASE as an address: loaders
+ * differ on relocating .dynamic in place, and a value below the bias is
+ * taken as not relocated.
+ */
+uintptr_t agent_dyn_ptr(uintptr_t base, uintptr_t v);
+
 /* Load bias of this shared object (the agent). */
 uintptr_t agent_self_base(void);
 

@@ -109,25 +109,19 @@ struct dyn_tables {
 	long pltrel;
 };
 
-static uintptr_t dptr(uintptr_t bias, uintptr_t v)
-{
-	/* Loaders differ on relocating .dynamic in place (see dynelf.c). */
-	return v < bias ? v + bias : v;
-}
-
 static void read_dynamic(uintptr_t bias, const ElfW(Dyn) *d, struct dyn_tables *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (; d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
-		case DT_SYMTAB: t->symtab = (const ElfW(Sym) *)dptr(bias, d->d_un.d_ptr); break;
-		case DT_STRTAB: t->strtab = (const char *)dptr(bias, d->d_un.d_ptr); break;
-		case DT_JMPREL: t->jmprel = dptr(bias, d->d_un.d_ptr); break;
+		case DT_SYMTAB: t->symtab = (const ElfW(Sym) *)agent_dyn_ptr(bias, d->d_un.d_ptr); break;
+		case DT_STRTAB: t->strtab = (const char *)agent_dyn_ptr(bias, d->d_un.d_ptr); break;
+		case DT_JMPREL: t->jmprel = agent_dyn_ptr(bias, d->d_un.d_ptr); break;
 		case DT_PLTRELSZ: t->pltrelsz = d->d_un.d_val; break;
 		case DT_PLTREL: t->pltrel = (long)d->d_un.d_val; break;
-		case DT_RELA: t->rela = dptr(bias, d->d_un.d_ptr); break;
+		case DT_RELA: t->rela = agent_dyn_ptr(bias, d->d_un.d_ptr); break;
 		case DT_RELASZ: t->relasz = d->d_un.d_val; break;
-		case DT_REL: t->rel = dptr(bias, d->d_un.d_ptr); break;
+		case DT_REL: t->rel = agent_dyn_ptr(bias, d->d_un.d_ptr); break;
 		case DT_RELSZ: t->relsz = d->d_un.d_val; break;
 		default: break;
 		}
@@ -366,7 +360,7 @@ static int find_caller(struct dl_phdr_info *info, size_t size, void *arg)
 		*strrchr(cp->origin, '/') = '\0';
 	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
 		if (dyn->d_tag == DT_STRTAB)
-			strtab = (const char *)dptr(info->dlpi_addr, dyn->d_un.d_ptr);
+			strtab = (const char *)agent_dyn_ptr(info->dlpi_addr, dyn->d_un.d_ptr);
 		else if (dyn->d_tag == DT_RUNPATH)
 			runpath = dyn->d_un.d_val;
 		else if (dyn->d_tag == DT_RPATH)
