@@ -40,32 +40,7 @@
 
 int main(void);
 
-static int checks, failures;
-
-static void check_at(int ok, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	printf("FAIL test_elfsym.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-#define CHECK(ok, ...) check_at(!!(ok), __LINE__, __VA_ARGS__)
-
-static void broken(const char *what)
-{
-	printf("BROKEN: %s: %s\n", what, strerror(errno));
-	exit(99);
-}
+#include "check.h"
 
 static char dir[4096];
 
@@ -152,10 +127,10 @@ static void check_sym_at(struct inj_symcache *c, const char *path, uint64_t addr
 	struct sym s = look(c, path, addr);
 
 	if (!name)
-		check_at(s.found == 0, line, "%s at %#" PRIx64 ": got %s at %#" PRIx64 ", want nothing",
+		check_at(s.found == 0, __FILE__, line, "%s at %#" PRIx64 ": got %s at %#" PRIx64 ", want nothing",
 			 path, addr, s.found ? s.name : "?", s.found ? s.start : 0);
 	else
-		check_at(s.found == 1 && s.name && !strcmp(s.name, name) && s.start == start, line,
+		check_at(s.found == 1 && s.name && !strcmp(s.name, name) && s.start == start, __FILE__, line,
 			 "%s at %#" PRIx64 ": got %d %s at %#" PRIx64 ", want %s at %#" PRIx64, path, addr,
 			 s.found, s.found ? s.name : "-", s.found ? s.start : 0, name, start);
 }

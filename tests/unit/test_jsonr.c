@@ -26,32 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
-
-static void check_at(int ok, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	printf("FAIL test_jsonr.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-#define CHECK(ok, ...) check_at(!!(ok), __LINE__, __VA_ARGS__)
-
-static void broken(const char *what)
-{
-	printf("BROKEN: %s: %s\n", what, strerror(errno));
-	exit(99);
-}
+#include "check.h"
 
 static void *xmalloc(size_t n)
 {
@@ -141,9 +116,9 @@ static const struct jsonr_member *member(struct parsed *p, const char *key)
 static int parse_ok_at(struct parsed *p, const char *s, int line)
 {
 	parse(p, s);
-	check_at(p->res == JSONR_OK, line, "%s: result %d (%s at %zu), want OK", show(s, strlen(s)),
+	check_at(p->res == JSONR_OK, __FILE__, line, "%s: result %d (%s at %zu), want OK", show(s, strlen(s)),
 		 p->res, p->err ? p->err : "", p->err_at);
-	check_at(p->buf[p->len] == '\0', line, "%s: BUF[LEN] not set to NUL", show(s, strlen(s)));
+	check_at(p->buf[p->len] == '\0', __FILE__, line, "%s: BUF[LEN] not set to NUL", show(s, strlen(s)));
 	return p->res == JSONR_OK;
 }
 
@@ -153,17 +128,17 @@ static void check_str_at(struct parsed *p, const char *key, const char *want, si
 	const struct jsonr_member *m = member(p, key);
 
 	if (!m) {
-		check_at(0, line, "member \"%s\" missing", key);
+		check_at(0, __FILE__, line, "member \"%s\" missing", key);
 		return;
 	}
-	check_at(m->type == JSONR_STRING, line, "\"%s\": type %s, want STRING", key,
+	check_at(m->type == JSONR_STRING, __FILE__, line, "\"%s\": type %s, want STRING", key,
 		 type_name(m->type));
 	if (m->type != JSONR_STRING)
 		return;
-	check_at(m->str_len == wlen && !memcmp(m->str, want, wlen), line,
+	check_at(m->str_len == wlen && !memcmp(m->str, want, wlen), __FILE__, line,
 		 "\"%s\" decoded to \"%s\" (%zu bytes), want \"%s\" (%zu)", key, show(m->str, m->str_len),
 		 m->str_len, show(want, wlen), wlen);
-	check_at(m->str[m->str_len] == '\0', line, "\"%s\": value not NUL-terminated", key);
+	check_at(m->str[m->str_len] == '\0', __FILE__, line, "\"%s\": value not NUL-terminated", key);
 }
 
 #define CHECK_INT(p, key, want) check_int_at(p, key, want, __LINE__)
@@ -172,10 +147,10 @@ static void check_int_at(struct parsed *p, const char *key, int64_t want, int li
 	const struct jsonr_member *m = member(p, key);
 
 	if (!m) {
-		check_at(0, line, "member \"%s\" missing", key);
+		check_at(0, __FILE__, line, "member \"%s\" missing", key);
 		return;
 	}
-	check_at(m->type == JSONR_INT && m->num == want, line, "\"%s\": %s %" PRId64 ", want INT %" PRId64,
+	check_at(m->type == JSONR_INT && m->num == want, __FILE__, line, "\"%s\": %s %" PRId64 ", want INT %" PRId64,
 		 key, type_name(m->type), m->num, want);
 }
 
@@ -184,7 +159,7 @@ static void check_type_at(struct parsed *p, const char *key, enum jsonr_type wan
 {
 	const struct jsonr_member *m = member(p, key);
 
-	check_at(m && m->type == want, line, "\"%s\": %s, want %s", key,
+	check_at(m && m->type == want, __FILE__, line, "\"%s\": %s, want %s", key,
 		 m ? type_name(m->type) : "missing", type_name(want));
 }
 
@@ -195,14 +170,14 @@ static void parse_bad_at(const char *s, size_t len, long at, enum jsonr_result r
 	struct parsed p;
 
 	parse_n(&p, s, len, max);
-	check_at(p.res == res, line, "%s: result %d, want %d", show(s, len), p.res, res);
+	check_at(p.res == res, __FILE__, line, "%s: result %d, want %d", show(s, len), p.res, res);
 	if (p.res != JSONR_OK) {
-		check_at(p.err && *p.err, line, "%s: no error message", show(s, len));
+		check_at(p.err && *p.err, __FILE__, line, "%s: no error message", show(s, len));
 		if (at >= 0)
-			check_at(p.err_at == (size_t)at, line, "%s: error \"%s\" at offset %zu, want %ld",
+			check_at(p.err_at == (size_t)at, __FILE__, line, "%s: error \"%s\" at offset %zu, want %ld",
 				 show(s, len), p.err ? p.err : "", p.err_at, at);
 		else
-			check_at(p.err_at <= len, line, "%s: error offset %zu past the input (%zu bytes)",
+			check_at(p.err_at <= len, __FILE__, line, "%s: error offset %zu past the input (%zu bytes)",
 				 show(s, len), p.err_at, len);
 	}
 	done(&p);
@@ -550,8 +525,8 @@ static void check_text_at(struct jsonw *w, size_t reserve, const char *want, int
 {
 	char *s = text(w, reserve);
 
-	check_at(!w->failed, line, "writer failed");
-	check_at(!strcmp(s, want), line, "writer produced %s, want %s", show(s, strlen(s)),
+	check_at(!w->failed, __FILE__, line, "writer failed");
+	check_at(!strcmp(s, want), __FILE__, line, "writer produced %s, want %s", show(s, strlen(s)),
 		 show(want, strlen(want)));
 	free(s);
 }

@@ -25,26 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-
-static void check_at(int ok, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	printf("FAIL test_lineedit.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-#define CHECK(ok, ...) check_at(!!(ok), __LINE__, __VA_ARGS__)
+#include "check.h"
 
 /* Printable rendering of a short string for messages; four rotating buffers. */
 static const char *show(const char *s)
@@ -684,7 +665,7 @@ static void expect_screen_at(int src_line, const struct term *t, const char *tex
 {
 	const char *row = screen_row(t);
 
-	check_at(strcmp(row, text) == 0 && t->col == col, src_line, "screen %s cursor %d, want %s cursor %d",
+	check_at(strcmp(row, text) == 0 && t->col == col, __FILE__, src_line, "screen %s cursor %d, want %s cursor %d",
 		 show(row), t->col, show(text), col);
 }
 
@@ -692,7 +673,7 @@ static void expect_screen_at(int src_line, const struct term *t, const char *tex
 
 static void expect_line_at(int src_line, int r, const char *line, const char *want)
 {
-	check_at(r == INJ_LE_LINE && line && strcmp(line, want) == 0, src_line, "got %d %s, want line %s",
+	check_at(r == INJ_LE_LINE && line && strcmp(line, want) == 0, __FILE__, src_line, "got %d %s, want line %s",
 		 r, show(line), show(want));
 }
 
@@ -713,7 +694,7 @@ static void expect_line_at(int src_line, int r, const char *line, const char *wa
 	do {                                                                    \
 		const char *l_;                                                 \
 		int r_ = keys(t, k, &l_);                                       \
-		check_at(r_ == INJ_LE_MORE, __LINE__, "keys %s gave %d", show(k), r_); \
+		check_at(r_ == INJ_LE_MORE, __FILE__, __LINE__, "keys %s gave %d", show(k), r_); \
 	} while (0)
 
 static int term_open(struct term *t, int cols)

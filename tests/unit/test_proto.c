@@ -26,32 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-
-static void check_at(int ok, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	printf("FAIL test_proto.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-#define CHECK(ok, ...) check_at(!!(ok), __LINE__, __VA_ARGS__)
-
-static void broken(const char *what)
-{
-	printf("BROKEN: %s: %s\n", what, strerror(errno));
-	exit(99);
-}
+#include "check.h"
 
 /* ---------------------------------------------------------------- harness */
 

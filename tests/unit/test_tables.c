@@ -33,41 +33,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static int checks, failures;
-
-static void check_at(int ok, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	printf("FAIL test_tables.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-#define CHECK(ok, ...) check_at(!!(ok), __LINE__, __VA_ARGS__)
+#include "check.h"
 
 /* Stop a loop of checks after the first few failures: one bug, not a flood. */
 #define CHECK_SOME(budget, ok, ...) \
 	do { \
 		if (!(ok) && (budget)-- > 0) \
-			check_at(0, __LINE__, __VA_ARGS__); \
+			check_at(0, __FILE__, __LINE__, __VA_ARGS__); \
 		else if (ok) \
 			checks++; \
 	} while (0)
-
-static void broken(const char *what)
-{
-	printf("BROKEN: %s: %s\n", what, strerror(errno));
-	exit(99);
-}
 
 /* A hang (a probe loop that never meets an empty slot) fails with its step's name. */
 static const char *current = "start";
@@ -136,7 +111,7 @@ static void clear_blocks(int line)
 	size_t n = 0;
 
 	agent_blocks_foreach(drop_all, &n);
-	check_at(agent_blocks_count() == 0, line, "%zu blocks left after dropping all %zu",
+	check_at(agent_blocks_count() == 0, __FILE__, line, "%zu blocks left after dropping all %zu",
 		 agent_blocks_count(), n);
 }
 
@@ -309,10 +284,10 @@ static void verify_table(int line)
 		if (pool[i].visits > 1)
 			twice++;
 	}
-	check_at(!missing && !twice && v.visited == model_count, line,
+	check_at(!missing && !twice && v.visited == model_count, __FILE__, line,
 		 "foreach saw %zu blocks, the model has %zu (%zu missed, %zu seen twice)", v.visited,
 		 model_count, missing, twice);
-	check_at(agent_blocks_count() == model_count, line, "agent_blocks_count() = %zu, model %zu",
+	check_at(agent_blocks_count() == model_count, __FILE__, line, "agent_blocks_count() = %zu, model %zu",
 		 agent_blocks_count(), model_count);
 }
 
@@ -893,7 +868,7 @@ static void check_stats_at(const struct agent_ctx *c, int64_t live_blocks, int64
 	agent_ctx_stats(c, &st);
 	check_at(st.live_blocks == live_blocks && st.live_bytes == live_bytes &&
 		 st.total_allocs == total_allocs && st.total_bytes == total_bytes &&
-		 st.peak_live_bytes == peak && st.first_ns == first_ns && st.last_ns == last_ns, line,
+		 st.peak_live_bytes == peak && st.first_ns == first_ns && st.last_ns == last_ns, __FILE__, line,
 		 "stats: live %" PRId64 "/%" PRId64 " total %" PRIu64 "/%" PRIu64 " peak %" PRId64
 		 " first %" PRIu64 " last %" PRIu64 "; want live %" PRId64 "/%" PRId64 " total %" PRIu64
 		 "/%" PRIu64 " peak %" PRId64 " first %" PRIu64 " last %" PRIu64,

@@ -39,32 +39,7 @@
 #define NOIPA __attribute__((noipa, noinline))
 #define RA() ((uintptr_t)__builtin_return_address(0))
 
-static int checks, failures;
-
-static void check_at(int ok, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	printf("FAIL test_unwind.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-#define CHECK(ok, ...) check_at(!!(ok), __LINE__, __VA_ARGS__)
-
-static void broken(const char *what)
-{
-	printf("BROKEN: %s: %s\n", what, strerror(errno));
-	exit(99);
-}
+#include "check.h"
 
 /* ---------------------------------------------------------------- symbols */
 
@@ -221,15 +196,15 @@ static void fill_canary(void)
 /* After a capture with MAX: no more than MAX written, nothing after. */
 static void check_bounds(int max, int line)
 {
-	check_at(got_n >= 0 && got_n <= max, line, "capture with max %d returned %d", max, got_n);
+	check_at(got_n >= 0 && got_n <= max, __FILE__, line, "capture with max %d returned %d", max, got_n);
 	for (int i = got_n > 0 ? got_n : 0; i < (int)(sizeof(got) / sizeof(got[0])); i++)
 		if (got[i] != 0xc0ffee) {
-			check_at(0, line, "capture with max %d returned %d but wrote pcs[%d]", max, got_n, i);
+			check_at(0, __FILE__, line, "capture with max %d returned %d but wrote pcs[%d]", max, got_n, i);
 			break;
 		}
 	for (int i = 0; i < got_n && i < MAXF; i++)
 		if (!got[i]) {
-			check_at(0, line, "capture returned a 0 frame at %d", i);
+			check_at(0, __FILE__, line, "capture returned a 0 frame at %d", i);
 			break;
 		}
 }
@@ -242,12 +217,12 @@ static void check_chain(int first, const char *caller, const char *what, int lin
 {
 	static const char *const names[] = { "chain_c", "chain_b", "chain_a" };
 
-	check_at(got_n >= first + 4, line, "%s: %d frames, want at least %d", what, got_n, first + 4);
+	check_at(got_n >= first + 4, __FILE__, line, "%s: %d frames, want at least %d", what, got_n, first + 4);
 	for (int i = 0; i < 4 && first + i < got_n; i++) {
 		uintptr_t pc = got[first + i];
 		const char *want = i < 3 ? names[i] : caller;
 
-		check_at(pc == ret_of[3 - i] && !strcmp(fn_of(pc), want), line,
+		check_at(pc == ret_of[3 - i] && !strcmp(fn_of(pc), want), __FILE__, line,
 			 "%s: frame %d is %#" PRIxPTR " in %s, want %#" PRIxPTR " in %s", what, first + i,
 			 pc, fn_of(pc), ret_of[3 - i], want);
 	}
