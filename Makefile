@@ -160,6 +160,7 @@ all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(BENCHES)
 
 # ---------------------------------------------------------------- rules
+include mi/mi.mk
 $(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) -c $< -o $@

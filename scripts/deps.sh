@@ -9,7 +9,7 @@
 #                             sysroot for each (scripts/sysroot.sh)
 set -eu
 
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libcjson-dev jq"
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libcjson-dev jq gdb gdbserver clang libclang-rt-dev"
 cross=""
 case "${1:-}" in
 --bench) pkgs="$pkgs heaptrack" ;;
