@@ -4,7 +4,8 @@
 #   make deps         install the Debian packages that are missing (apt-get)
 #   make deps-cross   cross compilers, and ARM target libraries in a sysroot
 #   make cross        build `all` for every CROSS_TRIPLETS into build/TRIPLET/
-#   make check        deps, build, cross, then every test; last line "N passed, N failed, N skipped"
+#   make check        deps, build, cross, then every test, ARM VMs too; last line "N passed, N failed, N skipped"
+#   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
 #   make demo         deps, build, run a leaking sample under memtrace, print its report
 #   make bench        deps, build, per-allocation overhead beside heaptrack
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -87,7 +88,7 @@ ARCH_CFLAGS := $(ARCH_CFLAGS_$(ARCH))
 # Checked when parsing for the goals that build here; check, demo, bench and
 # cross install what is missing first and build in a sub-make, which checks.
 PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev
-NOCHECK_GOALS := deps deps-cross cross check demo bench clean help
+NOCHECK_GOALS := deps deps-cross deps-arm cross arm-bins check check-arm demo bench clean help
 ifeq ($(CROSS_BUILD),)
 pkg_fix = run 'make deps' or apt-get install $(1)
 else ifeq ($(SYSROOT),$(if $(DEBARCH),$(MEMTRACE_CACHE)/sysroot-$(DEBARCH),-))
@@ -110,21 +111,29 @@ pc_cflags = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
+# Per-architecture agent code (agent/arch/arm/atomic64.c).
+ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/log.c
 AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
-	agent/modules.c agent/dynelf.c agent/got.c common/proto.c
+	agent/modules.c agent/dynelf.c agent/got.c common/proto.c $(ARCH_AGENT_SRCS)
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
 	$(COMMON_SRCS)
 
+# 32-bit ARM walks its EHABI tables with libgcc's unwinder, not libunwind
+# (agent/unwind_libunwind.c says why); libunwind's headers would hide gcc's
+# unwind.h there.
+AGENT_UNWIND_CFLAGS := $(if $(filter arm,$(ARCH)),,$(call pc_cflags,libunwind))
+AGENT_UNWIND_LIBS := $(if $(filter arm,$(ARCH)),-lgcc_s,$(call pc_libs,libunwind))
 AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
-	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(call pc_cflags,libunwind) $(ARCH_CFLAGS) $(CFLAGS)
-AGENT_LIBS := $(call pc_libs,libunwind) -lpthread $(TARGET_LDFLAGS)
+	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
+
+AGENT_LIBS := $(AGENT_UNWIND_LIBS) -lpthread $(TARGET_LDFLAGS)
 INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson) $(CFLAGS)
 INJECT_LIBS := $(call pc_libs,libelf libcjson) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -152,12 +161,21 @@ VARIANTS := nopie now noplt norelro
 VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+# What test_inject injects and attaches to, built for the target here so the
+# ARM VMs need no compiler.
+UNITS += $(addprefix $(BUILD)/tests/unit/inject/,libtestagent.so libundef.so static_victim)
+# The GDB/MI tests are host side (gdb runs on the host): not in cross builds.
+ifneq ($(CROSS_BUILD),)
+UNITS := $(filter-out $(BUILD)/tests/unit/test_mi_%,$(UNITS))
+endif
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps deps-cross cross check check-unit check-integration demo bench install clean help FORCE
+.PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help FORCE
 all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(BENCHES)
+# What the ARM VMs run (tests/arm/vm.sh): no AddressSanitizer build there.
+target-bins: all $(VICTIMS) $(UNITS)
 
 # ---------------------------------------------------------------- rules
 include mi/mi.mk
@@ -185,7 +203,7 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 
 $(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -o $@ $< -ldl
+	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(if $(filter static_%,$*),-static) -o $@ $< -ldl
 define variant_rule
 $(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$$(echo_cmd) CC $$@
@@ -207,21 +225,31 @@ $(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)
 # that exercise agent code, which runs inside targets without sanitizers.
 UNIT_test_proto := common/proto.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
-UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c
+UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
 	inject/arch/$(ARCH)/regs.c common/log.c
+ifeq ($(CROSS_BUILD),)
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
+endif
 $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h \
 		inject/arch/$(ARCH)/*.c) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 -Iagent -Iagent/arch/$(ARCH) -Iinject $(call pc_cflags,libunwind libelf libcjson) \
-		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(call pc_libs,libunwind libelf libcjson) -lpthread $(TARGET_LDFLAGS)
+	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
+		$(AGENT_UNWIND_CFLAGS) $(call pc_cflags,libelf libcjson) \
+		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) -lpthread $(TARGET_LDFLAGS)
+
+$(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) -shared -fPIC -O1 $(ARCH_CFLAGS) -o $@ $< -lm
+$(BUILD)/tests/unit/inject/static_victim: tests/unit/inject/static_victim.c $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) -static -O1 -o $@ $<
 
 $(BUILD):
 	$(Q)mkdir -p $@
@@ -248,14 +276,28 @@ cross: deps-cross
 	$(Q)$(foreach t,$(CROSS_TRIPLETS),$(MAKE) all CROSS_COMPILE=$(t)- CC=$(t)-gcc AR=$(t)-ar \
 		BUILD=$(BUILD)/$(t) &&) :
 
+# The ARM test VMs (tests/arm/vm.sh) run the cross builds' target-bins.
+ARM_DEBARCHS := $(foreach t,$(CROSS_TRIPLETS),$(DEBARCH_$(t)))
+deps-arm:
+	$(Q)scripts/deps.sh --arm $(ARM_DEBARCHS)
+arm-bins: deps-arm
+	$(Q)$(foreach t,$(CROSS_TRIPLETS),$(MAKE) target-bins CROSS_COMPILE=$(t)- CC=$(t)-gcc AR=$(t)-ar \
+		BUILD=$(BUILD)/$(t) &&) :
+check-arm: arm-bins
+	$(Q)BUILD=$(BUILD) tests/arm/run.sh $(ARM_DEBARCHS)
+
 # The cross builds run before the tests, quietly (their log is shown only
-# when one fails), so that the test runner's summary stays the last line.
+# when one fails), then a short fuzzing of the GDB/MI parser; tests/check.sh then runs the host suite and the ARM VMs
+# (CHECK_ARM=0: not the VMs) and ends with the sum of their summaries.
+CHECK_ARM ?= 1
 check:
 	$(Q)scripts/deps.sh
 	$(Q)$(MAKE) test-bins
-	$(Q)t0=$$(date +%s); $(MAKE) cross >$(BUILD)/cross.log 2>&1 || { cat $(BUILD)/cross.log; exit 1; }; \
+	$(Q)t0=$$(date +%s); $(MAKE) $(if $(filter 1,$(CHECK_ARM)),arm-bins,cross) >$(BUILD)/cross.log 2>&1 || \
+		{ cat $(BUILD)/cross.log; exit 1; }; \
 		echo "  CROSS    $(CROSS_TRIPLETS): built in $$(($$(date +%s) - t0)) s"
-	$(Q)BUILD=$(BUILD) tests/run.sh
+	$(Q)$(MAKE) check-mi-fuzz
+	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) ARM_DEBARCHS='$(ARM_DEBARCHS)' tests/check.sh
 
 check-unit check-integration: test-bins
 	$(Q)BUILD=$(BUILD) tests/run.sh $(subst check-,,$@)
@@ -280,4 +322,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'

@@ -108,7 +108,11 @@ static inline void agent_ctx_free(struct agent_ctx *c, uint64_t size, int slot)
 	__atomic_sub_fetch(&c->slot[slot].live_bytes, (int64_t)size, __ATOMIC_RELAXED);
 }
 
-/* Zero the cumulative statistics of every context (after a clear). */
+/* Zero the cumulative statistics and times of every context (a clear). */
 void agent_ctx_reset_totals(void);
+
+/* Restart every context's peak at what it holds now (a clear, after the
+ * blocks were forgotten). */
+void agent_ctx_reset_peaks(void);
 
 #endif

@@ -240,10 +240,14 @@ static int clear_one(struct agent_block *b, void *arg)
 	return 1;
 }
 
+/* Totals first, then the blocks: a block made while this runs is then
+ * either forgotten or counted in both, never live without its allocation
+ * (threads allocate all the while). Peaks last, from what is left. */
 static void clear_tables(void)
 {
-	agent_blocks_foreach(clear_one, NULL);
 	agent_ctx_reset_totals();
+	agent_blocks_foreach(clear_one, NULL);
+	agent_ctx_reset_peaks();
 }
 
 static int cmd_clear(int fd, int64_t id)

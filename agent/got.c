@@ -102,6 +102,25 @@ static uintptr_t hook_for(const char *name)
 	return 0;
 }
 
+/*
+ * Slots are patched in three rounds over all modules: free first, then
+ * realloc and reallocarray, then the functions that only allocate. A block
+ * from a hooked allocator may then always be freed through a hooked free
+ * (slots change one at a time under running threads, and a block the agent
+ * recorded but never saw freed would stay counted as a leak); a free of a
+ * block made before its allocator was hooked is simply not known.
+ */
+enum { ROUND_FREE, ROUND_REALLOC, ROUND_ALLOC, ROUNDS };
+
+static int round_of(const char *name)
+{
+	if (!strcmp(name, "free") || !strcmp(name, "dlclose"))
+		return ROUND_FREE;
+	if (!strcmp(name, "realloc") || !strcmp(name, "reallocarray"))
+		return ROUND_REALLOC;
+	return ROUND_ALLOC;
+}
+
 struct dyn_tables {
 	const ElfW(Sym) *symtab;
 	const char *strtab;
@@ -133,6 +152,7 @@ struct patch_ctx {
 	const void *dyn;
 	const struct dyn_tables *t;
 	uintptr_t relro_lo, relro_hi;
+	int round;
 	int count;
 	int failed;
 };
@@ -147,7 +167,7 @@ static void patch_one(struct patch_ctx *pc, uintptr_t offset, uintptr_t info)
 	if (type != AGENT_R_JUMP_SLOT && type != AGENT_R_GLOB_DAT)
 		return;
 	sym = &pc->t->symtab[AGENT_R_SYM(info)];
-	if (!sym->st_name)
+	if (!sym->st_name || round_of(pc->t->strtab + sym->st_name) != pc->round)
 		return;
 	hook = hook_for(pc->t->strtab + sym->st_name);
 	if (!hook)
@@ -191,10 +211,15 @@ static int is_patched(uintptr_t bias, const void *dyn)
 	return 0;
 }
 
+struct patch_run {
+	int round;
+	int total;	/* slots patched, or -1 when one could not be */
+};
+
 static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct patch_ctx pc = { .bias = info->dlpi_addr };
-	int *total = arg;
+	struct patch_run *run = arg;
+	struct patch_ctx pc = { .bias = info->dlpi_addr, .round = run->round };
 	uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
 	struct dyn_tables t;
 
@@ -223,34 +248,39 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 	patch_table(&pc, t.jmprel, t.pltrelsz, t.pltrel != DT_REL);
 	patch_table(&pc, t.rela, t.relasz, 1);
 	patch_table(&pc, t.rel, t.relsz, 0);
-	patched[npatched].bias = pc.bias;
-	patched[npatched].dyn = pc.dyn;
-	npatched++;
+	/* Done with it after the last round. */
+	if (run->round == ROUNDS - 1) {
+		patched[npatched].bias = pc.bias;
+		patched[npatched].dyn = pc.dyn;
+		npatched++;
+	}
 	if (pc.failed)
-		*total = -1;
-	else if (*total >= 0)
-		*total += pc.count;
+		run->total = -1;
+	else if (run->total >= 0)
+		run->total += pc.count;
 	return 0;
 }
 
 int agent_got_patch(void)
 {
-	int total = 0;
+	struct patch_run run = { 0, 0 };
 
 	pthread_mutex_lock(&got_lock);
 	if (!real_dlopen) {
 		real_dlopen = (void *(*)(const char *, int))agent_real_lookup("dlopen");
 		real_dlclose = (int (*)(void *))agent_real_lookup("dlclose");
 	}
-	dl_iterate_phdr(patch_module, &total);
+	for (run.round = 0; run.round < ROUNDS; run.round++)
+		dl_iterate_phdr(patch_module, &run);
 	pthread_mutex_unlock(&got_lock);
-	return total;
+	return run.total;
 }
 
 void agent_got_restore(void)
 {
 	pthread_mutex_lock(&got_lock);
-	for (size_t i = 0; i < nslots; i++)
+	/* Backwards: the allocators go back first, free last. */
+	for (size_t i = nslots; i-- > 0;)
 		if (__atomic_load_n(slots[i].addr, __ATOMIC_ACQUIRE) == slots[i].hook)
 			slot_write(slots[i].addr, slots[i].orig, slots[i].relro_lo, slots[i].relro_hi);
 	nslots = 0;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "fp_frame.h"
 #include "blocks.h"
 #include "hooks.h"
 #include "contexts.h"
@@ -64,8 +65,14 @@ static inline uint64_t next_seq(void)
 	return seq_next++;
 }
 
-/* Record block P of SIZE bytes allocated by the caller of the hook whose frame is FRAME. */
-static NOINLINE void record(void *p, size_t size, void *frame)
+/* Where a hook was called from: its frame, for the frame-pointer walk, and
+ * its return address, the one frame known when a walk finds none (a caller
+ * without unwind tables, e.g. a C library built without them on ARM). */
+#define HERE __builtin_frame_address(0), __builtin_return_address(0)
+
+/* Record block P of SIZE bytes allocated by the caller of the hook whose
+ * frame is FRAME and return address RET. */
+static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 {
 	uintptr_t pcs[AGENT_MAX_DEPTH + 1];
 	int depth = agent_state.depth;
@@ -75,6 +82,10 @@ static NOINLINE void record(void *p, size_t size, void *frame)
 	uint64_t seq;
 
 	n = agent_state.unwinder->capture(pcs, depth + 1, frame);
+	if (n == 0 && ret) {
+		pcs[0] = AGENT_LU_RETURN_ADDRESS((uintptr_t)ret);
+		n = 1;
+	}
 	truncated = n > depth;
 	if (truncated)
 		n = depth;
@@ -121,7 +132,7 @@ void *agent_malloc(size_t size)
 	agent_guard = 1;
 	p = agent_real.malloc(size);
 	if (p)
-		record(p, size, __builtin_frame_address(0));
+		record(p, size, HERE);
 	agent_guard = 0;
 	return p;
 }
@@ -155,13 +166,13 @@ void *agent_calloc(size_t n, size_t size)
 	agent_guard = 1;
 	p = agent_real.calloc(n, size);
 	if (p)
-		record(p, n * size, __builtin_frame_address(0));
+		record(p, n * size, HERE);
 	agent_guard = 0;
 	return p;
 }
 
 /* realloc without the hook frame: shared by realloc and reallocarray. */
-static inline void *realloc_common(void *old, size_t size, void *frame)
+static inline void *realloc_common(void *old, size_t size, void *frame, void *ret)
 {
 	struct agent_block b;
 	int known = 0;
@@ -170,7 +181,7 @@ static inline void *realloc_common(void *old, size_t size, void *frame)
 	if (!old) {
 		p = agent_real.realloc(NULL, size);
 		if (p)
-			record(p, size, frame);
+			record(p, size, frame, ret);
 		return p;
 	}
 	/* Forget first: once realloc returns, OLD may belong to another thread. */
@@ -190,7 +201,7 @@ static inline void *realloc_common(void *old, size_t size, void *frame)
 			agent_ctx_free(c, agent_block_size(&b), agent_ctx_slot_of_thread());
 	}
 	if (p)
-		record(p, size, frame);
+		record(p, size, frame, ret);
 	return p;
 }
 
@@ -205,7 +216,7 @@ void *agent_realloc(void *old, size_t size)
 	if (!should_record())
 		return agent_real.realloc(old, size);
 	agent_guard = 1;
-	p = realloc_common(old, size, __builtin_frame_address(0));
+	p = realloc_common(old, size, HERE);
 	agent_guard = 0;
 	return p;
 }
@@ -225,7 +236,7 @@ void *agent_reallocarray(void *old, size_t n, size_t size)
 	if (!should_record())
 		return agent_real.realloc(old, n * size);
 	agent_guard = 1;
-	p = realloc_common(old, n * size, __builtin_frame_address(0));
+	p = realloc_common(old, n * size, HERE);
 	agent_guard = 0;
 	return p;
 }
@@ -253,7 +264,7 @@ int agent_posix_memalign(void **out, size_t align, size_t size)
 	agent_guard = 1;
 	err = agent_real.posix_memalign(out, align, size);
 	if (!err)
-		record(*out, size, __builtin_frame_address(0));
+		record(*out, size, HERE);
 	agent_guard = 0;
 	return err;
 }
@@ -273,7 +284,7 @@ int agent_posix_memalign(void **out, size_t align, size_t size)
 		agent_guard = 1;                                                      \
 		p = agent_real.name args;                                             \
 		if (p)                                                                \
-			record(p, size_expr, __builtin_frame_address(0));             \
+			record(p, size_expr, HERE);                                   \
 		agent_guard = 0;                                                      \
 		return p;                                                             \
 	}

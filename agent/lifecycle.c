@@ -27,7 +27,7 @@
 #include "got.h"
 #include "real.h"
 #include "state.h"
-#include "unwind.h"
+#include "unwinder.h"
 
 struct agent_state agent_state = { .depth = AGENT_DEFAULT_DEPTH };
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "unwind.h"
+#include "unwinder.h"
 
 struct agent_state {
 	int recording;			/* hooks record (1) or only pass calls on (0) */

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "unwind.h"
+#include "unwinder.h"
 
 static uintptr_t self_lo, self_hi;
 

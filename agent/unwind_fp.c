@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fp_frame.h"
-#include "unwind.h"
+#include "unwinder.h"
 
 static __thread uintptr_t stack_lo, stack_hi;
 
@@ -86,6 +86,8 @@ static int fp_capture(uintptr_t *pcs, int max, void *frame)
 	const uintptr_t rec = (AGENT_FP_RET + 1) * sizeof(uintptr_t);
 	int n = 0;
 
+	if (!AGENT_FP_SUPPORTED)
+		return 0;
 	if (sp < stack_lo || sp >= stack_hi) {
 		int saved = errno;
 		uintptr_t lo, hi;

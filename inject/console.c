@@ -206,7 +206,7 @@ static int cmd_dump(struct inj_console *con, int argc, char **argv)
 		long max;
 
 		if (!strcmp(argv[i], "-c"))
-			dst = &id, max = 0xffffffffL;
+			dst = &id, max = 0x7fffffffL; /* a long on 32-bit targets too */
 		else if (!strcmp(argv[i], "-n"))
 			dst = &n, max = 100;
 		else if (!strcmp(argv[i], "-b"))

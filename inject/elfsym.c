@@ -88,6 +88,9 @@ static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t count = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
 	size_t cap = 0;
+	GElf_Ehdr eh;
+	/* A Thumb function's value has bit 0 set; its code starts one lower. */
+	uint64_t code_mask = gelf_getehdr(elf, &eh) && eh.e_machine == EM_ARM ? ~(uint64_t)1 : ~(uint64_t)0;
 
 	if (!data)
 		return;
@@ -112,7 +115,7 @@ static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 				exit(125);
 			}
 		}
-		t->syms[t->n].start = s.st_value;
+		t->syms[t->n].start = s.st_value & code_mask;
 		t->syms[t->n].size = s.st_size;
 		t->syms[t->n].bind_rank = bind_rank(GELF_ST_BIND(s.st_info));
 		t->syms[t->n].name = xstrdup(name);

@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"                        left to PROG\n"
 	"  -L, --agent PATH      the agent library (default: beside memtrace, then its lib dir)\n"
 	"      --unwind METHOD   libunwind (default: true stacks wherever unwind tables exist)\n"
-	"                        or fp (frame pointers: fastest, for code built with them)\n"
+	"                        or fp (frame pointers: fastest, for code built with them;\n"
+	"                        not on 32-bit ARM)\n"
 	"  -d, --depth N         frames per callstack, 1-64 (default 32)\n"
 	"  -t, --timeout SEC     how long to wait for the agent (default 10)\n"
 	"      --no-signal-report  no exit report when PROG dies of a signal (leaves its\n"
@@ -46,7 +47,7 @@ static const char usage_text[] =
 	"\n"
 	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
 	"sleep, kill, detach, quit. Exit status: PROG's own (128+N when it died of signal N);\n"
-	"127 PROG not found, 126 not executable, 125 memtrace failed, 2 bad usage. With -p: 0\n"
+	"127 PROG not found, 126 not executable or static, 125 memtrace failed, 2 bad usage. With -p: 0\n"
 	"detached, 1 process ended, 3 no such process, 4 permission refused, 5 already traced,\n"
 	"6 unsupported target, 7 agent unusable, 8 seccomp, 9 dlopen failed, 10 remote call\n"
 	"failed, 11 another memtrace attached (docs/user-guide.md).\n";
@@ -115,6 +116,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_UNWIND:
 			if (strcmp(optarg, "fp") && strcmp(optarg, "libunwind"))
 				return -usage_error("--unwind takes fp or libunwind, not '%s'", optarg);
+#ifdef __arm__
+			if (!strcmp(optarg, "fp"))
+				return -usage_error("--unwind fp is not available on 32-bit ARM (ARM and Thumb "
+						    "code keep no common frame record); use --unwind libunwind");
+#endif
 			o->unwind = optarg;
 			break;
 		case 'd':

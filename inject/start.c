@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "log.h"
 #include "proto.h"
 #include "report.h"
@@ -65,6 +66,15 @@ static void describe_end(const struct run *r, char *buf, size_t size)
 	else
 		snprintf(buf, size, "was killed by signal %d (%s)%s", WTERMSIG(r->status),
 			 strsignal(WTERMSIG(r->status)), WCOREDUMP(r->status) ? ", core dumped" : "");
+}
+
+/* PATH is an ELF executable without a program interpreter. A script, or a
+ * file libelf cannot read, is not: exec will say what it is. */
+static int is_static_elf(const char *path)
+{
+	struct inj_elf_info info;
+
+	return inj_elf_info(path, &info) == 0 && !info.has_interp;
 }
 
 static int write_exit_report(struct run *r, const char *prog)
@@ -141,6 +151,12 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 	if (!prog) {
 		log_err("%s: %s", argv[0], why);
 		return errno == EACCES ? EXIT_NOEXEC : EXIT_NOTFOUND;
+	}
+	if (is_static_elf(prog)) {
+		log_err("%s is statically linked: the agent is loaded with LD_PRELOAD, which only "
+			"dynamically linked programs honour; rebuild it without -static to trace it", prog);
+		free(prog);
+		return EXIT_NOEXEC;
 	}
 	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d signals=%d", opt->unwind, opt->depth,
 		 opt->timeout_s * 1000, opt->signals);

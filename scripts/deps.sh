@@ -7,33 +7,43 @@
 #                             cross gcc and libc for DEBARCH (arm64 armhf armel,
 #                             default all), then the target libraries in a
 #                             sysroot for each (scripts/sysroot.sh)
+#   scripts/deps.sh --arm [DEBARCH...]
+#                             the same, plus cross g++, qemu-system-arm, cpio
+#                             and what the ARM test VMs boot (kernel, libc,
+#                             busybox: scripts/sysroot.sh --guest)
 set -eu
 
 pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libcjson-dev jq gdb gdbserver clang libclang-rt-dev"
 cross=""
+vm=0
 case "${1:-}" in
 --bench) pkgs="$pkgs heaptrack" ;;
---cross)
+--cross | --arm)
+	[ "$1" = --cross ] || vm=1
 	shift
 	cross=${*:-arm64 armhf armel}
 	pkgs="make pkg-config"
+	[ $vm = 0 ] || pkgs="$pkgs qemu-system-arm cpio"
 	for a in $cross; do
 		case $a in
-		arm64) pkgs="$pkgs gcc-aarch64-linux-gnu" ;;
-		armhf) pkgs="$pkgs gcc-arm-linux-gnueabihf" ;;
-		armel) pkgs="$pkgs gcc-arm-linux-gnueabi" ;;
+		arm64) t=aarch64-linux-gnu ;;
+		armhf) t=arm-linux-gnueabihf ;;
+		armel) t=arm-linux-gnueabi ;;
 		*)
 			echo "deps: no cross build for '$a' (arm64, armhf, armel)" >&2
 			exit 2
 			;;
 		esac
-		pkgs="$pkgs libc6-dev-$a-cross"
+		pkgs="$pkgs gcc-$t libc6-dev-$a-cross"
+		[ $vm = 0 ] || pkgs="$pkgs g++-$t"
 	done
 	;;
 esac
 # shellcheck disable=SC2086
 sysroots() {
-	[ -z "$cross" ] || exec "$(dirname "$0")/sysroot.sh" -q $cross
+	[ -z "$cross" ] && return 0
+	"$(dirname "$0")/sysroot.sh" -q $cross
+	[ $vm = 0 ] || "$(dirname "$0")/sysroot.sh" -q --guest $cross
 }
 
 missing=""

@@ -7,24 +7,36 @@
 #
 #   scripts/sysroot.sh [-q] DEBARCH...     DEBARCH: arm64, armhf or armel
 #
+#   scripts/sysroot.sh [-q] --guest DEBARCH...
+#
 # Result: ${MEMTRACE_CACHE:-$HOME/.cache/memtrace}/sysroot-DEBARCH, the .debs
 # in .../debs-DEBARCH. Quick when the sysroot is already there with the same
 # package list. Prints one line per DEBARCH saying what it did (-q: nothing
 # when there was nothing to do). apt-get and dpkg --add-architecture run
 # through sudo when not root.
+#
+# --guest unpacks instead what the ARM test VMs (tests/arm/vm.sh) run on into
+# .../guest-DEBARCH: the target's libc, libstdc++, busybox, bash and jq, and
+# the kernel's vmlinuz alone (not its 350 MB of modules) from Debian's
+# kernel for qemu's virt board: arm64 for arm64, armmp for armhf and armel.
 set -eu
 
 quiet=0
-if [ "${1:-}" = -q ]; then
-	quiet=1
+mode=sysroot
+while [ $# -gt 0 ]; do
+	case $1 in
+	-q) quiet=1 ;;
+	--guest) mode=guest ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 [ $# -gt 0 ] || set -- usage
 for arch in "$@"; do
 	case $arch in
 	arm64 | armhf | armel) ;;
 	*)
-		echo "usage: scripts/sysroot.sh [-q] arm64|armhf|armel..." >&2
+		echo "usage: scripts/sysroot.sh [-q] [--guest] arm64|armhf|armel..." >&2
 		exit 2
 		;;
 	esac
@@ -35,15 +47,39 @@ done
 # (libelf -> libz, libunwind -> liblzma) for the link's -rpath-link. zlib1g-dev
 # only for zlib.pc, which libelf.pc requires. libgcc_s comes with the cross gcc.
 pkgs="libunwind8 libunwind-dev liblzma5 libelf1 libelf-dev zlib1g zlib1g-dev libcjson1 libcjson-dev"
+# What the guest adds: the runtime libraries the cross toolchain links
+# against, a shell and tools for the test scripts (busybox has the rest).
+if [ $mode = guest ]; then
+	pkgs="libc6 libgcc-s1 libstdc++6 busybox-static bash libtinfo6 jq libjq1 libonig5"
+fi
+
+# kernel DEBARCH: the versioned package behind Debian's kernel metapackage
+# for qemu's virt board, e.g. linux-image-6.1.0-50-armmp.
+# Debian has no armel kernel for the virt board: armel runs on the armmp
+# kernel of armhf (ARMv7), so its guest needs armhf's package index too.
+kernel_arch() {
+	case $1 in
+	arm64) echo arm64 ;;
+	*) echo armhf ;;
+	esac
+}
+kernel_pkg() {
+	case $1 in
+	arm64) meta=linux-image-arm64 ;;
+	*) meta=linux-image-armmp ;;
+	esac
+	apt-cache depends "$meta:$(kernel_arch "$1")" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -n 1
+}
 
 cache=${MEMTRACE_CACHE:-${HOME:-/root}/.cache/memtrace}
 
 # The architectures whose sysroot is missing or was made from another list.
 todo=""
 for arch in "$@"; do
-	stamp="$cache/sysroot-$arch/.memtrace-sysroot"
+	stamp="$cache/$mode-$arch/.memtrace-sysroot"
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then
-		[ $quiet = 1 ] || echo "sysroot: $cache/sysroot-$arch is up to date"
+		[ $quiet = 1 ] || echo "sysroot: $cache/$mode-$arch is up to date"
 	else
 		todo="$todo $arch"
 	fi
@@ -65,7 +101,11 @@ export DEBIAN_FRONTEND=noninteractive
 # architecture to dpkg (nothing of it gets installed) and update the index
 # once for all of them, unless apt already knows every package.
 update=0
-for arch in $todo; do
+archs=$todo
+[ $mode = sysroot ] || for arch in $todo; do
+	case " $archs " in *" $(kernel_arch "$arch") "*) ;; *) archs="$archs $(kernel_arch "$arch")" ;; esac
+done
+for arch in $archs; do
 	if [ "$(dpkg --print-architecture)" != "$arch" ] &&
 		! dpkg --print-foreign-architectures | grep -qx "$arch"; then
 		$SUDO dpkg --add-architecture "$arch"
@@ -87,14 +127,23 @@ if [ $update = 1 ]; then
 fi
 
 for arch in $todo; do
-	root="$cache/sysroot-$arch"
-	debs="$cache/debs-$arch"
+	root="$cache/$mode-$arch"
+	debs="$cache/debs-$mode-$arch"
 	mkdir -p "$debs"
 	rm -f "$debs"/*.deb
 	set --
 	for p in $pkgs; do
 		set -- "$@" "$p:$arch"
 	done
+	kernel=""
+	if [ $mode = guest ]; then
+		kernel=$(kernel_pkg "$arch")
+		if [ -z "$kernel" ]; then
+			echo "sysroot: apt knows no kernel package for $arch (linux-image-arm64/armmp)" >&2
+			exit 1
+		fi
+		set -- "$@" "$kernel:$(kernel_arch "$arch")"
+	fi
 	# Sandbox user root: the download folder may not be readable by _apt.
 	if ! (cd "$debs" && $SUDO apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null); then
 		echo "sysroot: apt-get download of $pkgs for $arch failed" >&2
@@ -107,8 +156,16 @@ for arch in $todo; do
 	rm -rf "$root.new"
 	mkdir -p "$root.new"
 	for d in "$debs"/*.deb; do
-		dpkg -x "$d" "$root.new"
+		case $d in
+		*/linux-image-*)
+			dpkg-deb --fsys-tarfile "$d" | tar -x -C "$root.new" --wildcards './boot/vmlinuz-*'
+			mv "$root.new"/boot/vmlinuz-* "$root.new/vmlinuz"
+			;;
+		*) dpkg -x "$d" "$root.new" ;;
+		esac
 	done
+	# The guest's debs hold a whole kernel (60 MB): not kept.
+	[ $mode = sysroot ] || rm -rf "$debs"
 	echo "$pkgs" >"$root.new/.memtrace-sysroot"
 	rm -rf "$root"
 	mv "$root.new" "$root"

@@ -10,7 +10,8 @@
 # Integration tests run twice: with $BUILD/memtrace and with the
 # AddressSanitizer build $BUILD/asan/memtrace ("t-foo [asan]").  A FILTER
 # keeps the tests whose name contains it.  $JOBS (2) tests run at a time;
-# results are printed in a fixed order, one line each, and the last line is
+# results are printed in a fixed order, one line each (with the seconds a
+# passing test took), and the last line is
 # "N passed, N failed, N skipped".  Exit status 1 if any test failed.
 # VARIANTS="plain" (or "asan") runs the integration tests with one memtrace.
 #
@@ -102,12 +103,14 @@ run_one() {
 		: >"$results/$i.done"
 		return
 	}
+	local t0=$SECONDS
 	(
 		cd "$dir" || exit 99
 		export MEMTRACE=${mts[$i]} VICTIMS=$BUILD/tests/victims TOP=$TOP BUILD=$BUILD
 		exec timeout -k 10 "$TEST_TIMEOUT" "${cmds[$i]}" </dev/null
 	) >"$results/$i.log" 2>&1
 	rc=$?
+	echo $((SECONDS - t0)) >"$results/$i.secs"
 	echo "$rc" >"$results/$i.rc"
 	echo "$dir" >"$results/$i.dir"
 	: >"$results/$i.done"
@@ -118,12 +121,13 @@ failed=0
 skipped=0
 
 report_one() {
-	local i=$1 name=${names[$1]} rc dir reason
+	local i=$1 name=${names[$1]} rc dir reason secs
 	rc=$(cat "$results/$i.rc")
 	dir=$(cat "$results/$i.dir" 2>/dev/null)
+	secs=$(cat "$results/$i.secs" 2>/dev/null)
 	case $rc in
 	0)
-		echo "PASS $name"
+		echo "PASS $name (${secs:-?} s)"
 		passed=$((passed + 1))
 		rm -rf "$dir"
 		;;

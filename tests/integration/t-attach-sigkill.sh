@@ -86,7 +86,8 @@ for ((r = 1; r <= rounds; r++)); do
 		phase="before the attach completed"
 	fi
 	what="round $r (killed after $delay, $phase)"
-	if ! victim_alive "$pid"; then
+	# memtrace's helper may still be detaching when memtrace is reaped.
+	if ! WAIT_SECONDS=5 wait_for victim_alive "$pid"; then
 		fail_later "$what: the target is not running (state $(state_of "$pid"))"
 		show "v$r.err"
 		continue

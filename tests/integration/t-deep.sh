@@ -11,7 +11,7 @@ prog=$(victim deep)
 run_plain plain "$prog"
 expect_rc plain 0 || broken "deep fails without memtrace"
 
-for unw in fp libunwind; do
+for unw in $DEFAULT_UNWINDERS; do
 	for d in default 1 8 64; do
 		tag=$unw-$d
 		if [ $d = default ]; then

@@ -12,7 +12,7 @@
 prog=$(victim fork_exec)
 run_plain plain "$prog"
 expect_rc plain 0 || broken "fork_exec fails without memtrace"
-for unw in fp libunwind; do
+for unw in $DEFAULT_UNWINDERS; do
 	run_traced "$unw" --unwind "$unw" "$prog"
 	pid=$(cat fork_exec.pid 2>/dev/null)
 	same_behaviour plain "$unw" || fail_later "--unwind $unw: fork_exec behaves differently under memtrace"

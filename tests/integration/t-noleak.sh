@@ -10,7 +10,7 @@
 prog=$(victim noleak)
 run_plain plain "$prog"
 expect_rc plain 0 || broken "noleak fails without memtrace"
-for unw in fp libunwind; do
+for unw in $DEFAULT_UNWINDERS; do
 	run_traced "$unw" --unwind "$unw" "$prog"
 	same_behaviour plain "$unw" || fail_later "--unwind $unw: noleak behaves differently under memtrace"
 	check_report_sane "$unw.json" "$prog" "$unw" 32 exit || fail_later "--unwind $unw: report shape"

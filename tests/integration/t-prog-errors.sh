@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-prog-errors: PROG cannot be run.  Not found: exit 127 and the message
-# names it; not executable (a file without x, a directory): exit 126, named.
+# names it; not executable (a file without x, a directory) or statically
+# linked (no LD_PRELOAD): exit 126, named.
 # Messages go to stderr with the prefix "memtrace: ", nothing to stdout.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -28,4 +29,11 @@ expect_error noexec 126 'noexec\.sh'
 mkdir adir
 run_mt directory ./adir
 expect_error directory 126 'adir'
+
+# A static program cannot take the preloaded agent: said before it runs.
+static=$(victim static_loop) || exit 99
+mkdir st.d
+run_mt static "$static" st.d
+expect_error static 126 'static_loop is statically linked'
+[ ! -e st.d/ready ] || fail_later "the static program ran although memtrace refused it"
 finish

@@ -12,7 +12,7 @@ for case in TERM:15 INT:2 SEGV:11 ABRT:6 crash:11; do
 	sig=${case#*:}
 	run_plain "$how.plain" "$prog" "$how"
 	expect_rc "$how.plain" $((128 + sig)) || broken "sigdie $how ends otherwise without memtrace"
-	for unw in fp libunwind; do
+	for unw in $DEFAULT_UNWINDERS; do
 		tag=$how-$unw
 		what="PROG dying of $how (signal $sig), --unwind $unw"
 		run_traced "$tag" --unwind $unw "$prog" "$how"

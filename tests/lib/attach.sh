@@ -224,12 +224,12 @@ check_expect_in() {
 		return 1
 	}
 	[ -n "$exp" ] || { printf 'broken victim: %s has no EXPECT line\n' "$out"; return 1; }
-	bad=$(LC_ALL=C join -a1 -a2 -e - -o 0,1.2,1.3,2.2,2.3 <(printf '%s\n' "$exp") <(printf '%s\n' "$got") |
+	bad=$(join_groups "$exp" "$got" |
 		awk '$2 != $4 || $3 != $5')
 	[ -z "$bad" ] && return 0
 	printf 'report %s does not match the EXPECT lines of %s (modules %s):\n' "$report" "$out" "$*"
 	printf '    %-28s %8s %10s | %8s %10s\n' function blocks bytes blocks bytes
-	LC_ALL=C join -a1 -a2 -e - -o 0,1.2,1.3,2.2,2.3 <(printf '%s\n' "$exp") <(printf '%s\n' "$got") |
+	join_groups "$exp" "$got" |
 		awk '{ printf "    %-28s %8s %10s | %8s %10s\n", $1, $2, $3, $4, $5 }'
 	return 1
 }

@@ -69,6 +69,14 @@ command -v jq >/dev/null || broken "jq is not installed (apt-get install jq, or 
 [ -x "$MEMTRACE" ] || broken "memtrace binary '$MEMTRACE' does not exist or is not executable (not built?)"
 VICTIMS=$(readlink -f "$VICTIMS")
 
+# The unwinders this architecture has: no frame-pointer walk on 32-bit ARM.
+case $(uname -m) in
+arm*) HAVE_FP=0 ;;
+*) HAVE_FP=1 ;;
+esac
+DEFAULT_UNWINDERS="libunwind"
+[ $HAVE_FP = 0 ] || DEFAULT_UNWINDERS="fp libunwind"
+
 # How long one memtrace run may take before the test gives up on it.
 MT_TIMEOUT=${MT_TIMEOUT:-60}
 
@@ -198,6 +206,27 @@ expect_groups() {
 	     END { for (f in b) print f, b[f], y[f] }' "$1" | LC_ALL=C sort
 }
 
+# join_groups EXPECTED GOT: the two "function blocks bytes" lists side by
+# side, "function blocks bytes blocks bytes", "-" where one has nothing
+# (join(1) -a1 -a2 -e -, which busybox lacks).
+join_groups() {
+	{
+		printf 'E %s\n' "$1"
+		printf 'G %s\n' "$2"
+	} | awk 'NF == 4 { k[$2]; if ($1 == "E") e[$2] = $3 " " $4; else g[$2] = $3 " " $4 }
+		END { for (n in k) print n, (n in e ? e[n] : "- -"), (n in g ? g[n] : "- -") }' | LC_ALL=C sort
+}
+
+# symtab PROG: nm --defined-only PROG, or PROG.nm when it exists (the ARM
+# VMs have no nm: tests/arm/vm.sh writes those files on the host).
+symtab() {
+	if [ -f "$1.nm" ]; then
+		cat "$1.nm"
+	else
+		nm --defined-only "$1"
+	fi
+}
+
 # check_expect REPORT OUT PROG: every EXPECT line matches the report (blocks
 # and bytes, summed per function) and no other function of PROG holds live
 # blocks.  Prints expected against got for each function that differs.
@@ -214,7 +243,7 @@ check_expect() {
 		printf 'broken victim: %s has no EXPECT line\n' "$out"
 		return 1
 	fi
-	bad=$(LC_ALL=C join -a1 -a2 -e - -o 0,1.2,1.3,2.2,2.3 <(printf '%s\n' "$exp") <(printf '%s\n' "$got") |
+	bad=$(join_groups "$exp" "$got" |
 		awk '$2 != $4 || $3 != $5 {
 			e = $2 == "-" ? "nothing" : $2 " blocks " $3 " bytes"
 			g = $4 == "-" ? "nothing" : $4 " blocks " $5 " bytes"
@@ -224,7 +253,7 @@ check_expect() {
 	if [ -n "$bad" ]; then
 		printf 'report %s does not match the EXPECT lines of %s:\n%s\n' "$report" "$out" "$bad"
 		printf '  (expected | got, per function of %s)\n' "$prog"
-		LC_ALL=C join -a1 -a2 -e - -o 0,1.2,1.3,2.2,2.3 <(printf '%s\n' "$exp") <(printf '%s\n' "$got") |
+		join_groups "$exp" "$got" |
 			awk '{ printf "    %-28s %8s %10s | %8s %10s\n", $1, $2, $3, $4, $5 }'
 		return 1
 	fi
@@ -339,7 +368,7 @@ check_report_sane() {
 # (the load bias) is the same for all of them.
 check_symbols() {
 	local report=$1 prog=$2 bad
-	bad=$(jq -r --arg m "$prog" --rawfile nm <(nm --defined-only "$prog") "$JQ_DEFS"'
+	bad=$(jq -r --arg m "$prog" --rawfile nm <(symtab "$prog") "$JQ_DEFS"'
 		($nm | split("\n") | map(split(" ") | select(length == 3) | {key: .[2], value: (.[0] | hex)})
 		 | from_entries) as $sym
 		| [.contexts[].frames[] | select(.module == $m)] as $fr
@@ -445,6 +474,13 @@ wait_for() {
 	done
 }
 
+# now_ms: milliseconds of the wall clock (bash's EPOCHREALTIME: busybox's
+# date has no %N).
+now_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+	echo $((us / 1000))
+}
+
 # has FILE ERE: FILE has a line matching the extended regex.
 has() {
 	grep -Eq -- "$2" "$1" 2>/dev/null
@@ -468,7 +504,7 @@ victim_test() {
 	prog=$(victim "$name") || exit 99
 	run_plain plain "$prog" "$@"
 	[ "$(rc_of plain)" != 124 ] || broken "$name $* does not end within $MT_TIMEOUT s even without memtrace"
-	for unw in ${UNWINDERS:-fp libunwind}; do
+	for unw in ${UNWINDERS:-$DEFAULT_UNWINDERS}; do
 		run_traced "$unw" --unwind "$unw" "$prog" "$@"
 		same_behaviour plain "$unw" ||
 			fail_later "--unwind $unw: $name behaves differently under memtrace"

@@ -42,6 +42,13 @@ int main(void);
 
 #include "check.h"
 
+/* Where a function's code is: without the Thumb bit of its address on ARM. */
+#ifdef __arm__
+#define CODE_ADDR(f) ((uintptr_t)(f) & ~(uintptr_t)1)
+#else
+#define CODE_ADDR(f) ((uintptr_t)(f))
+#endif
+
 static char dir[4096];
 
 /* DIR/NAME into a static rotating buffer. */
@@ -191,10 +198,10 @@ static void test_self(void)
 		const char *name;
 		uintptr_t addr;
 	} fns[] = {
-		{ "probe_one", (uintptr_t)probe_one },
-		{ "elfsym_probe_global", (uintptr_t)elfsym_probe_global },
-		{ "main", (uintptr_t)main },
-		{ "check_sym_at", (uintptr_t)check_sym_at },
+		{ "probe_one", CODE_ADDR(probe_one) },
+		{ "elfsym_probe_global", CODE_ADDR(elfsym_probe_global) },
+		{ "main", CODE_ADDR(main) },
+		{ "check_sym_at", CODE_ADDR(check_sym_at) },
 	};
 	uintptr_t bias = bias_of((const void *)main);
 	struct inj_symcache *c = inj_symcache_new(NULL);
@@ -204,8 +211,8 @@ static void test_self(void)
 	if (!c || n <= 0)
 		broken("inj_symcache_new or readlink");
 	exe[n] = '\0';
-	probe_v = (uint64_t)((uintptr_t)probe_one - bias);
-	main_v = (uint64_t)((uintptr_t)main - bias);
+	probe_v = (uint64_t)(CODE_ADDR(probe_one) - bias);
+	main_v = (uint64_t)(CODE_ADDR(main) - bias);
 	CHECK(elfsym_probe_global(1) == (4 ^ 5), "probe function broken");
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		uint64_t v = (uint64_t)(fns[i].addr - bias);
@@ -362,9 +369,13 @@ static void test_bad_files(void)
 	write_file(in_dir("elf-half"), so, len / 2);
 	/* Section headers said to be far past the end of the file. */
 	if (len >= 64) {
-		uint64_t far = UINT64_C(0x7fffffff00);
+		uint64_t far64 = UINT64_C(0x7fffffff00);
+		uint32_t far32 = UINT32_C(0x7fffff00);
 
-		memcpy(so + 0x28, &far, sizeof(far));	/* e_shoff in an ELF64 header */
+		if (so[4] == 2)		/* EI_CLASS: e_shoff in an ELF64 header, or an ELF32 one */
+			memcpy(so + 0x28, &far64, sizeof(far64));
+		else
+			memcpy(so + 0x20, &far32, sizeof(far32));
 		write_file(in_dir("elf-shoff"), so, len);
 		memcpy(so, "\177ELG", 4);
 		write_file(in_dir("elf-magic"), so, len);

@@ -35,6 +35,9 @@
 
 #include "check.h"
 
+/* Divides the counts of random operations (MEMTRACE_TEST_QUICK: 10). */
+static long scale_down = 1;
+
 /* Stop a loop of checks after the first few failures: one bug, not a flood. */
 #define CHECK_SOME(budget, ok, ...) \
 	do { \
@@ -294,7 +297,7 @@ static void verify_table(int line)
 static void test_blocks_model(void)
 {
 	int budget = 10;
-	long ops = 2000000;
+	long ops = 2000000 / scale_down;
 
 	make_pool();
 	model_count = 0;
@@ -528,7 +531,7 @@ static void test_blocks_edges(void)
 /* ---------------------------------------------------------------- threads */
 
 #define TH 4
-#define PER_THREAD 200000
+#define PER_THREAD (200000 / (size_t)scale_down)
 
 struct blk_thread {
 	int t;
@@ -538,10 +541,14 @@ struct blk_thread {
 
 static volatile int writers_done;
 
+/* Where the threads' pointers start: high in a 64-bit address space, and
+ * at 1.5 GiB in a 32-bit one. */
+#define THREAD_BASE ((uintptr_t)(sizeof(uintptr_t) == 8 ? UINT64_C(0x600000000000) : UINT64_C(0x60000000)))
+
 /* Thread T's pointers interleave with the others', so all four meet in every shard. */
 static uintptr_t thread_ptr(int t, size_t i)
 {
-	return (uintptr_t)(UINT64_C(0x600000000000) + (i * TH + (size_t)t) * 16);
+	return THREAD_BASE + (uintptr_t)((i * TH + (size_t)t) * 16);
 }
 
 static uint64_t thread_size(uintptr_t p)
@@ -580,10 +587,10 @@ struct reader {
 static int read_one(struct agent_block *b, void *arg)
 {
 	struct reader *r = arg;
-	uint64_t k = (b->ptr - UINT64_C(0x600000000000)) / 16;
+	uint64_t k = (b->ptr - THREAD_BASE) / 16;
 
 	r->seen++;
-	if (b->ptr < UINT64_C(0x600000000000) || b->ptr % 16 ||
+	if (b->ptr < THREAD_BASE || b->ptr % 16 ||
 	    agent_block_ctx(b) != k % TH + 1 || agent_block_size(b) != thread_size((uintptr_t)b->ptr) ||
 	    b->seq != k / TH)
 		r->bad++;
@@ -625,7 +632,7 @@ static void test_blocks_threads(void)
 	pthread_barrier_destroy(&go);
 	CHECK(!r.bad, "a concurrent foreach saw %zu torn or foreign entries (of %zu)", r.bad, r.seen);
 	CHECK(agent_blocks_count() == (size_t)TH * PER_THREAD / 2,
-	      "after 4 threads: %zu blocks counted, want %d", agent_blocks_count(), TH * PER_THREAD / 2);
+	      "after 4 threads: %zu blocks counted, want %zu", agent_blocks_count(), TH * PER_THREAD / 2);
 	for (int t = 0; t < TH; t++)
 		for (size_t i = 0; i < PER_THREAD; i++) {
 			struct seen s = { 0, { 0, 0, 0 }, 0 };
@@ -724,7 +731,8 @@ static int stack_of(uint64_t family, uint32_t i, uintptr_t *pcs)
 
 	for (int j = 0; j < depth; j++)
 		pcs[j] = (uintptr_t)(0x400000 + (rnd_r(&s) & 0xffffff));
-	pcs[0] = (uintptr_t)(0x10000000 + (uint64_t)i * 16 + family * 0x100000000);	/* unique */
+	/* unique: families 256 MiB apart even in a 32-bit address space */
+	pcs[0] = (uintptr_t)(0x10000000 + (uint64_t)i * 16 + family * 0x10000000);
 	return depth;
 }
 
@@ -909,6 +917,7 @@ static void test_ctx_stats(void)
 
 	/* Reset: totals and times to zero, live kept, the peak restarts at live. */
 	agent_ctx_reset_totals();
+	agent_ctx_reset_peaks();
 	CHECK_STATS(c, 3, 58, 0, 0, 58, 0, 0);
 	agent_ctx_alloc(c, 10, 5000, 0);
 	CHECK_STATS(c, 4, 68, 1, 10, 68, 5000, 5000);
@@ -918,6 +927,7 @@ static void test_ctx_stats(void)
 	agent_ctx_free(c, 1, 3);
 	CHECK_STATS(c, 0, 0, 1, 10, 68, 5000, 5000);
 	agent_ctx_reset_totals();
+	agent_ctx_reset_peaks();
 	CHECK_STATS(c, 0, 0, 0, 0, 0, 0, 0);
 	/* Other contexts are reset too. */
 	{
@@ -926,9 +936,10 @@ static void test_ctx_stats(void)
 
 		agent_ctx_alloc(d, 4096, 77, s);
 		agent_ctx_reset_totals();
+		agent_ctx_reset_peaks();
 		agent_ctx_stats(d, &st);
 		CHECK(st.total_allocs == 0 && st.first_ns == 0 && st.live_bytes == 4096 && st.peak_live_bytes == 4096,
-		      "agent_ctx_reset_totals missed a second context");
+		      "the resets missed a second context");
 		agent_ctx_free(d, 4096, s);
 	}
 }
@@ -1066,8 +1077,13 @@ static void test_ctx_threads(void)
 
 int main(void)
 {
+	const char *quick = getenv("MEMTRACE_TEST_QUICK");
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, on_alarm);
+	/* Under emulation (the ARM VMs) a tenth of the random operations. */
+	if (quick && *quick && strcmp(quick, "0"))
+		scale_down = 10;
 
 	/* Blocks: the memory figure first, on a fresh table. */
 	RUN(test_blocks_memory);

@@ -12,4 +12,12 @@
 #define AGENT_FP_RET 1
 #define AGENT_FP_ALIGN 16
 
+/*
+ * libunwind on aarch64 gives the frames above the first as the return
+ * address minus one (the call instruction's last byte, for its own lookups);
+ * instructions are 4 bytes, so rounding up gives the return address back,
+ * the value the frame-pointer walk and the other architectures report.
+ */
+#define AGENT_LU_RETURN_ADDRESS(pc) (((pc) + 3) & ~(uintptr_t)3)
+
 #endif

@@ -13,4 +13,8 @@
 #define AGENT_FP_RET 1
 #define AGENT_FP_ALIGN 4
 
+/* A return address into Thumb code has bit 0 set; the instruction is at the
+ * even address (what _Unwind_GetIP, the table-driven walk here, gives). */
+#define AGENT_LU_RETURN_ADDRESS(pc) ((pc) & ~(uintptr_t)1)
+
 #endif

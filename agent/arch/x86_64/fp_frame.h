@@ -14,4 +14,7 @@
 /* Frame pointers are at least this aligned. */
 #define AGENT_FP_ALIGN 8
 
+/* libunwind gives return addresses as they are on x86_64. */
+#define AGENT_LU_RETURN_ADDRESS(pc) (pc)
+
 #endif

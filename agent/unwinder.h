@@ -8,8 +8,8 @@
  *              slower, but true through code without frame pointers
  *              (Debian's libc and libstdc++) wherever unwind tables exist.
  */
-#ifndef AGENT_UNWIND_H
-#define AGENT_UNWIND_H
+#ifndef AGENT_UNWINDER_H
+#define AGENT_UNWINDER_H
 
 #include <stdint.h>
 

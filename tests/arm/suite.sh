@@ -1,0 +1,13 @@
+#!/bin/bash
+# suite.sh: what an ARM VM runs (tests/arm/vm.sh puts it at /t/src/tests/arm).
+# The cross build is in /t/build; the tests to run are the FILTER arguments
+# vm.sh was given (/t/filters), or else every test named in tests/arm/suite.
+# tests/run.sh then prints one line per test and "N passed, N failed, N skipped".
+cd /t/src || exit 2
+mapfile -t filters < <(grep -v '^$' /t/filters 2>/dev/null)
+if [ ${#filters[@]} -eq 0 ]; then
+	mapfile -t filters < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' tests/arm/suite)
+fi
+# MEMTRACE_TEST_QUICK: tests that can scale down do, for emulation's sake.
+export BUILD=/t/build VARIANTS=plain TMPDIR=/tmp JOBS=${JOBS:-$(nproc)} MEMTRACE_TEST_QUICK=1
+exec bash tests/run.sh "${filters[@]}"

@@ -1,0 +1,158 @@
+#!/bin/bash
+#
+# vm.sh: run memtrace's test suite inside an ARM Linux VM.
+#
+#   tests/arm/vm.sh DEBARCH [FILTER...]      DEBARCH: arm64, armhf or armel
+#
+# Boots Debian's own kernel for qemu's virt board (arm64 for arm64, armmp for
+# armhf and armel) under qemu-system with an initramfs made here: busybox,
+# bash and jq, the target's libc and the libraries memtrace needs, the cross
+# build in $BUILD/TRIPLET (make target-bins), and tests/.  The guest runs
+# tests/run.sh on the tests in tests/arm/suite (or those matching FILTER);
+# this script prints its result lines and ends with
+# "DEBARCH: N passed, N failed, N skipped".  Exit status 0 when every test
+# passed or skipped, 1 when one failed, 2 when the VM could not run the suite.
+#
+# Needs qemu-system-arm and cpio (scripts/deps.sh --arm) and the guest files
+# (scripts/sysroot.sh --guest DEBARCH).  Environment: BUILD (build),
+# MEMTRACE_CACHE, VM_TIMEOUT (seconds for the whole boot, 600), VM_LOG (the
+# console log is kept there; default $BUILD/arm-DEBARCH.log), VM_SMP (2),
+# VM_MEM (1024 MiB), VM_SCRIPT (a bash script to run instead of the suite).
+
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 2
+arch=${1:-}
+[ $# -gt 0 ] && shift
+BUILD=$(readlink -f "${BUILD:-build}")
+cache=${MEMTRACE_CACHE:-${HOME:-/root}/.cache/memtrace}
+
+case $arch in
+arm64)
+	triplet=aarch64-linux-gnu
+	qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57)
+	;;
+armhf)
+	triplet=arm-linux-gnueabihf
+	qemu=(qemu-system-arm -M virt -cpu cortex-a15)
+	;;
+armel)
+	triplet=arm-linux-gnueabi
+	qemu=(qemu-system-arm -M virt -cpu cortex-a15)
+	;;
+*)
+	echo "usage: tests/arm/vm.sh arm64|armhf|armel [FILTER...]" >&2
+	exit 2
+	;;
+esac
+
+die() {
+	echo "vm.sh $arch: $*" >&2
+	echo "$arch: 0 passed, 0 failed, 0 skipped (the VM did not run the suite)"
+	exit 2
+}
+
+guest=$cache/guest-$arch
+sysroot=$cache/sysroot-$arch
+tbuild=$BUILD/$triplet
+command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} is not installed (make deps-arm)"
+command -v cpio >/dev/null || die "cpio is not installed (make deps-arm)"
+[ -f "$guest/vmlinuz" ] || die "no guest files in $guest (scripts/sysroot.sh --guest $arch)"
+[ -d "$sysroot/usr/lib/$triplet" ] || die "no sysroot $sysroot (scripts/sysroot.sh $arch)"
+[ -x "$tbuild/memtrace" ] && [ -d "$tbuild/tests/victims" ] ||
+	die "no cross build in $tbuild (make target-bins CROSS_COMPILE=$triplet- BUILD=$tbuild)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/memtrace-vm-$arch.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+
+# ------------------------------------------------------------ the initramfs
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,dev,proc,sys,tmp,t/src/tests,t/build/tests} ||
+	die "cannot fill $root"
+cp -a "$guest/lib/." "$root/lib/"
+mkdir -p "$root/lib/$triplet"
+cp -a "$guest/usr/lib/$triplet/." "$root/lib/$triplet/"
+# The libraries memtrace and the agent link against (no static archives,
+# headers or pkg-config files).
+for d in "$sysroot/lib/$triplet" "$sysroot/usr/lib/$triplet"; do
+	[ -d "$d" ] || continue
+	find "$d" -maxdepth 1 -name '*.so*' -exec cp -a {} "$root/lib/$triplet/" \;
+done
+cp "$guest/bin/busybox" "$guest/bin/bash" "$root/bin/"
+cp "$guest/usr/bin/jq" "$root/usr/bin/"
+
+# The tests and the cross build, at the paths the runner expects.
+cp -a tests/run.sh tests/lib tests/integration tests/arm "$root/t/src/tests/"
+cp -a "$tbuild/memtrace" "$tbuild/libmemtrace-agent.so" "$root/t/build/"
+cp -a "$tbuild/tests/victims" "$root/t/build/tests/"
+[ -d "$tbuild/tests/unit" ] && cp -a "$tbuild/tests/unit" "$root/t/build/tests/"
+# The guest has no nm: each victim's symbol table goes beside it as
+# NAME.nm (tests/lib/common.sh reads it instead of running nm).
+nm=$triplet-nm
+command -v "$nm" >/dev/null || nm=nm
+for v in "$root"/t/build/tests/victims/*; do
+	case $v in *.nm) continue ;; esac
+	"$nm" --defined-only "$v" >"$v.nm" 2>/dev/null || rm -f "$v.nm"
+done
+printf '%s\n' "$@" >"$root/t/filters"
+# VM_SCRIPT=FILE: run that bash script (in /t/src) instead of the suite, to
+# look into something by hand; its output is in the console log.
+if [ -n "${VM_SCRIPT:-}" ]; then
+	cp "$VM_SCRIPT" "$root/t/script.sh" || die "cannot read VM_SCRIPT $VM_SCRIPT"
+fi
+# Users for the tests that drop privileges (t-attach-err-perm).
+mkdir -p "$root/etc"
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh' \
+	>"$root/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$root/etc/group"
+
+cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o size=256m tmpfs /tmp
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+ln -s /proc/self/fd /dev/fd
+hostname memtrace-vm
+echo "MEMTRACE-VM up $(uname -m) $(uname -r) cpus $(nproc)"
+cd /t/src
+if [ -f /t/script.sh ]; then bash /t/script.sh; else bash tests/arm/suite.sh; fi
+echo "MEMTRACE-VM-RESULT rc=$?"
+poweroff -f
+EOF
+chmod +x "$root/init"
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --owner=0:0 --quiet) >"$work/initramfs.cpio" ||
+	die "cpio failed"
+
+# ------------------------------------------------------------ boot
+# The console log has each line's second since qemu started in front.
+log=${VM_LOG:-$BUILD/arm-$arch.log}
+SECONDS=0
+timeout -k 5 "${VM_TIMEOUT:-600}" "${qemu[@]}" -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}" \
+	-nographic -nic none -no-reboot \
+	-kernel "$guest/vmlinuz" -initrd "$work/initramfs.cpio" \
+	-append "console=ttyAMA0 panic=-1 quiet" </dev/null 2>&1 |
+	while IFS= read -r line; do printf '%4d %s\n' "$SECONDS" "${line%$'\r'}"; done >"$log"
+qrc=${PIPESTATUS[0]}
+secs=$SECONDS
+
+# What the runner printed (not the kernel's lines), then its summary.
+sed -n 's/^ *[0-9]* //; /^MEMTRACE-VM up/,/^MEMTRACE-VM-RESULT/p' "$log" |
+	grep -Ev '^\[ *[0-9]+\.[0-9]+\]|^MEMTRACE-VM|^[0-9]+ passed, ' | sed "s/^/$arch: /"
+summary=$(sed 's/^ *[0-9]* //' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
+if [ -z "$summary" ]; then
+	echo "vm.sh $arch: the guest printed no summary (qemu status $qrc after $secs s); console log $log:" >&2
+	tail -n 30 "$log" | sed 's/^/  | /' >&2
+	die "suite did not finish"
+fi
+echo "$arch: $summary (VM $secs s)"
+grep -q ' MEMTRACE-VM-RESULT rc=0$' "$log"
+case $? in
+0) exit 0 ;;
+*) exit 1 ;;
+esac
