@@ -8,6 +8,7 @@
 #   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
 #   make demo         deps, build, run a leaking sample under memtrace, print its report
 #   make bench        deps, build, per-allocation overhead beside heaptrack
+#   make bench-mi     GDB/MI parser throughput;  make fuzz [FUZZ_SECONDS=300]: libFuzzer on it
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -322,4 +323,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
