@@ -180,6 +180,7 @@ target-bins: all $(VICTIMS) $(UNITS)
 
 # ---------------------------------------------------------------- rules
 include mi/mi.mk
+include server/server.mk
 $(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) -c $< -o $@
@@ -281,8 +282,10 @@ cross: deps-cross
 ARM_DEBARCHS := $(foreach t,$(CROSS_TRIPLETS),$(DEBARCH_$(t)))
 deps-arm:
 	$(Q)scripts/deps.sh --arm $(ARM_DEBARCHS)
+# Each cross build uses every core (ARM_JOBS): they are most of check-arm's time.
+ARM_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 arm-bins: deps-arm
-	$(Q)$(foreach t,$(CROSS_TRIPLETS),$(MAKE) target-bins CROSS_COMPILE=$(t)- CC=$(t)-gcc AR=$(t)-ar \
+	$(Q)$(foreach t,$(CROSS_TRIPLETS),$(MAKE) -j$(ARM_JOBS) target-bins CROSS_COMPILE=$(t)- CC=$(t)-gcc AR=$(t)-ar \
 		BUILD=$(BUILD)/$(t) &&) :
 check-arm: arm-bins
 	$(Q)BUILD=$(BUILD) tests/arm/run.sh $(ARM_DEBARCHS)
