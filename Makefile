@@ -180,6 +180,7 @@ target-bins: all $(VICTIMS) $(UNITS)
 
 # ---------------------------------------------------------------- rules
 include mi/mi.mk
+include server/server.mk
 $(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) -c $< -o $@

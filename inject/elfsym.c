@@ -3,10 +3,12 @@
  * one per address (a global name beats a weak one beats a local one, so
  * "malloc" wins over "__libc_malloc"). A symbol with a size covers only its
  * extent: outside every extent an address gets no name rather than a wrong
- * one (stripped modules keep only exported names in .dynsym).
+ * one (stripped modules keep only exported names in .dynsym). The module's
+ * build-id is read at the same time: the host matches debug files with it.
  */
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@ struct sym {
 
 struct symtab {
 	char *path;
+	char *build_id; /* hex, or NULL */
 	struct sym *syms;
 	size_t n;
 	struct symtab *next;
@@ -59,6 +62,7 @@ void inj_symcache_free(struct inj_symcache *c)
 		for (size_t i = 0; i < t->n; i++)
 			free(t->syms[i].name);
 		free(t->syms);
+		free(t->build_id);
 		free(t->path);
 		free(t);
 	}
@@ -123,6 +127,49 @@ static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 	}
 }
 
+/* The build-id in the notes of DATA, as hex, or NULL. */
+static char *note_build_id(Elf_Data *data)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while (data && off < data->d_size &&
+	       (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		const unsigned char *desc = (const unsigned char *)data->d_buf + desc_off;
+		char *hex;
+
+		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+		    memcmp((const char *)data->d_buf + name_off, "GNU", 4) || !nh.n_descsz || nh.n_descsz > 64)
+			continue;
+		hex = xmalloc(2 * nh.n_descsz + 1);
+		for (size_t i = 0; i < nh.n_descsz; i++)
+			snprintf(hex + 2 * i, 3, "%02x", desc[i]);
+		return hex;
+	}
+	return NULL;
+}
+
+/* From the note sections, else (no section headers) from the PT_NOTE segments. */
+static char *read_build_id(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t n = 0;
+	char *id = NULL;
+	GElf_Shdr sh;
+	GElf_Phdr ph;
+
+	while (!id && (scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_NOTE)
+			id = note_build_id(elf_getdata(scn, NULL));
+	if (id || elf_getshdrnum(elf, &n) < 0 || n || elf_getphdrnum(elf, &n) < 0)
+		return id;
+	for (size_t i = 0; !id && i < n; i++)
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_NOTE)
+			id = note_build_id(elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+								ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR));
+	return id;
+}
+
 static void load(struct inj_symcache *c, struct symtab *t)
 {
 	char *full = xmalloc(strlen(c->root) + strlen(t->path) + 1);
@@ -153,6 +200,7 @@ static void load(struct inj_symcache *c, struct symtab *t)
 		else if (sh.sh_type == SHT_DYNSYM)
 			dynsym = scn;
 	}
+	t->build_id = read_build_id(elf);
 	scn = symtab ? symtab : dynsym;
 	if (scn && gelf_getshdr(scn, &sh))
 		read_syms(elf, scn, &sh, t);
@@ -215,4 +263,9 @@ int inj_symcache_lookup(struct inj_symcache *c, const char *path, uint64_t addr,
 	*name = s->name;
 	*start = s->start;
 	return 1;
+}
+
+const char *inj_symcache_build_id(struct inj_symcache *c, const char *path)
+{
+	return get(c, path)->build_id;
 }

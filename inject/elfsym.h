@@ -1,6 +1,8 @@
 /*
  * Nearest ELF symbols for addresses in modules, read with libelf: .symtab
- * when the module has one, else .dynsym. Modules are opened once and kept.
+ * when the module has one, else .dynsym; and each module's build-id, which
+ * the host needs to find the matching debug symbols. Modules are opened
+ * once and kept.
  */
 #ifndef INJ_ELFSYM_H
 #define INJ_ELFSYM_H
@@ -25,5 +27,12 @@ void inj_symcache_free(struct inj_symcache *c);
  */
 int inj_symcache_lookup(struct inj_symcache *c, const char *path, uint64_t addr,
 			const char **name, uint64_t *start);
+
+/*
+ * The GNU build-id of module PATH: lowercase hex of its NT_GNU_BUILD_ID
+ * note, read once with its symbols. NULL when the module has none or cannot
+ * be read. Owned by the cache.
+ */
+const char *inj_symcache_build_id(struct inj_symcache *c, const char *path);
 
 #endif

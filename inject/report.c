@@ -53,6 +53,12 @@ static cJSON *frame_object(const cJSON *wf, const cJSON *modules, struct inj_sym
 	else
 		cJSON_AddNullToObject(f, "module");
 	cJSON_AddStringToObject(f, "offset", cJSON_IsString(off) ? off->valuestring : "0x0");
+	if (path && syms) {
+		const char *id = inj_symcache_build_id(syms, path);
+
+		if (id)
+			cJSON_AddStringToObject(f, "build_id", id);
+	}
 	if (cJSON_IsString(off))
 		parse_u64(off->valuestring, &offset);
 	if (path && syms && offset) {
@@ -143,18 +149,51 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 	}
 }
 
+/* "function at file:line" of a decoded place (a frame or one of its inlined calls). */
+static void print_place(FILE *out, const cJSON *place, const char *sym)
+{
+	const char *file = inj_json_str(place, "file", NULL);
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(place, "line");
+
+	fputs(inj_json_str(place, "function", sym ? sym : "??"), out);
+	if (file && cJSON_IsNumber(line))
+		fprintf(out, " at %s:%d", file, line->valueint);
+	else if (file)
+		fprintf(out, " at %s", file);
+}
+
+/*
+ * One frame. A frame memtrace-server decoded (docs/server.md) shows its
+ * inlined calls first, innermost first, as a debugger would, then its
+ * function; a frame it could not decode shows why.
+ */
 static void print_frame(FILE *out, int i, const cJSON *f)
 {
 	const char *sym = inj_json_str(f, "symbol", NULL);
 	const char *mod = inj_json_str(f, "module", NULL);
 	const char *addr = inj_json_str(f, "addr", "?");
 	const char *off = inj_json_str(f, "offset", "?");
+	const char *how = inj_json_str(f, "decode", NULL);
+	const char *why = inj_json_str(f, "decode_error", NULL);
+	const cJSON *inl;
 
-	fprintf(out, "    #%-2d %-18s %-32s", i, addr, sym ? sym : "??");
+	fprintf(out, "    #%-2d %-18s ", i, addr);
+	if (how && !strcmp(how, "ok")) {
+		cJSON_ArrayForEach(inl, cJSON_GetObjectItemCaseSensitive(f, "inlined")) {
+			print_place(out, inl, NULL);
+			fprintf(out, " (inlined)\n    %-3s %-18s ", "", "");
+		}
+		print_place(out, f, sym);
+	} else {
+		fprintf(out, "%-32s", sym ? sym : "??");
+	}
 	if (mod)
-		fprintf(out, " (%s+%s)\n", mod, off);
+		fprintf(out, " (%s+%s)", mod, off);
 	else
-		fputs(" (no module)\n", out);
+		fputs(" (no module)", out);
+	if (how && strcmp(how, "ok") && strcmp(how, "no_module"))
+		fprintf(out, " [%s]", !strcmp(how, "not_found") ? "not in the sysroots" : why ? why : how);
+	fputc('\n', out);
 }
 
 void inj_report_print_text(FILE *out, const cJSON *report, const char *title)

@@ -354,6 +354,10 @@ check_report_sane() {
 					    "\($n): frame module \(.module | tojson)"),
 					why(.symbol == null or (.symbol | type == "string" and test("\\+0x[0-9a-f]+$"));
 					    "\($n): frame symbol \(.symbol | tojson)"),
+					# build_id: only in a module that has one, lowercase hex bytes
+					why((has("build_id") | not) or (.module != null and (.build_id | type == "string"
+						and test("^([0-9a-f]{2}){2,64}$")));
+					    "\($n): frame build_id \(.build_id | tojson) (module \(.module | tojson))"),
 					why((.module // "") | test("libmemtrace-agent") | not;
 					    "\($n): frame in the agent itself: \(.symbol // .addr)")))
 		 else empty end)' "$report" 2>&1)
