@@ -9,7 +9,10 @@
 # bash and jq, the target's libc and the libraries memtrace needs, the cross
 # build in $BUILD/TRIPLET (make target-bins), and tests/.  The guest runs
 # tests/run.sh on the tests in tests/arm/suite (or those matching FILTER);
-# this script prints its result lines and ends with
+# this script prints its result lines.  Then t-server-decode-arm: the guest
+# takes a raw report of a stripped victim (tests/arm/rawreport.sh) and this
+# host's memtrace-server decodes it with the unstripped cross build
+# (tests/arm/decode.sh).  The last line is
 # "DEBARCH: N passed, N failed, N skipped".  Exit status 0 when every test
 # passed or skipped, 1 when one failed, 2 when the VM could not run the suite.
 #
@@ -96,6 +99,16 @@ for v in "$root"/t/build/tests/victims/*; do
 	"$nm" --defined-only "$v" >"$v.nm" 2>/dev/null || rm -f "$v.nm"
 done
 printf '%s\n' "$@" >"$root/t/filters"
+# The device copy of server_leak is stripped, as on a device; its unstripped
+# build is the host's sysroot for t-server-decode-arm (tests/arm/decode.sh).
+hostsys=$work/hostsys
+mkdir -p "$root/t/dev" "$hostsys/t/dev"
+strip=$triplet-strip
+command -v "$strip" >/dev/null || strip=strip
+if [ -x "$tbuild/tests/victims/server_leak" ]; then
+	"$strip" -o "$root/t/dev/server_leak" "$tbuild/tests/victims/server_leak" &&
+		cp "$tbuild/tests/victims/server_leak" "$hostsys/t/dev/" || die "cannot strip server_leak"
+fi
 # VM_SCRIPT=FILE: run that bash script (in /t/src) instead of the suite, to
 # look into something by hand; its output is in the console log.
 if [ -n "${VM_SCRIPT:-}" ]; then
@@ -120,8 +133,15 @@ ln -s /proc/self/fd /dev/fd
 hostname memtrace-vm
 echo "MEMTRACE-VM up $(uname -m) $(uname -r) cpus $(nproc)"
 cd /t/src
-if [ -f /t/script.sh ]; then bash /t/script.sh; else bash tests/arm/suite.sh; fi
-echo "MEMTRACE-VM-RESULT rc=$?"
+if [ -f /t/script.sh ]; then
+	bash /t/script.sh
+	rc=$?
+else
+	bash tests/arm/suite.sh
+	rc=$?
+	bash tests/arm/rawreport.sh
+fi
+echo "MEMTRACE-VM-RESULT rc=$rc"
 poweroff -f
 EOF
 chmod +x "$root/init"
@@ -150,9 +170,22 @@ if [ -z "$summary" ]; then
 	tail -n 30 "$log" | sed 's/^/  | /' >&2
 	die "suite did not finish"
 fi
-echo "$arch: $summary (VM $secs s)"
 grep -q ' MEMTRACE-VM-RESULT rc=0$' "$log"
-case $? in
-0) exit 0 ;;
-*) exit 1 ;;
-esac
+status=$?
+# t-server-decode-arm: this host's memtrace-server decodes the raw report
+# the VM took (not with VM_SCRIPT, which replaces the suite).
+if [ -z "${VM_SCRIPT:-}" ] && [ -x "$tbuild/tests/victims/server_leak" ]; then
+	line=$(tests/arm/decode.sh "$log" "$hostsys" "$BUILD/memtrace-server" "$triplet")
+	drc=$?
+	echo "$arch: $line"
+	read -r p _ f _ s _ <<<"$summary"
+	case $drc in
+	0) p=$((p + 1)) ;;
+	77) s=$((s + 1)) ;;
+	*) f=$((f + 1)) status=1 ;;
+	esac
+	summary="$p passed, $f failed, $s skipped"
+fi
+echo "$arch: $summary (VM $secs s)"
+[ $status -eq 0 ] || exit 1
+exit 0
