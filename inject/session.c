@@ -167,8 +167,14 @@ cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *
 	ret = proto_send(s->fd, text, strlen(text), timeout_ms);
 	free(text);
 	if (ret < 0) {
+		int e = errno;
+
+		/* The agent may have sent its last words (the exit report) before it
+		 * closed: they are still in the socket; keep them as events. */
+		inj_session_pump(s);
 		s->lost = 1;
-		return log_err_null("%s: cannot send to the agent: %s", cmd, strerror(errno));
+		errno = e;
+		return log_err_null("%s: cannot send to the agent: %s", cmd, strerror(e));
 	}
 	for (;;) {
 		int64_t left = deadline - proto_now_ms();
