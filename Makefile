@@ -1,14 +1,15 @@
 # memtrace: one non-recursive Makefile for every part.
 #
-#   make [all]        memtrace, libmemtrace-agent.so, victims and unit tests
+#   make [all]        memtrace, libmemtrace-agent.so, memtrace-server, victims and unit tests
 #   make deps         install the Debian packages that are missing (apt-get)
 #   make deps-cross   cross compilers, and ARM target libraries in a sysroot
 #   make cross        build `all` for every CROSS_TRIPLETS into build/TRIPLET/
 #   make check        deps, build, cross, then every test, ARM VMs too; last line "N passed, N failed, N skipped"
 #   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
-#   make demo         deps, build, run a leaking sample under memtrace, print its report
+#   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
 #   make bench        deps, build, per-allocation overhead beside heaptrack
-#   make bench-mi     GDB/MI parser throughput;  make fuzz [FUZZ_SECONDS=300]: libFuzzer on it
+#   make bench-mi     GDB/MI parser throughput;  make bench-decode: decoding beside addr2line
+#   make fuzz [FUZZ_SECONDS=300]   libFuzzer on the GDB/MI parser and memtrace-server's decoders
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -120,7 +121,7 @@ AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
 	agent/modules.c agent/dynelf.c agent/got.c common/proto.c $(ARCH_AGENT_SRCS)
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
-	inject/session.c inject/console.c \
+	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
 	$(COMMON_SRCS)
@@ -301,6 +302,7 @@ check:
 		{ cat $(BUILD)/cross.log; exit 1; }; \
 		echo "  CROSS    $(CROSS_TRIPLETS): built in $$(($$(date +%s) - t0)) s"
 	$(Q)$(MAKE) check-mi-fuzz
+	$(Q)$(MAKE) check-server-fuzz
 	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) ARM_DEBARCHS='$(ARM_DEBARCHS)' tests/check.sh
 
 check-unit check-integration: test-bins
@@ -326,4 +328,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'

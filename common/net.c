@@ -37,20 +37,23 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int parse_port(const char *s, const char *what, const char *arg, char out[8], char *err, size_t errlen)
+static int parse_port(const char *s, long min, const char *what, const char *arg, char out[8], char *err,
+		      size_t errlen)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = *s ? strtol(s, &end, 10) : -1;
-	if (!*s || errno || *end || v < 1 || v > 65535 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
-		return fail(err, errlen, "%s '%s': the port must be a number from 1 to 65535, not '%s'", what, arg, s);
-	snprintf(out, 8, "%ld", v);
+	if (!*s || errno || *end || v < min || v > 65535 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
+		return fail(err, errlen, "%s '%s': the port must be a number from %ld to 65535, not '%s'", what, arg,
+			    min, s);
+	snprintf(out, 8, "%u", (unsigned)(uint16_t)v); /* v <= 65535 */
 	return 0;
 }
 
-int net_parse_hostport(const char *s, const char *what, struct net_hostport *hp, char *err, size_t errlen)
+static int parse_hostport(const char *s, long min_port, const char *what, struct net_hostport *hp, char *err,
+			  size_t errlen)
 {
 	const char *host = s, *port = NULL, *colon;
 	size_t hlen;
@@ -88,9 +91,19 @@ int net_parse_hostport(const char *s, const char *what, struct net_hostport *hp,
 				    host);
 	}
 	if (port)
-		return parse_port(port, what, s, hp->port, err, errlen);
+		return parse_port(port, min_port, what, s, hp->port, err, errlen);
 	snprintf(hp->port, sizeof(hp->port), "%d", NET_DEFAULT_PORT);
 	return 0;
+}
+
+int net_parse_hostport(const char *s, const char *what, struct net_hostport *hp, char *err, size_t errlen)
+{
+	return parse_hostport(s, 1, what, hp, err, errlen);
+}
+
+int net_parse_listen(const char *s, const char *what, struct net_hostport *hp, char *err, size_t errlen)
+{
+	return parse_hostport(s, 0, what, hp, err, errlen);
 }
 
 const char *net_hostport_str(const struct net_hostport *hp, char *buf, size_t len)

@@ -31,6 +31,8 @@ struct net_hostport {
  * messages ("--connect"). 0, or -1 (ERR says what is wrong with S).
  */
 int net_parse_hostport(const char *s, const char *what, struct net_hostport *hp, char *err, size_t errlen);
+/* The same for an address to listen on, where PORT may also be 0 (any free port). */
+int net_parse_listen(const char *s, const char *what, struct net_hostport *hp, char *err, size_t errlen);
 
 /* "HOST:PORT" (IPv6 in brackets) of HP, in BUF. Returns BUF. */
 const char *net_hostport_str(const struct net_hostport *hp, char *buf, size_t len);

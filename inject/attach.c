@@ -65,6 +65,7 @@ int inj_run_attach(struct run *r, const char *agent)
 		cJSON_Delete(reply);
 	}
 	r->con.session = r->session;
+	inj_run_link(r, -1);
 	if (reattach)
 		log_info("attached to process %d (agent already loaded); recording from now on", (int)r->pid);
 	else

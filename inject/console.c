@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "report.h"
 #include "session.h"
+#include "srvlink.h"
 #include "util.h"
 
 #define MAX_ARGS 32
@@ -22,10 +23,11 @@
 static const char help_text[] =
 	"commands:\n"
 	"  help                          this list\n"
-	"  status                        heap summary and the agent's own memory\n"
+	"  status                        heap summary, the agent's own memory, the server link\n"
 	"  monitor [-i SEC] [-s]         print the heap summary every SEC seconds (default 3); -s stops\n"
-	"  report [-c N] [--json] [-o FILE]\n"
-	"                                the N contexts with the most live bytes (default 10, 0: all)\n"
+	"  report [-c N] [--json] [-o FILE] [--raw]\n"
+	"                                the N contexts with the most live bytes (default 10, 0: all);\n"
+	"                                decoded by memtrace-server when linked, unless --raw\n"
 	"  clear                         forget every block recorded so far; counts start again\n"
 	"  dump -c ID [-n N] [-b BYTES]  hex dump of the first BYTES (default 64) of up to N (default 1)\n"
 	"                                live blocks of context ID, oldest first\n"
@@ -95,6 +97,7 @@ static int bad_option(const char *cmd, const char *opt)
 
 static int cmd_status(struct inj_console *con, int argc, char **argv)
 {
+	char link[600];
 	cJSON *r;
 
 	if (argc > 1)
@@ -105,6 +108,7 @@ static int cmd_status(struct inj_console *con, int argc, char **argv)
 	if (!r)
 		return -1;
 	inj_status_print_text(con->out, r);
+	fprintf(con->out, "server: %s\n", inj_link_describe(con->link, link, sizeof(link)));
 	fflush(con->out);
 	cJSON_Delete(r);
 	return 0;
@@ -113,9 +117,9 @@ static int cmd_status(struct inj_console *con, int argc, char **argv)
 static int cmd_report(struct inj_console *con, int argc, char **argv)
 {
 	const char *file = NULL;
-	int json = 0;
+	int json = 0, raw = 0;
 	long count = 10;
-	cJSON *args, *r, *rep;
+	cJSON *args, *r, *rep, *dec;
 	FILE *out = con->out;
 	int ret = -1;
 
@@ -124,6 +128,8 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 
 		if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--raw")) {
+			raw = 1;
 		} else if (!strcmp(argv[i], "-c")) {
 			if (!(v = optval("report", argc, argv, &i)))
 				return -1;
@@ -148,6 +154,11 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 	cJSON_Delete(r);
 	if (!rep)
 		return log_err("report: the agent's answer holds no report");
+	dec = raw ? NULL : inj_link_decode(con->link, rep);
+	if (dec) {
+		cJSON_Delete(rep);
+		rep = dec;
+	}
 	if (file) {
 		out = fopen(file, "w");
 		if (!out) {

@@ -9,12 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct inj_link;
 struct inj_session;
 struct inj_symcache;
 
 struct inj_console {
 	struct inj_session *session;	/* NULL when there is no agent */
 	struct inj_symcache *syms;
+	struct inj_link *link;		/* memtrace-server decodes reports; NULL: none */
 	FILE *out;
 	int pid;			/* the traced process */
 	int attached;			/* memtrace -p: detach is possible */

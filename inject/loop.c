@@ -1,7 +1,8 @@
 /*
  * memtrace's event loop: the agent connection (replies and events such as
  * the exit report), standard input (the console), a signalfd (the child's
- * end; signals to pass on or that end an attach) and the monitor timer.
+ * end; signals to pass on or that end an attach), the monitor timer, and
+ * the link to memtrace-server (servers dialing in, a link that closes).
  * Console commands are synchronous requests; the loop runs between them and
  * during `sleep`.
  */
@@ -22,6 +23,7 @@
 #include "report.h"
 #include "run.h"
 #include "session.h"
+#include "srvlink.h"
 
 static void reap(struct run *r)
 {
@@ -130,6 +132,14 @@ static void console_line(struct run *r)
 	} while (r->le && inj_le_pending(r->le));
 }
 
+static int ready(const struct pollfd *pfd, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pfd[i].revents)
+			return 1;
+	return 0;
+}
+
 /*
  * Serve events for up to MS milliseconds (-1: until the child has ended).
  * With STDIN set the console is read too.
@@ -139,8 +149,8 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 	int64_t deadline = ms < 0 ? -1 : proto_now_ms() + ms;
 
 	while (!r->done) {
-		struct pollfd pfd[3];
-		int n = 0, i_sess = -1, i_in = -1, timeout = -1;
+		struct pollfd pfd[3 + INJ_LINK_MAX_FDS];
+		int n = 0, i_sess = -1, i_in = -1, i_link, n_link, timeout = -1;
 		long mon;
 
 		pfd[n].fd = r->sfd;
@@ -166,6 +176,9 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 		}
 		if (mon > 0)
 			timeout = (int)mon;
+		i_link = n;
+		n_link = inj_link_pollfds(r->link, pfd + n, proto_now_ms(), &timeout);
+		n += n_link;
 		if (deadline >= 0) {
 			int64_t left = deadline - proto_now_ms();
 
@@ -189,6 +202,16 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 				r->done |= r->attached;
 			}
 			inj_run_take_events(r);
+		}
+		if (n_link) {
+			int busy = ready(pfd + i_link, n_link);
+
+			/* Its messages must not cut a half-typed command. */
+			if (busy)
+				inj_le_hide(r->le);
+			inj_link_serve(r->link, pfd + i_link, n_link); /* also ends dial-ins that said no hello */
+			if (busy)
+				inj_le_show(r->le);
 		}
 		if (i_in >= 0 && pfd[i_in].revents && r->le)
 			console_line(r);
@@ -221,6 +244,18 @@ void inj_run_console_open(struct run *r)
 			r->done |= r->attached;
 		}
 	}
+}
+
+void inj_run_link(struct run *r, int budget_ms)
+{
+	const cJSON *hello = r->session ? inj_session_hello(r->session) : NULL;
+
+	if (r->opt->link.mode == INJ_LINK_NONE || !r->session)
+		return;
+	/* The agent's idea of the program (its /proc/self/exe) names it for the server. */
+	r->link = inj_link_new(&r->opt->link, (int)r->pid, inj_json_str(hello, "program", "?"));
+	r->con.link = r->link;
+	inj_link_start(r->link, budget_ms);
 }
 
 void inj_run_console_setup(struct run *r)

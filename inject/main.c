@@ -1,6 +1,7 @@
 /*
  * memtrace: options, then start mode (start.c) or attach (attach.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -40,11 +41,20 @@ static const char usage_text[] =
 	"  -t, --timeout SEC     how long to wait for the agent (default 10)\n"
 	"      --no-signal-report  no exit report when PROG dies of a signal (leaves its\n"
 	"                        signal dispositions untouched)\n"
+	"      --connect HOST[:PORT]  have reports decoded (function, file:line, inlined\n"
+	"                        calls) by the memtrace-server at HOST (port 3002)\n"
+	"      --multicast[=GROUP[:PORT]]  the same with a memtrace-server found on the\n"
+	"                        local network (default 239.255.42.3:3002)\n"
+	"      --listen ADDR[:PORT]  the same with a memtrace-server that dials in\n"
+	"                        (memtrace-server -c; port 3002; 0: any, printed on stderr)\n"
+	"      --token TOKEN     the link's shared secret (--listen: servers must give it)\n"
+	"      --token-file FILE the token is the first line of FILE\n"
 	"  -v, --verbose         more messages (repeat for debug)\n"
 	"  -q, --quiet           errors only\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         memtrace's version\n"
 	"\n"
+	"Without a server, or when it goes away, reports are raw (ELF symbols only).\n"
 	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
 	"sleep, kill, detach, quit. Exit status: PROG's own (128+N when it died of signal N);\n"
 	"127 PROG not found, 126 not executable or static, 125 memtrace failed, 2 bad usage. With -p: 0\n"
@@ -64,10 +74,60 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 	return EXIT_USAGE;
 }
 
+static const char *const link_option[] = {
+	[INJ_LINK_CONNECT] = "--connect", [INJ_LINK_MULTICAST] = "--multicast", [INJ_LINK_LISTEN] = "--listen",
+};
+
+/* --connect, --multicast or --listen ARG (NULL: none given) into O. 0, or -(exit code). */
+static int parse_link(struct options *o, enum inj_link_mode mode, const char *arg)
+{
+	const char *name = link_option[mode];
+	struct in_addr group;
+	char err[400];
+
+	if (o->link.mode == mode)
+		return -usage_error("%s given twice", name);
+	if (o->link.mode != INJ_LINK_NONE)
+		return -usage_error("%s and %s: give one of --connect, --multicast and --listen",
+				    link_option[o->link.mode], name);
+	o->link.mode = mode;
+	if (mode == INJ_LINK_MULTICAST && !arg)
+		arg = NET_MCAST_GROUP;
+	if ((mode == INJ_LINK_LISTEN ? net_parse_listen : net_parse_hostport)(arg, name, &o->link.addr, err,
+									    sizeof(err)) < 0)
+		return -usage_error("%s", err);
+	if (mode == INJ_LINK_CONNECT && !o->link.addr.host[0])
+		return -usage_error("--connect '%s': which host? give HOST or HOST:PORT", arg);
+	if (mode == INJ_LINK_MULTICAST && (inet_pton(AF_INET, o->link.addr.host, &group) != 1 ||
+					   !IN_MULTICAST(ntohl(group.s_addr))))
+		return -usage_error("--multicast=%s: GROUP must be an IPv4 multicast address (224.0.0.0 to "
+				    "239.255.255.255), like the default %s", arg, NET_MCAST_GROUP);
+	return 0;
+}
+
+/* --token TOKEN (FILE NULL) or --token-file FILE into O. 0, or -(exit code). */
+static int parse_token(struct options *o, const char *token, const char *file)
+{
+	char err[400];
+
+	if (o->link.token)
+		return -usage_error("%s", "one token: --token or --token-file, once");
+	if (file) {
+		if (net_token_load(file, &o->link.token, err, sizeof(err)) < 0)
+			return -usage_error("%s", err);
+		return 0;
+	}
+	if (net_token_check(token, err, sizeof(err)) < 0)
+		return -usage_error("--token: %s", err);
+	o->link.token = xstrdup(token);
+	return 0;
+}
+
 /* Returns the index of PROG in argv, or -(exit code) to stop. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_JSON = 256, OPT_UNWIND, OPT_NOSIG };
+	enum { OPT_JSON = 256, OPT_UNWIND, OPT_NOSIG, OPT_CONNECT, OPT_MULTICAST, OPT_LISTEN, OPT_TOKEN,
+	       OPT_TOKEN_FILE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
@@ -78,13 +138,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "depth", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-signal-report", no_argument, NULL, OPT_NOSIG },
+		{ "connect", required_argument, NULL, OPT_CONNECT },
+		{ "multicast", optional_argument, NULL, OPT_MULTICAST },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "token", required_argument, NULL, OPT_TOKEN },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int verbose = 0;
+	int verbose = 0, ret;
 	long v;
 	int c;
 
@@ -136,6 +201,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NOSIG:
 			o->signals = 0;
 			break;
+		case OPT_CONNECT:
+		case OPT_MULTICAST:
+		case OPT_LISTEN:
+			ret = parse_link(o, c == OPT_CONNECT ? INJ_LINK_CONNECT
+					   : c == OPT_MULTICAST ? INJ_LINK_MULTICAST : INJ_LINK_LISTEN, optarg);
+			if (ret < 0)
+				return ret;
+			break;
+		case OPT_TOKEN:
+		case OPT_TOKEN_FILE:
+			ret = parse_token(o, c == OPT_TOKEN ? optarg : NULL, c == OPT_TOKEN_FILE ? optarg : NULL);
+			if (ret < 0)
+				return ret;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -150,12 +229,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -256;
 		case '?':
 		default:
+			if (optopt >= 256) /* a long option without its value, or with one it takes not */
+				return -usage_error(strchr(argv[optind - 1], '=') ? "option '%s' takes no value"
+										  : "option '%s' needs a value",
+						    argv[optind - 1]);
 			if (optopt && optopt != '?')
 				return -usage_error("option -%c needs a value or is unknown", optopt);
 			return -usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	log_set_level(verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_WARN : verbose == 1 ? LOG_INFO : LOG_DEBUG);
+	if (o->link.token && o->link.mode == INJ_LINK_NONE)
+		return -usage_error("%s", "a token is for the link to memtrace-server: give --connect, --multicast "
+				    "or --listen too");
 	if (o->attach_pid) {
 		if (optind < argc)
 			return -usage_error("-p %d and a program to start: give one or the other", o->attach_pid);
@@ -177,6 +263,7 @@ int main(int argc, char **argv)
 	log_set_name("memtrace");
 	idx = parse_options(argc, argv, &opt);
 	if (idx < 0) {
+		free(opt.link.token);
 		free(opt.cmds);
 		return idx == -256 ? 0 : -idx;
 	}
@@ -207,12 +294,14 @@ int main(int argc, char **argv)
 	else
 		ret = inj_run_start(&r, argv + idx, agent, &old);
 out:
+	inj_link_free(r.link);
 	cJSON_Delete(r.exit_event);
 	inj_session_free(r.session);
 	inj_symcache_free(r.con.syms);
 	if (r.sfd >= 0)
 		close(r.sfd);
 	free(agent);
+	free(opt.link.token);
 	free(opt.cmds);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "console.h"
+#include "srvlink.h"
 
 /* Exit statuses of memtrace itself (start mode otherwise exits with PROG's). */
 #define EXIT_USAGE 2
@@ -40,6 +41,7 @@ struct options {
 	int depth;
 	int timeout_s;
 	int signals;
+	struct inj_link_opts link;	/* --connect, --multicast, --listen, --token */
 };
 
 struct run {
@@ -52,6 +54,7 @@ struct run {
 	int stop_signal;	/* attach: the signal that ended memtrace */
 	int sfd;		/* signalfd */
 	struct inj_session *session;
+	struct inj_link *link;	/* memtrace-server, NULL without a link option */
 	struct inj_console con;
 	struct inj_le *le;	/* console on stdin, NULL when closed */
 	cJSON *exit_event;
@@ -69,6 +72,11 @@ void inj_run_loop(struct run *r, long ms, int with_stdin);
 void inj_run_take_events(struct run *r);
 /* The traced process is still there (for connection retries). ARG is the run. */
 int inj_run_alive(void *arg);
+/*
+ * Once the agent session is up: link to memtrace-server as the options say,
+ * within BUDGET_MS (-1: the link's own timeouts). Failing is a warning.
+ */
+void inj_run_link(struct run *r, int budget_ms);
 
 /* Start mode: start ARGV[0] with AGENT preloaded; returns memtrace's exit status. */
 int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t *old_mask);

@@ -1,7 +1,8 @@
 /*
- * Start mode: memtrace starts the program with the agent preloaded, serves
- * the console while it runs, and prints the exit report the agent sends as
- * the program ends (or says why there is none).
+ * Start mode: memtrace starts the program with the agent preloaded, links
+ * to memtrace-server if asked, serves the console while it runs, and prints
+ * the exit report the agent sends as the program ends (decoded when linked),
+ * or says why there is none.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include "run.h"
 #include "session.h"
 #include "spawn.h"
+#include "srvlink.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 
@@ -104,6 +106,13 @@ static int write_exit_report(struct run *r, const char *prog)
 			return 0;
 		}
 	} else {
+		cJSON *dec = inj_link_decode(r->link, rep);
+
+		if (dec) {
+			cJSON_Delete(rep);
+			rep = dec;
+			cJSON_DeleteItemFromObjectCaseSensitive(rep, "exit");
+		}
 		cJSON_AddItemToObject(rep, "exit", exit_object(r, 1));
 	}
 	if (r->opt->output) {
@@ -171,6 +180,8 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 	inj_run_console_setup(r);
 	r->session = inj_session_open(r->pid, opt->timeout_s * 1000, inj_run_alive, r);
 	if (r->session) {
+		/* The program waits in the agent for the resume, timeout_s from its start. */
+		inj_run_link(r, opt->timeout_s * 1000 / 2);
 		resumed = inj_session_request(r->session, "resume", NULL, r->con.timeout_ms);
 		cJSON_Delete(resumed);
 		inj_run_take_events(r);

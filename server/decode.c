@@ -24,6 +24,7 @@ struct srv_decoder {
 	struct srv_modmap *modmap;
 	struct srv_symcache *syms;
 	struct modstate *states;
+	size_t n_states;
 	struct srv_frame_info no_module;
 };
 
@@ -66,10 +67,9 @@ struct srv_decoder *srv_decoder_new(const char *const *sysroots, size_t n)
 	return d;
 }
 
-void srv_decoder_free(struct srv_decoder *d)
+/* Forget every module and address: what srv_decoder_free and srv_decoder_reset share. */
+static void forget(struct srv_decoder *d)
 {
-	if (!d)
-		return;
 	srv_modmap_free(d->modmap);
 	srv_symcache_free(d->syms);
 	while (d->states) {
@@ -78,6 +78,26 @@ void srv_decoder_free(struct srv_decoder *d)
 		d->states = s->next;
 		free(s);
 	}
+	d->n_states = 0;
+}
+
+size_t srv_decoder_entries(const struct srv_decoder *d)
+{
+	return d->n_states + srv_symcache_entries(d->syms);
+}
+
+void srv_decoder_reset(struct srv_decoder *d)
+{
+	forget(d);
+	d->modmap = srv_modmap_new(d->roots, d->n_roots);
+	d->syms = srv_symcache_new();
+}
+
+void srv_decoder_free(struct srv_decoder *d)
+{
+	if (!d)
+		return;
+	forget(d);
 	for (size_t i = 0; i < d->n_roots; i++)
 		srv_root_free(d->roots[i]);
 	free(d->roots);
@@ -95,6 +115,7 @@ static struct modstate *state_of(struct srv_decoder *d, struct srv_modfile *f)
 	s = xcalloc(1, sizeof(*s));
 	s->next = d->states;
 	d->states = s;
+	d->n_states++;
 	f->user = s;
 	s->fail.status = f->status;
 	s->fail.message = f->message;

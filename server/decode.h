@@ -75,6 +75,16 @@ void srv_decoder_free(struct srv_decoder *d);
 const struct srv_frame_info *srv_decode(struct srv_decoder *d, const char *module,
 					const char *build_id, uint64_t addr);
 
+/*
+ * What D keeps (modules looked up, host files opened, addresses decoded),
+ * for a long-running server to bound it: past SRV_DECODER_MAX_ENTRIES it
+ * calls srv_decoder_reset, which forgets them all (the next reports open
+ * their files again). Every srv_frame_info handed out becomes invalid.
+ */
+#define SRV_DECODER_MAX_ENTRIES (1u << 20)
+size_t srv_decoder_entries(const struct srv_decoder *d);
+void srv_decoder_reset(struct srv_decoder *d);
+
 /* "ok", "no_module", "not_found", "build_id_mismatch", "refused", "unreadable". */
 const char *srv_status_name(enum srv_status s);
 

@@ -1,7 +1,8 @@
 /*
  * memtrace-server: decodes memtrace's reports on the host with the debug
- * symbols of the build tree. For now the offline path only: a raw report
- * saved on the device (memtrace --json -o FILE) is decoded and printed.
+ * symbols of the build tree. Offline (--report FILE: a report saved on the
+ * device), or as a network server that memtrace sends its reports to
+ * (server/netserver.c; docs/server.md).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,8 @@
 #include "annotate.h"
 #include "decode.h"
 #include "log.h"
+#include "net.h"
+#include "netserver.h"
 #include "report.h"
 #include "util.h"
 
@@ -22,32 +25,61 @@
 #define EXIT_USAGE 2
 /* The largest report read: the agent's own message limit (docs/protocol.md). */
 #define MAX_REPORT (512u << 20)
+/* The contract's time limits; MEMTRACE_SERVER_TIMEOUTS_MS=HELLO,STALL,UNREAD changes them (tests). */
+#define HELLO_MS 10000
+#define STALL_MS 30000
+#define UNREAD_MS 30000
 
 static const char usage_text[] =
-	"usage: memtrace-server --report FILE [OPTIONS] [SYSROOT...]\n"
-	"Decode a memtrace report with the debug symbols of a build tree: every frame gets\n"
-	"its function, file:line and inlined calls. FILE is a report memtrace saved on the\n"
-	"device (memtrace --json -o FILE); each SYSROOT is a directory that mirrors the\n"
-	"device's files (buildroot's output/staging, a yocto sysroot, a folder of unstripped\n"
-	"binaries), searched in order: the module's path under it, then its name anywhere in\n"
-	"it, then usr/lib/debug/.build-id, then the module's .gnu_debuglink. A file whose\n"
-	"build-id differs from the device's module is never used (docs/server.md).\n"
+	"usage: memtrace-server [OPTIONS] [SYSROOT...]                 serve memtrace over the network\n"
+	"       memtrace-server --report FILE [--json] [SYSROOT...]    decode a saved report\n"
+	"Decode memtrace reports with the debug symbols of a build tree: every frame gets\n"
+	"its function, file:line and inlined calls. Each SYSROOT is a directory that mirrors\n"
+	"the device's files (buildroot's output/staging, a yocto sysroot, a folder of\n"
+	"unstripped binaries), searched in order: the module's path under it, then its name\n"
+	"anywhere in it, then usr/lib/debug/.build-id, then the module's .gnu_debuglink. A\n"
+	"file whose build-id differs from the device's module is never used, and no file\n"
+	"outside the sysroots is ever opened (docs/server.md).\n"
 	"\n"
+	"Without --report, serve: memtrace --connect HOST or --multicast sends its reports\n"
+	"here and gets them back decoded. Runs until SIGINT or SIGTERM.\n"
+	"      --listen ADDR[:PORT]  listen there (default: every IPv4 address, port 3002;\n"
+	"                        :0 picks a free port; the port is printed)\n"
+	"  -c, --connect HOST[:PORT]  dial a memtrace started with --listen (port 3002 by\n"
+	"                        default), again every second until it answers and after\n"
+	"                        each link; with -c the server listens only if --listen is given\n"
+	"      --multicast-group GROUP[:PORT]  answer discovery on this IPv4 group (default\n"
+	"                        239.255.42.3:3002), joined on every interface that is up\n"
+	"      --no-multicast    do not answer discovery\n"
+	"      --token TOKEN     a memtrace must give TOKEN in its hello (sent in clear: a\n"
+	"                        shared secret, not encryption); with -c, sent in ours\n"
+	"      --token-file FILE  the token is FILE's first line (not visible in ps)\n"
+	"      --max-clients N   at most N memtraces at once (default 64)\n"
+	"\n"
+	"Offline:\n"
 	"      --report FILE     decode FILE ('-': standard input) and print it\n"
 	"      --json            print the decoded report as JSON (default: text)\n"
-	"  -v, --verbose         more messages (repeat for debug)\n"
-	"  -q, --quiet           errors only\n"
+	"\n"
+	"  -v, --verbose         more messages (repeat for debug); -v logs every link\n"
+	"  -q, --quiet           errors only (and the listening address)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         memtrace-server's version\n"
 	"\n"
-	"Exit status: 0 decoded (frames that could not be decoded say why in the report),\n"
-	"1 the report or a sysroot cannot be read, 2 bad usage.\n";
+	"Exit status: --report: 0 decoded (frames that could not be decoded say why in the\n"
+	"report), 1 the report or a sysroot cannot be read; serving: 0 stopped by a signal,\n"
+	"1 cannot listen or a sysroot cannot be read; 2 bad usage.\n";
 
 struct options {
 	const char *report;
 	int json;
 	char **sysroots;
 	size_t n_sysroots;
+	/* serving */
+	struct net_hostport listen, connect, group;
+	int listen_given, connect_given, no_multicast;
+	char *token; /* from --token or --token-file (malloc'ed) */
+	long max_clients;
+	const char *net_option; /* one network option given, for the usage error with --report */
 };
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -65,25 +97,72 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 /* 0 to go on, -1 when done (help, version), or the exit status of a usage error. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_REPORT = 256, OPT_JSON };
+	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
+	       OPT_MAX_CLIENTS };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "multicast-group", required_argument, NULL, OPT_GROUP },
+		{ "no-multicast", no_argument, NULL, OPT_NO_MULTICAST },
+		{ "token", required_argument, NULL, OPT_TOKEN },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *token_file = NULL, *token_arg = NULL;
 	int c, level = LOG_WARN;
+	char err[512];
 
-	while ((c = getopt_long(argc, argv, "+vqhV", longopts, NULL)) != -1) {
+	o->max_clients = SRV_MAX_CLIENTS;
+	while ((c = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_REPORT:
 			o->report = optarg;
 			break;
 		case OPT_JSON:
 			o->json = 1;
+			break;
+		case OPT_LISTEN:
+			o->net_option = "--listen";
+			if (net_parse_listen(optarg, "--listen", &o->listen, err, sizeof(err)) < 0)
+				return usage_error("%s", err);
+			o->listen_given = 1;
+			break;
+		case 'c':
+			o->net_option = "--connect";
+			if (net_parse_hostport(optarg, "--connect", &o->connect, err, sizeof(err)) < 0)
+				return usage_error("%s", err);
+			if (!o->connect.host[0])
+				return usage_error("--connect '%s': which host?", optarg);
+			o->connect_given = 1;
+			break;
+		case OPT_GROUP:
+			o->net_option = "--multicast-group";
+			if (net_parse_hostport(optarg, "--multicast-group", &o->group, err, sizeof(err)) < 0)
+				return usage_error("%s", err);
+			break;
+		case OPT_NO_MULTICAST:
+			o->net_option = "--no-multicast";
+			o->no_multicast = 1;
+			break;
+		case OPT_TOKEN:
+			o->net_option = "--token";
+			token_arg = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			o->net_option = "--token-file";
+			token_file = optarg;
+			break;
+		case OPT_MAX_CLIENTS:
+			o->net_option = "--max-clients";
+			if (parse_long(optarg, 1, 10000, &o->max_clients) < 0)
+				return usage_error("--max-clients '%s': a number from 1 to 10000", optarg);
 			break;
 		case 'v':
 			if (level < LOG_DEBUG)
@@ -103,10 +182,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	log_set_level(level);
-	if (!o->report)
-		return usage_error("--report FILE is required (the network modes come later)");
 	o->sysroots = argv + optind;
 	o->n_sysroots = (size_t)(argc - optind);
+	if (o->report && o->net_option)
+		return usage_error("%s is for serving, not with --report", o->net_option);
+	if (!o->report && o->json)
+		return usage_error("--json goes with --report FILE");
+	if (token_arg && token_file)
+		return usage_error("--token and --token-file: give one");
+	if (token_arg) {
+		if (net_token_check(token_arg, err, sizeof(err)) < 0)
+			return usage_error("--token: %s", err);
+		o->token = xstrdup(token_arg);
+	} else if (token_file && net_token_load(token_file, &o->token, err, sizeof(err)) < 0) {
+		return usage_error("%s", err);
+	}
+	if (!o->group.host[0])
+		net_parse_hostport(NET_MCAST_GROUP, "--multicast-group", &o->group, err, sizeof(err));
 	return 0;
 }
 
@@ -204,32 +296,50 @@ static void print_text(FILE *out, const cJSON *rep)
 	inj_report_print_text(out, rep, title);
 }
 
-int main(int argc, char **argv)
+/* MEMTRACE_SERVER_TIMEOUTS_MS=HELLO,STALL,UNREAD (ms), for tests that cannot wait 30 s. */
+static void timeouts_from_env(struct srv_timeouts *t)
 {
-	struct options o = { 0 };
-	struct srv_decoder *d;
+	const char *env = getenv("MEMTRACE_SERVER_TIMEOUTS_MS");
+	long h, s, u;
+
+	*t = (struct srv_timeouts){ HELLO_MS, STALL_MS, UNREAD_MS };
+	if (!env)
+		return;
+	if (sscanf(env, "%ld,%ld,%ld", &h, &s, &u) != 3 || h < 1 || s < 1 || u < 1 || h > 3600000 || s > 3600000 ||
+	    u > 3600000) {
+		log_warn("MEMTRACE_SERVER_TIMEOUTS_MS='%s' is not HELLO,STALL,UNREAD in ms: ignored", env);
+		return;
+	}
+	*t = (struct srv_timeouts){ (int)h, (int)s, (int)u };
+}
+
+static int serve(struct options *o, struct srv_decoder *d)
+{
+	struct srv_net_options no = {
+		.listen = o->listen_given || !o->connect_given ? &o->listen : NULL,
+		.connect = o->connect_given ? &o->connect : NULL,
+		.token = o->token,
+		.max_clients = (int)o->max_clients,
+	};
+
+	if (!o->listen_given) /* every IPv4 address */
+		snprintf(o->listen.port, sizeof(o->listen.port), "%d", NET_DEFAULT_PORT);
+	if (no.listen && !o->no_multicast)
+		no.group = &o->group;
+	timeouts_from_env(&no.timeouts);
+	return srv_net_run(&no, d);
+}
+
+/* Decode the report REP (deleted here) of --report. The exit status. */
+static int decode_file(const struct options *o, cJSON *rep, struct srv_decoder *d)
+{
 	char err[256];
-	cJSON *rep;
 	int rc;
 
-	log_set_name("memtrace-server");
-	rc = parse_options(argc, argv, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (!o.n_sysroots)
-		log_warn("no SYSROOT given: frames cannot be decoded (give / to use this machine's own files)");
-	rep = parse_report(o.report);
-	if (!rep)
-		return EXIT_FAIL;
-	d = srv_decoder_new((const char *const *)o.sysroots, o.n_sysroots);
-	if (!d) {
-		cJSON_Delete(rep);
-		return EXIT_FAIL;
-	}
 	if (srv_report_decode(d, rep, err, sizeof(err)) != SRV_REPORT_OK) {
-		log_err("%s: %s", o.report, err);
+		log_err("%s: %s", o->report, err);
 		rc = EXIT_FAIL;
-	} else if (o.json) {
+	} else if (o->json) {
 		rc = inj_report_print_json(stdout, rep) < 0 ? EXIT_FAIL : 0;
 	} else {
 		print_text(stdout, rep);
@@ -239,7 +349,41 @@ int main(int argc, char **argv)
 		log_err("writing the report: %s", strerror(errno));
 		rc = EXIT_FAIL;
 	}
-	srv_decoder_free(d);
 	cJSON_Delete(rep);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct srv_decoder *d = NULL;
+	cJSON *rep = NULL;
+	int rc;
+
+	log_set_name("memtrace-server");
+	rc = parse_options(argc, argv, &o);
+	if (rc) {
+		rc = rc < 0 ? 0 : rc;
+		goto out;
+	}
+	if (!o.n_sysroots)
+		log_warn("no SYSROOT given: frames cannot be decoded (give / to use this machine's own files)");
+	rc = EXIT_FAIL;
+	if (o.report && !(rep = parse_report(o.report)))
+		goto out;
+	d = srv_decoder_new((const char *const *)o.sysroots, o.n_sysroots);
+	if (!d)
+		goto out_delete;
+	if (rep) {
+		rc = decode_file(&o, rep, d);
+		rep = NULL; /* deleted there */
+	} else {
+		rc = serve(&o, d);
+	}
+	srv_decoder_free(d);
+out_delete:
+	cJSON_Delete(rep);
+out:
+	free(o.token);
 	return rc;
 }

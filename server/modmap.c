@@ -118,14 +118,15 @@ static int try_file(struct search *s, size_t root, const char *path)
 static void try_debuglink(struct search *s)
 {
 	const struct cand *b = &s->best;
-	const char *root_path = srv_root_path(s->m->roots[b->root]);
 	const char *want = s->build_id ? s->build_id : b->info.build_id;
-	const char *dev, *slash;
+	const char *root_path, *dev, *slash;
 	char path[PATH_MAX];
 	int dirlen;
 
+	/* Nothing found (with no sysroot at all, there is no root to look at either). */
 	if (b->fd < 0 || !b->info.debuglink || strchr(b->info.debuglink, '/'))
 		return;
+	root_path = srv_root_path(s->m->roots[b->root]);
 	/* The best file's own place on the device, its links resolved. */
 	dev = b->host + (strcmp(root_path, "/") ? strlen(root_path) : 0);
 	slash = strrchr(dev, '/');

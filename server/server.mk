@@ -3,7 +3,10 @@
 #
 #   $(BUILD)/memtrace-server   the program (host only: part of `all` in native builds)
 #   $(BUILD)/asan/memtrace-server   the same with AddressSanitizer (test-bins)
+#   $(BUILD)/tests/tools/linkpeer   a scripted peer of the server link, for the tests (test-bins)
 #   make bench-decode          decoding throughput beside addr2line (bench/decode.sh)
+#   make fuzz-server [FUZZ_SECONDS=300]   libFuzzer on the link's messages and on the report decoder
+#   make check-server-fuzz     a short run of both (SERVER_FUZZ_CHECK_SECONDS, 7 each) and a corpus replay
 #
 # Needs libdw (Debian libdw-dev) and libstdc++ for its demangler. Its unit test
 # (tests/unit/test_decode.c) and benchmark (bench/decode.c) link the decoder,
@@ -11,11 +14,15 @@
 
 SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/modmap.c \
 	server/funcindex.c server/symcache.c server/decode.c server/annotate.c inject/util.c common/log.c
-SERVER_SRCS := server/main.c inject/report.c inject/elfsym.c $(SERVER_DECODER_SRCS)
-SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h
+# The link's protocol, pure over byte buffers (what the message fuzzer drives), then its sockets.
+SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
+SERVER_SRCS := server/main.c server/netserver.c server/peer.c server/dialer.c common/proto.c \
+	inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
+SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h \
+	common/net.h common/proto.h
 SERVER := $(BUILD)/memtrace-server
 SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Iinject $(call pc_cflags,libdw libelf libcjson) $(CFLAGS)
-SERVER_LIBS := $(call pc_libs,libdw libelf libcjson) -lstdc++ $(LDFLAGS)
+SERVER_LIBS := $(call pc_libs,libdw libelf libcjson) -lstdc++ -pthread $(LDFLAGS)
 
 ifeq ($(CROSS_BUILD),)
 ifneq ($(filter-out $(NOCHECK_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -44,6 +51,14 @@ $(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS))
 	$(echo_cmd) LD $@
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(SERVER_LIBS)
 
+# The link tests' scripted peer (tests/integration/t-server-*.sh): host code, sanitized.
+LINKPEER := $(BUILD)/tests/tools/linkpeer
+test-bins: $(LINKPEER)
+$(LINKPEER): tests/tools/linkpeer.c common/net.c common/net.h $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(call pc_cflags,libcjson) $(ASAN_FLAGS) -o $@ \
+		tests/tools/linkpeer.c common/net.c $(call pc_libs,libcjson)
+
 # The unit test compares the decoder with addr2line; host code, so sanitized.
 $(BUILD)/tests/unit/test_decode: tests/unit/test_decode.c tests/unit/check.h $(SERVER_DECODER_SRCS) \
 		$(SERVER_HDRS) $(TARGET_STAMP)
@@ -59,12 +74,69 @@ $(BUILD)/bench/decode: bench/decode.c $(SERVER_DECODER_SRCS) $(SERVER_HDRS) $(TA
 bench-decode: $(BUILD)/bench/decode
 	$(Q)BUILD=$(BUILD) bench/decode.sh
 
+# ---------------------------------------------------------------- fuzzing
+# Two libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
+# are mi/mi.mk's): server/fuzz_link.c feeds byte streams and datagrams to the
+# link's protocol, server/fuzz_report.c feeds JSON to the report decoder with
+# the victims' build dir as its sysroot. Seeds: tests/fuzz/server-*/, plus a
+# report made from tests/victims/server_leak's own symbols, so that frames
+# land in real functions with DWARF.
+SERVER_FUZZ_DIR := $(BUILD)/fuzz/server
+SERVER_FUZZ_LINK := $(BUILD)/fuzz/server_link_fuzz
+SERVER_FUZZ_REPORT := $(BUILD)/fuzz/server_report_fuzz
+SERVER_FUZZ_CHECK_SECONDS ?= 7
+SERVER_FUZZ_SYSROOT := $(BUILD)/tests/victims
+SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver -Iinject \
+	$(call pc_cflags,libdw libelf libcjson) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(SERVER_FUZZ_LINK): server/fuzz_link.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS) $(SERVER_HDRS)
+	$(echo_cmd) FUZZCC $@
+	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
+	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_link.c \
+		$(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS) $(SERVER_LIBS)
+$(SERVER_FUZZ_REPORT): server/fuzz_report.c $(SERVER_DECODER_SRCS) $(SERVER_HDRS)
+	$(echo_cmd) FUZZCC $@
+	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
+	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_report.c \
+		$(SERVER_DECODER_SRCS) $(SERVER_LIBS)
+
+# server_fuzz_seed DIR: the seeds of both targets in DIR/link and DIR/report.
+server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report && \
+	cp tests/fuzz/server-link/* $(1)/link/ && cp tests/fuzz/server-report/* $(1)/report/ && \
+	tests/fuzz/server-seeds.sh $(SERVER_FUZZ_SYSROOT)/server_leak $(1)
+# server_fuzz_run TARGET: libFuzzer's options for both.
+server_fuzz_run = SRV_FUZZ_SYSROOT=$(SERVER_FUZZ_SYSROOT) ASAN_OPTIONS=allocator_may_return_null=1 $(1) \
+	-artifact_prefix=$(SERVER_FUZZ_DIR)/ -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+SERVER_FUZZ_BINS := $(SERVER_FUZZ_LINK) $(SERVER_FUZZ_REPORT) $(SERVER_FUZZ_SYSROOT)/server_leak
+
+.PHONY: fuzz-server check-server-fuzz
+fuzz: fuzz-server
+fuzz-server: $(SERVER_FUZZ_BINS)
+	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/seeds)
+	$(Q)for t in link report; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
+		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(FUZZ_SECONDS) \
+			$(SERVER_FUZZ_DIR)/$$t-corpus $(SERVER_FUZZ_DIR)/seeds/$$t || exit 1; done
+
+check-server-fuzz: $(SERVER_FUZZ_BINS)
+	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/check)
+	$(Q)for t in link report; do \
+		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(SERVER_FUZZ_CHECK_SECONDS) \
+			$(SERVER_FUZZ_DIR)/check/$$t >$(SERVER_FUZZ_DIR)/check-$$t.log 2>&1 || \
+			{ tail -n 40 $(SERVER_FUZZ_DIR)/check-$$t.log; exit 1; }; \
+		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -runs=0 $(SERVER_FUZZ_DIR)/check/$$t \
+			$$(find $(SERVER_FUZZ_DIR) -maxdepth 1 -name $$t-corpus) \
+			>$(SERVER_FUZZ_DIR)/replay-$$t.log 2>&1 || { tail -n 40 $(SERVER_FUZZ_DIR)/replay-$$t.log; exit 1; }; \
+		echo "  FUZZ     server $$t: $$(sed -n 's/.*stat::number_of_executed_units: *//p' \
+$(SERVER_FUZZ_DIR)/check-$$t.log) runs in $(SERVER_FUZZ_CHECK_SECONDS) s, then $$(find $(SERVER_FUZZ_DIR)/check/$$t \
+-type f | wc -l) inputs replayed: no crash"; done
+
 install: install-server
 install-server: $(SERVER)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(SERVER) $(DESTDIR)$(PREFIX)/bin/memtrace-server
 else
 # The decoder runs on the host: a cross build makes neither its test nor its
-# benchmark (test_decode is then absent, and tests/run.sh runs only what exists).
+# benchmark (test_decode is then absent, and tests/run.sh runs only what exists),
+# nor the link tests' peer.
 $(BUILD)/tests/unit/test_decode $(BUILD)/bench/decode: ; @:
 endif

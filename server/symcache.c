@@ -83,11 +83,13 @@ struct srv_dwmod {
 	struct chunk *arena; /* results, demangled names, joined paths */
 	struct srv_strmap *paths; /* joined paths, each kept once */
 	struct srv_funcindex *index;
+	size_t *entries; /* the cache's count, to bound it (srv_symcache_entries) */
 };
 
 struct srv_symcache {
 	struct srv_strmap *mods; /* "path\0build-id" -> struct srv_dwmod */
 	struct srv_strmap *failed; /* same key -> the reason (char *) */
+	size_t entries; /* modules tried and addresses kept, in all */
 };
 
 static int find_nothing_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -163,7 +165,9 @@ struct srv_dwmod *srv_symcache_open(struct srv_symcache *c, const char *path, co
 		free(key);
 		return m;
 	}
+	c->entries++;
 	m = xcalloc(1, sizeof(*m));
+	m->entries = &c->entries;
 	m->path = xstrdup(path);
 	m->dwfl = dwfl_begin(&callbacks);
 	if (m->dwfl) {
@@ -405,6 +409,11 @@ static void remember(struct srv_dwmod *m, uint64_t addr, const struct srv_frame_
 	m->n++;
 }
 
+size_t srv_symcache_entries(const struct srv_symcache *c)
+{
+	return c->entries;
+}
+
 const struct srv_frame_info *srv_dwmod_lookup(struct srv_dwmod *m, uint64_t addr)
 {
 	size_t mask = m->cap - 1, i;
@@ -428,5 +437,6 @@ const struct srv_frame_info *srv_dwmod_lookup(struct srv_dwmod *m, uint64_t addr
 	info->inlined = n > 1 ? inl : NULL;
 	info->n_inlined = n - 1;
 	remember(m, addr, info);
+	(*m->entries)++;
 	return info;
 }

@@ -31,4 +31,7 @@ struct srv_dwmod *srv_symcache_open(struct srv_symcache *c, const char *path, co
  */
 const struct srv_frame_info *srv_dwmod_lookup(struct srv_dwmod *m, uint64_t addr);
 
+/* How much C keeps: host files tried plus addresses decoded. */
+size_t srv_symcache_entries(const struct srv_symcache *c);
+
 #endif

@@ -258,8 +258,8 @@ expect_rc badoff 1 && has badoff.err "contexts\[0\]\.frames\[0\]\.offset is not 
 input=raw.json
 srv_run nosys --report raw.json no-such-sysroot
 expect_rc nosys 1 && has nosys.err "no-such-sysroot" || fail_later "a missing sysroot: not said"
-srv_run usage sys
-expect_rc usage 2 && has usage.err "--report" || fail_later "no --report: not a usage error"
+srv_run usage --json sys
+expect_rc usage 2 && has usage.err "--report" || fail_later "--json without --report: not a usage error"
 srv_run help --help
 expect_rc help 0 && has help.out "^usage: memtrace-server" || fail_later "--help"
 srv_run version --version

@@ -1,0 +1,105 @@
+/*
+ * One link with a memtrace, as the server sees it (docs/protocol.md, "Server
+ * link"): the hello, then requests answered one at a time. A pure machine
+ * over byte buffers: bytes read from the peer go in with srv_conn_input(),
+ * the replies to write come out of its output queue, and the flags say
+ * what the caller (server/netserver.c, or a fuzzer) must do. No socket, no
+ * clock: the caller keeps the time limits, from the flags.
+ *
+ * Backpressure is built in: once a reply is queued, nothing more is
+ * consumed until it has all been written (srv_conn_written), so a peer that
+ * does not read its replies only stalls itself.
+ */
+#ifndef SRV_CONN_H
+#define SRV_CONN_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "decode.h"
+
+#define SRV_LINK_MAX_REQUEST (64u << 20) /* a message to the server, after the hello */
+#define SRV_LINK_MAX_REPLY (512u << 20)	 /* a message from the server */
+#define SRV_LINK_MAX_HELLO (64u << 10)	 /* a message before the hello is done */
+#define SRV_LINK_MAX_CONTEXTS 100000	 /* in one decode request */
+#define SRV_LINK_MAX_FRAMES 5000000	 /* in one decode request, all contexts */
+/* JSON values in one request: about one per 20 bytes in a report, so 64 MiB fits. */
+#define SRV_LINK_MAX_VALUES 6000000
+/*
+ * A message larger than this takes memory from the shared budget (RESERVE
+ * below): a request SRV_LINK_COST times its size from its header until it
+ * is handled (its reply is about three times as large), a reply its size
+ * until written.
+ */
+#define SRV_LINK_LARGE (1u << 20)
+#define SRV_LINK_COST 4
+
+struct srv_conn_config {
+	struct srv_decoder *decoder; /* for decode requests; shared, used synchronously */
+	/* Listener: the token a hello must carry. Dialer: the token our hello carries. NULL: none. */
+	const char *token;
+	int dialer;		/* 1: this side dialed, says hello first and waits for the reply */
+	size_t max_request;	/* 0: SRV_LINK_MAX_REQUEST */
+	size_t max_contexts;	/* 0: SRV_LINK_MAX_CONTEXTS */
+	size_t max_frames;	/* 0: SRV_LINK_MAX_FRAMES */
+	size_t large;		/* 0: SRV_LINK_LARGE */
+	/*
+	 * Memory shared by every connection for large messages (over
+	 * LARGE bytes): RESERVE asks for BYTES and returns 0, or -1 when it
+	 * cannot be had now (the connection then waits, SRV_CONN_HELD, and
+	 * asks again at the next srv_conn_input); with FORCE it must give
+	 * them. RELEASE gives bytes back. NULL: no limit. CTX is theirs.
+	 */
+	int (*reserve)(void *ctx, size_t bytes, int force);
+	void (*release)(void *ctx, size_t bytes);
+	void *ctx;
+};
+
+enum srv_conn_flags {
+	SRV_CONN_HELLO_DONE = 1 << 0, /* the hello went through */
+	SRV_CONN_PARTIAL = 1 << 1,    /* part of a message was read, not all of it */
+	SRV_CONN_HELD = 1 << 2,	      /* a large message waits for memory (RESERVE said no) */
+	SRV_CONN_CLOSE = 1 << 3,      /* write what is queued, then close; no more input */
+};
+
+struct srv_conn;
+
+/*
+ * A connection with the peer named NAME in logs ("ADDR:PORT"; copied). CFG
+ * is kept by pointer and must outlive it. A dialer's hello is queued at
+ * once. Exits when memory runs out, as every small host-side allocation.
+ */
+struct srv_conn *srv_conn_new(const struct srv_conn_config *cfg, const char *name);
+/* Releases its reserved memory. NULL is a no-op. */
+void srv_conn_free(struct srv_conn *c);
+
+/* The peer's name, as given. */
+const char *srv_conn_name(const struct srv_conn *c);
+
+/*
+ * Bytes from the peer: BUF, LEN bytes. Consumes as long as the connection
+ * takes input (no reply waiting, not closing, not held) and returns how
+ * many bytes it took; the rest must be given again later, as they are.
+ * Every message is handled as it completes: a reply is queued, and errors
+ * are logged (warnings naming the peer). LEN may be 0 (to retry a held
+ * message).
+ */
+size_t srv_conn_input(struct srv_conn *c, const void *buf, size_t len);
+
+/* The peer closed its side: logged; SRV_CONN_CLOSE is set (what is queued may still be written). */
+void srv_conn_eof(struct srv_conn *c);
+
+/* 1 when the connection takes input now: nothing queued, not closing, not held. */
+int srv_conn_wants_input(const struct srv_conn *c);
+
+/* SRV_CONN_* flags. */
+unsigned srv_conn_flags(const struct srv_conn *c);
+
+/* Bytes queued for the peer; 0 when none. */
+size_t srv_conn_pending(const struct srv_conn *c);
+/* Up to MAX pieces of the queued bytes, in order. Returns how many. */
+int srv_conn_iov(const struct srv_conn *c, struct iovec *iov, int max);
+/* N bytes of the queue were written. */
+void srv_conn_written(struct srv_conn *c, size_t n);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * memtrace-server's network mode: one event loop (poll) that listens for
+ * memtrace, answers discovery, dials out to a listening memtrace, and serves
+ * every link at once, each as server/conn.c says. Decoding runs in the loop
+ * with the one decoder of the process.
+ */
+#ifndef SRV_NETSERVER_H
+#define SRV_NETSERVER_H
+
+#include "decode.h"
+#include "net.h"
+#include "peer.h"
+
+#define SRV_MAX_CLIENTS 64 /* --max-clients' default */
+/* The budget of large messages of every peer at once (conn.h, SRV_LINK_LARGE). */
+#define SRV_BUDGET (256u << 20)
+
+struct srv_net_options {
+	const struct net_hostport *listen;  /* NULL: do not listen */
+	const struct net_hostport *connect; /* -c: dial this memtrace; NULL: none */
+	const struct net_hostport *group;   /* discovery group; NULL: none (needs listen) */
+	const char *token;		    /* NULL: none */
+	int max_clients;		    /* accepted peers at once */
+	struct srv_timeouts timeouts;
+};
+
+/*
+ * Serve with decoder D until SIGINT or SIGTERM. Says on stderr, whatever
+ * the log level, "listening on ADDR:PORT" (the real port) and "discovery on
+ * GROUP:PORT". Returns the exit status: 0 when stopped by a signal, 1 when
+ * the listening socket cannot be set up (logged). Discovery that cannot be
+ * set up is a warning, and the server goes on without.
+ */
+int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d);
+
+#endif
