@@ -89,7 +89,7 @@ ARCH_CFLAGS := $(ARCH_CFLAGS_$(ARCH))
 # Libraries through pkg-config; a missing one names the Debian package.
 # Checked when parsing for the goals that build here; check, demo, bench and
 # cross install what is missing first and build in a sub-make, which checks.
-PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev
+PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev zlib:zlib1g-dev
 NOCHECK_GOALS := deps deps-cross deps-arm cross arm-bins check check-arm demo bench clean help
 ifeq ($(CROSS_BUILD),)
 pkg_fix = run 'make deps' or apt-get install $(1)
@@ -119,11 +119,12 @@ COMMON_SRCS := common/proto.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
-	agent/modules.c agent/dynelf.c agent/got.c common/proto.c $(ARCH_AGENT_SRCS)
+	agent/modules.c agent/dynelf.c agent/got.c agent/hold.c agent/gdb.c common/proto.c $(ARCH_AGENT_SRCS)
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
+	inject/coredump.c inject/console_core.c \
 	$(COMMON_SRCS)
 
 # 32-bit ARM walks its EHABI tables with libgcc's unwinder, not libunwind
@@ -136,8 +137,8 @@ AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exe
 	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
 
 AGENT_LIBS := $(AGENT_UNWIND_LIBS) -lpthread $(TARGET_LDFLAGS)
-INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson) $(CFLAGS)
-INJECT_LIBS := $(call pc_libs,libelf libcjson) $(TARGET_LDFLAGS)
+INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson zlib) $(CFLAGS)
+INJECT_LIBS := $(call pc_libs,libelf libcjson zlib) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 AGENT := $(BUILD)/libmemtrace-agent.so
@@ -323,6 +324,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/memtrace
 	install -m 0755 $(MEMTRACE) $(DESTDIR)$(PREFIX)/bin/memtrace
 	install -m 0644 $(AGENT) $(DESTDIR)$(PREFIX)/lib/memtrace/libmemtrace-agent.so
+	install -D -m 0644 gdbinit/memtrace.gdb $(DESTDIR)$(PREFIX)/share/memtrace/memtrace.gdb
 
 clean:
 	rm -rf $(BUILD)

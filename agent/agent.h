@@ -24,4 +24,10 @@
  */
 AGENT_EXPORT int memtrace_agent_start(const char *config);
 
+/*
+ * Also exported, for debuggers (agent/gdb.h, docs/architecture.md "For
+ * debuggers"): the data symbol memtrace_gdb, where gdbinit/memtrace.gdb
+ * finds the tables, and the function memtrace_gdb_break_hit, where it stops.
+ */
+
 #endif

@@ -8,10 +8,19 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "gdb.h"
 #include "lock.h"
 
 static size_t mem_bytes[AGENT_MEM_KINDS];
 static size_t page_size;
+
+/* Where a debugger finds the counters (agent/gdb.h). */
+struct agent_gdb_memory agent_gdb_memory = {
+	.bytes = AGENT_GDB_PTR(mem_bytes),
+	.kinds = AGENT_MEM_KINDS,
+	.kind_blocks = AGENT_MEM_BLOCKS,
+	.kind_contexts = AGENT_MEM_CONTEXTS,
+};
 
 #define ARENA_CHUNK (1u << 20)
 

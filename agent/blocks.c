@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "blocks.h"
+#include "gdb.h"
 #include "lock.h"
 
 /*
@@ -29,6 +30,21 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[NSHARDS];
+
+/* Where a debugger finds the shards (agent/gdb.h). */
+struct agent_gdb_blocks agent_gdb_blocks = {
+	.shards = AGENT_GDB_PTR(shards),
+	.nshards = NSHARDS,
+	.shard_stride = sizeof(struct shard),
+	.shard_cap_off = offsetof(struct shard, cap),
+	.shard_count_off = offsetof(struct shard, count),
+	.shard_slots_off = offsetof(struct shard, slots),
+	.entry_stride = sizeof(struct agent_block),
+	.entry_ptr_off = offsetof(struct agent_block, ptr),
+	.entry_seq_off = offsetof(struct agent_block, seq),
+	.entry_ctx_size_off = offsetof(struct agent_block, ctx_size),
+	.size_bits = AGENT_BLOCK_SIZE_BITS,
+};
 
 static inline uint64_t ptr_hash(uintptr_t ptr)
 {

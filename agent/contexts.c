@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "blocks.h"
 #include "contexts.h"
+#include "gdb.h"
 #include "lock.h"
 
 #define CHUNK_BITS 12
@@ -26,6 +27,26 @@ static struct ctx_index *index_cur;
 static agent_lock_t create_lock;
 static uint32_t ctx_count;
 static struct agent_ctx **by_id[NCHUNKS];
+
+/* Where a debugger finds the contexts (agent/gdb.h). */
+struct agent_gdb_contexts agent_gdb_contexts = {
+	.by_id = AGENT_GDB_PTR(by_id),
+	.count = AGENT_GDB_PTR(&ctx_count),
+	.chunk_bits = CHUNK_BITS,
+	.nchunks = NCHUNKS,
+	.id_off = offsetof(struct agent_ctx, id),
+	.depth_off = offsetof(struct agent_ctx, depth),
+	.truncated_off = offsetof(struct agent_ctx, truncated),
+	.peak_off = offsetof(struct agent_ctx, peak_live_bytes),
+	.slot_off = offsetof(struct agent_ctx, slot),
+	.slot_stride = sizeof(struct agent_ctx_slot),
+	.nslots = AGENT_CTX_SLOTS,
+	.slot_live_blocks_off = offsetof(struct agent_ctx_slot, live_blocks),
+	.slot_live_bytes_off = offsetof(struct agent_ctx_slot, live_bytes),
+	.slot_total_allocs_off = offsetof(struct agent_ctx_slot, total_allocs),
+	.slot_total_bytes_off = offsetof(struct agent_ctx_slot, total_bytes),
+	.pcs_off = offsetof(struct agent_ctx, pcs),
+};
 
 static __thread int thread_slot = -1;
 static int slots_given;

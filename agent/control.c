@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -27,9 +28,11 @@
 #include "blocks.h"
 #include "contexts.h"
 #include "control.h"
+#include "hold.h"
 #include "jsonr.h"
 #include "jsonw.h"
 #include "lock.h"
+#include "modules.h"
 #include "proto.h"
 #include "report.h"
 #include "state.h"
@@ -266,6 +269,7 @@ static int cmd_detach(int fd, int64_t id)
 	if (!attached_mode())
 		return reply_error(fd, id, "this program was started by memtrace: its calls are bound to "
 					   "the agent for good, there is nothing to detach (quit instead)");
+	agent_hold_cancel(NULL);
 	agent_detach();
 	return reply_ok(fd, id);
 }
@@ -313,14 +317,153 @@ static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
 	return reply_send(fd, &w);
 }
 
+/* "hold": {"state", "ctx", and when held "tid", "addr", "size"}. */
+static void hold_write(struct jsonw *w, const struct agent_hold_info *h)
+{
+	static const char *const names[] = { "none", "armed", "held", "none" };
+
+	jsonw_key(w, "hold");
+	jsonw_obj(w);
+	jsonw_key(w, "state");
+	jsonw_str(w, names[h->state]);
+	if (h->state == AGENT_HOLD_ARMED || h->state == AGENT_HOLD_HELD) {
+		jsonw_key(w, "ctx");
+		jsonw_u64(w, h->ctx);
+	}
+	if (h->state == AGENT_HOLD_HELD) {
+		jsonw_key(w, "tid");
+		jsonw_i64(w, h->tid);
+		jsonw_key(w, "addr");
+		jsonw_hex(w, h->addr);
+		jsonw_key(w, "size");
+		jsonw_u64(w, h->size);
+	}
+	jsonw_obj_end(w);
+}
+
 static int cmd_status(int fd, int64_t id)
 {
+	struct agent_hold_info h;
 	struct jsonw w;
 
 	if (reply_begin(&w, id, 1) < 0)
 		return -1;
 	agent_status_write(&w);
+	agent_hold_get(&h);
+	hold_write(&w, &h);
 	return reply_send(fd, &w);
+}
+
+/*
+ * A thread inside the loader (a constructor that dlopen runs) holds the
+ * loader's lock: holding it would stall every other dlopen, dlsym and
+ * unwind. Its contexts have a loader frame in their stack.
+ */
+static int ctx_in_loader(const struct agent_ctx *c)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_BASE);
+	struct agent_modules mods;
+	int k, ret = 0;
+
+	if (!base || agent_modules_snapshot(&mods) < 0)
+		return 0;
+	k = agent_modules_find(&mods, base);
+	for (int i = 0; k >= 0 && i < c->depth; i++)
+		if (c->pcs[i] >= mods.mods[k].lo && c->pcs[i] < mods.mods[k].hi)
+			ret = 1;
+	agent_modules_release(&mods);
+	return ret;
+}
+
+static int reply_hold(int fd, int64_t id, const struct agent_hold_info *h)
+{
+	struct jsonw w;
+
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	hold_write(&w, h);
+	return reply_send(fd, &w);
+}
+
+static int cmd_hold(int fd, int64_t id, const struct jsonr_member *m, int n)
+{
+	const struct jsonr_member *ctx = jsonr_get(m, n, "ctx");
+	struct agent_hold_info h;
+	struct agent_ctx *c;
+	char msg[200];
+
+	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > UINT32_MAX)
+		return reply_error(fd, id, "\"ctx\" must be a context id (1 or more)");
+	c = agent_ctx_by_id((uint32_t)ctx->num);
+	if (!c) {
+		snprintf(msg, sizeof(msg), "no context %lld (the ids are in the report)", (long long)ctx->num);
+		return reply_error(fd, id, msg);
+	}
+	if (!__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
+		return reply_error(fd, id, "the agent is not recording: no allocation would be seen");
+	if (agent_hold_notify_fd() < 0)
+		return reply_error(fd, id, "holds are not available: the agent could not create its eventfds");
+	if (ctx_in_loader(c)) {
+		snprintf(msg, sizeof(msg), "context %lld allocates inside the dynamic loader (a constructor "
+			 "run by dlopen), which holds the loader's lock: it cannot be held", (long long)ctx->num);
+		return reply_error(fd, id, msg);
+	}
+	if (agent_hold_arm((uint32_t)ctx->num, &h) < 0) {
+		if (h.state == AGENT_HOLD_HELD)
+			snprintf(msg, sizeof(msg), "thread %d is held at context %u: release it first", h.tid, h.ctx);
+		else if (h.state == AGENT_HOLD_ARMED)
+			snprintf(msg, sizeof(msg), "a hold is already armed for context %u (unhold cancels it)", h.ctx);
+		else
+			snprintf(msg, sizeof(msg), "the previous hold is still finishing: try again");
+		return reply_error(fd, id, msg);
+	}
+	agent_hold_get(&h);
+	return reply_hold(fd, id, &h);
+}
+
+/* UNHOLD: cancel whatever there is; otherwise (release) a thread must be held. */
+static int cmd_release(int fd, int64_t id, int unhold)
+{
+	struct agent_hold_info h;
+
+	agent_hold_get(&h);
+	if (!unhold && h.state != AGENT_HOLD_HELD)
+		return reply_error(fd, id, h.state == AGENT_HOLD_ARMED ?
+				   "no thread is held yet (unhold cancels the armed hold)" :
+				   "no thread is held");
+	agent_hold_cancel(&h);
+	return reply_hold(fd, id, &h);
+}
+
+/* A thread took the hold: tell memtrace. */
+static void send_held(const struct agent_hold_info *h)
+{
+	struct jsonw w;
+
+	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
+		return;
+	jsonw_obj(&w);
+	jsonw_key(&w, "v");
+	jsonw_i64(&w, PROTO_VERSION);
+	jsonw_key(&w, "event");
+	jsonw_str(&w, "held");
+	jsonw_key(&w, "ctx");
+	jsonw_u64(&w, h->ctx);
+	jsonw_key(&w, "tid");
+	jsonw_i64(&w, h->tid);
+	jsonw_key(&w, "addr");
+	jsonw_hex(&w, h->addr);
+	jsonw_key(&w, "size");
+	jsonw_u64(&w, h->size);
+	jsonw_obj_end(&w);
+	if (!w.failed) {
+		frame_header(&w);
+		agent_lock(&send_lock);
+		if (session_fd >= 0)
+			proto_write_all(session_fd, w.buf, w.len, SEND_TIMEOUT_MS);
+		agent_unlock(&send_lock);
+	}
+	jsonw_release(&w);
 }
 
 static int cmd_hello(struct client *cl, int64_t id, const struct jsonr_member *m, int n)
@@ -401,6 +544,12 @@ static int handle(struct client *cl, char *buf, size_t len)
 		return cmd_detach(cl->fd, id);
 	if (!strcmp(cmd->str, "attach"))
 		return cmd_attach(cl->fd, id);
+	if (!strcmp(cmd->str, "hold"))
+		return cmd_hold(cl->fd, id, m, n);
+	if (!strcmp(cmd->str, "unhold"))
+		return cmd_release(cl->fd, id, 1);
+	if (!strcmp(cmd->str, "release"))
+		return cmd_release(cl->fd, id, 0);
 	if (!strcmp(cmd->str, "bye")) {
 		reply_ok(cl->fd, id);
 		return -1;
@@ -414,6 +563,8 @@ static int handle(struct client *cl, char *buf, size_t len)
 static void client_close(struct client *cl)
 {
 	/* memtrace gone without a word (killed): leave the process as it was. */
+	if (cl->session)
+		agent_hold_cancel(NULL);
 	if (cl->session && attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
 		agent_detach();
 	if (cl->session) {
@@ -516,10 +667,17 @@ static void *control_main(void *arg)
 	agent_guard = 1;
 	prctl(PR_SET_NAME, "memtrace-agent", 0, 0, 0);
 	for (;;) {
-		struct pollfd pfd[MAX_CLIENTS + 1];
-		struct client *who[MAX_CLIENTS + 1];
-		int n = 0;
+		struct pollfd pfd[MAX_CLIENTS + 2];
+		struct client *who[MAX_CLIENTS + 2];
+		struct agent_hold_info h;
+		int n = 0, i_hold = -1;
 
+		if (agent_hold_notify_fd() >= 0) {
+			i_hold = n;
+			pfd[n].fd = agent_hold_notify_fd();
+			pfd[n].events = POLLIN;
+			who[n++] = NULL;
+		}
 		pfd[n].fd = listen_fd;
 		pfd[n].events = POLLIN;
 		who[n++] = NULL;
@@ -535,7 +693,10 @@ static void *control_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (!who[i])
+			if (i == i_hold) {
+				if (agent_hold_collect(&h))
+					send_held(&h);
+			} else if (!who[i])
 				client_accept();
 			else if (who[i]->fd >= 0)
 				client_readable(who[i]);
@@ -560,6 +721,8 @@ int agent_control_start(void)
 	req_buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
 	if (!req_buf)
 		return -1;
+	/* Without its eventfds the agent works on; `hold` says it cannot. */
+	agent_hold_init();
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0)
 		return -1;
@@ -606,6 +769,7 @@ int agent_control_wait_resume(int timeout_ms)
 void agent_control_forget(void)
 {
 	/* No locks: this runs in a fresh fork child, where only this thread exists. */
+	agent_hold_forget();
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		if (clients[i].fd >= 0)
 			close(clients[i].fd);

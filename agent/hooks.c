@@ -17,6 +17,8 @@
 #include "agent.h"
 #include "fp_frame.h"
 #include "blocks.h"
+#include "gdb.h"
+#include "hold.h"
 #include "hooks.h"
 #include "contexts.h"
 #include "real.h"
@@ -102,6 +104,9 @@ static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 		goto out;
 	}
 	agent_ctx_alloc(c, size, agent_now_ns(), agent_ctx_slot_of_thread());
+	/* Last: the block is recorded and no agent lock is held. */
+	agent_hold_check(c->id, p, size);
+	agent_gdb_break_check(c->id, p, size);
 out:
 	errno = saved;
 }

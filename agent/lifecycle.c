@@ -25,6 +25,7 @@
 #include "control.h"
 #include "dynelf.h"
 #include "got.h"
+#include "hold.h"
 #include "real.h"
 #include "state.h"
 #include "unwinder.h"
@@ -154,6 +155,8 @@ static void on_fork_child(void)
 	/* The child has no control thread and may have inherited a shard lock
 	 * held by a thread that does not exist here: it records nothing. */
 	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELAXED);
+	/* Nor does it ever hold at an allocation (hold.c). */
+	agent_hold_forget();
 }
 
 /* Deadly by default, and worth a report. */

@@ -31,6 +31,9 @@ static const char help_text[] =
 	"  clear                         forget every block recorded so far; counts start again\n"
 	"  dump -c ID [-n N] [-b BYTES]  hex dump of the first BYTES (default 64) of up to N (default 1)\n"
 	"                                live blocks of context ID, oldest first\n"
+	"  coredump -n|-c ID [-t SEC] [-f PATH] [--gz]\n"
+	"                                write a core now (-n), or at the next allocation in context ID\n"
+	"                                with that thread first; default PATH core.memtrace.PID.N\n"
 	"  sleep SEC                     wait SEC seconds (for scripts)\n"
 	"  kill [SIG]                    send signal SIG (default TERM) to the traced process\n"
 	"  detach                        (attached with -p) unhook the process and leave it running\n"
@@ -393,6 +396,8 @@ int inj_console_exec(struct inj_console *con, const char *line)
 		ret = cmd_clear(con, argc, argv);
 	} else if (!strcmp(argv[0], "dump")) {
 		ret = cmd_dump(con, argc, argv);
+	} else if (!strcmp(argv[0], "coredump")) {
+		ret = inj_console_coredump(con, argc, argv);
 	} else if (!strcmp(argv[0], "monitor")) {
 		ret = cmd_monitor(con, argc, argv);
 	} else if (!strcmp(argv[0], "sleep")) {

@@ -45,4 +45,7 @@ long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);
 /* Print the monitor line that is due and schedule the next. */
 void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 
+/* The coredump command (console_core.c): ARGV as split by inj_console_exec. 0 or -1. */
+int inj_console_coredump(struct inj_console *con, int argc, char **argv);
+
 #endif

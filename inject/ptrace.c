@@ -85,6 +85,20 @@ size_t inj_task_threads(const struct inj_task *t)
 	return k;
 }
 
+size_t inj_task_list(const struct inj_task *t, int *tids, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->thr[i].state != THR_STOPPED)
+			continue;
+		if (k < max)
+			tids[k] = t->thr[i].tid;
+		k++;
+	}
+	return k;
+}
+
 static struct thr *find(struct inj_task *t, int tid)
 {
 	for (size_t i = 0; i < t->n; i++)

@@ -38,6 +38,12 @@ int inj_task_pid(const struct inj_task *t);
 size_t inj_task_threads(const struct inj_task *t);
 
 /*
+ * The threads held now (stopped), in the order they were seized: up to MAX
+ * TIDs into TIDS. Returns how many there are (may be more than MAX).
+ */
+size_t inj_task_list(const struct inj_task *t, int *tids, size_t max);
+
+/*
  * Pick the thread for remote calls. Preferred: a thread stopped in a
  * blocking system call (/proc/PID/task/TID/syscall), then one stopped in
  * user code; last come threads in a memory-management system call (mmap,

@@ -129,6 +129,12 @@ uint64_t inj_arch_sp(const struct inj_regs *r);
 uint64_t inj_arch_retval(const struct inj_regs *r);
 /* Set the return-value register (a system call's result after a stop). */
 void inj_arch_set_retval(struct inj_regs *r, uint64_t value);
+/*
+ * Fill R (zeroed by the caller) with only a PC and a stack pointer, all
+ * that /proc/PID/task/TID/syscall tells of a thread left running (a core's
+ * thread that could not be stopped without harm). R->len is set.
+ */
+void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp);
 
 /*
  * R is a thread stopped in an interrupted system call that the kernel will

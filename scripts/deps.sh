@@ -13,7 +13,7 @@
 #                             busybox: scripts/sysroot.sh --guest)
 set -eu
 
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev jq gdb gdbserver clang libclang-rt-dev"
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev"
 cross=""
 vm=0
 case "${1:-}" in

@@ -75,6 +75,16 @@ void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
 	memcpy(r->w, &u, sizeof(u));
 }
 
+void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
+{
+	struct a64_regs u = get(r);
+
+	u.pc = pc;
+	u.sp = sp;
+	memcpy(r->w, &u, sizeof(u));
+	r->len = sizeof(u);
+}
+
 int inj_arch_restart_plain(struct inj_regs *r)
 {
 	/* The kernel rewound the PC before the stop and sets up no restart block then. */

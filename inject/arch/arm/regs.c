@@ -76,6 +76,17 @@ void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
 	memcpy(r->w, &u, sizeof(u));
 }
 
+void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
+{
+	struct arm_regs u = get(r);
+
+	u.uregs[ARM_PC] = (uint32_t)pc;
+	u.uregs[ARM_SP] = (uint32_t)sp;
+	u.uregs[ARM_CPSR] = 0x10; /* user mode, ARM state */
+	memcpy(r->w, &u, sizeof(u));
+	r->len = sizeof(u);
+}
+
 int inj_arch_restart_plain(struct inj_regs *r)
 {
 	/* The kernel rewound the PC before the stop and sets up no restart block then. */

@@ -75,6 +75,17 @@ void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
 	memcpy(r->w, &u, sizeof(u));
 }
 
+void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
+{
+	struct user_regs_struct u = get(r);
+
+	u.rip = pc;
+	u.rsp = sp;
+	u.orig_rax = (unsigned long long)-1;
+	memcpy(r->w, &u, sizeof(u));
+	r->len = sizeof(u);
+}
+
 int inj_arch_restart_plain(struct inj_regs *r)
 {
 	struct user_regs_struct u = get(r);
