@@ -56,11 +56,12 @@ static const char usage_text[] =
 	"\n"
 	"Without a server, or when it goes away, reports are raw (ELF symbols only).\n"
 	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
-	"sleep, kill, detach, quit. Exit status: PROG's own (128+N when it died of signal N);\n"
-	"127 PROG not found, 126 not executable or static, 125 memtrace failed, 2 bad usage. With -p: 0\n"
-	"detached, 1 process ended, 3 no such process, 4 permission refused, 5 already traced,\n"
-	"6 unsupported target, 7 agent unusable, 8 seccomp, 9 dlopen failed, 10 remote call\n"
-	"failed, 11 another memtrace attached (docs/user-guide.md).\n";
+	"coredump, sleep, kill, detach, quit.\n"
+	"Exit status: PROG's own (128+N when it died of signal N); 127 PROG not found, 126 not\n"
+	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 process\n"
+	"ended, 3 no such process, 4 permission refused, 5 already traced, 6 unsupported target,\n"
+	"7 agent unusable, 8 seccomp, 9 dlopen failed, 10 remote call failed, 11 another memtrace\n"
+	"attached (docs/user-guide.md).\n";
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
