@@ -266,6 +266,17 @@ static int abandon(struct inj_call *c, uint64_t top, uint64_t *ret, struct inj_c
 			log_debug("thread %d: no stop after PTRACE_INTERRUPT", c->tid);
 			return INJ_CALL_TIMEOUT;
 		}
+		if (!WIFEXITED(st) && !WIFSIGNALED(st) && (unsigned)st >> 16) {
+			struct inj_regs now;
+
+			/* The stop asked for (or a group-stop): the call is abandoned
+			 * here. classify() would let it go on, and it could then run
+			 * to its end (it did in the arm64 VM) instead of timing out. */
+			c->stopped = 1;
+			if (inj_regs_get(c->tid, &now) == 0)
+				f->pc = inj_arch_pc(&now);
+			return INJ_CALL_TIMEOUT;
+		}
 		s = classify(c, st, top, ret, f);
 		if (s == INJ_CALL_OK || s == INJ_CALL_GONE)
 			return s; /* it finished just in time */
