@@ -2,7 +2,8 @@
  * memtrace-server: decodes memtrace's reports on the host with the debug
  * symbols of the build tree. Offline (--report FILE: a report saved on the
  * device), or as a network server that memtrace sends its reports to
- * (server/netserver.c; docs/server.md).
+ * (server/netserver.c; docs/server.md). With --core, it opens a core of
+ * memtrace's coredump in gdb and answers in memtrace's terms (server/core.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "annotate.h"
+#include "core.h"
 #include "decode.h"
 #include "log.h"
 #include "net.h"
@@ -33,6 +35,8 @@
 static const char usage_text[] =
 	"usage: memtrace-server [OPTIONS] [SYSROOT...]                 serve memtrace over the network\n"
 	"       memtrace-server --report FILE [--json] [SYSROOT...]    decode a saved report\n"
+	"       memtrace-server --core CORE --exe PROG [--gdb PATH] [SYSROOT...] COMMAND...\n"
+	"                                                     read a core of memtrace coredump\n"
 	"Decode memtrace reports with the debug symbols of a build tree: every frame gets\n"
 	"its function, file:line and inlined calls. Each SYSROOT is a directory that mirrors\n"
 	"the device's files (buildroot's output/staging, a yocto sysroot, a folder of\n"
@@ -60,6 +64,22 @@ static const char usage_text[] =
 	"      --report FILE     decode FILE ('-': standard input) and print it\n"
 	"      --json            print the decoded report as JSON (default: text)\n"
 	"\n"
+	"Cores (docs/server.md, \"Cores\"), read with gdb, which must be installed:\n"
+	"      --core CORE       a core written by memtrace's `coredump` (gzip'ed or not)\n"
+	"      --exe PROG        the program it was taken of (an unstripped build of it)\n"
+	"      --gdb PATH        the gdb to run (default: gdb from PATH); the first SYSROOT\n"
+	"                        is its sysroot, all of them its solib-search-path\n"
+	"  COMMAND, one or more, run in order, each answer under a line starting with ==:\n"
+	"      --frames ID       the thread allocating in context ID (the core's first thread\n"
+	"                        with `coredump -c ID`): its frames from the allocation site\n"
+	"                        down, gdb's numbers, with arguments and locals\n"
+	"      --all-frames      --frames shows the allocator's and the agent's frames too\n"
+	"      --blocks ID       every live block of context ID: address, size, allocation #\n"
+	"      --inspect ADDR    the block holding ADDR (a number or a gdb expression) in hex\n"
+	"                        and ASCII, from its start\n"
+	"        --bytes N       at most N bytes (default 64, at most 4096)\n"
+	"        --type TYPE     gdb's value of *(TYPE *)ADDR instead ('struct foo')\n"
+	"\n"
 	"  -v, --verbose         more messages (repeat for debug); -v logs every link\n"
 	"  -q, --quiet           errors only (and the listening address)\n"
 	"  -h, --help            this text\n"
@@ -67,7 +87,18 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: --report: 0 decoded (frames that could not be decoded say why in the\n"
 	"report), 1 the report or a sysroot cannot be read; serving: 0 stopped by a signal,\n"
-	"1 cannot listen or a sysroot cannot be read; 2 bad usage.\n";
+	"1 cannot listen or a sysroot cannot be read; --core: 0 every command answered, 1 not\n"
+	"(each failure says why); 2 bad usage.\n";
+
+#define MAX_CORE_CMDS 64
+
+/* One COMMAND of --core, in the order given. */
+struct core_cmd {
+	enum { CMD_FRAMES, CMD_BLOCKS, CMD_INSPECT } kind;
+	unsigned long id;
+	const char *addr, *type;
+	long bytes;
+};
 
 struct options {
 	const char *report;
@@ -80,7 +111,35 @@ struct options {
 	char *token; /* from --token or --token-file (malloc'ed) */
 	long max_clients;
 	const char *net_option; /* one network option given, for the usage error with --report */
+	/* --core */
+	struct srv_core_options core;
+	struct core_cmd cmd[MAX_CORE_CMDS];
+	size_t n_cmd;
+	const char *core_option; /* one --core option given, for the usage errors */
 };
+
+static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...);
+
+/* Add a --core COMMAND; 0, or the exit status of a usage error. */
+static int add_cmd(struct options *o, int kind, const char *opt, const char *arg)
+{
+	struct core_cmd *c = &o->cmd[o->n_cmd];
+	long id;
+
+	if (o->n_cmd == MAX_CORE_CMDS)
+		return usage_error("more than %d commands", MAX_CORE_CMDS);
+	*c = (struct core_cmd){ .kind = kind, .addr = arg, .bytes = 64 };
+	if (kind != CMD_INSPECT) {
+		if (parse_long(arg, 1, 0x7fffffffL, &id) < 0)
+			return usage_error("%s '%s': a context ID from memtrace's report (a number from 1)", opt, arg);
+		c->id = (unsigned long)id;
+	} else if (!*arg) {
+		return usage_error("--inspect: which address?");
+	}
+	o->n_cmd++;
+	o->core_option = opt;
+	return 0;
+}
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
@@ -98,7 +157,8 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
-	       OPT_MAX_CLIENTS };
+	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
+	       OPT_TYPE, OPT_BYTES };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -109,6 +169,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "core", required_argument, NULL, OPT_CORE },
+		{ "exe", required_argument, NULL, OPT_EXE },
+		{ "gdb", required_argument, NULL, OPT_GDB },
+		{ "frames", required_argument, NULL, OPT_FRAMES },
+		{ "all-frames", no_argument, NULL, OPT_ALL_FRAMES },
+		{ "blocks", required_argument, NULL, OPT_BLOCKS },
+		{ "inspect", required_argument, NULL, OPT_INSPECT },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "bytes", required_argument, NULL, OPT_BYTES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -116,8 +185,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *token_file = NULL, *token_arg = NULL;
-	int c, level = LOG_WARN;
+	int c, rc, level = LOG_WARN;
 	char err[512];
+	long n;
 
 	o->max_clients = SRV_MAX_CLIENTS;
 	while ((c = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
@@ -164,6 +234,44 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_long(optarg, 1, 10000, &o->max_clients) < 0)
 				return usage_error("--max-clients '%s': a number from 1 to 10000", optarg);
 			break;
+		case OPT_CORE:
+			o->core.core = optarg;
+			break;
+		case OPT_EXE:
+			o->core.exe = optarg;
+			o->core_option = "--exe";
+			break;
+		case OPT_GDB:
+			o->core.gdb = optarg;
+			o->core_option = "--gdb";
+			break;
+		case OPT_ALL_FRAMES:
+			o->core.all_frames = 1;
+			o->core_option = "--all-frames";
+			break;
+		case OPT_FRAMES:
+		case OPT_BLOCKS:
+		case OPT_INSPECT:
+			rc = add_cmd(o, c == OPT_FRAMES ? CMD_FRAMES : c == OPT_BLOCKS ? CMD_BLOCKS : CMD_INSPECT,
+				     c == OPT_FRAMES ? "--frames" : c == OPT_BLOCKS ? "--blocks" : "--inspect", optarg);
+			if (rc)
+				return rc;
+			break;
+		case OPT_TYPE:
+		case OPT_BYTES:
+			if (!o->n_cmd || o->cmd[o->n_cmd - 1].kind != CMD_INSPECT)
+				return usage_error("%s goes after the --inspect ADDR it is for",
+						   c == OPT_TYPE ? "--type" : "--bytes");
+			if (c == OPT_TYPE) {
+				if (!*optarg)
+					return usage_error("--type: which type?");
+				o->cmd[o->n_cmd - 1].type = optarg;
+			} else if (parse_long(optarg, 1, 4096, &n) < 0) {
+				return usage_error("--bytes '%s': a number from 1 to 4096", optarg);
+			} else {
+				o->cmd[o->n_cmd - 1].bytes = n;
+			}
+			break;
 		case 'v':
 			if (level < LOG_DEBUG)
 				level++;
@@ -186,6 +294,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->n_sysroots = (size_t)(argc - optind);
 	if (o->report && o->net_option)
 		return usage_error("%s is for serving, not with --report", o->net_option);
+	if (o->core.core) {
+		if (o->report)
+			return usage_error("--core and --report: give one");
+		if (o->net_option)
+			return usage_error("%s is for serving, not with --core", o->net_option);
+		if (o->json)
+			return usage_error("--json goes with --report FILE, not with --core");
+		if (!o->core.exe)
+			return usage_error("--core: give the program the core was taken of with --exe PROG");
+		if (!o->n_cmd)
+			return usage_error("--core: what to show? --frames ID, --blocks ID or --inspect ADDR");
+		o->core.sysroots = o->sysroots;
+		o->core.n_sysroots = o->n_sysroots;
+	} else if (o->core_option) {
+		return usage_error("%s goes with --core CORE", o->core_option);
+	}
 	if (!o->report && o->json)
 		return usage_error("--json goes with --report FILE");
 	if (token_arg && token_file)
@@ -353,6 +477,36 @@ static int decode_file(const struct options *o, cJSON *rep, struct srv_decoder *
 	return rc;
 }
 
+/* --core: open the core, run the commands in order. The exit status. */
+static int read_core(const struct options *o)
+{
+	struct srv_core *c = srv_core_open(&o->core);
+	int rc = 0;
+
+	if (!c)
+		return EXIT_FAIL;
+	for (size_t i = 0; i < o->n_cmd; i++) {
+		const struct core_cmd *k = &o->cmd[i];
+		int r;
+
+		if (k->kind == CMD_FRAMES)
+			r = srv_core_frames(c, stdout, k->id);
+		else if (k->kind == CMD_BLOCKS)
+			r = srv_core_blocks(c, stdout, k->id);
+		else
+			r = srv_core_inspect(c, stdout, k->addr, k->type, (size_t)k->bytes);
+		if (r < 0)
+			rc = EXIT_FAIL;
+		fflush(stdout);
+	}
+	srv_core_close(c);
+	if (ferror(stdout) || fflush(stdout) != 0) {
+		log_err("writing the answers: %s", strerror(errno));
+		rc = EXIT_FAIL;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -364,6 +518,10 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv, &o);
 	if (rc) {
 		rc = rc < 0 ? 0 : rc;
+		goto out;
+	}
+	if (o.core.core) {
+		rc = read_core(&o);
 		goto out;
 	}
 	if (!o.n_sysroots)

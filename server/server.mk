@@ -8,7 +8,8 @@
 #   make fuzz-server [FUZZ_SECONDS=300]   libFuzzer on the link's messages and on the report decoder
 #   make check-server-fuzz     a short run of both (SERVER_FUZZ_CHECK_SECONDS, 7 each) and a corpus replay
 #
-# Needs libdw (Debian libdw-dev) and libstdc++ for its demangler. Its unit test
+# Needs libdw (Debian libdw-dev), libstdc++ for its demangler, zlib (zlib1g-dev) for
+# gzip'ed cores, and libgdbmi (mi/mi.mk) to drive gdb for --core (server/core.c). Its unit test
 # (tests/unit/test_decode.c) and benchmark (bench/decode.c) link the decoder,
 # so they have rules of their own here rather than the top Makefile's generic ones.
 
@@ -16,18 +17,21 @@ SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/m
 	server/funcindex.c server/symcache.c server/decode.c server/annotate.c inject/util.c common/log.c
 # The link's protocol, pure over byte buffers (what the message fuzzer drives), then its sockets.
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
-SERVER_SRCS := server/main.c server/netserver.c server/peer.c server/dialer.c common/proto.c \
+SERVER_SRCS := server/main.c server/core.c server/netserver.c server/peer.c server/dialer.c common/proto.c \
 	inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
 SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h \
-	common/net.h common/proto.h
+	common/net.h common/proto.h $(MI_HDRS)
 SERVER := $(BUILD)/memtrace-server
-SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Iinject $(call pc_cflags,libdw libelf libcjson) $(CFLAGS)
-SERVER_LIBS := $(call pc_libs,libdw libelf libcjson) -lstdc++ -pthread $(LDFLAGS)
+SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Iinject -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)
+SERVER_LIBS := $(call pc_libs,libdw libelf libcjson zlib) -lstdc++ -pthread $(LDFLAGS)
 
 ifeq ($(CROSS_BUILD),)
 ifneq ($(filter-out $(NOCHECK_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(shell $(PKG_CONFIG) --exists libdw && echo y),)
 $(error libdw not found by pkg-config: $(call pkg_fix,libdw-dev))
+endif
+ifeq ($(shell $(PKG_CONFIG) --exists zlib && echo y),)
+$(error zlib not found by pkg-config: $(call pkg_fix,zlib1g-dev))
 endif
 endif
 
@@ -37,17 +41,18 @@ $(BUILD)/server/%.o: %.c $(SERVER_HDRS) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -c $< -o $@
 
-$(SERVER): $(patsubst %.c,$(BUILD)/server/%.o,$(SERVER_SRCS))
+$(SERVER): $(patsubst %.c,$(BUILD)/server/%.o,$(SERVER_SRCS)) $(LIBGDBMI)
 	$(echo_cmd) LD $@
 	$(Q)$(CC) -o $@ $^ $(SERVER_LIBS)
 
-# With AddressSanitizer and UBSan, for the "[asan]" runs of the integration tests.
+# With AddressSanitizer and UBSan, for the "[asan]" runs of the integration tests; mi/ is
+# compiled in sanitized too, rather than linked from the plain libgdbmi.a.
 SERVER_ASAN := $(BUILD)/asan/memtrace-server
 test-bins: $(SERVER_ASAN)
 $(BUILD)/asan/server/%.o: %.c $(SERVER_HDRS) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
-$(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS))
+$(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS) $(MI_SRCS))
 	$(echo_cmd) LD $@
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(SERVER_LIBS)
 

@@ -1,6 +1,6 @@
 /*
  * core_victim: a long-running, multi-threaded victim for the coredump tests.
- *     core_victim [-s SECONDS] [-f STOPFILE] [-i MS]
+ *     core_victim [-s SECONDS] [-f STOPFILE] [-i MS] [-p]
  * The main thread leaks one struct core_item from core_leak_item every MS
  * milliseconds (100), each filled in so a debugger can check it: tag
  * "ITEM-<serial>", serial, weight serial * 1.5, magic CORE_MAGIC. Three
@@ -8,6 +8,8 @@
  * would notice a system call ending with EINTR (as a ptrace stop done
  * wrong causes): core_sleeper (nanosleep), core_reader (read on a pipe) and
  * core_poller (epoll_wait). core_global holds "MEMTRACE-CORE-GLOBAL".
+ * With -p it prints each item once filled in, "core_item ADDR tag ITEM-N
+ * serial N magic M", for a test to compare with what a core shows.
  * core_leak_once leaks 64 bytes once at the start (a context that never
  * allocates again: a hold on it waits in vain).
  * It writes its pid to "core_victim.started" once everything runs, and stops
@@ -38,6 +40,7 @@ char core_global[] = "MEMTRACE-CORE-GLOBAL";
 static volatile int stopping;
 static int pipe_fds[2], epfd, ev_fd[2];
 static struct core_item *items;
+static int print_items;
 
 NOINLINE static struct core_item *core_leak_item(unsigned serial)
 {
@@ -48,6 +51,9 @@ NOINLINE static struct core_item *core_leak_item(unsigned serial)
 	it->magic = CORE_MAGIC;
 	it->weight = serial * 1.5;
 	it->next = items;
+	if (print_items)
+		vt_printf("core_item 0x%lx tag %s serial %u magic %u\n", (unsigned long)(uintptr_t)it, it->tag,
+			  it->serial, it->magic);
 	return it;
 }
 
@@ -112,7 +118,7 @@ int main(int argc, char **argv)
 	unsigned serial = 0;
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "s:f:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:f:i:p")) != -1) {
 		switch (opt) {
 		case 's':
 			seconds = atol(optarg);
@@ -123,8 +129,11 @@ int main(int argc, char **argv)
 		case 'i':
 			interval = atol(optarg);
 			break;
+		case 'p':
+			print_items = 1;
+			break;
 		default:
-			vt_dprintf(2, "usage: core_victim [-s SECONDS] [-f STOPFILE] [-i MS]\n");
+			vt_dprintf(2, "usage: core_victim [-s SECONDS] [-f STOPFILE] [-i MS] [-p]\n");
 			return 2;
 		}
 	}

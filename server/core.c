@@ -1,0 +1,824 @@
+/*
+ * core.c: memtrace-server --core. One gdb session (mi/) on a core file and
+ * its program, and three questions asked in memtrace's terms: which thread
+ * allocates in context ID and what its frames hold, which blocks of context
+ * ID are live, what is in the block at an address.
+ *
+ * memtrace's tables are read from the core through the agent's exported
+ * anchor, `memtrace_gdb` (docs/architecture.md, "For debuggers"): raw
+ * memory reads of the descriptors the anchor points at, decoded here, which
+ * is what gdbinit/memtrace.gdb does with gdb expressions but one read per
+ * table instead of some 30 us of script per slot. The anchor is
+ * self-describing (every offset and stride is in it), so only its version-1
+ * field order is shared with the agent. A stripped agent works: its dynamic
+ * symbols name the anchor.
+ *
+ * The held thread is found, not assumed: the thread whose stack holds the
+ * context's first return address below some frames (the allocator's and the
+ * agent's hook). With `coredump -c ID` that is the core's first thread.
+ *
+ * Past 600 lines because the anchor reader lives here too; it is the next
+ * thing to move out (server/coretab.c) when a second user of it comes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "core.h"
+#include "gdbmi.h"
+#include "log.h"
+#include "util.h"
+
+/* Version 1 of the anchor: the fields read here (docs/architecture.md). */
+#define ANCHOR_MAGIC 0x6d656d7472616365ull
+#define ANCHOR_FIELDS 10
+#define BLOCKS_FIELDS 11
+#define CONTEXTS_FIELDS 16
+#define MAX_DEPTH 256
+/* Limits on what a damaged core may claim, far above what the agent makes. */
+#define MAX_SHARDS 65536u
+#define MAX_STRIDE 65536u
+#define MAX_CAP (1u << 28)
+
+enum { B_SHARDS, B_NSHARDS, B_SHSTRIDE, B_CAP_OFF, B_COUNT_OFF, B_SLOTS_OFF, B_ESTRIDE, B_EPTR_OFF,
+       B_ESEQ_OFF, B_ECS_OFF, B_SBITS };
+enum { C_BYID, C_COUNT, C_CBITS, C_NCHUNKS, C_ID_OFF, C_DEPTH_OFF, C_TRUNC_OFF, C_PEAK_OFF, C_SLOT_OFF,
+       C_SS, C_NSLOTS, C_LBL_OFF, C_LBY_OFF, C_TAL_OFF, C_TBY_OFF, C_PCS_OFF };
+
+struct srv_core {
+	struct gdbmi_session *s;
+	char *tmp;	     /* the gunzipped core, removed at close */
+	char *warn;	     /* gdb's "warning:" lines while the core opened */
+	size_t warn_len;
+	int collect;	     /* 1 while warnings are collected */
+	int all_frames;
+	uint64_t anchor;     /* &memtrace_gdb */
+	uint64_t ps;	     /* the target's pointer size */
+	uint64_t b[BLOCKS_FIELDS], c[CONTEXTS_FIELDS];
+};
+
+struct blk {
+	uint64_t ptr, size, seq;
+	uint64_t ctx;
+};
+
+/* Set while a gunzipped core exists, for the signal handler to remove it. */
+static char tmp_path[4096];
+
+static void remove_tmp_and_die(int sig)
+{
+	if (tmp_path[0])
+		unlink(tmp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* mi/ logs to us: its errors come back as statuses we word ourselves, so they are INFO here. */
+static void on_log(void *ctx, enum gdbmi_log_level level, const char *msg)
+{
+	(void)ctx;
+	log_msg(level == GDBMI_LOG_DEBUG ? LOG_DEBUG : level == GDBMI_LOG_INFO ? LOG_DEBUG : LOG_INFO, "gdb: %s",
+		msg);
+}
+
+static void on_async(void *ctx, const struct gdbmi_record *rec)
+{
+	struct srv_core *c = ctx;
+	char *w;
+
+	if (rec->type != GDBMI_LOG || !rec->text || !c->collect)
+		return;
+	if (strncmp(rec->text, "warning:", 8) && !c->warn_len)
+		return; /* a warning may come in pieces: keep what follows the first */
+	w = realloc(c->warn, c->warn_len + rec->text_len + 1);
+	if (!w)
+		return;
+	memcpy(w + c->warn_len, rec->text, rec->text_len);
+	c->warn_len += rec->text_len;
+	w[c->warn_len] = '\0';
+	c->warn = w;
+}
+
+static int write_all(int fd, const void *buf, size_t len);
+
+/* Gunzip IN into a temporary file; its path (malloc'ed), or NULL (logged). */
+static char *gunzip_core(const char *in)
+{
+	const char *dir = getenv("TMPDIR");
+	char buf[65536];
+	gzFile gz;
+	int fd, n, err;
+	char *path;
+
+	if (asprintf(&path, "%s/memtrace-core.XXXXXX", dir && *dir ? dir : "/tmp") < 0)
+		return log_err_null("out of memory");
+	fd = mkstemp(path);
+	if (fd < 0) {
+		log_err("%s: cannot make a temporary file for the gunzipped core: %s", path, strerror(errno));
+		goto out_free;
+	}
+	snprintf(tmp_path, sizeof(tmp_path), "%s", path);
+	gz = gzopen(in, "rb");
+	if (!gz) {
+		log_err("%s: %s", in, strerror(errno ? errno : ENOMEM));
+		goto out_close;
+	}
+	gzbuffer(gz, 1 << 17);
+	while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
+		if (write_all(fd, buf, (size_t)n) < 0) {
+			log_err("%s: writing the gunzipped core: %s", path, strerror(errno));
+			gzclose_r(gz);
+			goto out_close;
+		}
+	}
+	if (n < 0) {
+		log_err("%s: not a readable gzip stream: %s", in, gzerror(gz, &err));
+		gzclose_r(gz);
+		goto out_close;
+	}
+	err = gzclose_r(gz);
+	if (err != Z_OK) {
+		log_err("%s: the gzip stream is %s", in, err == Z_BUF_ERROR ? "truncated" : "damaged");
+		goto out_close;
+	}
+	if (close(fd) < 0) {
+		log_err("%s: %s", path, strerror(errno));
+		goto out_unlink;
+	}
+	return path;
+out_close:
+	close(fd);
+out_unlink:
+	unlink(path);
+	tmp_path[0] = '\0';
+out_free:
+	free(path);
+	return NULL;
+}
+
+/* Write all of BUF to FD; -1 with errno. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* 1 when FILE starts with the gzip magic. */
+static int is_gzip(const char *file)
+{
+	unsigned char m[2];
+	int fd = open(file, O_RDONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = read(fd, m, 2) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+	close(fd);
+	return ok;
+}
+
+/* ---------------------------------------------------------------- target memory */
+
+/* gdb's own words from the session's last error, without the "`-command...`: " mi/ puts first. */
+static const char *gdb_msg(struct srv_core *c)
+{
+	const char *e = gdbmi_session_error(c->s), *p;
+
+	if (e[0] == '`' && (p = strstr(e, "`: ")))
+		return p + 3;
+	return e;
+}
+
+/* Read exactly LEN bytes at ADDR, or -1 (logged at INFO: callers say what failed). */
+static int rd(struct srv_core *c, uint64_t addr, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (gdbmi_read_memory(c->s, addr, len, buf, &got) != GDBMI_OK || got != len) {
+		log_info("reading %zu bytes at 0x%" PRIx64 " from the core: %s", len, addr,
+			 got ? "only part is there" : gdbmi_session_error(c->s));
+		return -1;
+	}
+	return 0;
+}
+
+/* A target word of SIZE bytes in BUF (the target is assumed to share the host's byte order). */
+static uint64_t word(const unsigned char *buf, uint64_t size)
+{
+	uint64_t v64 = 0;
+	uint32_t v32 = 0;
+	uint16_t v16 = 0;
+
+	switch (size) {
+	case 8:
+		memcpy(&v64, buf, 8);
+		return v64;
+	case 4:
+		memcpy(&v32, buf, 4);
+		return v32;
+	case 2:
+		memcpy(&v16, buf, 2);
+		return v16;
+	default:
+		return buf[0];
+	}
+}
+
+static int rd_word(struct srv_core *c, uint64_t addr, uint64_t size, uint64_t *v)
+{
+	unsigned char buf[8];
+
+	if (rd(c, addr, buf, (size_t)size) < 0)
+		return -1;
+	*v = word(buf, size);
+	return 0;
+}
+
+/* Read the anchor and its two table descriptors; -1 (logged) when they are not memtrace's. */
+static int read_anchor(struct srv_core *c)
+{
+	uint64_t a[ANCHOR_FIELDS];
+
+	if (rd(c, c->anchor, a, sizeof(a)) < 0)
+		return log_err("memtrace's anchor (memtrace_gdb at 0x%" PRIx64 ") is not in the core's memory",
+			       c->anchor);
+	if (a[0] != ANCHOR_MAGIC)
+		return log_err("memtrace_gdb at 0x%" PRIx64 " is not memtrace's anchor (magic 0x%" PRIx64 ")",
+			       c->anchor, a[0]);
+	if (a[1] != 1)
+		return log_err("the agent in this core has anchor version %" PRIu64 ", this memtrace-server reads 1",
+			       a[1]);
+	c->ps = a[2];
+	if (c->ps != 4 && c->ps != 8)
+		return log_err("memtrace's anchor says pointers are %" PRIu64 " bytes", c->ps);
+	if (rd(c, a[4], c->b, sizeof(c->b)) < 0 || rd(c, a[5], c->c, sizeof(c->c)) < 0)
+		return log_err("memtrace's tables are not in the core's memory");
+	if (c->b[B_NSHARDS] > MAX_SHARDS || c->b[B_SHSTRIDE] > MAX_STRIDE || c->b[B_ESTRIDE] > MAX_STRIDE ||
+	    c->b[B_SBITS] == 0 || c->b[B_SBITS] >= 64 || c->c[C_CBITS] >= 32 ||
+	    c->b[B_EPTR_OFF] + 8 > c->b[B_ESTRIDE] || c->b[B_ESEQ_OFF] + 8 > c->b[B_ESTRIDE] ||
+	    c->b[B_ECS_OFF] + 8 > c->b[B_ESTRIDE])
+		return log_err("memtrace's table descriptors in this core make no sense: a damaged core?");
+	return 0;
+}
+
+/*
+ * Context ID: its address in *ADDR, 0 when there is no such context, -1 on
+ * a read error (logged).
+ */
+static int ctx_addr(struct srv_core *c, unsigned long id, uint64_t *addr)
+{
+	uint64_t count, chunk;
+
+	*addr = 0;
+	if (rd_word(c, c->c[C_COUNT], 4, &count) < 0)
+		return log_err("memtrace's context count is not in the core");
+	if (id < 1 || id > count)
+		return 0;
+	if (rd_word(c, c->c[C_BYID] + (id >> c->c[C_CBITS]) * c->ps, c->ps, &chunk) < 0)
+		return log_err("context %lu: its table is not in the core", id);
+	if (!chunk)
+		return 0;
+	if (rd_word(c, chunk + (id & ((1ull << c->c[C_CBITS]) - 1)) * c->ps, c->ps, addr) < 0)
+		return log_err("context %lu: its table is not in the core", id);
+	return 0;
+}
+
+/* The return addresses of context ID into PCS (MAX_DEPTH), their count in *DEPTH. -1 logged. */
+static int ctx_pcs(struct srv_core *c, unsigned long id, uint64_t *pcs, unsigned *depth)
+{
+	unsigned char buf[MAX_DEPTH * 8];
+	uint64_t at, d;
+
+	if (ctx_addr(c, id, &at) < 0)
+		return -1;
+	if (!at)
+		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
+			       id);
+	if (rd_word(c, at + c->c[C_DEPTH_OFF], 2, &d) < 0)
+		return log_err("context %lu: not in the core's memory", id);
+	if (d == 0 || d > MAX_DEPTH)
+		return log_err("context %lu: %s callstack", id, d ? "a damaged" : "an empty");
+	if (rd(c, at + c->c[C_PCS_OFF], buf, (size_t)(d * c->ps)) < 0)
+		return log_err("context %lu: its callstack is not in the core's memory", id);
+	for (uint64_t i = 0; i < d; i++)
+		pcs[i] = word(buf + i * c->ps, c->ps);
+	*depth = (unsigned)d;
+	return 0;
+}
+
+/*
+ * Every live block, to FN(ARG, block) until it returns nonzero (then that
+ * value is returned). -1 (logged) when the tables cannot be read.
+ */
+static int walk_blocks(struct srv_core *c, int (*fn)(void *arg, const struct blk *b), void *arg)
+{
+	uint64_t ns = c->b[B_NSHARDS], st = c->b[B_SHSTRIDE], es = c->b[B_ESTRIDE];
+	uint64_t smask = (1ull << c->b[B_SBITS]) - 1;
+	unsigned char *sh, *tab = NULL;
+	int rc = 0;
+
+	if (!ns)
+		return 0;
+	sh = xmalloc((size_t)(ns * st));
+	if (rd(c, c->b[B_SHARDS], sh, (size_t)(ns * st)) < 0) {
+		rc = log_err("memtrace's block table is not in the core's memory");
+		goto out;
+	}
+	for (uint64_t k = 0; k < ns && !rc; k++) {
+		const unsigned char *h = sh + k * st;
+		uint64_t cap = word(h + c->b[B_CAP_OFF], 4), count = word(h + c->b[B_COUNT_OFF], 4);
+		uint64_t slots = word(h + c->b[B_SLOTS_OFF], c->ps);
+
+		if (!cap || !count || !slots)
+			continue;
+		if (cap > MAX_CAP) {
+			rc = log_err("memtrace's block table: shard %" PRIu64 " claims %" PRIu64 " slots: a damaged core?",
+				     k, cap);
+			break;
+		}
+		free(tab);
+		tab = xmalloc((size_t)(cap * es));
+		if (rd(c, slots, tab, (size_t)(cap * es)) < 0) {
+			rc = log_err("memtrace's block table (shard %" PRIu64 ") is not in the core's memory", k);
+			break;
+		}
+		for (uint64_t i = 0; i < cap && !rc; i++) {
+			const unsigned char *e = tab + i * es;
+			struct blk b = { .ptr = word(e + c->b[B_EPTR_OFF], 8) };
+			uint64_t cs = word(e + c->b[B_ECS_OFF], 8);
+
+			if (!b.ptr)
+				continue;
+			b.size = cs & smask;
+			b.ctx = cs >> c->b[B_SBITS];
+			b.seq = word(e + c->b[B_ESEQ_OFF], 8);
+			rc = fn(arg, &b);
+		}
+	}
+	free(tab);
+out:
+	free(sh);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- open */
+
+/* The start of gdb's first line in TEXT that mentions WHAT, up to its end, or NULL. */
+static char *line_with(const char *text, const char *what, char *buf, size_t size)
+{
+	const char *p = text ? strstr(text, what) : NULL, *b, *e;
+
+	if (!p)
+		return NULL;
+	for (b = p; b > text && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	snprintf(buf, size, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
+	return buf;
+}
+
+/* Find memtrace_gdb; -1 with the reason logged. */
+static int find_anchor(struct srv_core *c)
+{
+	char *v = NULL, *libs = NULL, line[512];
+
+	if (gdbmi_evaluate(c->s, "(unsigned long long) &memtrace_gdb", &v) == GDBMI_OK) {
+		c->anchor = strtoull(v, NULL, 0);
+		free(v);
+		if (c->anchor)
+			return 0;
+	}
+	/* In the core but not found on this host, or not there at all? */
+	gdbmi_console(c->s, "info sharedlibrary", &libs, NULL);
+	if (libs && strstr(libs, "No shared libraries loaded")) {
+		free(libs);
+		/* gdb finds the libraries through the program's dynamic section: a rebuilt program misleads it */
+		return log_err("gdb found no shared library in this core: is --exe the program it was taken of (the "
+			       "same build)?");
+	}
+	if (line_with(libs, "memtrace-agent", line, sizeof(line))) {
+		free(libs);
+		return log_err("memtrace's agent is in this core but gdb could not read its symbols: put the "
+			       "device's libmemtrace-agent.so in the sysroot (gdb: %s)",
+			       line);
+	}
+	free(libs);
+	return log_err("memtrace's agent is not in this core: was it taken by memtrace coredump?");
+}
+
+struct srv_core *srv_core_open(const struct srv_core_options *o)
+{
+	/* no script and no libthread_db from the sysroot: nothing runs but gdb */
+	const char *nx_args[] = { "-iex", "set auto-load off", NULL };
+	struct gdbmi_options go = {
+		.gdb = o->gdb,
+		.args = nx_args,
+		.on_async = on_async,
+		.log = on_log,
+	};
+	struct gdbmi_paths paths = { 0 };
+	char *search = NULL, *debugdir = NULL, line[512];
+	const char *core = o->core;
+	struct srv_core *c;
+	struct stat sb;
+	enum gdbmi_status st;
+
+	if (stat(o->core, &sb) < 0)
+		return log_err_null("%s: %s", o->core, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return log_err_null("%s: not a regular file, not a core", o->core);
+	if (access(o->exe, R_OK) < 0)
+		return log_err_null("%s: %s", o->exe, strerror(errno));
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return log_err_null("out of memory");
+	c->all_frames = o->all_frames;
+	go.async_ctx = c;
+	if (is_gzip(o->core)) {
+		signal(SIGINT, remove_tmp_and_die);
+		signal(SIGTERM, remove_tmp_and_die);
+		signal(SIGHUP, remove_tmp_and_die);
+		c->tmp = gunzip_core(o->core);
+		if (!c->tmp)
+			goto out_free;
+		core = c->tmp;
+	}
+	c->s = gdbmi_session_new(&go);
+	if (!c->s) {
+		if (errno == ENOENT || errno == EACCES)
+			log_err("cannot run %s (%s): install gdb (apt-get install gdb) or give its path with --gdb",
+				o->gdb ? o->gdb : "gdb", strerror(errno));
+		else
+			log_err("cannot start %s: %s", o->gdb ? o->gdb : "gdb", strerror(errno));
+		goto out_free;
+	}
+	log_info("%s", gdbmi_session_version(c->s));
+	if (o->n_sysroots) {
+		size_t len = 1;
+
+		for (size_t i = 0; i < o->n_sysroots; i++)
+			len += strlen(o->sysroots[i]) + 1;
+		search = xmalloc(len);
+		search[0] = '\0';
+		for (size_t i = 0; i < o->n_sysroots; i++) {
+			if (i)
+				strcat(search, ":");
+			strcat(search, o->sysroots[i]);
+		}
+		paths.sysroot = o->sysroots[0];
+		paths.solib_search_path = search;
+		if (asprintf(&debugdir, "%s/usr/lib/debug", o->sysroots[0]) < 0) {
+			log_err("out of memory");
+			goto out_session;
+		}
+		if (stat(debugdir, &sb) == 0 && S_ISDIR(sb.st_mode))
+			paths.debug_file_directory = debugdir;
+	}
+	/* Values are printed one field a line, as gdb's `print` with `set print pretty`. */
+	gdbmi_cmd(c->s, NULL, "-gdb-set print pretty on");
+	c->collect = 1;
+	st = gdbmi_open_core(c->s, &paths, o->exe, core, NULL);
+	c->collect = 0;
+	if (st != GDBMI_OK) {
+		const char *why = gdb_msg(c);
+
+		if (strstr(why, "not a core dump") || strstr(why, "format not recognized") ||
+		    strstr(why, "file format is ambiguous"))
+			log_err("%s: not a core file (gdb: %s)", o->core, why);
+		else if (strstr(why, o->exe))
+			log_err("--exe %s: gdb cannot load it: %s", o->exe, why);
+		else
+			log_err("%s: gdb cannot open it: %s", o->core, why);
+		goto out_session;
+	}
+	if (line_with(c->warn, "may not match", line, sizeof(line))) {
+		log_err("%s is not the program this core was taken of (gdb: %s): give that program's build with "
+			"--exe",
+			o->exe, line);
+		goto out_session;
+	}
+	if (c->warn)
+		log_info("gdb, opening the core: %s", c->warn);
+	if (find_anchor(c) < 0 || read_anchor(c) < 0)
+		goto out_session;
+	free(search);
+	free(debugdir);
+	return c;
+out_session:
+	free(search);
+	free(debugdir);
+out_free:
+	srv_core_close(c);
+	return NULL;
+}
+
+void srv_core_close(struct srv_core *c)
+{
+	if (!c)
+		return;
+	gdbmi_session_free(c->s);
+	if (c->tmp) {
+		unlink(c->tmp);
+		tmp_path[0] = '\0';
+		free(c->tmp);
+	}
+	free(c->warn);
+	free(c);
+}
+
+/* ---------------------------------------------------------------- frames */
+
+/* The operator new of C++ (mangled or not): the allocation site is the frame that called it. */
+static int is_new(const char *func)
+{
+	return func && (!strncmp(func, "operator new", 12) || !strncmp(func, "_Znw", 4) || !strncmp(func, "_Zna", 4));
+}
+
+/*
+ * The level of the frame of F that returns to PCS[0] with frames above it
+ * (the allocator's and the agent's), and with PCS[1] among the next few
+ * frames (inlined frames share an address), or -1.
+ */
+static long find_site(const struct gdbmi_frames *f, const uint64_t *pcs, unsigned depth)
+{
+	for (size_t k = 1; k < f->n; k++) {
+		if (f->frame[k].addr != pcs[0])
+			continue;
+		if (depth < 2)
+			return (long)k;
+		for (size_t j = k + 1; j < f->n && j <= k + 8; j++)
+			if (f->frame[j].addr == pcs[1])
+				return (long)k;
+	}
+	return -1;
+}
+
+static void print_frame(struct srv_core *c, FILE *out, long thread, const struct gdbmi_frame *fr, int mark)
+{
+	struct gdbmi_vars *v = NULL;
+	int first = 1;
+
+	fprintf(out, "#%-2lu 0x%016" PRIx64 " in %s (", fr->level, fr->addr, fr->func ? fr->func : "??");
+	if (gdbmi_list_variables(c->s, thread, fr->level, GDBMI_ALL_VALUES, &v) != GDBMI_OK)
+		v = NULL;
+	for (size_t i = 0; v && i < v->n; i++) {
+		const char *at = strstr(v->var[i].name, "@entry");
+
+		if (!v->var[i].is_arg)
+			continue;
+		/* gdb's bt says serial=serial@entry=16: one of the two is enough when they agree */
+		if (at && !at[6] && i > 0 && v->var[i - 1].value && v->var[i].value &&
+		    !strncmp(v->var[i - 1].name, v->var[i].name, (size_t)(at - v->var[i].name)) &&
+		    !v->var[i - 1].name[at - v->var[i].name] && !strcmp(v->var[i - 1].value, v->var[i].value))
+			continue;
+		fprintf(out, "%s%s=%s", first ? "" : ", ", v->var[i].name, v->var[i].value ? v->var[i].value : "?");
+		first = 0;
+	}
+	fputc(')', out);
+	if (fr->file)
+		fprintf(out, " at %s:%ld", fr->file, fr->line);
+	else if (fr->from)
+		fprintf(out, " from %s", fr->from);
+	fprintf(out, "%s\n", mark ? "   [allocator/agent]" : "");
+	for (size_t i = 0; v && i < v->n; i++) {
+		const char *val = v->var[i].value ? v->var[i].value : "?";
+
+		if (v->var[i].is_arg)
+			continue;
+		fprintf(out, "        %s = ", v->var[i].name);
+		/* a pretty-printed aggregate: indent its lines under the name */
+		for (const char *p = val; *p; p++) {
+			fputc(*p, out);
+			if (*p == '\n')
+				fputs("        ", out);
+		}
+		fputc('\n', out);
+	}
+	gdbmi_vars_free(v);
+}
+
+int srv_core_frames(struct srv_core *c, FILE *out, unsigned long id)
+{
+	uint64_t pcs[MAX_DEPTH];
+	unsigned depth = 0;
+	struct gdbmi_record *rec = NULL;
+	const struct gdbmi_value *threads;
+	struct gdbmi_frames *f = NULL;
+	long thread = 0, site = -1, user;
+	const char *target = "";
+	int rc = -1;
+
+	if (ctx_pcs(c, id, pcs, &depth) < 0)
+		return -1;
+	if (gdbmi_cmd(c->s, &rec, "-thread-info") != GDBMI_OK) {
+		log_err("the core's threads: %s", gdb_msg(c));
+		goto out;
+	}
+	threads = gdbmi_record_get(rec, "threads");
+	/* gdb lists the core's first thread as thread 1: the held one of `coredump -c`, tried first */
+	for (size_t i = 0; threads && i < threads->n && site < 0; i++) {
+		long t;
+
+		if (gdbmi_get_long(&threads->v[i], "id", &t) < 0)
+			continue;
+		gdbmi_frames_free(f);
+		f = NULL;
+		if (gdbmi_list_frames(c->s, t, 0, -1, &f) != GDBMI_OK)
+			continue;
+		site = find_site(f, pcs, depth);
+		if (site >= 0) {
+			thread = t;
+			target = gdbmi_get_str(&threads->v[i], "target-id");
+		}
+	}
+	if (site < 0) {
+		log_err("context %lu: no thread of this core is allocating in it: take the core with `coredump -c "
+			"%lu` (the thread it holds is the core's first)",
+			id, id);
+		goto out;
+	}
+	for (user = site; user + 1 < (long)f->n && is_new(f->frame[user].func); user++)
+		;
+	fprintf(out, "== frames of context %lu: thread %ld (%s), %s\n", id, thread, target ? target : "?",
+		thread == 1 ? "held at its allocation (the core's first thread: coredump -c)"
+			    : "allocating in it (not the core's first thread: the core was not taken with coredump -c)");
+	if (!c->all_frames)
+		fprintf(out, "   (#0-#%ld: the allocator and memtrace's agent, not shown: --all-frames shows them)\n",
+			user - 1);
+	for (long i = c->all_frames ? 0 : user; i < (long)f->n; i++)
+		print_frame(c, out, thread, &f->frame[i], i < user);
+	rc = 0;
+out:
+	gdbmi_frames_free(f);
+	gdbmi_record_free(rec);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- blocks */
+
+struct blocklist {
+	uint64_t ctx;
+	struct blk *b;
+	size_t n, cap;
+};
+
+static int collect_block(void *arg, const struct blk *b)
+{
+	struct blocklist *l = arg;
+
+	if (b->ctx != l->ctx)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->b = realloc(l->b, l->cap * sizeof(*l->b));
+		if (!l->b)
+			return log_err("out of memory");
+	}
+	l->b[l->n++] = *b;
+	return 0;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	uint64_t x = ((const struct blk *)a)->seq, y = ((const struct blk *)b)->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id)
+{
+	struct blocklist l = { .ctx = id };
+	uint64_t at, bytes = 0;
+
+	if (ctx_addr(c, id, &at) < 0)
+		return -1;
+	if (!at)
+		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
+			       id);
+	if (walk_blocks(c, collect_block, &l) < 0) {
+		free(l.b);
+		return -1;
+	}
+	if (!l.n)
+		return log_err("context %lu: no live blocks in this core", id);
+	qsort(l.b, l.n, sizeof(*l.b), by_seq);
+	for (size_t i = 0; i < l.n; i++)
+		bytes += l.b[i].size;
+	fprintf(out, "== blocks of context %lu: %zu live, %" PRIu64 " bytes (address, size, allocation #), oldest first\n",
+		id, l.n, bytes);
+	for (size_t i = 0; i < l.n; i++)
+		fprintf(out, "0x%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", l.b[i].ptr, l.b[i].size, l.b[i].seq);
+	free(l.b);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- inspect */
+
+struct finder {
+	uint64_t addr;
+	struct blk hit;
+};
+
+static int find_block(void *arg, const struct blk *b)
+{
+	struct finder *f = arg;
+
+	/* a block of 0 bytes holds its own address */
+	if (f->addr >= b->ptr && (f->addr - b->ptr < b->size || f->addr == b->ptr)) {
+		f->hit = *b;
+		return 1;
+	}
+	return 0;
+}
+
+int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const char *type, size_t bytes)
+{
+	struct finder f = { 0 };
+	char *end, *v = NULL, *expr = NULL;
+	unsigned char *buf;
+	uint64_t start;
+	size_t len, got = 0;
+	int found, rc = -1;
+
+	errno = 0;
+	f.addr = strtoull(addr_text, &end, 0);
+	if (errno || end == addr_text || *end) { /* a gdb expression: `items`, `&core_global` */
+		if (asprintf(&expr, "(unsigned long long) (%s)", addr_text) < 0)
+			return log_err("out of memory");
+		if (gdbmi_evaluate(c->s, expr, &v) != GDBMI_OK) {
+			log_err("--inspect %s: %s", addr_text, gdb_msg(c));
+			free(expr);
+			return -1;
+		}
+		f.addr = strtoull(v, NULL, 0);
+		free(v);
+		free(expr);
+		v = expr = NULL;
+	}
+	found = walk_blocks(c, find_block, &f);
+	if (found < 0)
+		return -1;
+	if (type) {
+		if (asprintf(&expr, "*(%s *) 0x%" PRIx64, type, f.addr) < 0)
+			return log_err("out of memory");
+		if (gdbmi_evaluate(c->s, expr, &v) != GDBMI_OK) {
+			log_err("--inspect 0x%" PRIx64 " --type '%s': %s", f.addr, type, gdb_msg(c));
+			free(expr);
+			return -1;
+		}
+		fprintf(out, "== %s", expr);
+		if (found)
+			fprintf(out, ": %" PRIu64 " bytes into block 0x%" PRIx64 " of %" PRIu64
+				     " bytes, allocation #%" PRIu64 ", context %" PRIu64,
+				f.addr - f.hit.ptr, f.hit.ptr, f.hit.size, f.hit.seq, f.hit.ctx);
+		else
+			fputs(": in no live block memtrace knows of", out);
+		fprintf(out, "\n%s\n", v);
+		free(v);
+		free(expr);
+		return 0;
+	}
+	if (found) {
+		start = f.hit.ptr;
+		len = f.hit.size < bytes ? (size_t)f.hit.size : bytes;
+		fprintf(out,
+			"== 0x%" PRIx64 ": in block 0x%" PRIx64 ", %" PRIu64 " bytes, allocation #%" PRIu64
+			", context %" PRIu64 "\n",
+			f.addr, f.hit.ptr, f.hit.size, f.hit.seq, f.hit.ctx);
+	} else {
+		start = f.addr;
+		len = bytes;
+		fprintf(out, "== 0x%" PRIx64 ": in no live block memtrace knows of; %zu bytes from there\n", f.addr,
+			len);
+	}
+	if (!len)
+		return 0;
+	buf = xmalloc(len);
+	if (gdbmi_read_memory(c->s, start, len, buf, &got) != GDBMI_OK || !got) {
+		log_err("0x%" PRIx64 ": not in the core's memory", start);
+	} else {
+		hexdump(out, buf, got, "  ");
+		if (got < len)
+			fprintf(out, "  (the core holds only %zu of the %zu bytes)\n", got, len);
+		rc = 0;
+	}
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * core.h: memtrace-server --core, a core file opened offline with gdb
+ * (through mi/, no Python), and memtrace's context IDs mapped to what gdb
+ * sees: the frames of the thread held at a context's allocation, the live
+ * blocks of a context, the bytes or the typed value of a block
+ * (docs/server.md, "Cores").
+ */
+#ifndef SRV_CORE_H
+#define SRV_CORE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * How to open the core. CORE may be gzip'ed (it is then gunzipped to a
+ * temporary file, removed by srv_core_close). EXE is the program the core was
+ * taken of (a stripped copy's unstripped build will do). GDB NULL: "gdb" from
+ * PATH. SYSROOTS: the first is gdb's sysroot (its usr/lib/debug, when there,
+ * the debug-file-directory), all of them the solib-search-path; none: the
+ * host's own files.
+ */
+struct srv_core_options {
+	const char *core;
+	const char *exe;
+	const char *gdb;
+	char *const *sysroots;
+	size_t n_sysroots;
+	int all_frames; /* --frames also prints the agent's and the allocator's frames */
+};
+
+/*
+ * Start gdb, open the core with the program and check that memtrace's agent
+ * is in it. NULL on failure, logged in words a user can act on (gdb missing,
+ * no such core, not a core, a program that does not match, no agent).
+ * Free with srv_core_close (NULL: no-op).
+ */
+struct srv_core *srv_core_open(const struct srv_core_options *o);
+void srv_core_close(struct srv_core *c);
+
+/*
+ * The commands: each prints a heading line, then its answer, to OUT, and
+ * returns 0, or -1 with the cause logged (nothing or a partial answer
+ * printed).
+ *   frames   the thread allocating in context ID (the first thread of a core
+ *            of `coredump -c ID`), from the user's allocation site down,
+ *            each frame with its arguments and locals
+ *   blocks   every live block of context ID, oldest first
+ *   inspect  ADDR (a number, or a gdb expression giving one): with TYPE,
+ *            gdb's `*(TYPE *)ADDR`; without, the hex and ASCII of the block
+ *            holding ADDR (at most BYTES from its start), or of BYTES at ADDR
+ *            when no live block holds it
+ */
+int srv_core_frames(struct srv_core *c, FILE *out, unsigned long id);
+int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id);
+int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr, const char *type, size_t bytes);
+
+#endif
