@@ -234,7 +234,7 @@ UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c ag
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
-	inject/arch/$(ARCH)/regs.c common/log.c
+	inject/arch/$(ARCH)/regs.c inject/util.c common/log.c
 ifeq ($(CROSS_BUILD),)
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "ptrace.h"
 #include "remote.h"
+#include "util.h"
 
 #define CAP_SYS_PTRACE_BIT 19
 #define SEGV_CPERR_CODE 10 /* control-protection fault: a shadow-stack mismatch */
@@ -583,23 +584,6 @@ out_release:
 	return;
 out_maps:
 	inj_maps_free(&maps);
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static size_t read_all(int fd, void *buf, size_t len)

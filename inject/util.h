@@ -9,6 +9,10 @@
 #include <stdio.h>
 
 /* malloc/strdup that exit with a message when memory runs out (host side only). */
+/* Write all LEN bytes of BUF to FD, through EINTR and short writes. 0, or -1
+ * with errno (ENOSPC when the file takes no more). */
+int write_all(int fd, const void *buf, size_t len);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);

@@ -106,7 +106,6 @@ static void on_async(void *ctx, const struct gdbmi_record *rec)
 	c->warn = w;
 }
 
-static int write_all(int fd, const void *buf, size_t len);
 
 /* Gunzip IN into a temporary file; its path (malloc'ed), or NULL (logged). */
 static char *gunzip_core(const char *in)
@@ -161,24 +160,6 @@ out_unlink:
 out_free:
 	free(path);
 	return NULL;
-}
-
-/* Write all of BUF to FD; -1 with errno. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* 1 when FILE starts with the gzip magic. */
