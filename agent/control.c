@@ -107,6 +107,20 @@ static int reply_send(int fd, struct jsonw *w)
 	return ret;
 }
 
+/* Frame the finished event in W and send it to the session, if there is one
+ * (under send_lock: replies and events never interleave). Releases W. */
+static void event_send(struct jsonw *w)
+{
+	if (!w->failed) {
+		frame_header(w);
+		agent_lock(&send_lock);
+		if (session_fd >= 0)
+			proto_write_all(session_fd, w->buf, w->len, SEND_TIMEOUT_MS);
+		agent_unlock(&send_lock);
+	}
+	jsonw_release(w);
+}
+
 static int reply_error(int fd, int64_t id, const char *msg)
 {
 	struct jsonw w;
@@ -456,14 +470,7 @@ static void send_held(const struct agent_hold_info *h)
 	jsonw_key(&w, "size");
 	jsonw_u64(&w, h->size);
 	jsonw_obj_end(&w);
-	if (!w.failed) {
-		frame_header(&w);
-		agent_lock(&send_lock);
-		if (session_fd >= 0)
-			proto_write_all(session_fd, w.buf, w.len, SEND_TIMEOUT_MS);
-		agent_unlock(&send_lock);
-	}
-	jsonw_release(&w);
+	event_send(&w);
 }
 
 static int cmd_hello(struct client *cl, int64_t id, const struct jsonr_member *m, int n)
@@ -804,12 +811,5 @@ void agent_control_exit_report(int sig)
 	agent_report_write(&w, 0);
 	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
-	if (!w.failed) {
-		frame_header(&w);
-		agent_lock(&send_lock);
-		if (session_fd >= 0)
-			proto_write_all(session_fd, w.buf, w.len, SEND_TIMEOUT_MS);
-		agent_unlock(&send_lock);
-	}
-	jsonw_release(&w);
+	event_send(&w);
 }
