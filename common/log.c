@@ -10,6 +10,17 @@
 
 static const char *log_name = "memtrace";
 static enum log_level log_level = LOG_WARN;
+/* This thread's errors are also kept here (log_capture). */
+static __thread char *cap_buf;
+static __thread size_t cap_len;
+
+void log_capture(char *buf, size_t len)
+{
+	cap_buf = len ? buf : NULL;
+	cap_len = len;
+	if (cap_buf)
+		cap_buf[0] = '\0';
+}
 
 void log_set_name(const char *name)
 {
@@ -30,6 +41,13 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	int saved = errno;
 
+	if (level == LOG_ERR && cap_buf) {
+		va_list cp;
+
+		va_copy(cp, ap);
+		vsnprintf(cap_buf, cap_len, fmt, cp);
+		va_end(cp);
+	}
 	if (level <= log_level) {
 		fprintf(stderr, "%s: ", log_name);
 		if (level == LOG_WARN)

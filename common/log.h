@@ -6,6 +6,8 @@
 #ifndef MEMTRACE_LOG_H
 #define MEMTRACE_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 /* Name printed before each message; the string must outlive logging. */
@@ -13,6 +15,13 @@ void log_set_name(const char *name);
 /* Messages above LEVEL are dropped. Default LOG_WARN. */
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+
+/*
+ * Also keep this thread's next errors, the last one wins, in BUF (LEN
+ * bytes, emptied now), e.g. to send them to a peer; LEN 0 stops. Printing
+ * goes on as usual.
+ */
+void log_capture(char *buf, size_t len);
 
 /* Print at LEVEL. Keeps errno. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

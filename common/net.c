@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -339,4 +340,37 @@ int net_token_equal(const char *expected, const char *given, size_t len)
 		diff |= (unsigned char)(expected[i] ^ g);
 	}
 	return given && diff == 0;
+}
+
+int net_channel_new(char *buf, size_t len)
+{
+	unsigned char r[NET_CHANNEL_KEY / 2];
+	size_t got = 0;
+
+	if (len <= NET_CHANNEL_KEY)
+		return -1;
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+int net_channel_valid(const char *key)
+{
+	size_t n = 0;
+
+	if (!key)
+		return 0;
+	for (; key[n]; n++)
+		if (!((key[n] >= '0' && key[n] <= '9') || (key[n] >= 'a' && key[n] <= 'f')))
+			return 0;
+	return n >= 16 && n <= NET_CHANNEL_MAX;
 }

@@ -75,4 +75,16 @@ int net_token_check(const char *token, char *err, size_t errlen);
  */
 int net_token_equal(const char *expected, const char *given, size_t len);
 
+/*
+ * Channels (docs/protocol.md, "Channels"): a second connection of a link,
+ * named by a random key, that carries raw bytes (a core, gdb's remote
+ * protocol) once its hello is answered.
+ */
+#define NET_CHANNEL_KEY 32 /* hex digits of a new key */
+#define NET_CHANNEL_MAX 64 /* the most a key may have */
+/* A new key (NET_CHANNEL_KEY hex digits from getrandom) in BUF (> NET_CHANNEL_KEY bytes). 0 or -1. */
+int net_channel_new(char *buf, size_t len);
+/* 1 when KEY (may be NULL) is 16 to NET_CHANNEL_MAX lowercase hex digits. */
+int net_channel_valid(const char *key);
+
 #endif

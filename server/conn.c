@@ -26,6 +26,8 @@ struct srv_conn {
 	unsigned flags;
 	/* Bytes of the shared budget held: for the request being read and handled, for the replies queued. */
 	size_t req_held, reply_held;
+	char channel[NET_CHANNEL_MAX + 1]; /* SRV_CONN_CHANNEL: its key */
+	void *user;
 };
 
 static size_t max_request(const struct srv_conn_config *cfg)
@@ -252,6 +254,21 @@ static void hello_from_peer(struct srv_conn *c, const cJSON *msg, double id)
 		return;
 	}
 	c->flags &= ~SRV_CONN_CLOSE;
+	if (cJSON_HasObjectItem(msg, "channel")) {
+		const char *key = str_of(msg, "channel");
+
+		if (!net_channel_valid(key)) {
+			c->flags |= SRV_CONN_CLOSE;
+			queue(c, srv_reply_error(id, "channel refused: its key must be 16 to %d hex digits",
+						    NET_CHANNEL_MAX));
+			return;
+		}
+		snprintf(c->channel, sizeof(c->channel), "%s", key);
+		c->flags |= SRV_CONN_CHANNEL | SRV_CONN_HELLO_DONE;
+		log_debug("%s: channel %s", c->name, c->channel);
+		queue(c, srv_reply_new(id, 1));
+		return;
+	}
 	hello_done(c);
 	pid = cJSON_GetObjectItemCaseSensitive(msg, "pid");
 	log_info("%s: hello accepted: memtrace %s, pid %.0f (%s) on %s", c->name,
@@ -343,6 +360,19 @@ static void handle(struct srv_conn *c, const char *text, size_t len)
 			send_msg(c, srv_reply_error(id, "say hello first (got '%s')", srv_printable(cmd, b, sizeof(b))));
 		goto out;
 	}
+	if (srv_request_is_work(cmd)) {
+		if (!c->cfg->defer) {
+			send_msg(c, srv_reply_error(id, "%s: this server does no gdb work", cmd));
+			goto out;
+		}
+		reply = c->cfg->defer(c->cfg->ctx, c, msg, id, cmd);
+		if (!reply) {
+			c->flags |= SRV_CONN_BUSY;
+			return; /* MSG was taken */
+		}
+		send_msg(c, reply);
+		goto out;
+	}
 	reply = srv_request_answer(c->cfg->decoder, &lim, msg, id, cmd, &end);
 	send_msg(c, reply);
 	if (end) {
@@ -355,7 +385,29 @@ out:
 
 int srv_conn_wants_input(const struct srv_conn *c)
 {
-	return !(c->flags & (SRV_CONN_CLOSE | SRV_CONN_HELD)) && !srv_outq_bytes(&c->out);
+	return !(c->flags & (SRV_CONN_CLOSE | SRV_CONN_HELD | SRV_CONN_BUSY | SRV_CONN_CHANNEL)) &&
+	       !srv_outq_bytes(&c->out);
+}
+
+void srv_conn_deliver(struct srv_conn *c, cJSON *reply)
+{
+	c->flags &= ~SRV_CONN_BUSY;
+	send_msg(c, reply);
+}
+
+const char *srv_conn_channel(const struct srv_conn *c)
+{
+	return c->channel;
+}
+
+void *srv_conn_user(const struct srv_conn *c)
+{
+	return c->user;
+}
+
+void srv_conn_set_user(struct srv_conn *c, void *user)
+{
+	c->user = user;
 }
 
 size_t srv_conn_input(struct srv_conn *c, const void *buf, size_t len)

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+#include <cjson/cJSON.h>
+
 #include "decode.h"
 
 #define SRV_LINK_MAX_REQUEST (64u << 20) /* a message to the server, after the hello */
@@ -33,6 +35,8 @@
  */
 #define SRV_LINK_LARGE (1u << 20)
 #define SRV_LINK_COST 4
+
+struct srv_conn;
 
 struct srv_conn_config {
 	struct srv_decoder *decoder; /* for decode requests; shared, used synchronously */
@@ -53,6 +57,13 @@ struct srv_conn_config {
 	int (*reserve)(void *ctx, size_t bytes, int force);
 	void (*release)(void *ctx, size_t bytes);
 	void *ctx;
+	/*
+	 * A request for gdb work (server/work.h) on connection C: DEFER takes
+	 * MSG and returns NULL, and the reply comes later (srv_conn_deliver;
+	 * meanwhile the connection is SRV_CONN_BUSY), or it keeps MSG and
+	 * returns the reply now. NULL: such requests get an error reply.
+	 */
+	cJSON *(*defer)(void *ctx, struct srv_conn *c, cJSON *msg, double id, const char *cmd);
 };
 
 enum srv_conn_flags {
@@ -60,6 +71,8 @@ enum srv_conn_flags {
 	SRV_CONN_PARTIAL = 1 << 1,    /* part of a message was read, not all of it */
 	SRV_CONN_HELD = 1 << 2,	      /* a large message waits for memory (RESERVE said no) */
 	SRV_CONN_CLOSE = 1 << 3,      /* write what is queued, then close; no more input */
+	SRV_CONN_BUSY = 1 << 4,	      /* a request is with the gdb work: no input until its reply */
+	SRV_CONN_CHANNEL = 1 << 5,    /* a channel's hello went through: hand the socket over */
 };
 
 struct srv_conn;
@@ -72,6 +85,16 @@ struct srv_conn;
 struct srv_conn *srv_conn_new(const struct srv_conn_config *cfg, const char *name);
 /* Releases its reserved memory. NULL is a no-op. */
 void srv_conn_free(struct srv_conn *c);
+
+/* The reply to the request DEFER took: queued (REPLY deleted), and input resumes. */
+void srv_conn_deliver(struct srv_conn *c, cJSON *reply);
+
+/* With SRV_CONN_CHANNEL: the channel's key (its hello's "channel"). */
+const char *srv_conn_channel(const struct srv_conn *c);
+
+/* A pointer for the caller (the peer's gdb work): NULL at first. */
+void *srv_conn_user(const struct srv_conn *c);
+void srv_conn_set_user(struct srv_conn *c, void *user);
 
 /* The peer's name, as given. */
 const char *srv_conn_name(const struct srv_conn *c);

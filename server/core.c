@@ -59,6 +59,8 @@ struct srv_core {
 	size_t warn_len;
 	int collect;	     /* 1 while warnings are collected */
 	int all_frames;
+	int live;	     /* through gdbserver, not a core */
+	FILE *sink;	     /* gdb's console text goes here while set (srv_core_run) */
 	uint64_t anchor;     /* &memtrace_gdb */
 	uint64_t ps;	     /* the target's pointer size */
 	uint64_t b[BLOCKS_FIELDS], c[CONTEXTS_FIELDS];
@@ -93,6 +95,8 @@ static void on_async(void *ctx, const struct gdbmi_record *rec)
 	struct srv_core *c = ctx;
 	char *w;
 
+	if (c->sink && rec->type == GDBMI_CONSOLE && rec->text)
+		fwrite(rec->text, 1, rec->text_len, c->sink);
 	if (rec->type != GDBMI_LOG || !rec->text || !c->collect)
 		return;
 	if (strncmp(rec->text, "warning:", 8) && !c->warn_len)
@@ -404,6 +408,47 @@ static int find_anchor(struct srv_core *c)
 	return log_err("memtrace's agent is not in this core: was it taken by memtrace coredump?");
 }
 
+/*
+ * The live half of srv_core_open: the program, then `target remote | REMOTE`
+ * (gdbserver at the other end, attached, every thread stopped). No function
+ * of the target is ever called from here: `print f()` is refused by gdb.
+ * Takes SEARCH and DEBUGDIR (freed). C or NULL (C closed, logged).
+ */
+static struct srv_core *open_live(struct srv_core *c, const struct srv_core_options *o,
+				  const struct gdbmi_paths *paths, char *search, char *debugdir)
+{
+	enum gdbmi_status st = gdbmi_open_program(c->s, paths, o->exe);
+
+	if (st != GDBMI_OK) {
+		log_err("%s: gdb cannot load it: %s", o->exe, gdb_msg(c));
+		goto fail;
+	}
+	if (gdbmi_cmd(c->s, NULL, "-gdb-set may-call-functions off") != GDBMI_OK) {
+		log_err("this gdb cannot refuse calls into the program (set may-call-functions: gdb 10 or later "
+			"needed): %s", gdb_msg(c));
+		goto fail;
+	}
+	c->collect = 1;
+	st = gdbmi_connect_pipe(c->s, o->remote);
+	c->collect = 0;
+	if (st != GDBMI_OK) {
+		log_err("gdb could not reach gdbserver on the device: %s", gdb_msg(c));
+		goto fail;
+	}
+	if (c->warn)
+		log_info("gdb, connecting: %s", c->warn);
+	if (find_anchor(c) < 0 || read_anchor(c) < 0)
+		goto fail;
+	free(search);
+	free(debugdir);
+	return c;
+fail:
+	free(search);
+	free(debugdir);
+	srv_core_close(c);
+	return NULL;
+}
+
 struct srv_core *srv_core_open(const struct srv_core_options *o)
 {
 	/* no script and no libthread_db from the sysroot: nothing runs but gdb */
@@ -421,9 +466,9 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	struct stat sb;
 	enum gdbmi_status st;
 
-	if (stat(o->core, &sb) < 0)
+	if (!o->remote && stat(o->core, &sb) < 0)
 		return log_err_null("%s: %s", o->core, strerror(errno));
-	if (!S_ISREG(sb.st_mode))
+	if (!o->remote && !S_ISREG(sb.st_mode))
 		return log_err_null("%s: not a regular file, not a core", o->core);
 	if (access(o->exe, R_OK) < 0)
 		return log_err_null("%s: %s", o->exe, strerror(errno));
@@ -431,8 +476,9 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	if (!c)
 		return log_err_null("out of memory");
 	c->all_frames = o->all_frames;
+	c->live = o->remote != NULL;
 	go.async_ctx = c;
-	if (is_gzip(o->core)) {
+	if (!o->remote && is_gzip(o->core)) {
 		signal(SIGINT, remove_tmp_and_die);
 		signal(SIGTERM, remove_tmp_and_die);
 		signal(SIGHUP, remove_tmp_and_die);
@@ -474,6 +520,8 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	}
 	/* Values are printed one field a line, as gdb's `print` with `set print pretty`. */
 	gdbmi_cmd(c->s, NULL, "-gdb-set print pretty on");
+	if (o->remote)
+		return open_live(c, o, &paths, search, debugdir);
 	c->collect = 1;
 	st = gdbmi_open_core(c->s, &paths, o->exe, core, NULL);
 	c->collect = 0;
@@ -595,60 +643,176 @@ static void print_frame(struct srv_core *c, FILE *out, long thread, const struct
 	gdbmi_vars_free(v);
 }
 
-int srv_core_frames(struct srv_core *c, FILE *out, unsigned long id)
+/* Where context ID allocates in this target: its thread, that thread's frames and the site's level. */
+struct site {
+	struct gdbmi_record *threads; /* owns TARGET */
+	struct gdbmi_frames *f;
+	long thread, level, user;     /* USER: the caller of the allocator (past operator new) */
+	const char *target;
+};
+
+static void site_free(struct site *st)
+{
+	gdbmi_frames_free(st->f);
+	gdbmi_record_free(st->threads);
+}
+
+/*
+ * Find the thread allocating in context ID: the first thread (the held one
+ * of `coredump -c`, or the one gdb selected) is tried first. 0, or -1 logged.
+ */
+static int locate(struct srv_core *c, unsigned long id, struct site *st)
 {
 	uint64_t pcs[MAX_DEPTH];
 	unsigned depth = 0;
-	struct gdbmi_record *rec = NULL;
 	const struct gdbmi_value *threads;
-	struct gdbmi_frames *f = NULL;
-	long thread = 0, site = -1, user;
-	const char *target = "";
-	int rc = -1;
 
+	*st = (struct site){ .level = -1 };
 	if (ctx_pcs(c, id, pcs, &depth) < 0)
 		return -1;
-	if (gdbmi_cmd(c->s, &rec, "-thread-info") != GDBMI_OK) {
-		log_err("the core's threads: %s", gdb_msg(c));
-		goto out;
-	}
-	threads = gdbmi_record_get(rec, "threads");
-	/* gdb lists the core's first thread as thread 1: the held one of `coredump -c`, tried first */
-	for (size_t i = 0; threads && i < threads->n && site < 0; i++) {
+	if (gdbmi_cmd(c->s, &st->threads, "-thread-info") != GDBMI_OK)
+		return log_err("the threads: %s", gdb_msg(c));
+	threads = gdbmi_record_get(st->threads, "threads");
+	for (size_t i = 0; threads && i < threads->n && st->level < 0; i++) {
 		long t;
 
 		if (gdbmi_get_long(&threads->v[i], "id", &t) < 0)
 			continue;
-		gdbmi_frames_free(f);
-		f = NULL;
-		if (gdbmi_list_frames(c->s, t, 0, -1, &f) != GDBMI_OK)
+		gdbmi_frames_free(st->f);
+		st->f = NULL;
+		if (gdbmi_list_frames(c->s, t, 0, -1, &st->f) != GDBMI_OK)
 			continue;
-		site = find_site(f, pcs, depth);
-		if (site >= 0) {
-			thread = t;
-			target = gdbmi_get_str(&threads->v[i], "target-id");
+		st->level = find_site(st->f, pcs, depth);
+		if (st->level >= 0) {
+			st->thread = t;
+			st->target = gdbmi_get_str(&threads->v[i], "target-id");
 		}
 	}
-	if (site < 0) {
-		log_err("context %lu: no thread of this core is allocating in it: take the core with `coredump -c "
-			"%lu` (the thread it holds is the core's first)",
-			id, id);
-		goto out;
+	if (st->level < 0) {
+		if (c->live)
+			return log_err("context %lu: no thread is allocating in it now (gdb -c %lu stops one that does)",
+				       id, id);
+		return log_err("context %lu: no thread of this core is allocating in it: take the core with "
+			       "`coredump -c %lu` (the thread it holds is the core's first)", id, id);
 	}
-	for (user = site; user + 1 < (long)f->n && is_new(f->frame[user].func); user++)
+	for (st->user = st->level; st->user + 1 < (long)st->f->n && is_new(st->f->frame[st->user].func); st->user++)
 		;
-	fprintf(out, "== frames of context %lu: thread %ld (%s), %s\n", id, thread, target ? target : "?",
-		thread == 1 ? "held at its allocation (the core's first thread: coredump -c)"
-			    : "allocating in it (not the core's first thread: the core was not taken with coredump -c)");
+	return 0;
+}
+
+int srv_core_frames(struct srv_core *c, FILE *out, unsigned long id)
+{
+	struct site st;
+	long user;
+
+	if (locate(c, id, &st) < 0) {
+		site_free(&st);
+		return -1;
+	}
+	user = st.user;
+	fprintf(out, "== frames of context %lu: thread %ld (%s), %s\n", id, st.thread, st.target ? st.target : "?",
+		c->live ? "allocating in it"
+		: st.thread == 1 ? "held at its allocation (the core's first thread: coredump -c)"
+				 : "allocating in it (not the core's first thread: the core was not taken with coredump -c)");
 	if (!c->all_frames)
 		fprintf(out, "   (#0-#%ld: the allocator and memtrace's agent, not shown: --all-frames shows them)\n",
 			user - 1);
-	for (long i = c->all_frames ? 0 : user; i < (long)f->n; i++)
-		print_frame(c, out, thread, &f->frame[i], i < user);
-	rc = 0;
-out:
-	gdbmi_frames_free(f);
+	for (long i = c->all_frames ? 0 : user; i < (long)st.f->n; i++)
+		print_frame(c, out, st.thread, &st.f->frame[i], i < user);
+	site_free(&st);
+	return 0;
+}
+
+struct gdbmi_session *srv_core_gdb(struct srv_core *c)
+{
+	return c->s;
+}
+
+int srv_core_is_live(const struct srv_core *c)
+{
+	return c->live;
+}
+
+int srv_core_run(struct srv_core *c, FILE *out, const char *command, int timeout_ms)
+{
+	unsigned long since = gdbmi_stop_count(c->s);
+	struct gdbmi_record *rec = NULL;
+	enum gdbmi_status st;
+	char *q = gdbmi_quote(command);
+
+	if (!q) {
+		log_err("out of memory");
+		return -1;
+	}
+	c->sink = out;
+	st = gdbmi_cmd(c->s, &rec, "-interpreter-exec console %s", q);
+	free(q);
+	if (st == GDBMI_OK && rec->rclass == GDBMI_RUNNING) {
+		st = gdbmi_wait_stopped(c->s, since, timeout_ms, NULL);
+		if (st == GDBMI_TIMEOUT) {
+			/* gdbserver stops an attached process by its process group: try, briefly */
+			gdbmi_interrupt(c->s);
+			st = gdbmi_wait_stopped(c->s, since, 2000, NULL);
+			if (st == GDBMI_OK)
+				fprintf(out, "(interrupted: `%s` did not stop within %d s)\n", command, timeout_ms / 1000);
+		}
+		/* What gdb prints after the stop (the frame, a returned value) comes before the next answer. */
+		if (st == GDBMI_OK)
+			gdbmi_cmd(c->s, NULL, "-data-evaluate-expression 0");
+	}
+	c->sink = NULL;
+	if (st == GDBMI_GDB_ERROR)
+		fprintf(out, "%s\n", gdbmi_error_msg(rec));
+	else if (st != GDBMI_OK)
+		log_err("`%s`: %s", command, st == GDBMI_TIMEOUT ? "the program is still running" : gdb_msg(c));
 	gdbmi_record_free(rec);
+	if (st == GDBMI_TIMEOUT)
+		return 1;
+	return st == GDBMI_OK || st == GDBMI_GDB_ERROR ? 0 : -1;
+}
+
+int srv_core_wait_stop(struct srv_core *c, FILE *out, int timeout_ms)
+{
+	enum gdbmi_status st;
+
+	if (!gdbmi_is_running(c->s))
+		return 0;
+	c->sink = out;
+	st = gdbmi_wait_stopped(c->s, gdbmi_stop_count(c->s), timeout_ms, NULL);
+	if (st == GDBMI_OK)
+		gdbmi_cmd(c->s, NULL, "-data-evaluate-expression 0");
+	c->sink = NULL;
+	return st == GDBMI_OK ? 0 : st == GDBMI_TIMEOUT ? 1 : -1;
+}
+
+int srv_core_to_site(struct srv_core *c, FILE *out, unsigned long id, int timeout_ms)
+{
+	struct site st;
+	char loc[64];
+	int rc = -1;
+
+	if (locate(c, id, &st) < 0)
+		goto out;
+	if (gdbmi_cmd(c->s, NULL, "-thread-select %ld", st.thread) != GDBMI_OK) {
+		log_err("thread %ld: %s", st.thread, gdb_msg(c));
+		goto out;
+	}
+	if (st.user == 0) {
+		/* Already in the caller: nothing to run. */
+		rc = srv_core_run(c, out, "frame", timeout_ms);
+		goto out;
+	}
+	/* Run the allocator to its return, in this thread only: the pointer is then in the caller's hands. */
+	snprintf(loc, sizeof(loc), "*0x%" PRIx64, st.f->frame[st.user].addr);
+	if (gdbmi_cmd(c->s, NULL, "-break-insert -t -p %ld %s", st.thread, loc) != GDBMI_OK) {
+		log_err("a breakpoint at %s: %s", loc, gdb_msg(c));
+		goto out;
+	}
+	fprintf(out, "thread %ld (%s) allocated in context %lu; running it to the return into %s\n", st.thread,
+		st.target ? st.target : "?", id, st.f->frame[st.user].func ? st.f->frame[st.user].func : "??");
+	rc = srv_core_run(c, out, "continue", timeout_ms);
+out:
+	site_free(&st);
 	return rc;
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct gdbmi_session;
+
 /*
  * How to open the core. CORE may be gzip'ed (it is then gunzipped to a
  * temporary file, removed by srv_core_close). EXE is the program the core was
@@ -26,6 +28,12 @@ struct srv_core_options {
 	char *const *sysroots;
 	size_t n_sysroots;
 	int all_frames; /* --frames also prints the agent's and the allocator's frames */
+	/*
+	 * Live instead of CORE: gdb runs `target remote | REMOTE` (a command
+	 * whose stdio reaches a gdbserver attached to the process) after
+	 * loading EXE, with calls into the program turned off.
+	 */
+	const char *remote;
 };
 
 /*
@@ -53,5 +61,30 @@ void srv_core_close(struct srv_core *c);
 int srv_core_frames(struct srv_core *c, FILE *out, unsigned long id);
 int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id);
 int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr, const char *type, size_t bytes);
+
+/* The gdb session, for commands of its own (a live target's console). */
+struct gdbmi_session *srv_core_gdb(struct srv_core *c);
+/* 1 when opened live (REMOTE), 0 on a core. */
+int srv_core_is_live(const struct srv_core *c);
+
+/*
+ * Run one gdb CLI COMMAND, its console output to OUT (an error as gdb's
+ * message). A command that resumes the program (finish, next, continue) is
+ * waited for up to TIMEOUT_MS, then interrupted (which gdbserver can do
+ * only to a process that leads its process group). 0 done, 1 the program
+ * is still running (srv_core_wait_stop), -1 gdb failed (logged).
+ */
+int srv_core_run(struct srv_core *c, FILE *out, const char *command, int timeout_ms);
+
+/* Wait up to TIMEOUT_MS for a running program to stop. 0 stopped (or was), 1 still running, -1. */
+int srv_core_wait_stop(struct srv_core *c, FILE *out, int timeout_ms);
+
+/*
+ * Live, with a thread stopped inside the allocator in context ID (the
+ * agent's hold, about to be released): run that thread to the allocation's
+ * return into its caller, where the new block is in the caller's hands.
+ * As srv_core_run.
+ */
+int srv_core_to_site(struct srv_core *c, FILE *out, unsigned long id, int timeout_ms);
 
 #endif

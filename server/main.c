@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "annotate.h"
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "net.h"
 #include "netserver.h"
+#include "relay.h"
 #include "report.h"
 #include "util.h"
 
@@ -67,8 +69,9 @@ static const char usage_text[] =
 	"Cores (docs/server.md, \"Cores\"), read with gdb, which must be installed:\n"
 	"      --core CORE       a core written by memtrace's `coredump` (gzip'ed or not)\n"
 	"      --exe PROG        the program it was taken of (an unstripped build of it)\n"
-	"      --gdb PATH        the gdb to run (default: gdb from PATH); the first SYSROOT\n"
-	"                        is its sysroot, all of them its solib-search-path\n"
+	"      --gdb PATH        the gdb to run (default: gdb from PATH), here and for the\n"
+	"                        cores and gdb consoles of linked memtraces; the first\n"
+	"                        SYSROOT is its sysroot, all of them its solib-search-path\n"
 	"  COMMAND, one or more, run in order, each answer under a line starting with ==:\n"
 	"      --frames ID       the thread allocating in context ID (the core's first thread\n"
 	"                        with `coredump -c ID`): its frames from the allocation site\n"
@@ -242,8 +245,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->core_option = "--exe";
 			break;
 		case OPT_GDB:
-			o->core.gdb = optarg;
-			o->core_option = "--gdb";
+			o->core.gdb = optarg; /* for --core, and for the cores and gdb sessions served */
 			break;
 		case OPT_ALL_FRAMES:
 			o->core.all_frames = 1;
@@ -439,12 +441,28 @@ static void timeouts_from_env(struct srv_timeouts *t)
 
 static int serve(struct options *o, struct srv_decoder *d)
 {
+	static char self[4096];
+	struct srv_work_config work = {
+		.sysroots = o->sysroots,
+		.n_sysroots = o->n_sysroots,
+		.gdb = o->core.gdb,
+		.self = self,
+	};
 	struct srv_net_options no = {
 		.listen = o->listen_given || !o->connect_given ? &o->listen : NULL,
 		.connect = o->connect_given ? &o->connect : NULL,
 		.token = o->token,
 		.max_clients = (int)o->max_clients,
+		.work = &work,
 	};
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0) {
+		log_warn("/proc/self/exe: %s: no gdb sessions (their relay runs this program)", strerror(errno));
+		no.work = NULL;
+	} else {
+		self[n] = '\0';
+	}
 
 	if (!o->listen_given) /* every IPv4 address */
 		snprintf(o->listen.port, sizeof(o->listen.port), "%d", NET_DEFAULT_PORT);
@@ -515,6 +533,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_set_name("memtrace-server");
+	/* Not an option for users: what gdb runs to reach gdbserver (server/relay.h). */
+	if (argc == 3 && !strcmp(argv[1], "--rsp-relay")) {
+		log_set_name("memtrace-server relay");
+		return srv_relay_main(argv[2]);
+	}
 	rc = parse_options(argc, argv, &o);
 	if (rc) {
 		rc = rc < 0 ? 0 : rc;

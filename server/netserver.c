@@ -7,6 +7,7 @@
  * for the others for longer than its own time limits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -24,11 +25,22 @@
 #include "log.h"
 #include "netserver.h"
 #include "proto.h"
+#include "request.h"
 #include "util.h"
 
 #define ACCEPT_PER_ROUND 16
 #define ACCEPT_PAUSE_MS 1000 /* out of descriptors: stop accepting for a while */
 #define ROUND_MAX_MS 1000
+#define MAX_PARKED 16	      /* channels said hello, not yet named by a request */
+#define PARKED_MS 10000	      /* how long one waits for its request */
+#define WORK_DRAIN_MS 10000   /* stopping: gdb sessions detach meanwhile */
+
+/* A channel's socket, from its hello until a request of its link names it. */
+struct parked {
+	int fd;
+	int64_t since;
+	char key[NET_CHANNEL_MAX + 1];
+};
 
 struct server {
 	const struct srv_net_options *o;
@@ -41,6 +53,8 @@ struct server {
 	size_t npeers, cap;
 	struct srv_peer *dialed; /* among peers, or NULL */
 	size_t budget_used;
+	struct parked parked[MAX_PARKED];
+	size_t nparked;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -107,7 +121,78 @@ static void drop_peer(struct server *s, struct srv_peer *p, int64_t now)
 		s->dialed = NULL;
 	}
 	log_debug("%s: connection closed", srv_peer_name(p));
+	srv_work_free(srv_conn_user(srv_peer_conn(p)));
 	srv_peer_free(p);
+}
+
+static void unpark(struct server *s, size_t i)
+{
+	s->parked[i] = s->parked[--s->nparked];
+}
+
+/* A channel's hello is answered and written: keep its socket for the request that names it. */
+static void park_channel(struct server *s, struct srv_peer *p, int64_t now)
+{
+	int fd;
+
+	if (s->nparked == MAX_PARKED) {
+		log_warn("%s: %d channels wait already: the oldest is closed", srv_peer_name(p), MAX_PARKED);
+		close(s->parked[0].fd);
+		unpark(s, 0);
+	}
+	fd = srv_peer_take_fd(p);
+	/* Blocking from now on: the gdb work and gdb's relay use it with plain reads and writes. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	s->parked[s->nparked].fd = fd;
+	s->parked[s->nparked].since = now;
+	snprintf(s->parked[s->nparked].key, sizeof(s->parked[0].key), "%s", srv_conn_channel(srv_peer_conn(p)));
+	s->nparked++;
+	drop_peer(s, p, now);
+}
+
+static void expire_parked(struct server *s, int64_t now, int64_t *next)
+{
+	for (size_t i = 0; i < s->nparked;) {
+		if (now - s->parked[i].since >= PARKED_MS) {
+			log_warn("a channel was never named by a request within %d s: closed", PARKED_MS / 1000);
+			close(s->parked[i].fd);
+			unpark(s, i);
+			continue;
+		}
+		if (s->parked[i].since + PARKED_MS < *next)
+			*next = s->parked[i].since + PARKED_MS;
+		i++;
+	}
+}
+
+/* conn.h's defer: a gdb work request goes to the peer's work thread, with its channel. */
+static cJSON *defer_work(void *ctx, struct srv_conn *c, cJSON *msg, double id, const char *cmd)
+{
+	struct server *s = ctx;
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(msg, "channel");
+	struct srv_work *w = srv_conn_user(c);
+	int chan = -1;
+
+	if (!s->o->work)
+		return srv_reply_error(id, "%s: this memtrace-server does no gdb work", cmd);
+	if (key) {
+		for (size_t i = 0; cJSON_IsString(key) && i < s->nparked; i++) {
+			if (!strcmp(s->parked[i].key, key->valuestring)) {
+				chan = s->parked[i].fd;
+				unpark(s, i);
+				break;
+			}
+		}
+		if (chan < 0)
+			return srv_reply_error(id, "%s: no channel of that key has said hello (or it waited more than %d s)",
+					       cmd, PARKED_MS / 1000);
+	}
+	if (!w) {
+		w = srv_work_new(s->o->work, srv_conn_name(c));
+		srv_conn_set_user(c, w);
+	}
+	srv_work_submit(w, msg, id, cmd, chan);
+	return NULL;
 }
 
 /* The next peer over --max-clients: told so in one try, and closed. */
@@ -223,7 +308,7 @@ static int setup_listen(struct server *s)
 static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **slot, const sigset_t *mask)
 {
 	int64_t now = proto_now_ms(), next = now + ROUND_MAX_MS;
-	size_t nfds = 0, first_peer;
+	size_t nfds = 0, first_peer, first_work, npolled;
 	int lslot = -1, dslot = -1, cslot = -1, n;
 	struct timespec ts;
 
@@ -235,6 +320,7 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 		else
 			i++;
 	}
+	expire_parked(s, now, &next);
 	if (s->dialer && !s->dialed)
 		srv_dialer_tick(s->dialer, now, &next);
 	if (s->lfd >= 0 && now >= s->accept_paused_until) {
@@ -259,6 +345,14 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 		slot[nfds - first_peer] = s->peers[i];
 		fds[nfds++] = (struct pollfd){ .fd = ev ? srv_peer_fd(s->peers[i]) : -1, .events = ev };
 	}
+	/* Then each peer's gdb work, for its replies. */
+	first_work = nfds;
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct srv_work *w = srv_conn_user(srv_peer_conn(s->peers[i]));
+
+		slot[nfds - first_peer] = s->peers[i];
+		fds[nfds++] = (struct pollfd){ .fd = w ? srv_work_fd(w) : -1, .events = POLLIN };
+	}
 	now = proto_now_ms();
 	ts.tv_sec = next > now ? (next - now) / 1000 : 0;
 	ts.tv_nsec = next > now ? (next - now) % 1000 * 1000000 : 0;
@@ -266,9 +360,26 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 	if (n < 0)
 		return errno == EINTR ? 0 : log_err("poll: %s", strerror(errno));
 	now = proto_now_ms();
-	for (size_t i = first_peer; i < nfds; i++) {
-		if (fds[i].revents && srv_peer_run(slot[i - first_peer], fds[i].revents, now) < 0)
-			drop_peer(s, slot[i - first_peer], now);
+	npolled = nfds;
+	for (size_t i = first_work; i < npolled; i++) {
+		struct srv_peer *p = slot[i - first_peer];
+		cJSON *reply;
+
+		if (!fds[i].revents || !(reply = srv_work_take(srv_conn_user(srv_peer_conn(p)))))
+			continue;
+		srv_conn_deliver(srv_peer_conn(p), reply);
+		/* Written below, with the peer's own events. */
+		fds[first_peer + (size_t)(i - first_work)].revents |= POLLOUT;
+	}
+	for (size_t i = first_peer; i < first_work; i++) {
+		struct srv_peer *p = slot[i - first_peer];
+
+		if (!fds[i].revents)
+			continue;
+		if (srv_peer_run(p, fds[i].revents, now) < 0)
+			drop_peer(s, p, now);
+		else if ((srv_peer_flags(p) & SRV_CONN_CHANNEL) && !srv_peer_events(p))
+			park_channel(s, p, now);
 	}
 	/* Messages held for memory: some may have been given back this round. */
 	for (size_t i = 0; i < s->npeers;) {
@@ -299,7 +410,7 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 	int rc = 1;
 
 	s.cfg_in = (struct srv_conn_config){ .decoder = d, .token = o->token, .reserve = budget_reserve,
-					     .release = budget_release, .ctx = &s };
+					     .release = budget_release, .ctx = &s, .defer = defer_work };
 	s.cfg_out = s.cfg_in;
 	s.cfg_out.dialer = 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -319,8 +430,8 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 		announce("dialing %s (memtrace --listen there)", srv_dialer_name(s.dialer));
 	}
 	while (!stop_signal) {
-		if (room < s.npeers + 3) {
-			room = s.npeers + 3 + 16;
+		if (room < 2 * s.npeers + 3) {
+			room = 2 * s.npeers + 3 + 16;
 			fds = realloc(fds, room * sizeof(*fds));
 			slot = realloc(slot, room * sizeof(*slot));
 			if (!fds || !slot) {
@@ -337,6 +448,9 @@ out:
 	s.dialed = NULL; /* no dialing again */
 	while (s.npeers)
 		drop_peer(&s, s.peers[s.npeers - 1], proto_now_ms());
+	while (s.nparked)
+		close(s.parked[--s.nparked].fd);
+	srv_work_drain(WORK_DRAIN_MS);
 	free(s.peers);
 	free(fds);
 	free(slot);

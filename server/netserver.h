@@ -10,6 +10,7 @@
 #include "decode.h"
 #include "net.h"
 #include "peer.h"
+#include "work.h"
 
 #define SRV_MAX_CLIENTS 64 /* --max-clients' default */
 /* The budget of large messages of every peer at once (conn.h, SRV_LINK_LARGE). */
@@ -21,6 +22,7 @@ struct srv_net_options {
 	const struct net_hostport *group;   /* discovery group; NULL: none (needs listen) */
 	const char *token;		    /* NULL: none */
 	int max_clients;		    /* accepted peers at once */
+	const struct srv_work_config *work; /* cores and gdb; NULL: refused */
 	struct srv_timeouts timeouts;
 };
 

@@ -41,7 +41,8 @@ void srv_peer_free(struct srv_peer *p)
 {
 	if (!p)
 		return;
-	close(p->fd);
+	if (p->fd >= 0)
+		close(p->fd);
 	srv_conn_free(p->conn);
 	free(p);
 }
@@ -49,6 +50,19 @@ void srv_peer_free(struct srv_peer *p)
 int srv_peer_fd(const struct srv_peer *p)
 {
 	return p->fd;
+}
+
+struct srv_conn *srv_peer_conn(struct srv_peer *p)
+{
+	return p->conn;
+}
+
+int srv_peer_take_fd(struct srv_peer *p)
+{
+	int fd = p->fd;
+
+	p->fd = -1;
+	return fd;
 }
 
 const char *srv_peer_name(const struct srv_peer *p)

@@ -29,6 +29,10 @@ struct srv_peer *srv_peer_new(int fd, const struct srv_conn_config *cfg, const c
 void srv_peer_free(struct srv_peer *p);
 
 int srv_peer_fd(const struct srv_peer *p);
+/* The link's protocol side. */
+struct srv_conn *srv_peer_conn(struct srv_peer *p);
+/* Take the socket away (a channel, handed over): the peer no longer closes it. */
+int srv_peer_take_fd(struct srv_peer *p);
 const char *srv_peer_name(const struct srv_peer *p);
 
 /* The link's SRV_CONN_* flags (conn.h). */

@@ -109,6 +109,17 @@ static cJSON *decode(struct srv_decoder *d, const struct srv_request_limits *lim
 	return reply;
 }
 
+int srv_request_is_work(const char *cmd)
+{
+	static const char *const work[] = { "core",	"frames",   "blocks",	"inspect",  "gdb-open",
+					    "gdb-site", "gdb-exec", "gdb-wait", "gdb-close" };
+
+	for (size_t i = 0; i < sizeof(work) / sizeof(work[0]); i++)
+		if (!strcmp(cmd, work[i]))
+			return 1;
+	return 0;
+}
+
 cJSON *srv_request_answer(struct srv_decoder *d, const struct srv_request_limits *lim, cJSON *msg, double id,
 			  const char *cmd, int *end)
 {
@@ -125,6 +136,6 @@ cJSON *srv_request_answer(struct srv_decoder *d, const struct srv_request_limits
 	}
 	if (!strcmp(cmd, "hello"))
 		return srv_reply_error(id, "hello: this link has already said hello");
-	return srv_reply_error(id, "unknown command '%s' (this memtrace-server %s knows decode, ping and bye)",
+	return srv_reply_error(id, "unknown command '%s' (this memtrace-server %s knows decode, ping, bye, core, frames, blocks, inspect and gdb-*)",
 			       srv_printable(cmd, name, sizeof(name)), MEMTRACE_VERSION);
 }

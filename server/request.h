@@ -22,6 +22,12 @@ cJSON *srv_reply_error(double id, const char *fmt, ...) __attribute__((format(pr
  */
 const char *srv_printable(const char *s, char *buf, size_t len);
 
+/*
+ * 1 when CMD is gdb work (core, frames, blocks, inspect, gdb-*): served by
+ * the peer's work thread (server/work.h), not by srv_request_answer.
+ */
+int srv_request_is_work(const char *cmd);
+
 struct srv_request_limits {
 	size_t max_contexts; /* in one decode request */
 	size_t max_frames;   /* in all its contexts */

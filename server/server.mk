@@ -11,14 +11,15 @@
 # Needs libdw (Debian libdw-dev), libstdc++ for its demangler, zlib (zlib1g-dev) for
 # gzip'ed cores, and libgdbmi (mi/mi.mk) to drive gdb for --core (server/core.c). Its unit test
 # (tests/unit/test_decode.c) and benchmark (bench/decode.c) link the decoder,
+# and tests/unit/test_gdbcmd.c the gdb console's allowlist (server/gdbcmd.c),
 # so they have rules of their own here rather than the top Makefile's generic ones.
 
 SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/modmap.c \
 	server/funcindex.c server/symcache.c server/decode.c server/annotate.c inject/util.c common/log.c
 # The link's protocol, pure over byte buffers (what the message fuzzer drives), then its sockets.
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
-SERVER_SRCS := server/main.c server/core.c server/netserver.c server/peer.c server/dialer.c common/proto.c \
-	inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
+SERVER_SRCS := server/main.c server/core.c server/work.c server/relay.c server/netserver.c server/peer.c server/dialer.c common/proto.c \
+	server/gdbcmd.c inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
 SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h \
 	common/net.h common/proto.h $(MI_HDRS)
 SERVER := $(BUILD)/memtrace-server
@@ -70,6 +71,12 @@ $(BUILD)/tests/unit/test_decode: tests/unit/test_decode.c tests/unit/check.h $(S
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< \
 		$(SERVER_DECODER_SRCS) $(SERVER_LIBS)
+
+# The gdb console's allowlist is pure: its test links it alone, sanitized too.
+$(BUILD)/tests/unit/test_gdbcmd: tests/unit/test_gdbcmd.c tests/unit/check.h server/gdbcmd.c server/gdbcmd.h \
+		$(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< server/gdbcmd.c
 
 $(BUILD)/bench/decode: bench/decode.c $(SERVER_DECODER_SRCS) $(SERVER_HDRS) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
@@ -142,6 +149,6 @@ install-server: $(SERVER)
 else
 # The decoder runs on the host: a cross build makes neither its test nor its
 # benchmark (test_decode is then absent, and tests/run.sh runs only what exists),
-# nor the link tests' peer.
-$(BUILD)/tests/unit/test_decode $(BUILD)/bench/decode: ; @:
+# nor the link tests' peer; nor the gdb console's test (test_gdbcmd).
+$(BUILD)/tests/unit/test_decode $(BUILD)/tests/unit/test_gdbcmd $(BUILD)/bench/decode: ; @:
 endif
