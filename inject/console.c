@@ -33,7 +33,16 @@ static const char help_text[] =
 	"                                live blocks of context ID, oldest first\n"
 	"  coredump -n|-c ID [-t SEC] [-f PATH] [--gz]\n"
 	"                                write a core now (-n), or at the next allocation in context ID\n"
-	"                                with that thread first; default PATH core.memtrace.PID.N\n"
+	"                                with that thread first; default PATH core.memtrace.PID.N;\n"
+	"                                when linked, memtrace-server gets it too\n"
+	"  frames ID                     (linked) the frames of the thread allocating in context ID,\n"
+	"                                with arguments and locals, in the last core sent or under gdb\n"
+	"  blocks ID                     (linked) the live blocks of context ID, read by gdb\n"
+	"  inspect ADDR [--type T] [--bytes N]\n"
+	"                                (linked) the block at ADDR in hex and ASCII, or as type T\n"
+	"  gdb [-c ID [-t SEC]]          (linked) gdb on the host, attached through gdbserver here: now,\n"
+	"                                or stopped just after the next allocation in context ID;\n"
+	"                                continue or detach comes back here\n"
 	"  sleep SEC                     wait SEC seconds (for scripts)\n"
 	"  kill [SIG]                    send signal SIG (default TERM) to the traced process\n"
 	"  detach                        (attached with -p) unhook the process and leave it running\n"
@@ -381,6 +390,10 @@ int inj_console_exec(struct inj_console *con, const char *line)
 	int argc = split(buf, argv, MAX_ARGS);
 	int ret = 0;
 
+	if (con->gdb) {
+		free(buf);
+		return inj_console_gdb_line(con, line);
+	}
 	if (argc < 0) {
 		ret = log_err(argc == -2 ? "unbalanced quote in '%s'" : "too many words in '%s'", line);
 	} else if (argc == 0 || argv[0][0] == '#') {
@@ -398,6 +411,10 @@ int inj_console_exec(struct inj_console *con, const char *line)
 		ret = cmd_dump(con, argc, argv);
 	} else if (!strcmp(argv[0], "coredump")) {
 		ret = inj_console_coredump(con, argc, argv);
+	} else if (!strcmp(argv[0], "frames") || !strcmp(argv[0], "blocks") || !strcmp(argv[0], "inspect")) {
+		ret = inj_console_frames(con, argc, argv);
+	} else if (!strcmp(argv[0], "gdb")) {
+		ret = inj_console_gdb(con, argc, argv);
 	} else if (!strcmp(argv[0], "monitor")) {
 		ret = cmd_monitor(con, argc, argv);
 	} else if (!strcmp(argv[0], "sleep")) {

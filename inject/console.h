@@ -31,6 +31,9 @@ struct inj_console {
 	double monitor_prev_bytes;
 	int monitor_has_prev;
 	int quit;			/* quit was asked for */
+	/* gdb (console_gdb.c) */
+	const char *gdbserver;		/* its path, NULL: from PATH */
+	struct inj_gdb *gdb;		/* a gdb console is open: lines go to it */
 };
 
 /*
@@ -45,7 +48,32 @@ long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);
 /* Print the monitor line that is due and schedule the next. */
 void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 
+/*
+ * Arm the agent's hold on context ID and wait (at most TIMEOUT_MS, 0: no
+ * limit; Ctrl-C cancels) until a thread is held: 0 with its TID and the
+ * block's ADDR and SIZE, or -1 (hold cancelled, reason logged, WHAT first).
+ */
+int inj_console_hold(struct inj_console *con, const char *what, long id, long timeout_ms, int *tid,
+		     uint64_t *addr, uint64_t *size);
+
 /* The coredump command (console_core.c): ARGV as split by inj_console_exec. 0 or -1. */
 int inj_console_coredump(struct inj_console *con, int argc, char **argv);
+
+/*
+ * The commands served by memtrace-server's gdb (console_gdb.c): frames,
+ * blocks, inspect and gdb. 0 or -1.
+ */
+int inj_console_frames(struct inj_console *con, int argc, char **argv);
+int inj_console_gdb(struct inj_console *con, int argc, char **argv);
+/* A line typed while the gdb console is open. 0 or -1. */
+int inj_console_gdb_line(struct inj_console *con, const char *line);
+/* Close an open gdb console (memtrace is leaving): the program runs on. */
+void inj_console_gdb_end(struct inj_console *con);
+
+/*
+ * After coredump wrote PATH: when linked, send it to memtrace-server, which
+ * opens it for frames, blocks and inspect. 0 (or not linked), -1 logged.
+ */
+int inj_console_send_core(struct inj_console *con, const char *path);
 
 #endif

@@ -30,6 +30,7 @@
 #include "proto.h"
 #include "report.h"
 #include "session.h"
+#include "srvlink.h"
 #include "util.h"
 
 #define POLL_MS 100
@@ -107,12 +108,8 @@ static void unhold(struct inj_console *con)
 	cJSON_Delete(r);
 }
 
-/*
- * Arm the hold on context ID and wait until a thread is held (0, with its
- * TID, ADDR, SIZE) or the wait is cancelled (-1, hold cancelled, reason logged).
- */
-static int wait_held(struct inj_console *con, long id, long timeout_ms, int *tid, uint64_t *addr,
-		     uint64_t *size)
+int inj_console_hold(struct inj_console *con, const char *what, long id, long timeout_ms, int *tid,
+		     uint64_t *addr, uint64_t *size)
 {
 	int64_t deadline = timeout_ms > 0 ? proto_now_ms() + timeout_ms : -1;
 	cJSON *args = cJSON_CreateObject(), *r;
@@ -123,9 +120,9 @@ static int wait_held(struct inj_console *con, long id, long timeout_ms, int *tid
 	r = inj_session_request(con->session, "hold", args, con->timeout_ms);
 	cJSON_Delete(args);
 	if (!r)
-		return log_err("coredump: context %ld cannot be held (see above)", id);
+		return log_err("%s: context %ld cannot be held (see above)", what, id);
 	cJSON_Delete(r);
-	fprintf(con->out, "coredump: waiting for the next allocation in context %ld%s\n", id,
+	fprintf(con->out, "%s: waiting for the next allocation in context %ld%s\n", what, id,
 		isatty(STDIN_FILENO) ? " (Ctrl-C cancels)" : "");
 	fflush(con->out);
 	for (;;) {
@@ -163,7 +160,8 @@ static int wait_held(struct inj_console *con, long id, long timeout_ms, int *tid
 		}
 	}
 	unhold(con);
-	return log_err("coredump -c %ld: cancelled, no core written: %s", id, why);
+	return log_err("%s -c %ld: cancelled, %s: %s", what, id,
+		       !strcmp(what, "coredump") ? "no core written" : "gdb not started", why);
 }
 
 int inj_console_coredump(struct inj_console *con, int argc, char **argv)
@@ -211,7 +209,7 @@ int inj_console_coredump(struct inj_console *con, int argc, char **argv)
 		if (!con->session || inj_session_lost(con->session))
 			return log_err("coredump -c: no agent to ask: %s (coredump -n still works)",
 				       con->gone ? con->gone : "not connected");
-		if (wait_held(con, id, timeout_ms, &tid, &addr, &size) < 0)
+		if (inj_console_hold(con, "coredump", id, timeout_ms, &tid, &addr, &size) < 0)
 			return -1;
 	}
 	path = file ? xstrdup(file) : default_path(con->pid, gz);
@@ -236,6 +234,9 @@ int inj_console_coredump(struct inj_console *con, int argc, char **argv)
 		log_info("coredump: process %d held for %.1f ms, %.1f MiB of memory, %llu bytes unreadable",
 			 con->pid, (double)info.stopped_ns / 1e6, (double)info.mem_bytes / (1024.0 * 1024.0),
 			 (unsigned long long)info.unreadable);
+		/* Linked: the server gets it (a failure there leaves the core here, said why). */
+		if (inj_link_linked(con->link))
+			inj_console_send_core(con, path);
 	}
 	free(path);
 	return ret;

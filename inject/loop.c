@@ -264,6 +264,7 @@ void inj_run_console_setup(struct run *r)
 	r->con.pid = r->pid;
 	r->con.attached = r->attached;
 	r->con.timeout_ms = r->opt->timeout_s * 1000;
+	r->con.gdbserver = r->opt->gdbserver;
 	r->con.wait = console_wait;
 	r->con.owner = r;
 	if (r->attached) {

@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"                        (memtrace-server -c; port 3002; 0: any, printed on stderr)\n"
 	"      --token TOKEN     the link's shared secret (--listen: servers must give it)\n"
 	"      --token-file FILE the token is the first line of FILE\n"
+	"      --gdbserver PATH  the gdbserver the console's gdb command starts (default:\n"
+	"                        gdbserver from PATH)\n"
 	"  -v, --verbose         more messages (repeat for debug)\n"
 	"  -q, --quiet           errors only\n"
 	"  -h, --help            this text\n"
@@ -56,7 +58,7 @@ static const char usage_text[] =
 	"\n"
 	"Without a server, or when it goes away, reports are raw (ELF symbols only).\n"
 	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
-	"coredump, sleep, kill, detach, quit.\n"
+	"coredump, frames, blocks, inspect, gdb, sleep, kill, detach, quit.\n"
 	"Exit status: PROG's own (128+N when it died of signal N); 127 PROG not found, 126 not\n"
 	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 process\n"
 	"ended, 3 no such process, 4 permission refused, 5 already traced, 6 unsupported target,\n"
@@ -128,7 +130,7 @@ static int parse_token(struct options *o, const char *token, const char *file)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_JSON = 256, OPT_UNWIND, OPT_NOSIG, OPT_CONNECT, OPT_MULTICAST, OPT_LISTEN, OPT_TOKEN,
-	       OPT_TOKEN_FILE };
+	       OPT_TOKEN_FILE, OPT_GDBSERVER };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
@@ -144,6 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "gdbserver", required_argument, NULL, OPT_GDBSERVER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -215,6 +218,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			ret = parse_token(o, c == OPT_TOKEN ? optarg : NULL, c == OPT_TOKEN_FILE ? optarg : NULL);
 			if (ret < 0)
 				return ret;
+			break;
+		case OPT_GDBSERVER:
+			if (!*optarg)
+				return -usage_error("--gdbserver wants the path of gdbserver on this device");
+			o->gdbserver = optarg;
 			break;
 		case 'v':
 			verbose++;

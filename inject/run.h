@@ -42,6 +42,7 @@ struct options {
 	int timeout_s;
 	int signals;
 	struct inj_link_opts link;	/* --connect, --multicast, --listen, --token */
+	const char *gdbserver;		/* --gdbserver, or NULL: from PATH */
 };
 
 struct run {

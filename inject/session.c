@@ -144,10 +144,10 @@ int inj_session_pump(struct inj_session *s)
 	}
 }
 
-cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms)
+/* Send CMD with ARGS; its id, or -1 (logged; the session may be lost). */
+static long send_request(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms)
 {
 	cJSON *req = args ? cJSON_Duplicate(args, 1) : cJSON_CreateObject();
-	int64_t deadline = proto_now_ms() + timeout_ms;
 	long id = ++s->next_id;
 	char *text;
 	int ret;
@@ -155,7 +155,7 @@ cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *
 	if (s->lost) {
 		cJSON_Delete(req);
 		errno = ECONNRESET;
-		return log_err_null("%s: the connection to the agent is lost", cmd);
+		return log_err("%s: the connection to the agent is lost", cmd);
 	}
 	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
 	cJSON_AddNumberToObject(req, "id", (double)id);
@@ -163,7 +163,7 @@ cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *
 	text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	if (!text)
-		return log_err_null("%s: out of memory", cmd);
+		return log_err("%s: out of memory", cmd);
 	ret = proto_send(s->fd, text, strlen(text), timeout_ms);
 	free(text);
 	if (ret < 0) {
@@ -174,8 +174,23 @@ cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *
 		inj_session_pump(s);
 		s->lost = 1;
 		errno = e;
-		return log_err_null("%s: cannot send to the agent: %s", cmd, strerror(e));
+		return log_err("%s: cannot send to the agent: %s", cmd, strerror(e));
 	}
+	return id;
+}
+
+int inj_session_send(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms)
+{
+	return send_request(s, cmd, args, timeout_ms) < 0 ? -1 : 0;
+}
+
+cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms)
+{
+	int64_t deadline = proto_now_ms() + timeout_ms;
+	long id = send_request(s, cmd, args, timeout_ms);
+
+	if (id < 0)
+		return NULL;
 	for (;;) {
 		int64_t left = deadline - proto_now_ms();
 		cJSON *msg;

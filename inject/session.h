@@ -39,6 +39,13 @@ int inj_session_lost(const struct inj_session *s);
 cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms);
 
 /*
+ * Send CMD as inj_session_request does, without waiting for its reply (it
+ * is dropped when it comes): for an agent that cannot answer now (its
+ * threads stopped by a debugger). 0, or -1 logged.
+ */
+int inj_session_send(struct inj_session *s, const char *cmd, const cJSON *args, int timeout_ms);
+
+/*
  * Read what the agent sent, without waiting for a message to start (call when
  * the fd is readable). Events go to the queue. 0, or -1 when the connection is lost.
  */

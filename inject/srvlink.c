@@ -62,6 +62,7 @@ struct inj_link {
 	char host[256];
 	char where[300];	/* opts.addr as text */
 	int fd;			/* the linked server, or -1 */
+	struct net_hostport server; /* where it was dialed (channels dial it too) */
 	char peer[300];		/* its ADDR:PORT */
 	char version[32];	/* its version */
 	const char *how;	/* "", ", found by multicast", ", dialed in" */
@@ -229,6 +230,7 @@ static int dial(struct inj_link *l, int discover_ms, int connect_ms)
 			log_info("memtrace-server %s answered the discovery from %s:%s%s", found[i].version, hp->host,
 				 hp->port, found[i].token ? " (it wants a token)" : "");
 		net_hostport_str(hp, l->peer, sizeof(l->peer));
+		l->server = *hp;
 		fd = net_connect(hp, left_ms(deadline), err, sizeof(err));
 		if (fd < 0 && !first[0])
 			snprintf(first, sizeof(first), "%s", err);
@@ -411,6 +413,99 @@ cJSON *inj_link_decode(struct inj_link *l, const cJSON *report)
 		return NULL;
 	}
 	return dec;
+}
+
+int inj_link_linked(struct inj_link *l)
+{
+	if (!l)
+		return 0;
+	relink(l);
+	return l->fd >= 0;
+}
+
+long inj_link_send(struct inj_link *l, const char *cmd, cJSON *args)
+{
+	cJSON *req = args ? args : cJSON_CreateObject();
+	long id = l->next_id++;
+	char why[128];
+	int ret;
+
+	if (l->fd < 0) {
+		cJSON_Delete(req);
+		return log_err("%s: not linked to memtrace-server (%s)", cmd, l->why);
+	}
+	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
+	cJSON_AddNumberToObject(req, "id", (double)id);
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	ret = send_msg(l->fd, req, proto_now_ms() + DECODE_TIMEOUT_MS, why, sizeof(why));
+	cJSON_Delete(req);
+	if (ret < 0) {
+		link_lost(l, why);
+		return log_err("%s: memtrace-server is gone", cmd);
+	}
+	return id;
+}
+
+cJSON *inj_link_wait(struct inj_link *l, long id, int timeout_ms)
+{
+	int64_t deadline = proto_now_ms() + timeout_ms;
+	char why[128];
+	cJSON *msg;
+
+	if (l->fd < 0)
+		return log_err_null("memtrace-server is gone (%s)", l->why);
+	for (;;) {
+		msg = read_msg(l->fd, deadline, LINK_MAX_REPLY, why, sizeof(why));
+		if (!msg) {
+			link_lost(l, why);
+			return log_err_null("memtrace-server did not answer: %s", why);
+		}
+		if (inj_json_num_int(msg, "id") == id || inj_json_num_int(msg, "id") == 0)
+			return msg;
+		cJSON_Delete(msg);
+	}
+}
+
+int inj_link_channel(struct inj_link *l, char *key, size_t klen)
+{
+	int64_t deadline = proto_now_ms() + HELLO_TIMEOUT_MS;
+	char err[400], why[128];
+	cJSON *m;
+	int fd;
+
+	if (l->fd < 0)
+		return log_err("not linked to memtrace-server (%s)", l->why);
+	if (l->opts.mode == INJ_LINK_LISTEN)
+		return log_err("cores and gdb need a link that memtrace dialed (--connect or --multicast); with "
+			       "--listen, copy the core to the host and run memtrace-server --core there");
+	if (net_channel_new(key, klen) < 0)
+		return log_err("no random key for a channel: %s", strerror(errno));
+	fd = net_connect(&l->server, HELLO_TIMEOUT_MS, err, sizeof(err));
+	if (fd < 0)
+		return log_err("a second connection to memtrace-server: %s", err);
+	m = new_msg(1, "hello");
+	add_identity(l, m);
+	cJSON_AddStringToObject(m, "channel", key);
+	if (l->opts.token)
+		cJSON_AddStringToObject(m, "token", l->opts.token);
+	if (send_msg(fd, m, deadline, why, sizeof(why)) < 0) {
+		cJSON_Delete(m);
+		goto fail;
+	}
+	cJSON_Delete(m);
+	m = read_msg(fd, deadline, HELLO_MAX, why, sizeof(why));
+	if (!m)
+		goto fail;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ok"))) {
+		snprintf(why, sizeof(why), "%s", inj_json_str(m, "error", "refused"));
+		cJSON_Delete(m);
+		goto fail;
+	}
+	cJSON_Delete(m);
+	return fd;
+fail:
+	close(fd);
+	return log_err("a channel to memtrace-server at %s: %s", l->peer, why);
 }
 
 const char *inj_link_describe(const struct inj_link *l, char *buf, size_t len)

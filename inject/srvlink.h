@@ -60,6 +60,29 @@ void inj_link_free(struct inj_link *l);
  */
 cJSON *inj_link_decode(struct inj_link *l, const cJSON *report);
 
+/* 1 when linked now (unlinked --connect/--multicast try again first, as for decode). */
+int inj_link_linked(struct inj_link *l);
+
+/*
+ * Send request CMD with the members of ARGS (taken; may be NULL). Its id,
+ * or -1 logged (not linked, or the link broke: it is dropped).
+ */
+long inj_link_send(struct inj_link *l, const char *cmd, cJSON *args);
+
+/*
+ * The reply to request ID, within TIMEOUT_MS (caller deletes; "ok" may be
+ * false). NULL logged when the link broke or went silent (it is dropped).
+ */
+cJSON *inj_link_wait(struct inj_link *l, long id, int timeout_ms);
+
+/*
+ * A channel: a second connection to the linked server, said hello to with
+ * a new random KEY (KLEN > NET_CHANNEL_KEY bytes) that a request then
+ * names; raw bytes from now on. The blocking socket, or -1 logged (only a
+ * link memtrace dialed has channels).
+ */
+int inj_link_channel(struct inj_link *l, char *key, size_t klen);
+
 /* The link's state for `status` (without "server: "), in BUF. Returns BUF. L may be NULL. */
 const char *inj_link_describe(const struct inj_link *l, char *buf, size_t len);
 

@@ -1,6 +1,6 @@
 /*
  * core_victim: a long-running, multi-threaded victim for the coredump tests.
- *     core_victim [-s SECONDS] [-f STOPFILE] [-i MS] [-p]
+ *     core_victim [-s SECONDS] [-f STOPFILE] [-i MS] [-p] [-e]
  * The main thread leaks one struct core_item from core_leak_item every MS
  * milliseconds (100), each filled in so a debugger can check it: tag
  * "ITEM-<serial>", serial, weight serial * 1.5, magic CORE_MAGIC. Three
@@ -8,6 +8,9 @@
  * would notice a system call ending with EINTR (as a ptrace stop done
  * wrong causes): core_sleeper (nanosleep), core_reader (read on a pipe) and
  * core_poller (epoll_wait). core_global holds "MEMTRACE-CORE-GLOBAL".
+ * With -e an epoll_wait ended by EINTR is said and retried: a stop by
+ * PTRACE_ATTACH (gdb's, gdbserver's) does that to epoll_wait, unlike
+ * memtrace's PTRACE_SEIZE; the other two waits still count.
  * With -p it prints each item once filled in, "core_item ADDR tag ITEM-N
  * serial N magic M", for a test to compare with what a core shows.
  * core_leak_once leaks 64 bytes once at the start (a context that never
@@ -38,6 +41,8 @@ struct core_item {
 char core_global[] = "MEMTRACE-CORE-GLOBAL";
 
 static volatile int stopping;
+/* -e: a debugger's PTRACE_ATTACH (gdbserver's) ends epoll_wait with EINTR, as signal(7) says. */
+static int epoll_eintr_ok;
 static int pipe_fds[2], epfd, ev_fd[2];
 static struct core_item *items;
 static int print_items;
@@ -100,7 +105,8 @@ NOINLINE static void *core_poller(void *arg)
 	int n;
 
 	(void)arg;
-	n = epoll_wait(epfd, &ev, 1, -1);
+	while ((n = epoll_wait(epfd, &ev, 1, -1)) < 0 && errno == EINTR && epoll_eintr_ok)
+		vt_printf("core_poller: epoll_wait: EINTR, tolerated (-e)\n");
 	if (n != 1) {
 		vt_printf("core_poller: epoll_wait: %s\n", n < 0 ? strerror(errno) : "no event");
 		vt_failures++;
@@ -118,7 +124,7 @@ int main(int argc, char **argv)
 	unsigned serial = 0;
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "s:f:i:p")) != -1) {
+	while ((opt = getopt(argc, argv, "s:f:i:pe")) != -1) {
 		switch (opt) {
 		case 's':
 			seconds = atol(optarg);
@@ -131,6 +137,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			print_items = 1;
+			break;
+		case 'e':
+			epoll_eintr_ok = 1;
 			break;
 		default:
 			vt_dprintf(2, "usage: core_victim [-s SECONDS] [-f STOPFILE] [-i MS] [-p]\n");

@@ -1,0 +1,469 @@
+/*
+ * The console commands that memtrace-server's gdb answers (docs/user-guide.md,
+ * "gdb at the allocation site"):
+ *
+ *     frames ID | blocks ID | inspect ADDR [--type T] [--bytes N]
+ *     gdb [-c ID] [-t SEC]
+ *
+ * frames, blocks and inspect ask about the server's current view: the last
+ * core sent (coredump, when linked, sends it) or the live process while a
+ * gdb console is open.
+ *
+ * gdb: with -c ID the agent's hold first stops the next thread allocating
+ * in context ID (inside the hook, no lock held). Then gdbserver starts on
+ * this device, attached to the process, with its stdio on a channel to the
+ * server (no port opened here), and the server's gdb connects through it:
+ * every thread is stopped. The hold is released while they are stopped (the
+ * agent acts on it once gdb lets them run), and the server runs the held
+ * thread to the allocation's return into its caller. From then on the
+ * console's lines are gdb commands, run by the server within its allowlist;
+ * continue or detach ends it: gdb detaches, gdbserver ends, and the process
+ * runs on, still traced by memtrace.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "elfsym.h"
+#include "log.h"
+#include "net.h"
+#include "proto.h"
+#include "report.h"
+#include "session.h"
+#include "srvlink.h"
+#include "util.h"
+
+#define VIEW_MS 60000	    /* frames, blocks, inspect, a gdb command */
+#define CORE_MS 300000	    /* sending a core and gdb opening it */
+#define OPEN_MS 90000	    /* gdb loading the program and connecting */
+#define SEND_STALL_S 30	    /* a core upload the server stops reading */
+#define GDBSERVER_EXIT_MS 10000
+#define WAIT_AFTER_SIGINT_MS 5000
+
+struct inj_gdb {
+	pid_t server;	/* gdbserver */
+	int err_fd;	/* its stderr */
+	long ctx;
+};
+
+/* ---------------------------------------------------------------- requests */
+
+/*
+ * Request CMD (ARGS taken) and wait up to TIMEOUT_MS; print its text. 0, -1
+ * (logged), and *RUNNING (may be NULL) 1 when gdb says the program still runs.
+ */
+static int ask(struct inj_console *con, const char *cmd, cJSON *args, int timeout_ms, int *running)
+{
+	long id = inj_link_send(con->link, cmd, args);
+	cJSON *r;
+	int ok;
+
+	if (running)
+		*running = 0;
+	if (id < 0)
+		return -1;
+	r = inj_link_wait(con->link, id, timeout_ms);
+	if (!r)
+		return -1;
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
+	if (ok) {
+		fputs(inj_json_str(r, "text", ""), con->out);
+		fflush(con->out);
+		if (running)
+			*running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "running"));
+	} else {
+		log_err("%s", inj_json_str(r, "error", "memtrace-server refused, giving no reason"));
+	}
+	cJSON_Delete(r);
+	return ok ? 0 : -1;
+}
+
+static int need_link(struct inj_console *con, const char *what)
+{
+	if (inj_link_linked(con->link))
+		return 0;
+	return log_err("%s: memtrace-server answers this, and there is no link to one (--connect or --multicast)",
+		       what);
+}
+
+/* The traced program's path and build-id, as the server looks them up. */
+static void add_program(struct inj_console *con, cJSON *args)
+{
+	char link[64], exe[4096];
+	ssize_t n;
+	const char *bid;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", con->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	cJSON_AddStringToObject(args, "exe", exe);
+	bid = con->syms ? inj_symcache_build_id(con->syms, exe) : NULL;
+	if (bid)
+		cJSON_AddStringToObject(args, "build_id", bid);
+	cJSON_AddNumberToObject(args, "pid", con->pid);
+}
+
+/* ---------------------------------------------------------------- frames, blocks, inspect */
+
+int inj_console_frames(struct inj_console *con, int argc, char **argv)
+{
+	cJSON *args;
+	long id;
+
+	if (need_link(con, argv[0]) < 0)
+		return -1;
+	args = cJSON_CreateObject();
+	if (!strcmp(argv[0], "inspect")) {
+		if (argc < 2 || argv[1][0] == '-') {
+			cJSON_Delete(args);
+			return log_err("inspect: which address? inspect ADDR [--type 'struct foo'] [--bytes N]");
+		}
+		cJSON_AddStringToObject(args, "addr", argv[1]);
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--type") && i + 1 < argc) {
+				cJSON_AddStringToObject(args, "type", argv[++i]);
+			} else if (!strcmp(argv[i], "--bytes") && i + 1 < argc && parse_long(argv[i + 1], 1, 4096, &id) == 0) {
+				cJSON_AddNumberToObject(args, "bytes", (double)id);
+				i++;
+			} else {
+				cJSON_Delete(args);
+				return log_err("inspect: '%s' is not --type TYPE or --bytes N (1 to 4096)", argv[i]);
+			}
+		}
+	} else {
+		if (argc != 2 || parse_long(argv[1], 1, 0x7fffffffL, &id) < 0) {
+			cJSON_Delete(args);
+			return log_err("%s: give one context ID (from the report)", argv[0]);
+		}
+		cJSON_AddNumberToObject(args, "ctx", (double)id);
+	}
+	return ask(con, argv[0], args, VIEW_MS, NULL);
+}
+
+/* ---------------------------------------------------------------- cores */
+
+int inj_console_send_core(struct inj_console *con, const char *path)
+{
+	struct timeval tv = { .tv_sec = SEND_STALL_S };
+	char key[NET_CHANNEL_KEY + 1], buf[65536];
+	struct stat sb;
+	cJSON *args, *r;
+	int fd, chan, ok;
+	long id;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		log_err("%s: %s: not sent to memtrace-server", path, strerror(errno));
+		goto fail;
+	}
+	chan = inj_link_channel(con->link, key, sizeof(key));
+	if (chan < 0)
+		goto fail;
+	setsockopt(chan, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "channel", key);
+	cJSON_AddNumberToObject(args, "size", (double)sb.st_size);
+	add_program(con, args);
+	id = inj_link_send(con->link, "core", args);
+	if (id < 0) {
+		close(chan);
+		goto fail;
+	}
+	fprintf(con->out, "sending the core to memtrace-server (%.1f MiB)\n", (double)sb.st_size / (1024.0 * 1024.0));
+	fflush(con->out);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (write_all(chan, buf, (size_t)n) < 0) {
+			/* The server says why in its reply (it stopped reading, or gave up). */
+			log_info("sending the core: %s", strerror(errno));
+			break;
+		}
+	}
+	close(chan);
+	r = inj_link_wait(con->link, id, CORE_MS);
+	if (!r)
+		goto fail;
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
+	if (ok)
+		fputs(inj_json_str(r, "text", ""), con->out);
+	else
+		log_err("memtrace-server: %s", inj_json_str(r, "error", "no reason given"));
+	fflush(con->out);
+	cJSON_Delete(r);
+	close(fd);
+	if (ok)
+		return 0;
+	log_err("the core stays in %s (memtrace-server --core reads it offline)", path);
+	return -1;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- gdbserver */
+
+/* GIVEN (a path), or gdbserver from PATH, into BUF. 0, or -1 logged with what to do. */
+static int find_gdbserver(const char *given, char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (given) {
+		if (access(given, X_OK) == 0) {
+			snprintf(buf, len, "%s", given);
+			return 0;
+		}
+		return log_err("gdb: --gdbserver %s: %s (or take a core at the allocation instead: coredump -c ID)",
+			       given, strerror(errno));
+	}
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		snprintf(buf, len, "%.*s/gdbserver", (int)n, n ? p : ".");
+		if (access(buf, X_OK) == 0)
+			return 0;
+		p += n + (e != NULL);
+	}
+	return log_err("gdb: no gdbserver on this device (not in PATH; --gdbserver PATH names one): install it, "
+		       "or take a core at the allocation instead: coredump -c ID");
+}
+
+/* gdbserver attached to PID with its stdio on CHAN; its pid, or -1 logged. */
+static pid_t spawn_gdbserver(const char *path, int chan, int pid, int *err_fd)
+{
+	int ep[2];
+	pid_t child;
+
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return log_err("gdb: pipe: %s", strerror(errno));
+	child = fork();
+	if (child < 0) {
+		close(ep[0]);
+		close(ep[1]);
+		return log_err("gdb: fork: %s", strerror(errno));
+	}
+	if (child == 0) {
+		sigset_t none;
+		char num[16];
+
+		/* Its own session: a Ctrl-C for memtrace must not kill it while it traces the process. */
+		setsid();
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(chan, 0) < 0 || dup2(chan, 1) < 0 || dup2(ep[1], 2) < 0)
+			_exit(127);
+		snprintf(num, sizeof(num), "%d", pid);
+		execl(path, "gdbserver", "--attach", "-", num, (char *)NULL);
+		dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(ep[1]);
+	fcntl(ep[0], F_SETFL, O_NONBLOCK);
+	*err_fd = ep[0];
+	return child;
+}
+
+/* What gdbserver said on stderr, logged at LEVEL (its last lines explain a failure). */
+static void gdbserver_said(struct inj_gdb *g, enum log_level level)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while (g->err_fd >= 0 && (n = read(g->err_fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			log_msg(level, "gdbserver: %s", line);
+	}
+}
+
+/* Wait for gdbserver to end (it does once gdb detached or the channel closed). */
+static void reap_gdbserver(struct inj_gdb *g)
+{
+	int64_t deadline = proto_now_ms() + GDBSERVER_EXIT_MS;
+	int st;
+
+	while (waitpid(g->server, &st, WNOHANG) == 0) {
+		if (proto_now_ms() > deadline) {
+			log_warn("gdbserver (pid %d) did not end after gdb left: killed", (int)g->server);
+			kill(g->server, SIGKILL);
+			waitpid(g->server, &st, 0);
+			break;
+		}
+		usleep(20000);
+	}
+	gdbserver_said(g, LOG_INFO);
+	if (g->err_fd >= 0)
+		close(g->err_fd);
+}
+
+static void gdb_close(struct inj_console *con, const char *how)
+{
+	struct inj_gdb *g = con->gdb;
+	cJSON *args = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(args, "how", how);
+	ask(con, "gdb-close", args, VIEW_MS, NULL);
+	reap_gdbserver(g);
+	free(g);
+	con->gdb = NULL;
+	fprintf(con->out, "back in memtrace's console; process %d runs on, traced\n", con->pid);
+	fflush(con->out);
+}
+
+void inj_console_gdb_end(struct inj_console *con)
+{
+	if (con->gdb)
+		gdb_close(con, "detach");
+}
+
+int inj_console_gdb(struct inj_console *con, int argc, char **argv)
+{
+	char server[4096], key[NET_CHANNEL_KEY + 1];
+	long id = 0, timeout_ms = 0;
+	int tid = 0, chan, running = 0;
+	uint64_t addr = 0, size = 0;
+	struct inj_gdb *g;
+	cJSON *args;
+
+	for (int i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "-t")) && i + 1 < argc) {
+			const char *v = argv[++i];
+
+			if (!strcmp(argv[i - 1], "-c") && parse_long(v, 1, 0x7fffffffL, &id) < 0)
+				return log_err("gdb: -c wants a context ID (from the report), not '%s'", v);
+			if (!strcmp(argv[i - 1], "-t") &&
+			    (parse_seconds_ms(v, 7 * 86400000L, &timeout_ms) < 0 || timeout_ms == 0))
+				return log_err("gdb: -t wants seconds to wait (more than 0), not '%s'", v);
+		} else {
+			return log_err("gdb: '%s': the options are -c ID and -t SEC (try: help)", argv[i]);
+		}
+	}
+	if (timeout_ms && !id)
+		return log_err("gdb: -t goes with -c (how long to wait for the allocation)");
+	if (need_link(con, "gdb") < 0 || find_gdbserver(con->gdbserver, server, sizeof(server)) < 0)
+		return -1;
+	if (id && (!con->session || inj_session_lost(con->session)))
+		return log_err("gdb -c: no agent to ask: %s", con->gone ? con->gone : "not connected");
+	if (id && inj_console_hold(con, "gdb", id, timeout_ms, &tid, &addr, &size) < 0)
+		return -1;
+	chan = inj_link_channel(con->link, key, sizeof(key));
+	g = calloc(1, sizeof(*g));
+	if (chan < 0 || !g)
+		goto fail_hold;
+	g->err_fd = -1;
+	g->ctx = id;
+	g->server = spawn_gdbserver(server, chan, con->pid, &g->err_fd);
+	close(chan);
+	if (g->server < 0)
+		goto fail_hold;
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "channel", key);
+	add_program(con, args);
+	if (ask(con, "gdb-open", args, OPEN_MS, NULL) < 0) {
+		/* gdbserver sees the channel close, detaches and ends; its words say why it could not attach. */
+		reap_gdbserver(g);
+		gdbserver_said(g, LOG_ERR);
+		free(g);
+		g = NULL;
+		goto fail_hold;
+	}
+	gdbserver_said(g, LOG_DEBUG);
+	con->gdb = g;
+	if (id) {
+		/* Every thread is stopped: the agent lets the held thread go when gdb resumes them. */
+		if (inj_session_send(con->session, "release", NULL, con->timeout_ms) < 0)
+			log_warn("gdb: the held thread %d could not be released; the agent lets it go by itself "
+				 "after 10 minutes, or when memtrace leaves", tid);
+		args = cJSON_CreateObject();
+		cJSON_AddNumberToObject(args, "ctx", (double)id);
+		fprintf(con->out, "context %ld allocated 0x%llx (%llu bytes) in thread %d\n", id,
+			(unsigned long long)addr, (unsigned long long)size, tid);
+		if (ask(con, "gdb-site", args, VIEW_MS, &running) == 0 && running)
+			fputs("the thread has not come back from the allocator yet: `bt` shows where it is\n", con->out);
+	}
+	fputs("gdb console: gdb commands run on the host (help: bt, frame, up, down, print, x, ptype, whatis,\n"
+	      "list, info locals/args/frame/registers/threads, thread, finish, next, step);\n"
+	      "continue or detach gives memtrace's console back\n",
+	      con->out);
+	fflush(con->out);
+	return 0;
+fail_hold:
+	if (g && g->server > 0)
+		reap_gdbserver(g);
+	free(g);
+	if (id) {
+		cJSON *r = inj_session_request(con->session, "release", NULL, con->timeout_ms);
+
+		cJSON_Delete(r);
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- the gdb console */
+
+int inj_console_gdb_line(struct inj_console *con, const char *line)
+{
+	char word[16];
+	cJSON *args;
+	int running = 0, rc;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (!*line)
+		return 0;
+	if (sscanf(line, "%15s", word) != 1)
+		word[0] = '\0';
+	if (!strcmp(word, "continue") || !strcmp(word, "c") || !strcmp(word, "detach") || !strcmp(word, "quit") ||
+	    !strcmp(word, "q")) {
+		gdb_close(con, word[0] == 'd' ? "detach" : "continue");
+		return 0;
+	}
+	if (!strcmp(word, "help")) {
+		fputs("gdb console: bt, frame, up, down, print, x, ptype, whatis, list, info locals/args/frame/"
+		      "registers/threads, thread, finish, next, step run in the server's gdb;\n"
+		      "continue or detach gives memtrace's console back (the program runs on)\n",
+		      con->out);
+		fflush(con->out);
+		return 0;
+	}
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "command", line);
+	rc = ask(con, "gdb-exec", args, VIEW_MS, &running);
+	if (rc == 0 && running) {
+		/*
+		 * gdbserver interrupts an attached process through its process
+		 * group, which this one may not lead: a SIGINT to the process
+		 * stops it for gdb (which does not pass it on).
+		 */
+		fprintf(con->out, "the program did not stop: interrupting it\n");
+		if (kill(con->gdb->server, 0) == 0 && syscall(SYS_tgkill, con->pid, con->pid, SIGINT) == 0) {
+			args = cJSON_CreateObject();
+			cJSON_AddNumberToObject(args, "ms", WAIT_AFTER_SIGINT_MS);
+			rc = ask(con, "gdb-wait", args, VIEW_MS, &running);
+		}
+		if (rc == 0 && running)
+			rc = log_err("the program is still running under gdb: continue gives it back");
+	}
+	gdbserver_said(con->gdb, LOG_INFO);
+	if (!inj_link_linked(con->link)) {
+		log_err("memtrace-server is gone: gdb with it; gdbserver detaches");
+		reap_gdbserver(con->gdb);
+		free(con->gdb);
+		con->gdb = NULL;
+	}
+	return rc;
+}
