@@ -5,8 +5,9 @@
 # While a well-behaved peer pings every 100 ms (each answer must come within
 # 1 s), hostile peers, each on its own connection: garbage bytes (taken as a
 # length over 1 GiB: an error reply, then closed); a JSON that is not an
-# object, a wrong "v", an unknown cmd, not JSON (error replies, the link goes
-# on); a length over 64 MiB with its body (error reply, body skipped, the
+# object, a wrong "v", an unknown cmd, not JSON, a core on a channel that
+# never said hello, frames and a gdb command with no core or gdb session
+# (error replies, the link goes on); a length over 64 MiB with its body (error reply, body skipped, the
 # next request on the same connection answered); a length over 1 GiB
 # (closed); over 64 KiB before the hello (closed); a message stalled halfway
 # (closed when the stall time runs out); a decode of a large report whose
@@ -48,7 +49,8 @@ pids=()
 lp garbage connect "$addr" "raw=GET / HTTP/1.0" recv expect-close &
 pids+=($!)
 lp json connect "$addr" hello "send=[1,2]" 'send={"v":2,"id":5,"cmd":"ping"}' 'send={"v":1,"id":6,"cmd":"frob"}' \
-	"send=not json" 'send={"v":1,"id":7}' ping &
+	"send=not json" 'send={"v":1,"id":7}' 'send={"v":1,"id":8,"cmd":"core","channel":"0123456789abcdef0123","size":10}' \
+	'send={"v":1,"id":9,"cmd":"frames","ctx":1}' 'send={"v":1,"id":10,"cmd":"gdb-exec","command":"shell id"}' ping &
 pids+=($!)
 lp big connect "$addr" hello len=67108865 zeros=67108865 recv ping &
 pids+=($!)
@@ -76,10 +78,13 @@ esac
 	[ "$(line garbage 2)" = closed ] || fail_later "garbage bytes: $(cat garbage.out)"
 [ "$(error_of json 2)" = "0 a message that is not a JSON object" ] &&
 	[ "$(error_of json 3)" = "5 protocol version 2: this memtrace-server speaks version 1" ] &&
-	[ "$(error_of json 4)" = "6 unknown command 'frob' (this memtrace-server 0.2.0 knows decode, ping and bye)" ] &&
+	[ "$(error_of json 4)" = "6 unknown command 'frob' (this memtrace-server 0.2.0 knows decode, ping, bye, core, frames, blocks, inspect and gdb-*)" ] &&
 	[[ "$(error_of json 5)" = "0 a message that is not JSON (error near byte 0 of 8)" ]] &&
 	[ "$(error_of json 6)" = "7 no \"cmd\" in the request" ] &&
-	[ "$(line json 7 | jq -c '[.ok]')" = '[true]' ] || fail_later "bad JSON requests: $(cat json.out)"
+	[ "$(error_of json 7)" = "8 core: no channel of that key has said hello (or it waited more than 10 s)" ] &&
+	[ "$(error_of json 8)" = "9 frames: no core and no gdb session yet (coredump, or gdb, first)" ] &&
+	[ "$(error_of json 9)" = "10 gdb-exec: no core and no gdb session yet (coredump, or gdb, first)" ] &&
+	[ "$(line json 10 | jq -c '[.ok]')" = '[true]' ] || fail_later "bad JSON requests: $(cat json.out)"
 [ "$(error_of big 2)" = "0 a message of 67108865 bytes, over the limit of 67108864: skipped" ] &&
 	[ "$(line big 3 | jq -c .ok)" = true ] || fail_later "over 64 MiB, then a ping: $(cut -c1-200 big.out)"
 [ "$(error_of huge 2)" = "0 a message of 1073741825 bytes: the stream is out of step (garbage?): closing" ] &&
