@@ -92,6 +92,8 @@ void inj_run_take_events(struct run *r)
 
 void inj_run_console_close(struct run *r, const char *why)
 {
+	/* A gdb console left open: gdb detaches first (the agent cannot answer while gdb holds the threads). */
+	inj_console_gdb_end(&r->con);
 	if (!r->le)
 		return;
 	inj_le_free(r->le);
@@ -235,6 +237,7 @@ void inj_run_console_open(struct run *r)
 			inj_console_exec(&r->con, r->opt->cmds[i]);
 			inj_run_take_events(r);
 		}
+		inj_console_gdb_end(&r->con);
 		/* Attached, the script is the session: its end detaches. */
 		r->done |= r->attached;
 	} else if (r->session) {

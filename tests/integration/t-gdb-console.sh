@@ -20,6 +20,8 @@
 #                 core_item` ITEM-1's fields;
 #   the victim ends normally (status 0: no wait saw EINTR but epoll_wait's,
 #   which any PTRACE_ATTACH causes: -e tolerates it, see core_victim.c);
+#   memtrace -p whose script ends inside the gdb console: gdb detaches
+#   first, memtrace detaches, the victim runs on and ends normally;
 #   errors: gdb unlinked, a missing --gdbserver, frames with no view.
 # shellcheck disable=SC2119 # console_end takes an optional time limit
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -127,6 +129,19 @@ has nolink.err "gdb: memtrace-server answers this, and there is no link to one" 
 run_mt nogs --connect "$to" --gdbserver /nonexistent/gdbserver -x 'gdb' "$dev" -s 2 -i 500
 has nogs.err "gdb: --gdbserver /nonexistent/gdbserver: No such file or directory \(or take a core at the allocation instead: coredump -c ID\)" ||
 	{ fail_later "a missing gdbserver: no clear error"; show nogs.err; }
+# ---------------------------------------------------------------- attached, the script ends inside gdb
+rm -f stop2 core_victim.started
+"$dev" -e -i 50 -f "$PWD/stop2" -s 60 >plain2.out 2>&1 &
+vpid=$!
+wait_for test -e core_victim.started || fail_later "core_victim (plain) did not start"
+run_mt att -p "$vpid" --connect "$to" -x 'gdb' -x 'bt'
+expect_rc att 0 || { fail_later "memtrace -p ending inside the gdb console: not detached cleanly"; show att.err; }
+has att.out "^gdb detached; the program runs on$" || fail_later "memtrace -p: the open gdb console was not closed first"
+kill -0 "$vpid" 2>/dev/null || fail_later "the attached victim is gone after memtrace left"
+touch stop2
+wait "$vpid"
+[ $? = 0 ] || { fail_later "the attached victim's exit status after gdb and memtrace left"; show plain2.out; }
+
 srv_stop srv
 ! has srv.err "Sanitizer|runtime error" || { fail_later "sanitizer report in memtrace-server"; show srv.err; }
 finish
