@@ -290,8 +290,8 @@ static void gdbserver_said(struct inj_gdb *g, enum log_level level)
 	}
 }
 
-/* Wait for gdbserver to end (it does once gdb detached or the channel closed). */
-static void reap_gdbserver(struct inj_gdb *g)
+/* Wait for gdbserver to end (it does once gdb detached or the channel closed); its last words at LEVEL. */
+static void reap_gdbserver(struct inj_gdb *g, enum log_level level)
 {
 	int64_t deadline = proto_now_ms() + GDBSERVER_EXIT_MS;
 	int st;
@@ -305,9 +305,10 @@ static void reap_gdbserver(struct inj_gdb *g)
 		}
 		usleep(20000);
 	}
-	gdbserver_said(g, LOG_INFO);
+	gdbserver_said(g, level);
 	if (g->err_fd >= 0)
 		close(g->err_fd);
+	g->err_fd = -1;
 }
 
 static void gdb_close(struct inj_console *con, const char *how)
@@ -317,7 +318,7 @@ static void gdb_close(struct inj_console *con, const char *how)
 
 	cJSON_AddStringToObject(args, "how", how);
 	ask(con, "gdb-close", args, VIEW_MS, NULL);
-	reap_gdbserver(g);
+	reap_gdbserver(g, LOG_INFO);
 	free(g);
 	con->gdb = NULL;
 	fprintf(con->out, "back in memtrace's console; process %d runs on, traced\n", con->pid);
@@ -361,9 +362,12 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 	if (id && inj_console_hold(con, "gdb", id, timeout_ms, &tid, &addr, &size) < 0)
 		return -1;
 	chan = inj_link_channel(con->link, key, sizeof(key));
-	g = calloc(1, sizeof(*g));
-	if (chan < 0 || !g)
+	g = chan < 0 ? NULL : calloc(1, sizeof(*g));
+	if (!g) {
+		if (chan >= 0)
+			close(chan);
 		goto fail_hold;
+	}
 	g->err_fd = -1;
 	g->ctx = id;
 	g->server = spawn_gdbserver(server, chan, con->pid, &g->err_fd);
@@ -375,8 +379,7 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 	add_program(con, args);
 	if (ask(con, "gdb-open", args, OPEN_MS, NULL) < 0) {
 		/* gdbserver sees the channel close, detaches and ends; its words say why it could not attach. */
-		reap_gdbserver(g);
-		gdbserver_said(g, LOG_ERR);
+		reap_gdbserver(g, LOG_ERR);
 		free(g);
 		g = NULL;
 		goto fail_hold;
@@ -403,7 +406,7 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 	return 0;
 fail_hold:
 	if (g && g->server > 0)
-		reap_gdbserver(g);
+		reap_gdbserver(g, LOG_ERR);
 	free(g);
 	if (id) {
 		cJSON *r = inj_session_request(con->session, "release", NULL, con->timeout_ms);
@@ -461,7 +464,7 @@ int inj_console_gdb_line(struct inj_console *con, const char *line)
 	gdbserver_said(con->gdb, LOG_INFO);
 	if (!inj_link_linked(con->link)) {
 		log_err("memtrace-server is gone: gdb with it; gdbserver detaches");
-		reap_gdbserver(con->gdb);
+		reap_gdbserver(con->gdb, LOG_INFO);
 		free(con->gdb);
 		con->gdb = NULL;
 	}
