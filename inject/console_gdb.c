@@ -50,6 +50,12 @@
 #define GDBSERVER_EXIT_MS 10000
 #define WAIT_AFTER_SIGINT_MS 5000
 
+/* Said when the gdb console opens, and by its help. The server's allowlist (server/gdbcmd.c) decides. */
+static const char gdb_console_text[] =
+	"gdb console: gdb commands run in memtrace-server's gdb: bt, frame, up, down, print, x, ptype,\n"
+	"whatis, list, info locals/args/frame/registers/threads, thread, finish, next, step;\n"
+	"continue or detach gives memtrace's console back (the program runs on)\n";
+
 struct inj_gdb {
 	pid_t server;	/* gdbserver */
 	int err_fd;	/* its stderr */
@@ -59,20 +65,17 @@ struct inj_gdb {
 /* ---------------------------------------------------------------- requests */
 
 /*
- * Request CMD (ARGS taken) and wait up to TIMEOUT_MS; print its text. 0, -1
- * (logged), and *RUNNING (may be NULL) 1 when gdb says the program still runs.
+ * The reply to request ID within TIMEOUT_MS: its text printed, 0; or its
+ * error logged, -1. *RUNNING (may be NULL) 1 when gdb says the program
+ * still runs.
  */
-static int ask(struct inj_console *con, const char *cmd, cJSON *args, int timeout_ms, int *running)
+static int reply_of(struct inj_console *con, long id, int timeout_ms, int *running)
 {
-	long id = inj_link_send(con->link, cmd, args);
-	cJSON *r;
+	cJSON *r = inj_link_wait(con->link, id, timeout_ms);
 	int ok;
 
 	if (running)
 		*running = 0;
-	if (id < 0)
-		return -1;
-	r = inj_link_wait(con->link, id, timeout_ms);
 	if (!r)
 		return -1;
 	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
@@ -86,6 +89,16 @@ static int ask(struct inj_console *con, const char *cmd, cJSON *args, int timeou
 	}
 	cJSON_Delete(r);
 	return ok ? 0 : -1;
+}
+
+/* Request CMD (ARGS taken) and print its reply (reply_of). */
+static int ask(struct inj_console *con, const char *cmd, cJSON *args, int timeout_ms, int *running)
+{
+	long id = inj_link_send(con->link, cmd, args);
+
+	if (running)
+		*running = 0;
+	return id < 0 ? -1 : reply_of(con, id, timeout_ms, running);
 }
 
 static int need_link(struct inj_console *con, const char *what)
@@ -159,8 +172,8 @@ int inj_console_send_core(struct inj_console *con, const char *path)
 	struct timeval tv = { .tv_sec = SEND_STALL_S };
 	char key[NET_CHANNEL_KEY + 1], buf[65536];
 	struct stat sb;
-	cJSON *args, *r;
-	int fd, chan, ok;
+	cJSON *args;
+	int fd, chan;
 	long id;
 	ssize_t n;
 
@@ -192,18 +205,8 @@ int inj_console_send_core(struct inj_console *con, const char *path)
 		}
 	}
 	close(chan);
-	r = inj_link_wait(con->link, id, CORE_MS);
-	if (!r)
-		goto fail;
-	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
-	if (ok)
-		fputs(inj_json_str(r, "text", ""), con->out);
-	else
-		log_err("memtrace-server: %s", inj_json_str(r, "error", "no reason given"));
-	fflush(con->out);
-	cJSON_Delete(r);
 	close(fd);
-	if (ok)
+	if (reply_of(con, id, CORE_MS, NULL) == 0)
 		return 0;
 	log_err("the core stays in %s (memtrace-server --core reads it offline)", path);
 	return -1;
@@ -398,10 +401,7 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 		if (ask(con, "gdb-site", args, VIEW_MS, &running) == 0 && running)
 			fputs("the thread has not come back from the allocator yet: `bt` shows where it is\n", con->out);
 	}
-	fputs("gdb console: gdb commands run on the host (help: bt, frame, up, down, print, x, ptype, whatis,\n"
-	      "list, info locals/args/frame/registers/threads, thread, finish, next, step);\n"
-	      "continue or detach gives memtrace's console back\n",
-	      con->out);
+	fputs(gdb_console_text, con->out);
 	fflush(con->out);
 	return 0;
 fail_hold:
@@ -436,10 +436,7 @@ int inj_console_gdb_line(struct inj_console *con, const char *line)
 		return 0;
 	}
 	if (!strcmp(word, "help")) {
-		fputs("gdb console: bt, frame, up, down, print, x, ptype, whatis, list, info locals/args/frame/"
-		      "registers/threads, thread, finish, next, step run in the server's gdb;\n"
-		      "continue or detach gives memtrace's console back (the program runs on)\n",
-		      con->out);
+		fputs(gdb_console_text, con->out);
 		fflush(con->out);
 		return 0;
 	}

@@ -733,6 +733,20 @@ int srv_core_is_live(const struct srv_core *c)
 	return c->live;
 }
 
+/*
+ * Wait up to TIMEOUT_MS for a stop after SINCE; once stopped, let what gdb
+ * prints after a stop (the frame, a returned value) reach the sink: it
+ * comes before the answer to the next command.
+ */
+static enum gdbmi_status settle(struct srv_core *c, unsigned long since, int timeout_ms)
+{
+	enum gdbmi_status st = gdbmi_wait_stopped(c->s, since, timeout_ms, NULL);
+
+	if (st == GDBMI_OK)
+		gdbmi_cmd(c->s, NULL, "-data-evaluate-expression 0");
+	return st;
+}
+
 int srv_core_run(struct srv_core *c, FILE *out, const char *command, int timeout_ms)
 {
 	unsigned long since = gdbmi_stop_count(c->s);
@@ -748,17 +762,14 @@ int srv_core_run(struct srv_core *c, FILE *out, const char *command, int timeout
 	st = gdbmi_cmd(c->s, &rec, "-interpreter-exec console %s", q);
 	free(q);
 	if (st == GDBMI_OK && rec->rclass == GDBMI_RUNNING) {
-		st = gdbmi_wait_stopped(c->s, since, timeout_ms, NULL);
+		st = settle(c, since, timeout_ms);
 		if (st == GDBMI_TIMEOUT) {
 			/* gdbserver stops an attached process by its process group: try, briefly */
 			gdbmi_interrupt(c->s);
-			st = gdbmi_wait_stopped(c->s, since, 2000, NULL);
+			st = settle(c, since, 2000);
 			if (st == GDBMI_OK)
 				fprintf(out, "(interrupted: `%s` did not stop within %d s)\n", command, timeout_ms / 1000);
 		}
-		/* What gdb prints after the stop (the frame, a returned value) comes before the next answer. */
-		if (st == GDBMI_OK)
-			gdbmi_cmd(c->s, NULL, "-data-evaluate-expression 0");
 	}
 	c->sink = NULL;
 	if (st == GDBMI_GDB_ERROR)
@@ -778,9 +789,7 @@ int srv_core_wait_stop(struct srv_core *c, FILE *out, int timeout_ms)
 	if (!gdbmi_is_running(c->s))
 		return 0;
 	c->sink = out;
-	st = gdbmi_wait_stopped(c->s, gdbmi_stop_count(c->s), timeout_ms, NULL);
-	if (st == GDBMI_OK)
-		gdbmi_cmd(c->s, NULL, "-data-evaluate-expression 0");
+	st = settle(c, gdbmi_stop_count(c->s), timeout_ms);
 	c->sink = NULL;
 	return st == GDBMI_OK ? 0 : st == GDBMI_TIMEOUT ? 1 : -1;
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "modmap.h"
 #include "relay.h"
+#include "report.h"
 #include "request.h"
 #include "rootfs.h"
 #include "util.h"
@@ -77,13 +77,6 @@ static cJSON *text_reply(double id, char *text, int running_now)
 static cJSON *fail(struct srv_work *w, double id, const char *what)
 {
 	return srv_reply_error(id, "%s%s%s", what, w->err[0] ? ": " : "", w->err);
-}
-
-static const char *str_of(const cJSON *msg, const char *name)
-{
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(msg, name);
-
-	return cJSON_IsString(s) ? s->valuestring : NULL;
 }
 
 static int num_of(const cJSON *msg, const char *name, double lo, double hi, double *out)
@@ -237,7 +230,7 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 		return fail(w, id, "core: receiving it");
 	}
 	log_info("%s: received a core of %.1f MiB", w->name, size / (1024.0 * 1024.0));
-	exe = host_program(w, str_of(msg, "exe"), str_of(msg, "build_id"));
+	exe = host_program(w, inj_json_str(msg, "exe", NULL), inj_json_str(msg, "build_id", NULL));
 	if (!exe) {
 		r = fail(w, id, "core: received, but the program is not found on this host");
 		goto out;
@@ -303,7 +296,7 @@ static cJSON *do_gdb_open(struct srv_work *w, const cJSON *msg, double id, int c
 	if (chan < 0)
 		return srv_reply_error(id, "gdb-open: no channel to gdbserver");
 	close_view(w);
-	exe = host_program(w, str_of(msg, "exe"), str_of(msg, "build_id"));
+	exe = host_program(w, inj_json_str(msg, "exe", NULL), inj_json_str(msg, "build_id", NULL));
 	if (!exe)
 		return fail(w, id, "gdb: the program is not found on this host");
 	if (ensure_dir(w) < 0) {
@@ -356,7 +349,7 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 	if (!w->view)
 		return srv_reply_error(id, "%s: no core and no gdb session yet (coredump, or gdb, first)", cmd);
 	if (!strcmp(cmd, "gdb-exec")) {
-		const char *line = str_of(msg, "command");
+		const char *line = inj_json_str(msg, "command", NULL);
 
 		if (!srv_core_is_live(w->view))
 			return srv_reply_error(id, "gdb-exec: no gdb session on the live process (gdb first)");
@@ -383,16 +376,16 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 	} else if (!strcmp(cmd, "blocks")) {
 		rc = srv_core_blocks(w->view, f, (unsigned long)v);
 	} else if (!strcmp(cmd, "inspect")) {
-		const char *addr = str_of(msg, "addr");
+		const char *addr = inj_json_str(msg, "addr", NULL);
 
 		num_of(msg, "bytes", 1, 1 << 20, &bytes);
-		rc = addr ? srv_core_inspect(w->view, f, addr, str_of(msg, "type"), (size_t)bytes)
+		rc = addr ? srv_core_inspect(w->view, f, addr, inj_json_str(msg, "type", NULL), (size_t)bytes)
 			  : log_err("no \"addr\" to inspect");
 	} else if (!strcmp(cmd, "gdb-site")) {
 		rc = srv_core_is_live(w->view) ? srv_core_to_site(w->view, f, (unsigned long)v, SITE_MS)
 					       : log_err("not live");
 	} else if (!strcmp(cmd, "gdb-exec")) {
-		rc = srv_core_run(w->view, f, str_of(msg, "command"), kind == SRV_GDBCMD_RUN ? RUN_MS : 0);
+		rc = srv_core_run(w->view, f, inj_json_str(msg, "command", NULL), kind == SRV_GDBCMD_RUN ? RUN_MS : 0);
 	} else if (!strcmp(cmd, "gdb-wait")) {
 		num_of(msg, "ms", 1, 600000, &v);
 		rc = srv_core_wait_stop(w->view, f, v > 0 ? (int)v : RUN_MS);
