@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,9 @@ static const char usage_text[] =
 	"                        shared secret, not encryption); with -c, sent in ours\n"
 	"      --token-file FILE  the token is FILE's first line (not visible in ps)\n"
 	"      --max-clients N   at most N memtraces at once (default 64)\n"
+	"      --cores DIR       keep the cores linked memtraces send (coredump) in DIR,\n"
+	"                        as core.PROGRAM.PID.N[.gz], for gdb later (default: each\n"
+	"                        is removed once the next one comes or the link ends)\n"
 	"\n"
 	"Offline:\n"
 	"      --report FILE     decode FILE ('-': standard input) and print it\n"
@@ -113,6 +117,7 @@ struct options {
 	int listen_given, connect_given, no_multicast;
 	char *token; /* from --token or --token-file (malloc'ed) */
 	long max_clients;
+	const char *cores_dir;
 	const char *net_option; /* one network option given, for the usage error with --report */
 	/* --core */
 	struct srv_core_options core;
@@ -161,7 +166,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
 	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
-	       OPT_TYPE, OPT_BYTES };
+	       OPT_TYPE, OPT_BYTES, OPT_CORES };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -172,6 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "cores", required_argument, NULL, OPT_CORES },
 		{ "core", required_argument, NULL, OPT_CORE },
 		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "gdb", required_argument, NULL, OPT_GDB },
@@ -236,6 +242,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->net_option = "--max-clients";
 			if (parse_long(optarg, 1, 10000, &o->max_clients) < 0)
 				return usage_error("--max-clients '%s': a number from 1 to 10000", optarg);
+			break;
+		case OPT_CORES:
+			o->net_option = "--cores";
+			o->cores_dir = optarg;
 			break;
 		case OPT_CORE:
 			o->core.core = optarg;
@@ -441,12 +451,13 @@ static void timeouts_from_env(struct srv_timeouts *t)
 
 static int serve(struct options *o, struct srv_decoder *d)
 {
-	static char self[4096];
+	static char self[4096], cores[PATH_MAX];
 	struct srv_work_config work = {
 		.sysroots = o->sysroots,
 		.n_sysroots = o->n_sysroots,
 		.gdb = o->core.gdb,
 		.self = self,
+		.cores_dir = o->cores_dir,
 	};
 	struct srv_net_options no = {
 		.listen = o->listen_given || !o->connect_given ? &o->listen : NULL,
@@ -464,6 +475,26 @@ static int serve(struct options *o, struct srv_decoder *d)
 		self[n] = '\0';
 	}
 
+	if (o->cores_dir) {
+		struct stat st;
+		const char *why = NULL;
+
+		if (stat(o->cores_dir, &st) != 0)
+			why = strerror(errno);
+		else if (!S_ISDIR(st.st_mode))
+			why = "not a directory";
+		else if (access(o->cores_dir, W_OK | X_OK) != 0)
+			why = strerror(errno);
+		if (why) {
+			log_err("--cores %s: %s (give a directory this user can write)", o->cores_dir, why);
+			return EXIT_FAIL;
+		}
+		if (!realpath(o->cores_dir, cores)) {
+			log_err("--cores %s: %s", o->cores_dir, strerror(errno));
+			return EXIT_FAIL;
+		}
+		work.cores_dir = cores;
+	}
 	if (!o->listen_given) /* every IPv4 address */
 		snprintf(o->listen.port, sizeof(o->listen.port), "%d", NET_DEFAULT_PORT);
 	if (no.listen && !o->no_multicast)

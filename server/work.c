@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 #define RUN_MS 15000         /* finish, next, step: then interrupted */
 #define SITE_MS 10000        /* the held thread back to its caller */
 #define MAX_CORE (8ull << 30)
+#define MAX_KEPT 100000      /* core.PROGRAM.PID.N: N at most this */
 
 struct srv_work {
 	pthread_mutex_t mu;
@@ -192,6 +195,92 @@ fail:
 	return -1;
 }
 
+/* Names in --cores DIR are picked under this lock (the peers' threads share DIR). */
+static pthread_mutex_t keep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/*
+ * A new file DIR/core.PROGRAM.PID.N for the core of EXE (the device's path)
+ * and PID, N the first free number (neither it nor N.gz there): created
+ * empty, its name malloc'ed. NULL logged.
+ */
+static char *keep_create(const char *dir, const char *exe, double pid)
+{
+	const char *base = exe && strrchr(exe, '/') ? strrchr(exe, '/') + 1 : "program";
+	char prog[64], *path = NULL, *gz = NULL;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; base[i] && i < sizeof(prog) - 1; i++) /* a file name whatever the device said */
+		prog[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", base[i]) ?
+				  base[i] : '_';
+	prog[i] = '\0';
+	if (!i || prog[0] == '.')
+		snprintf(prog, sizeof(prog), "program");
+	pthread_mutex_lock(&keep_mu);
+	for (int n = 1; n <= MAX_KEPT && !err; n++) {
+		int fd;
+
+		free(path);
+		free(gz);
+		if (asprintf(&path, "%s/core.%s.%.0f.%d", dir, prog, pid, n) < 0 ||
+		    asprintf(&gz, "%s.gz", path) < 0) {
+			log_err("out of memory");
+			exit(125);
+		}
+		if (exists(path) || exists(gz))
+			continue;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			close(fd);
+			pthread_mutex_unlock(&keep_mu);
+			free(gz);
+			return path;
+		}
+		if (errno != EEXIST) {
+			err = errno;
+			log_err("--cores %s: cannot create %s: %s", dir, path, strerror(err));
+		}
+	}
+	if (!err)
+		log_err("--cores %s: no free name for another core of %s, process %.0f", dir, prog, pid);
+	pthread_mutex_unlock(&keep_mu);
+	free(path);
+	free(gz);
+	return NULL;
+}
+
+/* A kept core PATH that is gzip'ed becomes PATH.gz: the name to give (PATH, or PATH realloc'ed). */
+static char *keep_suffix(char *path)
+{
+	unsigned char magic[2] = { 0, 0 };
+	FILE *f = fopen(path, "rbe");
+	char *gz;
+
+	if (f) {
+		if (fread(magic, 1, 2, f) != 2)
+			magic[0] = 0;
+		fclose(f);
+	}
+	if (magic[0] != 0x1f || magic[1] != 0x8b || asprintf(&gz, "%s.gz", path) < 0)
+		return path;
+	pthread_mutex_lock(&keep_mu);
+	if (!exists(gz) && rename(path, gz) == 0) {
+		pthread_mutex_unlock(&keep_mu);
+		free(path);
+		return gz;
+	}
+	pthread_mutex_unlock(&keep_mu);
+	free(gz);
+	return path;
+}
+
 /* ---------------------------------------------------------------- views */
 
 static void close_view(struct srv_work *w)
@@ -213,8 +302,8 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 {
 	struct srv_core_options o = { .gdb = w->cfg->gdb, .sysroots = w->cfg->sysroots,
 				      .n_sysroots = w->cfg->n_sysroots };
-	double size;
-	char *path = NULL, *exe = NULL;
+	double size, pid = 0;
+	char *path = NULL, *exe = NULL, kept[4200] = "", what[4400];
 	cJSON *r;
 
 	if (chan < 0)
@@ -222,37 +311,52 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 	if (num_of(msg, "size", 1, (double)MAX_CORE, &size) < 0)
 		return srv_reply_error(id, "core: \"size\" must be the core's size in bytes (1 to %llu)", MAX_CORE);
 	close_view(w);
-	if (ensure_dir(w) < 0)
-		return fail(w, id, "core");
-	path = in_dir(w, "core");
+	if (w->cfg->cores_dir) {
+		if (num_of(msg, "pid", 1, 1 << 30, &pid) < 0)
+			pid = 0;
+		path = keep_create(w->cfg->cores_dir, inj_json_str(msg, "exe", NULL), pid);
+		if (!path)
+			return fail(w, id, "core: keeping it");
+	} else {
+		if (ensure_dir(w) < 0)
+			return fail(w, id, "core");
+		path = in_dir(w, "core");
+	}
 	if (receive_file(chan, path, (uint64_t)size) < 0) {
 		free(path);
 		return fail(w, id, "core: receiving it");
 	}
-	log_info("%s: received a core of %.1f MiB", w->name, size / (1024.0 * 1024.0));
+	if (w->cfg->cores_dir) {
+		path = keep_suffix(path);
+		snprintf(kept, sizeof(kept), "; kept as %s", path);
+	}
+	log_info("%s: received a core of %.1f MiB%s", w->name, size / (1024.0 * 1024.0), kept);
 	exe = host_program(w, inj_json_str(msg, "exe", NULL), inj_json_str(msg, "build_id", NULL));
 	if (!exe) {
-		r = fail(w, id, "core: received, but the program is not found on this host");
+		snprintf(what, sizeof(what), "core: received%s, but the program is not found on this host", kept);
+		r = fail(w, id, what);
 		goto out;
 	}
 	o.core = path;
 	o.exe = exe;
 	w->view = srv_core_open(&o);
 	if (!w->view) {
-		r = fail(w, id, "core: gdb cannot open it");
+		snprintf(what, sizeof(what), "core: received%s, but gdb cannot open it", kept);
+		r = fail(w, id, what);
 		goto out;
 	}
 	{
 		char *text;
 
-		if (asprintf(&text, "memtrace-server opened the core (%.1f MiB) in gdb with %s\n",
-			     size / (1024.0 * 1024.0), exe) < 0)
+		if (asprintf(&text, "memtrace-server opened the core (%.1f MiB) in gdb with %s%s\n",
+			     size / (1024.0 * 1024.0), exe, kept) < 0)
 			text = NULL;
 		r = text_reply(id, text, 0);
 	}
 out:
-	/* gdb keeps the file open; the name can go now */
-	unlink(path);
+	/* gdb keeps the file open; the name can go now, unless kept */
+	if (!w->cfg->cores_dir)
+		unlink(path);
 	free(path);
 	free(exe);
 	return r;

@@ -20,6 +20,7 @@ struct srv_work_config {
 	size_t n_sysroots;
 	const char *gdb;  /* NULL: gdb from PATH */
 	const char *self; /* memtrace-server's own path, for gdb's relay (--rsp-relay) */
+	const char *cores_dir; /* --cores: received cores are kept there; NULL: removed */
 };
 
 /* The work of peer NAME (in logs). CFG must outlive every work (srv_work_drain). Exits on ENOMEM. */

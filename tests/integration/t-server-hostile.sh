@@ -11,7 +11,10 @@
 # next request on the same connection answered); a length over 1 GiB
 # (closed); over 64 KiB before the hello (closed); a message stalled halfway
 # (closed when the stall time runs out); a decode of a large report whose
-# reply is never read (closed when the unread time runs out). The time
+# reply is never read (closed when the unread time runs out); a core whose
+# channel closes early (an error naming the bytes that came, nothing left in
+# --cores) and a whole one that is not a core (kept, the error names the
+# file; the link goes on). The time
 # limits are shortened to 2 s by MEMTRACE_SERVER_TIMEOUTS_MS. The server is
 # alive at the end, and every error was logged naming its peer.
 #
@@ -37,7 +40,8 @@ prog=$(victim server_leak)
 mkdir -p sys/usr/bin outside || broken "mkdir"
 cp "$prog" sys/usr/bin/server_leak && cp "$prog" outside/canary || broken "cp"
 
-MEMTRACE_SERVER_TIMEOUTS_MS=10000,2000,2000 srv_start srv -v --listen 127.0.0.1:0 --no-multicast sys
+mkdir -p kept || broken "mkdir"
+MEMTRACE_SERVER_TIMEOUTS_MS=10000,2000,2000 srv_start srv -v --listen 127.0.0.1:0 --no-multicast --cores kept sys
 addr=127.0.0.1:$PORT
 
 # ---------------------------------------------------------------- the well-behaved peer
@@ -59,6 +63,8 @@ pids+=($!)
 lp early connect "$addr" len=65537 recv expect-close &
 pids+=($!)
 lp stall -w 10 connect "$addr" hello len=100 raw=abc expect-close &
+pids+=($!)
+lp cut -w 20 connect "$addr" hello core=100000:1000 core=5000:5000 ping &
 pids+=($!)
 lp unread -r 4096 connect "127.0.0.1:$PORT" hello synth=30000 hold=5 &
 pids+=($!)
@@ -92,6 +98,15 @@ esac
 [ "$(error_of early 1)" = "0 a message of 65537 bytes before the hello, which is at most 65536: closing" ] &&
 	[ "$(line early 2)" = closed ] || fail_later "over 64 KiB before the hello: $(cat early.out)"
 [ "$(line stall 2)" = closed ] || fail_later "a stalled message: the connection was not closed ($(cat stall.out))"
+# a core cut short leaves nothing in --cores; a whole one that is no core is kept, and the error names it
+kept=$PWD/kept/core.server_leak.4242.1
+[ "$(line cut 2 | jq -c .ok)" = true ] &&
+	[ "$(line cut 3 | jq -r .error)" = "core: receiving it: the device closed the channel after 1000 of 100000 bytes" ] &&
+	[ "$(line cut 4 | jq -c .ok)" = true ] &&
+	[[ "$(line cut 5 | jq -r .error)" == "core: received; kept as $kept, but gdb cannot open it: "* ]] &&
+	[ "$(line cut 6 | jq -c .ok)" = true ] || fail_later "cores that are cut short or not cores: $(cat cut.out)"
+[ "$(ls kept)" = core.server_leak.4242.1 ] && [ "$(stat -c %s "$kept")" = 5000 ] ||
+	fail_later "--cores kept: not only the whole 5000 bytes: $(ls -l kept)"
 
 for re in "out of step \(garbage\?\)" "not a JSON object" "protocol version 2" "unknown command 'frob'" \
 	"not JSON" "over the limit of 67108864" "before the hello" "a message stalled halfway for 2 s: closing" \

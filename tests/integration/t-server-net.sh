@@ -10,7 +10,8 @@
 #     after bye the server closes;
 #   - a second connection gets the same (cached) answer;
 #   - a port already taken: exit status 1, and the message says what to do;
-#   - usage errors of the network options; SIGINT ends the server, status 0.
+#   - usage errors of the network options; --cores that is no writable
+#     directory: exit 1 saying why; SIGINT ends the server, status 0.
 # With the [asan] memtrace, the AddressSanitizer build of memtrace-server runs
 # (and its stderr must hold no sanitizer report).
 # "A && B || fail": a failure of either step is the one to report.
@@ -95,8 +96,18 @@ usage u-max "--max-clients '0'" --max-clients 0 sys
 usage u-listen "--listen" --listen 127.0.0.1:99999 sys
 usage u-connect "which host" -c :4000 sys
 usage u-token "control character" --token "$(printf 'a\tb')" sys
+usage u-cores "--cores is for serving, not with --report" --report raw.json --cores . sys
+# --cores DIR that cannot take cores: exit 1 at start, saying why
+for d in nodir raw.json; do
+	timeout -k 5 20 "$SERVER" --listen 127.0.0.1:0 --no-multicast --cores "$d" sys >"cores-$d.out" 2>"cores-$d.err"
+	echo $? >"cores-$d.rc"
+	why="No such file or directory"
+	[ "$d" = nodir ] || why="not a directory"
+	expect_rc "cores-$d" 1 && has "cores-$d.err" "^memtrace-server: --cores $d: $why \(give a directory this user can write\)$" ||
+		fail_later "--cores $d: not exit 1 saying '$why'"
+done
 "$SERVER" --help >help.out 2>&1
-for o in --listen --connect --multicast-group --no-multicast --token --token-file --max-clients --report --json; do
+for o in --listen --connect --multicast-group --no-multicast --token --token-file --max-clients --cores --report --json; do
 	has help.out "^ +(-c, )?$o" || fail_later "--help does not describe $o"
 done
 finish

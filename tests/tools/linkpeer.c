@@ -34,6 +34,10 @@
  *   sleep=SEC       wait
  *   hold=SEC        keep the connection, reading nothing
  *   expect-close    wait up to SEC for the other side to close: "closed" or "open"
+ *   core=SIZE:SENT  a core upload cut short: a channel (a second connection
+ *                   with a channel hello, its reply printed), a core request
+ *                   of SIZE bytes naming it, SENT bytes of "ELF" on it, the
+ *                   channel closed; then the request's reply
  *
  * When a reply does not come within SEC (-w, default 10) the line is
  * "timeout"; when the connection is closed, "closed"; either ends the
@@ -59,6 +63,7 @@
 
 static int wait_s = 10;
 static long next_id = 1;
+static struct net_hostport peer; /* connect mode: the server, for channels */
 
 static int64_t now_ms(void)
 {
@@ -312,6 +317,32 @@ static int step(int fd, const char *step)
 	}
 	if (IS("recv"))
 		return recv_msg(fd, NULL);
+	if (IS("core")) {
+		long size = strtol(val ? val : "0", NULL, 10), sent = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
+		static const char key[] = "00112233445566778899aabbccddeeff";
+		char err[512], chunk[4096];
+		int ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
+
+		if (ch < 0)
+			die(err);
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":1,\"cmd\":\"hello\",\"role\":\"memtrace\",\"channel\":\"%s\"}",
+			 key);
+		if (request(ch, buf) < 0)
+			return -1;
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"core\",\"channel\":\"%s\",\"size\":%ld,"
+			 "\"exe\":\"/usr/bin/server_leak\",\"pid\":4242}", next_id++, key, size);
+		send_msg(fd, buf, strlen(buf));
+		memset(chunk, 'E', sizeof(chunk));
+		memcpy(chunk, "\177ELF", 4);
+		while (sent > 0) {
+			size_t n = sent < (long)sizeof(chunk) ? (size_t)sent : sizeof(chunk);
+
+			send_all(ch, chunk, n);
+			sent -= (long)n;
+		}
+		close(ch);
+		return recv_msg(fd, NULL);
+	}
 	if (IS("pings")) {
 		long n = strtol(val ? val : "0", NULL, 10), worst = 0, i;
 		long ms = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
@@ -549,6 +580,7 @@ int main(int argc, char **argv)
 
 		if (net_parse_hostport(argv[optind + 1], "connect", &hp, err, sizeof(err)) < 0)
 			die(err);
+		peer = hp;
 		if (rcvbuf) {
 			/* A small receive window must be set before the connection exists: no net_connect then. */
 			memset(&sa, 0, sizeof(sa));
