@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-coredump-now: `coredump -n` and `coredump -n --gz` of the multi-threaded
 # core_victim (tests/victims/core_victim.c) in start mode.  The plain core
-# and the gunzipped one open in gdb; `thread apply all bt` shows every
+# and the gunzipped one open in gdb (tests/lib/corecheck.sh): `thread apply
+# all bt` shows every
 # thread (main, the agent's control thread, core_sleeper, core_reader,
 # core_poller) with its own stack, each in its own function; `readelf -n`
 # parses the notes (one NT_PRSTATUS per thread, NT_PRPSINFO, NT_SIGINFO,
@@ -31,29 +32,8 @@ has n.out "^core written to core.memtrace.$pid.2.gz \(5 threads, [0-9.]+ MiB\)$"
 	fail_later "coredump -n --gz: no 'core written to core.memtrace.$pid.2.gz (5 threads, ...)' line"
 
 check_core() {
-	local core=$1 t f
-	gdb -nx -batch -iex 'set debuginfod enabled off' -ex 'info threads' -ex 'thread apply all bt' \
-		-ex 'print core_global' "$prog" "$core" >"$core.gdb" 2>&1
-	[ "$(grep -cE '^Thread [0-9]+ \(Thread .*LWP [0-9]+\)' "$core.gdb")" = 5 ] ||
-		fail_later "$core: thread apply all bt does not list 5 threads"
-	# each thread's own function, in its own stack
-	for f in main control_main core_sleeper core_reader core_poller; do
-		t=$(awk -v f="$f" '/^Thread [0-9]+ / { t = $2 } $0 ~ " " f " \\(" && /^#/ { print t; exit }' "$core.gdb")
-		[ -n "$t" ] || fail_later "$core: no thread has $f in its backtrace"
-		eval "thr_$f=\${t:-x}"
-	done
-	[ "$(printf '%s\n' "$thr_main" "$thr_control_main" "$thr_core_sleeper" "$thr_core_reader" "$thr_core_poller" |
-		sort -u | wc -l)" = 5 ] || fail_later "$core: the five functions are not in five different threads"
-	has "$core.gdb" '= "MEMTRACE-CORE-GLOBAL"' || fail_later "$core: core_global is not readable"
-	if command -v readelf >/dev/null; then
-		readelf -n "$core" >"$core.notes" 2>&1 || fail_later "$core: readelf -n fails"
-		[ "$(grep -c NT_PRSTATUS "$core.notes")" = 5 ] || fail_later "$core: not 5 NT_PRSTATUS notes"
-		for t in NT_PRPSINFO NT_SIGINFO NT_AUXV NT_FILE NT_FPREGSET; do
-			grep -q "$t" "$core.notes" || fail_later "$core: no $t note"
-		done
-		grep -qi 'error\|warning' "$core.notes" && fail_later "$core: readelf complains"
-	fi
-	[ "$FAILURES" -eq 0 ] || show "$core.gdb"
+	local out
+	out=$("$TOP/tests/lib/corecheck.sh" gdb "$prog" "$1") || { fail_later "$out"; show "$1.gdb"; }
 }
 if [ -s "core.memtrace.$pid.1" ]; then
 	check_core "core.memtrace.$pid.1"

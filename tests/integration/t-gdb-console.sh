@@ -17,7 +17,9 @@
 #   coredump -c ID   when linked the core goes to the server, which opens it:
 #                 `frames ID` shows core_leak_item at the malloc line,
 #                 `blocks ID` the held block, `inspect ADDR --type struct
-#                 core_item` ITEM-1's fields;
+#                 core_item` ITEM-1's fields; the server (--cores kept)
+#                 keeps it and the one of `coredump -n`, which gdb opens
+#                 with every thread in its own function (corecheck.sh);
 #   the victim ends normally (status 0: no wait saw EINTR but epoll_wait's,
 #   which any PTRACE_ATTACH causes: -e tolerates it, see core_victim.c);
 #   memtrace -p whose script ends inside the gdb console: gdb detaches
@@ -29,26 +31,37 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/link.sh
 . "$(dirname "$0")/../lib/link.sh"
 
-[ -x "$SERVER" ] || skip "$SERVER not built (host only: a cross build has no memtrace-server)"
-command -v gdb >/dev/null || skip "gdb is not installed (apt-get install gdb)"
+#
+# In an ARM VM (tests/arm/vm.sh) the server is the host's, with gdb-multiarch:
+# MEMTRACE_TEST_SERVER is its address, its sysroot mirrors the guest and
+# holds the unstripped victims whose stripped copies are in
+# MEMTRACE_TEST_STRIPPED (MEMTRACE_TEST_NO_SERVER says why there is none).
 command -v gdbserver >/dev/null || skip "gdbserver is not installed (apt-get install gdbserver)"
-command -v strip >/dev/null || skip "strip missing (binutils)"
-
+[ -z "${MEMTRACE_TEST_NO_SERVER:-}" ] || skip "no memtrace-server to link to: $MEMTRACE_TEST_NO_SERVER"
 prog=$(victim core_victim)
 src=$TOP/tests/victims/core_victim.c
-mkdir -p dev tmp && strip -o dev/core_victim "$prog" || broken "strip $prog"
-dev=$PWD/dev/core_victim
+mkdir -p tmp
+export TMPDIR=$PWD/tmp
+if [ -n "${MEMTRACE_TEST_SERVER:-}" ]; then
+	dev=${MEMTRACE_TEST_STRIPPED:-}/core_victim
+	[ -x "$dev" ] || broken "no stripped core_victim at $dev"
+	to=$MEMTRACE_TEST_SERVER
+else
+	[ -x "$SERVER" ] || skip "$SERVER not built (host only: a cross build has no memtrace-server)"
+	command -v gdb >/dev/null || skip "gdb is not installed (apt-get install gdb)"
+	command -v strip >/dev/null || skip "strip missing (binutils)"
+	mkdir -p dev && strip -o dev/core_victim "$prog" || broken "strip $prog"
+	dev=$PWD/dev/core_victim
+	# The host's sysroot: the program unstripped at its device path, the libraries as they are here.
+	mkdir -p "root$(dirname "$dev")" && cp "$prog" "root$dev" || broken "sysroot"
+	for d in lib lib64 usr; do [ -e /$d ] && ln -s /$d root/$d; done
+	mkdir -p kept
+	srv_start srv --listen 127.0.0.1:0 --no-multicast --cores kept -v root
+	srv_listening srv
+	to=127.0.0.1:$SRV_PORT
+fi
 malloc_line=$(grep -n 'struct core_item \*it = malloc' "$src" | cut -d: -f1)
 call_line=$(grep -n 'items = core_leak_item(++serial)' "$src" | cut -d: -f1)
-
-# The host's sysroot: the program unstripped at its device path, the libraries as they are here.
-mkdir -p "root$(dirname "$dev")" && cp "$prog" "root$dev" || broken "sysroot"
-for d in lib lib64 usr; do [ -e /$d ] && ln -s /$d root/$d; done
-
-export TMPDIR=$PWD/tmp
-srv_start srv --listen 127.0.0.1:0 --no-multicast -v root
-srv_listening srv
-to=127.0.0.1:$SRV_PORT
 
 # ---------------------------------------------------------------- the device
 console_start h --connect "$to" "$dev" -p -e -i 50 -f "$PWD/stop" -s 90
@@ -57,8 +70,9 @@ wait_for has h.out '^core_item .* serial 2 ' || fail_later "core_victim printed 
 pid=$(sed -n 1p core_victim.started 2>/dev/null)
 # the agent as the process loaded it, in the sysroot too (gdb reads memtrace's tables through its symbols)
 agent=$(grep -o '/[^ ]*libmemtrace-agent[^ ]*\.so' "/proc/${pid:-0}/maps" 2>/dev/null | head -n 1)
-[ -n "$agent" ] && mkdir -p "root$(dirname "$agent")" && ln -sf "$agent" "root$agent" ||
-	fail_later "no agent in /proc/${pid:-?}/maps"
+[ -n "$agent" ] || fail_later "no agent in /proc/${pid:-?}/maps"
+[ -n "${MEMTRACE_TEST_SERVER:-}" ] || { mkdir -p "root$(dirname "$agent")" && ln -sf "$agent" "root$agent"; } ||
+	fail_later "cannot put the agent $agent in the sysroot"
 console_send 'frames 1'
 console_send 'report -c 0 --json -o ids.json'
 wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
@@ -88,6 +102,9 @@ console_send "frames $id"
 console_send "blocks $id"
 item1=$(awk '$1 == "core_item" && $6 == 1 { print $2 }' h.out)
 console_send "inspect ${item1:-0} --type 'struct core_item'"
+console_send 'coredump -n -f core2'
+WAIT_SECONDS=60 wait_for has h.out '^memtrace-server opened the core .*\.2$' ||
+	fail_later "coredump -n: the server did not open the second core"
 console_send 'sleep 1'
 touch stop
 console_end
@@ -120,7 +137,18 @@ has h.out "^#[0-9]+ +0x[0-9a-f]+ in core_leak_item \(serial=[0-9]+\) at .*core_v
 	fail_later "frames over the link: core_leak_item at line ${malloc_line:-?} not shown"
 has h.out '^  tag = "ITEM-1\\000' || fail_later "inspect --type over the link: ITEM-1's tag is not shown"
 has h.out '^  serial = 1,$' || fail_later "inspect --type over the link: serial = 1 is not shown"
-[ "$FAILURES" -eq 0 ] || { show h.out; show h.err; show srv.err; }
+# --cores: the host keeps both, and gdb sees every thread of the second
+for n in 1 2; do
+	has h.out "^memtrace-server opened the core \(.* MiB\) in gdb with .*; kept as /.*/core\.core_victim\.${pid:-x}\.$n$" ||
+		fail_later "coredump over the link: the server does not say it kept core.core_victim.${pid:-?}.$n"
+done
+if [ -z "${MEMTRACE_TEST_SERVER:-}" ]; then
+	# (in an ARM VM the host checks them: tests/arm/cores.sh)
+	[ "$(find kept -type f | wc -l)" = 2 ] || fail_later "--cores: not two cores kept: $(ls kept)"
+	out=$("$TOP/tests/lib/corecheck.sh" gdb "$prog" "kept/core.core_victim.${pid:-x}.2" root) ||
+		{ fail_later "the kept core: $out"; show "kept/core.core_victim.${pid:-x}.2.gdb"; }
+fi
+[ "$FAILURES" -eq 0 ] || { show h.out; show h.err; [ ! -e srv.err ] || show srv.err; }
 
 # ---------------------------------------------------------------- errors
 run_mt nolink -x 'gdb' -x 'frames 1' "$dev" -s 2 -i 500
@@ -142,6 +170,8 @@ touch stop2
 wait "$vpid"
 [ $? = 0 ] || { fail_later "the attached victim's exit status after gdb and memtrace left"; show plain2.out; }
 
-srv_stop srv
-! has srv.err "Sanitizer|runtime error" || { fail_later "sanitizer report in memtrace-server"; show srv.err; }
+if [ -z "${MEMTRACE_TEST_SERVER:-}" ]; then
+	srv_stop srv
+	! has srv.err "Sanitizer|runtime error" || { fail_later "sanitizer report in memtrace-server"; show srv.err; }
+fi
 finish
