@@ -8,9 +8,10 @@
 #                             default all), then the target libraries in a
 #                             sysroot for each (scripts/sysroot.sh)
 #   scripts/deps.sh --arm [DEBARCH...]
-#                             the same, plus cross g++, qemu-system-arm, cpio
+#                             the same, plus cross g++, qemu-system-arm, cpio,
+#                             gdb-multiarch (the host gdb of the VMs' gdb test)
 #                             and what the ARM test VMs boot (kernel, libc,
-#                             busybox: scripts/sysroot.sh --guest)
+#                             busybox, gdbserver: scripts/sysroot.sh --guest)
 set -eu
 
 pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev"
@@ -23,7 +24,7 @@ case "${1:-}" in
 	shift
 	cross=${*:-arm64 armhf armel}
 	pkgs="make pkg-config"
-	[ $vm = 0 ] || pkgs="$pkgs qemu-system-arm cpio"
+	[ $vm = 0 ] || pkgs="$pkgs qemu-system-arm cpio gdb-multiarch"
 	for a in $cross; do
 		case $a in
 		arm64) t=aarch64-linux-gnu ;;

@@ -16,9 +16,11 @@
 # through sudo when not root.
 #
 # --guest unpacks instead what the ARM test VMs (tests/arm/vm.sh) run on into
-# .../guest-DEBARCH: the target's libc, libstdc++, busybox, bash and jq, and
-# the kernel's vmlinuz alone (not its 350 MB of modules) from Debian's
-# kernel for qemu's virt board: arm64 for arm64, armmp for armhf and armel.
+# .../guest-DEBARCH: the target's libc, libstdc++, busybox, bash, jq and
+# gdbserver, and from Debian's kernel for qemu's virt board (arm64 for
+# arm64, armmp for armhf and armel) the vmlinuz and the four modules its
+# virtio network card needs (not the other 350 MB of modules), in
+# .../guest-DEBARCH/modules in the order they load.
 set -eu
 
 quiet=0
@@ -48,10 +50,17 @@ done
 # only for zlib.pc, which libelf.pc requires. libgcc_s comes with the cross gcc.
 pkgs="libunwind8 libunwind-dev liblzma5 libelf1 libelf-dev zlib1g zlib1g-dev libcjson1 libcjson-dev"
 # What the guest adds: the runtime libraries the cross toolchain links
-# against, a shell and tools for the test scripts (busybox has the rest).
+# against, a shell and tools for the test scripts (busybox has the rest),
+# and gdbserver for the gdb console's test.
 if [ $mode = guest ]; then
-	pkgs="libc6 libgcc-s1 libstdc++6 busybox-static bash libtinfo6 jq libjq1 libonig5"
+	pkgs="libc6 libgcc-s1 libstdc++6 busybox-static bash libtinfo6 jq libjq1 libonig5 gdbserver"
 fi
+# The kernel modules of the guest's network card (virtio-net-device on the
+# virt board's virtio-mmio transport), in the order insmod needs them.
+netmods="drivers/virtio/virtio_mmio.ko net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko"
+# What a sysroot's stamp holds: it is remade when this changes.
+stampv=$pkgs
+[ $mode = sysroot ] || stampv="$pkgs / $netmods"
 
 # kernel DEBARCH: the versioned package behind Debian's kernel metapackage
 # for qemu's virt board, e.g. linux-image-6.1.0-50-armmp.
@@ -78,7 +87,7 @@ cache=${MEMTRACE_CACHE:-${HOME:-/root}/.cache/memtrace}
 todo=""
 for arch in "$@"; do
 	stamp="$cache/$mode-$arch/.memtrace-sysroot"
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stampv" ]; then
 		[ $quiet = 1 ] || echo "sysroot: $cache/$mode-$arch is up to date"
 	else
 		todo="$todo $arch"
@@ -144,6 +153,7 @@ for arch in $todo; do
 		fi
 		set -- "$@" "$kernel:$(kernel_arch "$arch")"
 	fi
+	npkgs=$#
 	# Sandbox user root: the download folder may not be readable by _apt.
 	if ! (cd "$debs" && $SUDO apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null); then
 		echo "sysroot: apt-get download of $pkgs for $arch failed" >&2
@@ -158,16 +168,27 @@ for arch in $todo; do
 	for d in "$debs"/*.deb; do
 		case $d in
 		*/linux-image-*)
-			dpkg-deb --fsys-tarfile "$d" | tar -x -C "$root.new" --wildcards './boot/vmlinuz-*'
+			set --
+			for m in $netmods; do
+				set -- "$@" "./lib/modules/*/kernel/$m"
+			done
+			dpkg-deb --fsys-tarfile "$d" | tar -x -C "$root.new" --wildcards './boot/vmlinuz-*' "$@"
 			mv "$root.new"/boot/vmlinuz-* "$root.new/vmlinuz"
+			mkdir -p "$root.new/modules"
+			n=0
+			for m in $netmods; do
+				n=$((n + 1))
+				mv "$root.new"/lib/modules/*/kernel/"$m" "$root.new/modules/$n-${m##*/}"
+			done
+			rm -rf "$root.new/lib/modules"
 			;;
 		*) dpkg -x "$d" "$root.new" ;;
 		esac
 	done
 	# The guest's debs hold a whole kernel (60 MB): not kept.
 	[ $mode = sysroot ] || rm -rf "$debs"
-	echo "$pkgs" >"$root.new/.memtrace-sysroot"
+	echo "$stampv" >"$root.new/.memtrace-sysroot"
 	rm -rf "$root"
 	mv "$root.new" "$root"
-	echo "sysroot: unpacked $# $arch packages into $root"
+	echo "sysroot: unpacked $npkgs $arch packages into $root"
 done

@@ -6,18 +6,24 @@
 #
 # Boots Debian's own kernel for qemu's virt board (arm64 for arm64, armmp for
 # armhf and armel) under qemu-system with an initramfs made here: busybox,
-# bash and jq, the target's libc and the libraries memtrace needs, the cross
-# build in $BUILD/TRIPLET (make target-bins), and tests/.  The guest runs
-# tests/run.sh on the tests in tests/arm/suite (or those matching FILTER);
-# this script prints its result lines.  Then t-server-decode-arm: the guest
-# takes a raw report of a stripped victim (tests/arm/rawreport.sh) and this
-# host's memtrace-server decodes it with the unstripped cross build
-# (tests/arm/decode.sh).  The last line is
+# bash, jq and gdbserver, the target's libc and the libraries memtrace
+# needs, the cross build in $BUILD/TRIPLET (make target-bins), and tests/.
+# Before the boot this host's memtrace-server starts on loopback with
+# gdb-multiarch, a sysroot that mirrors the guest (unstripped victims) and
+# --cores; the guest reaches it at 10.0.2.2 through qemu's user network
+# (virtio-net, its modules loaded by the init), for t-gdb-console.  The guest
+# runs tests/run.sh on the tests in tests/arm/suite (or those matching
+# FILTER); this script prints its result lines.  Then, here:
+# t-server-decode-arm, the server decodes the raw report the guest took of
+# a stripped victim (tests/arm/rawreport.sh, tests/arm/decode.sh); and
+# t-coredump-arm, gdb-multiarch opens the cores t-gdb-console sent to the
+# server (tests/arm/cores.sh).  The last line is
 # "DEBARCH: N passed, N failed, N skipped".  Exit status 0 when every test
 # passed or skipped, 1 when one failed, 2 when the VM could not run the suite.
 #
-# Needs qemu-system-arm and cpio (scripts/deps.sh --arm) and the guest files
-# (scripts/sysroot.sh --guest DEBARCH).  Environment: BUILD (build),
+# Needs qemu-system-arm, cpio and gdb-multiarch (scripts/deps.sh --arm) and
+# the guest files (scripts/sysroot.sh --guest DEBARCH).  The server's log is
+# kept beside the console log (arm-DEBARCH-server.log).  Environment: BUILD (build),
 # MEMTRACE_CACHE, VM_TIMEOUT (seconds for the whole boot, 600), VM_LOG (the
 # console log is kept there; default $BUILD/arm-DEBARCH.log), VM_SMP (2),
 # VM_MEM (1024 MiB), VM_SCRIPT (a bash script to run instead of the suite).
@@ -84,9 +90,16 @@ for d in "$sysroot/lib/$triplet" "$sysroot/usr/lib/$triplet"; do
 done
 cp "$guest/bin/busybox" "$guest/bin/bash" "$root/bin/"
 cp "$guest/usr/bin/jq" "$root/usr/bin/"
+# gdbserver and the network card's modules, for t-gdb-console (older guest
+# files have neither: the test then skips).
+[ -x "$guest/usr/bin/gdbserver" ] && cp "$guest/usr/bin/gdbserver" "$root/usr/bin/"
+[ -d "$guest/modules" ] && cp -a "$guest/modules" "$root/modules"
 
-# The tests and the cross build, at the paths the runner expects.
+# The tests and the cross build, at the paths the runner expects; the
+# victims' sources for the tests that read their line numbers.
 cp -a tests/run.sh tests/lib tests/integration tests/arm "$root/t/src/tests/"
+mkdir -p "$root/t/src/tests/victims"
+cp -a tests/victims/*.c tests/victims/*.h "$root/t/src/tests/victims/"
 cp -a "$tbuild/memtrace" "$tbuild/libmemtrace-agent.so" "$root/t/build/"
 cp -a "$tbuild/tests/victims" "$root/t/build/tests/"
 [ -d "$tbuild/tests/unit" ] && cp -a "$tbuild/tests/unit" "$root/t/build/tests/"
@@ -99,16 +112,57 @@ for v in "$root"/t/build/tests/victims/*; do
 	"$nm" --defined-only "$v" >"$v.nm" 2>/dev/null || rm -f "$v.nm"
 done
 printf '%s\n' "$@" >"$root/t/filters"
-# The device copy of server_leak is stripped, as on a device; its unstripped
-# build is the host's sysroot for t-server-decode-arm (tests/arm/decode.sh).
+# The device copies of server_leak and core_victim are stripped, as on a
+# device; their unstripped builds are in the host's sysroot, for
+# t-server-decode-arm (tests/arm/decode.sh) and t-gdb-console. That sysroot
+# shows gdb the guest's libraries and the cross build (the agent) where the
+# guest has them.
 hostsys=$work/hostsys
 mkdir -p "$root/t/dev" "$hostsys/t/dev"
+ln -s "$root/lib" "$hostsys/lib"
+ln -s "$root/t/build" "$hostsys/t/build"
 strip=$triplet-strip
 command -v "$strip" >/dev/null || strip=strip
-if [ -x "$tbuild/tests/victims/server_leak" ]; then
-	"$strip" -o "$root/t/dev/server_leak" "$tbuild/tests/victims/server_leak" &&
-		cp "$tbuild/tests/victims/server_leak" "$hostsys/t/dev/" || die "cannot strip server_leak"
+for v in server_leak core_victim; do
+	[ -x "$tbuild/tests/victims/$v" ] || continue
+	"$strip" -o "$root/t/dev/$v" "$tbuild/tests/victims/$v" &&
+		cp "$tbuild/tests/victims/$v" "$hostsys/t/dev/" || die "cannot strip $v"
+done
+# t-gdb-console's host: this machine's memtrace-server with gdb-multiarch
+# and that sysroot, on loopback; the guest reaches it through qemu's user
+# network at 10.0.2.2. Without gdb-multiarch, gdbserver or the network
+# modules the guest gets no address and the test skips, saying why.
+server_pid=""
+server_log=${VM_LOG:-$BUILD/arm-$arch.log}
+server_log=${server_log%.log}-server.log
+gdbhost=""
+if ! command -v gdb-multiarch >/dev/null; then
+	gdbhost="gdb-multiarch is not installed on the host (make deps-arm)"
+elif [ ! -x "$root/usr/bin/gdbserver" ] || [ ! -d "$root/modules" ]; then
+	gdbhost="the guest files have no gdbserver or network modules (scripts/sysroot.sh --guest $arch)"
+elif [ ! -x "$BUILD/memtrace-server" ]; then
+	gdbhost="$BUILD/memtrace-server is not built"
+else
+	mkdir -p "$work/cores"
+	"$BUILD/memtrace-server" --listen 127.0.0.1:0 --no-multicast --gdb gdb-multiarch --cores "$work/cores" \
+		-v "$hostsys" \
+		>/dev/null 2>"$server_log" &
+	server_pid=$!
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$server_log" | head -n 1)
+		[ -n "$port" ] && break
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -n "$port" ]; then
+		echo "10.0.2.2:$port" >"$root/t/server"
+	else
+		gdbhost="memtrace-server did not listen: $(head -n 2 "$server_log")"
+	fi
 fi
+[ -z "$gdbhost" ] || echo "no host: $gdbhost" >"$root/t/server"
+trap 'rm -rf "$work"; [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null' EXIT
+
 # VM_SCRIPT=FILE: run that bash script (in /t/src) instead of the suite, to
 # look into something by hand; its output is in the console log.
 if [ -n "${VM_SCRIPT:-}" ]; then
@@ -132,6 +186,19 @@ mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 ln -s /proc/self/fd /dev/fd
 hostname memtrace-vm
 echo "MEMTRACE-VM up $(uname -m) $(uname -r) cpus $(nproc)"
+ip link set lo up
+# The network to the host's memtrace-server (qemu's user network: the
+# guest is 10.0.2.15, the host's loopback 10.0.2.2).
+read -r server </t/server
+case $server in
+"no host: "*) export MEMTRACE_TEST_NO_SERVER="${server#no host: }" ;;
+*)
+	for m in /modules/*.ko; do insmod "$m" || echo "insmod $m failed"; done
+	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 &&
+		export MEMTRACE_TEST_SERVER="$server" MEMTRACE_TEST_STRIPPED=/t/dev ||
+		export MEMTRACE_TEST_NO_SERVER="the guest's network did not come up (eth0)"
+	;;
+esac
 cd /t/src
 if [ -f /t/script.sh ]; then
 	bash /t/script.sh
@@ -154,12 +221,17 @@ chmod +x "$root/init"
 log=${VM_LOG:-$BUILD/arm-$arch.log}
 SECONDS=0
 timeout -k 5 "${VM_TIMEOUT:-600}" "${qemu[@]}" -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}" \
-	-nographic -nic none -no-reboot \
+	-nographic -no-reboot -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
 	-kernel "$guest/vmlinuz" -initrd "$work/initramfs.cpio" \
 	-append "console=ttyAMA0 panic=-1 quiet" </dev/null 2>&1 |
 	while IFS= read -r line; do printf '%4d %s\n' "$SECONDS" "${line%$'\r'}"; done >"$log"
 qrc=${PIPESTATUS[0]}
 secs=$SECONDS
+if [ -n "$server_pid" ]; then
+	kill "$server_pid" 2>/dev/null
+	wait "$server_pid" 2>/dev/null
+	server_pid=""
+fi
 
 # What the runner printed (not the kernel's lines), then its summary.
 sed -n 's/^ *[0-9]* //; /^MEMTRACE-VM up/,/^MEMTRACE-VM-RESULT/p' "$log" |
@@ -180,6 +252,20 @@ if [ -z "${VM_SCRIPT:-}" ] && [ -x "$tbuild/tests/victims/server_leak" ]; then
 	echo "$arch: $line"
 	read -r p _ f _ s _ <<<"$summary"
 	case $drc in
+	0) p=$((p + 1)) ;;
+	77) s=$((s + 1)) ;;
+	*) f=$((f + 1)) status=1 ;;
+	esac
+	summary="$p passed, $f failed, $s skipped"
+fi
+# t-coredump-arm: gdb-multiarch here opens the cores the guest's
+# t-gdb-console sent to the server (none: t-gdb-console did not run).
+if [ -d "$work/cores" ]; then
+	line=$(tests/arm/cores.sh "$work/cores" "$hostsys")
+	crc=$?
+	echo "$arch: $line"
+	read -r p _ f _ s _ <<<"$summary"
+	case $crc in
 	0) p=$((p + 1)) ;;
 	77) s=$((s + 1)) ;;
 	*) f=$((f + 1)) status=1 ;;
