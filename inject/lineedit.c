@@ -826,6 +826,26 @@ void inj_le_show(struct inj_le *le)
 	le_refresh(le);
 }
 
+int inj_le_set_prompt(struct inj_le *le, const char *prompt)
+{
+	char *copy;
+
+	if (!le)
+		return 0;
+	if (!strcmp(le->prompt, prompt ? prompt : ""))
+		return 0;
+	copy = strdup(prompt ? prompt : "");
+	if (!copy) {
+		errno = ENOMEM;
+		return -1;
+	}
+	free(le->prompt);
+	le->prompt = copy;
+	le->prompt_len = strlen(copy);
+	le->prompt_cols = le_columns(copy, le->prompt_len);
+	return 0;
+}
+
 void inj_le_history_add(struct inj_le *le, const char *line)
 {
 	int walking;

@@ -120,6 +120,13 @@ void inj_le_hide(struct inj_le *le);
 void inj_le_show(struct inj_le *le);
 
 /*
+ * Change the prompt (copied; plain printable text, as for inj_le_new()).  It is drawn from the
+ * next redraw on: call it before inj_le_show().  0, or -1 with errno ENOMEM and the old prompt
+ * kept.  NULL le is a no-op.
+ */
+int inj_le_set_prompt(struct inj_le *le, const char *prompt);
+
+/*
  * Add a line to the history recalled with Up/Down.  NULL and empty lines are ignored, and so is a
  * line equal to the newest entry.  At most INJ_LE_HISTORY_MAX entries are kept, the oldest going
  * first.  The line is copied; when memory runs out the line is silently not added.  NULL le is a

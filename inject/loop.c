@@ -25,6 +25,9 @@
 #include "session.h"
 #include "srvlink.h"
 
+#define MT_PROMPT "memtrace> "
+#define MT_GDB_PROMPT "(gdb) " /* while the gdb console is open (console_gdb.c) */
+
 static void reap(struct run *r)
 {
 	int st;
@@ -114,6 +117,8 @@ static void console_line(struct run *r)
 				inj_le_history_add(r->le, line);
 			inj_console_exec(&r->con, line);
 			inj_run_take_events(r);
+			/* lines go to gdb while its console is open: the prompt says so */
+			inj_le_set_prompt(r->le, r->con.gdb ? MT_GDB_PROMPT : MT_PROMPT);
 			inj_le_show(r->le);
 			if (r->con.quit) {
 				inj_run_console_close(r, r->attached ? NULL : "console closed; waiting for the program to end");
@@ -241,7 +246,7 @@ void inj_run_console_open(struct run *r)
 		/* Attached, the script is the session: its end detaches. */
 		r->done |= r->attached;
 	} else if (r->session) {
-		r->le = inj_le_new(STDIN_FILENO, STDOUT_FILENO, "memtrace> ");
+		r->le = inj_le_new(STDIN_FILENO, STDOUT_FILENO, MT_PROMPT);
 		if (!r->le) {
 			log_warn("no console: %s", strerror(errno));
 			r->done |= r->attached;

@@ -1083,6 +1083,30 @@ static void test_tty_wide_lines(void)
 	term_end(t);
 }
 
+/* The prompt changes (the gdb console's "(gdb) "): drawn from the next inj_le_show() on. */
+static void test_tty_prompt_change(void)
+{
+	struct term *t = term_start("memtrace> ", 80);
+
+	EXPECT_SCREEN(t, "memtrace> ", 10);
+	TYPE_LINE(t, "gdb\r", "gdb");
+	CHECK(inj_le_set_prompt(t->le, "(gdb) ") == 0, "inj_le_set_prompt failed");
+	inj_le_show(t->le);
+	term_sync(t);
+	EXPECT_SCREEN(t, "(gdb) ", 6);
+	TYPE(t, "bt");
+	EXPECT_SCREEN(t, "(gdb) bt", 8);
+	/* changed while a partial line is up: the redraw keeps the line and the cursor after it */
+	CHECK(inj_le_set_prompt(t->le, "memtrace> ") == 0, "inj_le_set_prompt back failed");
+	inj_le_show(t->le);
+	term_sync(t);
+	EXPECT_SCREEN(t, "memtrace> bt", 12);
+	TYPE(t, K_LEFT);
+	EXPECT_SCREEN(t, "memtrace> bt", 11);
+	CHECK(inj_le_set_prompt(NULL, "x") == 0, "NULL editor: not a no-op");
+	term_end(t);
+}
+
 static void test_tty_hangup(void)
 {
 	struct term *t = term_start("> ", 80);
@@ -1125,6 +1149,7 @@ int main(void)
 	test_tty_history();
 	test_tty_signals_and_lines();
 	test_tty_wide_lines();
+	test_tty_prompt_change();
 	test_tty_hangup();
 
 	printf("test_lineedit: %d checks, %d failed\n", checks, failures);
