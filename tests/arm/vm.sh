@@ -244,34 +244,30 @@ if [ -z "$summary" ]; then
 fi
 grep -q ' MEMTRACE-VM-RESULT rc=0$' "$log"
 status=$?
+# host_test COMMAND...: a test of this host's half, whose one result line
+# COMMAND prints and whose status (0 pass, 77 skip, else fail) joins the
+# summary.
+host_test() {
+	local line rc p f s
+	line=$("$@")
+	rc=$?
+	echo "$arch: $line"
+	read -r p _ f _ s _ <<<"$summary"
+	case $rc in
+	0) p=$((p + 1)) ;;
+	77) s=$((s + 1)) ;;
+	*) f=$((f + 1)) status=1 ;;
+	esac
+	summary="$p passed, $f failed, $s skipped"
+}
 # t-server-decode-arm: this host's memtrace-server decodes the raw report
 # the VM took (not with VM_SCRIPT, which replaces the suite).
 if [ -z "${VM_SCRIPT:-}" ] && [ -x "$tbuild/tests/victims/server_leak" ]; then
-	line=$(tests/arm/decode.sh "$log" "$hostsys" "$BUILD/memtrace-server" "$triplet")
-	drc=$?
-	echo "$arch: $line"
-	read -r p _ f _ s _ <<<"$summary"
-	case $drc in
-	0) p=$((p + 1)) ;;
-	77) s=$((s + 1)) ;;
-	*) f=$((f + 1)) status=1 ;;
-	esac
-	summary="$p passed, $f failed, $s skipped"
+	host_test tests/arm/decode.sh "$log" "$hostsys" "$BUILD/memtrace-server" "$triplet"
 fi
 # t-coredump-arm: gdb-multiarch here opens the cores the guest's
 # t-gdb-console sent to the server (none: t-gdb-console did not run).
-if [ -d "$work/cores" ]; then
-	line=$(tests/arm/cores.sh "$work/cores" "$hostsys")
-	crc=$?
-	echo "$arch: $line"
-	read -r p _ f _ s _ <<<"$summary"
-	case $crc in
-	0) p=$((p + 1)) ;;
-	77) s=$((s + 1)) ;;
-	*) f=$((f + 1)) status=1 ;;
-	esac
-	summary="$p passed, $f failed, $s skipped"
-fi
+[ ! -d "$work/cores" ] || host_test tests/arm/cores.sh "$work/cores" "$hostsys"
 echo "$arch: $summary (VM $secs s)"
 [ $status -eq 0 ] || exit 1
 exit 0
