@@ -45,6 +45,15 @@ struct module_id {
 #define MAX_MODULES 4096
 
 static pthread_mutex_t got_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Held by dlclose through the hooks (once per thread: a destructor may
+ * dlclose again) and by agent_got_restore: slots are never written in a
+ * module that is being unmapped. Not the loader's own lock, which
+ * dl_iterate_phdr takes: a thread calling that in a loop would starve a
+ * detach of it.
+ */
+static pthread_mutex_t unload_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int unloading;
 static struct slot *slots;
 static size_t nslots, slots_cap;
 static struct module_id patched[MAX_MODULES];
@@ -276,16 +285,34 @@ int agent_got_patch(void)
 	return run.total;
 }
 
+/*
+ * A page of ours still mapped? msync fails with ENOMEM on an unmapped
+ * range, where a read would fault.
+ */
+static int page_mapped(const void *addr)
+{
+	return msync((void *)((uintptr_t)addr & ~(page_size() - 1)), page_size(), MS_ASYNC) == 0;
+}
+
 void agent_got_restore(void)
 {
+	/* No dlclose through the hooks unmaps a module while its slots are put back. */
+	pthread_mutex_lock(&unload_lock);
 	pthread_mutex_lock(&got_lock);
 	/* Backwards: the allocators go back first, free last. */
-	for (size_t i = nslots; i-- > 0;)
-		if (__atomic_load_n(slots[i].addr, __ATOMIC_ACQUIRE) == slots[i].hook)
-			slot_write(slots[i].addr, slots[i].orig, slots[i].relro_lo, slots[i].relro_hi);
+	for (size_t i = nslots; i-- > 0;) {
+		const struct slot *s = &slots[i];
+
+		/* Gone with a dlclose that did not pass through the hooks. */
+		if (!page_mapped(s->addr))
+			continue;
+		if (__atomic_load_n(s->addr, __ATOMIC_ACQUIRE) == s->hook)
+			slot_write(s->addr, s->orig, s->relro_lo, s->relro_hi);
+	}
 	nslots = 0;
 	npatched = 0;
 	pthread_mutex_unlock(&got_lock);
+	pthread_mutex_unlock(&unload_lock);
 }
 
 int agent_got_count(void)
@@ -465,7 +492,8 @@ void *agent_dlopen(const char *file, int mode)
 		}
 	}
 	h = real_dlopen(use, mode);
-	if (h && __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED))
+	/* While the slots are hooked (recording, or armed before memtrace_agent_start). */
+	if (h && agent_got_count() > 0)
 		agent_got_patch();
 	return h;
 }
@@ -476,7 +504,11 @@ int agent_dlclose(void *handle)
 
 	if (!real_dlclose)
 		return -1;
+	if (!unloading++)
+		pthread_mutex_lock(&unload_lock);
 	ret = real_dlclose(handle);
 	forget_unloaded();
+	if (!--unloading)
+		pthread_mutex_unlock(&unload_lock);
 	return ret;
 }

@@ -41,6 +41,7 @@ struct agent_config {
 
 static int agent_pid;
 static int started;
+static int armed;	/* the GOTs were patched by the constructor (attach), not yet started */
 
 extern char **environ;
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
@@ -263,6 +264,12 @@ int agent_attach(void)
 {
 	agent_guard = 1;
 	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
+	if (armed) {
+		/* The constructor patched every module under the loader's lock. */
+		armed = 0;
+		agent_guard = 0;
+		return 0;
+	}
 	if (agent_got_patch() < 0) {
 		agent_got_restore();
 		agent_fail("out of memory while patching the GOTs");
@@ -281,14 +288,36 @@ void agent_detach(void)
 	agent_guard = 0;
 }
 
+/*
+ * Loaded by dlopen (memtrace -p): patch the GOTs now, with the hooks
+ * passing every call through until memtrace_agent_start. A constructor
+ * runs while dlopen holds the loader's lock, so no other thread is in the
+ * middle of loading or unloading a module: every module in the list is
+ * whole, relocated, and stays mapped while its slots are written. Done
+ * later, from memtrace_agent_start, a module another thread is loading can
+ * be seen half relocated (its lazy slots then get the load bias added to
+ * the hook's address) or unloaded under our feet.
+ */
+static void agent_arm(void)
+{
+	agent_guard = 1;
+	if (agent_real_resolve() == 0 && agent_got_patch() >= 0)
+		armed = 1;
+	else
+		agent_got_restore();
+	agent_guard = 0;
+}
+
 __attribute__((constructor)) static void agent_preload_init(void)
 {
 	struct agent_config cfg;
 	const char *mode = getenv("MEMTRACE_MODE");
 	const char *entry = getenv("MEMTRACE_PRELOAD_ENTRY");
 
-	if (!mode || strcmp(mode, "start"))
+	if (!mode || strcmp(mode, "start")) {
+		agent_arm();
 		return;
+	}
 	config_defaults(&cfg);
 	config_parse(&cfg, getenv("MEMTRACE_CONFIG"));
 	env_strip(entry);
@@ -320,4 +349,10 @@ __attribute__((destructor)) static void agent_fini(void)
 {
 	if (started && getpid() == agent_pid)
 		agent_control_exit_report(0);
+	/* Unloaded without being started (memtrace gone, or the start failed). */
+	if (armed) {
+		agent_guard = 1;
+		agent_got_restore();
+		armed = 0;
+	}
 }

@@ -35,6 +35,10 @@ int agent_real_resolve(void)
 {
 	struct agent_real r;
 
+	/* Once is enough, and later the list may be changing under a walk
+	 * that holds no loader lock (another thread in dlopen or dlclose). */
+	if (__atomic_load_n(&agent_real.malloc, __ATOMIC_ACQUIRE))
+		return 0;
 	r.malloc = (void *(*)(size_t))agent_real_lookup("malloc");
 	r.free = (void (*)(void *))agent_real_lookup("free");
 	r.calloc = (void *(*)(size_t, size_t))agent_real_lookup("calloc");
