@@ -124,7 +124,7 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
-	inject/coredump.c inject/console_core.c inject/console_gdb.c \
+	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c inject/console_gdb.c \
 	$(COMMON_SRCS)
 
 # 32-bit ARM walks its EHABI tables with libgcc's unwinder, not libunwind
@@ -137,8 +137,8 @@ AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exe
 	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
 
 AGENT_LIBS := $(AGENT_UNWIND_LIBS) -lpthread $(TARGET_LDFLAGS)
-INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson zlib) $(CFLAGS)
-INJECT_LIBS := $(call pc_libs,libelf libcjson zlib) $(TARGET_LDFLAGS)
+INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson zlib libunwind-ptrace) $(CFLAGS)
+INJECT_LIBS := $(call pc_libs,libelf libcjson zlib libunwind-ptrace) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 AGENT := $(BUILD)/libmemtrace-agent.so
@@ -234,7 +234,11 @@ UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c ag
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
-	inject/arch/$(ARCH)/regs.c inject/util.c common/log.c
+	inject/arch/$(ARCH)/regs.c inject/safepoint.c inject/stackwalk.c inject/util.c common/log.c
+# The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
+# must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
+UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)
+UNIT_LIBS_test_inject := $(call pc_libs,libunwind-ptrace)
 ifeq ($(CROSS_BUILD),)
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
@@ -245,8 +249,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c 
 		inject/arch/$(ARCH)/*.c) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
-		$(AGENT_UNWIND_CFLAGS) $(call pc_cflags,libelf libcjson) \
-		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) -lpthread $(TARGET_LDFLAGS)
+		$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) \
+		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(UNIT_LIBS_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) -lpthread $(TARGET_LDFLAGS)
 
 $(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $(TARGET_STAMP)
 	$(echo_cmd) CC $@
