@@ -27,6 +27,7 @@ static int attach_exit_code(enum inj_kind kind)
 	case INJ_SECCOMP: return EXIT_SECCOMP;
 	case INJ_DLOPEN_FAILED: return EXIT_DLOPEN;
 	case INJ_TIMEOUT:
+	case INJ_BUSY:
 	case INJ_CALL_CRASHED: return EXIT_CALL;
 	default: return EXIT_FAILURE_MT;
 	}

@@ -29,9 +29,13 @@
 #include "log.h"
 #include "ptrace.h"
 #include "remote.h"
+#include "safepoint.h"
 #include "util.h"
 
 #define CAP_SYS_PTRACE_BIT 19
+/* How long to look for a safe point (a quarter of the step timeout, within these). */
+#define SAFEPOINT_MIN_MS 200
+#define SAFEPOINT_MAX_MS 2500
 #define SEGV_CPERR_CODE 10 /* control-protection fault: a shadow-stack mismatch */
 
 struct job {
@@ -61,6 +65,7 @@ const char *inj_kind_name(enum inj_kind kind)
 		[INJ_AGENT_FAILED] = "INJ_AGENT_FAILED",
 		[INJ_TIMEOUT] = "INJ_TIMEOUT",
 		[INJ_CALL_CRASHED] = "INJ_CALL_CRASHED",
+		[INJ_BUSY] = "INJ_BUSY",
 		[INJ_INTERNAL] = "INJ_INTERNAL",
 	};
 
@@ -488,6 +493,42 @@ static void load(struct job *j, const struct inj_agent *agent, struct inj_libc *
 	set(res, INJ_OK, "agent %s started in process %d (thread %d)", agent->path, j->pid, tid);
 }
 
+/*
+ * The thread for the remote calls: one at a safe point (safepoint.h),
+ * searched for at most a quarter of the step timeout, within 0.2-2.5 s.
+ * -1 with RES set when there is none.
+ */
+static int pick(const struct job *j, struct inj_task *task, const struct inj_maps *maps,
+		const char *interp, struct inj_result *res)
+{
+	struct inj_safepoint_stats st;
+	struct inj_codemap *cm = inj_codemap_new(j->pid, maps, interp);
+	int budget = j->timeout_ms / 4, tid;
+	char why[sizeof(res->message)];
+
+	if (!cm) {
+		set(res, INJ_INTERNAL, "reading the code of process %d: %s", j->pid, strerror(errno));
+		return -1;
+	}
+	if (budget < SAFEPOINT_MIN_MS)
+		budget = SAFEPOINT_MIN_MS;
+	if (budget > SAFEPOINT_MAX_MS)
+		budget = SAFEPOINT_MAX_MS;
+	tid = inj_safepoint_pick(task, cm, budget, why, sizeof(why), &st);
+	inj_codemap_free(cm);
+	res->safepoint_us = st.search_us;
+	res->safepoint_looks = st.rounds;
+	if (tid < 0) {
+		set(res, INJ_BUSY, "%s; nothing was done: try again", why);
+		return -1;
+	}
+	log_debug("thread %d is at a safe point (%d looks, %d stack walks, %" PRId64 " us%s)",
+		  tid, st.rounds, st.walks, st.search_us,
+		  st.others_critical ? "; other threads in critical code are let run if the "
+		  "call waits for them" : "");
+	return tid;
+}
+
 /* Everything, in the helper. */
 static void run(struct job *j, struct inj_result *res)
 {
@@ -524,8 +565,7 @@ static void run(struct job *j, struct inj_result *res)
 		set(res, k, "%s", msg);
 		goto out_maps;
 	}
-	k = inj_find_dlopen(j->pid, &maps, exe.has_interp ? exe.interp : NULL, &lc, msg,
-			    sizeof(msg));
+	k = inj_find_dlopen(j->pid, &maps, &lc, msg, sizeof(msg));
 	if (k == INJ_NO_DLOPEN && !exe.has_interp) {
 		char comm[64];
 
@@ -543,6 +583,9 @@ static void run(struct job *j, struct inj_result *res)
 
 	t = inj_now_ns();
 	task = inj_seize(j->pid, j->timeout_ms);
+	/* Threads let run during the calls are left so until this helper exits. */
+	if (task)
+		inj_task_leave_running(task);
 	res->seize_us = us_since(t);
 	if (!task) {
 		seize_failed(j, errno, res);
@@ -561,11 +604,15 @@ static void run(struct job *j, struct inj_result *res)
 		t = inj_now_ns();
 		goto out_release_maps;
 	}
-	tid = inj_task_pick(task, lc.avoid, lc.navoid);
-	call = tid > 0 ? inj_call_begin(task, tid) : NULL;
+	tid = pick(j, task, &maps, exe.has_interp ? exe.interp : NULL, res);
+	if (tid < 0) {
+		t = inj_now_ns();
+		goto out_release_maps;
+	}
+	call = inj_call_begin(task, tid);
 	if (!call) {
-		set(res, INJ_INTERNAL, "no thread of process %d could be prepared for a remote call%s%s",
-		    j->pid, tid > 0 ? ": " : "", tid > 0 ? strerror(errno) : "");
+		set(res, INJ_INTERNAL, "thread %d of process %d could not be prepared for a remote "
+		    "call: %s", tid, j->pid, strerror(errno));
 		t = inj_now_ns();
 		goto out_release_maps;
 	}
@@ -616,6 +663,7 @@ int inj_load_agent(int pid, const char *agent_path, const char *config, int time
 	res->kind = INJ_INTERNAL;
 	res->pid = pid;
 	res->seize_us = res->dlopen_us = res->start_us = res->release_us = -1;
+	res->safepoint_us = -1;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		set(res, INJ_INTERNAL, "pipe: %s", strerror(errno));
 		goto out;
@@ -658,8 +706,9 @@ out:
 	res->total_us = us_since(t0);
 	/* Failures are the caller's to print: it adds its own context and exit status. */
 	if (res->kind == INJ_OK)
-		log_info("%s (seize %" PRId64 " us, dlopen %" PRId64 " us, start %" PRId64
-			 " us, release %" PRId64 " us)", res->message, res->seize_us, res->dlopen_us,
+		log_info("%s (seize %" PRId64 " us, safe point %" PRId64 " us in %d looks, dlopen %"
+			 PRId64 " us, start %" PRId64 " us, release %" PRId64 " us)", res->message,
+			 res->seize_us, res->safepoint_us, res->safepoint_looks, res->dlopen_us,
 			 res->start_us, res->release_us);
 	else
 		log_debug("%s: %s", inj_kind_name(res->kind), res->message);

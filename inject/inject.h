@@ -37,6 +37,7 @@ enum inj_kind {
 	INJ_AGENT_FAILED,     /* memtrace_agent_start returned non-zero (agent unloaded) */
 	INJ_TIMEOUT,          /* a step did not complete in time; backed out */
 	INJ_CALL_CRASHED,     /* a remote call faulted; the thread was restored */
+	INJ_BUSY,             /* no thread came to a safe point in time; nothing was done */
 	INJ_INTERNAL,         /* anything else (ptrace or memory errors) */
 };
 
@@ -50,6 +51,8 @@ struct inj_result {
 	int agent_ret;  /* memtrace_agent_start's return value */
 	/* Microseconds per step (attach-latency benchmark); -1 if it did not run. */
 	int64_t seize_us;   /* every thread seized and stopped */
+	int64_t safepoint_us; /* the search for a thread at a safe point (safepoint.h) */
+	int safepoint_looks;  /* how many times every thread was judged */
 	int64_t dlopen_us;  /* the remote dlopen call */
 	int64_t start_us;   /* the remote memtrace_agent_start call */
 	int64_t release_us; /* registers restored, every thread detached */

@@ -446,6 +446,29 @@ int inj_module_sym(int pid, const struct inj_module *mod, const char *name, uint
 	return !!w.found;
 }
 
+int inj_module_funcs(int pid, const struct inj_module *mod,
+		     int (*cb)(const char *name, uint64_t addr, uint64_t size, void *arg), void *arg)
+{
+	struct symfile f;
+	uint64_t bias;
+	int ret = 0;
+
+	if (symfile_open(pid, mod, &f) < 0)
+		return -1;
+	bias = mod->base - f.load_vaddr;
+	for (size_t i = 1; i < f.nsyms && !ret; i++) {
+		GElf_Sym s;
+
+		if (!gelf_getsym(f.syms, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value ||
+		    (GELF_ST_TYPE(s.st_info) != STT_FUNC &&
+		     GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC) || s.st_name >= f.strsz)
+			continue;
+		ret = cb(f.strs + s.st_name, bias + s.st_value, s.st_size, arg);
+	}
+	symfile_close(&f);
+	return ret;
+}
+
 /* ---------------------------------------------------------------- libc */
 
 static int has_prefix(const char *s, const char *p)
@@ -475,6 +498,21 @@ static int is_libdl(const char *base)
 	       (has_prefix(base, "libdl-") && has_suffix(base, ".so"));
 }
 
+static int is_libpthread(const char *base)
+{
+	return !strcmp(base, "libpthread.so.0") || !strcmp(base, "librt.so.1") ||
+	       !strcmp(base, "librt.so.0") ||
+	       (has_prefix(base, "libpthread-") && has_suffix(base, ".so")) ||
+	       (has_prefix(base, "librt-") && has_suffix(base, ".so"));
+}
+
+int inj_is_system_lib(const char *path)
+{
+	const char *b = base_name(path);
+
+	return is_libc(b) || is_libdl(b) || is_libpthread(b);
+}
+
 static const struct inj_map *find_map(const struct inj_maps *m, int (*match)(const char *))
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -483,49 +521,18 @@ static const struct inj_map *find_map(const struct inj_maps *m, int (*match)(con
 	return NULL;
 }
 
-static void add_avoid(struct inj_libc *lc, uint64_t start, uint64_t end)
-{
-	if (lc->navoid < sizeof(lc->avoid) / sizeof(lc->avoid[0]) && end > start) {
-		lc->avoid[lc->navoid].start = start;
-		lc->avoid[lc->navoid].end = end;
-		lc->navoid++;
-	}
-}
-
-/* The mappings of the loader, unless it is libc itself (musl). */
-static void avoid_loader(int pid, const struct inj_maps *m, const char *interp,
-			 const struct inj_module *libc, struct inj_libc *lc)
-{
-	char path[PATH_MAX + 64];
-	struct stat st;
-
-	if (!interp || interp[0] != '/')
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, interp);
-	if (stat(path, &st) < 0 || st.st_ino == libc->inode)
-		return;
-	for (size_t i = 0; i < m->n; i++)
-		if (m->v[i].inode == st.st_ino && m->v[i].major == major(st.st_dev) &&
-		    m->v[i].minor == minor(st.st_dev))
-			add_avoid(lc, m->v[i].start, m->v[i].end);
-}
-
 enum {
-	W_DLOPEN, W_DLERROR, W_DLCLOSE, W_PRIV_DLOPEN, W_PRIV_DLCLOSE, W_MUNMAP, W_HEAP,
+	W_DLOPEN, W_DLERROR, W_DLCLOSE, W_PRIV_DLOPEN, W_PRIV_DLCLOSE, W_MUNMAP,
 };
 
-/* W_HEAP onwards: the malloc family, where a remote call should not start. */
 static const char *const wanted[] = {
 	"dlopen", "dlerror", "dlclose", "__libc_dlopen_mode", "__libc_dlclose", "munmap",
-	"malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
-	"aligned_alloc", "valloc", "pvalloc", "malloc_trim", "malloc_usable_size", "mallinfo",
-	"mallinfo2", "__libc_malloc", "__libc_free", "__libc_calloc", "__libc_realloc",
 };
 
 #define NWANTED (sizeof(wanted) / sizeof(wanted[0]))
 
-enum inj_kind inj_find_dlopen(int pid, const struct inj_maps *m, const char *interp,
-			      struct inj_libc *lc, char *msg, size_t msglen)
+enum inj_kind inj_find_dlopen(int pid, const struct inj_maps *m, struct inj_libc *lc, char *msg,
+			      size_t msglen)
 {
 	const struct inj_map *cm = find_map(m, is_libc), *dm = find_map(m, is_libdl);
 	struct want w[NWANTED], d[3];
@@ -555,10 +562,6 @@ enum inj_kind inj_find_dlopen(int pid, const struct inj_maps *m, const char *int
 	symfile_find(&f, w, NWANTED);
 	bias = libc.base - f.load_vaddr;
 	symfile_close(&f);
-	for (size_t i = W_HEAP; i < NWANTED; i++)
-		if (w[i].found && w[i].size)
-			add_avoid(lc, bias + w[i].value, bias + w[i].value + w[i].size);
-	avoid_loader(pid, m, interp, &libc, lc);
 	lc->mod = libc;
 	lc->munmap = w[W_MUNMAP].found ? bias + w[W_MUNMAP].value : 0;
 	lc->dlopen_flags = RTLD_NOW_FLAG;

@@ -78,6 +78,22 @@ int inj_module_of(const struct inj_maps *m, const struct inj_map *any, struct in
 int inj_module_sym(int pid, const struct inj_module *mod, const char *name, uint64_t *addr,
 		   uint64_t *size);
 
+/*
+ * Every function MOD defines in its .dynsym (STT_FUNC and STT_GNU_IFUNC;
+ * every name of an address, each version), with its address in the target
+ * and its size (0 when the symbol has none): CB is called once a symbol and
+ * its nonzero return ends the walk. Returns CB's last return (0), or -1
+ * when the file cannot be read (errno).
+ */
+int inj_module_funcs(int pid, const struct inj_module *mod,
+		     int (*cb)(const char *name, uint64_t addr, uint64_t size, void *arg), void *arg);
+
+/*
+ * PATH is a file of the C library: libc, and on older glibc and uClibc
+ * libdl, libpthread and librt (musl's libc is also its loader).
+ */
+int inj_is_system_lib(const char *path);
+
 /* The functions that load a library in the target. */
 struct inj_libc {
 	struct inj_module mod; /* where dlopen comes from */
@@ -85,20 +101,16 @@ struct inj_libc {
 	uint64_t munmap;                   /* libc's, to clear what a failed dlopen left */
 	uint64_t dlopen_flags;             /* RTLD_NOW, with __RTLD_DLOPEN for the private one */
 	const char *dlopen_name;
-	/* Where a remote call should not start: the loader, the malloc family. */
-	struct inj_range avoid[24];
-	size_t navoid;
 };
 
 /*
  * Find dlopen in the target: glibc >= 2.34 and musl export it from libc (or
  * ld-musl), older glibc from libdl if mapped, else its private
- * __libc_dlopen_mode. INTERP (PT_INTERP of the executable, may be NULL) gives
- * the loader's range. Returns INJ_OK, or INJ_NO_DLOPEN / INJ_INTERNAL with
+ * __libc_dlopen_mode. Returns INJ_OK, or INJ_NO_DLOPEN / INJ_INTERNAL with
  * MSG set.
  */
-enum inj_kind inj_find_dlopen(int pid, const struct inj_maps *m, const char *interp,
-			      struct inj_libc *lc, char *msg, size_t msglen);
+enum inj_kind inj_find_dlopen(int pid, const struct inj_maps *m, struct inj_libc *lc, char *msg,
+			      size_t msglen);
 
 /* The agent file as the target will see it. */
 struct inj_agent {

@@ -49,6 +49,14 @@ struct thr {
 	int group_stop;  /* stopped in a group-stop (the process was stopped) */
 	int signal_stop; /* the latest stop is a signal-delivery-stop */
 	int run;         /* created by a remote call: let it run from its first stop */
+	int tracesys;    /* running under PTRACE_SYSCALL (inj_task_run_a_moment) */
+	int in_sys;      /* ... and between a system call's entry and exit stops */
+	int at_entry;    /* stopped at a syscall-enter-stop that could not be cancelled */
+	long before_nr;  /* stopped at the entry of this system call, cancelled: the thread
+			  * makes it afresh when it goes on; -1 if none */
+	int skip_exit;   /* resumed under PTRACE_SYSCALL, it reports the cancelled call's exit */
+	long seen_nr;    /* the system call /proc showed it in just before the seize, or -1 */
+	uint64_t seen_arg0; /* and its first argument */
 	siginfo_t held;  /* signal to give back at detach; si_signo 0 if none */
 	uint64_t resend; /* further held signals, bit N-1 for signal N */
 };
@@ -60,6 +68,7 @@ struct inj_task {
 	int others_run;
 	int spare_waiters;	/* leave threads in epoll waits alone (see seize_listed) */
 	int spared;		/* how many were left alone in the last pass */
+	int leave_running;	/* inj_release leaves threads that run to this process's exit */
 	sigset_t old_mask;
 };
 
@@ -127,12 +136,220 @@ static struct thr *add(struct inj_task *t, int tid, enum thr_state state)
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
 	th->state = state;
+	th->seen_nr = -1;
+	th->before_nr = -1;
 	return th;
 }
 
 static long pt(int req, int tid, unsigned long addr, unsigned long data)
 {
 	return ptrace(req, tid, (void *)addr, (void *)data);
+}
+
+/* Let TH go on from its stop, the way it runs now, delivering SIG. */
+static long resume(const struct thr *th, int sig)
+{
+	return pt(th->tracesys ? PTRACE_SYSCALL : PTRACE_CONT, th->tid, 0, (unsigned long)sig);
+}
+
+/*
+ * Let stopped thread TH run, the way th->tracesys says: the signal it was
+ * stopped for is delivered now, and any more it held are sent again, as
+ * nothing will stop it before this process lets go of it. 0, or -1.
+ */
+static int let_go(struct inj_task *t, struct thr *th)
+{
+	int sig = th->signal_stop ? th->held.si_signo : 0;
+
+	th->in_sys = th->tracesys && th->skip_exit;
+	if (resume(th, sig) < 0) {
+		th->tracesys = th->in_sys = 0;
+		return -1;
+	}
+	if (sig)
+		th->held.si_signo = 0;
+	else if (th->held.si_signo)
+		th->resend |= 1ULL << (th->held.si_signo - 1);
+	th->held.si_signo = 0;
+	for (int s = 1; s <= 64; s++)
+		if (th->resend & (1ULL << (s - 1)))
+			syscall(SYS_tgkill, t->pid, th->tid, s);
+	th->resend = 0;
+	th->skip_exit = 0;
+	th->before_nr = -1;
+	th->signal_stop = 0;
+	th->state = THR_RUNNING;
+	return 0;
+}
+
+/* A syscall-enter-stop or syscall-exit-stop (PTRACE_O_TRACESYSGOOD). */
+static int syscall_stop(int st)
+{
+	return WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80);
+}
+
+/*
+ * System calls that a ptrace stop ends with EINTR seen by the program:
+ * the kernel never restarts them (signal(7): epoll waits, System V
+ * semaphores, sigtimedwait, io_getevents). A thread blocked in one is left
+ * alone; one that enters one while stopped is made to enter it again.
+ */
+static int eintr_visible(long nr)
+{
+	static const long nrs[] = {
+#ifdef SYS_epoll_wait
+		SYS_epoll_wait,
+#endif
+#ifdef SYS_epoll_pwait
+		SYS_epoll_pwait,
+#endif
+#ifdef SYS_epoll_pwait2
+		SYS_epoll_pwait2,
+#endif
+#ifdef SYS_semop
+		SYS_semop,
+#endif
+#ifdef SYS_semtimedop
+		SYS_semtimedop,
+#endif
+#ifdef SYS_semtimedop_time64
+		SYS_semtimedop_time64,
+#endif
+#ifdef SYS_rt_sigtimedwait
+		SYS_rt_sigtimedwait,
+#endif
+#ifdef SYS_rt_sigtimedwait_time64
+		SYS_rt_sigtimedwait_time64,
+#endif
+#ifdef SYS_io_getevents
+		SYS_io_getevents,
+#endif
+#ifdef SYS_io_pgetevents
+		SYS_io_pgetevents,
+#endif
+	};
+
+	if (nr < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (nrs[i] == nr)
+			return 1;
+	return 0;
+}
+
+/*
+ * The system call TID is blocked in (/proc/PID/task/TID/syscall), with its
+ * first argument in *ARG0 (may be NULL), or -1 when it runs user code.
+ */
+static long current_syscall(int pid, int tid, uint64_t *arg0)
+{
+	char path[64], buf[256];
+	unsigned long long a0 = 0;
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && buf[0] != 'r' &&
+	    sscanf(buf, "%ld %llx", &nr, &a0) < 1)
+		nr = -1;
+	fclose(f);
+	if (arg0)
+		*arg0 = a0;
+	return nr;
+}
+
+/* The one epoll descriptor of process PID, or -1 if it has none or several. */
+static long only_epoll_fd(int pid)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	long fd = -1;
+	int count = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && count < 2) {
+		char full[64 + sizeof(de->d_name)];
+		ssize_t n;
+
+		snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
+		n = readlink(full, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (!strcmp(link, "anon_inode:[eventpoll]")) {
+			fd = atol(de->d_name);
+			count++;
+		}
+	}
+	closedir(d);
+	return count == 1 ? fd : -1;
+}
+
+/* A signal the program would take is pending for TID: not blocked, not ignored. */
+static int signal_waiting(int pid, int tid)
+{
+	unsigned long long pnd = 0, shd = 0, blk = 0, ign = 0, v;
+	char path[80], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1; /* unknown: assume it is the signal's doing */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SigPnd: %llx", &v) == 1)
+			pnd = v;
+		else if (sscanf(line, "ShdPnd: %llx", &v) == 1)
+			shd = v;
+		else if (sscanf(line, "SigBlk: %llx", &v) == 1)
+			blk = v;
+		else if (sscanf(line, "SigIgn: %llx", &v) == 1)
+			ign = v;
+	}
+	fclose(f);
+	return ((pnd | shd) & ~blk & ~ign) != 0;
+}
+
+/*
+ * TH has just stopped for our interrupt. If that stop cut short a wait the
+ * kernel never restarts (it returned -EINTR, and no signal is waiting that
+ * would have done so anyway), set the thread back on the system call
+ * instruction with its arguments, so it waits again when let go, as if
+ * the stop had not happened. The wait starts again with its full timeout.
+ * On aarch64 the first argument is gone from the registers: it comes from
+ * what /proc showed before the seize, or from the process's only epoll
+ * descriptor; without either the EINTR stays (logged).
+ */
+static void redo_cut_wait(struct inj_task *t, struct thr *th)
+{
+	struct inj_regs r;
+	uint64_t arg0 = 0;
+	int have = 0;
+	long nr, fd;
+
+	if (inj_regs_get(th->tid, &r) < 0 || !inj_arch_syscall_eintr(th->tid, &r, &nr) ||
+	    !eintr_visible(nr) || signal_waiting(t->pid, th->tid))
+		return;
+	if (th->seen_nr == nr) {
+		arg0 = th->seen_arg0;
+		have = 1;
+	} else if ((fd = only_epoll_fd(t->pid)) >= 0) {
+		arg0 = (uint64_t)fd;
+		have = 1;
+	}
+	if (inj_arch_syscall_redo(&r, have ? &arg0 : NULL) < 0 || inj_regs_set(th->tid, &r) < 0) {
+		log_warn("thread %d of process %d: its system call %ld was cut short by the stop "
+			 "and cannot be made again here: the program sees EINTR", th->tid, t->pid, nr);
+		return;
+	}
+	log_debug("thread %d: system call %ld cut short by the stop, made again", th->tid, nr);
 }
 
 /* Keep the signal of a signal-delivery-stop so it can be given back. */
@@ -170,9 +387,50 @@ static void on_clone(struct inj_task *t, size_t i)
 			c->run = parent == THR_CALL;
 		log_debug("thread %d cloned thread %lu", tid, child);
 	}
-	pt(PTRACE_CONT, tid, 0, 0);
+	resume(find(t, tid), 0); /* add() may have moved the array */
 	if (parent == THR_STOPPING)
 		pt(PTRACE_INTERRUPT, tid, 0, 0);
+}
+
+/*
+ * A system call stop of a thread run with PTRACE_SYSCALL. Entry and exit
+ * stops look alike: the thread's own count tells them apart. A thread that
+ * is being stopped stops at an entry: the call is cancelled and the thread
+ * set back on its instruction, so it is stopped as if just before it and
+ * makes the call when it goes on (a remote call can run there too). A
+ * running thread is stopped that way at the entry of a wait that any later
+ * stop would cut short with EINTR; other calls go on. At an exit, a thread
+ * being stopped goes on, to be stopped again outside.
+ */
+static void serve_syscall(struct thr *th)
+{
+	struct inj_regs r;
+	long nr;
+
+	if (th->in_sys) {
+		th->in_sys = 0;
+		resume(th, 0);
+		if (th->state == THR_STOPPING)
+			pt(PTRACE_INTERRUPT, th->tid, 0, 0);
+		return;
+	}
+	nr = inj_regs_get(th->tid, &r) == 0 ? inj_arch_syscall_nr(&r) : -1;
+	if (th->state != THR_STOPPING && !eintr_visible(nr)) {
+		th->in_sys = 1;
+		resume(th, 0);
+		return;
+	}
+	th->state = THR_STOPPED;
+	th->tracesys = 0;
+	/* restart_syscall continues from a block a remote call could overwrite. */
+	if (nr >= 0 && nr != SYS_restart_syscall && inj_arch_syscall_cancel(th->tid, &r) == 0 &&
+	    inj_regs_set(th->tid, &r) == 0) {
+		th->before_nr = nr;
+		th->skip_exit = 1;
+	} else {
+		log_debug("thread %d: held at the entry of system call %ld", th->tid, nr);
+		th->at_entry = 1;
+	}
 }
 
 /* An event of a thread that is not running a call. */
@@ -181,6 +439,11 @@ static void serve(struct inj_task *t, size_t i, int st)
 	struct thr *th = &t->thr[i];
 	int sig = WSTOPSIG(st), ev = (unsigned)st >> 16;
 
+	if (syscall_stop(st) && th->tracesys &&
+	    (th->state == THR_RUNNING || th->state == THR_STOPPING)) {
+		serve_syscall(th);
+		return;
+	}
 	switch (th->state) {
 	case THR_STOPPING:
 	case THR_NEW:
@@ -188,20 +451,22 @@ static void serve(struct inj_task *t, size_t i, int st)
 			hold_signal(th, sig);
 		th->group_stop = ev == PTRACE_EVENT_STOP && sig != SIGTRAP;
 		th->state = THR_STOPPED;
+		th->tracesys = th->in_sys = 0;
+		if (ev == PTRACE_EVENT_STOP && sig == SIGTRAP)
+			redo_cut_wait(t, th);
 		if ((t->others_run || th->run) && !th->group_stop) {
 			/* A thread born while the others run, or of the call: let it run too. */
-			if (pt(PTRACE_CONT, th->tid, 0, (unsigned long)th->held.si_signo) == 0) {
-				th->held.si_signo = 0;
-				th->state = THR_RUNNING;
-			}
+			th->tracesys = 0;
+			let_go(t, th);
 		}
 		break;
 	case THR_RUNNING:
 		if (ev == PTRACE_EVENT_STOP && sig != SIGTRAP) {
 			th->group_stop = 1;
 			th->state = THR_STOPPED;
+			th->tracesys = th->in_sys = 0;
 		} else {
-			pt(PTRACE_CONT, th->tid, 0, ev == 0 ? (unsigned long)sig : 0);
+			resume(th, ev == 0 ? sig : 0);
 		}
 		break;
 	default:
@@ -239,7 +504,7 @@ static int poll_once(struct inj_task *t, int call_tid, int *status, int *any)
 		}
 		if (!WIFSTOPPED(st))
 			continue;
-		t->thr[i].signal_stop = ((unsigned)st >> 16) == 0;
+		t->thr[i].signal_stop = ((unsigned)st >> 16) == 0 && !syscall_stop(st);
 		if (((unsigned)st >> 16) == PTRACE_EVENT_CLONE) {
 			on_clone(t, i);
 			continue;
@@ -318,33 +583,6 @@ static char proc_state(int pid, int tid)
 	return c;
 }
 
-static long current_syscall(int pid, int tid);
-
-/*
- * System calls that any ptrace stop ends with EINTR seen by the program
- * (epoll waits are never restarted). A thread blocked in one is left
- * alone: the remote call runs in another thread.
- */
-static int eintr_visible(long nr)
-{
-	static const long nrs[] = {
-#ifdef SYS_epoll_wait
-		SYS_epoll_wait,
-#endif
-#ifdef SYS_epoll_pwait
-		SYS_epoll_pwait,
-#endif
-#ifdef SYS_epoll_pwait2
-		SYS_epoll_pwait2,
-#endif
-	};
-
-	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
-		if (nrs[i] == nr)
-			return 1;
-	return 0;
-}
-
 /*
  * Seize and interrupt the listed threads not held yet. Returns how many, or
  * -1; *SKIPPED counts threads refused while others were seized: a thread
@@ -369,15 +607,19 @@ static int seize_listed(struct inj_task *t, int *skipped)
 	while ((de = readdir(d))) {
 		int tid = atoi(de->d_name);
 		struct thr *th = tid > 0 ? find(t, tid) : NULL;
+		uint64_t arg0;
+		long seen;
 
 		if (tid <= 0 || (th && th->state != THR_GONE))
 			continue;
-		if (t->spare_waiters && eintr_visible(current_syscall(t->pid, tid))) {
-			log_debug("thread %d waits in epoll: left alone", tid);
+		seen = current_syscall(t->pid, tid, &arg0);
+		if (t->spare_waiters && eintr_visible(seen)) {
+			log_debug("thread %d waits in system call %ld, which a stop would cut short: "
+				  "left alone", tid, seen);
 			t->spared++;
 			continue;
 		}
-		if (pt(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACECLONE) < 0) {
+		if (pt(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD) < 0) {
 			if (errno == ESRCH)
 				continue;
 			/* A main thread that called pthread_exit stays a zombie. */
@@ -394,12 +636,15 @@ static int seize_listed(struct inj_task *t, int *skipped)
 			closedir(d);
 			return -1;
 		}
-		if (!add(t, tid, THR_STOPPING)) {
+		th = add(t, tid, THR_STOPPING);
+		if (!th) {
 			pt(PTRACE_DETACH, tid, 0, 0);
 			closedir(d);
 			errno = ENOMEM;
 			return -1;
 		}
+		th->seen_nr = seen;
+		th->seen_arg0 = arg0;
 		if (pt(PTRACE_INTERRUPT, tid, 0, 0) < 0 && errno != ESRCH) {
 			log_debug("PTRACE_INTERRUPT %d: %s", tid, strerror(errno));
 			closedir(d);
@@ -464,84 +709,74 @@ fail:
 	return NULL;
 }
 
-/* ---------------------------------------------------------------- picking */
+/* ---------------------------------------------------------------- state */
 
-static int memory_syscall(long nr)
+size_t inj_task_info(struct inj_task *t, struct inj_thread_info *v, size_t max)
 {
-	static const long nrs[] = {
-#ifdef SYS_mmap
-		SYS_mmap,
-#endif
-#ifdef SYS_mmap2
-		SYS_mmap2,
-#endif
-		SYS_munmap, SYS_brk, SYS_mremap, SYS_madvise, SYS_mprotect,
-	};
+	size_t k = 0;
 
-	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
-		if (nrs[i] == nr)
-			return 1;
-	return 0;
-}
+	for (size_t i = 0; i < t->n; i++) {
+		struct thr *th = &t->thr[i];
 
-/* The system call TID is stopped in, or -1 if it is in user code. */
-static long current_syscall(int pid, int tid)
-{
-	char path[64], buf[64];
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && buf[0] != 'r')
-		nr = strtol(buf, NULL, 10);
-	fclose(f);
-	return nr;
-}
-
-static int rank(struct inj_task *t, const struct thr *th, const struct inj_range *avoid,
-		size_t navoid)
-{
-	struct inj_regs r;
-	long nr = current_syscall(t->pid, th->tid);
-	uint64_t pc;
-
-	if (inj_regs_get(th->tid, &r) < 0)
-		return 9;
-	pc = inj_arch_pc(&r);
-	for (size_t i = 0; i < navoid; i++)
-		if (pc >= avoid[i].start && pc < avoid[i].end)
-			return 3;
-	if (nr >= 0 && memory_syscall(nr))
-		return 2;
-	return nr >= 0 ? 0 : 1;
-}
-
-int inj_task_pick(struct inj_task *t, const struct inj_range *avoid, size_t navoid)
-{
-	int best = -1, best_rank = 10;
-
-	/* The main thread first, so it wins ties. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < t->n; i++) {
-			struct thr *th = &t->thr[i];
-			int r;
-
-			if (th->state != THR_STOPPED || (th->tid == t->pid) != (pass == 0))
-				continue;
-			r = rank(t, th, avoid, navoid);
-			log_debug("thread %d: rank %d", th->tid, r);
-			if (r < best_rank) {
-				best_rank = r;
-				best = th->tid;
-			}
-			if (best_rank == 0)
-				return best;
+		if (th->state != THR_STOPPED)
+			continue;
+		if (k < max) {
+			v[k].tid = th->tid;
+			v[k].main = th->tid == t->pid;
+			v[k].group_stop = th->group_stop;
+			v[k].at_entry = th->at_entry;
+			v[k].syscall = th->before_nr >= 0 ? th->before_nr :
+				       current_syscall(t->pid, th->tid, NULL);
 		}
+		k++;
 	}
-	return best_rank < 9 ? best : -1;
+	return k;
+}
+
+/*
+ * Let every stopped thread run (a thread held at the entry of a wait that
+ * a stop would cut short stays held, and so does a group-stopped process)
+ * under PTRACE_SYSCALL: a thread that enters a system call stops at its
+ * entry, before it began, and is held there if it is such a wait; other
+ * calls go on. After MS milliseconds the threads still running are
+ * interrupted: they are then in user code or in a call that restarts.
+ */
+int inj_task_run_a_moment(struct inj_task *t, int ms, int64_t deadline_ns)
+{
+	int64_t until = inj_now_ns() + (int64_t)ms * 1000000;
+	int ran = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		struct thr *th = &t->thr[i];
+
+		/* Stopped before a wait: going on would only stop it there again. */
+		if (th->state != THR_STOPPED || th->group_stop || th->at_entry ||
+		    eintr_visible(th->before_nr))
+			continue;
+		th->tracesys = 1;
+		if (let_go(t, th) == 0)
+			ran++;
+	}
+	if (!ran)
+		return 0;
+	while (inj_now_ns() < until) {
+		int any = 0, st;
+
+		poll_once(t, 0, &st, &any);
+		if (!any && sleep_chld(until) < 0 && errno != ETIMEDOUT)
+			break;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		struct thr *th = &t->thr[i];
+
+		if (th->state != THR_RUNNING)
+			continue;
+		if (pt(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 && errno == ESRCH)
+			th->state = THR_GONE;
+		else
+			th->state = THR_STOPPING;
+	}
+	return wait_stopped(t, deadline_ns);
 }
 
 /* ---------------------------------------------------------------- calls */
@@ -558,6 +793,8 @@ int inj_task_cont(struct inj_task *t, int tid)
 		return -1;
 	th->state = THR_CALL;
 	th->signal_stop = 0;
+	th->tracesys = th->in_sys = th->skip_exit = 0;
+	th->before_nr = -1;
 	return 0;
 }
 
@@ -595,13 +832,11 @@ int inj_task_resume_others(struct inj_task *t, int tid)
 
 		if (th->tid == tid || th->state != THR_STOPPED || th->group_stop)
 			continue;
-		/* It runs freely now: its held signal is delivered right away. */
-		if (pt(PTRACE_CONT, th->tid, 0, (unsigned long)th->held.si_signo) < 0) {
+		th->tracesys = 0;
+		if (let_go(t, th) < 0) {
 			ret = -1;
 			continue;
 		}
-		th->held.si_signo = 0;
-		th->state = THR_RUNNING;
 	}
 	log_debug("threads other than %d let run", tid);
 	return ret;
@@ -645,6 +880,11 @@ static int detach(struct inj_task *t, struct thr *th)
 	return ret;
 }
 
+void inj_task_leave_running(struct inj_task *t)
+{
+	t->leave_running = 1;
+}
+
 int inj_release(struct inj_task *t)
 {
 	int64_t deadline = inj_now_ns() + RELEASE_TIMEOUT_NS;
@@ -656,6 +896,10 @@ int inj_release(struct inj_task *t)
 		struct thr *th = &t->thr[i];
 
 		th->run = 0;
+		if (th->state == THR_RUNNING && t->leave_running) {
+			/* Its events still go through poll_once below while others stop. */
+			continue;
+		}
 		if (th->state == THR_RUNNING || th->state == THR_CALL) {
 			if (pt(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 && errno == ESRCH)
 				th->state = THR_GONE;

@@ -17,11 +17,6 @@
 
 struct inj_task;
 
-/* An address range [start, end) in the target. */
-struct inj_range {
-	uint64_t start, end;
-};
-
 /*
  * Seize every thread of process PID and wait until all are stopped,
  * rereading /proc/PID/task until no new thread shows up. TIMEOUT_MS bounds
@@ -43,15 +38,43 @@ size_t inj_task_threads(const struct inj_task *t);
  */
 size_t inj_task_list(const struct inj_task *t, int *tids, size_t max);
 
+/* A stopped thread, for choosing where remote calls run (safepoint.c). */
+struct inj_thread_info {
+	int tid;
+	int main;        /* the main thread (TID == PID) */
+	int group_stop;  /* stopped by the process's job control: it cannot be let run */
+	int at_entry;    /* held at the entry of a system call it has not begun: no
+			  * remote call runs there (the call would be made after ours) */
+	long syscall;    /* the system call it is in (or at the entry of), -1 in user code */
+};
+
 /*
- * Pick the thread for remote calls. Preferred: a thread stopped in a
- * blocking system call (/proc/PID/task/TID/syscall), then one stopped in
- * user code; last come threads in a memory-management system call (mmap,
- * brk...: malloc may hold its lock there) or whose PC lies in AVOID (the
- * loader, the malloc family). The main thread wins ties. Returns a TID, or
- * -1 if no thread is stopped.
+ * The threads stopped now, in the order they were seized: up to MAX into
+ * V. Returns how many there are (may be more than MAX).
  */
-int inj_task_pick(struct inj_task *t, const struct inj_range *avoid, size_t navoid);
+size_t inj_task_info(struct inj_task *t, struct inj_thread_info *v, size_t max);
+
+/*
+ * Let the process run for about MS milliseconds and stop every thread
+ * again, without cutting a system call short: the threads run under
+ * PTRACE_SYSCALL, a thread entering a wait that a stop would end with
+ * EINTR (epoll_wait...) is held at its entry before it waits, and one
+ * still running at the end is interrupted (it is then in user code, or in
+ * a system call the kernel restarts). Signals taken meanwhile are
+ * delivered. A group-stopped process stays stopped. DEADLINE_NS bounds the
+ * wait for the stops. 0, or -1 with errno (ETIMEDOUT: a thread did not
+ * stop again).
+ */
+int inj_task_run_a_moment(struct inj_task *t, int ms, int64_t deadline_ns);
+
+/*
+ * From now on inj_release() does not stop again the threads that run (let
+ * run by inj_task_resume_others): they are detached when this process
+ * exits, which the kernel does without stopping them. Stopping one that
+ * waits in epoll_wait would end its wait with EINTR. For a short-lived
+ * tracer process (the injector's helper) only.
+ */
+void inj_task_leave_running(struct inj_task *t);
 
 /*
  * For the thread running remote calls (remote.c). inj_task_cont() resumes
@@ -80,10 +103,12 @@ int inj_task_resume_others(struct inj_task *t, int tid);
 void inj_task_defer_signal(struct inj_task *t, int tid, const siginfo_t *info);
 
 /*
- * Stop the threads that were let run, detach from every thread, giving back
- * the signals held, restore the caller's SIGCHLD mask and free T. Returns 0,
- * or -1 if a thread could not be detached cleanly (it is then detached as
- * soon as this process exits). NULL is a no-op.
+ * Stop the threads that were let run (unless inj_task_leave_running),
+ * detach from every thread, giving back the signals held, restore the
+ * caller's SIGCHLD mask and free T. A thread held at a system call's entry
+ * goes on into it. Returns 0, or -1 if a thread could not be detached
+ * cleanly (it is then detached as soon as this process exits). NULL is a
+ * no-op.
  */
 int inj_release(struct inj_task *t);
 

@@ -147,6 +147,31 @@ void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp);
 int inj_arch_restart_plain(struct inj_regs *r);
 
 /*
+ * System calls seen at a stop. inj_arch_syscall_nr: the number of the
+ * system call R is stopped at the entry of (a syscall-enter-stop).
+ * inj_arch_syscall_eintr: 1 when R is stopped just after a system call
+ * returned -EINTR, with its number in *NR (TID: the stopped thread, whose
+ * code may be read to find the system call instruction), else 0.
+ * inj_arch_syscall_redo: make R execute that system call again: the PC
+ * back on its instruction and its arguments as they were. The first
+ * argument is back from where the kernel keeps it (x86_64's orig_rax
+ * scheme keeps the number, arm's ORIG_r0 the argument); where the regset
+ * has no copy (aarch64), ARG0 gives it, and NULL means it is unknown:
+ * returns -1 then, else 0.
+ */
+long inj_arch_syscall_nr(const struct inj_regs *r);
+/*
+ * TID is at a syscall-enter-stop with registers R: cancel the system call
+ * (the kernel skips it when the thread goes on) and set R back on its
+ * instruction with its arguments, as just before it, so the thread makes
+ * the call afresh when it runs on. R must then be written back. 0, or -1
+ * with errno.
+ */
+int inj_arch_syscall_cancel(int tid, struct inj_regs *r);
+int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr);
+int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0);
+
+/*
  * Turn R into a call of FN with the NARGS integer ARGS: PC, argument
  * registers, a return address of 0, and the "not in a system call" marker
  * (orig_rax / ARM_ORIG_r0 = -1) so the kernel does not restart a system call

@@ -8,7 +8,10 @@
  * part of this regset.
  */
 #include <elf.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
 
 #include "remote.h"
 
@@ -21,6 +24,11 @@ struct a64_regs {
 
 /* PSTATE.BTYPE: a branch type left over from the interrupted code. */
 #define PSTATE_BTYPE 0xc00ull
+/* svc #0, the system call instruction. */
+#define SVC0 0xd4000001u
+#ifndef NT_ARM_SYSTEM_CALL
+#define NT_ARM_SYSTEM_CALL 0x404
+#endif
 
 size_t inj_arch_regs_size(void)
 {
@@ -89,6 +97,54 @@ int inj_arch_restart_plain(struct inj_regs *r)
 {
 	/* The kernel rewound the PC before the stop and sets up no restart block then. */
 	(void)r;
+	return 0;
+}
+
+long inj_arch_syscall_nr(const struct inj_regs *r)
+{
+	return (long)get(r).regs[8];
+}
+
+int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
+{
+	struct a64_regs u = get(r);
+	int32_t nr = -1;
+	struct iovec iov = { &nr, sizeof(nr) };
+
+	/* The number the kernel will run is its own copy, set through this regset;
+	 * x0 still holds the first argument before the call. */
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_ARM_SYSTEM_CALL, &iov) < 0)
+		return -1;
+	u.pc -= 4;
+	memcpy(r->w, &u, sizeof(u));
+	return 0;
+}
+
+int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
+{
+	struct a64_regs u = get(r);
+	uint32_t insn = 0;
+	struct iovec l = { &insn, sizeof(insn) }, rem = { (void *)(uintptr_t)(u.pc - 4), sizeof(insn) };
+
+	/* The kernel forgets the system call before the stop: the instruction
+	 * just before the PC tells that one returned here. */
+	if ((int64_t)u.regs[0] != -EINTR ||
+	    process_vm_readv(tid, &l, 1, &rem, 1, 0) != (ssize_t)sizeof(insn) || insn != SVC0)
+		return 0;
+	*nr = (long)u.regs[8];
+	return 1;
+}
+
+int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
+{
+	struct a64_regs u = get(r);
+
+	/* x0 took the result and the kernel's orig_x0 is not in this regset. */
+	if (!arg0)
+		return -1;
+	u.regs[0] = *arg0;
+	u.pc -= 4;
+	memcpy(r->w, &u, sizeof(u));
 	return 0;
 }
 

@@ -5,7 +5,10 @@
  * regset (NT_ARM_VFP: d0-d31 and fpscr; NT_PRFPREG is the old FPA state).
  */
 #include <elf.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
 
 #include "remote.h"
 
@@ -16,6 +19,13 @@
 enum { ARM_R0 = 0, ARM_SP = 13, ARM_LR = 14, ARM_PC = 15, ARM_CPSR = 16, ARM_ORIG_R0 = 17 };
 
 #define CPSR_T 0x20u
+/* svc #0 in ARM and in Thumb state; EABI passes the number in r7. */
+#define SVC0_ARM 0xef000000u
+#define SVC0_THUMB 0xdf00u
+#define ARM_R7 7
+#ifndef PTRACE_SET_SYSCALL
+#define PTRACE_SET_SYSCALL 23
+#endif
 /* If-Then state bits: IT[1:0] at 25-26, IT[7:2] at 10-15. */
 #define CPSR_IT 0x0600fc00u
 
@@ -91,6 +101,52 @@ int inj_arch_restart_plain(struct inj_regs *r)
 {
 	/* The kernel rewound the PC before the stop and sets up no restart block then. */
 	(void)r;
+	return 0;
+}
+
+long inj_arch_syscall_nr(const struct inj_regs *r)
+{
+	return (long)(int32_t)get(r).uregs[ARM_R7];
+}
+
+int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
+{
+	struct arm_regs u = get(r);
+
+	/* The number the kernel will run is its own copy; r0 still holds the
+	 * first argument before the call. */
+	if (ptrace((enum __ptrace_request)PTRACE_SET_SYSCALL, tid, NULL, (void *)-1L) < 0)
+		return -1;
+	u.uregs[ARM_PC] -= u.uregs[ARM_CPSR] & CPSR_T ? 2 : 4;
+	memcpy(r->w, &u, sizeof(u));
+	return 0;
+}
+
+int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
+{
+	struct arm_regs u = get(r);
+	int thumb = !!(u.uregs[ARM_CPSR] & CPSR_T);
+	uint32_t insn = 0;
+	size_t len = thumb ? 2 : 4;
+	struct iovec l = { &insn, len }, rem = { (void *)(uintptr_t)(u.uregs[ARM_PC] - len), len };
+
+	if ((int32_t)u.uregs[ARM_R0] != -EINTR ||
+	    process_vm_readv(tid, &l, 1, &rem, 1, 0) != (ssize_t)len ||
+	    insn != (thumb ? SVC0_THUMB : SVC0_ARM))
+		return 0;
+	*nr = (long)(int32_t)u.uregs[ARM_R7];
+	return 1;
+}
+
+int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
+{
+	struct arm_regs u = get(r);
+
+	/* r0 took the result; the kernel keeps the argument in ORIG_r0. */
+	(void)arg0;
+	u.uregs[ARM_R0] = u.uregs[ARM_ORIG_R0];
+	u.uregs[ARM_PC] -= u.uregs[ARM_CPSR] & CPSR_T ? 2 : 4;
+	memcpy(r->w, &u, sizeof(u));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <cpuid.h>
 #include <elf.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/user.h>
 
@@ -96,6 +97,48 @@ int inj_arch_restart_plain(struct inj_regs *r)
 	u.rip -= SYSCALL_INSN_LEN;
 	memcpy(r->w, &u, sizeof(u));
 	return 1;
+}
+
+long inj_arch_syscall_nr(const struct inj_regs *r)
+{
+	return (long)get(r).orig_rax;
+}
+
+int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
+{
+	struct user_regs_struct u = get(r);
+
+	/* orig_rax -1: the kernel skips the call and leaves rax as set here. */
+	(void)tid;
+	u.rax = u.orig_rax;
+	u.orig_rax = (unsigned long long)-1;
+	u.rip -= SYSCALL_INSN_LEN;
+	memcpy(r->w, &u, sizeof(u));
+	return 0;
+}
+
+int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
+{
+	struct user_regs_struct u = get(r);
+
+	(void)tid;
+	/* orig_rax is the number while the stop belongs to a system call, -1 otherwise. */
+	if ((long long)u.orig_rax < 0 || (long long)u.rax != -EINTR)
+		return 0;
+	*nr = (long)u.orig_rax;
+	return 1;
+}
+
+int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
+{
+	struct user_regs_struct u = get(r);
+
+	/* The arguments are still in their registers; only rax took the result. */
+	(void)arg0;
+	u.rax = u.orig_rax;
+	u.rip -= SYSCALL_INSN_LEN;
+	memcpy(r->w, &u, sizeof(u));
+	return 0;
 }
 
 int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
