@@ -219,6 +219,8 @@ $(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
 # built by the rule below), found through the victim's $ORIGIN RUNPATH.
 $(BUILD)/tests/victims/ctor_leak: $(BUILD)/tests/victims/liblinked_ctor.so
 $(BUILD)/tests/victims/ctor_leak: VICTIM_LIBS := -L$(BUILD)/tests/victims -llinked_ctor -Wl,-rpath,'$$ORIGIN'
+$(BUILD)/tests/victims/ctor_spawn: $(BUILD)/tests/victims/liblinked_spawn.so
+$(BUILD)/tests/victims/ctor_spawn: VICTIM_LIBS := -L$(BUILD)/tests/victims -llinked_spawn -Wl,-rpath,'$$ORIGIN'
 # Plugins dlopen'ed by victims (tests/victims/plugin_*.c) and linked libraries -> lib*.so
 $(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@

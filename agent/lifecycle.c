@@ -41,6 +41,7 @@ struct agent_config {
 	int depth;
 	int wait_ms;
 	int signals;
+	int parent;		/* start mode: memtrace's pid, the parent of the program */
 };
 
 static int agent_pid;
@@ -93,6 +94,8 @@ static void config_set(struct agent_config *cfg, const char *key, size_t klen, c
 		cfg->wait_ms = (int)v;
 	} else if (klen == 7 && !memcmp(key, "signals", 7)) {
 		cfg->signals = v != 0;
+	} else if (klen == 6 && !memcmp(key, "parent", 6) && v > 0) {
+		cfg->parent = (int)v;
 	}
 }
 
@@ -331,12 +334,15 @@ static const char *env_find(const char *name)
 	return NULL;
 }
 
-enum start_mode { START_NO, START_YES };
+enum start_mode { START_NO, START_YES, START_FOREIGN };
 
 /*
- * Whether this is start mode: START_YES (START_CFG read), START_NO, or -1
- * when it is not known yet (environ is not set up: libc has not
- * initialised, the caller is the loader itself).
+ * Whether this is start mode: START_YES (START_CFG read), START_NO,
+ * START_FOREIGN when the environment is start mode's but memtrace did not
+ * start this process (a constructor that ran before the agent's started it
+ * with the environment not yet cleaned, e.g. with system()), or -1 when it
+ * is not known yet (environ is not set up: libc has not initialised, the
+ * caller is the loader itself).
  */
 static int start_mode_read(void)
 {
@@ -349,6 +355,8 @@ static int start_mode_read(void)
 		return START_NO;
 	config_defaults(&start_cfg);
 	config_parse(&start_cfg, env_find("MEMTRACE_CONFIG"));
+	if (start_cfg.parent && getppid() != start_cfg.parent)
+		return START_FOREIGN;
 	return START_YES;
 }
 
@@ -402,7 +410,7 @@ __attribute__((constructor)) static void agent_preload_init(void)
 	if (start_mode == START_NO)
 		return;
 	env_strip(env_find("MEMTRACE_PRELOAD_ENTRY"));
-	if (rec_begun < 0)
+	if (start_mode == START_FOREIGN || rec_begun < 0)
 		return;
 	if (getpid() != agent_pid) {
 		/* A constructor that ran before ours forked and this is the
