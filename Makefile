@@ -146,10 +146,11 @@ TARGET_STAMP := $(BUILD)/.target
 MEMTRACE := $(BUILD)/memtrace
 MEMTRACE_ASAN := $(BUILD)/asan/memtrace
 
-VICTIM_C := $(filter-out tests/victims/plugin_%.c,$(wildcard tests/victims/*.c))
+VICTIM_C := $(filter-out tests/victims/plugin_%.c tests/victims/linked_%.c,$(wildcard tests/victims/*.c))
 VICTIM_CXX := $(wildcard tests/victims/*.cc)
 VICTIMS := $(patsubst tests/victims/%.c,$(BUILD)/tests/victims/%,$(VICTIM_C)) \
 	$(patsubst tests/victims/%.c,$(BUILD)/tests/victims/lib%.so,$(wildcard tests/victims/plugin_*.c)) \
+	$(patsubst tests/victims/%.c,$(BUILD)/tests/victims/lib%.so,$(wildcard tests/victims/linked_*.c)) \
 	$(patsubst tests/victims/%.cc,$(BUILD)/tests/victims/%,$(VICTIM_CXX))
 VICTIM_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 	-D_GNU_SOURCE -pthread -Wall $(ARCH_CFLAGS)
@@ -207,14 +208,20 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 
 $(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(if $(filter static_%,$*),-static) -o $@ $< -ldl
+	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(if $(filter static_%,$*),-static) -o $@ $< $(VICTIM_LIBS) -ldl
 define variant_rule
 $(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$$(echo_cmd) CC $$@
 	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
 endef
 $(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
-# Plugins dlopen'ed by victims: tests/victims/plugin_*.c -> lib*.so
+# Libraries victims are linked with, not dlopen'ed (tests/victims/linked_*.c,
+# built by the rule below), found through the victim's $ORIGIN RUNPATH.
+$(BUILD)/tests/victims/ctor_leak: $(BUILD)/tests/victims/liblinked_ctor.so
+$(BUILD)/tests/victims/ctor_leak: VICTIM_LIBS := -L$(BUILD)/tests/victims -llinked_ctor -Wl,-rpath,'$$ORIGIN'
+$(BUILD)/tests/victims/ctor_spawn: $(BUILD)/tests/victims/liblinked_spawn.so
+$(BUILD)/tests/victims/ctor_spawn: VICTIM_LIBS := -L$(BUILD)/tests/victims -llinked_spawn -Wl,-rpath,'$$ORIGIN'
+# Plugins dlopen'ed by victims (tests/victims/plugin_*.c) and linked libraries -> lib*.so
 $(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<

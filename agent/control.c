@@ -53,7 +53,9 @@ struct client {
 };
 
 static int listen_fd = -1;
-static struct client clients[MAX_CLIENTS];
+/* fd -1 from the start: agent_fail() (agent_control_forget) may run before
+ * agent_control_start, in start mode's first allocations. */
+static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1 } };
 static agent_lock_t send_lock;
 static int session_fd = -1;	/* under send_lock */
 static int session_pid;

@@ -47,7 +47,11 @@ static inline int ready(void)
 
 static inline int should_record(void)
 {
-	return __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED) && !agent_guard;
+	if (likely(__atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED)))
+		return !agent_guard;
+	/* Start mode begins recording at the first call (lifecycle.c). */
+	return unlikely(__atomic_load_n(&agent_state.start_pending, __ATOMIC_RELAXED)) && !agent_guard &&
+	       agent_start_pending();
 }
 
 /*

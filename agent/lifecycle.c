@@ -1,10 +1,13 @@
 /*
  * When the agent starts and stops. In start mode memtrace preloads the agent
- * and passes its settings in MEMTRACE_* variables; the constructor starts
- * recording, removes those variables (and the agent's LD_PRELOAD entry) from
- * the environment so children run untraced and the program sees the
- * environment it was given, and waits for memtrace to connect. Loaded any
- * other way, the agent stays idle until memtrace_agent_start().
+ * and passes its settings in MEMTRACE_* variables. Recording starts at the
+ * first call of any hook (the constructors of libraries initialised before
+ * the agent allocate too), or in the agent's constructor if nothing has
+ * allocated by then; the constructor then removes those variables (and the
+ * agent's LD_PRELOAD entry) from the environment so children run untraced
+ * and the program sees the environment it was given, starts the control
+ * thread and waits for memtrace to connect. Loaded any other way, the agent
+ * stays idle until memtrace_agent_start().
  *
  * The exit report leaves from the destructor (normal exit) or from a handler
  * for the deadly signals the program left at their default action; the
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +34,27 @@
 #include "state.h"
 #include "unwinder.h"
 
-struct agent_state agent_state = { .depth = AGENT_DEFAULT_DEPTH };
+struct agent_state agent_state = { .depth = AGENT_DEFAULT_DEPTH, .start_pending = 1 };
 
 struct agent_config {
 	char unwind[16];
 	int depth;
 	int wait_ms;
 	int signals;
+	int parent;		/* start mode: memtrace's pid, the parent of the program */
 };
 
 static int agent_pid;
-static int started;
+static int started;		/* recording and the control thread are up */
 static int armed;	/* the GOTs were patched by the constructor (attach), not yet started */
+
+/*
+ * Start mode's recording, begun by the first hook call or the constructor:
+ * 0 not begun, 1 recording since then, -1 it could not begin. The settings
+ * are read once, when start mode is recognised.
+ */
+static int rec_begun;
+static struct agent_config start_cfg;
 
 extern char **environ;
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
@@ -82,6 +95,8 @@ static void config_set(struct agent_config *cfg, const char *key, size_t klen, c
 		cfg->wait_ms = (int)v;
 	} else if (klen == 7 && !memcmp(key, "signals", 7)) {
 		cfg->signals = v != 0;
+	} else if (klen == 6 && !memcmp(key, "parent", 6) && v > 0) {
+		cfg->parent = (int)v;
 	}
 }
 
@@ -202,14 +217,20 @@ static void install_signal_handlers(void)
 	}
 }
 
-static int agent_start(const struct agent_config *cfg, const char *since)
+/*
+ * The part of the start that only turns recording on: the real allocator,
+ * the unwinder, the clocks. It takes no lock of libc's or the loader's and
+ * allocates nothing, so it may run inside the first hook call, wherever
+ * that comes from (a library constructor run by the loader, an allocation
+ * libc makes for itself). 0, or -1 after agent_fail().
+ */
+static int recording_begin(const struct agent_config *cfg, const char *since)
 {
 	const struct agent_unwinder *u;
 	struct timespec wall;
+	int guard = agent_guard;
 	int ret = -1;
 
-	if (started)
-		return 0;
 	agent_guard = 1;
 	if (agent_real_resolve() < 0) {
 		agent_fail("the real malloc was not found");
@@ -230,6 +251,27 @@ static int agent_start(const struct agent_config *cfg, const char *since)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	agent_state.start_wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
 	agent_pid = getpid();
+	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
+	ret = 0;
+out:
+	agent_guard = guard;
+	return ret;
+}
+
+/*
+ * The rest, which may take locks and allocate (pthread_atfork, the control
+ * thread, sigaction): never from inside a hook. Begins recording first if
+ * BEGUN is 0.
+ */
+static int agent_start(const struct agent_config *cfg, const char *since, int begun)
+{
+	int ret = -1;
+
+	if (started)
+		return 0;
+	if (!begun && recording_begin(cfg, since) < 0)
+		return -1;
+	agent_guard = 1;
 	pthread_atfork(NULL, NULL, on_fork_child);
 	if (agent_control_start() < 0) {
 		agent_fail("the control socket could not be created");
@@ -238,7 +280,6 @@ static int agent_start(const struct agent_config *cfg, const char *since)
 	if (cfg->signals)
 		install_signal_handlers();
 	started = 1;
-	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
 	ret = 0;
 out:
 	agent_guard = 0;
@@ -255,7 +296,7 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 	config_parse(&cfg, config);
 	/* Before the control thread starts: its first poll must see the deadline. */
 	agent_control_expect_session(cfg.wait_ms);
-	if (agent_start(&cfg, "attach") < 0)
+	if (agent_start(&cfg, "attach", 0) < 0)
 		return -1;
 	return agent_attach();
 }
@@ -308,22 +349,107 @@ static void agent_arm(void)
 	agent_guard = 0;
 }
 
+/* The value of NAME in the environment, read without getenv: no lock, no
+ * allocation, and NULL rather than a guess while environ is not set up. */
+static const char *env_find(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, name, len) && (*e)[len] == '=')
+			return *e + len + 1;
+	return NULL;
+}
+
+enum start_mode { START_NO, START_YES, START_FOREIGN };
+
+/*
+ * Whether this is start mode: START_YES (START_CFG read), START_NO,
+ * START_FOREIGN when the environment is start mode's but memtrace did not
+ * start this process (a constructor that ran before the agent's started it
+ * with the environment not yet cleaned, e.g. with system()), or -1 when it
+ * is not known yet (environ is not set up: libc has not initialised, the
+ * caller is the loader itself).
+ */
+static int start_mode_read(void)
+{
+	const char *mode;
+
+	if (!environ)
+		return -1;
+	mode = env_find("MEMTRACE_MODE");
+	if (!mode || strcmp(mode, "start"))
+		return START_NO;
+	config_defaults(&start_cfg);
+	config_parse(&start_cfg, env_find("MEMTRACE_CONFIG"));
+	if (start_cfg.parent && getppid() != start_cfg.parent)
+		return START_FOREIGN;
+	return START_YES;
+}
+
+static int start_mode;		/* start_mode_read()'s answer, once decided */
+
+/*
+ * Decide once whether this is start mode and, if so, begin recording. FINAL
+ * (the constructor): an environment not set up means no. 1 if the caller
+ * should record, 0 if not, -1 if another thread is deciding.
+ */
+static int start_decide(int final)
+{
+	static int busy;
+	int mode;
+
+	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE))
+		return -1;
+	if (__atomic_load_n(&agent_state.start_pending, __ATOMIC_ACQUIRE)) {
+		mode = start_mode_read();
+		if (mode < 0 && final)
+			mode = START_NO;
+		if (mode == START_YES)
+			rec_begun = recording_begin(&start_cfg, "start") < 0 ? -1 : 1;
+		if (mode >= 0) {
+			start_mode = mode;
+			__atomic_store_n(&agent_state.start_pending, 0, __ATOMIC_RELEASE);
+		}
+	}
+	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
+	return __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Called by the hooks while nothing records and agent_state.start_pending is
+ * set. The first call that can tell start mode begins recording there, so
+ * blocks allocated by constructors run before the agent's own are recorded
+ * with their callstacks. A thread that comes while another one decides
+ * passes its call through (the block is then unknown and its free ignored,
+ * as for any block from before recording).
+ */
+int agent_start_pending(void)
+{
+	return start_decide(0) == 1;
+}
+
 __attribute__((constructor)) static void agent_preload_init(void)
 {
-	struct agent_config cfg;
-	const char *mode = getenv("MEMTRACE_MODE");
-	const char *entry = getenv("MEMTRACE_PRELOAD_ENTRY");
-
-	if (!mode || strcmp(mode, "start")) {
+	/* Decide now if no hook has; another thread deciding is brief. */
+	while (start_decide(1) < 0)
+		sched_yield();
+	if (start_mode == START_NO) {
 		agent_arm();
 		return;
 	}
-	config_defaults(&cfg);
-	config_parse(&cfg, getenv("MEMTRACE_CONFIG"));
-	env_strip(entry);
-	if (agent_start(&cfg, "start") < 0)
+	env_strip(env_find("MEMTRACE_PRELOAD_ENTRY"));
+	if (start_mode == START_FOREIGN || rec_begun < 0)
 		return;
-	if (agent_control_wait_resume(cfg.wait_ms) < 0)
+	if (getpid() != agent_pid) {
+		/* A constructor that ran before ours forked and this is the
+		 * child: no memtrace waits for it (see on_fork_child). */
+		on_fork_child();
+		return;
+	}
+	if (agent_start(&start_cfg, "start", 1) < 0)
+		return;
+	if (agent_control_wait_resume(start_cfg.wait_ms) < 0)
 		agent_fail("memtrace did not connect in time");
 }
 

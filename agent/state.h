@@ -18,6 +18,7 @@ struct agent_state {
 	int64_t start_wall_ms;		/* the same moment, wall clock */
 	const char *since;		/* "start" or "attach" */
 	const char *failure;		/* why recording stopped, or NULL */
+	int start_pending;		/* 1 until it is known whether this is start mode */
 };
 
 extern struct agent_state agent_state;
@@ -29,6 +30,13 @@ extern __thread int agent_guard;
 void agent_fail(const char *why);
 
 uint64_t agent_now_ns(void);
+
+/*
+ * For the hooks, while nothing records and start_pending is set: in start
+ * mode the first call that can tell begins recording (lifecycle.c). Takes
+ * no lock and allocates nothing. 1 if the caller should record its block.
+ */
+int agent_start_pending(void);
 
 /* Attach mode: start recording and patch the GOTs. 0, or -1 (then nothing is patched). */
 int agent_attach(void);

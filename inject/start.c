@@ -167,8 +167,10 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 		free(prog);
 		return EXIT_NOEXEC;
 	}
-	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d signals=%d", opt->unwind, opt->depth,
-		 opt->timeout_s * 1000, opt->signals);
+	/* parent: the agent records only in the process whose parent we are,
+	 * not in one a constructor starts before the agent cleans the environment. */
+	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d signals=%d parent=%d", opt->unwind,
+		 opt->depth, opt->timeout_s * 1000, opt->signals, (int)getpid());
 	r->pid = inj_spawn(prog, argv, agent, config, old);
 	if (r->pid < 0) {
 		int e = errno;

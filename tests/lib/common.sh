@@ -211,8 +211,8 @@ expect_groups() {
 # (join(1) -a1 -a2 -e -, which busybox lacks).
 join_groups() {
 	{
-		printf 'E %s\n' "$1"
-		printf 'G %s\n' "$2"
+		printf '%s\n' "$1" | sed 's/^/E /'
+		printf '%s\n' "$2" | sed 's/^/G /'
 	} | awk 'NF == 4 { k[$2]; if ($1 == "E") e[$2] = $3 " " $4; else g[$2] = $3 " " $4 }
 		END { for (n in k) print n, (n in e ? e[n] : "- -"), (n in g ? g[n] : "- -") }' | LC_ALL=C sort
 }

@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+#
+# valgrind.sh: valgrind's memcheck as an oracle for exit reports, sourced
+# after common.sh by the tests that compare memtrace's verdict with it.
+#
+#   have_valgrind               0 if valgrind is installed (the ARM VMs have none)
+#   run_valgrind TAG PROG ARGS  PROG under memcheck: TAG.out, TAG.err, TAG.rc as
+#                               run_plain, memcheck's log in TAG.vg
+#   vg_in_use TAG               "BYTES BLOCKS" in use at exit
+#   vg_totals TAG               "ALLOCS FREES BYTES" of the whole run
+#   vg_records TAG              one line per loss record:
+#                               BYTES<tab>BLOCKS<tab>CALLER<tab>STACK
+#
+# CALLER is the first frame under the allocator (what memtrace's frames[0]
+# names), STACK every frame under it joined by " < ", each "function (where)"
+# as memcheck prints it.  Blocks still in use at exit are the program's own:
+# memcheck is told not to free libc's and libstdc++'s internal memory at exit
+# (--run-libc-freeres=no --run-cxx-freeres=no), which memtrace's report
+# does not do either.
+
+have_valgrind() {
+	command -v valgrind >/dev/null 2>&1
+}
+
+run_valgrind() {
+	local tag=$1
+	shift
+	note "valgrind $*"
+	# Generous: memcheck runs a program some 20-50 times slower.
+	timeout -k 5 $((MT_TIMEOUT * 3)) valgrind --log-file="$tag.vg" --leak-check=full \
+		--show-leak-kinds=all --run-libc-freeres=no --run-cxx-freeres=no --num-callers=40 \
+		--show-error-list=no -- "$@" <"${RUN_STDIN:-/dev/null}" >"$tag.out" 2>"$tag.err"
+	echo $? >"$tag.rc"
+}
+
+# memcheck's log lines without the "==PID== " prefix.
+vg_log() {
+	sed -E 's/^==[0-9]+== ?//' "$1.vg"
+}
+
+vg_in_use() {
+	vg_log "$1" | awk '/in use at exit:/ { gsub(",", ""); print $5, $8; exit }'
+}
+
+vg_totals() {
+	vg_log "$1" | awk '/total heap usage:/ { gsub(",", ""); print $4, $6, $8; exit }'
+}
+
+vg_records() {
+	vg_log "$1" | awk '
+		function flush() {
+			if (bytes != "") print bytes "\t" blocks "\t" caller "\t" stack
+			bytes = ""
+		}
+		/ bytes in [0-9,]+ blocks are .* in loss record / {
+			flush()
+			line = $0
+			gsub(",", "", line)
+			split(line, w, " ")
+			bytes = w[1]; blocks = w[4]; caller = ""; stack = ""
+			next
+		}
+		bytes != "" && /^ *by 0x[0-9A-Fa-f]+: / {
+			f = $0
+			sub(/^ *by 0x[0-9A-Fa-f]+: /, "", f)
+			if (caller == "") {
+				caller = f
+				sub(/ \([^()]*\)$/, "", caller)
+			}
+			stack = stack == "" ? f : stack " < " f
+			next
+		}
+		bytes != "" && !/^ *at 0x/ { flush() }
+		END { flush() }'
+}
