@@ -27,6 +27,7 @@
 #include "console.h"
 #include "coredump.h"
 #include "log.h"
+#include "ns.h"
 #include "proto.h"
 #include "report.h"
 #include "session.h"
@@ -91,6 +92,13 @@ static const char *hold_state(struct inj_console *con, char *buf, size_t size, i
 	h = cJSON_GetObjectItemCaseSensitive(r, "hold");
 	snprintf(buf, size, "%s", inj_json_str(h, "state", "none"));
 	*tid = (int)inj_json_num(h, "tid", 0);
+	/* The agent numbers its threads as its own PID namespace does (a container). */
+	if (*tid > 0 && inj_session_own_pid(con->session) != con->pid) {
+		int host = inj_ns_host_tid(con->pid, *tid);
+
+		if (host > 0)
+			*tid = host;
+	}
 	*sz = (uint64_t)inj_json_num(h, "size", 0);
 	if (parse_u64(inj_json_str(h, "addr", "0"), addr) < 0)
 		*addr = 0;
