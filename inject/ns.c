@@ -228,14 +228,18 @@ static void __attribute__((noreturn)) helper(int chan, const struct helper_job *
 			rep.entered_user = 1;
 	}
 	if (rep.step == STEP_OK && j->netfd >= 0 && setns(j->netfd, CLONE_NEWNET) < 0) {
+		rep.step = STEP_NETNS;
 		/* Without CAP_SYS_ADMIN here, memtrace may still have it in the
 		 * process's user namespace (its owner does): enter that first. */
-		if (errno != EPERM || j->userfd < 0 || rep.entered_user)
-			rep.step = STEP_NETNS;
-		else if (setns(j->userfd, CLONE_NEWUSER) < 0)
-			rep.step = STEP_USERNS;
-		else if ((rep.entered_user = 1, setns(j->netfd, CLONE_NEWNET) < 0))
-			rep.step = STEP_NETNS;
+		if (errno == EPERM && j->userfd >= 0 && !rep.entered_user) {
+			if (setns(j->userfd, CLONE_NEWUSER) < 0) {
+				rep.step = STEP_USERNS;
+			} else {
+				rep.entered_user = 1;
+				if (setns(j->netfd, CLONE_NEWNET) == 0)
+					rep.step = STEP_OK;
+			}
+		}
 	}
 	/* Last: a uid other than 0 there drops the capabilities setns needs. */
 	if (rep.step == STEP_OK && j->become && become_owner(j->pid) < 0)
