@@ -66,7 +66,8 @@ cstart() {
 	done
 	shift
 	rm -rf "$tag.d"
-	mkdir -p "$tag.d" && chmod 777 "$tag.d" || broken "mkdir $tag.d"
+	mkdir -p "$tag.d" || broken "mkdir $tag.d"
+	chmod 777 "$tag.d"
 	"${wrap[@]}" "$1" "$PWD/$tag.d" "${@:2}" </dev/null >"$tag.out" 2>"$tag.err" &
 	WPID=$!
 	VPIDS+=("$WPID")
@@ -269,7 +270,8 @@ fi
 # ---------------------------------------------------------------- 5. mount namespace
 
 note "5. a mount namespace that hides the agent"
-mkdir -p hidden && cp "$BUILD/libmemtrace-agent.so" hidden/agent.so || broken "cannot copy the agent"
+mkdir -p hidden
+cp "$BUILD/libmemtrace-agent.so" hidden/agent.so || broken "cannot copy the agent"
 cstart mnt - unshare -m sh -c "mount -t tmpfs none '$PWD/hidden' && exec \"\$0\" \"\$@\"" -- "$prog"
 run_mt mnt.mt -p "$VPID" -L "$PWD/hidden/agent.so" -x status
 expect_rc mnt.mt 7 || fail_later "5: agent hidden by the process's mount namespace: exit status"

@@ -22,7 +22,10 @@ for v in "" -noplt; do
 done
 
 vstart tid "$prog"
-tid=$(ls "/proc/$VPID/task" | grep -vx "$VPID" | tail -n 1)
+tid=
+for t in /proc/"$VPID"/task/*; do
+	[ "${t##*/}" = "$VPID" ] || tid=${t##*/}
+done
 if [ -z "$tid" ]; then
 	fail_later "-p TID: the victim has no thread but its main one"
 else
