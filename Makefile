@@ -124,7 +124,8 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
-	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c inject/console_gdb.c \
+	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
+	inject/console_gdb.c inject/ns.c inject/reach.c \
 	$(COMMON_SRCS)
 
 # 32-bit ARM walks its EHABI tables with libgcc's unwinder, not libunwind

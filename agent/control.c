@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -737,7 +738,21 @@ int agent_control_start(void)
 		return -1;
 	name_len = proto_agent_name(addr.sun_path + 1, sizeof(addr.sun_path) - 1, getpid());
 	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)name_len);
-	if (bind(listen_fd, (struct sockaddr *)&addr, alen) < 0 || listen(listen_fd, 4) < 0)
+	if (bind(listen_fd, (struct sockaddr *)&addr, alen) < 0) {
+		struct stat ns;
+
+		/* Taken: a process of another PID namespace with our pid shares our
+		 * network namespace (containers on the host's network), or a
+		 * squatter. The second name is ours alone; memtrace tries both. */
+		if (errno != EADDRINUSE || stat("/proc/self/ns/pid", &ns) < 0)
+			goto fail;
+		name_len = proto_agent_name_ns(addr.sun_path + 1, sizeof(addr.sun_path) - 1, getpid(),
+					       (unsigned long long)ns.st_ino);
+		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)name_len);
+		if (bind(listen_fd, (struct sockaddr *)&addr, alen) < 0)
+			goto fail;
+	}
+	if (listen(listen_fd, 4) < 0)
 		goto fail;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

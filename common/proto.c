@@ -17,6 +17,11 @@ int proto_agent_name(char *buf, size_t size, int pid)
 	return snprintf(buf, size, "memtrace-agent.%d", pid);
 }
 
+int proto_agent_name_ns(char *buf, size_t size, int pid, unsigned long long pidns)
+{
+	return snprintf(buf, size, "memtrace-agent.%d.%llu", pid, pidns);
+}
+
 int64_t proto_now_ms(void)
 {
 	struct timespec ts;

@@ -23,6 +23,12 @@
  * leading NUL), written into BUF of SIZE bytes. Returns the name length. */
 int proto_agent_name(char *buf, size_t size, int pid);
 
+/* The agent's second name, for when another process holds the first (the
+ * processes of two containers that share a network namespace can have the
+ * same pid): the first, ".", and the inode number of the agent's PID
+ * namespace (/proc/self/ns/pid). Same contract. */
+int proto_agent_name_ns(char *buf, size_t size, int pid, unsigned long long pidns);
+
 /* Monotonic clock in milliseconds. */
 int64_t proto_now_ms(void);
 

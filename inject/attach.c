@@ -8,6 +8,7 @@
 
 #include "inject.h"
 #include "log.h"
+#include "reach.h"
 #include "run.h"
 #include "session.h"
 
@@ -47,6 +48,9 @@ int inj_run_attach(struct run *r, const char *agent)
 	 * detaches by itself (memtrace killed in between). */
 	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d", opt->unwind, opt->depth,
 		 opt->timeout_s * 1000);
+	/* A container: make sure its agent can be reached before loading it. */
+	if (inj_reach_check(r->pid) < 0)
+		return errno == EPERM || errno == EACCES ? EXIT_PERM : EXIT_FAILURE_MT;
 	if (inj_load_agent(r->pid, agent, config, opt->timeout_s * 1000, &res) < 0) {
 		if (res.kind != INJ_ALREADY_LOADED) {
 			log_err("%s", res.message);
@@ -54,6 +58,8 @@ int inj_run_attach(struct run *r, const char *agent)
 		}
 		reattach = 1;
 	}
+	/* -p named a thread: the process is its thread group. */
+	r->pid = res.pid;
 	inj_run_console_setup(r);
 	r->session = inj_session_open(r->pid, opt->timeout_s * 1000, inj_run_alive, r);
 	if (!r->session)

@@ -166,6 +166,7 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 	cJSON_Delete(r);
 	if (!rep)
 		return log_err("report: the agent's answer holds no report");
+	inj_report_host_pid(rep, con->pid);
 	dec = raw ? NULL : inj_link_decode(con->link, rep);
 	if (dec) {
 		cJSON_Delete(rep);

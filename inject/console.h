@@ -18,6 +18,7 @@ struct inj_console {
 	struct inj_symcache *syms;
 	struct inj_link *link;		/* memtrace-server decodes reports; NULL: none */
 	FILE *out;
+	int in_fd;			/* the console's input, -1: none (Ctrl-C is read from it) */
 	int pid;			/* the traced process */
 	int attached;			/* memtrace -p: detach is possible */
 	int timeout_ms;			/* for agent replies */

@@ -27,6 +27,7 @@
 #include "console.h"
 #include "coredump.h"
 #include "log.h"
+#include "ns.h"
 #include "proto.h"
 #include "report.h"
 #include "session.h"
@@ -52,16 +53,16 @@ static char *default_path(int pid, int gz)
 
 /* Ctrl-C typed at the console while it is in raw mode (the line editor's):
  * the byte is read here, with whatever else was typed meanwhile. */
-static int ctrl_c_typed(void)
+static int ctrl_c_typed(int fd)
 {
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct termios tio;
 	unsigned char b[64];
 	ssize_t n;
 
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tio) < 0 || (tio.c_lflag & ISIG))
+	if (fd < 0 || !isatty(fd) || tcgetattr(fd, &tio) < 0 || (tio.c_lflag & ISIG))
 		return 0;
-	while (poll(&pfd, 1, 0) > 0 && (n = read(STDIN_FILENO, b, sizeof(b))) > 0)
+	while (poll(&pfd, 1, 0) > 0 && (n = read(fd, b, sizeof(b))) > 0)
 		if (memchr(b, 3, (size_t)n))
 			return 1;
 	return 0;
@@ -91,6 +92,13 @@ static const char *hold_state(struct inj_console *con, char *buf, size_t size, i
 	h = cJSON_GetObjectItemCaseSensitive(r, "hold");
 	snprintf(buf, size, "%s", inj_json_str(h, "state", "none"));
 	*tid = (int)inj_json_num(h, "tid", 0);
+	/* The agent numbers its threads as its own PID namespace does (a container). */
+	if (*tid > 0 && inj_session_own_pid(con->session) != con->pid) {
+		int host = inj_ns_host_tid(con->pid, *tid);
+
+		if (host > 0)
+			*tid = host;
+	}
 	*sz = (uint64_t)inj_json_num(h, "size", 0);
 	if (parse_u64(inj_json_str(h, "addr", "0"), addr) < 0)
 		*addr = 0;
@@ -123,7 +131,7 @@ int inj_console_hold(struct inj_console *con, const char *what, long id, long ti
 		return log_err("%s: context %ld cannot be held (see above)", what, id);
 	cJSON_Delete(r);
 	fprintf(con->out, "%s: waiting for the next allocation in context %ld%s\n", what, id,
-		isatty(STDIN_FILENO) ? " (Ctrl-C cancels)" : "");
+		con->in_fd >= 0 && isatty(con->in_fd) ? " (Ctrl-C cancels)" : "");
 	fflush(con->out);
 	for (;;) {
 		int64_t before;
@@ -138,7 +146,7 @@ int inj_console_hold(struct inj_console *con, const char *what, long id, long ti
 			why = "the hold was cancelled in the agent";
 			break;
 		}
-		if (ctrl_c_typed() || stop_signal_pending()) {
+		if (ctrl_c_typed(con->in_fd) || stop_signal_pending()) {
 			why = "interrupted";
 			break;
 		}

@@ -101,6 +101,7 @@ void inj_run_console_close(struct run *r, const char *why)
 		return;
 	inj_le_free(r->le);
 	r->le = NULL;
+	r->con.in_fd = -1;
 	if (why)
 		log_info("%s", why);
 }
@@ -169,7 +170,7 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 		}
 		if (with_stdin && r->le) {
 			i_in = n;
-			pfd[n].fd = STDIN_FILENO;
+			pfd[n].fd = r->con_fd;
 			pfd[n++].events = POLLIN;
 		}
 		mon = inj_console_monitor_due(&r->con, proto_now_ms());
@@ -231,9 +232,27 @@ static void console_wait(struct inj_console *con, long ms)
 }
 
 
-/* The console: -x commands, else standard input. */
+/* The console's input as the options and standard input say; -1: none. */
+static int console_input(const struct run *r)
+{
+	if (r->opt->console)
+		return r->opt->console_fd;
+	if (r->opt->ncmds)
+		return -1;
+	/* A pipe or file on standard input is PROG's: not a byte is read from it.
+	 * Attached there is no PROG, and standard input is the console. */
+	if (r->attached || isatty(STDIN_FILENO))
+		return STDIN_FILENO;
+	log_info("standard input is not a terminal: it is left to the program, and there is no "
+		 "console (--console - reads commands from it)");
+	return -1;
+}
+
+/* The console: -x commands, then --console's file or standard input. */
 void inj_run_console_open(struct run *r)
 {
+	int in = console_input(r), out = STDOUT_FILENO;
+
 	if (r->opt->ncmds) {
 		for (int i = 0; i < r->opt->ncmds && !r->con.quit && !r->done; i++) {
 			inj_run_loop(r, 0, 0);
@@ -243,15 +262,31 @@ void inj_run_console_open(struct run *r)
 			inj_run_take_events(r);
 		}
 		inj_console_gdb_end(&r->con);
-		/* Attached, the script is the session: its end detaches. */
-		r->done |= r->attached;
-	} else if (r->session) {
-		r->le = inj_le_new(STDIN_FILENO, STDOUT_FILENO, MT_PROMPT);
-		if (!r->le) {
-			log_warn("no console: %s", strerror(errno));
+		/* Attached, the script is the session: its end detaches, unless a
+		 * console follows. */
+		if (in < 0 || r->con.quit) {
 			r->done |= r->attached;
+			return;
 		}
 	}
+	if (!r->session || in < 0 || r->done)
+		return;
+	/* A terminal named with --console shows the prompt and the answers. */
+	if (in != STDIN_FILENO && isatty(in)) {
+		r->con_file = fdopen(dup(in), "w");
+		if (r->con_file) {
+			out = in;
+			r->con.out = r->con_file;
+		}
+	}
+	r->le = inj_le_new(in, out, MT_PROMPT);
+	if (!r->le) {
+		log_warn("no console: %s", strerror(errno));
+		r->done |= r->attached;
+		return;
+	}
+	r->con_fd = in;
+	r->con.in_fd = in;
 }
 
 void inj_run_link(struct run *r, int budget_ms)
@@ -269,6 +304,7 @@ void inj_run_link(struct run *r, int budget_ms)
 void inj_run_console_setup(struct run *r)
 {
 	r->con.out = stdout;
+	r->con.in_fd = -1;
 	r->con.pid = r->pid;
 	r->con.attached = r->attached;
 	r->con.timeout_ms = r->opt->timeout_s * 1000;

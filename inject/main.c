@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -31,8 +33,12 @@ static const char usage_text[] =
 	"  -p, --pid PID         attach to a running process\n"
 	"  -o, --output FILE     write the exit report to FILE (default: standard output)\n"
 	"      --json            write the exit report as JSON\n"
-	"  -x, --exec CMD        run console command CMD (repeatable); standard input is then\n"
-	"                        left to PROG\n"
+	"  -x, --exec CMD        run console command CMD (repeatable); with no --console they\n"
+	"                        are the whole console (-p detaches after the last)\n"
+	"      --console FILE    read console commands from FILE (a terminal, a FIFO, a file),\n"
+	"                        or from standard input with -. Default: standard input when\n"
+	"                        it is a terminal or with -p; else it is PROG's, untouched,\n"
+	"                        and there is no console\n"
 	"  -L, --agent PATH      the agent library (default: beside memtrace, then its lib dir)\n"
 	"      --unwind METHOD   libunwind (default: true stacks wherever unwind tables exist)\n"
 	"                        or fp (frame pointers: fastest, for code built with them;\n"
@@ -126,16 +132,52 @@ static int parse_token(struct options *o, const char *token, const char *file)
 	return 0;
 }
 
+/*
+ * Open --console's file into O->console_fd. Non-blocking for the open only:
+ * a FIFO without a writer yet must not stop memtrace here (poll waits for
+ * one later). A terminal is opened for writing too: the console answers
+ * there. 0, or -1 with the usage error printed.
+ */
+static int open_console(struct options *o)
+{
+	struct stat st;
+	int fd, e;
+
+	if (!strcmp(o->console, "-")) {
+		o->console_fd = STDIN_FILENO;
+		return 0;
+	}
+	fd = open(o->console, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 && isatty(fd)) {
+		close(fd);
+		fd = open(o->console, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		e = errno;
+		usage_error("--console %s: %s", o->console, strerror(e));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		usage_error("--console %s: is a directory; give a file, a FIFO or a terminal", o->console);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	o->console_fd = fd;
+	return 0;
+}
+
 /* Returns the index of PROG in argv, or -(exit code) to stop. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_JSON = 256, OPT_UNWIND, OPT_NOSIG, OPT_CONNECT, OPT_MULTICAST, OPT_LISTEN, OPT_TOKEN,
-	       OPT_TOKEN_FILE, OPT_GDBSERVER };
+	       OPT_TOKEN_FILE, OPT_GDBSERVER, OPT_CONSOLE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "exec", required_argument, NULL, 'x' },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "agent", required_argument, NULL, 'L' },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "depth", required_argument, NULL, 'd' },
@@ -178,6 +220,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'x':
 			o->cmds[o->ncmds++] = optarg;
+			break;
+		case OPT_CONSOLE:
+			if (o->console)
+				return -usage_error("--console given twice");
+			if (!*optarg)
+				return -usage_error("--console wants a file to read commands from, or - for "
+						    "standard input");
+			o->console = optarg;
 			break;
 		case 'L':
 			o->agent = optarg;
@@ -251,6 +301,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->link.token && o->link.mode == INJ_LINK_NONE)
 		return -usage_error("%s", "a token is for the link to memtrace-server: give --connect, --multicast "
 				    "or --listen too");
+	if (o->console && open_console(o) < 0)
+		return -EXIT_USAGE;
 	if (o->attach_pid) {
 		if (optind < argc)
 			return -usage_error("-p %d and a program to start: give one or the other", o->attach_pid);
@@ -264,7 +316,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
-	struct run r = { .opt = &opt, .sfd = -1 };
+	struct run r = { .opt = &opt, .sfd = -1, .con_fd = -1 };
 	sigset_t mask, old;
 	char *agent = NULL;
 	int idx, ret = EXIT_FAILURE_MT;
@@ -309,6 +361,10 @@ out:
 	inj_symcache_free(r.con.syms);
 	if (r.sfd >= 0)
 		close(r.sfd);
+	if (r.con_file)
+		fclose(r.con_file);
+	if (opt.console && opt.console_fd > STDIN_FILENO)
+		close(opt.console_fd);
 	free(agent);
 	free(opt.link.token);
 	free(opt.cmds);

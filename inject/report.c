@@ -111,6 +111,16 @@ cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms)
 	return out;
 }
 
+void inj_report_host_pid(cJSON *report, int pid)
+{
+	double own = inj_json_num(report, "pid", 0);
+
+	if (!cJSON_IsObject(report) || own == pid || own <= 0)
+		return;
+	cJSON_ReplaceItemInObjectCaseSensitive(report, "pid", cJSON_CreateNumber(pid));
+	cJSON_AddNumberToObject(report, "ns_pid", own);
+}
+
 int inj_report_print_json(FILE *out, const cJSON *report)
 {
 	char *text = cJSON_Print(report);
@@ -203,8 +213,10 @@ void inj_report_print_text(FILE *out, const cJSON *report, const char *title)
 	const cJSON *c;
 	int shown = 0;
 
-	fprintf(out, "== %s: pid %.0f, %s\n", title, inj_json_num(report, "pid", 0),
-		inj_json_str(report, "program", "?"));
+	fprintf(out, "== %s: pid %.0f", title, inj_json_num(report, "pid", 0));
+	if (inj_json_num(report, "ns_pid", 0) > 0)
+		fprintf(out, " (%.0f in its PID namespace)", inj_json_num(report, "ns_pid", 0));
+	fprintf(out, ", %s\n", inj_json_str(report, "program", "?"));
 	fprintf(out, "   recorded since %s, unwinder %s, depth %.0f\n",
 		inj_json_str(report, "since", "start"), inj_json_str(report, "unwinder", "?"),
 		inj_json_num(report, "depth", 0));

@@ -19,6 +19,13 @@
  */
 cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms);
 
+/*
+ * REPORT (or status) is of process PID as memtrace numbers it. The agent
+ * numbers it as its own PID namespace does (getpid()): when that differs (a
+ * container), "pid" becomes PID and "ns_pid" keeps the agent's number.
+ */
+void inj_report_host_pid(cJSON *report, int pid);
+
 /* Print REPORT as text under the heading TITLE. */
 void inj_report_print_text(FILE *out, const cJSON *report, const char *title);
 

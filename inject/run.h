@@ -36,6 +36,8 @@ struct options {
 	int json;
 	const char **cmds;
 	int ncmds;
+	const char *console;		/* --console FILE, "-": standard input; NULL: none named */
+	int console_fd;			/* its fd, opened by the option parser */
 	const char *agent;
 	const char *unwind;
 	int depth;
@@ -57,15 +59,21 @@ struct run {
 	struct inj_session *session;
 	struct inj_link *link;	/* memtrace-server, NULL without a link option */
 	struct inj_console con;
-	struct inj_le *le;	/* console on stdin, NULL when closed */
+	struct inj_le *le;	/* the console's line editor, NULL when closed */
+	int con_fd;		/* the console's input (standard input or --console), -1: none */
+	FILE *con_file;		/* --console on a terminal: the console writes there */
 	cJSON *exit_event;
 };
 
 /* Set up the console's state for R (after r->pid and r->attached). */
 void inj_run_console_setup(struct run *r);
-/* Run the -x commands, or open the console on standard input. */
+/*
+ * Run the -x commands, then open the console: on --console's file, else
+ * on standard input when memtrace attaches or it is a terminal (a start-mode
+ * PROG keeps a standard input that is not a terminal).
+ */
 void inj_run_console_open(struct run *r);
-/* Close the console on standard input (no-op when closed); log WHY if given. */
+/* Close the console (no-op when closed); log WHY if given. */
 void inj_run_console_close(struct run *r, const char *why);
 /* Serve events for up to MS ms (-1: until r->done); WITH_STDIN reads the console. */
 void inj_run_loop(struct run *r, long ms, int with_stdin);

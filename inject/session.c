@@ -8,13 +8,13 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "ns.h"
 #include "proto.h"
+#include "reach.h"
 #include "session.h"
 #include "util.h"
 
@@ -24,31 +24,13 @@
 struct inj_session {
 	int fd;
 	int pid;
+	int own_pid;	/* the pid in the process's own PID namespace */
 	int lost;
 	long next_id;
 	cJSON *hello;
 	cJSON *events[MAX_EVENTS];
 	int nevents;
 };
-
-static int try_connect(int pid)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int len = proto_agent_name(addr.sun_path + 1, sizeof(addr.sun_path) - 1, pid);
-	socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, alen) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
 
 /* Read one message (blocking up to TIMEOUT_MS). NULL on error; errno set. */
 static cJSON *read_message(struct inj_session *s, int timeout_ms)
@@ -222,7 +204,11 @@ cJSON *inj_session_request(struct inj_session *s, const char *cmd, const cJSON *
 			int busy = !strncmp(text, "busy:", 5);
 
 			if (!strcmp(cmd, "hello"))
-				log_err("the agent in process %d refused the connection: %s", s->pid, text);
+				log_err("the agent in process %d refused the connection: %s%s", s->pid, text,
+					!strncmp(text, "permission denied", 17) && inj_ns_uid_mapped(s->pid) == 0 ?
+					" (memtrace's user has no uid in the process's user namespace, a "
+					"rootless container?, where it counts as nobody: run memtrace as the "
+					"container's owner)" : "");
 			else
 				log_err("%s: %s", cmd, text);
 			cJSON_Delete(msg);
@@ -237,34 +223,28 @@ struct inj_session *inj_session_open(int pid, int timeout_ms, int (*alive)(void 
 {
 	int64_t deadline = proto_now_ms() + timeout_ms;
 	struct inj_session *s;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
+	struct inj_reach reach;
 	cJSON *args;
 	int fd;
 
+	if (inj_reach_init(&reach, pid) < 0)
+		return NULL;
 	for (;;) {
-		fd = try_connect(pid);
+		fd = inj_reach_connect(&reach);
 		if (fd >= 0)
 			break;
-		if (errno != ECONNREFUSED && errno != ENOENT)
-			return log_err_null("cannot connect to the agent in process %d: %s", pid, strerror(errno));
+		if (errno != ECONNREFUSED)
+			return NULL;
 		if (alive && !alive(arg)) {
 			errno = ESRCH;
 			return NULL;
 		}
 		if (proto_now_ms() >= deadline) {
+			inj_reach_explain(&reach, timeout_ms);
 			errno = ETIMEDOUT;
-			return log_err_null("the agent in process %d did not answer within %d s "
-					    "(is the program static, setuid, or does it clear LD_PRELOAD?)",
-					    pid, timeout_ms / 1000);
+			return NULL;
 		}
 		nanosleep(&(struct timespec){ .tv_nsec = RETRY_MS * 1000000L }, NULL);
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
-		close(fd);
-		errno = EPERM;
-		return log_err_null("the socket of process %d's agent is held by process %d: refusing it",
-				    pid, (int)cred.pid);
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->fd = fd;
@@ -281,13 +261,15 @@ struct inj_session *inj_session_open(int pid, int timeout_ms, int (*alive)(void 
 		errno = e;
 		return NULL;
 	}
-	if (inj_json_num_int(s->hello, "pid") != pid) {
-		log_err("the agent answering for process %d says it is in process %ld", pid,
-			inj_json_num_int(s->hello, "pid"));
+	/* The agent knows itself by the pid of its own PID namespace. */
+	if (inj_json_num_int(s->hello, "pid") != reach.own_pid) {
+		log_err("the agent answering for process %d (%d in its PID namespace) says it is in "
+			"process %ld", pid, reach.own_pid, inj_json_num_int(s->hello, "pid"));
 		inj_session_free(s);
 		errno = EPROTO;
 		return NULL;
 	}
+	s->own_pid = reach.own_pid;
 	return s;
 }
 
@@ -310,6 +292,11 @@ const cJSON *inj_session_hello(const struct inj_session *s)
 int inj_session_fd(const struct inj_session *s)
 {
 	return s->fd;
+}
+
+int inj_session_own_pid(const struct inj_session *s)
+{
+	return s->own_pid;
 }
 
 int inj_session_lost(const struct inj_session *s)

@@ -13,9 +13,11 @@ struct inj_session;
 
 /*
  * Connect to the agent of PID, retrying for TIMEOUT_MS while ALIVE(ARG)
- * returns nonzero (the process may still be starting), then say hello. The
- * peer must be PID itself (SO_PEERCRED). NULL with a logged error naming the
- * cause. The hello reply is kept: inj_session_hello().
+ * returns nonzero (the process may still be starting), then say hello. PID
+ * is as memtrace sees it; a process in its own PID or network namespace (a
+ * container) is reached there (reach.h). The peer must be PID itself
+ * (SO_PEERCRED). NULL with a logged error naming the cause (ESRCH: the
+ * process ended, silently). The hello reply is kept: inj_session_hello().
  */
 struct inj_session *inj_session_open(int pid, int timeout_ms, int (*alive)(void *), void *arg);
 
@@ -26,6 +28,10 @@ void inj_session_free(struct inj_session *s);
 const cJSON *inj_session_hello(const struct inj_session *s);
 
 int inj_session_fd(const struct inj_session *s);
+
+/* The pid the process has in its own PID namespace (the agent's getpid()):
+ * the pid given to inj_session_open() unless the process is in a container. */
+int inj_session_own_pid(const struct inj_session *s);
 
 /* The connection is gone (peer closed or an error). */
 int inj_session_lost(const struct inj_session *s);

@@ -1,5 +1,7 @@
 #!/bin/bash
-# t-console-stdin: console commands read from standard input, a pipe.
+# t-console-stdin: console commands read from standard input, a pipe, with
+# --console - (without it, a standard input that is not a terminal is
+# PROG's: t-stdin-prog).
 #  1. "sleep 1", "status", "report -c 1 -o one.txt", a bad command, "quit", then
 #     "report -o late.txt": the commands before quit run, the bad one gives
 #     a message and the session goes on, nothing after quit runs; memtrace
@@ -14,7 +16,7 @@
 prog=$(victim ticker)
 
 printf 'sleep 1\nstatus\nreport -c 1 -o one.txt\nfrobnicate\nstatus\nquit\nreport -o late.txt\n' >cmds1
-RUN_STDIN=cmds1 run_traced q "$prog" -s 2
+RUN_STDIN=cmds1 run_traced q --console - "$prog" -s 2
 expect_rc q 0 || fail_later "1: exit status"
 [ "$(grep -c '^ *in use: ' q.out)" = 2 ] || fail_later "1: expected 2 status outputs before quit"
 grep -qw leak_big one.txt 2>/dev/null || fail_later "1: report -c 1 -o one.txt did not run"
@@ -36,7 +38,7 @@ expect_rc eof 0 || fail_later "2: exit status"
 check_victim_run eof "$prog" libunwind || fail_later "2: exit report"
 
 printf 'report -o nonl.txt' >cmds3
-RUN_STDIN=cmds3 run_traced nonl "$prog" -s 1
+RUN_STDIN=cmds3 run_traced nonl --console - "$prog" -s 1
 expect_rc nonl 0 || fail_later "3: exit status"
 [ -s nonl.txt ] || fail_later "3: a last line without newline was not run"
 finish

@@ -116,7 +116,8 @@ run_plain() {
 }
 
 # run_mt TAG [MEMTRACE ARGS...]: memtrace with exactly these arguments,
-# standard input from $RUN_STDIN (/dev/null: the console ends at once).
+# standard input from $RUN_STDIN (/dev/null): PROG's, or with -p or
+# --console - the console's (which /dev/null ends at once).
 # The command line goes to the log unless MT_QUIET is set.
 run_mt() {
 	local tag=$1 rc
@@ -404,9 +405,10 @@ check_victim_run() {
 # ---------------------------------------------------------------- console
 
 # console_start TAG [MEMTRACE ARGS...]: memtrace in the background reading
-# its console from a FIFO; console_send writes one command line to it,
-# console_end closes it (EOF) and waits for memtrace.  Output in TAG.out,
-# TAG.err, exit status in TAG.rc.
+# its console from a FIFO on its standard input (--console -: a PROG started
+# by memtrace would have it otherwise); console_send writes one command line
+# to it, console_end closes it (EOF) and waits for memtrace.  Output in
+# TAG.out, TAG.err, exit status in TAG.rc.
 MT_PID=
 console_start() {
 	local tag=$1
@@ -414,8 +416,8 @@ console_start() {
 	CONSOLE_TAG=$tag
 	rm -f "$tag.in"
 	mkfifo "$tag.in" || broken "mkfifo $tag.in"
-	note "memtrace $* (console on a pipe)"
-	"$MEMTRACE" "$@" <"$tag.in" >"$tag.out" 2>"$tag.err" &
+	note "memtrace --console - $* (console on a pipe)"
+	"$MEMTRACE" --console - "$@" <"$tag.in" >"$tag.out" 2>"$tag.err" &
 	MT_PID=$!
 	exec 7>"$tag.in"
 }

@@ -666,11 +666,10 @@ static void test_agent_name(void)
 		{ INT_MAX, "memtrace-agent.2147483647" },
 	};
 	char buf[108];
+	int n;
 
 	step("proto_agent_name", 5);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n;
-
 		memset(buf, '#', sizeof(buf));
 		n = proto_agent_name(buf, sizeof(buf), cases[i].pid);
 		CHECK(!strcmp(buf, cases[i].want), "proto_agent_name(%d) = \"%.108s\", want \"%s\"",
@@ -688,6 +687,14 @@ static void test_agent_name(void)
 	memset(buf, '#', sizeof(buf));
 	proto_agent_name(buf, 8, 42);
 	CHECK(buf[7] == '\0' && buf[8] == '#', "8-byte buffer overrun or unterminated");
+	/* The second name: the first, then the PID namespace's inode. */
+	memset(buf, '#', sizeof(buf));
+	n = proto_agent_name_ns(buf, sizeof(buf), 1, 4026532174ULL);
+	CHECK(!strcmp(buf, "memtrace-agent.1.4026532174") && n == (int)strlen(buf),
+	      "proto_agent_name_ns(1, 4026532174) = \"%.108s\" (%d)", buf, n);
+	/* The longest (pid 2^31-1, a 64-bit inode) fits sun_path after its NUL. */
+	n = proto_agent_name_ns(buf, sizeof(buf), 2147483647, 18446744073709551615ULL);
+	CHECK(n + 1 <= 108, "the longest second name (%d bytes) does not fit sun_path", n);
 }
 
 static void test_now_ms(void)
