@@ -290,6 +290,22 @@ check_first_frame() {
 	return 1
 }
 
+# check_new_caller REPORT PROG: in a C++ victim, every context with a frame
+# in PROG starts at the code that called operator new: PROG's own, or
+# libstdc++'s where it allocates for PROG (std::string::reserve); never the
+# operator or the allocator itself (the agent hooks the operators).
+check_new_caller() {
+	local bad
+	bad=$(jq -r --arg m "$2" "$JQ_DEFS"'
+		.contexts[] | select(own($m) != null) | .frames[0] as $f
+		| select(($f.module == $m or (($f.module // "") | test("/libstdc\\+\\+"))
+			  and (($f.symbol // "") | test("^_Zn[wa]") | not)) | not)
+		| "  context \(.id) (\(own($m) | fn)): frames[0] is \($f.symbol // $f.addr) in \($f.module // "?")"' "$1")
+	[ -z "$bad" ] && return 0
+	printf 'callstacks through new do not start at the caller of the operator:\n%s\n' "$bad"
+	return 1
+}
+
 # check_report_sane REPORT PROG UNWINDER DEPTH [exit]: the report has the
 # shape of the contract; with "exit", also the exit-report rules.
 check_report_sane() {
