@@ -105,6 +105,28 @@ show() {
 	fi
 }
 
+# alloc_lib ALLOCATOR: the library a user preloads for ALLOCATOR (tcmalloc:
+# Debian's libtcmalloc-minimal4, jemalloc: libjemalloc2), found beside this
+# shell's libc (the multiarch directory; in the ARM VMs /lib/TRIPLET), or
+# status 1 and a message naming the package; glibc: nothing to preload.
+alloc_lib() {
+	local file pkg libc dir d
+	case $1 in
+	glibc) return 0 ;;
+	tcmalloc) file=libtcmalloc_minimal.so.4 pkg=libtcmalloc-minimal4 ;;
+	jemalloc) file=libjemalloc.so.2 pkg=libjemalloc2 ;;
+	*) broken "alloc_lib: no allocator '$1'" ;;
+	esac
+	libc=$(sed -n 's|^.* \(/[^ ]*/libc\.so\.6\)$|\1|p' "/proc/$$/maps" | head -n 1)
+	dir=$(dirname "${libc:-/lib/none/libc.so.6}")
+	for d in "$dir" "/usr/lib/${dir##*/}" "/lib/${dir##*/}"; do
+		[ -e "$d/$file" ] && { printf '%s\n' "$d/$file"; return 0; }
+	done
+	printf '%s not found beside %s: install %s (scripts/deps.sh; the ARM VMs: scripts/sysroot.sh --guest)\n' \
+		"$file" "${libc:-libc}" "$pkg"
+	return 1
+}
+
 # ---------------------------------------------------------------- running
 
 # run_plain TAG PROG [ARGS...]: the program alone, no memtrace.
@@ -211,8 +233,8 @@ expect_groups() {
 # (join(1) -a1 -a2 -e -, which busybox lacks).
 join_groups() {
 	{
-		printf 'E %s\n' "$1"
-		printf 'G %s\n' "$2"
+		printf '%s\n' "$1" | sed 's/^/E /'
+		printf '%s\n' "$2" | sed 's/^/G /'
 	} | awk 'NF == 4 { k[$2]; if ($1 == "E") e[$2] = $3 " " $4; else g[$2] = $3 " " $4 }
 		END { for (n in k) print n, (n in e ? e[n] : "- -"), (n in g ? g[n] : "- -") }' | LC_ALL=C sort
 }
