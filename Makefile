@@ -166,6 +166,8 @@ VARIANT_FLAGS_noplt := -fno-plt -Wl,-z,relro,-z,now
 VARIANT_FLAGS_norelro := -Wl,-z,norelro
 VARIANTS := nopie now noplt norelro
 VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
+# The C++ operators through GLOB_DAT slots under full RELRO.
+VICTIMS += $(BUILD)/tests/victims/attach_cxx_ops-noplt
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 # What test_inject injects and attaches to, built for the target here so the
@@ -225,9 +227,13 @@ $(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
 $(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.cc $(wildcard tests/victims/*.h) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
+$(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $(wildcard tests/victims/*.h) $(TARGET_STAMP)
+	$(echo_cmd) CXX $@
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) \
+		$(VARIANT_FLAGS_noplt) -o $@ $<
 $(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -o $@ $<
