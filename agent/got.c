@@ -103,7 +103,7 @@ static uintptr_t hook_for(const char *name)
 	if (name[0] == '_' && name[1] == 'Z')
 		for (const struct agent_hook *h = agent_cxx_hooks; h->name; h++)
 			if (!strcmp(name, h->name))
-				return (uintptr_t)h->fn;
+				return agent_cxx_replaced(name) ? 0 : (uintptr_t)h->fn;
 	return 0;
 }
 

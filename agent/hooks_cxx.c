@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "cxx_abi.h"
+#include "dynelf.h"
 #include "hooks_cxx.h"
 #include "real.h"
 #include "state.h"
@@ -69,6 +70,13 @@ const char *const agent_cxx_names[AGENT_CXX_NOPS] = { CXX_OPS(NAME) };
 int agent_cxx_frees(const char *name)
 {
 	return name[0] == '_' && name[1] == 'Z' && name[2] == 'd' && (name[3] == 'l' || name[3] == 'a');
+}
+
+int agent_cxx_replaced(const char *name)
+{
+	const struct link_map *lm = agent_link_map();
+
+	return lm && agent_dynsym(lm, name) != NULL;
 }
 
 static inline void *real_op(enum agent_cxx_op op)

@@ -48,6 +48,15 @@ extern const struct agent_hook agent_cxx_hooks[];
 int agent_cxx_frees(const char *name);
 
 /*
+ * 1 if the main program defines operator NAME itself (it replaced it).
+ * GOT patching leaves such an operator alone: the program's own calls to it
+ * are direct, never through a slot, so a block allocated through a hooked
+ * slot could be freed unseen. Start mode binds the same way (the program's
+ * definition comes before the agent's).
+ */
+int agent_cxx_replaced(const char *name);
+
+/*
  * The bookkeeping the operators share with the malloc hooks (hooks.c).
  * agent_hook_recording: this call is to be recorded (the agent records and
  * the thread is not inside the agent or a real operator).
