@@ -100,7 +100,8 @@ static uintptr_t hook_for(const char *name)
 	for (const struct agent_hook *h = agent_hooks; h->name; h++)
 		if (!strcmp(name, h->name))
 			return (uintptr_t)h->fn;
-	if (name[0] == '_' && name[1] == 'Z')
+	/* _Zn, _Zd: operator new or delete (libstdc++ has thousands of other _Z slots) */
+	if (name[0] == '_' && name[1] == 'Z' && (name[2] == 'n' || name[2] == 'd'))
 		for (const struct agent_hook *h = agent_cxx_hooks; h->name; h++)
 			if (!strcmp(name, h->name))
 				return agent_cxx_replaced(name) ? 0 : (uintptr_t)h->fn;
