@@ -3,14 +3,14 @@
  * operators new and delete (tests/victims/cxx_ops.h), under glibc's
  * allocator or a preloaded tcmalloc or jemalloc.
  *
- *     attach_cxx_ops DIR
+ *     attach_cxx_ops DIR [OPS]
  *
  * Protocol in attach.h.  Before ready, blocks of every form of new are made
  * (after go they are checked and deleted by every delete form: the agent
  * never saw them allocated), and two threads start allocating and deleting
  * through every form, each block tagged and checked, on and on through the
- * attach while the GOT slots change under them, until OPS_AFTER more
- * operations after go; then they give everything back and are joined.
+ * attach while the GOT slots change under them, until OPS (20000) more
+ * operations after go each; then they give everything back and are joined.
  * After go: round trips of every form, new and malloc blocks freed by the
  * other family, failing operators and a new_handler, then one leak per form
  * of new (EXPECT lines), so the report must hold exactly those.  After stop
@@ -26,7 +26,7 @@
 #include "cxx_ops.h"
 
 #define NTHREADS 2
-#define OPS_AFTER 20000
+#define OPS_AFTER 20000	/* default of OPS */
 #define WINDOW 32
 #define PRE_BLOCKS (OPS_NFORMS * 3)
 
@@ -45,6 +45,7 @@ struct worker {
 
 static std::atomic<int> go_seen;
 static std::atomic<int> running;
+static long ops_after = OPS_AFTER;
 
 static void churn_tag(struct churn_slot *s, unsigned char t)
 {
@@ -101,7 +102,7 @@ static void *worker_main(void *arg)
 		churn_op(w, win, &rng, t);
 		w->ops_before++;
 	}
-	for (int i = 0; i < OPS_AFTER; i++)
+	for (long i = 0; i < ops_after; i++)
 		churn_op(w, win, &rng, t);
 	for (int i = 0; i < WINDOW; i++) {
 		if (win[i].p && !churn_tagged(&win[i], t))
@@ -146,7 +147,10 @@ int main(int argc, char **argv)
 {
 	static struct worker w[NTHREADS];
 
-	at_init(argc, argv);
+	int arg = at_init(argc, argv);
+
+	if (argc > arg)
+		ops_after = atol(argv[arg]);
 	vt_printf("cxx_ops: allocator %s\n", ops_allocator());
 	pre_attach_new();
 	at_got_snapshot();

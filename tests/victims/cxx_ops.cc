@@ -9,10 +9,13 @@
  */
 #include "cxx_ops.h"
 
-int main()
+int main(int argc, char **argv)
 {
+	/* cxx_ops [ROUNDS]: rounds of the first round trip (100) */
+	int rounds = argc > 1 ? atoi(argv[1]) : 100;
+
 	vt_printf("cxx_ops: allocator %s\n", ops_allocator());
-	ops_roundtrip(100);
+	ops_roundtrip(rounds);
 	ops_mismatched();
 	ops_out_of_memory();
 	/* after the exceptions went through the operators */

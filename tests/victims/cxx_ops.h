@@ -201,8 +201,10 @@ NOINLINE static VT_UNUSED void ops_roundtrip(int rounds)
 			vt_die("nothrow new");
 		node->id = r;
 		ints[99 + r] = r;
-		misaligned += !ops_aligned_to(al, 64) + !ops_aligned_to(als, 64) +
-			      !ops_aligned_to(alc, 128) + !ops_aligned_to(ntal, 64) + !ops_aligned_to(ntals, 64);
+		/* (not alc: 32-bit ARM's C++ ABI puts an 8-byte cookie before
+		 * any array, so its elements are only 8-byte aligned there) */
+		misaligned += !ops_aligned_to(al, 64) + !ops_aligned_to(als, 64) + !ops_aligned_to(ntal, 64) +
+			      !ops_aligned_to(ntals, 64);
 		bad += ops_counted::alive != 5 || ops_aligned_counted::alive != 2;
 		vt_touch(node);
 		vt_touch(ints);
