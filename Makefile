@@ -116,7 +116,7 @@ pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # Per-architecture agent code (agent/arch/arm/atomic64.c).
 ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/log.c common/net.c
-AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
+AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/hold.c agent/gdb.c common/proto.c $(ARCH_AGENT_SRCS)
@@ -137,7 +137,11 @@ AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exe
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
 
-AGENT_LIBS := $(AGENT_UNWIND_LIBS) -lpthread $(TARGET_LDFLAGS)
+# libgcc_s also for the C++ operators' hooks, which an exception may leave
+# (agent/hooks_cxx.c, built with -fexceptions): the personality routine and
+# _Unwind_Resume. Named first, so that where the agent brings it into a
+# process its unwinder comes before libunwind's _Unwind_* functions.
+AGENT_LIBS := -lgcc_s $(filter-out -lgcc_s,$(AGENT_UNWIND_LIBS)) -lpthread $(TARGET_LDFLAGS)
 INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson zlib libunwind-ptrace) $(CFLAGS)
 INJECT_LIBS := $(call pc_libs,libelf libcjson zlib libunwind-ptrace) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -164,6 +168,8 @@ VARIANT_FLAGS_noplt := -fno-plt -Wl,-z,relro,-z,now
 VARIANT_FLAGS_norelro := -Wl,-z,norelro
 VARIANTS := nopie now noplt norelro
 VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
+# The C++ operators through GLOB_DAT slots under full RELRO.
+VICTIMS += $(BUILD)/tests/victims/attach_cxx_ops-noplt
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 # What test_inject injects and attaches to, built for the target here so the
@@ -185,9 +191,12 @@ target-bins: all $(VICTIMS) $(UNITS)
 # ---------------------------------------------------------------- rules
 include mi/mi.mk
 include server/server.mk
-$(BUILD)/agent/%.o: %.c $(wildcard agent/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/agent/%.o: %.c $(wildcard agent/*.h agent/arch/$(ARCH)/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) $(AGENT_CFLAGS_$(notdir $*)) -c $< -o $@
+# The C++ operators' hooks put the recursion guard back while an exception
+# thrown by the real operator passes through them.
+AGENT_CFLAGS_hooks_cxx := -fexceptions
 $(BUILD)/inject/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) -c $< -o $@
@@ -226,9 +235,13 @@ $(BUILD)/tests/victims/ctor_spawn: VICTIM_LIBS := -L$(BUILD)/tests/victims -llin
 $(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/victims/%: tests/victims/%.cc tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.cc $(wildcard tests/victims/*.h) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
+$(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $(wildcard tests/victims/*.h) $(TARGET_STAMP)
+	$(echo_cmd) CXX $@
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) \
+		$(VARIANT_FLAGS_noplt) -o $@ $<
 $(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -o $@ $<

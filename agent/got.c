@@ -24,6 +24,7 @@
 #include "dynelf.h"
 #include "got.h"
 #include "hooks.h"
+#include "hooks_cxx.h"
 #include "real.h"
 #include "reloc.h"
 #include "state.h"
@@ -108,12 +109,18 @@ static uintptr_t hook_for(const char *name)
 	for (const struct agent_hook *h = agent_hooks; h->name; h++)
 		if (!strcmp(name, h->name))
 			return (uintptr_t)h->fn;
+	/* _Zn, _Zd: operator new or delete (libstdc++ has thousands of other _Z slots) */
+	if (name[0] == '_' && name[1] == 'Z' && (name[2] == 'n' || name[2] == 'd'))
+		for (const struct agent_hook *h = agent_cxx_hooks; h->name; h++)
+			if (!strcmp(name, h->name))
+				return agent_cxx_replaced(name) ? 0 : (uintptr_t)h->fn;
 	return 0;
 }
 
 /*
- * Slots are patched in three rounds over all modules: free first, then
- * realloc and reallocarray, then the functions that only allocate. A block
+ * Slots are patched in three rounds over all modules: free and the C++
+ * operators delete first, then realloc and reallocarray, then the
+ * functions that only allocate (operator new among them). A block
  * from a hooked allocator may then always be freed through a hooked free
  * (slots change one at a time under running threads, and a block the agent
  * recorded but never saw freed would stay counted as a leak); a free of a
@@ -123,7 +130,7 @@ enum { ROUND_FREE, ROUND_REALLOC, ROUND_ALLOC, ROUNDS };
 
 static int round_of(const char *name)
 {
-	if (!strcmp(name, "free") || !strcmp(name, "dlclose"))
+	if (!strcmp(name, "free") || !strcmp(name, "dlclose") || agent_cxx_frees(name))
 		return ROUND_FREE;
 	if (!strcmp(name, "realloc") || !strcmp(name, "reallocarray"))
 		return ROUND_REALLOC;

@@ -20,6 +20,7 @@
 #include "gdb.h"
 #include "hold.h"
 #include "hooks.h"
+#include "hooks_cxx.h"
 #include "contexts.h"
 #include "real.h"
 #include "state.h"
@@ -146,6 +147,16 @@ void *agent_malloc(size_t size)
 	return p;
 }
 
+/* A free inside a real C++ operator new: its new_handler giving memory back. */
+static NOINLINE void free_in_operator(void *p)
+{
+	agent_guard = 1;
+	if (__atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED))
+		forget(p);
+	agent_real.free(p);
+	agent_guard = AGENT_GUARD_OPERATOR;
+}
+
 void agent_free(void *p)
 {
 	if (!p)
@@ -153,7 +164,10 @@ void agent_free(void *p)
 	if (unlikely(!ready()))
 		return;
 	if (!should_record()) {
-		agent_real.free(p);
+		if (unlikely(agent_guard == AGENT_GUARD_OPERATOR))
+			free_in_operator(p);
+		else
+			agent_real.free(p);
 		return;
 	}
 	agent_guard = 1;
@@ -334,3 +348,28 @@ const struct agent_hook agent_hooks[] = {
 	{ "pvalloc", (void *)agent_pvalloc },
 	{ NULL, NULL },
 };
+
+/*
+ * The bookkeeping above, for the C++ operators (hooks_cxx.c), which call
+ * the real operator themselves.
+ */
+int agent_hook_recording(void)
+{
+	return ready() && should_record();
+}
+
+int agent_hook_forgetting(void)
+{
+	return ready() && __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED) &&
+	       (!agent_guard || agent_guard == AGENT_GUARD_OPERATOR);
+}
+
+void agent_hook_record(void *p, size_t size, void *frame, void *ret)
+{
+	record(p, size, frame, ret);
+}
+
+void agent_hook_forget(void *p)
+{
+	forget(p);
+}

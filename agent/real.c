@@ -50,6 +50,12 @@ int agent_real_resolve(void)
 	r.pvalloc = (void *(*)(size_t))agent_real_lookup("pvalloc");
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign)
 		return -1;
+	/* The C++ operators now too, while the link map is the one the
+	 * program started with (attach: before a later module could define
+	 * them after the agent); those not there yet are looked up lazily. */
+	for (int op = 0; op < AGENT_CXX_NOPS; op++)
+		if (!__atomic_load_n(&agent_real.cxx[op], __ATOMIC_RELAXED))
+			agent_real_cxx((enum agent_cxx_op)op);
 	/* Publish malloc last: hooks test it to know the table is complete. */
 	agent_real.free = r.free;
 	agent_real.calloc = r.calloc;
@@ -61,4 +67,13 @@ int agent_real_resolve(void)
 	agent_real.pvalloc = r.pvalloc;
 	__atomic_store_n(&agent_real.malloc, r.malloc, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void *agent_real_cxx(enum agent_cxx_op op)
+{
+	void *f = agent_real_lookup(agent_cxx_names[op]);
+
+	if (f)
+		__atomic_store_n(&agent_real.cxx[op], f, __ATOMIC_RELEASE);
+	return f;
 }

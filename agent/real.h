@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "hooks_cxx.h"
+
 struct agent_real {
 	void *(*malloc)(size_t);
 	void (*free)(void *);
@@ -18,6 +20,9 @@ struct agent_real {
 	void *(*memalign)(size_t, size_t);
 	void *(*valloc)(size_t);
 	void *(*pvalloc)(size_t);	/* NULL where the libc has none (musl) */
+	/* The C++ operators by enum agent_cxx_op; NULL until found (a C
+	 * program has none until it loads libstdc++). */
+	void *cxx[AGENT_CXX_NOPS];
 };
 
 extern struct agent_real agent_real;
@@ -27,6 +32,12 @@ extern struct agent_real agent_real;
  * answers). 0, or -1 when malloc/free/calloc/realloc/memalign are missing.
  */
 int agent_real_resolve(void);
+
+/*
+ * The real C++ operator OP: agent_real.cxx[OP], looked up and kept the
+ * first time it is asked for. NULL if no loaded module defines it.
+ */
+void *agent_real_cxx(enum agent_cxx_op op);
 
 /* NAME as the process would find it without the agent (RTLD_NEXT order). NULL if none. */
 void *agent_real_lookup(const char *name);

@@ -26,6 +26,14 @@ extern struct agent_state agent_state;
 /* Nonzero while this thread is inside the agent: its allocations pass through. */
 extern __thread int agent_guard;
 
+/*
+ * agent_guard's value while a hook runs a real C++ operator new
+ * (hooks_cxx.c): the operator's own malloc passes through like any
+ * allocation under the guard, but a free is still forgotten, for the
+ * operator may call the program's new_handler, which gives memory back.
+ */
+#define AGENT_GUARD_OPERATOR 2
+
 /* Stop recording for good, saying why (static string). Signal-safe. */
 void agent_fail(const char *why);
 

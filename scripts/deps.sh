@@ -14,7 +14,9 @@
 #                             busybox, gdbserver: scripts/sysroot.sh --guest)
 set -eu
 
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev"
+# libtcmalloc-minimal4 and libjemalloc2: the allocators the C++ tests preload
+# (t-cxx-alloc, t-attach-cxx-alloc)
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2"
 cross=""
 vm=0
 case "${1:-}" in

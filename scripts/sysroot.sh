@@ -16,8 +16,8 @@
 # through sudo when not root.
 #
 # --guest unpacks instead what the ARM test VMs (tests/arm/vm.sh) run on into
-# .../guest-DEBARCH: the target's libc, libstdc++, busybox, bash, jq and
-# gdbserver, and from Debian's kernel for qemu's virt board (arm64 for
+# .../guest-DEBARCH: the target's libc, libstdc++, tcmalloc, jemalloc,
+# busybox, bash, jq and gdbserver, and from Debian's kernel for qemu's virt board (arm64 for
 # arm64, armmp for armhf and armel) the vmlinuz and the four modules its
 # virtio network card needs (not the other 350 MB of modules), in
 # .../guest-DEBARCH/modules in the order they load.
@@ -51,9 +51,11 @@ done
 pkgs="libunwind8 libunwind-dev liblzma5 libelf1 libelf-dev zlib1g zlib1g-dev libcjson1 libcjson-dev"
 # What the guest adds: the runtime libraries the cross toolchain links
 # against, a shell and tools for the test scripts (busybox has the rest),
-# and gdbserver for the gdb console's test.
+# gdbserver for the gdb console's test, and tcmalloc and jemalloc for the
+# C++ tests that preload them (t-cxx-alloc, t-attach-cxx-alloc).
 if [ $mode = guest ]; then
 	pkgs="libc6 libgcc-s1 libstdc++6 busybox-static bash libtinfo6 jq libjq1 libonig5 gdbserver"
+	pkgs="$pkgs libtcmalloc-minimal4 libjemalloc2"
 fi
 # The kernel modules of the guest's network card (virtio-net-device on the
 # virt board's virtio-mmio transport), in the order insmod needs them.

@@ -10,7 +10,9 @@
 #   vwait_file TAG NAME         wait for DIR/NAME (e.g. leaked)
 #   vstop TAG                   create DIR/stop, wait for the end: TAG.rc
 # Its stdout and stderr are TAG.out and TAG.err, as for run_plain, so
-# same_behaviour compares a plain run with a traced one.
+# same_behaviour compares a plain run with a traced one.  With
+# $VICTIM_PRELOAD set, the victim (and only it: not memtrace) runs with it
+# as LD_PRELOAD (an allocator: alloc_lib in common.sh).
 #
 # attach_console TAG PID [OPTIONS...]: memtrace -p PID with its console on a
 # pipe (console_start), then `status`; returns once status has answered,
@@ -54,7 +56,11 @@ vstart() {
 	shift 2
 	rm -rf "$tag.d"
 	mkdir -p "$tag.d" || broken "mkdir $tag.d"
-	"$prog" "$tag.d" "$@" </dev/null >"$tag.out" 2>"$tag.err" &
+	if [ -n "${VICTIM_PRELOAD:-}" ]; then
+		LD_PRELOAD=$VICTIM_PRELOAD "$prog" "$tag.d" "$@" </dev/null >"$tag.out" 2>"$tag.err" &
+	else
+		"$prog" "$tag.d" "$@" </dev/null >"$tag.out" 2>"$tag.err" &
+	fi
 	VPID=$!
 	VPIDS+=("$VPID")
 	eval "VPID_${tag//[^A-Za-z0-9_]/_}=$VPID"

@@ -105,6 +105,28 @@ show() {
 	fi
 }
 
+# alloc_lib ALLOCATOR: the library a user preloads for ALLOCATOR (tcmalloc:
+# Debian's libtcmalloc-minimal4, jemalloc: libjemalloc2), found beside this
+# shell's libc (the multiarch directory; in the ARM VMs /lib/TRIPLET), or
+# status 1 and a message naming the package; glibc: nothing to preload.
+alloc_lib() {
+	local file pkg libc dir d
+	case $1 in
+	glibc) return 0 ;;
+	tcmalloc) file=libtcmalloc_minimal.so.4 pkg=libtcmalloc-minimal4 ;;
+	jemalloc) file=libjemalloc.so.2 pkg=libjemalloc2 ;;
+	*) broken "alloc_lib: no allocator '$1'" ;;
+	esac
+	libc=$(sed -n 's|^.* \(/[^ ]*/libc\.so\.6\)$|\1|p' "/proc/$$/maps" | head -n 1)
+	dir=$(dirname "${libc:-/lib/none/libc.so.6}")
+	for d in "$dir" "/usr/lib/${dir##*/}" "/lib/${dir##*/}"; do
+		[ -e "$d/$file" ] && { printf '%s\n' "$d/$file"; return 0; }
+	done
+	printf '%s not found beside %s: install %s (scripts/deps.sh; the ARM VMs: scripts/sysroot.sh --guest)\n' \
+		"$file" "${libc:-libc}" "$pkg"
+	return 1
+}
+
 # ---------------------------------------------------------------- running
 
 # run_plain TAG PROG [ARGS...]: the program alone, no memtrace.
@@ -288,6 +310,22 @@ check_first_frame() {
 		  + "not the victim function \(own($m) | fn)"' "$1")
 	[ -z "$bad" ] && return 0
 	printf 'callstacks do not start at the caller of the allocator:\n%s\n' "$bad"
+	return 1
+}
+
+# check_new_caller REPORT PROG: in a C++ victim, every context with a frame
+# in PROG starts at the code that called operator new: PROG's own, or
+# libstdc++'s where it allocates for PROG (std::string::reserve); never the
+# operator or the allocator itself (the agent hooks the operators).
+check_new_caller() {
+	local bad
+	bad=$(jq -r --arg m "$2" "$JQ_DEFS"'
+		.contexts[] | select(own($m) != null) | .frames[0] as $f
+		| select(($f.module == $m or (($f.module // "") | test("/libstdc\\+\\+"))
+			  and (($f.symbol // "") | test("^_Zn[wa]") | not)) | not)
+		| "  context \(.id) (\(own($m) | fn)): frames[0] is \($f.symbol // $f.addr) in \($f.module // "?")"' "$1")
+	[ -z "$bad" ] && return 0
+	printf 'callstacks through new do not start at the caller of the operator:\n%s\n' "$bad"
 	return 1
 }
 

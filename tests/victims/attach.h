@@ -263,10 +263,27 @@ AT_EXTERN_C NOINLINE VT_UNUSED void pre_attach_end(void)
 #define AT_R_TYPE(i) ELF32_R_TYPE(i)
 #endif
 
+/* size_t in C++ mangled names: unsigned long (LP64), unsigned int (32-bit ARM) */
+#if __SIZEOF_SIZE_T__ == 8
+#define AT_SZ "m"
+#else
+#define AT_SZ "j"
+#endif
+#define AT_ALIGN "St11align_val_t"
+#define AT_NOTHROW "RKSt9nothrow_t"
+
 static const char *const at_family[] = {
 	"malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
-	"aligned_alloc", "memalign", "valloc", "pvalloc", "dlopen", "dlclose", NULL,
+	"aligned_alloc", "memalign", "valloc", "pvalloc", "dlopen", "dlclose",
+	/* the C++ operators new and delete in every form (agent/hooks_cxx.c) */
+	"_Znw" AT_SZ, "_Zna" AT_SZ, "_Znw" AT_SZ AT_NOTHROW, "_Zna" AT_SZ AT_NOTHROW,
+	"_Znw" AT_SZ AT_ALIGN, "_Zna" AT_SZ AT_ALIGN, "_Znw" AT_SZ AT_ALIGN AT_NOTHROW,
+	"_Zna" AT_SZ AT_ALIGN AT_NOTHROW, "_ZdlPv", "_ZdaPv", "_ZdlPv" AT_SZ, "_ZdaPv" AT_SZ,
+	"_ZdlPv" AT_NOTHROW, "_ZdaPv" AT_NOTHROW, "_ZdlPv" AT_ALIGN, "_ZdaPv" AT_ALIGN,
+	"_ZdlPv" AT_SZ AT_ALIGN, "_ZdaPv" AT_SZ AT_ALIGN, "_ZdlPv" AT_ALIGN AT_NOTHROW,
+	"_ZdaPv" AT_ALIGN AT_NOTHROW, NULL,
 };
+#define AT_NFAMILY (sizeof(at_family) / sizeof(at_family[0]))
 
 #define AT_MAX_SNAP 512
 #define AT_MAX_RANGES 8
@@ -279,8 +296,8 @@ struct at_census {
 	/* the snapshot taken before ready: slot address and value */
 	uintptr_t snap_addr[AT_MAX_SNAP], snap_val[AT_MAX_SNAP];
 	int nsnap;
-	uintptr_t real[16];	/* dlsym(RTLD_DEFAULT) of each family name */
-	uintptr_t next[16];	/* dlsym(RTLD_NEXT): the definition after the program's
+	uintptr_t real[AT_NFAMILY];	/* dlsym(RTLD_DEFAULT) of each family name */
+	uintptr_t next[AT_NFAMILY];	/* dlsym(RTLD_NEXT): the definition after the program's
 				 * own canonical PLT entry, when it has one (non-PIE) */
 	struct at_range agent[AT_MAX_RANGES];
 	int nagent;

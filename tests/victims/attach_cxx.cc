@@ -1,7 +1,8 @@
 /*
  * attach_cxx: a C++ program attached to while it runs; it allocates through
- * operator new (libstdc++ calls malloc through its own GOT, which the agent
- * must patch too) and leaks through new from known functions.
+ * operator new (whose GOT slots the agent patches, and libstdc++'s, through
+ * which its operator new calls malloc) and leaks through new from known
+ * functions.
  *
  *     attach_cxx DIR
  *
@@ -10,8 +11,8 @@
  * pointers and a thrown exception come and go; then leak_nodes (4 Node),
  * leak_array (one new char[500]) and leak_aligned (one 64-aligned object)
  * leak.  The leak functions have C linkage so their symbols are the plain
- * names of the EXPECT lines.  Under libunwind each leak sits under the
- * function that called new; frames[0] is operator new in libstdc++.
+ * names of the EXPECT lines.  Each leak's frames[0] is the function that
+ * called new.
  */
 #include <map>
 #include <memory>

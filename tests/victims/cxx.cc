@@ -3,9 +3,9 @@
  *
  * new/delete, new[]/delete[], aligned and nothrow new, containers, strings,
  * shared pointers and a thrown exception are all given back; then blocks are
- * leaked through new from known functions.  For C++ the first frame of a
- * callstack is operator new in libstdc++ (or malloc called from it), and the
- * victim function is the first frame of this program.
+ * leaked through new from known functions.  The agent hooks the operators,
+ * so the first frame of a callstack is the code that called operator new:
+ * the victim function, or libstdc++ code allocating on its behalf.
  *
  * The leak functions have C linkage so their names in the symbol table are
  * the plain ones the EXPECT lines print; one leak comes from a member function
