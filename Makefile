@@ -121,7 +121,7 @@ AGENT_SRCS := agent/hooks.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/hold.c agent/gdb.c common/proto.c $(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
-AGENT_SRCS += agent/quiesce.c
+AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \

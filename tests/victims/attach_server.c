@@ -13,6 +13,10 @@
  *   ping SEQ     "SEQ pong"
  *   leak SEQ N   N blocks of 40 bytes leaked from leak_on_request; prints
  *                "server: leaked N"; "SEQ leaked N"
+ *   hold SEQ N   N blocks of 32 bytes made by hold_blocks and kept (an agent's
+ *                tables grow with them); prints "server: held N"; "SEQ held N"
+ *   drop SEQ     the held blocks freed, and the heap trimmed (malloc_trim):
+ *                prints "server: dropped N"; "SEQ dropped N"
  *   got SEQ      "SEQ <GOT census>" (attach.h, at_got_state)
  *   dl SEQ       a new thread calls dlopen(NULL) and dlclose: "SEQ dl ok", or
  *                "SEQ dl hung" if it has not returned within 5 s (the
@@ -147,6 +151,36 @@ NOINLINE static void *churn(void *arg)
 	return NULL;
 }
 
+static void **held;
+static long nheld;
+
+NOINLINE static void hold_blocks(long n)
+{
+	void **more = realloc(held, (size_t)(nheld + n) * sizeof(*held));
+
+	if (!more)
+		vt_die("hold");
+	held = more;
+	for (long i = 0; i < n; i++) {
+		if (!(held[nheld] = malloc(32)))
+			vt_die("hold");
+		memset(held[nheld], 'h', 32);
+		nheld++;
+	}
+}
+
+NOINLINE static long drop_blocks(void)
+{
+	long n = nheld;
+
+	while (nheld > 0)
+		free(held[--nheld]);
+	free(held);
+	held = NULL;
+	malloc_trim(0);
+	return n;
+}
+
 static atomic_int dl_done;
 static int dl_hung;
 
@@ -209,6 +243,19 @@ static int command(char *line)
 		leak_on_request(n);
 		vt_printf("server: leaked %d\n", n);
 		vt_format(text, sizeof(text), "leaked %d", n);
+		ack(seq, text);
+	} else if (!strcmp(name, "hold")) {
+		long n = arg ? atol(arg) : 0;
+
+		hold_blocks(n);
+		vt_printf("server: held %ld\n", n);
+		vt_format(text, sizeof(text), "held %ld", n);
+		ack(seq, text);
+	} else if (!strcmp(name, "drop")) {
+		long n = drop_blocks();
+
+		vt_printf("server: dropped %ld\n", n);
+		vt_format(text, sizeof(text), "dropped %ld", n);
 		ack(seq, text);
 	} else if (!strcmp(name, "got")) {
 		at_got_state(text, sizeof(text));
@@ -294,6 +341,7 @@ int main(int argc, char **argv)
 		free(p);
 	}
 	vt_check(bad == 0, "leaked blocks intact at the end");
+	drop_blocks();
 	vt_printf("server: %lu blocks leaked on request\n", leaked_total);
 	pre_attach_release();
 	pre_attach_end();
