@@ -828,8 +828,10 @@ void agent_control_exit_report(int sig)
 		return;
 	if (__atomic_load_n(&session_fd, __ATOMIC_ACQUIRE) < 0)
 		return;
-	/* Detached meanwhile (its tables given back): nothing to report. */
-	in = agent_enter(&agent_state.tables_open);
+	/* Detached meanwhile (its tables given back): nothing to report. A
+	 * shared counter: this may run in a signal handler, where claiming a
+	 * slot (pthread_setspecific) has no place. */
+	in = agent_enter_in(agent_inside_any_shared(), &agent_state.tables_open);
 	if (!in)
 		return;
 	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
