@@ -10,6 +10,10 @@
 #   2. -d 3, default unwinder (libunwind): status and report say so, and
 #      the context has 3 frames (leak_on_request, command, main);
 #   3. no option: libunwind, depth 32, more than 3 frames, not truncated.
+# Session 2 also gives --no-signal-report: its signal dispositions stay as
+# they were (SigCgt in /proc/PID/status), while sessions 1 and 3 catch the
+# deadly signals attach_server leaves at their default (the exit report's
+# handler); after every detach SigCgt is as before the first attach.
 # Every report holds only its session's 2 blocks under leak_on_request
 # with its own settings; the agent is mapped once (no new injection).
 # After every session the GOT is clean; at the end the victim answers,
@@ -32,9 +36,20 @@ expect_rc plain 0 || broken "attach_server fails without memtrace"
 # must record with UNWIND and DEPTH; FRAMES is the leak_on_request
 # context's frame count: a number, or "more" (above 3, not truncated).
 session() {
-	local tag=$1 unw=$2 depth=$3 frames=$4 got
+	local tag=$1 unw=$2 depth=$3 frames=$4 got caught
 	shift 4
 	attach_console "$tag" "$pid" "$@" || return 1
+	caught=$(sigcgt "$pid")
+	case " $* " in
+	*" --no-signal-report "*)
+		[ "$caught" = "$sigcgt0" ] ||
+			fail_later "$tag (memtrace -p $*): the caught signals changed while attached ($sigcgt0 -> $caught)"
+		;;
+	*)
+		[ "$caught" != "$sigcgt0" ] ||
+			fail_later "$tag (memtrace -p $*): no handler for the deadly signals while attached (SigCgt $caught)"
+		;;
+	esac
 	has "$tag.out" "^stacks: unwinder $unw, depth $depth \(recording since attach\)$" ||
 		fail_later "$tag (memtrace -p $*): status does not say 'unwinder $unw, depth $depth': $(grep '^stacks:' "$tag.out")"
 	scmd leak 2 || fail_later "$tag: leak"
@@ -66,12 +81,20 @@ session() {
 	mt_end "$tag" detach
 	sgot "$tag.after"
 	check_got_clean "$tag.after" "after $tag"
+	[ "$(sigcgt "$pid")" = "$sigcgt0" ] ||
+		fail_later "after $tag: the caught signals are $(sigcgt "$pid"), before the first attach $sigcgt0"
+}
+
+# sigcgt PID: the mask of signals the process catches.
+sigcgt() {
+	sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status"
 }
 
 sstart t "$prog"
 pid=$VPID
+sigcgt0=$(sigcgt "$pid")
 session s1 "$u1" 2 2 --unwind "$u1" -d 2
-session s2 libunwind 3 3 -d 3
+session s2 libunwind 3 3 -d 3 --no-signal-report
 session s3 libunwind 32 more
 [ "$(agent_loads "$pid")" = 1 ] || fail_later "the agent is mapped $(agent_loads "$pid") times after three sessions, expected once"
 
