@@ -19,6 +19,14 @@
 #     and counts from zero (no more memory than the first session's first
 #     report, far below the tables; a handful of blocks, not N).
 # The victim answers, churns, can dlopen and behaves as an untraced run.
+# Then the same on attach_server under a seccomp filter that kills it if
+# it calls membarrier(2) (the barrier detach uses where it is safe): the
+# agent must see the filter and take fences instead; with 20,000 blocks,
+# detach gives their tables back and the victim lives on and ends with
+# status 0.  And with the filter installed while attached (`sandbox`): the
+# agent cannot make the barrier any more, so detach keeps the tables and
+# says so (memtrace warns), a second session attaches and detaches alike,
+# and the victim lives on.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/attach.sh
@@ -102,4 +110,39 @@ beating "after two sessions"
 sloader "after two sessions"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently for having been attached"
+
+# Under a seccomp filter: fences, never membarrier.
+sstart f "$prog" no-membarrier
+pid=$VPID
+attach_console f1 "$pid" || finish
+scmd hold 20000 || fail_later "seccomp: hold while attached: no answer"
+mt_report f1 f.json
+bb=$(agent blocks_bytes f.json)
+scmd drop || fail_later "seccomp: drop while attached: no answer"
+rss2=$(rss_anon "$pid")
+mt_end f1 detach
+rss3=$(rss_anon "$pid")
+note "seccomp: block tables $bb bytes; RssAnon attached after drop $rss2 KiB, detached $rss3 KiB"
+! has f1.err 'keeps the agent' || fail_later "seccomp: detach kept the tables: $(cat f1.err)"
+[ $((rss2 - rss3)) -ge $((bb * 8 / 10 / 1024)) ] ||
+	fail_later "seccomp: detach gave back $((rss2 - rss3)) KiB; the block tables were $((bb / 1024)) KiB"
+sping "seccomp: after detach"
+sstop f
+expect_rc f 0 || fail_later "attach_server under a seccomp filter against membarrier did not end well (SIGSYS: 159)"
+
+# The filter comes while attached: the tables are kept, never pulled away.
+sstart g "$prog"
+pid=$VPID
+attach_console g1 "$pid" || finish
+scmd sandbox || fail_later "sandbox while attached: no answer"
+scmd hold 2000 || fail_later "sandboxed: hold while attached: no answer"
+mt_end g1 detach
+has g1.err 'keeps the agent.s tables .*seccomp' ||
+	{ fail_later "sandboxed since the attach: detach should keep the tables and say why"; show g1.err; }
+sping "sandboxed: after detach" || finish
+attach_console g2 "$pid" || finish
+mt_end g2 detach
+sping "sandboxed: after a second session"
+sstop g
+expect_rc g 0 || fail_later "attach_server sandboxed while attached did not end well (SIGSYS: 159)"
 finish
