@@ -1,7 +1,8 @@
 /*
  * mmap-backed memory for the agent, with counters per kind. The bump arena
- * serves small long-lived objects from 1 MiB chunks; big tables map their
- * own memory so they can be given back when they grow.
+ * serves small objects that live until the next detach from 1 MiB chunks,
+ * all given back at once by agent_arena_release; big tables map their own
+ * memory so they can be given back when they grow.
  */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -23,11 +24,20 @@ struct agent_gdb_memory agent_gdb_memory = {
 };
 
 #define ARENA_CHUNK (1u << 20)
+/* Room at the start of every mapping the arena makes: the link that lets
+ * agent_arena_release find it again, padded to the largest alignment. */
+#define ARENA_HEADER 64
+
+struct chunk {
+	struct chunk *next;
+	size_t size;			/* of the whole mapping */
+};
 
 struct bump {
 	agent_lock_t lock;
 	char *cur;
 	char *end;
+	struct chunk *chunks;		/* every mapping of this kind */
 };
 static struct bump bumps[AGENT_MEM_KINDS];
 
@@ -88,6 +98,18 @@ void *agent_remap(void *p, size_t old_size, size_t new_size, enum agent_mem_kind
 	return q;
 }
 
+void agent_pages_zeroed(void *p, size_t size)
+{
+	uintptr_t ps = agent_page_size();
+	uintptr_t lo = ((uintptr_t)p + ps - 1) & ~(ps - 1);
+	uintptr_t hi = ((uintptr_t)p + size) & ~(ps - 1);
+
+	/* Whole pages of a zero-initialised object lie past the file's part
+	 * of the segment, in anonymous memory: they come back as zeros. */
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 size_t agent_mem_bytes(enum agent_mem_kind kind)
 {
 	return __atomic_load_n(&mem_bytes[kind], __ATOMIC_RELAXED);
@@ -102,23 +124,39 @@ size_t agent_mem_total(void)
 	return sum;
 }
 
+/* A mapping of SIZE bytes (header included) on B's list; its first usable byte. */
+static char *arena_chunk(struct bump *b, size_t size, enum agent_mem_kind kind)
+{
+	struct chunk *c = agent_map(size, kind);
+
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->next = b->chunks;
+	b->chunks = c;
+	return (char *)c + ARENA_HEADER;
+}
+
 void *agent_arena_alloc(size_t size, size_t align, enum agent_mem_kind kind)
 {
 	struct bump *b = &bumps[kind];
 	uintptr_t p;
 	void *ret = NULL;
 
-	if (size > ARENA_CHUNK / 4)
-		return agent_map(size, kind);
 	agent_lock(&b->lock);
+	if (size > ARENA_CHUNK / 4) {
+		/* Big: a mapping of its own (ARENA_HEADER keeps the alignment). */
+		ret = arena_chunk(b, size + ARENA_HEADER, kind);
+		goto out;
+	}
 	p = ((uintptr_t)b->cur + align - 1) & ~(uintptr_t)(align - 1);
 	if (!b->cur || p + size > (uintptr_t)b->end) {
-		char *chunk = agent_map(ARENA_CHUNK, kind);
+		char *chunk = arena_chunk(b, ARENA_CHUNK, kind);
 
 		if (!chunk)
 			goto out;
 		b->cur = chunk;
-		b->end = chunk + ARENA_CHUNK;
+		b->end = chunk + ARENA_CHUNK - ARENA_HEADER;
 		p = ((uintptr_t)b->cur + align - 1) & ~(uintptr_t)(align - 1);
 	}
 	b->cur = (char *)(p + size);
@@ -126,4 +164,22 @@ void *agent_arena_alloc(size_t size, size_t align, enum agent_mem_kind kind)
 out:
 	agent_unlock(&b->lock);
 	return ret;
+}
+
+void agent_arena_release(enum agent_mem_kind kind)
+{
+	struct bump *b = &bumps[kind];
+	struct chunk *c;
+
+	agent_lock(&b->lock);
+	c = b->chunks;
+	b->chunks = NULL;
+	b->cur = b->end = NULL;
+	agent_unlock(&b->lock);
+	while (c) {
+		struct chunk *next = c->next;
+
+		agent_unmap(c, c->size, kind);
+		c = next;
+	}
 }

@@ -23,15 +23,29 @@ void agent_unmap(void *p, size_t size, enum agent_mem_kind kind);
 /* Grow or shrink a mapping (may move). NULL on failure, the old one intact. */
 void *agent_remap(void *p, size_t old_size, size_t new_size, enum agent_mem_kind kind);
 
+/*
+ * The whole pages inside P..P+SIZE, a zero-initialised static object (.bss)
+ * whose bytes are all zero again, go back to the system; they read as
+ * zeros afterwards. Only while no thread writes them.
+ */
+void agent_pages_zeroed(void *p, size_t size);
+
 /* Bytes currently mapped for KIND, and in total. */
 size_t agent_mem_bytes(enum agent_mem_kind kind);
 size_t agent_mem_total(void);
 
 /*
- * Bump allocation for objects that live as long as the agent (contexts).
- * Thread-safe. NULL when no memory can be mapped.
+ * Bump allocation for objects that live until the tables are given back
+ * (contexts). ALIGN is a power of two up to 64. Thread-safe. NULL when no
+ * memory can be mapped.
  */
 void *agent_arena_alloc(size_t size, size_t align, enum agent_mem_kind kind);
+
+/*
+ * Unmap everything agent_arena_alloc gave out for KIND (detach). The
+ * caller makes sure nothing uses it any more; the arena starts again empty.
+ */
+void agent_arena_release(enum agent_mem_kind kind);
 
 size_t agent_page_size(void);
 

@@ -224,6 +224,29 @@ void agent_blocks_foreach(agent_block_fn fn, void *arg)
 	}
 }
 
+void agent_blocks_release(void)
+{
+	for (unsigned k = 0; k < NSHARDS; k++) {
+		struct shard *s = &shards[k];
+		struct agent_block *slots;
+		uint32_t cap;
+
+		agent_lock(&s->lock);
+		slots = s->slots;
+		cap = s->cap;
+		/* cap first: a debugger that stops the process between two of
+		 * these stores sees an empty shard or the old, still mapped table. */
+		__atomic_store_n(&s->cap, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->slots, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->count, 0, __ATOMIC_RELEASE);
+		agent_unlock(&s->lock);
+		if (slots)
+			agent_unmap(slots, (size_t)cap * sizeof(*slots), AGENT_MEM_BLOCKS);
+	}
+	/* Every shard is zeros again: their pages need not stay. */
+	agent_pages_zeroed(shards, sizeof(shards));
+}
+
 size_t agent_blocks_count(void)
 {
 	size_t n = 0;

@@ -52,6 +52,14 @@ void agent_blocks_foreach(agent_block_fn fn, void *arg);
 /* Run FN on PTR's entry under its shard lock. 1 if found, 0 if not. */
 int agent_blocks_with(uintptr_t ptr, agent_block_fn fn, void *arg);
 
+/*
+ * Forget every block and unmap the tables (detach): the shards are empty
+ * and hold no memory, and fill again from nothing. Only when no thread can
+ * be inside the table (quiesce.h): a shard lock held meanwhile is waited for,
+ * but nothing stops a thread from inserting again afterwards.
+ */
+void agent_blocks_release(void);
+
 /* Blocks in the table. */
 size_t agent_blocks_count(void);
 

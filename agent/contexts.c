@@ -3,7 +3,8 @@
  * addressing; readers follow an atomically published pointer and never
  * lock. When the index passes half full the writer publishes a copy twice
  * as big and keeps the old one mapped (a reader may still be probing it);
- * the retired copies add up to less than the live one.
+ * the retired copies add up to less than the live one. Everything is given
+ * back at once by agent_ctx_release (detach).
  */
 #include <string.h>
 
@@ -20,10 +21,17 @@
 
 struct ctx_index {
 	size_t cap;			/* power of two */
+	struct ctx_index *older;	/* the copy this one replaced, kept mapped */
 	struct agent_ctx *slots[];
 };
 
 static struct ctx_index *index_cur;
+
+static size_t index_size(size_t cap)
+{
+	return sizeof(struct ctx_index) + cap * sizeof(struct agent_ctx *);
+}
+
 static agent_lock_t create_lock;
 static uint32_t ctx_count;
 static struct agent_ctx **by_id[NCHUNKS];
@@ -157,10 +165,11 @@ static int index_make_room(void)
 	if (ix && (size_t)(ctx_count + 1) * 2 <= ix->cap)
 		return 0;
 	cap = ix ? ix->cap * 2 : 1024;
-	nix = agent_map(sizeof(*nix) + cap * sizeof(nix->slots[0]), AGENT_MEM_CONTEXTS);
+	nix = agent_map(index_size(cap), AGENT_MEM_CONTEXTS);
 	if (!nix)
 		return -1;
 	nix->cap = cap;
+	nix->older = ix;
 	if (ix)
 		for (size_t i = 0; i < ix->cap; i++)
 			if (ix->slots[i])
@@ -218,6 +227,36 @@ struct agent_ctx *agent_ctx_by_id(uint32_t id)
 uint32_t agent_ctx_count(void)
 {
 	return __atomic_load_n(&ctx_count, __ATOMIC_ACQUIRE);
+}
+
+void agent_ctx_release(void)
+{
+	struct ctx_index *ix;
+
+	agent_lock(&create_lock);
+	/* The count first: a debugger that stops the process in the middle
+	 * reads no context at all, or contexts that are still mapped. */
+	__atomic_store_n(&ctx_count, 0, __ATOMIC_RELEASE);
+	ix = index_cur;
+	__atomic_store_n(&index_cur, NULL, __ATOMIC_RELEASE);
+	for (uint32_t k = 0; k < NCHUNKS; k++) {
+		struct agent_ctx **chunk = by_id[k];
+
+		if (!chunk)
+			continue;
+		__atomic_store_n(&by_id[k], NULL, __ATOMIC_RELEASE);
+		agent_unmap(chunk, CHUNK_SIZE * sizeof(by_id[0][0]), AGENT_MEM_CONTEXTS);
+	}
+	while (ix) {
+		struct ctx_index *older = ix->older;
+
+		agent_unmap(ix, index_size(ix->cap), AGENT_MEM_CONTEXTS);
+		ix = older;
+	}
+	agent_pages_zeroed(by_id, sizeof(by_id));
+	/* The contexts themselves live in the arena. */
+	agent_arena_release(AGENT_MEM_CONTEXTS);
+	agent_unlock(&create_lock);
 }
 
 void agent_ctx_reset_totals(void)

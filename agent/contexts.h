@@ -108,6 +108,13 @@ static inline void agent_ctx_free(struct agent_ctx *c, uint64_t size, int slot)
 	__atomic_sub_fetch(&c->slot[slot].live_bytes, (int64_t)size, __ATOMIC_RELAXED);
 }
 
+/*
+ * Forget every context and unmap the index, the id chunks and the contexts
+ * (detach); ids start again from 1. Only when no thread can be using a
+ * context (quiesce.h): lookups take no lock.
+ */
+void agent_ctx_release(void);
+
 /* Zero the cumulative statistics and times of every context (a clear). */
 void agent_ctx_reset_totals(void);
 

@@ -35,8 +35,10 @@
 #include "lock.h"
 #include "modules.h"
 #include "proto.h"
+#include "quiesce.h"
 #include "report.h"
 #include "state.h"
+#include "tables.h"
 
 #define MAX_CLIENTS 4
 #define MAX_MEMBERS 32
@@ -62,7 +64,7 @@ static int session_fd = -1;	/* under send_lock */
 static int session_pid;
 static sem_t resume_sem;
 static int exit_reported;
-static char *req_buf;		/* PROTO_MAX_REQUEST + 1 bytes */
+static char *req_buf;		/* PROTO_MAX_REQUEST + 1 bytes while a client is connected */
 static int64_t orphan_deadline = -1;	/* see agent_control_expect_session */
 
 /* ---------------------------------------------------------------- replies */
@@ -250,29 +252,9 @@ static int cmd_dump(int fd, int64_t id, const struct jsonr_member *m, int n)
 	return reply_send(fd, &w);
 }
 
-static int clear_one(struct agent_block *b, void *arg)
-{
-	struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(b));
-
-	(void)arg;
-	if (c)
-		agent_ctx_free(c, agent_block_size(b), agent_ctx_slot_of_thread());
-	return 1;
-}
-
-/* Totals first, then the blocks: a block made while this runs is then
- * either forgotten or counted in both, never live without its allocation
- * (threads allocate all the while). Peaks last, from what is left. */
-static void clear_tables(void)
-{
-	agent_ctx_reset_totals();
-	agent_blocks_foreach(clear_one, NULL);
-	agent_ctx_reset_peaks();
-}
-
 static int cmd_clear(int fd, int64_t id)
 {
-	clear_tables();
+	agent_tables_clear();
 	return reply_ok(fd, id);
 }
 
@@ -283,28 +265,64 @@ static int attached_mode(void)
 
 static int cmd_detach(int fd, int64_t id)
 {
+	const char *why = NULL;
+	struct jsonw w;
+	int released;
+
 	if (!attached_mode())
 		return reply_error(fd, id, "this program was started by memtrace: its calls are bound to "
 					   "the agent for good, there is nothing to detach (quit instead)");
 	agent_hold_cancel(NULL);
-	agent_detach();
-	return reply_ok(fd, id);
+	released = agent_detach(&why) == 0;
+	if (reply_begin(&w, id, 1) < 0)
+		return -1;
+	jsonw_key(&w, "released");
+	jsonw_bool(&w, released);
+	jsonw_key(&w, "memory_bytes");
+	jsonw_u64(&w, agent_mem_total());
+	if (why) {
+		jsonw_key(&w, "note");
+		jsonw_str(&w, why);
+	}
+	return reply_send(fd, &w);
 }
 
-/* A new memtrace attaching to an agent left idle by an earlier one. */
-static int cmd_attach(int fd, int64_t id)
+/*
+ * A new memtrace attaching to an agent left idle by an earlier one, with
+ * its own settings. A member left out keeps the agent's current value (a
+ * memtrace older than the members).
+ */
+static int cmd_attach(int fd, int64_t id, const struct jsonr_member *m, int n)
 {
+	const struct jsonr_member *unwind = jsonr_get(m, n, "unwind");
+	const struct jsonr_member *depth = jsonr_get(m, n, "depth");
+	const struct jsonr_member *signals = jsonr_get(m, n, "signals");
+	struct agent_settings set = {
+		.unwind = agent_state.unwinder ? agent_state.unwinder->name : "libunwind",
+		.depth = agent_state.depth,
+	};
+	char msg[160];
 	struct jsonw w;
 
 	if (!attached_mode())
 		return reply_error(fd, id, "this program was started by memtrace: it is attached already");
-	if (!__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE)) {
-		/* Frees were not seen while detached: start from nothing. */
-		clear_tables();
-		agent_state.start_ns = agent_now_ns();
-		if (agent_attach() < 0)
-			return reply_error(fd, id, agent_state.failure ? agent_state.failure : "attach failed");
+	if (unwind) {
+		if (unwind->type != JSONR_STRING)
+			return reply_error(fd, id, "\"unwind\" must be \"fp\" or \"libunwind\"");
+		set.unwind = unwind->str;
 	}
+	if (depth) {
+		if (depth->type != JSONR_INT || depth->num < 1 || depth->num > AGENT_MAX_DEPTH)
+			return reply_error(fd, id, "\"depth\" must be 1..64");
+		set.depth = (int)depth->num;
+	}
+	if (signals) {
+		if (signals->type != JSONR_BOOL)
+			return reply_error(fd, id, "\"signals\" must be true or false");
+		set.signals = signals->num != 0;
+	}
+	if (agent_reattach(&set, msg, sizeof(msg)) < 0)
+		return reply_error(fd, id, msg);
 	if (reply_begin(&w, id, 1) < 0)
 		return -1;
 	agent_status_write(&w);
@@ -553,7 +571,7 @@ static int handle(struct client *cl, char *buf, size_t len)
 	if (!strcmp(cmd->str, "detach"))
 		return cmd_detach(cl->fd, id);
 	if (!strcmp(cmd->str, "attach"))
-		return cmd_attach(cl->fd, id);
+		return cmd_attach(cl->fd, id, m, n);
 	if (!strcmp(cmd->str, "hold"))
 		return cmd_hold(cl->fd, id, m, n);
 	if (!strcmp(cmd->str, "unhold"))
@@ -576,7 +594,7 @@ static void client_close(struct client *cl)
 	if (cl->session)
 		agent_hold_cancel(NULL);
 	if (cl->session && attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
-		agent_detach();
+		agent_detach(NULL);
 	if (cl->session) {
 		agent_lock(&send_lock);
 		session_fd = -1;
@@ -586,6 +604,13 @@ static void client_close(struct client *cl)
 	close(cl->fd);
 	cl->fd = -1;
 	cl->session = 0;
+	/* Nobody connected: the request buffer goes back too (a detached
+	 * agent keeps no memory). */
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			return;
+	agent_unmap(req_buf, PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
+	req_buf = NULL;
 }
 
 static void client_accept(void)
@@ -637,6 +662,13 @@ static void client_readable(struct client *cl)
 		reply_error(cl->fd, 0, "bad message: empty");
 		return;
 	}
+	if (!req_buf)
+		req_buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
+	if (!req_buf) {
+		reply_error(cl->fd, 0, "the agent is out of memory");
+		client_close(cl);
+		return;
+	}
 	if (proto_read_all(cl->fd, req_buf, len, READ_TIMEOUT_MS) < 0) {
 		client_close(cl);
 		return;
@@ -667,7 +699,7 @@ static int orphan_timeout(void)
 		return left > 60000 ? 60000 : (int)left;
 	__atomic_store_n(&orphan_deadline, -1, __ATOMIC_RELEASE);
 	if (session_fd < 0 && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
-		agent_detach();
+		agent_detach(NULL);
 	return -1;
 }
 
@@ -728,9 +760,6 @@ int agent_control_start(void)
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	sem_init(&resume_sem, 0, 0);
-	req_buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
-	if (!req_buf)
-		return -1;
 	/* Without its eventfds the agent works on; `hold` says it cannot. */
 	agent_hold_init();
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -808,14 +837,22 @@ void agent_control_forget(void)
 
 void agent_control_exit_report(int sig)
 {
+	struct agent_inside *in;
 	struct jsonw w;
+	int code;
 
 	if (__atomic_exchange_n(&exit_reported, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (__atomic_load_n(&session_fd, __ATOMIC_ACQUIRE) < 0)
 		return;
-	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
+	/* Detached meanwhile (its tables given back): nothing to report. A
+	 * shared counter: this may run in a signal handler, where claiming a
+	 * slot (pthread_setspecific) has no place. */
+	in = agent_enter_in(agent_inside_any_shared(), &agent_state.tables_open);
+	if (!in)
 		return;
+	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
+		goto out;
 	jsonw_obj(&w);
 	jsonw_key(&w, "v");
 	jsonw_i64(&w, PROTO_VERSION);
@@ -823,10 +860,17 @@ void agent_control_exit_report(int sig)
 	jsonw_str(&w, "exit");
 	jsonw_key(&w, "signal");
 	jsonw_i64(&w, sig);
+	code = agent_exit_code();
+	if (!sig && code >= 0) {
+		jsonw_key(&w, "code");
+		jsonw_i64(&w, code);
+	}
 	jsonw_key(&w, "report");
 	jsonw_obj(&w);
 	agent_report_write(&w, 0);
 	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
 	event_send(&w);
+out:
+	agent_leave(in);
 }

@@ -106,6 +106,10 @@ static uintptr_t hook_for(const char *name)
 		return (uintptr_t)agent_dlopen;
 	if (!strcmp(name, "dlclose"))
 		return (uintptr_t)agent_dlclose;
+	/* Not an allocator: a program leaving through _exit runs no
+	 * destructor, this is where its exit report leaves. */
+	if (!strcmp(name, "_exit") || !strcmp(name, "_Exit"))
+		return (uintptr_t)agent__exit;
 	for (const struct agent_hook *h = agent_hooks; h->name; h++)
 		if (!strcmp(name, h->name))
 			return (uintptr_t)h->fn;
@@ -282,6 +286,12 @@ int agent_got_patch(void)
 	struct patch_run run = { 0, 0 };
 
 	pthread_mutex_lock(&got_lock);
+	/* A dlopen hook that raced with a detach: the restore came first, so
+	 * patch nothing (detach turns recording off before it restores). */
+	if (!__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&got_lock);
+		return 0;
+	}
 	if (!real_dlopen) {
 		real_dlopen = (void *(*)(const char *, int))agent_real_lookup("dlopen");
 		real_dlclose = (int (*)(void *))agent_real_lookup("dlclose");
@@ -316,6 +326,10 @@ void agent_got_restore(void)
 		if (__atomic_load_n(s->addr, __ATOMIC_ACQUIRE) == s->hook)
 			slot_write(s->addr, s->orig, s->relro_lo, s->relro_hi);
 	}
+	/* The record of what was patched goes back to the system too. */
+	agent_unmap(slots, slots_cap * sizeof(*slots), AGENT_MEM_OTHER);
+	slots = NULL;
+	slots_cap = 0;
 	nslots = 0;
 	npatched = 0;
 	pthread_mutex_unlock(&got_lock);

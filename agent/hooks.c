@@ -7,6 +7,11 @@
  * Order matters against other threads: a new block is recorded after the
  * real call returns it, and a block is forgotten before the real free, so
  * an address recycled by the allocator is never confused with the old one.
+ *
+ * The tables are only touched between agent_enter() and agent_leave()
+ * (quiesce.h), so that detach can wait for every thread to be out of them
+ * before it unmaps them; neither the real allocator nor the stack walk is
+ * inside.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -22,6 +27,7 @@
 #include "hooks.h"
 #include "hooks_cxx.h"
 #include "contexts.h"
+#include "quiesce.h"
 #include "real.h"
 #include "state.h"
 
@@ -82,12 +88,18 @@ static inline uint64_t next_seq(void)
 static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 {
 	uintptr_t pcs[AGENT_MAX_DEPTH + 1];
+	/* Acquire: the depth and unwinder are those of this generation. */
+	uint32_t gen = __atomic_load_n(&agent_state.generation, __ATOMIC_ACQUIRE);
 	int depth = agent_state.depth;
 	int saved = errno;
+	struct agent_inside *in;
 	struct agent_ctx *c;
 	int n, truncated;
+	uint32_t id;
 	uint64_t seq;
 
+	/* The walk stays outside the tables (quiesce.h): detach need not wait
+	 * for it, and it may take the loader's lock. */
 	n = agent_state.unwinder->capture(pcs, depth + 1, frame);
 	if (n == 0 && ret) {
 		pcs[0] = AGENT_LU_RETURN_ADDRESS((uintptr_t)ret);
@@ -96,22 +108,35 @@ static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 	truncated = n > depth;
 	if (truncated)
 		n = depth;
+	in = agent_enter(&agent_state.recording);
+	if (unlikely(!in))
+		goto out;
+	/* Detached and attached again since the walk: another session's depth. */
+	if (unlikely(__atomic_load_n(&agent_state.generation, __ATOMIC_RELAXED) != gen))
+		goto out_leave;
 	c = agent_ctx_get(pcs, n, agent_stack_hash(pcs, n));
 	if (unlikely(!c)) {
 		agent_fail("context table full or out of memory");
-		goto out;
+		goto out_leave;
 	}
 	if (unlikely(truncated && !c->truncated))
 		c->truncated = 1;
 	seq = next_seq();
 	if (unlikely(agent_blocks_insert((uintptr_t)p, size, c->id, seq) < 0)) {
 		agent_fail("block table out of memory");
-		goto out;
+		goto out_leave;
 	}
 	agent_ctx_alloc(c, size, agent_now_ns(), agent_ctx_slot_of_thread());
-	/* Last: the block is recorded and no agent lock is held. */
-	agent_hold_check(c->id, p, size);
-	agent_gdb_break_check(c->id, p, size);
+	id = c->id;
+	agent_leave(in);
+	/* Last, outside the tables: the block is recorded and no agent lock is
+	 * held; a held thread must not keep detach waiting. */
+	agent_hold_check(id, p, size);
+	agent_gdb_break_check(id, p, size);
+	errno = saved;
+	return;
+out_leave:
+	agent_leave(in);
 out:
 	errno = saved;
 }
@@ -119,14 +144,18 @@ out:
 /* Forget P if it is known. */
 static inline void forget(void *p)
 {
+	struct agent_inside *in = agent_enter(&agent_state.recording);
 	struct agent_block b;
 
+	if (!in)
+		return;
 	if (agent_blocks_remove((uintptr_t)p, &b)) {
 		struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(&b));
 
 		if (c)
 			agent_ctx_free(c, agent_block_size(&b), agent_ctx_slot_of_thread());
 	}
+	agent_leave(in);
 }
 
 void *agent_malloc(size_t size)
@@ -197,6 +226,8 @@ void *agent_calloc(size_t n, size_t size)
 /* realloc without the hook frame: shared by realloc and reallocarray. */
 static inline void *realloc_common(void *old, size_t size, void *frame, void *ret)
 {
+	struct agent_inside *in;
+	uint32_t gen = 0;
 	struct agent_block b;
 	int known = 0;
 	void *p;
@@ -208,20 +239,35 @@ static inline void *realloc_common(void *old, size_t size, void *frame, void *re
 		return p;
 	}
 	/* Forget first: once realloc returns, OLD may belong to another thread. */
-	known = agent_blocks_remove((uintptr_t)old, &b);
+	in = agent_enter(&agent_state.recording);
+	if (in) {
+		gen = __atomic_load_n(&agent_state.generation, __ATOMIC_RELAXED);
+		known = agent_blocks_remove((uintptr_t)old, &b);
+		agent_leave(in);
+	}
 	p = agent_real.realloc(old, size);
+	/* The tables again, unless they were given back (or given back and
+	 * made anew by another attach) during the call: then B is stale. */
+	in = known ? agent_enter(&agent_state.recording) : NULL;
+	if (in && __atomic_load_n(&agent_state.generation, __ATOMIC_RELAXED) != gen) {
+		agent_leave(in);
+		in = NULL;
+	}
 	if (!p && size != 0) {
 		/* Failed: OLD is still allocated, put it back as it was. */
-		if (known && agent_blocks_insert((uintptr_t)old, agent_block_size(&b),
-						 agent_block_ctx(&b), b.seq) < 0)
+		if (in && agent_blocks_insert((uintptr_t)old, agent_block_size(&b),
+					      agent_block_ctx(&b), b.seq) < 0)
 			agent_fail("block table out of memory");
+		if (in)
+			agent_leave(in);
 		return NULL;
 	}
-	if (known) {
+	if (in) {
 		struct agent_ctx *c = agent_ctx_by_id(agent_block_ctx(&b));
 
 		if (c)
 			agent_ctx_free(c, agent_block_size(&b), agent_ctx_slot_of_thread());
+		agent_leave(in);
 	}
 	if (p)
 		record(p, size, frame, ret);

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -30,8 +31,10 @@
 #include "dynelf.h"
 #include "got.h"
 #include "hold.h"
+#include "quiesce.h"
 #include "real.h"
 #include "state.h"
+#include "tables.h"
 #include "unwinder.h"
 
 struct agent_state agent_state = { .depth = AGENT_DEFAULT_DEPTH, .start_pending = 1 };
@@ -201,11 +204,16 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* Bit I: fatal_signals[I] has our handler (put there by us). */
+static unsigned signals_installed;
+
 static void install_signal_handlers(void)
 {
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
 		struct sigaction old, sa;
 
+		if (signals_installed & (1u << i))
+			continue;
 		if (sigaction(fatal_signals[i], NULL, &old) < 0 || old.sa_handler != SIG_DFL ||
 		    (old.sa_flags & SA_SIGINFO))
 			continue;
@@ -213,8 +221,68 @@ static void install_signal_handlers(void)
 		sa.sa_sigaction = on_fatal;
 		sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_RESTART;
 		sigemptyset(&sa.sa_mask);
+		if (sigaction(fatal_signals[i], &sa, NULL) == 0)
+			signals_installed |= 1u << i;
+	}
+}
+
+/*
+ * Detach: put SIG_DFL back where our handler still is. A program that
+ * installed its own handler since keeps it (a program that changes it
+ * between the look and the write loses the race: the window is two
+ * system calls, once per detach).
+ */
+static void remove_signal_handlers(void)
+{
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction cur, sa;
+
+		if (!(signals_installed & (1u << i)))
+			continue;
+		signals_installed &= ~(1u << i);
+		if (sigaction(fatal_signals[i], NULL, &cur) < 0 || !(cur.sa_flags & SA_SIGINFO) ||
+		    cur.sa_sigaction != on_fatal)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
 		sigaction(fatal_signals[i], &sa, NULL);
 	}
+}
+
+/* What exit() or _exit() was given, for the exit report; -1 until then. */
+static int exit_code = -1;
+
+int agent_exit_code(void)
+{
+	return __atomic_load_n(&exit_code, __ATOMIC_RELAXED);
+}
+
+/*
+ * on_exit() handlers get exit()'s status, also when main returns (libc
+ * calls exit itself, which no GOT slot sees). Ours is registered last in
+ * attach mode, so it runs first, before the program's own atexit handlers:
+ * it only notes the status; the report leaves from the destructor.
+ */
+static void note_exit_status(int status, void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&exit_code, status & 0xff, __ATOMIC_RELAXED);
+}
+
+/* Once per process; a libc without on_exit (musl) leaves the status unknown
+ * unless the program calls _exit. */
+static void watch_exit_status(void)
+{
+	static int done;
+	int (*on_exit_fn)(void (*)(int, void *), void *);
+
+	if (done)
+		return;
+	done = 1;
+	on_exit_fn = (int (*)(void (*)(int, void *), void *))agent_real_lookup("on_exit");
+	if (on_exit_fn)
+		on_exit_fn(note_exit_status, NULL);
 }
 
 /*
@@ -237,6 +305,8 @@ static int recording_begin(const struct agent_config *cfg, const char *since)
 		goto out;
 	}
 	self_range();
+	/* Before any thread can enter the tables. */
+	agent_inside_init();
 	u = agent_unwinder_find(cfg->unwind);
 	if (!u || u->init() < 0)
 		u = &agent_unwind_libunwind;
@@ -247,6 +317,7 @@ static int recording_begin(const struct agent_config *cfg, const char *since)
 	agent_state.unwinder = u;
 	agent_state.depth = cfg->depth;
 	agent_state.since = since;
+	__atomic_store_n(&agent_state.tables_open, 1, __ATOMIC_SEQ_CST);
 	agent_state.start_ns = agent_now_ns();
 	clock_gettime(CLOCK_REALTIME, &wall);
 	agent_state.start_wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
@@ -279,6 +350,7 @@ static int agent_start(const struct agent_config *cfg, const char *since, int be
 	}
 	if (cfg->signals)
 		install_signal_handlers();
+	watch_exit_status();
 	started = 1;
 	ret = 0;
 out:
@@ -291,7 +363,8 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 	struct agent_config cfg;
 
 	config_defaults(&cfg);
-	/* A running program keeps its signal dispositions unless asked. */
+	/* A running program keeps its signal dispositions unless asked (memtrace
+	 * asks, unless --no-signal-report). */
 	cfg.signals = 0;
 	config_parse(&cfg, config);
 	/* Before the control thread starts: its first poll must see the deadline. */
@@ -304,7 +377,10 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 int agent_attach(void)
 {
 	agent_guard = 1;
-	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
+	/* Release: a hook that sees this generation sees these settings. */
+	__atomic_add_fetch(&agent_state.generation, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&agent_state.tables_open, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_SEQ_CST);
 	if (armed) {
 		/* The constructor patched every module under the loader's lock. */
 		armed = 0;
@@ -321,12 +397,64 @@ int agent_attach(void)
 	return 0;
 }
 
-void agent_detach(void)
+int agent_reattach(const struct agent_settings *s, char *err, size_t errlen)
 {
+	const struct agent_unwinder *u = agent_unwinder_find(s->unwind);
+	const char *why = NULL;
+	int ret = -1;
+
+	if (!u) {
+		snprintf(err, errlen, "unknown unwinder \"%.32s\" (fp or libunwind)", s->unwind);
+		return -1;
+	}
+	if (s->depth < 1 || s->depth > AGENT_MAX_DEPTH) {
+		snprintf(err, errlen, "depth %d is out of range (1 to %d)", s->depth, AGENT_MAX_DEPTH);
+		return -1;
+	}
+	/* Recording still for a memtrace that never connected (killed before
+	 * its hello): start over with this one's settings. */
+	if (__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
+		agent_detach(NULL);
+	/* Tables a stuck thread kept at the last detach: try again, else clear. */
+	if (agent_tables_release(&why) < 0)
+		agent_tables_clear();
 	agent_guard = 1;
-	agent_got_restore();
-	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELEASE);
+	if (u->init() < 0) {
+		snprintf(err, errlen, "the %s unwinder cannot start in this process%s", u->name,
+			 u == &agent_unwind_fp ? " (no frame-pointer walk on this architecture)" : "");
+		goto out;
+	}
+	agent_state.unwinder = u;
+	agent_state.depth = s->depth;
+	agent_state.failure = NULL;
+	agent_state.start_ns = agent_now_ns();
+	if (s->signals)
+		install_signal_handlers();
 	agent_guard = 0;
+	if (agent_attach() < 0) {
+		snprintf(err, errlen, "%s", agent_state.failure ? agent_state.failure : "attach failed");
+		remove_signal_handlers();
+		return -1;
+	}
+	return 0;
+out:
+	agent_guard = 0;
+	return ret;
+}
+
+int agent_detach(const char **why)
+{
+	int ret;
+
+	agent_guard = 1;
+	/* Recording off first: a dlopen hook then patches no GOT after the
+	 * restore (got.c checks it under its lock). */
+	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_SEQ_CST);
+	agent_got_restore();
+	remove_signal_handlers();
+	ret = agent_tables_release(why);
+	agent_guard = 0;
+	return ret;
 }
 
 /*
@@ -455,21 +583,22 @@ __attribute__((constructor)) static void agent_preload_init(void)
 
 /*
  * A program that leaves through _exit() runs no destructors: report here,
- * then end as asked. exit() itself calls the real _exit inside libc, after
- * the destructor has reported.
+ * then end as asked. Exported (start mode: the dynamic linker binds the
+ * program to it) and put in the GOTs while attached. exit() itself calls
+ * the real _exit inside libc, after the destructor has reported.
  */
-AGENT_EXPORT __attribute__((noreturn)) void _exit(int status)
+__attribute__((noreturn)) void agent__exit(int status)
 {
-	if (started && getpid() == agent_pid)
+	if (started && getpid() == agent_pid) {
+		__atomic_store_n(&exit_code, status & 0xff, __ATOMIC_RELAXED);
 		agent_control_exit_report(0);
+	}
 	syscall(SYS_exit_group, status);
 	__builtin_unreachable();
 }
 
-AGENT_EXPORT __attribute__((noreturn)) void _Exit(int status)
-{
-	_exit(status);
-}
+AGENT_EXPORT __attribute__((noreturn)) void _exit(int status) __attribute__((alias("agent__exit")));
+AGENT_EXPORT __attribute__((noreturn)) void _Exit(int status) __attribute__((alias("agent__exit")));
 
 __attribute__((destructor)) static void agent_fini(void)
 {

@@ -5,6 +5,7 @@
 #ifndef AGENT_STATE_H
 #define AGENT_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "unwinder.h"
@@ -19,6 +20,13 @@ struct agent_state {
 	const char *since;		/* "start" or "attach" */
 	const char *failure;		/* why recording stopped, or NULL */
 	int start_pending;		/* 1 until it is known whether this is start mode */
+	/*
+	 * The tables may be read and written (quiesce.h): set when recording
+	 * starts, cleared while detach gives them back. The exit report's gate.
+	 */
+	int tables_open;
+	/* One more at every attach: work begun before it is not recorded after. */
+	uint32_t generation;
 };
 
 extern struct agent_state agent_state;
@@ -48,7 +56,34 @@ int agent_start_pending(void);
 
 /* Attach mode: start recording and patch the GOTs. 0, or -1 (then nothing is patched). */
 int agent_attach(void);
-/* Put the GOTs back and stop recording; the agent stays loaded and idle. */
-void agent_detach(void);
+
+/* The settings a memtrace gives when it attaches (memtrace_agent_start, "attach"). */
+struct agent_settings {
+	const char *unwind;		/* "fp" or "libunwind" */
+	int depth;			/* 1..AGENT_MAX_DEPTH */
+	int signals;			/* report deadly signals (handlers while attached) */
+};
+
+/*
+ * Attach mode, an agent left idle by an earlier memtrace: detach first if
+ * it is still recording, take the settings S, start recording again. 0, or
+ * -1 with a message for the user in ERR (nothing is then recording).
+ */
+int agent_reattach(const struct agent_settings *s, char *err, size_t errlen);
+
+/*
+ * Put the GOTs back, stop recording, put the signal dispositions back and
+ * give the tables' memory back to the system (waiting until no thread is
+ * inside them); the agent stays loaded and idle. 0, or -1 when a thread
+ * stayed inside the tables too long: they are then kept (and cleared at the
+ * next attach), *WHY says so.
+ */
+int agent_detach(const char **why);
+
+/* The status exit() or _exit() was given (0-255), or -1 while unknown. */
+int agent_exit_code(void);
+
+/* The agent's _exit (exported as _exit and _Exit, and put in GOTs). */
+__attribute__((noreturn)) void agent__exit(int status);
 
 #endif

@@ -1,14 +1,21 @@
 /*
  * memtrace -p: load the agent into a running process (inject.c), or find
- * it there already, serve the console, and detach at the end so the
- * process runs on exactly as before.
+ * it there already and give it this memtrace's settings, serve the
+ * console, and detach at the end so the process runs on exactly as before;
+ * or, when the process ends while attached, print its exit report as start
+ * mode does (start.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "inject.h"
 #include "log.h"
+#include "proto.h"
 #include "reach.h"
+#include "report.h"
 #include "run.h"
 #include "session.h"
 
@@ -34,20 +41,109 @@ static int attach_exit_code(enum inj_kind kind)
 	}
 }
 
+/*
+ * An agent left loaded by an earlier memtrace: have it record with this
+ * memtrace's settings. An agent older than these members ignores them: it
+ * would record with the settings it has, so that is refused.
+ */
+static int reattach(struct run *r)
+{
+	const struct options *opt = r->opt;
+	cJSON *args = cJSON_CreateObject();
+	cJSON *reply;
+	const char *unw;
+	long depth;
+
+	cJSON_AddStringToObject(args, "unwind", opt->unwind);
+	cJSON_AddNumberToObject(args, "depth", opt->depth);
+	cJSON_AddBoolToObject(args, "signals", opt->signals);
+	reply = inj_session_request(r->session, "attach", args, r->con.timeout_ms);
+	cJSON_Delete(args);
+	if (!reply)
+		return -1;	/* the agent said why (logged) */
+	unw = inj_json_str(reply, "unwinder", "?");
+	depth = inj_json_num_int(reply, "depth");
+	if (strcmp(unw, opt->unwind) || depth != opt->depth) {
+		log_err("the agent loaded in process %d records with unwinder %s and depth %ld and could not "
+			"take --unwind %s --depth %d (an agent from an older memtrace?); it is left detached",
+			(int)r->pid, unw, depth, opt->unwind, opt->depth);
+		cJSON_Delete(inj_session_request(r->session, "detach", NULL, r->con.timeout_ms));
+		cJSON_Delete(reply);
+		return -1;
+	}
+	cJSON_Delete(reply);
+	return 0;
+}
+
+/* /proc/PID/stat's state letter, 0 once the process is gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * The connection to the agent is gone without a detach: the process has
+ * ended (or is ending), or the agent gave up. An exit event says how it
+ * ended; without one, wait a moment for the process to go (it may still be
+ * tearing down) before saying it runs on.
+ */
+static int attach_ended(struct run *r)
+{
+	const char *prog = inj_json_str(inj_session_hello(r->session), "program", "?");
+	int64_t until = proto_now_ms() + 2000;
+	const cJSON *ev;
+	char st;
+
+	inj_run_drain(r);
+	ev = r->exit_event;
+	while (!ev && (st = proc_state(r->pid)) != 0 && st != 'Z' && st != 'X') {
+		if (proto_now_ms() >= until) {
+			log_err("the agent in process %d closed the connection; the process runs on", (int)r->pid);
+			return EXIT_FAILURE_MT;
+		}
+		usleep(20 * 1000);
+	}
+	if (ev && inj_json_num_int(ev, "signal") > 0) {
+		r->status = (int)inj_json_num_int(ev, "signal");	/* a wait status: killed by it */
+	} else if (ev && inj_json_num_int(ev, "code") >= 0) {
+		r->status = (int)inj_json_num_int(ev, "code") << 8;	/* exited with it */
+	} else {
+		r->status_unknown = 1;
+	}
+	log_info("process %d ended while memtrace was attached", (int)r->pid);
+	/* The process's own status is in the report; memtrace's says it ended. */
+	return inj_run_exit_report(r, prog) < 0 ? EXIT_FAILURE_MT : EXIT_GONE;
+}
+
 int inj_run_attach(struct run *r, const char *agent)
 {
 	const struct options *opt = r->opt;
 	struct inj_result res;
-	char config[96];
+	char config[128];
 	cJSON *reply;
-	int reattach = 0;
+	int reattached = 0;
 
 	r->attached = 1;
 	r->pid = opt->attach_pid;
 	/* wait: how long the agent waits for this memtrace to connect before it
 	 * detaches by itself (memtrace killed in between). */
-	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d", opt->unwind, opt->depth,
-		 opt->timeout_s * 1000);
+	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d signals=%d", opt->unwind,
+		 opt->depth, opt->timeout_s * 1000, opt->signals);
 	/* A container: make sure its agent can be reached before loading it. */
 	if (inj_reach_check(r->pid) < 0)
 		return errno == EPERM || errno == EACCES ? EXIT_PERM : EXIT_FAILURE_MT;
@@ -56,7 +152,7 @@ int inj_run_attach(struct run *r, const char *agent)
 			log_err("%s", res.message);
 			return attach_exit_code(res.kind);
 		}
-		reattach = 1;
+		reattached = 1;
 	}
 	/* -p named a thread: the process is its thread group. */
 	r->pid = res.pid;
@@ -64,16 +160,12 @@ int inj_run_attach(struct run *r, const char *agent)
 	r->session = inj_session_open(r->pid, opt->timeout_s * 1000, inj_run_alive, r);
 	if (!r->session)
 		return errno == EBUSY ? EXIT_BUSY : EXIT_FAILURE_MT;
-	if (reattach) {
-		/* An agent left idle by an earlier memtrace: start recording again. */
-		reply = inj_session_request(r->session, "attach", NULL, r->con.timeout_ms);
-		if (!reply)
-			return EXIT_FAILURE_MT;
-		cJSON_Delete(reply);
-	}
+	/* An agent left idle by an earlier memtrace: start recording again. */
+	if (reattached && reattach(r) < 0)
+		return inj_session_lost(r->session) ? EXIT_GONE : EXIT_AGENT;
 	r->con.session = r->session;
 	inj_run_link(r, -1);
-	if (reattach)
+	if (reattached)
 		log_info("attached to process %d (agent already loaded); recording from now on", (int)r->pid);
 	else
 		log_info("attached to process %d in %.1f ms (seize %.1f, dlopen %.1f, start %.1f, release %.1f); "
@@ -82,14 +174,21 @@ int inj_run_attach(struct run *r, const char *agent)
 	inj_run_console_open(r);
 	inj_run_loop(r, -1, 1);
 	inj_run_console_close(r, NULL);
-	if (!inj_session_lost(r->session)) {
-		reply = inj_session_request(r->session, "detach", NULL, r->con.timeout_ms);
-		if (!reply)
-			return EXIT_FAILURE_MT;
-		cJSON_Delete(reply);
-		log_info("detached from process %d", (int)r->pid);
-		return r->stop_signal ? 128 + r->stop_signal : 0;
-	}
-	log_err("process %d ended while memtrace was attached", (int)r->pid);
-	return EXIT_GONE;
+	if (inj_session_lost(r->session))
+		return attach_ended(r);
+	reply = inj_session_request(r->session, "detach", NULL, r->con.timeout_ms);
+	if (!reply)
+		/* Lost meanwhile: the process ended as memtrace was leaving. */
+		return inj_session_lost(r->session) ? attach_ended(r) : EXIT_FAILURE_MT;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "released")) &&
+	    cJSON_GetObjectItemCaseSensitive(reply, "released"))
+		log_warn("process %d keeps the agent's tables (%.0f bytes): %s", (int)r->pid,
+			 inj_json_num(reply, "memory_bytes", 0), inj_json_str(reply, "note", "?"));
+	cJSON_Delete(reply);
+	log_info("detached from process %d", (int)r->pid);
+	if (opt->output || opt->json)
+		log_warn("no exit report: process %d runs on (-o and --json are for the report of a process "
+			 "that ends while memtrace is attached; the console's report -o FILE writes one now)",
+			 (int)r->pid);
+	return r->stop_signal ? 128 + r->stop_signal : 0;
 }

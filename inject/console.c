@@ -23,7 +23,8 @@
 static const char help_text[] =
 	"commands:\n"
 	"  help                          this list\n"
-	"  status                        heap summary, the agent's own memory, the server link\n"
+	"  status                        heap summary, the agent's own memory, the unwinder and depth,\n"
+	"                                the server link\n"
 	"  monitor [-i SEC] [-s]         print the heap summary every SEC seconds (default 3); -s stops\n"
 	"  report [-c N] [--json] [-o FILE] [--raw]\n"
 	"                                the N contexts with the most live bytes (default 10, 0: all);\n"
@@ -120,6 +121,8 @@ static int cmd_status(struct inj_console *con, int argc, char **argv)
 	if (!r)
 		return -1;
 	inj_status_print_text(con->out, r);
+	fprintf(con->out, "stacks: unwinder %s, depth %.0f (recording since %s)\n", inj_json_str(r, "unwinder", "?"),
+		inj_json_num(r, "depth", 0), inj_json_str(r, "since", "start"));
 	fprintf(con->out, "server: %s\n", inj_link_describe(con->link, link, sizeof(link)));
 	fflush(con->out);
 	cJSON_Delete(r);

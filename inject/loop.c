@@ -7,6 +7,7 @@
  * during `sleep`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -314,8 +315,16 @@ void inj_run_console_setup(struct run *r)
 	if (r->attached) {
 		char root[64];
 
-		/* Module paths are the target's: read them in its mount namespace. */
+		/* Module paths are the target's: read them in its mount namespace,
+		 * through a descriptor of its root that outlives it (the exit
+		 * report of a process that ended while attached is decoded after
+		 * /proc/PID is gone). */
+		int fd;
+
 		snprintf(root, sizeof(root), "/proc/%d/root", (int)r->pid);
+		fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			snprintf(root, sizeof(root), "/proc/self/fd/%d", fd);
 		r->con.syms = inj_symcache_new(root);
 	} else {
 		r->con.syms = inj_symcache_new(NULL);

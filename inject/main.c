@@ -27,11 +27,14 @@ static const char usage_text[] =
 	"       memtrace -p PID [OPTIONS]\n"
 	"Start PROG with memtrace's agent, which records every live allocation with its\n"
 	"callstack; offer a console; print what is still allocated when PROG ends.\n"
-	"With -p, load the agent into running process PID instead, record from then on,\n"
-	"and detach when the console ends, leaving the process as it was.\n"
+	"With -p, load the agent into running process PID instead (or find it there and\n"
+	"give it this memtrace's options), record from then on, and detach when the\n"
+	"console ends, leaving the process as it was and the agent's memory given back;\n"
+	"if the process ends first, print its exit report as for PROG.\n"
 	"\n"
 	"  -p, --pid PID         attach to a running process\n"
-	"  -o, --output FILE     write the exit report to FILE (default: standard output)\n"
+	"  -o, --output FILE     write the exit report to FILE (default: standard output);\n"
+	"                        with -p, that of a process that ends while attached\n"
 	"      --json            write the exit report as JSON\n"
 	"  -x, --exec CMD        run console command CMD (repeatable); with no --console they\n"
 	"                        are the whole console (-p detaches after the last)\n"
@@ -46,7 +49,7 @@ static const char usage_text[] =
 	"  -d, --depth N         frames per callstack, 1-64 (default 32)\n"
 	"  -t, --timeout SEC     how long to wait for the agent (default 10)\n"
 	"      --no-signal-report  no exit report when PROG dies of a signal (leaves its\n"
-	"                        signal dispositions untouched)\n"
+	"                        signal dispositions untouched, also while attached)\n"
 	"      --connect HOST[:PORT]  have reports decoded (function, file:line, inlined\n"
 	"                        calls) by the memtrace-server at HOST (port 3002)\n"
 	"      --multicast[=GROUP[:PORT]]  the same with a memtrace-server found on the\n"
@@ -66,10 +69,10 @@ static const char usage_text[] =
 	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
 	"coredump, frames, blocks, inspect, gdb, sleep, kill, detach, quit.\n"
 	"Exit status: PROG's own (128+N when it died of signal N); 127 PROG not found, 126 not\n"
-	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 process\n"
-	"ended, 3 no such process, 4 permission refused, 5 already traced, 6 unsupported target,\n"
-	"7 agent unusable, 8 seccomp, 9 dlopen failed, 10 remote call failed, 11 another memtrace\n"
-	"attached (docs/user-guide.md).\n";
+	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 the\n"
+	"process ended while attached (its exit report printed), 3 no such process, 4 permission\n"
+	"refused, 5 already traced, 6 unsupported target, 7 agent unusable, 8 seccomp, 9 dlopen\n"
+	"failed, 10 remote call failed, 11 another memtrace attached (docs/user-guide.md).\n";
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {

@@ -52,7 +52,8 @@ struct run {
 	pid_t pid;
 	int attached;		/* -p: the process is not our child */
 	int exited;		/* start mode: the child has been reaped */
-	int status;
+	int status;		/* wait status: start mode from waitpid, attached from the exit event */
+	int status_unknown;	/* attached: the process ended, how is not known */
 	int done;		/* the loop ends: child reaped, or (attach) quit, signal, process gone */
 	int stop_signal;	/* attach: the signal that ended memtrace */
 	int sfd;		/* signalfd */
@@ -86,6 +87,16 @@ int inj_run_alive(void *arg);
  * within BUDGET_MS (-1: the link's own timeouts). Failing is a warning.
  */
 void inj_run_link(struct run *r, int budget_ms);
+
+/* After the program ended: wait (bounded) for the exit event the agent sent. */
+void inj_run_drain(struct run *r);
+/*
+ * The program ended (r->status, or r->status_unknown): print its exit report
+ * (r->exit_event, decoded when linked) as -o and --json say, or say why there
+ * is none (with -o/--json a document saying so is still written). PROG names
+ * it. 0, or -1 when the report could not be written.
+ */
+int inj_run_exit_report(struct run *r, const char *prog);
 
 /* Start mode: start ARGV[0] with AGENT preloaded; returns memtrace's exit status. */
 int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t *old_mask);

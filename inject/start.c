@@ -2,7 +2,8 @@
  * Start mode: memtrace starts the program with the agent preloaded, links
  * to memtrace-server if asked, serves the console while it runs, and prints
  * the exit report the agent sends as the program ends (decoded when linked),
- * or says why there is none.
+ * or says why there is none. The exit report's part is shared with attach
+ * (a process that ends while memtrace -p is attached).
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,8 +26,8 @@
 
 #define DRAIN_TIMEOUT_MS 10000
 
-/* After the child ended: read what the agent sent before it went. */
-static void drain(struct run *r)
+/* After the program ended: read what the agent sent before it went. */
+void inj_run_drain(struct run *r)
 {
 	int64_t deadline = proto_now_ms() + DRAIN_TIMEOUT_MS;
 
@@ -52,7 +53,9 @@ static cJSON *exit_object(const struct run *r, int have_report)
 {
 	cJSON *e = cJSON_CreateObject();
 
-	if (WIFEXITED(r->status))
+	if (r->status_unknown)
+		cJSON_AddNullToObject(e, "code");
+	else if (WIFEXITED(r->status))
 		cJSON_AddNumberToObject(e, "code", WEXITSTATUS(r->status));
 	else
 		cJSON_AddNumberToObject(e, "signal", WTERMSIG(r->status));
@@ -63,7 +66,9 @@ static cJSON *exit_object(const struct run *r, int have_report)
 
 static void describe_end(const struct run *r, char *buf, size_t size)
 {
-	if (WIFEXITED(r->status))
+	if (r->status_unknown)
+		snprintf(buf, size, "ended (how, memtrace cannot tell)");
+	else if (WIFEXITED(r->status))
 		snprintf(buf, size, "exited with code %d", WEXITSTATUS(r->status));
 	else
 		snprintf(buf, size, "was killed by signal %d (%s)%s", WTERMSIG(r->status),
@@ -79,7 +84,7 @@ static int is_static_elf(const char *path)
 	return inj_elf_info(path, &info) == 0 && !info.has_interp;
 }
 
-static int write_exit_report(struct run *r, const char *prog)
+int inj_run_exit_report(struct run *r, const char *prog)
 {
 	const cJSON *wire = cJSON_GetObjectItemCaseSensitive(r->exit_event, "report");
 	cJSON *rep = wire ? inj_report_from_wire(wire, r->con.syms) : NULL;
@@ -87,12 +92,18 @@ static int write_exit_report(struct run *r, const char *prog)
 	char how[160];
 	int ret = 0;
 
+	/* A process in a container reports its own pid there: say the host's too. */
+	if (rep)
+		inj_report_host_pid(rep, r->pid);
 	describe_end(r, how, sizeof(how));
 	if (!rep) {
 		if (WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGKILL)
 			log_err("no exit report: %s %s, and SIGKILL gives the agent no chance to report", prog, how);
 		else if (!r->session)
 			log_err("no exit report: %s %s, and its agent never answered", prog, how);
+		else if (r->attached)
+			log_err("no exit report: %s %s without sending one (SIGKILL, exec, or a deadly signal "
+				"with --no-signal-report or a handler of its own that did not return)", prog, how);
 		else
 			log_err("no exit report: %s %s without sending one (it left through _exit or exec, or "
 				"a signal memtrace does not watch)", prog, how);
@@ -197,9 +208,9 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 	inj_run_console_open(r);
 	inj_run_loop(r, -1, 1);
 	inj_run_console_close(r, NULL);
-	drain(r);
+	inj_run_drain(r);
 	ret = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : 128 + WTERMSIG(r->status);
-	if (write_exit_report(r, prog) < 0 && ret == 0)
+	if (inj_run_exit_report(r, prog) < 0 && ret == 0)
 		ret = EXIT_FAILURE_MT;
 	free(prog);
 	return ret;

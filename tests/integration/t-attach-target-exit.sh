@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-attach-target-exit: the process ends while memtrace -p is attached:
 # memtrace must notice by itself (its console still open, or its -x list
-# still sleeping) and exit 1, and the process ends as it would have
+# still sleeping), print the exit report (t-attach-exit-report checks its
+# contents) and exit 1, and the process ends as it would have
 # (attach_server, tests/victims/attach_server.c: quit -> status 0 and the
 # same output as untraced; SIGTERM -> killed by SIGTERM).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -24,6 +25,7 @@ sstop t1
 same_behaviour plain t1 || fail_later "the victim behaves differently when it ends attached"
 console_wait 15
 expect_rc c1 1 || fail_later "memtrace -p when the process quit while attached (console open): exit status"
+has c1.out '^== memtrace exit report \(the program exited with code 0\)' || fail_later "console session: no exit report"
 console_close
 
 # 2. -x session sleeping; the victim quits
@@ -45,5 +47,6 @@ vwait_end t3 10 || fail_later "the victim did not die of SIGTERM"
 expect_rc t3 143 || fail_later "the victim's status after SIGTERM while attached"
 console_wait 15
 expect_rc c3 1 || fail_later "memtrace -p when the process was killed while attached: exit status"
+has c3.out '^== memtrace exit report \(the program was killed by signal 15 ' || fail_later "SIGTERM: no exit report"
 console_close
 finish

@@ -12,6 +12,9 @@
  * Contexts: identity of stacks, dense ids, growth to 100,000, creation of
  * the same stacks from four threads, and the per-slot statistics.
  *
+ * Last, both tables given back (detach): no byte stays mapped, and they
+ * fill again from nothing.
+ *
  * The tables are process-global, so the order of the steps matters: the
  * memory figure is taken on a fresh block table, and contexts are counted
  * from id 1.
@@ -1075,6 +1078,57 @@ static void test_ctx_threads(void)
 	      "4 threads: first %" PRIu64 " last %" PRIu64, s.first_ns, s.last_ns);
 }
 
+/* ---------------------------------------------------------------- release (detach) */
+
+/*
+ * After tables full of blocks and contexts (a big context index, retired
+ * copies, many id chunks), agent_blocks_release and agent_ctx_release give
+ * every byte back: the memory counters are 0, the tables are empty, and
+ * they fill again from nothing, ids from 1.
+ */
+static void test_release(void)
+{
+	enum { NB = 300000, NC = 20000 };
+	uintptr_t pcs[4] = { 0x1000, 0x2000, 0x3000, 0 };
+	struct agent_ctx *c;
+	int budget = 5;
+
+	for (uint32_t i = 0; i < NC; i++) {
+		pcs[3] = 0x10000 + i;
+		CHECK_SOME(budget, agent_ctx_get(pcs, 4, agent_stack_hash(pcs, 4)) != NULL, "context %u", i);
+	}
+	for (uintptr_t i = 0; i < NB; i++)
+		CHECK_SOME(budget, agent_blocks_insert(0x10000000 + i * 48, 32, 1 + (uint32_t)(i % NC), i) == 0,
+			   "insert %zu", (size_t)i);
+	CHECK(agent_blocks_count() >= NB, "%zu blocks before the release", agent_blocks_count());
+	CHECK(agent_mem_bytes(AGENT_MEM_BLOCKS) > NB * 24 && agent_mem_bytes(AGENT_MEM_CONTEXTS) > NC * 64,
+	      "memory before the release: blocks %zu contexts %zu", agent_mem_bytes(AGENT_MEM_BLOCKS),
+	      agent_mem_bytes(AGENT_MEM_CONTEXTS));
+
+	agent_blocks_release();
+	agent_ctx_release();
+	CHECK(agent_mem_bytes(AGENT_MEM_BLOCKS) == 0, "%zu bytes of block tables after the release",
+	      agent_mem_bytes(AGENT_MEM_BLOCKS));
+	CHECK(agent_mem_bytes(AGENT_MEM_CONTEXTS) == 0, "%zu bytes of contexts after the release",
+	      agent_mem_bytes(AGENT_MEM_CONTEXTS));
+	CHECK(agent_blocks_count() == 0, "%zu blocks after the release", agent_blocks_count());
+	CHECK(agent_ctx_count() == 0 && agent_ctx_by_id(1) == NULL, "%u contexts after the release",
+	      agent_ctx_count());
+	CHECK(!agent_blocks_with(0x10000000, with_record, &(struct seen){ 0 }), "a block found after the release");
+
+	/* And again from nothing. */
+	c = agent_ctx_get(pcs, 4, agent_stack_hash(pcs, 4));
+	CHECK(c && c->id == 1, "the first context after the release has id %u", c ? c->id : 0);
+	CHECK(agent_blocks_insert(0x10000000, 64, 1, 7) == 0 && agent_blocks_count() == 1,
+	      "insert after the release: %zu blocks", agent_blocks_count());
+	agent_blocks_release();
+	agent_ctx_release();
+	/* Twice is harmless. */
+	agent_blocks_release();
+	agent_ctx_release();
+	CHECK(agent_mem_total() == 0, "%zu bytes mapped after a second release", agent_mem_total());
+}
+
 int main(void)
 {
 	const char *quick = getenv("MEMTRACE_TEST_QUICK");
@@ -1102,6 +1156,8 @@ int main(void)
 	RUN(test_ctx_stats);
 	RUN(test_ctx_peak);
 	RUN(test_ctx_threads);
+	/* Last: it empties both tables. */
+	RUN(test_release);
 	alarm(0);
 
 	free(pool);

@@ -3,7 +3,7 @@
  * tests that attach to it again and again, kill memtrace under it, or make
  * memtrace fail on it.
  *
- *     attach_server DIR [seccomp]
+ *     attach_server DIR [seccomp|no-membarrier]
  *
  * Before ready it makes its pre-attach blocks (attach.h), a FIFO DIR/cmd and
  * a thread that allocates and frees tagged blocks without pause and writes
@@ -13,6 +13,10 @@
  *   ping SEQ     "SEQ pong"
  *   leak SEQ N   N blocks of 40 bytes leaked from leak_on_request; prints
  *                "server: leaked N"; "SEQ leaked N"
+ *   hold SEQ N   N blocks of 32 bytes made by hold_blocks and kept (an agent's
+ *                tables grow with them); prints "server: held N"; "SEQ held N"
+ *   drop SEQ     the held blocks freed, and the heap trimmed (malloc_trim):
+ *                prints "server: dropped N"; "SEQ dropped N"
  *   got SEQ      "SEQ <GOT census>" (attach.h, at_got_state)
  *   dl SEQ       a new thread calls dlopen(NULL) and dlclose: "SEQ dl ok", or
  *                "SEQ dl hung" if it has not returned within 5 s (the
@@ -23,6 +27,10 @@
  * With "seccomp", before ready it installs a seccomp filter that raises
  * SIGSYS (SECCOMP_RET_TRAP) for mmap and mprotect asking for PROT_EXEC, which
  * it never does itself afterwards but a dlopen must (t-attach-err-seccomp).
+ * With "no-membarrier", a filter that raises SIGSYS for membarrier(2) and
+ * allows everything else: the agent must see the filter and never make
+ * that call (t-attach-release). The command "sandbox SEQ" installs the same
+ * filter later, while memtrace may be attached ("SEQ sandboxed").
  * Its output depends only on the commands it got.  A read() on the FIFO that
  * fails (EINTR: an injection that let it through) is a FAIL line.
  */
@@ -71,6 +79,23 @@ static void no_exec_mappings(void)
 		/* prot is args[2]; its low 32 bits on every ABI here */
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		vt_die("PR_SET_NO_NEW_PRIVS");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		vt_die("seccomp");
+}
+
+/* membarrier: trap (SIGSYS, which kills: the victim sets no handler). */
+static void no_membarrier(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -147,6 +172,36 @@ NOINLINE static void *churn(void *arg)
 	return NULL;
 }
 
+static void **held;
+static long nheld;
+
+NOINLINE static void hold_blocks(long n)
+{
+	void **more = realloc(held, (size_t)(nheld + n) * sizeof(*held));
+
+	if (!more)
+		vt_die("hold");
+	held = more;
+	for (long i = 0; i < n; i++) {
+		if (!(held[nheld] = malloc(32)))
+			vt_die("hold");
+		memset(held[nheld], 'h', 32);
+		nheld++;
+	}
+}
+
+NOINLINE static long drop_blocks(void)
+{
+	long n = nheld;
+
+	while (nheld > 0)
+		free(held[--nheld]);
+	free(held);
+	held = NULL;
+	malloc_trim(0);
+	return n;
+}
+
 static atomic_int dl_done;
 static int dl_hung;
 
@@ -210,6 +265,22 @@ static int command(char *line)
 		vt_printf("server: leaked %d\n", n);
 		vt_format(text, sizeof(text), "leaked %d", n);
 		ack(seq, text);
+	} else if (!strcmp(name, "hold")) {
+		long n = arg ? atol(arg) : 0;
+
+		hold_blocks(n);
+		vt_printf("server: held %ld\n", n);
+		vt_format(text, sizeof(text), "held %ld", n);
+		ack(seq, text);
+	} else if (!strcmp(name, "drop")) {
+		long n = drop_blocks();
+
+		vt_printf("server: dropped %ld\n", n);
+		vt_format(text, sizeof(text), "dropped %ld", n);
+		ack(seq, text);
+	} else if (!strcmp(name, "sandbox")) {
+		no_membarrier();
+		ack(seq, "sandboxed");
 	} else if (!strcmp(name, "got")) {
 		at_got_state(text, sizeof(text));
 		ack(seq, text);
@@ -242,6 +313,8 @@ int main(int argc, char **argv)
 	at_start(argc, argv);
 	if (argc > 2 && !strcmp(argv[2], "seccomp"))
 		no_exec_mappings();
+	if (argc > 2 && !strcmp(argv[2], "no-membarrier"))
+		no_membarrier();
 	at_path(path, sizeof(path), "cmd");
 	unlink(path);
 	if (mkfifo(path, 0600) < 0)
@@ -294,6 +367,7 @@ int main(int argc, char **argv)
 		free(p);
 	}
 	vt_check(bad == 0, "leaked blocks intact at the end");
+	drop_blocks();
 	vt_printf("server: %lu blocks leaked on request\n", leaked_total);
 	pre_attach_release();
 	pre_attach_end();
