@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "arena.h"
 #include "dynelf.h"
 #include "got.h"
@@ -28,6 +30,7 @@
 #include "real.h"
 #include "reloc.h"
 #include "state.h"
+#include "unwinder.h"
 
 struct slot {
 	uintptr_t *addr;
@@ -62,6 +65,10 @@ static int npatched;
 
 static void *(*real_dlopen)(const char *, int);
 static int (*real_dlclose)(void *);
+static int (*real_dl_iterate_phdr)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
+static int hooked;	/* the slots are patched (agent_got_patch), not put back since */
+static int barrier_pending;	/* agent_loader_barrier is taking the loader's list lock */
+
 
 static uintptr_t page_size(void)
 {
@@ -106,6 +113,8 @@ static uintptr_t hook_for(const char *name)
 		return (uintptr_t)agent_dlopen;
 	if (!strcmp(name, "dlclose"))
 		return (uintptr_t)agent_dlclose;
+	if (!strcmp(name, "dl_iterate_phdr"))
+		return (uintptr_t)agent_dl_iterate_phdr;
 	/* Not an allocator: a program leaving through _exit runs no
 	 * destructor, this is where its exit report leaves. */
 	if (!strcmp(name, "_exit") || !strcmp(name, "_Exit"))
@@ -281,25 +290,44 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-int agent_got_patch(void)
+/* Every module's slots, in rounds. Under got_lock. */
+static int patch_all(void)
 {
 	struct patch_run run = { 0, 0 };
 
-	pthread_mutex_lock(&got_lock);
-	/* A dlopen hook that raced with a detach: the restore came first, so
-	 * patch nothing (detach turns recording off before it restores). */
-	if (!__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_unlock(&got_lock);
-		return 0;
-	}
 	if (!real_dlopen) {
 		real_dlopen = (void *(*)(const char *, int))agent_real_lookup("dlopen");
 		real_dlclose = (int (*)(void *))agent_real_lookup("dlclose");
+		real_dl_iterate_phdr = (int (*)(int (*)(struct dl_phdr_info *, size_t, void *),
+						void *))agent_real_lookup("dl_iterate_phdr");
 	}
+	hooked = 1;
 	for (run.round = 0; run.round < ROUNDS; run.round++)
 		dl_iterate_phdr(patch_module, &run);
-	pthread_mutex_unlock(&got_lock);
 	return run.total;
+}
+
+int agent_got_patch(void)
+{
+	int ret;
+
+	pthread_mutex_lock(&got_lock);
+	ret = patch_all();
+	pthread_mutex_unlock(&got_lock);
+	return ret;
+}
+
+/*
+ * After a dlopen through the hook: the new modules' slots, while the slots
+ * are hooked at all. A detach that put them back meanwhile came first:
+ * nothing then.
+ */
+static void patch_new(void)
+{
+	pthread_mutex_lock(&got_lock);
+	if (hooked)
+		patch_all();
+	pthread_mutex_unlock(&got_lock);
 }
 
 /*
@@ -332,6 +360,7 @@ void agent_got_restore(void)
 	slots_cap = 0;
 	nslots = 0;
 	npatched = 0;
+	hooked = 0;
 	pthread_mutex_unlock(&got_lock);
 	pthread_mutex_unlock(&unload_lock);
 }
@@ -514,8 +543,8 @@ void *agent_dlopen(const char *file, int mode)
 	}
 	h = real_dlopen(use, mode);
 	/* While the slots are hooked (recording, or armed before memtrace_agent_start). */
-	if (h && agent_got_count() > 0)
-		agent_got_patch();
+	if (h)
+		patch_new();
 	return h;
 }
 
@@ -533,3 +562,66 @@ int agent_dlclose(void *handle)
 		pthread_mutex_unlock(&unload_lock);
 	return ret;
 }
+
+/*
+ * dl_iterate_phdr runs its callback with the loader's list lock held, and
+ * a callback may allocate. Then libunwind's walk, on a cache miss, would
+ * take its own cache lock and ask dl_iterate_phdr for that list lock: the
+ * opposite order to a thread already inside libunwind that waits for the
+ * list lock (two such threads deadlocked: tests/victims/busy_alloc "mi").
+ * The flag lets the unwinder walk differently there (unwind_libunwind.c).
+ * Exported too in start mode, so every module's calls come here.
+ */
+int agent_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	int (*real)(int (*)(struct dl_phdr_info *, size_t, void *), void *) =
+		__atomic_load_n(&real_dl_iterate_phdr, __ATOMIC_ACQUIRE);
+	int ret;
+
+	if (!real) {
+		real = (int (*)(int (*)(struct dl_phdr_info *, size_t, void *), void *))
+			agent_real_lookup("dl_iterate_phdr");
+		if (!real)
+			return 0;
+		__atomic_store_n(&real_dl_iterate_phdr, real, __ATOMIC_RELEASE);
+	}
+	/* Wait while agent_loader_barrier takes the lock, unless this thread
+	 * holds it already (a callback that iterates again). */
+	if (!agent_in_phdr)
+		while (__atomic_load_n(&barrier_pending, __ATOMIC_ACQUIRE))
+			sched_yield();
+	agent_in_phdr++;
+	ret = real(cb, data);
+	agent_in_phdr--;
+	return ret;
+}
+
+static int barrier_stop(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)info;
+	(void)size;
+	(void)arg;
+	return 1;
+}
+
+/*
+ * Take the loader's list lock once and let it go: every dl_iterate_phdr in
+ * progress has ended, so a thread that entered one before its slot was
+ * hooked (without agent_in_phdr) has left it. Callers through the hook
+ * wait meanwhile; without that, a thread calling dl_iterate_phdr in a loop
+ * takes the lock again before a waiter wakes, for seconds on end.
+ */
+void agent_loader_barrier(void)
+{
+	int (*real)(int (*)(struct dl_phdr_info *, size_t, void *), void *) =
+		__atomic_load_n(&real_dl_iterate_phdr, __ATOMIC_ACQUIRE);
+
+	if (!real)
+		return;
+	__atomic_store_n(&barrier_pending, 1, __ATOMIC_SEQ_CST);
+	real(barrier_stop, NULL);
+	__atomic_store_n(&barrier_pending, 0, __ATOMIC_RELEASE);
+}
+
+AGENT_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+	__attribute__((alias("agent_dl_iterate_phdr")));

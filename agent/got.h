@@ -8,6 +8,8 @@
 #ifndef AGENT_GOT_H
 #define AGENT_GOT_H
 
+#include <stddef.h>
+
 /*
  * Patch every loaded module but the agent, the dynamic loader and the vDSO:
  * every JUMP_SLOT and GLOB_DAT relocation of a hooked name, RELRO pages made
@@ -26,5 +28,19 @@ int agent_got_count(void);
 /* Hooks for dlopen and dlclose (patched into GOTs, never exported). */
 void *agent_dlopen(const char *file, int mode);
 int agent_dlclose(void *handle);
+
+/*
+ * Hook for dl_iterate_phdr (patched into GOTs, and exported: in start mode
+ * every module calls it). It keeps agent_in_phdr (unwinder.h).
+ */
+struct dl_phdr_info;
+int agent_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
+
+/*
+ * Wait until no thread is inside a dl_iterate_phdr it entered before the
+ * slots were hooked (when agent_in_phdr could not be set for it). Not from
+ * inside a dl_iterate_phdr callback.
+ */
+void agent_loader_barrier(void);
 
 #endif

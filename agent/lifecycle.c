@@ -275,14 +275,14 @@ static void note_exit_status(int status, void *arg)
 static void watch_exit_status(void)
 {
 	static int done;
-	int (*on_exit_fn)(void (*)(int, void *), void *);
 
 	if (done)
 		return;
 	done = 1;
-	on_exit_fn = (int (*)(void (*)(int, void *), void *))agent_real_lookup("on_exit");
-	if (on_exit_fn)
-		on_exit_fn(note_exit_status, NULL);
+	/* Found with the allocator: not walking the module list here, where
+	 * another thread may be loading or unloading a module (attach). */
+	if (agent_real.on_exit)
+		agent_real.on_exit(note_exit_status, NULL);
 }
 
 /*
@@ -322,7 +322,9 @@ static int recording_begin(const struct agent_config *cfg, const char *since)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	agent_state.start_wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
 	agent_pid = getpid();
-	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
+	/* Attached, recording begins in agent_attach, once the hooks are in. */
+	if (strcmp(since, "attach"))
+		__atomic_store_n(&agent_state.recording, 1, __ATOMIC_RELEASE);
 	ret = 0;
 out:
 	agent_guard = guard;
@@ -377,22 +379,21 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 int agent_attach(void)
 {
 	agent_guard = 1;
-	/* Release: a hook that sees this generation sees these settings. */
-	__atomic_add_fetch(&agent_state.generation, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&agent_state.tables_open, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_SEQ_CST);
-	if (armed) {
-		/* The constructor patched every module under the loader's lock. */
-		armed = 0;
-		agent_guard = 0;
-		return 0;
-	}
-	if (agent_got_patch() < 0) {
+	/* The constructor patched every module under the loader's lock (armed);
+	 * a re-attach patches here. The hooks pass calls through meanwhile. */
+	if (!armed && agent_got_patch() < 0) {
 		agent_got_restore();
 		agent_fail("out of memory while patching the GOTs");
 		agent_guard = 0;
 		return -1;
 	}
+	armed = 0;
+	/* No thread is left inside a dl_iterate_phdr it entered unhooked (got.c). */
+	agent_loader_barrier();
+	/* Release: a hook that sees this generation sees these settings. */
+	__atomic_add_fetch(&agent_state.generation, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&agent_state.tables_open, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&agent_state.recording, 1, __ATOMIC_SEQ_CST);
 	agent_guard = 0;
 	return 0;
 }

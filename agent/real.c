@@ -48,6 +48,7 @@ int agent_real_resolve(void)
 	r.memalign = (void *(*)(size_t, size_t))agent_real_lookup("memalign");
 	r.valloc = (void *(*)(size_t))agent_real_lookup("valloc");
 	r.pvalloc = (void *(*)(size_t))agent_real_lookup("pvalloc");
+	r.on_exit = (int (*)(void (*)(int, void *), void *))agent_real_lookup("on_exit");
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign)
 		return -1;
 	/* The C++ operators now too, while the link map is the one the
@@ -65,6 +66,7 @@ int agent_real_resolve(void)
 	agent_real.memalign = r.memalign;
 	agent_real.valloc = r.valloc;
 	agent_real.pvalloc = r.pvalloc;
+	agent_real.on_exit = r.on_exit;
 	__atomic_store_n(&agent_real.malloc, r.malloc, __ATOMIC_RELEASE);
 	return 0;
 }

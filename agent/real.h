@@ -20,6 +20,9 @@ struct agent_real {
 	void *(*memalign)(size_t, size_t);
 	void *(*valloc)(size_t);
 	void *(*pvalloc)(size_t);	/* NULL where the libc has none (musl) */
+	/* Not an allocator: the exit status for the exit report (lifecycle.c).
+	 * NULL where the libc has none (musl). */
+	int (*on_exit)(void (*)(int, void *), void *);
 	/* The C++ operators by enum agent_cxx_op; NULL until found (a C
 	 * program has none until it loads libstdc++). */
 	void *cxx[AGENT_CXX_NOPS];

@@ -8,6 +8,8 @@
 
 static uintptr_t self_lo, self_hi;
 
+__thread int agent_in_phdr;
+
 const struct agent_unwinder *agent_unwinder_find(const char *name)
 {
 	if (!strcmp(name, agent_unwind_fp.name))

@@ -70,6 +70,13 @@ static inline __attribute__((always_inline)) int backtrace_raw(void **buf, int w
 {
 	return unw_backtrace(buf, want);
 }
+
+/*
+ * Inside a dl_iterate_phdr callback the loader's list lock is held, and
+ * libunwind's cache lock must not be taken after it (got.c says why): the
+ * frame-pointer walk, which takes no lock, does the work there.
+ */
+#define IN_LOADER_LIST_LOCK() (agent_in_phdr != 0)
 #endif
 
 static int lu_capture(uintptr_t *pcs, int max, void *frame)
@@ -80,6 +87,10 @@ static int lu_capture(uintptr_t *pcs, int max, void *frame)
 	int want = max + 16;
 	int n, skip = 0, out = 0;
 
+#ifdef IN_LOADER_LIST_LOCK
+	if (IN_LOADER_LIST_LOCK())
+		return agent_unwind_fp.capture(pcs, max, frame);
+#endif
 	(void)frame;
 	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
 		want = (int)(sizeof(buf) / sizeof(buf[0]));
