@@ -58,7 +58,7 @@ run_tool() {
 
 echo "# attach latency, $(uname -sr), $(nproc) cpus, $(date -u +%F), victim: churn (2 threads allocating), runs=$RUNS"
 run_tool memtrace
-steps=$(grep -o 'seize [0-9.]*, dlopen [0-9.]*, start [0-9.]*, release [0-9.]*' "$tmp/log" | tail -1)
+steps=$(grep -o 'seize [0-9.]*, safe point [0-9.]* in [0-9]* looks, dlopen [0-9.]*, start [0-9.]*, release [0-9.]*' "$tmp/log" | tail -1)
 if command -v heaptrack >/dev/null; then run_tool heaptrack; fi
 printf '%-10s %10s %10s %10s\n' tool median_ms min_ms max_ms
 for tool in memtrace heaptrack; do

@@ -168,9 +168,11 @@ int inj_run_attach(struct run *r, const char *agent)
 	if (reattached)
 		log_info("attached to process %d (agent already loaded); recording from now on", (int)r->pid);
 	else
-		log_info("attached to process %d in %.1f ms (seize %.1f, dlopen %.1f, start %.1f, release %.1f); "
-			 "recording from now on", (int)r->pid, res.total_us / 1000.0, res.seize_us / 1000.0,
-			 res.dlopen_us / 1000.0, res.start_us / 1000.0, res.release_us / 1000.0);
+		log_info("attached to process %d in %.1f ms (seize %.1f, safe point %.1f in %d looks, "
+			 "dlopen %.1f, start %.1f, release %.1f); recording from now on", (int)r->pid,
+			 res.total_us / 1000.0, res.seize_us / 1000.0, res.safepoint_us / 1000.0,
+			 res.safepoint_looks, res.dlopen_us / 1000.0, res.start_us / 1000.0,
+			 res.release_us / 1000.0);
 	inj_run_console_open(r);
 	inj_run_loop(r, -1, 1);
 	inj_run_console_close(r, NULL);

@@ -72,7 +72,8 @@ static const char usage_text[] =
 	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 the\n"
 	"process ended while attached (its exit report printed), 3 no such process, 4 permission\n"
 	"refused, 5 already traced, 6 unsupported target, 7 agent unusable, 8 seccomp, 9 dlopen\n"
-	"failed, 10 remote call failed, 11 another memtrace attached (docs/user-guide.md).\n";
+	"failed, 10 no safe point in time or remote call failed, 11 another memtrace attached\n"
+	"(docs/user-guide.md).\n";
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
