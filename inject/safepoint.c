@@ -555,13 +555,12 @@ static int in_system(const struct inj_codemap *cm, const struct inj_frame *f, in
 }
 
 enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const struct inj_frame *f,
-				  int n, int end, const struct inj_maps *now, char *why, size_t len)
+				  int n, const struct inj_maps *now, char *why, size_t len)
 {
 	char what[256], where[300];
 	enum inj_safety v;
 	int i, last_sys;
 
-	(void)end;
 	if (n < 1) {
 		snprintf(why, len, "its stack could not be read");
 		return INJ_NOT_PROVEN;
@@ -705,7 +704,7 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 			v = INJ_NOT_PROVEN;
 			snprintf(why, sizeof(why), "its registers cannot be read");
 		} else {
-			v = inj_codemap_judge(cm, ti->tid, f, nf, end, &now, why, sizeof(why));
+			v = inj_codemap_judge(cm, ti->tid, f, nf, &now, why, sizeof(why));
 		}
 		log_debug("thread %d: %s%s%s (%d frames%s)", ti->tid, verdict_names[v],
 			  v == INJ_SAFE ? "" : ": ", v == INJ_SAFE ? "" : why, nf,

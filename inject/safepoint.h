@@ -46,14 +46,16 @@ enum inj_safety {
 
 /*
  * Judge the stack of stopped thread TID: its frames F[0..N) as
- * inj_stackwalk_thread gave them (END its *END) and, above the last one,
- * the words of its stack (read with process_vm_readv up to the end of the
- * mapping in NOW that holds the last frame's stack pointer), any of which
- * that points into critical code counts as a frame there. WHY (LEN bytes)
- * gets one sentence for a verdict other than INJ_SAFE.
+ * inj_stackwalk_thread gave them and, above the last one, the words of its
+ * stack (read with process_vm_readv up to the end of the mapping in NOW
+ * that holds the last frame's stack pointer), any of which that points
+ * into critical code counts as a frame there: whether the walk reached the
+ * stack's end or stopped early (where 32-bit ARM cannot tell the two
+ * apart), the rest of the stack is read. WHY (LEN bytes) gets one sentence
+ * for a verdict other than INJ_SAFE.
  */
 enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const struct inj_frame *f,
-				  int n, int end, const struct inj_maps *now, char *why, size_t len);
+				  int n, const struct inj_maps *now, char *why, size_t len);
 
 /* What the search for a safe point did (bench/, -v). */
 struct inj_safepoint_stats {
