@@ -172,6 +172,16 @@ int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr);
 int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0);
 
 /*
+ * ADDR, a word read from a stack, is a return address: the instruction
+ * just before it in the code of TID's process is a call (x86_64: call
+ * rel32 or call r/m; aarch64: bl, blr and its authenticated forms; arm: bl,
+ * blx in ARM state, and in Thumb state, where ADDR has bit 0 set). A
+ * function pointer or another value that merely points into code is not.
+ * 1 or 0 (also when the code cannot be read).
+ */
+int inj_arch_after_call(int tid, uint64_t addr);
+
+/*
  * Turn R into a call of FN with the NARGS integer ARGS: PC, argument
  * registers, a return address of 0, and the "not in a system call" marker
  * (orig_rax / ARM_ORIG_r0 = -1) so the kernel does not restart a system call

@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 
 #include "log.h"
+#include "remote.h"
 #include "safepoint.h"
 
 enum {
@@ -529,7 +530,10 @@ static enum inj_safety scan_stack(const struct inj_codemap *cm, int tid, uint64_
 			uint64_t word = 0;
 
 			memcpy(&word, buf + k, w);
-			if (word && (v = critical_at(cm, word, what, len)) != INJ_SAFE)
+			/* A pointer into the code that no call left there is not a frame:
+			 * __libc_start_main keeps the loader's _dl_fini, for one. */
+			if (word && (v = critical_at(cm, word, what, len)) != INJ_SAFE &&
+			    inj_arch_after_call(tid, word))
 				return v;
 		}
 		a += (uint64_t)got;

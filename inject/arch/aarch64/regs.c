@@ -164,3 +164,15 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 	memcpy(r->w, &u, sizeof(u));
 	return 0;
 }
+
+int inj_arch_after_call(int tid, uint64_t addr)
+{
+	uint32_t insn = 0;
+	struct iovec l = { &insn, sizeof(insn) }, r = { (void *)(uintptr_t)(addr - 4), sizeof(insn) };
+
+	if (addr < 4 || (addr & 3) || process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(insn))
+		return 0;
+	/* bl imm26; blr Xn; blraa, blrab, blraaz, blrabz (pointer authentication). */
+	return (insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffffc1fu) == 0xd63f0000u ||
+	       (insn & 0xfefff800u) == 0xd63f0800u;
+}

@@ -172,3 +172,38 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 	memcpy(r->w, &u, sizeof(u));
 	return 0;
 }
+
+int inj_arch_after_call(int tid, uint64_t addr)
+{
+	uint32_t a = (uint32_t)addr;
+	unsigned char b[4];
+	struct iovec l = { b, sizeof(b) }, r;
+
+	if (a & 1) {
+		uint16_t h1, h2;
+
+		/* Thumb: bl or blx imm (32 bits), or blx Rm (16 bits), before the return. */
+		a &= ~1u;
+		r.iov_base = (void *)(uintptr_t)(a - 4);
+		r.iov_len = sizeof(b);
+		if (a < 4 || process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(b))
+			return 0;
+		h1 = (uint16_t)(b[0] | b[1] << 8);
+		h2 = (uint16_t)(b[2] | b[3] << 8);
+		if ((h1 & 0xf800u) == 0xf000u &&
+		    ((h2 & 0xd000u) == 0xd000u || (h2 & 0xd001u) == 0xc000u))
+			return 1;
+		return (h2 & 0xff87u) == 0x4780u;
+	} else {
+		uint32_t insn;
+
+		r.iov_base = (void *)(uintptr_t)(a - 4);
+		r.iov_len = sizeof(b);
+		if ((a & 3) || a < 4 || process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(b))
+			return 0;
+		insn = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+		/* ARM: bl (any condition), blx imm, blx Rm. */
+		return ((insn & 0x0f000000u) == 0x0b000000u && (insn >> 28) != 0xfu) ||
+		       (insn & 0xfe000000u) == 0xfa000000u || (insn & 0x0ffffff0u) == 0x012fff30u;
+	}
+}

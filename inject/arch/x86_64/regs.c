@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 
 #include "remote.h"
@@ -160,5 +161,37 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 	u.orig_rax = (unsigned long long)-1;
 	u.eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
 	memcpy(r->w, &u, sizeof(u));
+	return 0;
+}
+
+int inj_arch_after_call(int tid, uint64_t addr)
+{
+	unsigned char b[8];
+	struct iovec l = { b, sizeof(b) }, r = { (void *)(uintptr_t)(addr - sizeof(b)), sizeof(b) };
+
+	if (addr < sizeof(b) || process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(b))
+		return 0;
+	/* call rel32: e8 and four bytes. */
+	if (b[3] == 0xe8)
+		return 1;
+	/* call r/m64: ff /2, as long as its ModRM, SIB and displacement say. */
+	for (unsigned k = 2; k <= 7; k++) {
+		unsigned char modrm = b[sizeof(b) - k + 1];
+		unsigned mod = modrm >> 6, rm = modrm & 7, len = 2;
+
+		if (b[sizeof(b) - k] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		if (mod != 3 && rm == 4) {
+			len++;
+			if (k >= 3 && mod == 0 && (b[sizeof(b) - k + 2] & 7) == 5)
+				len += 4;
+		}
+		if (mod == 1)
+			len += 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			len += 4;
+		if (len == k)
+			return 1;
+	}
 	return 0;
 }
