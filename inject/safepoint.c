@@ -463,15 +463,20 @@ static const struct fn *fn_at(const struct inj_codemap *cm, uint64_t a)
 /*
  * Critical code at A: a critical region (not its ELF header, which the
  * auxiliary vector points at), or a critical function. INJ_IN_LOADER,
- * INJ_IN_ALLOCATOR (WHAT says which), or INJ_SAFE.
+ * INJ_IN_ALLOCATOR (WHAT says which), or INJ_SAFE. SCANNED: A is a word
+ * found on a stack above the frames walked, where the loader's own code is
+ * left out: its startup leaves return addresses near the top of the main
+ * thread's stack that stay there for good (an armhf process showed one in
+ * every look), and a thread the program sent into the loader got there
+ * through the C library's exported dl* functions, which still count.
  */
-static enum inj_safety critical_at(const struct inj_codemap *cm, uint64_t a, char *what,
-				   size_t len)
+static enum inj_safety critical_at(const struct inj_codemap *cm, uint64_t a, int scanned,
+				   char *what, size_t len)
 {
 	const struct region *r = region_at(cm, a);
 	const struct fn *f;
 
-	if (r && r->kind != R_SYSTEM && a != r->base) {
+	if (r && r->kind != R_SYSTEM && a != r->base && !(scanned && r->kind == R_LOADER)) {
 		snprintf(what, len, "%s", r->what);
 		return r->kind == R_LOADER ? INJ_IN_LOADER : INJ_IN_ALLOCATOR;
 	}
@@ -509,7 +514,7 @@ static uint64_t mapping_end(const struct inj_maps *now, uint64_t a)
  * stack cannot be read.
  */
 static enum inj_safety scan_stack(const struct inj_codemap *cm, int tid, uint64_t from,
-		      const struct inj_maps *now, char *what, size_t len)
+				  const struct inj_maps *now, char *what, size_t len)
 {
 	uint64_t end = mapping_end(now, from), a;
 	size_t w = sizeof(void *);
@@ -532,9 +537,14 @@ static enum inj_safety scan_stack(const struct inj_codemap *cm, int tid, uint64_
 			memcpy(&word, buf + k, w);
 			/* A pointer into the code that no call left there is not a frame:
 			 * __libc_start_main keeps the loader's _dl_fini, for one. */
-			if (word && (v = critical_at(cm, word, what, len)) != INJ_SAFE &&
-			    inj_arch_after_call(tid, word))
+			if (word && (v = critical_at(cm, word, 1, what, len)) != INJ_SAFE &&
+			    inj_arch_after_call(tid, word)) {
+				size_t l = strlen(what);
+
+				snprintf(what + l, len - l, ": %#" PRIx64 " at %#" PRIx64, word,
+					 a + k);
 				return v;
+			}
 		}
 		a += (uint64_t)got;
 	}
@@ -573,7 +583,7 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 	for (i = 0; i < n; i++) {
 		uint64_t a = frame_addr(f, i);
 
-		v = critical_at(cm, a, what, sizeof(what));
+		v = critical_at(cm, a, 0, what, sizeof(what));
 		if (v != INJ_SAFE) {
 			describe(cm, a, where, sizeof(where));
 			snprintf(why, len, "frame %d is in %s (%s)", i, what, where);
@@ -663,6 +673,21 @@ static const char *const verdict_names[] = {
 	[INJ_IN_ALLOCATOR] = "in the allocator", [INJ_NOT_PROVEN] = "not proven",
 };
 
+/* The frames of a stack not proved safe, for -v -v. */
+static void log_frames(const struct inj_codemap *cm, const struct inj_frame *f, int n)
+{
+	char where[300];
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	for (int i = 0; i < n; i++) {
+		describe(cm, frame_addr(f, i), where, sizeof(where));
+		log_debug("  #%-2d pc %#" PRIx64 " sp %#" PRIx64 " %s%s", i, f[i].pc, f[i].sp,
+			  region_at(cm, frame_addr(f, i)) ? where : "(program)",
+			  f[i].signal ? " [signal frame]" : "");
+	}
+}
+
 /* One look at every thread. */
 struct look {
 	int best, best_rank;
@@ -713,6 +738,8 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 		log_debug("thread %d: %s%s%s (%d frames%s)", ti->tid, verdict_names[v],
 			  v == INJ_SAFE ? "" : ": ", v == INJ_SAFE ? "" : why, nf,
 			  end ? "" : ", walk cut short");
+		if (v != INJ_SAFE)
+			log_frames(cm, f, nf);
 		if (v != INJ_SAFE) {
 			snprintf(lk->reason[v], sizeof(lk->reason[v]), "%s", why);
 			lk->reason_tid[v] = ti->tid;

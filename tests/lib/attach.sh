@@ -225,7 +225,8 @@ check_expect_in() {
 	shift 2
 	valid_json "$report" || return 1
 	exp=$(expect_groups "$out" | awk -v skip=" ${EXPECT_SKIP:-} " 'index(skip, " " $1 " ") == 0')
-	got=$(report_groups_in "$report" "$@" | awk -v ign=" ${EXPECT_IGNORE:-} " 'index(ign, " " $1 " ") == 0') || {
+	got=$(report_groups_in "$report" "$@" | awk -v ign=" ${EXPECT_IGNORE:-} " 'index(ign, " " $1 " ") == 0' |
+		lost_callers "$out") || {
 		printf 'could not read the contexts of %s\n' "$report"
 		return 1
 	}

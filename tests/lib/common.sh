@@ -226,7 +226,22 @@ report_groups() {
 # expect_groups OUT: the same from the EXPECT lines a victim printed.
 expect_groups() {
 	awk '$1 == "EXPECT" { b[$2] += $3; y[$2] += $4 }
-	     END { for (f in b) print f, b[f], y[f] }' "$1" | LC_ALL=C sort
+	     END { for (f in b) print f, b[f], y[f] }' "$1" | LC_ALL=C sort | lost_callers "$1"
+}
+
+# lost_callers OUT: filter "FUNCTION ..." lines, dropping the functions the
+# victim's output OUT marks "VIA_LIBC FUNCTION" (victim.h vt_via_libc: the
+# allocation is made inside a C library function) where the agent cannot
+# walk out of the C library: on 32-bit ARM, Debian's libc marks most of its
+# code "cannot unwind", so the caller of strdup is lost and the block is
+# reported under libc (docs/user-guide.md, "ARM devices"). Both sides of a
+# comparison go through it.
+lost_callers() {
+	if [ $HAVE_FP = 1 ]; then
+		cat
+		return
+	fi
+	awk -v lost=" $(awk '$1 == "VIA_LIBC" { printf "%s ", $2 }' "$1") " 'index(lost, " " $1 " ") == 0'
 }
 
 # join_groups EXPECTED GOT: the two "function blocks bytes" lists side by
@@ -258,7 +273,7 @@ check_expect() {
 
 	valid_json "$report" || return 1
 	exp=$(expect_groups "$out")
-	got=$(report_groups "$report" "$prog") || {
+	got=$(report_groups "$report" "$prog" | lost_callers "$out") || {
 		printf 'could not read the contexts of %s\n' "$report"
 		return 1
 	}

@@ -164,6 +164,7 @@ int main(int argc, char **argv)
 	vt_expect("leak_realloc", 1, 300);
 	vt_expect("leak_memalign", 3, 640);
 	vt_expect("leak_strdup", 1, 33);
+	vt_via_libc("leak_strdup");
 	at_leaked_then_wait_stop();
 
 	vt_printf("basic: stop\n");

@@ -104,6 +104,7 @@ int main(int argc, char **argv)
 	vt_expect("leak_exit_malloc", 3, 144);
 	vt_expect("leak_exit_calloc", 2, 200);
 	vt_expect("leak_exit_strdup", 1, 27);
+	vt_via_libc("leak_exit_strdup");
 	at_leaked_then_wait_stop();
 
 	vt_printf("exit: ending by %s\n", how);
