@@ -620,8 +620,13 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 		i = b + 1;
 		pc = frame_addr(f, b);
 		entry = fn_at(cm, pc);
-		/* The innermost run, a wait the program called. */
-		if (a == 0 && b + 1 < n && entry && (entry->flags & F_BLOCKING))
+		/*
+		 * The innermost run, a wait the program called. Its caller may be
+		 * out of sight (a walk cut short at a wrapper without unwind
+		 * tables, on 32-bit ARM): no thread starts in such a call, so
+		 * there is one, and what lies above was scanned for critical code.
+		 */
+		if (a == 0 && entry && (entry->flags & F_BLOCKING))
 			continue;
 		/* The outermost run: the thread's start code, which called the program. */
 		if (b == last_sys && a > 0)
@@ -690,7 +695,7 @@ static void log_frames(const struct inj_codemap *cm, const struct inj_frame *f, 
 
 /* One look at every thread. */
 struct look {
-	int best, best_rank;
+	int best;
 	int critical;      /* threads in the loader or the allocator */
 	int frozen_loader; /* ... in the loader and stopped by job control */
 	int movable;       /* threads that can be let run */
@@ -698,16 +703,27 @@ struct look {
 	int reason_tid[4];
 };
 
+static int by_rank(const void *a, const void *b)
+{
+	return rank(a) - rank(b);
+}
+
+/*
+ * Walk the stopped threads best first (blocked in a system call, then the
+ * main thread): the first that is safe is the choice, and the others need
+ * no walk, unless the process is stopped by job control, where a thread in
+ * the loader refuses the call whatever else is safe. A walk costs little
+ * on a board and much under emulation.
+ */
 static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct inj_stackwalk *w,
 		     struct inj_frame *f, struct look *lk, struct inj_safepoint_stats *st)
 {
-	int pid = inj_task_pid(t);
+	int pid = inj_task_pid(t), frozen = 0;
 	struct inj_thread_info *info;
 	struct inj_maps now;
 	size_t n, cap;
 
 	lk->best = -1;
-	lk->best_rank = 99;
 	lk->critical = lk->frozen_loader = lk->movable = 0;
 	if (inj_maps_read(pid, &now) < 0)
 		return -1;
@@ -720,6 +736,11 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 	n = inj_task_info(t, info, cap);
 	if (n > cap)
 		n = cap;
+	qsort(info, n, sizeof(*info), by_rank);
+	for (size_t i = 0; i < n; i++) {
+		lk->movable += !info[i].group_stop;
+		frozen += info[i].group_stop;
+	}
 	st->rounds++;
 	for (size_t i = 0; i < n; i++) {
 		const struct inj_thread_info *ti = &info[i];
@@ -727,6 +748,8 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 		char why[320];
 		int end = 0, nf;
 
+		if (lk->best > 0 && !frozen)
+			break;
 		nf = inj_stackwalk_thread(w, ti->tid, f, MAX_FRAMES, &end);
 		st->walks++;
 		if (nf < 0) {
@@ -744,13 +767,10 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 			snprintf(lk->reason[v], sizeof(lk->reason[v]), "%s", why);
 			lk->reason_tid[v] = ti->tid;
 		}
-		lk->movable += !ti->group_stop;
 		lk->critical += v == INJ_IN_LOADER || v == INJ_IN_ALLOCATOR;
 		lk->frozen_loader += v == INJ_IN_LOADER && ti->group_stop;
-		if (v == INJ_SAFE && !ti->at_entry && rank(ti) < lk->best_rank) {
-			lk->best_rank = rank(ti);
+		if (v == INJ_SAFE && !ti->at_entry && lk->best < 0)
 			lk->best = ti->tid;
-		}
 	}
 	free(info);
 	inj_maps_free(&now);

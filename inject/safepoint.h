@@ -62,8 +62,9 @@ struct inj_safepoint_stats {
 	int rounds;        /* times every thread was judged */
 	int walks;         /* stack walks */
 	int64_t search_us; /* from the first walk to the choice */
-	int others_critical; /* at the choice, other threads in the allocator or the loader
-			      * (let run by the call if it waits for one of their locks) */
+	int others_critical; /* at the choice, other threads seen in the allocator or the
+			      * loader (let run by the call if it waits for one of their locks;
+			      * the threads after the chosen one are not walked) */
 };
 
 /*

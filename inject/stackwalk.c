@@ -32,10 +32,18 @@ struct page {
 	unsigned char bytes[PAGE];
 };
 
+/* libunwind's per-thread state, kept: it holds the module image it mapped last. */
+struct upt {
+	int tid;
+	void *upt;
+};
+
 struct inj_stackwalk {
 	int pid;
 	unw_addr_space_t as;
 	unw_accessors_t acc;
+	struct upt *upts;
+	size_t nupts;
 	/* Per walk: */
 	void *upt;
 	int tid;
@@ -159,13 +167,39 @@ void inj_stackwalk_free(struct inj_stackwalk *w)
 {
 	if (!w)
 		return;
+	for (size_t i = 0; i < w->nupts; i++)
+		_UPT_destroy(w->upts[i].upt);
+	free(w->upts);
 	unw_destroy_addr_space(w->as);
 	free(w);
+}
+
+/* The libunwind state of thread TID, made on its first walk. NULL (ENOMEM). */
+static void *upt_of(struct inj_stackwalk *w, int tid)
+{
+	struct upt *v;
+
+	for (size_t i = 0; i < w->nupts; i++)
+		if (w->upts[i].tid == tid)
+			return w->upts[i].upt;
+	v = realloc(w->upts, (w->nupts + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	w->upts = v;
+	v[w->nupts].upt = _UPT_create(tid);
+	if (!v[w->nupts].upt)
+		return NULL;
+	v[w->nupts].tid = tid;
+	return v[w->nupts++].upt;
 }
 
 void inj_stackwalk_flush(struct inj_stackwalk *w)
 {
 	unw_flush_cache(w->as, 0, 0);
+	/* Each thread's state holds a module image mapped from its file. */
+	for (size_t i = 0; i < w->nupts; i++)
+		_UPT_destroy(w->upts[i].upt);
+	w->nupts = 0;
 }
 
 int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, int max, int *end)
@@ -178,7 +212,7 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		errno = EINVAL;
 		return -1;
 	}
-	w->upt = _UPT_create(tid);
+	w->upt = upt_of(w, tid);
 	if (!w->upt) {
 		errno = ENOMEM;
 		return -1;
@@ -189,7 +223,6 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		w->pages[i].addr = 0;
 	r = unw_init_remote(&c, w->as, w);
 	if (r < 0) {
-		_UPT_destroy(w->upt);
 		w->upt = NULL;
 		walking = NULL;
 		log_debug("thread %d: no stack walk (libunwind error %d)", tid, r);
@@ -211,7 +244,6 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		if (r == 0)
 			*end = 1;
 	} while (r > 0);
-	_UPT_destroy(w->upt);
 	w->upt = NULL;
 	walking = NULL;
 	return n;
