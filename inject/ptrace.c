@@ -677,10 +677,10 @@ struct inj_task *inj_seize(int pid, int timeout_ms)
 		if (fresh < 0 || wait_stopped(t, deadline) < 0)
 			goto fail;
 		if (!inj_task_threads(t) && t->spared) {
-			/* Every thread waits in epoll: one has to be stopped (it will
-			 * see EINTR, as under any debugger). */
-			log_warn("every thread of process %d waits in epoll_wait: one of them will see EINTR",
-				 pid);
+			/* Every thread waits so: they have to be stopped, and each
+			 * wait the stop cuts short is made again (redo_cut_wait). */
+			log_debug("every thread of process %d waits in a call a stop cuts short: "
+				  "stopped all the same, each wait is made again", pid);
 			t->spare_waiters = 0;
 			continue;
 		}
