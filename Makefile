@@ -119,7 +119,7 @@ COMMON_SRCS := common/proto.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
-	agent/modules.c agent/dynelf.c agent/got.c agent/hold.c agent/gdb.c common/proto.c $(ARCH_AGENT_SRCS)
+	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c $(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
 AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
@@ -254,7 +254,7 @@ UNIT_test_proto := common/proto.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
-UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/arena.c agent/modules.c
+UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \

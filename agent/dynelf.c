@@ -176,20 +176,40 @@ static long lookup_sysv(const struct dyninfo *di, const char *name)
 	return -1;
 }
 
-void *agent_dynsym(const struct link_map *lm, const char *name)
+/* NAME's symbol in LM's dynamic symbol table, and LM's load bias in *BASE. */
+static const ElfW(Sym) *dynsym_find(const struct link_map *lm, const char *name, uintptr_t *base)
 {
 	struct dyninfo di;
-	const ElfW(Sym) *s;
 	long idx;
-	uintptr_t addr;
 
 	if (dyninfo_get(lm, &di) < 0)
 		return NULL;
 	idx = di.gnu_hash ? lookup_gnu(&di, name) : lookup_sysv(&di, name);
 	if (idx < 0)
 		return NULL;
-	s = &di.symtab[idx];
-	addr = di.base + s->st_value;
+	*base = di.base;
+	return &di.symtab[idx];
+}
+
+void *agent_dynobj(const struct link_map *lm, const char *name, size_t *size)
+{
+	uintptr_t base;
+	const ElfW(Sym) *s = dynsym_find(lm, name, &base);
+
+	if (!s || (s->st_info & 0xf) != STT_OBJECT)
+		return NULL;
+	*size = s->st_size;
+	return (void *)(base + s->st_value);
+}
+
+void *agent_dynsym(const struct link_map *lm, const char *name)
+{
+	uintptr_t base, addr;
+	const ElfW(Sym) *s = dynsym_find(lm, name, &base);
+
+	if (!s)
+		return NULL;
+	addr = base + s->st_value;
 	if ((s->st_info & 0xf) == STT_GNU_IFUNC) {
 		typedef void *(*resolver_fn)(unsigned long);
 

@@ -19,6 +19,9 @@ struct link_map *agent_link_map(void);
  */
 void *agent_dynsym(const struct link_map *lm, const char *name);
 
+/* Address and size (*SIZE) of the data object NAME exported by LM, or NULL. */
+void *agent_dynobj(const struct link_map *lm, const char *name, size_t *size);
+
 /*
  * A d_ptr value of a module with load bias BASE as an address: loaders
  * differ on relocating .dynamic in place, and a value below the bias is

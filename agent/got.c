@@ -27,6 +27,7 @@
 #include "got.h"
 #include "hooks.h"
 #include "hooks_cxx.h"
+#include "loaderlock.h"
 #include "real.h"
 #include "reloc.h"
 #include "state.h"
@@ -611,6 +612,11 @@ static int barrier_stop(struct dl_phdr_info *info, size_t size, void *arg)
  * wait meanwhile; without that, a thread calling dl_iterate_phdr in a loop
  * takes the lock again before a waiter wakes, for seconds on end.
  */
+agent_iterate_fn agent_got_real_iterate(void)
+{
+	return __atomic_load_n(&real_dl_iterate_phdr, __ATOMIC_ACQUIRE);
+}
+
 void agent_loader_barrier(void)
 {
 	int (*real)(int (*)(struct dl_phdr_info *, size_t, void *), void *) =
@@ -618,6 +624,7 @@ void agent_loader_barrier(void)
 
 	if (!real)
 		return;
+	agent_loader_lock_find(real);
 	__atomic_store_n(&barrier_pending, 1, __ATOMIC_SEQ_CST);
 	real(barrier_stop, NULL);
 	__atomic_store_n(&barrier_pending, 0, __ATOMIC_RELEASE);

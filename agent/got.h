@@ -9,6 +9,7 @@
 #define AGENT_GOT_H
 
 #include <stddef.h>
+#include "loaderlock.h"
 
 /*
  * Patch every loaded module but the agent, the dynamic loader and the vDSO:
@@ -42,5 +43,8 @@ int agent_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void
  * inside a dl_iterate_phdr callback.
  */
 void agent_loader_barrier(void);
+
+/* The real dl_iterate_phdr, once the GOTs were patched (else NULL). */
+agent_iterate_fn agent_got_real_iterate(void);
 
 #endif

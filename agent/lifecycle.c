@@ -31,6 +31,7 @@
 #include "dynelf.h"
 #include "got.h"
 #include "hold.h"
+#include "loaderlock.h"
 #include "quiesce.h"
 #include "real.h"
 #include "state.h"
@@ -176,6 +177,7 @@ static void on_fork_child(void)
 	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELAXED);
 	/* Nor does it ever hold at an allocation (hold.c). */
 	agent_hold_forget();
+	agent_loader_lock_forked();
 }
 
 /* Deadly by default, and worth a report. */
@@ -346,6 +348,7 @@ static int agent_start(const struct agent_config *cfg, const char *since, int be
 		return -1;
 	agent_guard = 1;
 	pthread_atfork(NULL, NULL, on_fork_child);
+	agent_loader_lock_find(agent_got_real_iterate());
 	if (agent_control_start() < 0) {
 		agent_fail("the control socket could not be created");
 		goto out;

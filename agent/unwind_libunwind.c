@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "fp_frame.h"
+#include "loaderlock.h"
 #include "unwinder.h"
 
 #ifdef __arm__
@@ -73,10 +74,11 @@ static inline __attribute__((always_inline)) int backtrace_raw(void **buf, int w
 
 /*
  * Inside a dl_iterate_phdr callback the loader's list lock is held, and
- * libunwind's cache lock must not be taken after it (got.c says why): the
- * frame-pointer walk, which takes no lock, does the work there.
+ * libunwind's cache lock must not be taken after it (loaderlock.h says
+ * why): the frame-pointer walk, which takes no lock, does the work there.
+ * The hook's mark first (no load of the lock), then the lock's owner.
  */
-#define IN_LOADER_LIST_LOCK() (agent_in_phdr != 0)
+#define IN_LOADER_LIST_LOCK() (agent_in_phdr != 0 || agent_loader_lock_mine())
 #endif
 
 static int lu_capture(uintptr_t *pcs, int max, void *frame)

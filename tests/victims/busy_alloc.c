@@ -10,9 +10,11 @@
  *      blocks, no system call: each block carries a pattern of its own,
  *      checked whole before it is resized or freed;
  *   d  dlopen and dlclose of PLUGIN in a loop (its constructor allocates);
- *   i  dl_iterate_phdr in a loop, with a callback that allocates and frees.
- * "m" is one allocating thread, "mm" two, "mmmmmmmm" eight; "md" and "mi"
- * pair the allocator with the loader.
+ *   i  dl_iterate_phdr in a loop, with a callback that allocates and frees;
+ *   k  the same through an address of dl_iterate_phdr kept from before any
+ *      attach, so that its calls never pass a hook in the GOT.
+ * "m" is one allocating thread, "mm" two, "mmmmmmmm" eight; "md", "mi" and
+ * "mk" pair the allocator with the loader.
  *
  * Once every thread runs, DIR/ready gets the pid.  SIGTERM (or SIGINT) asks
  * every thread to stop; the main thread then joins them, checks the window
@@ -180,10 +182,16 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-NOINLINE static void loop_iterate(struct worker *w)
+/* Read once, at startup, like a library keeping a pointer it looked up. */
+static int (*volatile kept_iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
+
+NOINLINE static void loop_iterate(struct worker *w, int kept)
 {
 	while (!stop) {
-		dl_iterate_phdr(phdr_cb, w);
+		if (kept)
+			kept_iterate(phdr_cb, w);
+		else
+			dl_iterate_phdr(phdr_cb, w);
 		w->rounds++;
 	}
 }
@@ -200,7 +208,8 @@ static void *work(void *arg)
 		loop_dlopen(w);
 		break;
 	case 'i':
-		loop_iterate(w);
+	case 'k':
+		loop_iterate(w, w->kind == 'k');
 		break;
 	}
 	return NULL;
@@ -229,8 +238,8 @@ int main(int argc, char **argv)
 	int n;
 
 	if (argc < 3 || !argv[2][0] || strlen(argv[2]) > MAX_THREADS ||
-	    strspn(argv[2], "mdi") != strlen(argv[2])) {
-		vt_dprintf(2, "usage: busy_alloc DIR KINDS [PLUGIN]  (KINDS: m d i, 1 to %d)\n",
+	    strspn(argv[2], "mdik") != strlen(argv[2])) {
+		vt_dprintf(2, "usage: busy_alloc DIR KINDS [PLUGIN]  (KINDS: m d i k, 1 to %d)\n",
 			   MAX_THREADS);
 		return 2;
 	}
@@ -249,6 +258,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		ws[i].kind = argv[2][i];
 		ws[i].index = i;
+	}
+	/* libc's own, whatever the GOT will say. */
+	kept_iterate = (int (*)(int (*)(struct dl_phdr_info *, size_t, void *), void *))
+		dlsym(RTLD_DEFAULT, "dl_iterate_phdr");
+	if (!kept_iterate) {
+		vt_dprintf(2, "busy_alloc: dl_iterate_phdr not found\n");
+		return 2;
 	}
 	vt_printf("busy_alloc: %s\n", argv[2]);
 	start_all(ws, n);
