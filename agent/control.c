@@ -613,6 +613,29 @@ static void client_close(struct client *cl)
 	req_buf = NULL;
 }
 
+/*
+ * The one gate of the socket: a peer gets in only if it could ptrace the
+ * process, since what the agent serves (heap contents, holding threads) is
+ * what ptrace gives. So, as the kernel's ptrace check has it: root, or a
+ * peer whose uid is each of the process's real, effective and saved uids,
+ * while the process is dumpable. Read at each accept: the ids may have
+ * changed since the agent started. The gids are not compared: a change of
+ * gid clears the dumpable flag as a change of uid does (a setgid program
+ * starts not dumpable), and memtrace's helper that connects inside a
+ * rootless container cannot always take the process's gid there (ns.c).
+ * Left out: a non-root peer with CAP_SYS_PTRACE (it runs memtrace as root).
+ */
+static int peer_may_trace(const struct ucred *cred)
+{
+	uid_t ru, eu, su;
+
+	if (cred->uid == 0)
+		return 1;
+	if (getresuid(&ru, &eu, &su) < 0 || cred->uid != ru || cred->uid != eu || cred->uid != su)
+		return 0;
+	return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+}
+
 static void client_accept(void)
 {
 	struct ucred cred;
@@ -621,9 +644,10 @@ static void client_accept(void)
 
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid() && cred.uid != getuid())) {
-		reply_error(fd, 0, "permission denied: only the process's own user or root may connect");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !peer_may_trace(&cred)) {
+		reply_error(fd, 0, "permission denied: only root, or the user whose uid is this process's "
+				   "real, effective and saved uid while it is dumpable "
+				   "(the users that may ptrace it), may connect");
 		close(fd);
 		return;
 	}

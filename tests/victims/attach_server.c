@@ -27,6 +27,7 @@
  *   uids SEQ R E S D   setresuid(R, E, S) for every thread, then the
  *                dumpable flag set to D (a change of uid clears it):
  *                "SEQ uids ok", or "SEQ uids failed: WHY"
+ *   gids SEQ R E S D   the same with setresgid
  *   quit SEQ     "SEQ bye"; the churn thread stops, every block is checked
  *                and freed, and the victim exits 0 (1 if a check failed).
  * With "seccomp", before ready it installs a seccomp filter that raises
@@ -306,17 +307,20 @@ static int command(char *line)
 		}
 		vt_format(text, sizeof(text), "forked %d", (int)child);
 		ack(seq, child < 0 ? "fork failed" : text);
-	} else if (!strcmp(name, "uids")) {
+	} else if (!strcmp(name, "uids") || !strcmp(name, "gids")) {
 		unsigned r = 0, e = 0, s = 0;
-		int d = 0;
+		int d = 0, u = name[0] == 'u';
 
-		if (!arg || sscanf(arg, "%u %u %u %d", &r, &e, &s, &d) != 4)
-			ack(seq, "uids failed: want R E S D");
-		else if (setresuid(r, e, s) < 0 || prctl(PR_SET_DUMPABLE, d, 0, 0, 0) < 0) {
-			vt_format(text, sizeof(text), "uids failed: %s", strerror(errno));
+		if (!arg || sscanf(arg, "%u %u %u %d", &r, &e, &s, &d) != 4) {
+			ack(seq, "ids failed: want R E S D");
+		} else if ((u ? setresuid(r, e, s) : setresgid(r, e, s)) < 0 ||
+			   prctl(PR_SET_DUMPABLE, d, 0, 0, 0) < 0) {
+			vt_format(text, sizeof(text), "%s failed: %s", name, strerror(errno));
 			ack(seq, text);
-		} else
-			ack(seq, "uids ok");
+		} else {
+			vt_format(text, sizeof(text), "%s ok", name);
+			ack(seq, text);
+		}
 	} else if (!strcmp(name, "quit")) {
 		ack(seq, "bye");
 		return 0;
