@@ -14,6 +14,7 @@
  *   hello          a hello as memtrace says it, and its reply
  *   send=CMD       the request {"cmd":CMD}, and its reply
  *   half           a header announcing 100 bytes and 10 of them, no more
+ *   big=N          a message of N bytes of 'x', and its reply
  *   second=CMD     on a second connection, the request {"cmd":CMD}: prints
  *                  "second MS REPLY", MS the milliseconds its reply took
  *   sleep=SEC      wait
@@ -143,6 +144,15 @@ int main(int argc, char **argv)
 
 			proto_write_all(fd, h, sizeof(h), WAIT_MS);
 			proto_write_all(fd, "{\"v\":1,\"id", 10, WAIT_MS);
+		} else if (!strncmp(s, "big=", 4)) {
+			static char x[1 << 20];
+			size_t n = (size_t)atol(s + 4);
+
+			memset(x, 'x', sizeof(x));
+			if (n > sizeof(x))
+				n = sizeof(x);
+			proto_send(fd, x, n, WAIT_MS);
+			recv_reply(fd, "");
 		} else if (!strncmp(s, "second=", 7)) {
 			int fd2 = agent_connect(pid);
 			int64_t t0 = proto_now_ms();
