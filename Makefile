@@ -124,7 +124,7 @@ AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/b
 AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
-	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
+	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c inject/outfile.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
 	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
 	inject/console_gdb.c inject/ns.c inject/reach.c \
