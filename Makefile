@@ -124,7 +124,7 @@ AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/b
 AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
-	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c \
+	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c inject/outfile.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
 	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
 	inject/console_gdb.c inject/ns.c inject/reach.c \
@@ -181,14 +181,17 @@ UNITS += $(addprefix $(BUILD)/tests/unit/inject/,libtestagent.so libundef.so sta
 ifneq ($(CROSS_BUILD),)
 UNITS := $(filter-out $(BUILD)/tests/unit/test_mi_%,$(UNITS))
 endif
+# The agent tests' scripted client (tests/tools/agentpeer.c): it runs where
+# the agent does, so it is built for the target, as the victims are.
+AGENTPEER := $(BUILD)/tests/tools/agentpeer
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help FORCE
 all: $(MEMTRACE) $(AGENT)
-test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(BENCHES)
+test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(AGENTPEER) $(BENCHES)
 # What the ARM VMs run (tests/arm/vm.sh): no AddressSanitizer build there.
-target-bins: all $(VICTIMS) $(UNITS)
+target-bins: all $(VICTIMS) $(UNITS) $(AGENTPEER)
 
 # ---------------------------------------------------------------- rules
 include mi/mi.mk
@@ -275,6 +278,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c 
 	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
 		$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) \
 		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(UNIT_LIBS_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) -lpthread $(TARGET_LDFLAGS)
+
+$(AGENTPEER): tests/tools/agentpeer.c common/proto.c common/proto.h $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Icommon -o $@ tests/tools/agentpeer.c \
+		common/proto.c $(TARGET_LDFLAGS)
 
 $(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $(TARGET_STAMP)
 	$(echo_cmd) CC $@

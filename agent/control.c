@@ -8,6 +8,13 @@
  * memtrace owns the session, a second memtrace is told who holds it. A
  * request larger than the limit is skipped and answered with an error, a
  * garbled one gets an error reply; the connection goes on either way.
+ *
+ * Requests are read without blocking, each connection keeping its own
+ * partial frame, so a client that stops in the middle of one holds up
+ * nobody else: the thread reads what has come and goes back to poll. A
+ * frame begun must be complete within READ_TIMEOUT_MS, and a connection
+ * must say hello within it, or it is hung up on (idle connections would
+ * otherwise fill the MAX_CLIENTS places).
  */
 #include <errno.h>
 #include <poll.h>
@@ -53,6 +60,14 @@ struct client {
 	int fd;
 	int session;		/* the memtrace that owns the session */
 	int peer_pid;
+	int64_t hello_by;	/* a connection says hello by then, or is hung up on */
+	int64_t deadline;	/* hello or the frame begun due by then; -1 none */
+	unsigned char hdr[PROTO_HEADER_SIZE];
+	uint32_t hdr_got;	/* header bytes in */
+	uint32_t len;		/* the frame's length, once its header is in */
+	uint32_t got;		/* its bytes in (or dropped, when skipping) */
+	int skipping;		/* over PROTO_MAX_REQUEST: dropped as it comes */
+	char *buf;		/* PROTO_MAX_REQUEST + 1 bytes, from the first body on */
 };
 
 static int listen_fd = -1;
@@ -64,7 +79,6 @@ static int session_fd = -1;	/* under send_lock */
 static int session_pid;
 static sem_t resume_sem;
 static int exit_reported;
-static char *req_buf;		/* PROTO_MAX_REQUEST + 1 bytes while a client is connected */
 static int64_t orphan_deadline = -1;	/* see agent_control_expect_session */
 
 /* ---------------------------------------------------------------- replies */
@@ -604,13 +618,34 @@ static void client_close(struct client *cl)
 	close(cl->fd);
 	cl->fd = -1;
 	cl->session = 0;
-	/* Nobody connected: the request buffer goes back too (a detached
-	 * agent keeps no memory). */
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0)
-			return;
-	agent_unmap(req_buf, PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
-	req_buf = NULL;
+	/* Its request buffer goes back too (a detached agent with nobody
+	 * connected keeps no memory). */
+	if (cl->buf)
+		agent_unmap(cl->buf, PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
+	cl->buf = NULL;
+}
+
+/*
+ * The one gate of the socket: a peer gets in only if it could ptrace the
+ * process, since what the agent serves (heap contents, holding threads) is
+ * what ptrace gives. So, as the kernel's ptrace check has it: root, or a
+ * peer whose uid is each of the process's real, effective and saved uids,
+ * while the process is dumpable. Read at each accept: the ids may have
+ * changed since the agent started. The gids are not compared: a change of
+ * gid clears the dumpable flag as a change of uid does (a setgid program
+ * starts not dumpable), and memtrace's helper that connects inside a
+ * rootless container cannot always take the process's gid there (ns.c).
+ * Left out: a non-root peer with CAP_SYS_PTRACE (it runs memtrace as root).
+ */
+static int peer_may_trace(const struct ucred *cred)
+{
+	uid_t ru, eu, su;
+
+	if (cred->uid == 0)
+		return 1;
+	if (getresuid(&ru, &eu, &su) < 0 || cred->uid != ru || cred->uid != eu || cred->uid != su)
+		return 0;
+	return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
 }
 
 static void client_accept(void)
@@ -621,17 +656,20 @@ static void client_accept(void)
 
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid() && cred.uid != getuid())) {
-		reply_error(fd, 0, "permission denied: only the process's own user or root may connect");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !peer_may_trace(&cred)) {
+		reply_error(fd, 0, "permission denied: only root, or the user whose uid is this process's "
+				   "real, effective and saved uid while it is dumpable "
+				   "(the users that may ptrace it), may connect");
 		close(fd);
 		return;
 	}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		if (clients[i].fd < 0) {
+			memset(&clients[i], 0, sizeof(clients[i]));
 			clients[i].fd = fd;
-			clients[i].session = 0;
 			clients[i].peer_pid = cred.pid;
+			clients[i].hello_by = proto_now_ms() + READ_TIMEOUT_MS;
+			clients[i].deadline = clients[i].hello_by;
 			return;
 		}
 	}
@@ -639,42 +677,129 @@ static void client_accept(void)
 	close(fd);
 }
 
+/* The next frame starts: nothing of it in yet. */
+static void frame_reset(struct client *cl)
+{
+	cl->hdr_got = 0;
+	cl->len = 0;
+	cl->got = 0;
+	cl->skipping = 0;
+	cl->deadline = cl->session ? -1 : cl->hello_by;
+}
+
+/*
+ * Take what the socket has into the frame under way (at most to its end).
+ * 1 the frame is complete, 0 not yet, -1 hang up (closed, error).
+ */
+static int frame_read(struct client *cl)
+{
+	char drop[4096];
+	char *to;
+	size_t want;
+	ssize_t n;
+
+	if (cl->hdr_got < PROTO_HEADER_SIZE) {
+		to = (char *)cl->hdr + cl->hdr_got;
+		want = PROTO_HEADER_SIZE - cl->hdr_got;
+	} else if (cl->skipping) {
+		to = drop;
+		want = cl->len - cl->got < sizeof(drop) ? cl->len - cl->got : sizeof(drop);
+	} else {
+		to = cl->buf + cl->got;
+		want = cl->len - cl->got;
+	}
+	n = recv(cl->fd, to, want, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	if (cl->hdr_got == 0) {
+		cl->deadline = proto_now_ms() + READ_TIMEOUT_MS;
+		if (!cl->session && cl->hello_by < cl->deadline)
+			cl->deadline = cl->hello_by;
+	}
+	if (cl->hdr_got < PROTO_HEADER_SIZE) {
+		cl->hdr_got += (uint32_t)n;
+		if (cl->hdr_got < PROTO_HEADER_SIZE)
+			return 0;
+		cl->len = proto_header_len(cl->hdr);
+		return cl->len == 0 ? 1 : 0;
+	}
+	cl->got += (uint32_t)n;
+	return cl->got == cl->len;
+}
+
 static void client_readable(struct client *cl)
 {
-	unsigned char hdr[PROTO_HEADER_SIZE];
-	uint32_t len;
 	char msg[120];
+	int r = frame_read(cl);
 
-	if (proto_read_all(cl->fd, hdr, sizeof(hdr), READ_TIMEOUT_MS) < 0) {
+	if (r < 0) {
 		client_close(cl);
 		return;
 	}
-	len = proto_header_len(hdr);
-	if (len > PROTO_MAX_REQUEST) {
-		snprintf(msg, sizeof(msg), "message too large: %u bytes, the limit is %u",
-			 len, PROTO_MAX_REQUEST);
-		reply_error(cl->fd, 0, msg);
-		if (len > RESYNC_LIMIT || proto_skip(cl->fd, len, READ_TIMEOUT_MS) < 0)
+	/* The header just completed: size the frame up. */
+	if (r == 0 && cl->hdr_got == PROTO_HEADER_SIZE && cl->got == 0 && !cl->skipping) {
+		if (cl->len > PROTO_MAX_REQUEST) {
+			snprintf(msg, sizeof(msg), "message too large: %u bytes, the limit is %u",
+				 cl->len, PROTO_MAX_REQUEST);
+			reply_error(cl->fd, 0, msg);
+			if (cl->len > RESYNC_LIMIT)
+				client_close(cl);
+			else
+				cl->skipping = 1;
+			return;
+		}
+		if (!cl->buf)
+			cl->buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
+		if (!cl->buf) {
+			reply_error(cl->fd, 0, "the agent is out of memory");
 			client_close(cl);
+		}
 		return;
 	}
-	if (len == 0) {
+	if (r == 0)
+		return;
+	if (cl->len == 0) {
+		frame_reset(cl);
 		reply_error(cl->fd, 0, "bad message: empty");
 		return;
 	}
-	if (!req_buf)
-		req_buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
-	if (!req_buf) {
-		reply_error(cl->fd, 0, "the agent is out of memory");
+	if (cl->skipping) {
+		frame_reset(cl);
+		return;
+	}
+	if (handle(cl, cl->buf, cl->len) < 0) {
 		client_close(cl);
 		return;
 	}
-	if (proto_read_all(cl->fd, req_buf, len, READ_TIMEOUT_MS) < 0) {
-		client_close(cl);
-		return;
+	frame_reset(cl);
+}
+
+/* Hang up on the clients past their deadline; the time to the next one
+ * (-1 none). */
+static int client_deadlines(void)
+{
+	int64_t now = proto_now_ms();
+	int next = -1;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *cl = &clients[i];
+		int64_t left;
+
+		if (cl->fd < 0 || cl->deadline < 0)
+			continue;
+		left = cl->deadline - now;
+		if (left <= 0) {
+			reply_error(cl->fd, 0, cl->hdr_got ? "the request was not sent whole in time: hanging up"
+							   : "no hello in time: hanging up");
+			client_close(cl);
+			continue;
+		}
+		if (next < 0 || left < next)
+			next = (int)left;
 	}
-	if (handle(cl, req_buf, len) < 0)
-		client_close(cl);
+	return next;
 }
 
 /*
@@ -712,7 +837,8 @@ static void *control_main(void *arg)
 		struct pollfd pfd[MAX_CLIENTS + 2];
 		struct client *who[MAX_CLIENTS + 2];
 		struct agent_hold_info h;
-		int n = 0, i_hold = -1;
+		int n = 0, i_hold = -1, timeout;
+		int wait_ms = client_deadlines();
 
 		if (agent_hold_notify_fd() >= 0) {
 			i_hold = n;
@@ -730,7 +856,10 @@ static void *control_main(void *arg)
 			pfd[n].events = POLLIN;
 			who[n++] = &clients[i];
 		}
-		if (poll(pfd, (nfds_t)n, orphan_timeout()) < 0)
+		timeout = orphan_timeout();
+		if (wait_ms >= 0 && (timeout < 0 || wait_ms < timeout))
+			timeout = wait_ms;
+		if (poll(pfd, (nfds_t)n, timeout) < 0)
 			continue;
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)

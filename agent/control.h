@@ -26,8 +26,10 @@ int agent_control_wait_resume(int timeout_ms);
 void agent_control_exit_report(int sig);
 
 /*
- * In a fork child: close the copies of the agent's sockets, so the parent's
- * memtrace sees the connection end when the parent ends.
+ * In a fork child (the atfork child handler, and only there: it is the one
+ * place where no other thread can be using them): close the copies of the
+ * agent's sockets, so the parent's memtrace sees the connection end when the
+ * parent ends, and send no exit report from the child. Disarms the hold.
  */
 void agent_control_forget(void);
 

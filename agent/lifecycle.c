@@ -63,12 +63,18 @@ static struct agent_config start_cfg;
 extern char **environ;
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 
+/*
+ * Runs in whatever thread met the failure (a hook, the constructor): it only
+ * stops recording. The control thread's sockets are its own and stay open,
+ * so memtrace reads the failure in `status` and in the exit report; closing
+ * them here would pull descriptors from under the control thread's poll
+ * (and a number closed twice may by then be the program's).
+ */
 void agent_fail(const char *why)
 {
 	if (!agent_state.failure)
 		agent_state.failure = why;
 	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELAXED);
-	agent_control_forget();
 }
 
 static void config_defaults(struct agent_config *cfg)
@@ -175,8 +181,11 @@ static void on_fork_child(void)
 	/* The child has no control thread and may have inherited a shard lock
 	 * held by a thread that does not exist here: it records nothing. */
 	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_RELAXED);
-	/* Nor does it ever hold at an allocation (hold.c). */
-	agent_hold_forget();
+	/* Nor does it keep its copies of the parent's sockets: a child that
+	 * outlives the parent would hold memtrace's connection open, and
+	 * memtrace would not see the parent end. It never holds at an
+	 * allocation either (agent_control_forget disarms, hold.c). */
+	agent_control_forget();
 	agent_loader_lock_forked();
 }
 

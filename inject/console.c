@@ -11,6 +11,7 @@
 
 #include "console.h"
 #include "log.h"
+#include "outfile.h"
 #include "proto.h"
 #include "report.h"
 #include "session.h"
@@ -135,6 +136,7 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 	int json = 0, raw = 0;
 	long count = 10;
 	cJSON *args, *r, *rep, *dec;
+	struct inj_outfile of;
 	FILE *out = con->out;
 	int ret = -1;
 
@@ -176,11 +178,11 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 		rep = dec;
 	}
 	if (file) {
-		out = fopen(file, "w");
-		if (!out) {
+		if (inj_outfile_open(&of, file) < 0) {
 			log_err("report: cannot write %s: %s", file, strerror(errno));
 			goto out;
 		}
+		out = of.f;
 	}
 	if (json)
 		ret = inj_report_print_json(out, rep);
@@ -189,11 +191,13 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 		ret = ferror(out) ? -1 : 0;
 	}
 	if (file) {
-		if (fclose(out) != 0)
-			ret = -1;
+		/* Whole or none: a failure leaves no part of it (outfile.h). */
 		if (ret < 0) {
-			log_err("report: writing %s failed: %s", file, strerror(errno));
-			remove(file);
+			inj_outfile_abort(&of);
+			log_err("report: %s: out of memory", file);
+		} else if (inj_outfile_close(&of) < 0) {
+			ret = -1;
+			log_err("report: writing %s failed: %s; the file was left as it was", file, strerror(errno));
 		} else {
 			fprintf(con->out, "report written to %s\n", file);
 		}

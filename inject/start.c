@@ -17,6 +17,7 @@
 
 #include "loader.h"
 #include "log.h"
+#include "outfile.h"
 #include "proto.h"
 #include "report.h"
 #include "run.h"
@@ -88,6 +89,7 @@ int inj_run_exit_report(struct run *r, const char *prog)
 {
 	const cJSON *wire = cJSON_GetObjectItemCaseSensitive(r->exit_event, "report");
 	cJSON *rep = wire ? inj_report_from_wire(wire, r->con.syms) : NULL;
+	struct inj_outfile file;
 	FILE *out = stdout;
 	char how[160];
 	int ret = 0;
@@ -127,12 +129,12 @@ int inj_run_exit_report(struct run *r, const char *prog)
 		cJSON_AddItemToObject(rep, "exit", exit_object(r, 1));
 	}
 	if (r->opt->output) {
-		out = fopen(r->opt->output, "w");
-		if (!out) {
+		if (inj_outfile_open(&file, r->opt->output) < 0) {
 			log_err("cannot write the exit report to %s: %s", r->opt->output, strerror(errno));
 			cJSON_Delete(rep);
 			return -1;
 		}
+		out = file.f;
 	}
 	if (r->opt->json) {
 		ret = inj_report_print_json(out, rep);
@@ -145,11 +147,14 @@ int inj_run_exit_report(struct run *r, const char *prog)
 		fprintf(out, "== memtrace: pid %d %s; no exit report\n", (int)r->pid, how);
 	}
 	if (r->opt->output) {
-		if (fclose(out) != 0)
-			ret = -1;
+		/* Whole or none: a failure leaves no part of it (outfile.h). */
 		if (ret < 0) {
-			log_err("writing the exit report to %s failed: %s", r->opt->output, strerror(errno));
-			remove(r->opt->output);
+			inj_outfile_abort(&file);
+			log_err("the exit report could not be made for %s: out of memory", r->opt->output);
+		} else if (inj_outfile_close(&file) < 0) {
+			ret = -1;
+			log_err("writing the exit report to %s failed: %s; the file was left as it was",
+				r->opt->output, strerror(errno));
 		}
 	} else {
 		fflush(out);

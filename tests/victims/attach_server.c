@@ -22,6 +22,12 @@
  *                "SEQ dl hung" if it has not returned within 5 s (the
  *                loader's lock left held); the victim then ends with _exit(1)
  *                at quit, since exit() would hang on that lock too
+ *   fork SEQ S   a child is forked that sleeps S seconds and exits 0 without
+ *                exec, keeping every descriptor it inherited: "SEQ forked PID"
+ *   uids SEQ R E S D   setresuid(R, E, S) for every thread, then the
+ *                dumpable flag set to D (a change of uid clears it):
+ *                "SEQ uids ok", or "SEQ uids failed: WHY"
+ *   gids SEQ R E S D   the same with setresgid
  *   quit SEQ     "SEQ bye"; the churn thread stops, every block is checked
  *                and freed, and the victim exits 0 (1 if a check failed).
  * With "seccomp", before ready it installs a seccomp filter that raises
@@ -290,6 +296,30 @@ static int command(char *line)
 		} else {
 			dl_hung = 1;
 			ack(seq, "dl hung");
+		}
+	} else if (!strcmp(name, "fork")) {
+		int secs = arg ? atoi(arg) : 0;
+		pid_t child = fork();
+
+		if (child == 0) {
+			vt_sleep_ms(secs * 1000L);
+			_exit(0);
+		}
+		vt_format(text, sizeof(text), "forked %d", (int)child);
+		ack(seq, child < 0 ? "fork failed" : text);
+	} else if (!strcmp(name, "uids") || !strcmp(name, "gids")) {
+		unsigned r = 0, e = 0, s = 0;
+		int d = 0, u = name[0] == 'u';
+
+		if (!arg || sscanf(arg, "%u %u %u %d", &r, &e, &s, &d) != 4) {
+			ack(seq, "ids failed: want R E S D");
+		} else if ((u ? setresuid(r, e, s) : setresgid(r, e, s)) < 0 ||
+			   prctl(PR_SET_DUMPABLE, d, 0, 0, 0) < 0) {
+			vt_format(text, sizeof(text), "%s failed: %s", name, strerror(errno));
+			ack(seq, text);
+		} else {
+			vt_format(text, sizeof(text), "%s ok", name);
+			ack(seq, text);
 		}
 	} else if (!strcmp(name, "quit")) {
 		ack(seq, "bye");
