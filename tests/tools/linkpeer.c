@@ -38,6 +38,8 @@
  *                   with a channel hello, its reply printed), a core request
  *                   of SIZE bytes naming it, SENT bytes of "ELF" on it, the
  *                   channel closed; then the request's reply
+ *   corefile=PATH@EXE  a whole core upload: the file PATH on a channel as
+ *                   the core of the device's program EXE; then the reply
  *
  * When a reply does not come within SEC (-w, default 10) the line is
  * "timeout"; when the connection is closed, "closed"; either ends the
@@ -317,12 +319,24 @@ static int step(int fd, const char *step)
 	}
 	if (IS("recv"))
 		return recv_msg(fd, NULL);
-	if (IS("core")) {
+	if (IS("core") || IS("corefile")) {
+		const char *at = val && IS("corefile") ? strrchr(val, '@') : NULL;
 		long size = strtol(val ? val : "0", NULL, 10), sent = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
 		static const char key[] = "00112233445566778899aabbccddeeff";
-		char err[512], chunk[4096];
-		int ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
+		char err[512], chunk[4096], path[1024];
+		FILE *f = NULL;
+		int ch;
 
+		if (IS("corefile")) {
+			if (!at)
+				die("corefile=PATH@EXE");
+			snprintf(path, sizeof(path), "%.*s", (int)(at - val), val);
+			f = fopen(path, "rb");
+			if (!f || fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
+				die("corefile: cannot read the file");
+			sent = size;
+		}
+		ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
 		if (ch < 0)
 			die(err);
 		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":1,\"cmd\":\"hello\",\"role\":\"memtrace\",\"channel\":\"%s\"}",
@@ -330,16 +344,20 @@ static int step(int fd, const char *step)
 		if (request(ch, buf) < 0)
 			return -1;
 		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"core\",\"channel\":\"%s\",\"size\":%ld,"
-			 "\"exe\":\"/usr/bin/server_leak\",\"pid\":4242}", next_id++, key, size);
+			 "\"exe\":\"%.150s\",\"pid\":4242}", next_id++, key, size, at ? at + 1 : "/usr/bin/server_leak");
 		send_msg(fd, buf, strlen(buf));
 		memset(chunk, 'E', sizeof(chunk));
 		memcpy(chunk, "\177ELF", 4);
 		while (sent > 0) {
 			size_t n = sent < (long)sizeof(chunk) ? (size_t)sent : sizeof(chunk);
 
+			if (f && fread(chunk, 1, n, f) != n)
+				die("corefile: a short read");
 			send_all(ch, chunk, n);
 			sent -= (long)n;
 		}
+		if (f)
+			fclose(f);
 		close(ch);
 		return recv_msg(fd, NULL);
 	}
