@@ -465,6 +465,8 @@ static int serve(struct options *o, struct srv_decoder *d)
 		.token = o->token,
 		.max_clients = (int)o->max_clients,
 		.work = &work,
+		.sysroots = o->sysroots,
+		.n_sysroots = o->n_sysroots,
 	};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 

@@ -30,7 +30,8 @@
  *   len=N           a header announcing N bytes
  *   zeros=N         N zero bytes
  *   recv            read one message
- *   pings=N:MS      N pings, MS ms apart; prints "pings N max_ms M" (the slowest answer)
+ *   pings=N:MS      N pings, MS ms apart; prints "pings N max_ms M p50_ms A p99_ms B" (the
+ *                   slowest answer, the median, the 99th percentile)
  *   sleep=SEC       wait
  *   hold=SEC        keep the connection, reading nothing
  *   expect-close    wait up to SEC for the other side to close: "closed" or "open"
@@ -223,6 +224,13 @@ static char *synth_report(long n, size_t *len)
 	return s;
 }
 
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static long arg_num(const char *v)
 {
 	char *end;
@@ -364,26 +372,35 @@ static int step(int fd, const char *step)
 	if (IS("pings")) {
 		long n = strtol(val ? val : "0", NULL, 10), worst = 0, i;
 		long ms = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
+		long *took = calloc((size_t)n + 1, sizeof(*took));
 
+		if (!took)
+			die("out of memory");
 		for (i = 0; i < n; i++) {
 			int64_t t0 = now_ms();
 			char *reply = NULL;
 
 			snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"ping\"}", next_id++);
 			send_msg(fd, buf, strlen(buf));
-			if (recv_msg(fd, &reply) < 0)
+			if (recv_msg(fd, &reply) < 0) {
+				free(took);
 				return -1;
+			}
 			if (!strstr(reply, "\"ok\":true")) {
 				free(reply);
 				break;
 			}
 			free(reply);
-			if (now_ms() - t0 > worst)
-				worst = (long)(now_ms() - t0);
+			took[i] = (long)(now_ms() - t0);
+			if (took[i] > worst)
+				worst = took[i];
 			usleep((useconds_t)ms * 1000);
 		}
-		printf("pings %ld max_ms %ld\n", i, worst);
+		qsort(took, (size_t)i, sizeof(*took), cmp_long);
+		printf("pings %ld max_ms %ld p50_ms %ld p99_ms %ld\n", i, worst, i ? took[i / 2] : 0,
+		       i ? took[(i * 99) / 100 < i ? (i * 99) / 100 : i - 1] : 0);
 		fflush(stdout);
+		free(took);
 		return 0;
 	}
 	if (IS("sleep") || IS("hold")) {
