@@ -28,6 +28,7 @@ struct srv_conn {
 	size_t req_held, reply_held;
 	char channel[NET_CHANNEL_MAX + 1]; /* SRV_CONN_CHANNEL: its key */
 	void *user;
+	struct srv_request_job *job; /* with the offload, not back yet */
 };
 
 static size_t max_request(const struct srv_conn_config *cfg)
@@ -64,15 +65,24 @@ static int take_request(struct srv_conn *c, uint32_t size)
 	return take(c, size, (size_t)size * SRV_LINK_COST, 0, &c->req_held);
 }
 
+static void queue_text(struct srv_conn *c, char *text, size_t len, double id);
+
 /* Queue MSG (deleted here). */
 static void queue(struct srv_conn *c, cJSON *msg)
 {
 	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	double id = cJSON_IsNumber(jid) ? jid->valuedouble : 0;
 	char *text = cJSON_PrintUnformatted(msg);
-	size_t len = text ? strlen(text) : 0;
 
 	cJSON_Delete(msg);
+	queue_text(c, text, text ? strlen(text) : 0, id);
+}
+
+/* Queue the reply TEXT (LEN bytes, malloc'ed, taken; NULL: out of memory) to request ID. */
+static void queue_text(struct srv_conn *c, char *text, size_t len, double id)
+{
+	cJSON *msg;
+
 	if (text && len > SRV_LINK_MAX_REPLY) {
 		free(text);
 		log_warn("%s: a reply of %zu bytes, over the limit of %u MiB: not sent", c->name, len,
@@ -129,6 +139,8 @@ void srv_conn_free(struct srv_conn *c)
 {
 	if (!c)
 		return;
+	if (c->job)
+		c->job->owner = NULL; /* the runner frees it when done */
 	give(c, &c->req_held);
 	give(c, &c->reply_held);
 	srv_msgin_release(&c->in);
@@ -141,73 +153,13 @@ const char *srv_conn_name(const struct srv_conn *c)
 	return c->name;
 }
 
-/*
- * An upper bound of the number of JSON values in TEXT, in one pass and
- * without allocating: every value but the first follows a '[', '{' or ','
- * outside strings. Keeps a 64 MiB "[0,0,0,...]" from costing 2 GiB of parse
- * tree.
- */
-static size_t json_values_bound(const char *text, size_t len)
-{
-	size_t n = 1;
-	int in_str = 0, esc = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char ch = text[i];
-
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (ch == '\\')
-				esc = 1;
-			else if (ch == '"')
-				in_str = 0;
-		} else if (ch == '"') {
-			in_str = 1;
-		} else if (ch == '[' || ch == '{' || ch == ',') {
-			n++;
-		}
-	}
-	return n;
-}
-
 /* TEXT (LEN bytes, NUL after them) as one JSON object, or NULL with the error reply queued. */
 static cJSON *parse(struct srv_conn *c, const char *text, size_t len)
 {
-	const char *end = NULL;
-	cJSON *msg;
+	cJSON *error, *msg = srv_request_parse(text, len, &error);
 
-	if (json_values_bound(text, len) > SRV_LINK_MAX_VALUES) {
-		send_msg(c, srv_reply_error(0, "a message of more than %u JSON values: refused (memory)",
-					    SRV_LINK_MAX_VALUES));
-		return NULL;
-	}
-	msg = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (msg) {
-		/* One value, then nothing but white space. */
-		for (const char *p = end; p < text + len; p++) {
-			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-				cJSON_Delete(msg);
-				msg = NULL;
-				end = p;
-				break;
-			}
-		}
-	}
-	if (!msg) {
-		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-
-		if (len)
-			send_msg(c, srv_reply_error(0, "a message that is not JSON (error near byte %zu of %zu)", at, len));
-		else
-			send_msg(c, srv_reply_error(0, "an empty message: not JSON"));
-		return NULL;
-	}
-	if (!cJSON_IsObject(msg)) {
-		cJSON_Delete(msg);
-		send_msg(c, srv_reply_error(0, "a message that is not a JSON object"));
-		return NULL;
-	}
+	if (!msg)
+		send_msg(c, error);
 	return msg;
 }
 
@@ -311,24 +263,40 @@ static void hello_reply(struct srv_conn *c, const cJSON *msg)
 	c->flags |= SRV_CONN_CLOSE;
 }
 
-static void handle(struct srv_conn *c, const char *text, size_t len)
+static struct srv_request_limits limits(const struct srv_conn *c)
 {
-	struct srv_request_limits lim = {
+	return (struct srv_request_limits){
 		.max_contexts = c->cfg->max_contexts ? c->cfg->max_contexts : SRV_LINK_MAX_CONTEXTS,
 		.max_frames = c->cfg->max_frames ? c->cfg->max_frames : SRV_LINK_MAX_FRAMES,
 	};
-	cJSON *msg = parse(c, text, len), *reply;
+}
+
+/* Hand a job (its TEXT, or MSG) to the offload: the connection waits for it (SRV_CONN_BUSY). */
+static void offload(struct srv_conn *c, char *text, size_t len, cJSON *msg)
+{
+	struct srv_request_job *j = xcalloc(1, sizeof(*j));
+
+	j->text = text;
+	j->len = len;
+	j->msg = msg;
+	j->lim = limits(c);
+	j->owner = c;
+	c->job = j;
+	c->flags |= SRV_CONN_BUSY;
+	c->cfg->offload(c->cfg->ctx, c, j);
+}
+
+/* The message MSG (deleted here, or handed on). */
+static void handle_msg(struct srv_conn *c, cJSON *msg)
+{
+	struct srv_request_limits lim = limits(c);
+	cJSON *reply;
 	const cJSON *v;
 	const char *cmd;
 	char b[80];
 	double id;
 	int end = 0;
 
-	if (!msg) {
-		if (c->cfg->dialer && !(c->flags & SRV_CONN_HELLO_DONE))
-			c->flags |= SRV_CONN_CLOSE; /* the answer to our hello is garbage: no link */
-		return;
-	}
 	id = id_of(msg);
 	if (c->cfg->dialer && !(c->flags & SRV_CONN_HELLO_DONE)) {
 		hello_reply(c, msg);
@@ -373,6 +341,10 @@ static void handle(struct srv_conn *c, const char *text, size_t len)
 		send_msg(c, reply);
 		goto out;
 	}
+	if (c->cfg->offload && !strcmp(cmd, "decode")) {
+		offload(c, NULL, 0, msg);
+		return; /* MSG was taken */
+	}
 	reply = srv_request_answer(c->cfg->decoder, &lim, msg, id, cmd, &end);
 	send_msg(c, reply);
 	if (end) {
@@ -381,6 +353,48 @@ static void handle(struct srv_conn *c, const char *text, size_t len)
 	}
 out:
 	cJSON_Delete(msg);
+}
+
+static void handle(struct srv_conn *c, const char *text, size_t len)
+{
+	cJSON *msg = parse(c, text, len);
+
+	if (!msg) {
+		if (c->cfg->dialer && !(c->flags & SRV_CONN_HELLO_DONE))
+			c->flags |= SRV_CONN_CLOSE; /* the answer to our hello is garbage: no link */
+		return;
+	}
+	handle_msg(c, msg);
+}
+
+/* 1 when the message just read, of LEN bytes, is parsed by the offload rather than here. */
+static int offload_whole(const struct srv_conn *c, size_t len)
+{
+	return c->cfg->offload && len > SRV_LINK_INLINE && (c->flags & SRV_CONN_HELLO_DONE) &&
+	       !(c->flags & SRV_CONN_CHANNEL);
+}
+
+void srv_conn_finish(struct srv_conn *c, struct srv_request_job *j)
+{
+	char buf[600];
+
+	c->job = NULL;
+	c->flags &= ~SRV_CONN_BUSY;
+	if (j->msg) {
+		/* Not a decode after all: answered here, as if it had been parsed here. */
+		cJSON *msg = j->msg;
+
+		j->msg = NULL;
+		handle_msg(c, msg);
+	} else {
+		if (j->is_error)
+			log_warn("%s: %s", c->name, srv_printable(j->why, buf, sizeof(buf)));
+		queue_text(c, j->reply, j->reply_len, j->id);
+		j->reply = NULL;
+	}
+	srv_request_job_free(j);
+	if (!(c->flags & SRV_CONN_BUSY))
+		give(c, &c->req_held);
 }
 
 int srv_conn_wants_input(const struct srv_conn *c)
@@ -393,6 +407,7 @@ void srv_conn_deliver(struct srv_conn *c, cJSON *reply)
 {
 	c->flags &= ~SRV_CONN_BUSY;
 	send_msg(c, reply);
+	give(c, &c->req_held);
 }
 
 const char *srv_conn_channel(const struct srv_conn *c)
@@ -434,9 +449,17 @@ size_t srv_conn_input(struct srv_conn *c, const void *buf, size_t len)
 				c->flags |= SRV_CONN_HELD;
 			break;
 		case SRV_MSGIN_MESSAGE:
+			if (offload_whole(c, srv_msgin_length(&c->in))) {
+				char *text = srv_msgin_take_body(&c->in, &blen);
+
+				offload(c, text, blen, NULL);
+				break; /* its memory stays reserved until srv_conn_finish */
+			}
 			body = srv_msgin_body(&c->in, &blen);
 			handle(c, body, blen);
 			srv_msgin_next(&c->in);
+			if (c->flags & SRV_CONN_BUSY)
+				break; /* a decode is away: as above */
 			if (c->req_held)
 				/* Its parse trees were some 20 times its size, in small blocks: give them back. */
 				malloc_trim(0);

@@ -35,11 +35,20 @@
  */
 #define SRV_LINK_LARGE (1u << 20)
 #define SRV_LINK_COST 4
+/*
+ * With an offload (below), a message larger than this is not even parsed
+ * by the caller's thread: some 10 ms of cJSON a MiB (more under ASan) is
+ * more than the event loop may spend while other peers wait for it. A ping
+ * is some 40 bytes; a hello at most SRV_LINK_MAX_HELLO.
+ */
+#define SRV_LINK_INLINE (64u << 10)
+
+struct srv_request_job;
 
 struct srv_conn;
 
 struct srv_conn_config {
-	struct srv_decoder *decoder; /* for decode requests; shared, used synchronously */
+	struct srv_decoder *decoder; /* for decode requests without OFFLOAD; used synchronously */
 	/* Listener: the token a hello must carry. Dialer: the token our hello carries. NULL: none. */
 	const char *token;
 	int dialer;		/* 1: this side dialed, says hello first and waits for the reply */
@@ -64,6 +73,16 @@ struct srv_conn_config {
 	 * returns the reply now. NULL: such requests get an error reply.
 	 */
 	cJSON *(*defer)(void *ctx, struct srv_conn *c, cJSON *msg, double id, const char *cmd);
+	/*
+	 * Work that may take long: every decode request, and every message
+	 * over SRV_LINK_INLINE bytes after the hello (parsed there too).
+	 * OFFLOAD gets the job (server/request.h), to run with
+	 * srv_request_run in any thread; the connection is SRV_CONN_BUSY until
+	 * the job is given back with srv_conn_finish. The job's "owner" is C,
+	 * or NULL once C is freed (then the offload frees the job when done).
+	 * NULL: decoded here, with DECODER, synchronously.
+	 */
+	void (*offload)(void *ctx, struct srv_conn *c, struct srv_request_job *job);
 };
 
 enum srv_conn_flags {
@@ -71,7 +90,7 @@ enum srv_conn_flags {
 	SRV_CONN_PARTIAL = 1 << 1,    /* part of a message was read, not all of it */
 	SRV_CONN_HELD = 1 << 2,	      /* a large message waits for memory (RESERVE said no) */
 	SRV_CONN_CLOSE = 1 << 3,      /* write what is queued, then close; no more input */
-	SRV_CONN_BUSY = 1 << 4,	      /* a request is with the gdb work: no input until its reply */
+	SRV_CONN_BUSY = 1 << 4,	      /* a request is with the gdb work or the offload: no input until its reply */
 	SRV_CONN_CHANNEL = 1 << 5,    /* a channel's hello went through: hand the socket over */
 };
 
@@ -88,6 +107,12 @@ void srv_conn_free(struct srv_conn *c);
 
 /* The reply to the request DEFER took: queued (REPLY deleted), and input resumes. */
 void srv_conn_deliver(struct srv_conn *c, cJSON *reply);
+
+/*
+ * The job OFFLOAD took, done (srv_request_run): its reply queued, or the
+ * message it handed back handled here; J is freed, and input resumes.
+ */
+void srv_conn_finish(struct srv_conn *c, struct srv_request_job *j);
 
 /* With SRV_CONN_CHANNEL: the channel's key (its hello's "channel"). */
 const char *srv_conn_channel(const struct srv_conn *c);

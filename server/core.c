@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,17 +70,6 @@ struct blk {
 	uint64_t ctx;
 };
 
-/* Set while a gunzipped core exists, for the signal handler to remove it. */
-static char tmp_path[4096];
-
-static void remove_tmp_and_die(int sig)
-{
-	if (tmp_path[0])
-		unlink(tmp_path);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 /* mi/ logs to us: its errors come back as statuses we word ourselves, so they are INFO here. */
 static void on_log(void *ctx, enum gdbmi_log_level level, const char *msg)
 {
@@ -111,23 +99,41 @@ static void on_async(void *ctx, const struct gdbmi_record *rec)
 }
 
 
-/* Gunzip IN into a temporary file; its path (malloc'ed), or NULL (logged). */
-static char *gunzip_core(const char *in)
+/*
+ * A new file for the gunzipped core: TO (created, O_EXCL: a file left there
+ * is not ours to overwrite), or a fresh name in $TMPDIR. Its fd, the name
+ * (malloc'ed) in *PATH; -1 logged.
+ */
+static int unpack_file(const char *to, char **path)
 {
 	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (to ? asprintf(path, "%s", to) < 0
+	       : asprintf(path, "%s/memtrace-core.XXXXXX", dir && *dir ? dir : "/tmp") < 0) {
+		*path = NULL;
+		return log_err("out of memory");
+	}
+	fd = to ? open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : mkostemp(*path, O_CLOEXEC);
+	if (fd < 0) {
+		log_err("%s: cannot make a temporary file for the gunzipped core: %s", *path, strerror(errno));
+		free(*path);
+		*path = NULL;
+	}
+	return fd;
+}
+
+/* Gunzip IN into a new file (TO, or one in $TMPDIR); its path (malloc'ed), or NULL (logged, nothing left). */
+static char *gunzip_core(const char *in, const char *to)
+{
 	char buf[65536];
 	gzFile gz;
 	int fd, n, err;
 	char *path;
 
-	if (asprintf(&path, "%s/memtrace-core.XXXXXX", dir && *dir ? dir : "/tmp") < 0)
-		return log_err_null("out of memory");
-	fd = mkstemp(path);
-	if (fd < 0) {
-		log_err("%s: cannot make a temporary file for the gunzipped core: %s", path, strerror(errno));
-		goto out_free;
-	}
-	snprintf(tmp_path, sizeof(tmp_path), "%s", path);
+	fd = unpack_file(to, &path);
+	if (fd < 0)
+		return NULL;
 	gz = gzopen(in, "rb");
 	if (!gz) {
 		log_err("%s: %s", in, strerror(errno ? errno : ENOMEM));
@@ -160,8 +166,6 @@ out_close:
 	close(fd);
 out_unlink:
 	unlink(path);
-	tmp_path[0] = '\0';
-out_free:
 	free(path);
 	return NULL;
 }
@@ -479,10 +483,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	c->live = o->remote != NULL;
 	go.async_ctx = c;
 	if (!o->remote && is_gzip(o->core)) {
-		signal(SIGINT, remove_tmp_and_die);
-		signal(SIGTERM, remove_tmp_and_die);
-		signal(SIGHUP, remove_tmp_and_die);
-		c->tmp = gunzip_core(o->core);
+		c->tmp = gunzip_core(o->core, o->unpack_to);
 		if (!c->tmp)
 			goto out_free;
 		core = c->tmp;
@@ -565,7 +566,6 @@ void srv_core_close(struct srv_core *c)
 	gdbmi_session_free(c->s);
 	if (c->tmp) {
 		unlink(c->tmp);
-		tmp_path[0] = '\0';
 		free(c->tmp);
 	}
 	free(c->warn);

@@ -14,8 +14,13 @@
 struct gdbmi_session;
 
 /*
- * How to open the core. CORE may be gzip'ed (it is then gunzipped to a
- * temporary file, removed by srv_core_close). EXE is the program the core was
+ * How to open the core. CORE may be gzip'ed: it is then gunzipped into
+ * UNPACK_TO (a file the caller names in a directory of its own, so that
+ * concurrent cores never meet and the caller can remove it on a signal),
+ * created there and removed by srv_core_close; NULL: a new file in $TMPDIR
+ * (or /tmp), equally removed by srv_core_close. Nothing here touches signals
+ * or keeps state outside the struct srv_core: sessions may run in
+ * concurrent threads. EXE is the program the core was
  * taken of (a stripped copy's unstripped build will do). GDB NULL: "gdb" from
  * PATH. SYSROOTS: the first is gdb's sysroot (its usr/lib/debug, when there,
  * the debug-file-directory), all of them the solib-search-path; none: the
@@ -28,6 +33,7 @@ struct srv_core_options {
 	char *const *sysroots;
 	size_t n_sysroots;
 	int all_frames; /* --frames also prints the agent's and the allocator's frames */
+	const char *unpack_to;
 	/*
 	 * Live instead of CORE: gdb runs `target remote | REMOTE` (a command
 	 * whose stdio reaches a gdbserver attached to the process) after

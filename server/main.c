@@ -465,6 +465,8 @@ static int serve(struct options *o, struct srv_decoder *d)
 		.token = o->token,
 		.max_clients = (int)o->max_clients,
 		.work = &work,
+		.sysroots = o->sysroots,
+		.n_sysroots = o->n_sysroots,
 	};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
@@ -526,14 +528,65 @@ static int decode_file(const struct options *o, cJSON *rep, struct srv_decoder *
 	return rc;
 }
 
-/* --core: open the core, run the commands in order. The exit status. */
-static int read_core(const struct options *o)
+/*
+ * --core's private directory under $TMPDIR and the file a gzip'ed core is
+ * gunzipped into there: removed on SIGINT, SIGTERM and SIGHUP too, then the
+ * signal ends the program as it would have. The one-shot --core mode owns
+ * the process, so these handlers live here and not in server/core.c, whose
+ * sessions also run in the network server's threads.
+ */
+static char unpack_dir[PATH_MAX], unpack_to[PATH_MAX + 8];
+
+static void remove_unpacked_and_die(int sig)
 {
-	struct srv_core *c = srv_core_open(&o->core);
+	unlink(unpack_to);
+	rmdir(unpack_dir);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* The directory and its handlers; without a directory, core.c picks a name in $TMPDIR (no handler). */
+static void unpack_setup(struct srv_core_options *co)
+{
+	const char *t = getenv("TMPDIR");
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	snprintf(unpack_dir, sizeof(unpack_dir), "%s/memtrace-server.XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(unpack_dir)) {
+		log_debug("%s: %s", unpack_dir, strerror(errno));
+		unpack_dir[0] = '\0';
+		return;
+	}
+	snprintf(unpack_to, sizeof(unpack_to), "%s/core", unpack_dir);
+	co->unpack_to = unpack_to;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], remove_unpacked_and_die);
+}
+
+static void unpack_cleanup(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	if (!unpack_dir[0])
+		return;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	unlink(unpack_to);
+	rmdir(unpack_dir);
+}
+
+/* --core: open the core, run the commands in order. The exit status. */
+static int read_core(struct options *o)
+{
+	struct srv_core *c;
 	int rc = 0;
 
-	if (!c)
+	unpack_setup(&o->core);
+	c = srv_core_open(&o->core);
+	if (!c) {
+		unpack_cleanup();
 		return EXIT_FAIL;
+	}
 	for (size_t i = 0; i < o->n_cmd; i++) {
 		const struct core_cmd *k = &o->cmd[i];
 		int r;
@@ -549,6 +602,7 @@ static int read_core(const struct options *o)
 		fflush(stdout);
 	}
 	srv_core_close(c);
+	unpack_cleanup();
 	if (ferror(stdout) || fflush(stdout) != 0) {
 		log_err("writing the answers: %s", strerror(errno));
 		rc = EXIT_FAIL;

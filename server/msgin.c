@@ -143,6 +143,22 @@ const char *srv_msgin_body(const struct srv_msgin *m, size_t *len)
 	return m->state == MSGIN_READY ? m->body : "";
 }
 
+char *srv_msgin_take_body(struct srv_msgin *m, size_t *len)
+{
+	char *body;
+
+	if (m->state != MSGIN_READY) {
+		*len = 0;
+		return NULL;
+	}
+	body = m->body;
+	*len = m->length;
+	m->body = NULL;
+	m->body_cap = 0;
+	m->state = MSGIN_HEADER;
+	return body;
+}
+
 void srv_msgin_next(struct srv_msgin *m)
 {
 	if (m->state != MSGIN_READY)

@@ -56,6 +56,12 @@ size_t srv_msgin_feed(struct srv_msgin *m, const void *buf, size_t len, enum srv
 
 /* After SRV_MSGIN_MESSAGE: the body (NUL-terminated after its LEN bytes), owned by M. */
 const char *srv_msgin_body(const struct srv_msgin *m, size_t *len);
+/*
+ * After SRV_MSGIN_MESSAGE, instead of srv_msgin_body and srv_msgin_next:
+ * the body itself (malloc'ed, NUL-terminated after its *LEN bytes), now the
+ * caller's to free, and the next message may be read.
+ */
+char *srv_msgin_take_body(struct srv_msgin *m, size_t *len);
 /* Done with the message: the next one may be read. The body buffer is freed. */
 void srv_msgin_next(struct srv_msgin *m);
 

@@ -24,6 +24,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "netserver.h"
+#include "pool.h"
 #include "proto.h"
 #include "request.h"
 #include "util.h"
@@ -55,6 +56,7 @@ struct server {
 	size_t budget_used;
 	struct parked parked[MAX_PARKED];
 	size_t nparked;
+	struct srv_pool *pool;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -195,6 +197,36 @@ static cJSON *defer_work(void *ctx, struct srv_conn *c, cJSON *msg, double id, c
 	return NULL;
 }
 
+/* conn.h's offload: a decode, or a message too large to parse here, goes to the decode pool. */
+static void offload_job(void *ctx, struct srv_conn *c, struct srv_request_job *job)
+{
+	struct server *s = ctx;
+
+	(void)c;
+	srv_pool_submit(s->pool, job);
+}
+
+/* Jobs the pool finished: each back to its peer (if still there), whose reply is written now. */
+static void pool_done(struct server *s, int64_t now)
+{
+	struct srv_request_job *j;
+
+	while ((j = srv_pool_take(s->pool))) {
+		struct srv_peer *p = NULL;
+
+		for (size_t i = 0; j->owner && i < s->npeers && !p; i++)
+			if (srv_peer_conn(s->peers[i]) == j->owner)
+				p = s->peers[i];
+		if (!p) {
+			srv_request_job_free(j); /* its peer is gone */
+			continue;
+		}
+		srv_conn_finish(srv_peer_conn(p), j);
+		if (srv_peer_run(p, 0, now) < 0)
+			drop_peer(s, p, now);
+	}
+}
+
 /* The next peer over --max-clients: told so in one try, and closed. */
 static void refuse_busy(struct server *s, int fd, const char *name)
 {
@@ -309,7 +341,7 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 {
 	int64_t now = proto_now_ms(), next = now + ROUND_MAX_MS;
 	size_t nfds = 0, first_peer, first_work, npolled;
-	int lslot = -1, dslot = -1, cslot = -1, n;
+	int lslot = -1, dslot = -1, cslot = -1, pslot, n;
 	struct timespec ts;
 
 	for (size_t i = 0; i < s->npeers;) {
@@ -337,6 +369,8 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 		cslot = (int)nfds;
 		fds[nfds++] = (struct pollfd){ .fd = srv_dialer_fd(s->dialer), .events = POLLIN };
 	}
+	pslot = (int)nfds;
+	fds[nfds++] = (struct pollfd){ .fd = srv_pool_fd(s->pool), .events = POLLIN };
 	first_peer = nfds;
 	for (size_t i = 0; i < s->npeers; i++) {
 		short ev = srv_peer_events(s->peers[i]);
@@ -390,6 +424,8 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 		else
 			i++;
 	}
+	if (fds[pslot].revents)
+		pool_done(s, now);
 	if (cslot >= 0 && fds[cslot].revents)
 		dial_result(s, now);
 	if (dslot >= 0 && fds[dslot].revents)
@@ -410,7 +446,8 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 	int rc = 1;
 
 	s.cfg_in = (struct srv_conn_config){ .decoder = d, .token = o->token, .reserve = budget_reserve,
-					     .release = budget_release, .ctx = &s, .defer = defer_work };
+					     .release = budget_release, .ctx = &s, .defer = defer_work,
+					     .offload = offload_job };
 	s.cfg_out = s.cfg_in;
 	s.cfg_out.dialer = 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -421,6 +458,11 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* After the mask: the pool's threads inherit it, so the signals come to ppoll. */
+	s.pool = srv_pool_new(o->sysroots, o->n_sysroots, o->decode_threads);
+	if (!s.pool)
+		goto out;
+	log_info("decoding in %u threads", srv_pool_threads(s.pool));
 	if (o->listen && setup_listen(&s) < 0)
 		goto out;
 	if (o->connect) {
@@ -430,8 +472,8 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 		announce("dialing %s (memtrace --listen there)", srv_dialer_name(s.dialer));
 	}
 	while (!stop_signal) {
-		if (room < 2 * s.npeers + 3) {
-			room = 2 * s.npeers + 3 + 16;
+		if (room < 2 * s.npeers + 4) {
+			room = 2 * s.npeers + 4 + 16;
 			fds = realloc(fds, room * sizeof(*fds));
 			slot = realloc(slot, room * sizeof(*slot));
 			if (!fds || !slot) {
@@ -451,6 +493,7 @@ out:
 	while (s.nparked)
 		close(s.parked[--s.nparked].fd);
 	srv_work_drain(WORK_DRAIN_MS);
+	srv_pool_free(s.pool);
 	free(s.peers);
 	free(fds);
 	free(slot);

@@ -1,8 +1,9 @@
 /*
  * memtrace-server's network mode: one event loop (poll) that listens for
  * memtrace, answers discovery, dials out to a listening memtrace, and serves
- * every link at once, each as server/conn.c says. Decoding runs in the loop
- * with the one decoder of the process.
+ * every link at once, each as server/conn.c says. Decodes run beside the
+ * loop, in the decode pool (server/pool.h), each thread with a decoder of
+ * its own.
  */
 #ifndef SRV_NETSERVER_H
 #define SRV_NETSERVER_H
@@ -24,10 +25,14 @@ struct srv_net_options {
 	int max_clients;		    /* accepted peers at once */
 	const struct srv_work_config *work; /* cores and gdb; NULL: refused */
 	struct srv_timeouts timeouts;
+	char *const *sysroots;		    /* the decode pool's decoders' (kept by pointer) */
+	size_t n_sysroots;
+	unsigned decode_threads;	    /* 0: one per core (server/pool.h) */
 };
 
 /*
- * Serve with decoder D until SIGINT or SIGTERM. Says on stderr, whatever
+ * Serve until SIGINT or SIGTERM; D (which opened the sysroots, so they are
+ * known good) is not used by the loop itself. Says on stderr, whatever
  * the log level, "listening on ADDR:PORT" (the real port) and "discovery on
  * GROUP:PORT". Returns the exit status: 0 when stopped by a signal, 1 when
  * the listening socket cannot be set up (logged). Discovery that cannot be

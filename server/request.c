@@ -1,7 +1,8 @@
 /*
- * Answering requests (request.h). Decoding is synchronous: the decoder is
- * shared by every peer and not thread-safe, and a report that comes again
- * costs hash lookups (docs/server.md).
+ * Answering requests (request.h). Everything here is pure over JSON, so a
+ * decode runs wherever its caller puts it: the network server's decode
+ * pool (server/pool.c), each thread with a decoder of its own (decoders
+ * are not thread-safe), or the caller's own thread (the fuzzer).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "annotate.h"
+#include "conn.h"
 #include "log.h"
 #include "request.h"
 #include "util.h"
@@ -55,6 +57,75 @@ const char *srv_printable(const char *s, char *buf, size_t len)
 		buf[n++] = *s >= ' ' && *s < 0x7f ? *s : '?';
 	buf[n] = '\0';
 	return buf;
+}
+
+/*
+ * An upper bound of the number of JSON values in TEXT, in one pass and
+ * without allocating: every value but the first follows a '[', '{' or ','
+ * outside strings. Keeps a 64 MiB "[0,0,0,...]" from costing 2 GiB of parse
+ * tree.
+ */
+static size_t json_values_bound(const char *text, size_t len)
+{
+	size_t n = 1;
+	int in_str = 0, esc = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (ch == '\\')
+				esc = 1;
+			else if (ch == '"')
+				in_str = 0;
+		} else if (ch == '"') {
+			in_str = 1;
+		} else if (ch == '[' || ch == '{' || ch == ',') {
+			n++;
+		}
+	}
+	return n;
+}
+
+cJSON *srv_request_parse(const char *text, size_t len, cJSON **error)
+{
+	const char *end = NULL;
+	cJSON *msg;
+
+	*error = NULL;
+	if (json_values_bound(text, len) > SRV_LINK_MAX_VALUES) {
+		*error = srv_reply_error(0, "a message of more than %u JSON values: refused (memory)", SRV_LINK_MAX_VALUES);
+		return NULL;
+	}
+	msg = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (msg) {
+		/* One value, then nothing but white space. */
+		for (const char *p = end; p < text + len; p++) {
+			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+				cJSON_Delete(msg);
+				msg = NULL;
+				end = p;
+				break;
+			}
+		}
+	}
+	if (!msg) {
+		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+
+		if (len)
+			*error = srv_reply_error(0, "a message that is not JSON (error near byte %zu of %zu)", at, len);
+		else
+			*error = srv_reply_error(0, "an empty message: not JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(msg)) {
+		cJSON_Delete(msg);
+		*error = srv_reply_error(0, "a message that is not a JSON object");
+		return NULL;
+	}
+	return msg;
 }
 
 /* The decode request's size, checked before anything is decoded. NULL, or the error reply. */
@@ -138,4 +209,60 @@ cJSON *srv_request_answer(struct srv_decoder *d, const struct srv_request_limits
 		return srv_reply_error(id, "hello: this link has already said hello");
 	return srv_reply_error(id, "unknown command '%s' (this memtrace-server %s knows decode, ping, bye, core, frames, blocks, inspect and gdb-*)",
 			       srv_printable(cmd, name, sizeof(name)), MEMTRACE_VERSION);
+}
+
+/* 1 when MSG is a version-1 decode request, the one thing a job answers itself. */
+static int is_decode(const cJSON *msg)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "v");
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
+
+	return cJSON_IsNumber(v) && v->valuedouble == 1 && cJSON_IsString(cmd) && !strcmp(cmd->valuestring, "decode");
+}
+
+void srv_request_run(struct srv_decoder *d, struct srv_request_job *j)
+{
+	const cJSON *jid, *err;
+	cJSON *reply = NULL;
+	size_t big = j->text ? j->len : 0;
+
+	if (j->text) {
+		j->msg = srv_request_parse(j->text, j->len, &reply);
+		free(j->text);
+		j->text = NULL;
+	}
+	if (j->msg && !is_decode(j->msg))
+		return; /* handed back */
+	if (j->msg) {
+		jid = cJSON_GetObjectItemCaseSensitive(j->msg, "id");
+		j->id = cJSON_IsNumber(jid) ? jid->valuedouble : 0;
+		reply = d ? decode(d, &j->lim, j->msg, j->id)
+			  : srv_reply_error(j->id, "decode: this server's decoder could not be set up");
+		cJSON_Delete(j->msg);
+		j->msg = NULL;
+	}
+	err = cJSON_GetObjectItemCaseSensitive(reply, "error");
+	j->is_error = cJSON_IsString(err);
+	if (j->is_error)
+		snprintf(j->why, sizeof(j->why), "%s", err->valuestring);
+	jid = cJSON_GetObjectItemCaseSensitive(reply, "id");
+	j->id = cJSON_IsNumber(jid) ? jid->valuedouble : 0;
+	j->reply = cJSON_PrintUnformatted(reply);
+	cJSON_Delete(reply);
+	if (!j->reply) {
+		log_err("out of memory");
+		exit(125);
+	}
+	j->reply_len = strlen(j->reply);
+	j->large = big > SRV_LINK_LARGE || j->reply_len > SRV_LINK_LARGE;
+}
+
+void srv_request_job_free(struct srv_request_job *j)
+{
+	if (!j)
+		return;
+	free(j->text);
+	cJSON_Delete(j->msg);
+	free(j->reply);
+	free(j);
 }

@@ -34,6 +34,50 @@ struct srv_request_limits {
 };
 
 /*
+ * TEXT (LEN bytes, a NUL after them) as one JSON object, or NULL with the
+ * error reply (id 0) in *ERROR: more values than SRV_LINK_MAX_VALUES (checked
+ * before parsing, without allocating), not JSON, something after the value,
+ * not an object. Pure: callable from any thread.
+ */
+cJSON *srv_request_parse(const char *text, size_t len, cJSON **error);
+
+/*
+ * A request whose answer may take long (a decode, or a message so large
+ * that parsing it does), made away from the event loop (server/pool.h):
+ * everything it needs, nothing of the connection it came on.
+ */
+struct srv_request_job {
+	/* In: the message's text (malloc'ed, a NUL after LEN bytes; taken), or NULL and MSG. */
+	char *text;
+	size_t len;
+	/*
+	 * In: the message parsed (taken), when TEXT is NULL. Out: a message
+	 * handed back unanswered (not a version-1 decode: hello, ping, gdb
+	 * work, errors in its envelope, for the connection to handle), or NULL.
+	 */
+	cJSON *msg;
+	struct srv_request_limits lim;
+	/* Out, when MSG is NULL: the reply's text (malloc'ed), its id, whether it is an error and why. */
+	char *reply;
+	size_t reply_len;
+	double id;
+	int is_error;
+	char why[512];
+	int large; /* its parse trees were large: the runner may give their memory back (malloc_trim) */
+	/* The runner's: the connection waiting for the job (NULL: gone), and its queue. */
+	void *owner;
+	struct srv_request_job *next;
+};
+
+/*
+ * Run job J with decoder D (the calling thread's own; NULL: decoding
+ * fails with an error reply). Exits when memory runs out.
+ */
+void srv_request_run(struct srv_decoder *d, struct srv_request_job *j);
+/* Free J and what it holds. NULL is a no-op. */
+void srv_request_job_free(struct srv_request_job *j);
+
+/*
  * The reply to request MSG (an object whose "v" was checked), of id ID and
  * command CMD. A decode request's report is moved from MSG into the reply
  * (MSG keeps the rest). Sets *END to 1 when the connection ends after the

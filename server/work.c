@@ -303,7 +303,7 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 	struct srv_core_options o = { .gdb = w->cfg->gdb, .sysroots = w->cfg->sysroots,
 				      .n_sysroots = w->cfg->n_sysroots };
 	double size, pid = 0;
-	char *path = NULL, *exe = NULL, kept[4200] = "", what[4400];
+	char *path = NULL, *exe = NULL, *unpack = NULL, kept[4200] = "", what[4400];
 	cJSON *r;
 
 	if (chan < 0)
@@ -311,6 +311,9 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 	if (num_of(msg, "size", 1, (double)MAX_CORE, &size) < 0)
 		return srv_reply_error(id, "core: \"size\" must be the core's size in bytes (1 to %llu)", MAX_CORE);
 	close_view(w);
+	/* A gzip'ed core is gunzipped in this peer's own directory: no other peer's name can meet it. */
+	if (ensure_dir(w) < 0)
+		return fail(w, id, "core");
 	if (w->cfg->cores_dir) {
 		if (num_of(msg, "pid", 1, 1 << 30, &pid) < 0)
 			pid = 0;
@@ -318,8 +321,6 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 		if (!path)
 			return fail(w, id, "core: keeping it");
 	} else {
-		if (ensure_dir(w) < 0)
-			return fail(w, id, "core");
 		path = in_dir(w, "core");
 	}
 	if (receive_file(chan, path, (uint64_t)size) < 0) {
@@ -339,6 +340,7 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 	}
 	o.core = path;
 	o.exe = exe;
+	o.unpack_to = unpack = in_dir(w, "core.gunzipped");
 	w->view = srv_core_open(&o);
 	if (!w->view) {
 		snprintf(what, sizeof(what), "core: received%s, but gdb cannot open it", kept);
@@ -358,6 +360,7 @@ out:
 	if (!w->cfg->cores_dir)
 		unlink(path);
 	free(path);
+	free(unpack);
 	free(exe);
 	return r;
 }

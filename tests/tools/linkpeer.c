@@ -30,7 +30,8 @@
  *   len=N           a header announcing N bytes
  *   zeros=N         N zero bytes
  *   recv            read one message
- *   pings=N:MS      N pings, MS ms apart; prints "pings N max_ms M" (the slowest answer)
+ *   pings=N:MS      N pings, MS ms apart; prints "pings N max_ms M p50_ms A p99_ms B" (the
+ *                   slowest answer, the median, the 99th percentile)
  *   sleep=SEC       wait
  *   hold=SEC        keep the connection, reading nothing
  *   expect-close    wait up to SEC for the other side to close: "closed" or "open"
@@ -38,6 +39,8 @@
  *                   with a channel hello, its reply printed), a core request
  *                   of SIZE bytes naming it, SENT bytes of "ELF" on it, the
  *                   channel closed; then the request's reply
+ *   corefile=PATH@EXE  a whole core upload: the file PATH on a channel as
+ *                   the core of the device's program EXE; then the reply
  *
  * When a reply does not come within SEC (-w, default 10) the line is
  * "timeout"; when the connection is closed, "closed"; either ends the
@@ -221,6 +224,13 @@ static char *synth_report(long n, size_t *len)
 	return s;
 }
 
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static long arg_num(const char *v)
 {
 	char *end;
@@ -317,12 +327,24 @@ static int step(int fd, const char *step)
 	}
 	if (IS("recv"))
 		return recv_msg(fd, NULL);
-	if (IS("core")) {
+	if (IS("core") || IS("corefile")) {
+		const char *at = val && IS("corefile") ? strrchr(val, '@') : NULL;
 		long size = strtol(val ? val : "0", NULL, 10), sent = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
 		static const char key[] = "00112233445566778899aabbccddeeff";
-		char err[512], chunk[4096];
-		int ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
+		char err[512], chunk[4096], path[1024];
+		FILE *f = NULL;
+		int ch;
 
+		if (IS("corefile")) {
+			if (!at)
+				die("corefile=PATH@EXE");
+			snprintf(path, sizeof(path), "%.*s", (int)(at - val), val);
+			f = fopen(path, "rb");
+			if (!f || fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
+				die("corefile: cannot read the file");
+			sent = size;
+		}
+		ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
 		if (ch < 0)
 			die(err);
 		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":1,\"cmd\":\"hello\",\"role\":\"memtrace\",\"channel\":\"%s\"}",
@@ -330,42 +352,55 @@ static int step(int fd, const char *step)
 		if (request(ch, buf) < 0)
 			return -1;
 		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"core\",\"channel\":\"%s\",\"size\":%ld,"
-			 "\"exe\":\"/usr/bin/server_leak\",\"pid\":4242}", next_id++, key, size);
+			 "\"exe\":\"%.150s\",\"pid\":4242}", next_id++, key, size, at ? at + 1 : "/usr/bin/server_leak");
 		send_msg(fd, buf, strlen(buf));
 		memset(chunk, 'E', sizeof(chunk));
 		memcpy(chunk, "\177ELF", 4);
 		while (sent > 0) {
 			size_t n = sent < (long)sizeof(chunk) ? (size_t)sent : sizeof(chunk);
 
+			if (f && fread(chunk, 1, n, f) != n)
+				die("corefile: a short read");
 			send_all(ch, chunk, n);
 			sent -= (long)n;
 		}
+		if (f)
+			fclose(f);
 		close(ch);
 		return recv_msg(fd, NULL);
 	}
 	if (IS("pings")) {
 		long n = strtol(val ? val : "0", NULL, 10), worst = 0, i;
 		long ms = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
+		long *took = calloc((size_t)n + 1, sizeof(*took));
 
+		if (!took)
+			die("out of memory");
 		for (i = 0; i < n; i++) {
 			int64_t t0 = now_ms();
 			char *reply = NULL;
 
 			snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"ping\"}", next_id++);
 			send_msg(fd, buf, strlen(buf));
-			if (recv_msg(fd, &reply) < 0)
+			if (recv_msg(fd, &reply) < 0) {
+				free(took);
 				return -1;
+			}
 			if (!strstr(reply, "\"ok\":true")) {
 				free(reply);
 				break;
 			}
 			free(reply);
-			if (now_ms() - t0 > worst)
-				worst = (long)(now_ms() - t0);
+			took[i] = (long)(now_ms() - t0);
+			if (took[i] > worst)
+				worst = took[i];
 			usleep((useconds_t)ms * 1000);
 		}
-		printf("pings %ld max_ms %ld\n", i, worst);
+		qsort(took, (size_t)i, sizeof(*took), cmp_long);
+		printf("pings %ld max_ms %ld p50_ms %ld p99_ms %ld\n", i, worst, i ? took[i / 2] : 0,
+		       i ? took[(i * 99) / 100 < i ? (i * 99) / 100 : i - 1] : 0);
 		fflush(stdout);
+		free(took);
 		return 0;
 	}
 	if (IS("sleep") || IS("hold")) {
