@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "core.h"
+#include "gdbcmd.h"
 #include "gdbmi.h"
 #include "log.h"
 #include "util.h"
@@ -905,19 +906,23 @@ static int find_block(void *arg, const struct blk *b)
 int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const char *type, size_t bytes)
 {
 	struct finder f = { 0 };
-	char *end, *v = NULL, *expr = NULL;
+	char *v = NULL, *expr = NULL, sym[SRV_GDBCMD_CANON_MAX], ty[SRV_GDBCMD_CANON_MAX], why[300];
 	unsigned char *buf;
 	uint64_t start;
 	size_t len, got = 0;
 	int found, rc = -1;
 
-	errno = 0;
-	f.addr = strtoull(addr_text, &end, 0);
-	if (errno || end == addr_text || *end) { /* a gdb expression: `items`, `&core_global` */
-		if (asprintf(&expr, "(unsigned long long) (%s)", addr_text) < 0)
+	/* The gate (gdbcmd.h): from here on only the canonical sym and ty reach gdb, never the text received. */
+	switch (srv_gdbcmd_addr(addr_text, &f.addr, sym, sizeof(sym), why, sizeof(why))) {
+	case SRV_GDBCMD_ADDR_REFUSED:
+		return log_err("%s", why);
+	case SRV_GDBCMD_ADDR_NUMBER:
+		break;
+	case SRV_GDBCMD_ADDR_SYMBOL: /* `items`, `&core_global` */
+		if (asprintf(&expr, "(unsigned long long) (%s)", sym) < 0)
 			return log_err("out of memory");
 		if (gdbmi_evaluate(c->s, expr, &v) != GDBMI_OK) {
-			log_err("--inspect %s: %s", addr_text, gdb_msg(c));
+			log_err("--inspect %s: %s", sym, gdb_msg(c));
 			free(expr);
 			return -1;
 		}
@@ -925,15 +930,18 @@ int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const
 		free(v);
 		free(expr);
 		v = expr = NULL;
+		break;
 	}
+	if (type && srv_gdbcmd_type(type, ty, sizeof(ty), why, sizeof(why)) < 0)
+		return log_err("--type: %s", why);
 	found = walk_blocks(c, find_block, &f);
 	if (found < 0)
 		return -1;
 	if (type) {
-		if (asprintf(&expr, "*(%s *) 0x%" PRIx64, type, f.addr) < 0)
+		if (asprintf(&expr, "*(%s *) 0x%" PRIx64, ty, f.addr) < 0)
 			return log_err("out of memory");
 		if (gdbmi_evaluate(c->s, expr, &v) != GDBMI_OK) {
-			log_err("--inspect 0x%" PRIx64 " --type '%s': %s", f.addr, type, gdb_msg(c));
+			log_err("--inspect 0x%" PRIx64 " --type '%s': %s", f.addr, ty, gdb_msg(c));
 			free(expr);
 			return -1;
 		}

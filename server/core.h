@@ -53,8 +53,9 @@ void srv_core_close(struct srv_core *c);
  *            of `coredump -c ID`), from the user's allocation site down,
  *            each frame with its arguments and locals
  *   blocks   every live block of context ID, oldest first
- *   inspect  ADDR (a number, or a gdb expression giving one): with TYPE,
- *            gdb's `*(TYPE *)ADDR`; without, the hex and ASCII of the block
+ *   inspect  ADDR (a number, or a symbol: srv_gdbcmd_addr, gdbcmd.h; refused
+ *            otherwise): with TYPE (srv_gdbcmd_type, refused when not a C
+ *            type name), gdb's `*(TYPE *)ADDR`; without, the hex and ASCII of the block
  *            holding ADDR (at most BYTES from its start), or of BYTES at ADDR
  *            when no live block holds it
  */
