@@ -33,6 +33,7 @@
 
 #include "core.h"
 #include "gdbcmd.h"
+#include "gdbroot.h"
 #include "gdbmi.h"
 #include "log.h"
 #include "util.h"
@@ -413,10 +414,10 @@ static int find_anchor(struct srv_core *c)
  * The live half of srv_core_open: the program, then `target remote | REMOTE`
  * (gdbserver at the other end, attached, every thread stopped). No function
  * of the target is ever called from here: `print f()` is refused by gdb.
- * Takes SEARCH and DEBUGDIR (freed). C or NULL (C closed, logged).
+ * Takes DEBUGDIR (freed). C or NULL (C closed, logged).
  */
 static struct srv_core *open_live(struct srv_core *c, const struct srv_core_options *o,
-				  const struct gdbmi_paths *paths, char *search, char *debugdir)
+				  const struct gdbmi_paths *paths, char *debugdir)
 {
 	enum gdbmi_status st = gdbmi_open_program(c->s, paths, o->exe);
 
@@ -438,13 +439,13 @@ static struct srv_core *open_live(struct srv_core *c, const struct srv_core_opti
 	}
 	if (c->warn)
 		log_info("gdb, connecting: %s", c->warn);
+	if (o->n_sysroots)
+		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
 	if (find_anchor(c) < 0 || read_anchor(c) < 0)
 		goto fail;
-	free(search);
 	free(debugdir);
 	return c;
 fail:
-	free(search);
 	free(debugdir);
 	srv_core_close(c);
 	return NULL;
@@ -461,7 +462,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 		.log = on_log,
 	};
 	struct gdbmi_paths paths = { 0 };
-	char *search = NULL, *debugdir = NULL, line[512];
+	char *debugdir = NULL, line[512];
 	const char *core = o->core;
 	struct srv_core *c;
 	struct stat sb;
@@ -499,19 +500,8 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	}
 	log_info("%s", gdbmi_session_version(c->s));
 	if (o->n_sysroots) {
-		size_t len = 1;
-
-		for (size_t i = 0; i < o->n_sysroots; i++)
-			len += strlen(o->sysroots[i]) + 1;
-		search = xmalloc(len);
-		search[0] = '\0';
-		for (size_t i = 0; i < o->n_sysroots; i++) {
-			if (i)
-				strcat(search, ":");
-			strcat(search, o->sysroots[i]);
-		}
-		paths.sysroot = o->sysroots[0];
-		paths.solib_search_path = search;
+		/* gdb finds no library by itself: the server gives it those it found in the sysroots (gdbroot.h) */
+		paths.sysroot = SRV_GDBROOT_NOWHERE;
 		if (asprintf(&debugdir, "%s/usr/lib/debug", o->sysroots[0]) < 0) {
 			log_err("out of memory");
 			goto out_session;
@@ -522,7 +512,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	/* Values are printed one field a line, as gdb's `print` with `set print pretty`. */
 	gdbmi_cmd(c->s, NULL, "-gdb-set print pretty on");
 	if (o->remote)
-		return open_live(c, o, &paths, search, debugdir);
+		return open_live(c, o, &paths, debugdir);
 	c->collect = 1;
 	st = gdbmi_open_core(c->s, &paths, o->exe, core, NULL);
 	c->collect = 0;
@@ -546,13 +536,13 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	}
 	if (c->warn)
 		log_info("gdb, opening the core: %s", c->warn);
+	if (o->n_sysroots)
+		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
 	if (find_anchor(c) < 0 || read_anchor(c) < 0)
 		goto out_session;
-	free(search);
 	free(debugdir);
 	return c;
 out_session:
-	free(search);
 	free(debugdir);
 out_free:
 	srv_core_close(c);

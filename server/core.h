@@ -17,9 +17,9 @@ struct gdbmi_session;
  * How to open the core. CORE may be gzip'ed (it is then gunzipped to a
  * temporary file, removed by srv_core_close). EXE is the program the core was
  * taken of (a stripped copy's unstripped build will do). GDB NULL: "gdb" from
- * PATH. SYSROOTS: the first is gdb's sysroot (its usr/lib/debug, when there,
- * the debug-file-directory), all of them the solib-search-path; none: the
- * host's own files.
+ * PATH. SYSROOTS: gdb gets the libraries the server finds in them
+ * (gdbroot.h: gdb itself opens none), the first's usr/lib/debug, when there,
+ * is the debug-file-directory; none: the host's own files.
  */
 struct srv_core_options {
 	const char *core;
