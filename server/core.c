@@ -743,8 +743,12 @@ int srv_core_run(struct srv_core *c, FILE *out, const char *command, int timeout
 	unsigned long since = gdbmi_stop_count(c->s);
 	struct gdbmi_record *rec = NULL;
 	enum gdbmi_status st;
-	char *q = gdbmi_quote(command);
+	char why[300], *q;
 
+	/* The gate again, whoever the caller: no line outside the allowlist reaches gdb (gdbcmd.h) */
+	if (srv_gdbcmd_check(command, why, sizeof(why)) == SRV_GDBCMD_REFUSED)
+		return log_err("%s", why);
+	q = gdbmi_quote(command);
 	if (!q) {
 		log_err("out of memory");
 		return -1;

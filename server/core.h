@@ -70,7 +70,7 @@ int srv_core_is_live(const struct srv_core *c);
 
 /*
  * Run one gdb CLI COMMAND, its console output to OUT (an error as gdb's
- * message). A command that resumes the program (finish, next, continue) is
+ * message); a COMMAND srv_gdbcmd_check refuses is not run (-1, logged). A command that resumes the program (finish, next, continue) is
  * waited for up to TIMEOUT_MS, then interrupted (which gdbserver can do
  * only to a process that leads its process group). 0 done, 1 the program
  * is still running (srv_core_wait_stop), -1 gdb failed (logged).
