@@ -15,8 +15,9 @@
 set -eu
 
 # libtcmalloc-minimal4 and libjemalloc2: the allocators the C++ tests preload
-# (t-cxx-alloc, t-attach-cxx-alloc)
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2"
+# (t-cxx-alloc, t-attach-cxx-alloc); strace: what the server's gdb opens and
+# runs (t-server-gdb-gate, t-server-gdb-sysroot)
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace"
 cross=""
 vm=0
 case "${1:-}" in

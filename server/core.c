@@ -31,6 +31,8 @@
 #include <zlib.h>
 
 #include "core.h"
+#include "gdbcmd.h"
+#include "gdbroot.h"
 #include "gdbmi.h"
 #include "log.h"
 #include "util.h"
@@ -416,10 +418,10 @@ static int find_anchor(struct srv_core *c)
  * The live half of srv_core_open: the program, then `target remote | REMOTE`
  * (gdbserver at the other end, attached, every thread stopped). No function
  * of the target is ever called from here: `print f()` is refused by gdb.
- * Takes SEARCH and DEBUGDIR (freed). C or NULL (C closed, logged).
+ * Takes DEBUGDIR (freed). C or NULL (C closed, logged).
  */
 static struct srv_core *open_live(struct srv_core *c, const struct srv_core_options *o,
-				  const struct gdbmi_paths *paths, char *search, char *debugdir)
+				  const struct gdbmi_paths *paths, char *debugdir)
 {
 	enum gdbmi_status st = gdbmi_open_program(c->s, paths, o->exe);
 
@@ -441,13 +443,13 @@ static struct srv_core *open_live(struct srv_core *c, const struct srv_core_opti
 	}
 	if (c->warn)
 		log_info("gdb, connecting: %s", c->warn);
+	if (o->n_sysroots)
+		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
 	if (find_anchor(c) < 0 || read_anchor(c) < 0)
 		goto fail;
-	free(search);
 	free(debugdir);
 	return c;
 fail:
-	free(search);
 	free(debugdir);
 	srv_core_close(c);
 	return NULL;
@@ -464,7 +466,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 		.log = on_log,
 	};
 	struct gdbmi_paths paths = { 0 };
-	char *search = NULL, *debugdir = NULL, line[512];
+	char *debugdir = NULL, line[512];
 	const char *core = o->core;
 	struct srv_core *c;
 	struct stat sb;
@@ -499,19 +501,8 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	}
 	log_info("%s", gdbmi_session_version(c->s));
 	if (o->n_sysroots) {
-		size_t len = 1;
-
-		for (size_t i = 0; i < o->n_sysroots; i++)
-			len += strlen(o->sysroots[i]) + 1;
-		search = xmalloc(len);
-		search[0] = '\0';
-		for (size_t i = 0; i < o->n_sysroots; i++) {
-			if (i)
-				strcat(search, ":");
-			strcat(search, o->sysroots[i]);
-		}
-		paths.sysroot = o->sysroots[0];
-		paths.solib_search_path = search;
+		/* gdb finds no library by itself: the server gives it those it found in the sysroots (gdbroot.h) */
+		paths.sysroot = SRV_GDBROOT_NOWHERE;
 		if (asprintf(&debugdir, "%s/usr/lib/debug", o->sysroots[0]) < 0) {
 			log_err("out of memory");
 			goto out_session;
@@ -522,7 +513,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	/* Values are printed one field a line, as gdb's `print` with `set print pretty`. */
 	gdbmi_cmd(c->s, NULL, "-gdb-set print pretty on");
 	if (o->remote)
-		return open_live(c, o, &paths, search, debugdir);
+		return open_live(c, o, &paths, debugdir);
 	c->collect = 1;
 	st = gdbmi_open_core(c->s, &paths, o->exe, core, NULL);
 	c->collect = 0;
@@ -546,13 +537,13 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	}
 	if (c->warn)
 		log_info("gdb, opening the core: %s", c->warn);
+	if (o->n_sysroots)
+		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
 	if (find_anchor(c) < 0 || read_anchor(c) < 0)
 		goto out_session;
-	free(search);
 	free(debugdir);
 	return c;
 out_session:
-	free(search);
 	free(debugdir);
 out_free:
 	srv_core_close(c);
@@ -752,8 +743,12 @@ int srv_core_run(struct srv_core *c, FILE *out, const char *command, int timeout
 	unsigned long since = gdbmi_stop_count(c->s);
 	struct gdbmi_record *rec = NULL;
 	enum gdbmi_status st;
-	char *q = gdbmi_quote(command);
+	char why[300], *q;
 
+	/* The gate again, whoever the caller: no line outside the allowlist reaches gdb (gdbcmd.h) */
+	if (srv_gdbcmd_check(command, why, sizeof(why)) == SRV_GDBCMD_REFUSED)
+		return log_err("%s", why);
+	q = gdbmi_quote(command);
 	if (!q) {
 		log_err("out of memory");
 		return -1;
@@ -905,19 +900,23 @@ static int find_block(void *arg, const struct blk *b)
 int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const char *type, size_t bytes)
 {
 	struct finder f = { 0 };
-	char *end, *v = NULL, *expr = NULL;
+	char *v = NULL, *expr = NULL, sym[SRV_GDBCMD_CANON_MAX], ty[SRV_GDBCMD_CANON_MAX], why[300];
 	unsigned char *buf;
 	uint64_t start;
 	size_t len, got = 0;
 	int found, rc = -1;
 
-	errno = 0;
-	f.addr = strtoull(addr_text, &end, 0);
-	if (errno || end == addr_text || *end) { /* a gdb expression: `items`, `&core_global` */
-		if (asprintf(&expr, "(unsigned long long) (%s)", addr_text) < 0)
+	/* The gate (gdbcmd.h): from here on only the canonical sym and ty reach gdb, never the text received. */
+	switch (srv_gdbcmd_addr(addr_text, &f.addr, sym, sizeof(sym), why, sizeof(why))) {
+	case SRV_GDBCMD_ADDR_REFUSED:
+		return log_err("%s", why);
+	case SRV_GDBCMD_ADDR_NUMBER:
+		break;
+	case SRV_GDBCMD_ADDR_SYMBOL: /* `items`, `&core_global` */
+		if (asprintf(&expr, "(unsigned long long) (%s)", sym) < 0)
 			return log_err("out of memory");
 		if (gdbmi_evaluate(c->s, expr, &v) != GDBMI_OK) {
-			log_err("--inspect %s: %s", addr_text, gdb_msg(c));
+			log_err("--inspect %s: %s", sym, gdb_msg(c));
 			free(expr);
 			return -1;
 		}
@@ -925,15 +924,18 @@ int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const
 		free(v);
 		free(expr);
 		v = expr = NULL;
+		break;
 	}
+	if (type && srv_gdbcmd_type(type, ty, sizeof(ty), why, sizeof(why)) < 0)
+		return log_err("--type: %s", why);
 	found = walk_blocks(c, find_block, &f);
 	if (found < 0)
 		return -1;
 	if (type) {
-		if (asprintf(&expr, "*(%s *) 0x%" PRIx64, type, f.addr) < 0)
+		if (asprintf(&expr, "*(%s *) 0x%" PRIx64, ty, f.addr) < 0)
 			return log_err("out of memory");
 		if (gdbmi_evaluate(c->s, expr, &v) != GDBMI_OK) {
-			log_err("--inspect 0x%" PRIx64 " --type '%s': %s", f.addr, type, gdb_msg(c));
+			log_err("--inspect 0x%" PRIx64 " --type '%s': %s", f.addr, ty, gdb_msg(c));
 			free(expr);
 			return -1;
 		}

@@ -22,9 +22,9 @@ struct gdbmi_session;
  * or keeps state outside the struct srv_core: sessions may run in
  * concurrent threads. EXE is the program the core was
  * taken of (a stripped copy's unstripped build will do). GDB NULL: "gdb" from
- * PATH. SYSROOTS: the first is gdb's sysroot (its usr/lib/debug, when there,
- * the debug-file-directory), all of them the solib-search-path; none: the
- * host's own files.
+ * PATH. SYSROOTS: gdb gets the libraries the server finds in them
+ * (gdbroot.h: gdb itself opens none), the first's usr/lib/debug, when there,
+ * is the debug-file-directory; none: the host's own files.
  */
 struct srv_core_options {
 	const char *core;
@@ -59,8 +59,9 @@ void srv_core_close(struct srv_core *c);
  *            of `coredump -c ID`), from the user's allocation site down,
  *            each frame with its arguments and locals
  *   blocks   every live block of context ID, oldest first
- *   inspect  ADDR (a number, or a gdb expression giving one): with TYPE,
- *            gdb's `*(TYPE *)ADDR`; without, the hex and ASCII of the block
+ *   inspect  ADDR (a number, or a symbol: srv_gdbcmd_addr, gdbcmd.h; refused
+ *            otherwise): with TYPE (srv_gdbcmd_type, refused when not a C
+ *            type name), gdb's `*(TYPE *)ADDR`; without, the hex and ASCII of the block
  *            holding ADDR (at most BYTES from its start), or of BYTES at ADDR
  *            when no live block holds it
  */
@@ -75,7 +76,7 @@ int srv_core_is_live(const struct srv_core *c);
 
 /*
  * Run one gdb CLI COMMAND, its console output to OUT (an error as gdb's
- * message). A command that resumes the program (finish, next, continue) is
+ * message); a COMMAND srv_gdbcmd_check refuses is not run (-1, logged). A command that resumes the program (finish, next, continue) is
  * waited for up to TIMEOUT_MS, then interrupted (which gdbserver can do
  * only to a process that leads its process group). 0 done, 1 the program
  * is still running (srv_core_wait_stop), -1 gdb failed (logged).

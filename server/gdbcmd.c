@@ -9,7 +9,9 @@
  * A future gdb's new commands can only make an abbreviation ambiguous, which
  * gdb refuses by itself.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -280,7 +282,7 @@ static int calls_function(const char *s, size_t n, char *why, size_t len)
 				      "not allowed here", shown(s + i, tok, buf, sizeof(buf)));
 			return 1;
 		}
-		i += tok - 1;
+		/* Not skipped past the token: "$$_shell" is checked again from its second '$'. */
 	}
 	return 0;
 }
@@ -337,4 +339,219 @@ enum srv_gdbcmd_kind srv_gdbcmd_check(const char *line, char *why, size_t len)
 	if (kind == SRV_GDBCMD_REFUSED || calls_function(line, n, why, len))
 		return SRV_GDBCMD_REFUSED;
 	return kind;
+}
+
+/* ---------------------------------------------------------------- inspect's operands */
+
+/*
+ * Words gdb's C parser turns into operators taking an expression (or a
+ * type, or a template argument): a type or a symbol made of them would be
+ * parsed as more than a name.
+ */
+static const char *const keywords[] = {
+	"sizeof", "alignof", "_Alignof", "__alignof__", "typeof", "__typeof__", "__typeof", "decltype",
+	"__decltype", "typeid", "operator", "new", "delete", "this", "template", "dynamic_cast",
+	"static_cast", "reinterpret_cast", "const_cast", "true", "false",
+};
+
+static int is_keyword(const char *w, size_t n)
+{
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strlen(keywords[i]) == n && !strncmp(w, keywords[i], n))
+			return 1;
+	return 0;
+}
+
+static int is_ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/*
+ * The identifier at S: letters, digits and '_', C++ scopes ("a::b") inside.
+ * Its length, 0 when S does not start one, a part of it is one of the
+ * keywords, or it is longer than SRV_GDBCMD_NAME_MAX (*TOO_LONG set then).
+ */
+static size_t ident_len(const char *s, int *too_long)
+{
+	size_t i = 0;
+
+	*too_long = 0;
+	for (;;) {
+		size_t b = i;
+
+		if (!is_ident_start(s[i]))
+			return 0;
+		while (is_ascii_alnum(s[i]) || s[i] == '_')
+			i++;
+		if (is_keyword(s + b, i - b)) /* "this::x" too */
+			return 0;
+		if (s[i] != ':' || s[i + 1] != ':' || !is_ident_start(s[i + 2]))
+			break;
+		i += 2;
+	}
+	if (i > SRV_GDBCMD_NAME_MAX) {
+		*too_long = 1;
+		return 0;
+	}
+	return i;
+}
+
+/* Append N bytes of S to CANON (at *AT, SIZE), a space first unless at the start. -1 when full. */
+static int canon_add(char *canon, size_t size, size_t *at, const char *s, size_t n)
+{
+	size_t sep = *at ? 1 : 0;
+
+	if (*at + sep + n + 1 > size)
+		return -1;
+	if (sep)
+		canon[(*at)++] = ' ';
+	memcpy(canon + *at, s, n);
+	*at += n;
+	canon[*at] = '\0';
+	return 0;
+}
+
+/* The text shown in a refusal: printable ASCII, cut. */
+#define SHOWN(s, buf) shown((s), strnlen((s), SRV_GDBCMD_MAX + 1), (buf), sizeof(buf))
+
+enum srv_gdbcmd_addr_kind srv_gdbcmd_addr(const char *addr, uint64_t *value, char *canon, size_t canon_len,
+					  char *why, size_t len)
+{
+	char buf[44];
+	const char *s, *e;
+	size_t n, i = 0, at = 0;
+	unsigned long long v;
+	char *end;
+	int too_long;
+
+	if (why && len)
+		why[0] = '\0';
+	if (canon && canon_len)
+		canon[0] = '\0';
+	if (!addr) {
+		say(why, len, "no address");
+		return SRV_GDBCMD_ADDR_REFUSED;
+	}
+	n = strnlen(addr, SRV_GDBCMD_MAX + 1);
+	if (n > SRV_GDBCMD_MAX) {
+		say(why, len, "the address is longer than %d bytes", SRV_GDBCMD_MAX);
+		return SRV_GDBCMD_ADDR_REFUSED;
+	}
+	for (s = addr; is_blank(*s); s++)
+		;
+	for (e = addr + n; e > s && is_blank(e[-1]); e--)
+		;
+	n = (size_t)(e - s);
+	if (n && s[0] >= '0' && s[0] <= '9') {
+		/* strtoull alone would take a sign, blanks and "0x" with no digit: the digits are checked first */
+		int hex = n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+
+		for (i = hex ? 2 : 0; i < n; i++)
+			if (!(hex ? ((s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f'))
+				  : (s[i] >= '0' && s[i] <= '9')))
+				break;
+		errno = 0;
+		v = strtoull(s, &end, 0);
+		if (i == n && !errno && end == e) {
+			if (value)
+				*value = v;
+			return SRV_GDBCMD_ADDR_NUMBER;
+		}
+		say(why, len, "'%s' is not an address: a number (0x hex, decimal) below 2^64, or a symbol's name",
+		    SHOWN(addr, buf));
+		return SRV_GDBCMD_ADDR_REFUSED;
+	}
+	i = n && s[0] == '&' ? 1 : 0;
+	while (i < n && is_blank(s[i]))
+		i++;
+	if (i < n && ident_len(s + i, &too_long) == n - i && !is_keyword(s + i, n - i)) {
+		if (!canon || canon_len < SRV_GDBCMD_CANON_MAX) {
+			say(why, len, "no room for the symbol");
+			return SRV_GDBCMD_ADDR_REFUSED;
+		}
+		if (s[0] == '&')
+			canon_add(canon, canon_len, &at, "&", 1);
+		memcpy(canon + at, s + i, n - i);
+		canon[at + n - i] = '\0';
+		return SRV_GDBCMD_ADDR_SYMBOL;
+	}
+	say(why, len, "'%s' is not an address: a number (0x hex, decimal) or a symbol's name (a C identifier, "
+		      "'&' before it for its address); no expressions", SHOWN(addr, buf));
+	return SRV_GDBCMD_ADDR_REFUSED;
+}
+
+int srv_gdbcmd_type(const char *type, char *canon, size_t canon_len, char *why, size_t len)
+{
+	enum { WORDS, STARS, ARRAYS } part = WORDS;
+	char buf[44];
+	const char *s;
+	size_t at = 0, n, words = 0;
+	int too_long, tagged = 0; /* after struct/union/enum: a tag must follow */
+
+	if (why && len)
+		why[0] = '\0';
+	if (canon && canon_len)
+		canon[0] = '\0';
+	if (!type || !canon || canon_len < SRV_GDBCMD_CANON_MAX) {
+		say(why, len, type ? "no room for the type" : "no type");
+		return -1;
+	}
+	if (strnlen(type, SRV_GDBCMD_MAX + 1) > SRV_GDBCMD_MAX) {
+		say(why, len, "the type is longer than %d bytes", SRV_GDBCMD_MAX);
+		return -1;
+	}
+	for (s = type;;) {
+		while (is_blank(*s))
+			s++;
+		if (!*s)
+			break;
+		if (is_ident_start(*s)) {
+			n = ident_len(s, &too_long);
+			if (!n || is_keyword(s, n))
+				goto bad;
+			if (part == STARS && !(n == 5 && !strncmp(s, "const", 5)) &&
+			    !(n == 8 && !strncmp(s, "volatile", 8)))
+				goto bad;
+			if (part == ARRAYS)
+				goto bad;
+			if (part == WORDS)
+				words++;
+			tagged = part == WORDS && ((n == 6 && (!strncmp(s, "struct", 6))) ||
+						   (n == 5 && !strncmp(s, "union", 5)) || (n == 4 && !strncmp(s, "enum", 4)));
+		} else if (*s == '*') {
+			if (!words || tagged || part == ARRAYS)
+				goto bad;
+			part = STARS;
+			n = 1;
+		} else if (*s == '[') {
+			n = 1;
+			while (s[n] >= '0' && s[n] <= '9' && n <= 11)
+				n++;
+			if (n == 1 || n > 11 || s[n] != ']' || !words || tagged)
+				goto bad;
+			n++;
+			part = ARRAYS;
+		} else {
+			goto bad;
+		}
+		if (canon_add(canon, canon_len, &at, s, n) < 0) {
+			canon[0] = '\0';
+			say(why, len, "the type is too long");
+			return -1;
+		}
+		s += n;
+		if (n && is_ident_start(s[-1]) == 0 && (s[-1] < '0' || s[-1] > '9') && s[-1] != '_')
+			continue;
+		/* a word must end at a blank, '*', '[' or the end: "int$x" is no type */
+		if (*s && !is_blank(*s) && *s != '*' && *s != '[')
+			goto bad;
+	}
+	if (words && !tagged)
+		return 0;
+bad:
+	canon[0] = '\0';
+	say(why, len, "'%s' is not a C type name: words (int, unsigned long, struct foo, my_t), then '*'s, "
+		      "then [N]s; no expressions", SHOWN(type, buf));
+	return -1;
 }

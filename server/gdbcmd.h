@@ -10,6 +10,7 @@
 #define SRV_GDBCMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The longest line srv_gdbcmd_check() accepts, in bytes (the NUL not counted). */
 #define SRV_GDBCMD_MAX 1024
@@ -50,6 +51,50 @@ enum srv_gdbcmd_kind {
  * target, not the host, and no C is parsed here to stop it.
  */
 enum srv_gdbcmd_kind srv_gdbcmd_check(const char *line, char *why, size_t len);
+
+/*
+ * The operands of `inspect` (addr and type), the only other device text that
+ * reaches gdb. Neither is an expression: each is checked against a grammar
+ * too small to call, assign or name anything but a symbol or a type, and
+ * only the canonical text the check writes is ever put into a gdb command
+ * (never the text received).
+ */
+
+/* The longest identifier taken, in bytes. */
+#define SRV_GDBCMD_NAME_MAX 256
+/* Room for a canonical type or symbol (the NUL counted). */
+#define SRV_GDBCMD_CANON_MAX 512
+
+enum srv_gdbcmd_addr_kind {
+	SRV_GDBCMD_ADDR_REFUSED, /* *why says why */
+	SRV_GDBCMD_ADDR_NUMBER,  /* *value holds it: decimal, 0x hex or 0 octal, below 2^64 */
+	SRV_GDBCMD_ADDR_SYMBOL,  /* canon holds "name" (its value) or "&name" (its address) */
+};
+
+/*
+ * Check ADDR (NUL-terminated; NULL refused), spaces and tabs around it
+ * ignored: a number, or a symbol as a C identifier ([A-Za-z_][A-Za-z0-9_]*,
+ * at most SRV_GDBCMD_NAME_MAX bytes), C++ scopes (`ns::name`) and one
+ * leading '&' allowed. No '$' (gdb's registers, history, convenience
+ * variables and functions), no operators, no parentheses. A symbol's
+ * canonical text goes to CANON (CANON_LEN >= SRV_GDBCMD_CANON_MAX, else a
+ * refusal); the number to *VALUE. WHY as for srv_gdbcmd_check.
+ */
+enum srv_gdbcmd_addr_kind srv_gdbcmd_addr(const char *addr, uint64_t *value, char *canon, size_t canon_len,
+					  char *why, size_t len);
+
+/*
+ * Check TYPE (NUL-terminated; NULL refused) as a C type name: one or more
+ * words, each a C identifier (C++ scopes allowed) or struct/union/enum
+ * followed by one, then any number of '*' (each may be followed by const or
+ * volatile), then any number of [N] (N decimal, at most 10 digits); blanks
+ * between tokens. Nothing else: no '$', parentheses, operators or quotes,
+ * and none of gdb's expression keywords (sizeof, alignof, typeof,
+ * decltype, ...), which could turn a word into an expression. The canonical
+ * text (tokens joined by one space: "struct foo * const [4]") goes to CANON
+ * (CANON_LEN >= SRV_GDBCMD_CANON_MAX). 0, or -1 refused with WHY.
+ */
+int srv_gdbcmd_type(const char *type, char *canon, size_t canon_len, char *why, size_t len);
 
 /* The allowed commands, for help and error texts: "bt, frame, up, ...". Static storage. */
 const char *srv_gdbcmd_allowed(void);

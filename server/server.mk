@@ -5,8 +5,8 @@
 #   $(BUILD)/asan/memtrace-server   the same with AddressSanitizer (test-bins)
 #   $(BUILD)/tests/tools/linkpeer   a scripted peer of the server link, for the tests (test-bins)
 #   make bench-decode          decoding throughput beside addr2line (bench/decode.sh)
-#   make fuzz-server [FUZZ_SECONDS=300]   libFuzzer on the link's messages and on the report decoder
-#   make check-server-fuzz     a short run of both (SERVER_FUZZ_CHECK_SECONDS, 7 each) and a corpus replay
+#   make fuzz-server [FUZZ_SECONDS=300]   libFuzzer on the link's messages, the report decoder and the gdb gate
+#   make check-server-fuzz     a short run of each (SERVER_FUZZ_CHECK_SECONDS, 7 each) and a corpus replay
 #
 # Needs libdw (Debian libdw-dev), libstdc++ for its demangler, zlib (zlib1g-dev) for
 # gzip'ed cores, and libgdbmi (mi/mi.mk) to drive gdb for --core (server/core.c). Its unit test
@@ -19,7 +19,7 @@ SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/m
 # The link's protocol, pure over byte buffers (what the message fuzzer drives), then its sockets.
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/work.c server/relay.c server/netserver.c server/peer.c server/dialer.c common/proto.c \
-	server/gdbcmd.c server/pool.c inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
+	server/gdbcmd.c server/gdbroot.c server/pool.c inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
 SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h \
 	common/net.h common/proto.h $(MI_HDRS)
 SERVER := $(BUILD)/memtrace-server
@@ -87,15 +87,18 @@ bench-decode: $(BUILD)/bench/decode
 	$(Q)BUILD=$(BUILD) bench/decode.sh
 
 # ---------------------------------------------------------------- fuzzing
-# Two libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
+# Three libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
 # are mi/mi.mk's): server/fuzz_link.c feeds byte streams and datagrams to the
 # link's protocol, server/fuzz_report.c feeds JSON to the report decoder with
-# the victims' build dir as its sysroot. Seeds: tests/fuzz/server-*/, plus a
+# the victims' build dir as its sysroot, server/fuzz_gdbcmd.c feeds addresses,
+# types and console lines to the gdb gate and checks what passes with a
+# reader of its own. Seeds: tests/fuzz/server-*/, plus a
 # report made from tests/victims/server_leak's own symbols, so that frames
 # land in real functions with DWARF.
 SERVER_FUZZ_DIR := $(BUILD)/fuzz/server
 SERVER_FUZZ_LINK := $(BUILD)/fuzz/server_link_fuzz
 SERVER_FUZZ_REPORT := $(BUILD)/fuzz/server_report_fuzz
+SERVER_FUZZ_GDBCMD := $(BUILD)/fuzz/server_gdbcmd_fuzz
 SERVER_FUZZ_CHECK_SECONDS ?= 7
 SERVER_FUZZ_SYSROOT := $(BUILD)/tests/victims
 SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver -Iinject \
@@ -112,26 +115,32 @@ $(SERVER_FUZZ_REPORT): server/fuzz_report.c $(SERVER_DECODER_SRCS) $(SERVER_HDRS
 	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_report.c \
 		$(SERVER_DECODER_SRCS) $(SERVER_LIBS)
 
-# server_fuzz_seed DIR: the seeds of both targets in DIR/link and DIR/report.
-server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report && \
+$(SERVER_FUZZ_GDBCMD): server/fuzz_gdbcmd.c server/gdbcmd.c server/gdbcmd.h
+	$(echo_cmd) FUZZCC $@
+	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
+	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_gdbcmd.c server/gdbcmd.c
+
+# server_fuzz_seed DIR: the seeds of the targets in DIR/link, DIR/report and DIR/gdbcmd.
+server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report $(1)/gdbcmd && \
 	cp tests/fuzz/server-link/* $(1)/link/ && cp tests/fuzz/server-report/* $(1)/report/ && \
+	cp tests/fuzz/server-gdbcmd/* $(1)/gdbcmd/ && \
 	tests/fuzz/server-seeds.sh $(SERVER_FUZZ_SYSROOT)/server_leak $(1)
-# server_fuzz_run TARGET: libFuzzer's options for both.
+# server_fuzz_run TARGET: libFuzzer's options for all three.
 server_fuzz_run = SRV_FUZZ_SYSROOT=$(SERVER_FUZZ_SYSROOT) ASAN_OPTIONS=allocator_may_return_null=1 $(1) \
 	-artifact_prefix=$(SERVER_FUZZ_DIR)/ -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-SERVER_FUZZ_BINS := $(SERVER_FUZZ_LINK) $(SERVER_FUZZ_REPORT) $(SERVER_FUZZ_SYSROOT)/server_leak
+SERVER_FUZZ_BINS := $(SERVER_FUZZ_LINK) $(SERVER_FUZZ_REPORT) $(SERVER_FUZZ_GDBCMD) $(SERVER_FUZZ_SYSROOT)/server_leak
 
 .PHONY: fuzz-server check-server-fuzz
 fuzz: fuzz-server
 fuzz-server: $(SERVER_FUZZ_BINS)
 	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/seeds)
-	$(Q)for t in link report; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
+	$(Q)for t in link report gdbcmd; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
 		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(FUZZ_SECONDS) \
 			$(SERVER_FUZZ_DIR)/$$t-corpus $(SERVER_FUZZ_DIR)/seeds/$$t || exit 1; done
 
 check-server-fuzz: $(SERVER_FUZZ_BINS)
 	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/check)
-	$(Q)for t in link report; do \
+	$(Q)for t in link report gdbcmd; do \
 		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(SERVER_FUZZ_CHECK_SECONDS) \
 			$(SERVER_FUZZ_DIR)/check/$$t >$(SERVER_FUZZ_DIR)/check-$$t.log 2>&1 || \
 			{ tail -n 40 $(SERVER_FUZZ_DIR)/check-$$t.log; exit 1; }; \

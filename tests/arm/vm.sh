@@ -116,7 +116,9 @@ printf '%s\n' "$@" >"$root/t/filters"
 # device; their unstripped builds are in the host's sysroot, for
 # t-server-decode-arm (tests/arm/decode.sh) and t-gdb-console. That sysroot
 # shows gdb the guest's libraries and the cross build (the agent) where the
-# guest has them.
+# guest has them; memtrace-server, which follows a sysroot's links as the
+# device would (so these absolute ones lead nowhere for it), gets the
+# guest's root as its second sysroot for them.
 hostsys=$work/hostsys
 mkdir -p "$root/t/dev" "$hostsys/t/dev"
 ln -s "$root/lib" "$hostsys/lib"
@@ -145,7 +147,7 @@ elif [ ! -x "$BUILD/memtrace-server" ]; then
 else
 	mkdir -p "$work/cores"
 	"$BUILD/memtrace-server" --listen 127.0.0.1:0 --no-multicast --gdb gdb-multiarch --cores "$work/cores" \
-		-v "$hostsys" \
+		-v "$hostsys" "$root" \
 		>/dev/null 2>"$server_log" &
 	server_pid=$!
 	for _ in $(seq 100); do

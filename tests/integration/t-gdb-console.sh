@@ -52,11 +52,14 @@ else
 	command -v strip >/dev/null || skip "strip missing (binutils)"
 	mkdir -p dev && strip -o dev/core_victim "$prog" || broken "strip $prog"
 	dev=$PWD/dev/core_victim
-	# The host's sysroot: the program unstripped at its device path, the libraries as they are here.
+	# The host's sysroots: root/, the program unstripped at its device path, then this machine's /
+	# for the libraries and the agent as they are here (the server follows a link in a sysroot as
+	# the device would, so root/lib -> /lib would lead back into root/: the links below are for
+	# corecheck.sh's plain gdb).
 	mkdir -p "root$(dirname "$dev")" && cp "$prog" "root$dev" || broken "sysroot"
 	for d in lib lib64 usr; do [ -e /$d ] && ln -s /$d root/$d; done
 	mkdir -p kept
-	srv_start srv --listen 127.0.0.1:0 --no-multicast --cores kept -v root
+	srv_start srv --listen 127.0.0.1:0 --no-multicast --cores kept -v root /
 	srv_listening srv
 	to=127.0.0.1:$SRV_PORT
 fi

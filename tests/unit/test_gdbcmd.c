@@ -11,6 +11,7 @@
  *
  * Exit status: 0 pass, 1 fail (one "FAIL file:line" line per failed check).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -523,6 +524,137 @@ static void test_allowed_list(void)
 	CHECK(n == 30, "srv_gdbcmd_allowed() names %d commands: %s", n, srv_gdbcmd_allowed());
 }
 
+/* inspect's operands (srv_gdbcmd_addr, srv_gdbcmd_type): what passes, its canonical text, what is refused. */
+struct operand_case {
+	const char *in;
+	int ok;
+	const char *canon; /* a symbol's or a type's canonical text; a number's value in hex for addresses */
+};
+
+static const struct operand_case addrs[] = {
+	{ "0x10", 1, "10" },
+	{ " 0x7ffd1234abcd\t", 1, "7ffd1234abcd" },
+	{ "4096", 1, "1000" },
+	{ "0xffffffffffffffff", 1, "ffffffffffffffff" },
+	{ "items", 1, "items" },
+	{ "&core_global", 1, "&core_global" },
+	{ "& core_global", 1, "&core_global" },
+	{ "ns::var", 1, "ns::var" },
+	{ "_x9", 1, "_x9" },
+	{ "0x10000000000000000", 0, NULL },
+	{ "0x", 0, NULL },
+	{ "-1", 0, NULL },
+	{ "+1", 0, NULL },
+	{ "0x10 + 1", 0, NULL },
+	{ "12abc", 0, NULL },
+	{ "$_strlen(\"abcdefghijklmnopq\")", 0, NULL },
+	{ "$_shell(\"id\")", 0, NULL },
+	{ "$pc", 0, NULL },
+	{ "$1", 0, NULL },
+	{ "items[0]", 0, NULL },
+	{ "*items", 0, NULL },
+	{ "&&x", 0, NULL },
+	{ "f()", 0, NULL },
+	{ "a = 1", 0, NULL },
+	{ "sizeof", 0, NULL },
+	{ "a::", 0, NULL },
+	{ "::a", 0, NULL },
+	{ "a:b", 0, NULL },
+	{ "x\ny", 0, NULL },
+	{ "", 0, NULL },
+	{ "&", 0, NULL },
+	{ "'file.c'::x", 0, NULL },
+	{ "x@2", 0, NULL },
+};
+
+static const struct operand_case types[] = {
+	{ "int", 1, "int" },
+	{ "struct core_item", 1, "struct core_item" },
+	{ "  struct   core_item  ", 1, "struct core_item" },
+	{ "unsigned long long", 1, "unsigned long long" },
+	{ "char *", 1, "char *" },
+	{ "char**", 1, "char * *" },
+	{ "char * const *", 1, "char * const *" },
+	{ "const char *volatile", 1, "const char * volatile" },
+	{ "int [4]", 1, "int [4]" },
+	{ "struct foo *[2][3]", 1, "struct foo * [2] [3]" },
+	{ "union u", 1, "union u" },
+	{ "enum e", 1, "enum e" },
+	{ "std::string", 1, "std::string" },
+	{ "my_t", 1, "my_t" },
+	{ "", 0, NULL },
+	{ "*", 0, NULL },
+	{ "struct", 0, NULL },
+	{ "struct *", 0, NULL },
+	{ "int) 0 + $_strlen(\"x\"", 0, NULL },
+	{ "int)0;(char", 0, NULL },
+	{ "$_shell", 0, NULL },
+	{ "typeof(x)", 0, NULL },
+	{ "typeof x", 0, NULL },
+	{ "sizeof", 0, NULL },
+	{ "int [x]", 0, NULL },
+	{ "int []", 0, NULL },
+	{ "int [12345678901]", 0, NULL },
+	{ "int [4] *", 0, NULL },
+	{ "int * x", 0, NULL },
+	{ "int$x", 0, NULL },
+	{ "int\t\n", 0, NULL },
+	{ "vector<int>", 0, NULL },
+	{ "int (*)[4]", 0, NULL },
+	{ "int, char", 0, NULL },
+	{ "'int'", 0, NULL },
+};
+
+static void test_operands(void)
+{
+	char canon[SRV_GDBCMD_CANON_MAX], why[300], hex[32];
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		enum srv_gdbcmd_addr_kind k = srv_gdbcmd_addr(addrs[i].in, &v, canon, sizeof(canon), why, sizeof(why));
+
+		CHECK((k != SRV_GDBCMD_ADDR_REFUSED) == addrs[i].ok, "addr '%s': %s", addrs[i].in,
+		      addrs[i].ok ? "refused" : "passed");
+		if (k == SRV_GDBCMD_ADDR_REFUSED) {
+			CHECK(strstr(why, "is not an address") || strstr(why, "no address"), "addr '%s': why '%s'",
+			      addrs[i].in, why);
+			continue;
+		}
+		snprintf(hex, sizeof(hex), "%llx", (unsigned long long)v);
+		if (addrs[i].ok)
+			CHECK(!strcmp(k == SRV_GDBCMD_ADDR_NUMBER ? hex : canon, addrs[i].canon),
+			      "addr '%s': '%s', want '%s'", addrs[i].in, k == SRV_GDBCMD_ADDR_NUMBER ? hex : canon,
+			      addrs[i].canon);
+	}
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int r = srv_gdbcmd_type(types[i].in, canon, sizeof(canon), why, sizeof(why));
+
+		CHECK((r == 0) == types[i].ok, "type '%s': %s", types[i].in, types[i].ok ? "refused" : "passed");
+		if (r == 0 && types[i].ok)
+			CHECK(!strcmp(canon, types[i].canon), "type '%s': '%s', want '%s'", types[i].in, canon,
+			      types[i].canon);
+		if (r < 0)
+			CHECK(strstr(why, "not a C type name") && !canon[0], "type '%s': why '%s'", types[i].in, why);
+	}
+	CHECK(srv_gdbcmd_addr(NULL, &v, canon, sizeof(canon), why, sizeof(why)) == SRV_GDBCMD_ADDR_REFUSED,
+	      "addr NULL passed");
+	CHECK(srv_gdbcmd_type(NULL, canon, sizeof(canon), why, sizeof(why)) < 0, "type NULL passed");
+	CHECK(srv_gdbcmd_type("int", canon, 8, why, sizeof(why)) < 0, "type with a small buffer passed");
+	memset(canon, 'a', SRV_GDBCMD_NAME_MAX + 1);
+	canon[SRV_GDBCMD_NAME_MAX + 1] = '\0';
+	{
+		char in[SRV_GDBCMD_CANON_MAX], out[SRV_GDBCMD_CANON_MAX];
+
+		snprintf(in, sizeof(in), "%s", canon);
+		CHECK(srv_gdbcmd_addr(in, &v, out, sizeof(out), why, sizeof(why)) == SRV_GDBCMD_ADDR_REFUSED,
+		      "a %d-byte symbol passed", SRV_GDBCMD_NAME_MAX + 1);
+		in[SRV_GDBCMD_NAME_MAX] = '\0';
+		CHECK(srv_gdbcmd_addr(in, &v, out, sizeof(out), why, sizeof(why)) == SRV_GDBCMD_ADDR_SYMBOL,
+		      "a %d-byte symbol refused", SRV_GDBCMD_NAME_MAX);
+	}
+}
+
 int main(void)
 {
 	test_table();
@@ -530,6 +662,7 @@ int main(void)
 	test_length();
 	test_control_bytes();
 	test_allowed_list();
+	test_operands();
 
 	printf("test_gdbcmd: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
