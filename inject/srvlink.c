@@ -65,6 +65,7 @@ struct inj_link {
 	struct net_hostport server; /* where it was dialed (channels dial it too) */
 	char peer[300];		/* its ADDR:PORT */
 	char version[32];	/* its version */
+	char link_id[NET_CHANNEL_MAX + 1]; /* its hello reply's "link", which our channels name; "" none */
 	const char *how;	/* "", ", found by multicast", ", dialed in" */
 	int ever_linked;
 	long next_id;
@@ -270,6 +271,9 @@ static int dial(struct inj_link *l, int discover_ms, int connect_ms)
 		goto out_delete;
 	}
 	snprintf(l->version, sizeof(l->version), "%s", inj_json_str(m, "version", "?"));
+	/* A server before 0.3 gives none: its channels then wait among those of every link. */
+	snprintf(l->link_id, sizeof(l->link_id), "%s",
+		 net_channel_valid(inj_json_str(m, "link", NULL)) ? inj_json_str(m, "link", NULL) : "");
 	cJSON_Delete(m);
 	l->fd = fd;
 	l->next_id = 2;
@@ -486,6 +490,8 @@ int inj_link_channel(struct inj_link *l, char *key, size_t klen)
 	m = new_msg(1, "hello");
 	add_identity(l, m);
 	cJSON_AddStringToObject(m, "channel", key);
+	if (l->link_id[0])
+		cJSON_AddStringToObject(m, "link", l->link_id);
 	if (l->opts.token)
 		cJSON_AddStringToObject(m, "token", l->opts.token);
 	if (send_msg(fd, m, deadline, why, sizeof(why)) < 0) {

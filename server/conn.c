@@ -4,6 +4,7 @@
  * peer causes gets an error reply where the stream allows one, and a
  * warning naming the peer.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ struct srv_conn {
 	/* Bytes of the shared budget held: for the request being read and handled, for the replies queued. */
 	size_t req_held, reply_held;
 	char channel[NET_CHANNEL_MAX + 1]; /* SRV_CONN_CHANNEL: its key */
+	char channel_link[NET_CHANNEL_MAX + 1]; /* SRV_CONN_CHANNEL: the link it names, or "" */
+	char link[NET_CHANNEL_KEY + 1];	      /* listener, hello done: the id its peer was given */
 	void *user;
 	struct srv_request_job *job; /* with the offload, not back yet */
 };
@@ -184,6 +187,19 @@ static void hello_done(struct srv_conn *c)
 	srv_msgin_set_limit(&c->in, max_request(c->cfg));
 }
 
+/* A hello the server's ADMIT refuses (conn.h): the refusal is the reply, and the connection closes. */
+static int refused(struct srv_conn *c, double id)
+{
+	const char *why = c->cfg->admit ? c->cfg->admit(c->cfg->ctx, c) : NULL;
+
+	if (!why)
+		return 0;
+	log_warn("%s: %s: refused", c->name, why);
+	c->flags |= SRV_CONN_CLOSE;
+	queue(c, srv_reply_error(id, "%s", why));
+	return 1;
+}
+
 /* Listener: the peer's hello, checked; an error reply closes. */
 static void hello_from_peer(struct srv_conn *c, const cJSON *msg, double id)
 {
@@ -215,10 +231,26 @@ static void hello_from_peer(struct srv_conn *c, const cJSON *msg, double id)
 						    NET_CHANNEL_MAX));
 			return;
 		}
+		if (cJSON_HasObjectItem(msg, "link") && !net_channel_valid(str_of(msg, "link"))) {
+			c->flags |= SRV_CONN_CLOSE;
+			queue(c, srv_reply_error(id, "channel refused: its link must be the id of the link's hello reply"));
+			return;
+		}
 		snprintf(c->channel, sizeof(c->channel), "%s", key);
+		snprintf(c->channel_link, sizeof(c->channel_link), "%s", str_of(msg, "link") ? str_of(msg, "link") : "");
+		if (refused(c, id))
+			return;
 		c->flags |= SRV_CONN_CHANNEL | SRV_CONN_HELLO_DONE;
 		log_debug("%s: channel %s", c->name, c->channel);
 		queue(c, srv_reply_new(id, 1));
+		return;
+	}
+	if (refused(c, id))
+		return;
+	if (net_channel_new(c->link, sizeof(c->link)) < 0) {
+		c->flags |= SRV_CONN_CLOSE;
+		log_warn("%s: no random id for the link: %s", c->name, strerror(errno));
+		queue(c, srv_reply_error(id, "the server has no random numbers for the link's id: try again"));
 		return;
 	}
 	hello_done(c);
@@ -229,6 +261,7 @@ static void hello_from_peer(struct srv_conn *c, const cJSON *msg, double id)
 	r = srv_reply_new(id, 1);
 	cJSON_AddStringToObject(r, "role", "server");
 	cJSON_AddStringToObject(r, "version", MEMTRACE_VERSION);
+	cJSON_AddStringToObject(r, "link", c->link);
 	queue(c, r);
 }
 
@@ -413,6 +446,16 @@ void srv_conn_deliver(struct srv_conn *c, cJSON *reply)
 const char *srv_conn_channel(const struct srv_conn *c)
 {
 	return c->channel;
+}
+
+const char *srv_conn_channel_link(const struct srv_conn *c)
+{
+	return c->channel_link;
+}
+
+const char *srv_conn_link(const struct srv_conn *c)
+{
+	return c->link;
 }
 
 void *srv_conn_user(const struct srv_conn *c)

@@ -83,6 +83,13 @@ struct srv_conn_config {
 	 * NULL: decoded here, with DECODER, synchronously.
 	 */
 	void (*offload)(void *ctx, struct srv_conn *c, struct srv_request_job *job);
+	/*
+	 * Listener: a hello that passed the token check, of a link or (with
+	 * srv_conn_channel set) of a channel: ADMIT returns NULL to let it in,
+	 * or the reason it is refused ("server busy: ..."; static or CTX's),
+	 * which the reply says before the connection closes. NULL: all in.
+	 */
+	const char *(*admit)(void *ctx, struct srv_conn *c);
 };
 
 enum srv_conn_flags {
@@ -116,6 +123,17 @@ void srv_conn_finish(struct srv_conn *c, struct srv_request_job *j);
 
 /* With SRV_CONN_CHANNEL: the channel's key (its hello's "channel"). */
 const char *srv_conn_channel(const struct srv_conn *c);
+/*
+ * With SRV_CONN_CHANNEL: the link it belongs to (its hello's "link"), or ""
+ * when the hello named none (a memtrace older than 0.3).
+ */
+const char *srv_conn_channel_link(const struct srv_conn *c);
+/*
+ * A listener's link, once its hello is done: the random id its hello reply
+ * gave the peer ("link"), which the peer's channels name, so that they
+ * wait among that link's own and no other peer can push them out; "" before.
+ */
+const char *srv_conn_link(const struct srv_conn *c);
 
 /* A pointer for the caller (the peer's gdb work): NULL at first. */
 void *srv_conn_user(const struct srv_conn *c);

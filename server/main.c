@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@
 /* The largest report read: the agent's own message limit (docs/protocol.md). */
 #define MAX_REPORT (512u << 20)
 /* The contract's time limits; MEMTRACE_SERVER_TIMEOUTS_MS=HELLO,STALL,UNREAD changes them (tests). */
-#define HELLO_MS 10000
+#define HELLO_MS 5000 /* short: a connection without a hello holds a --max-pending place */
 #define STALL_MS 30000
 #define UNREAD_MS 30000
 
@@ -61,7 +62,16 @@ static const char usage_text[] =
 	"      --token TOKEN     a memtrace must give TOKEN in its hello (sent in clear: a\n"
 	"                        shared secret, not encryption); with -c, sent in ours\n"
 	"      --token-file FILE  the token is FILE's first line (not visible in ps)\n"
-	"      --max-clients N   at most N memtraces at once (default 64)\n"
+	"      --max-clients N   at most N memtraces at once (default 64): a place is\n"
+	"                        taken by a hello that passed the token check\n"
+	"      --max-pending N   at most N connections that have not said hello yet\n"
+	"                        (default 64; the oldest is closed for a new one): they\n"
+	"                        never take a --max-clients place, and get 5 s for it\n"
+	"      --peer-core-budget SIZE  the largest core one memtrace may send (default 2G;\n"
+	"                        K, M, G, T are 1024s); refused before it is read\n"
+	"      --core-budget SIZE  the disk every memtrace's cores may take at once\n"
+	"                        (default 8G); a core is also refused when the disk\n"
+	"                        ($TMPDIR, or --cores DIR) has no room for it\n"
 	"      --cores DIR       keep the cores linked memtraces send (coredump) in DIR,\n"
 	"                        as core.PROGRAM.PID.N[.gz], for gdb later (default: each\n"
 	"                        is removed once the next one comes or the link ends)\n"
@@ -116,7 +126,8 @@ struct options {
 	struct net_hostport listen, connect, group;
 	int listen_given, connect_given, no_multicast;
 	char *token; /* from --token or --token-file (malloc'ed) */
-	long max_clients;
+	long max_clients, max_pending;
+	uint64_t core_budget, peer_core_budget; /* bytes */
 	const char *cores_dir;
 	const char *net_option; /* one network option given, for the usage error with --report */
 	/* --core */
@@ -127,6 +138,33 @@ struct options {
 };
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...);
+
+/* "SIZE[K|M|G|T]" (powers of 1024) from 1 byte to 1 TiB into *OUT. 0 or -1. */
+static int parse_bytes(const char *arg, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	unsigned long long n;
+	const char *u;
+
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno || end == arg || arg[0] == '-' || n < 1)
+		return -1;
+	if (*end) {
+		if (end[1] || !(u = strchr(units, end[0] & ~0x20)))
+			return -1;
+		for (long i = 0; i <= u - units; i++) {
+			if (n > (1ull << 40) / 1024)
+				return -1;
+			n *= 1024;
+		}
+	}
+	if (n > 1ull << 40)
+		return -1;
+	*out = n;
+	return 0;
+}
 
 /* Add a --core COMMAND; 0, or the exit status of a usage error. */
 static int add_cmd(struct options *o, int kind, const char *opt, const char *arg)
@@ -166,7 +204,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
 	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
-	       OPT_TYPE, OPT_BYTES, OPT_CORES };
+	       OPT_TYPE, OPT_BYTES, OPT_CORES, OPT_MAX_PENDING, OPT_CORE_BUDGET, OPT_PEER_CORE_BUDGET };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -178,6 +216,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 		{ "cores", required_argument, NULL, OPT_CORES },
+		{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+		{ "core-budget", required_argument, NULL, OPT_CORE_BUDGET },
+		{ "peer-core-budget", required_argument, NULL, OPT_PEER_CORE_BUDGET },
 		{ "core", required_argument, NULL, OPT_CORE },
 		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "gdb", required_argument, NULL, OPT_GDB },
@@ -199,6 +240,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	long n;
 
 	o->max_clients = SRV_MAX_CLIENTS;
+	o->max_pending = SRV_MAX_PENDING;
+	o->core_budget = SRV_CORE_BUDGET;
+	o->peer_core_budget = SRV_CORE_PEER_BUDGET;
 	while ((c = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_REPORT:
@@ -242,6 +286,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->net_option = "--max-clients";
 			if (parse_long(optarg, 1, 10000, &o->max_clients) < 0)
 				return usage_error("--max-clients '%s': a number from 1 to 10000", optarg);
+			break;
+		case OPT_MAX_PENDING:
+			o->net_option = "--max-pending";
+			if (parse_long(optarg, 1, 10000, &o->max_pending) < 0)
+				return usage_error("--max-pending '%s': a number from 1 to 10000", optarg);
+			break;
+		case OPT_CORE_BUDGET:
+		case OPT_PEER_CORE_BUDGET:
+			o->net_option = c == OPT_CORE_BUDGET ? "--core-budget" : "--peer-core-budget";
+			if (parse_bytes(optarg, c == OPT_CORE_BUDGET ? &o->core_budget : &o->peer_core_budget) < 0)
+				return usage_error("%s '%s': a size in bytes, with K, M, G or T (1024s) if wanted, "
+						   "from 1 to 1T (e.g. 512M)", o->net_option, optarg);
 			break;
 		case OPT_CORES:
 			o->net_option = "--cores";
@@ -452,18 +508,22 @@ static void timeouts_from_env(struct srv_timeouts *t)
 static int serve(struct options *o, struct srv_decoder *d)
 {
 	static char self[4096], cores[PATH_MAX];
+	static struct srv_corebudget budget = SRV_COREBUDGET_INIT(0, 0, NULL);
+	const char *tmp = getenv("TMPDIR");
 	struct srv_work_config work = {
 		.sysroots = o->sysroots,
 		.n_sysroots = o->n_sysroots,
 		.gdb = o->core.gdb,
 		.self = self,
 		.cores_dir = o->cores_dir,
+		.budget = &budget,
 	};
 	struct srv_net_options no = {
 		.listen = o->listen_given || !o->connect_given ? &o->listen : NULL,
 		.connect = o->connect_given ? &o->connect : NULL,
 		.token = o->token,
 		.max_clients = (int)o->max_clients,
+		.max_pending = (int)o->max_pending,
 		.work = &work,
 		.sysroots = o->sysroots,
 		.n_sysroots = o->n_sysroots,
@@ -497,6 +557,9 @@ static int serve(struct options *o, struct srv_decoder *d)
 		}
 		work.cores_dir = cores;
 	}
+	budget.total = o->core_budget;
+	budget.per_peer = o->peer_core_budget;
+	budget.dir = work.cores_dir ? work.cores_dir : tmp && *tmp ? tmp : "/tmp"; /* as work.c writes them */
 	if (!o->listen_given) /* every IPv4 address */
 		snprintf(o->listen.port, sizeof(o->listen.port), "%d", NET_DEFAULT_PORT);
 	if (no.listen && !o->no_multicast)

@@ -5,6 +5,13 @@
  * when its last reply is written, at most a buffer a round, and its large
  * messages take their memory from a shared budget that no peer can exhaust
  * for the others for longer than its own time limits.
+ *
+ * Places are kept apart the same way. A connection that has not said
+ * hello is nobody yet: such connections have a small pool of their own
+ * (--max-pending), where the newest pushes out the oldest, and never take
+ * one of the --max-clients places, which only a hello that passed the
+ * token gets. A channel waits among its own link's (the link id of the
+ * hello reply, conn.h), so no peer can push out another's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +39,8 @@
 #define ACCEPT_PER_ROUND 16
 #define ACCEPT_PAUSE_MS 1000 /* out of descriptors: stop accepting for a while */
 #define ROUND_MAX_MS 1000
-#define MAX_PARKED 16	      /* channels said hello, not yet named by a request */
+#define MAX_PARKED 16	      /* channels of no link (memtrace before 0.3) waiting at once */
+#define LINK_PARKED 4	      /* channels of one link waiting at once: a core and a gdb, and room */
 #define PARKED_MS 10000	      /* how long one waits for its request */
 #define WORK_DRAIN_MS 10000   /* stopping: gdb sessions detach meanwhile */
 
@@ -41,6 +49,13 @@ struct parked {
 	int fd;
 	int64_t since;
 	char key[NET_CHANNEL_MAX + 1];
+};
+
+/* What the loop keeps for an accepted link (srv_conn_user): its gdb work and its waiting channels. */
+struct link {
+	struct srv_work *work; /* NULL until its first gdb request */
+	struct parked parked[LINK_PARKED];
+	size_t nparked;
 };
 
 struct server {
@@ -54,9 +69,10 @@ struct server {
 	size_t npeers, cap;
 	struct srv_peer *dialed; /* among peers, or NULL */
 	size_t budget_used;
-	struct parked parked[MAX_PARKED];
+	struct parked parked[MAX_PARKED]; /* channels of no link */
 	size_t nparked;
 	struct srv_pool *pool;
+	char busy[160]; /* ADMIT's refusal */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -110,6 +126,43 @@ static void add_peer(struct server *s, struct srv_peer *p)
 	s->peers[s->npeers++] = p;
 }
 
+static struct link *link_of(struct srv_conn *c)
+{
+	struct link *l = srv_conn_user(c);
+
+	if (!l) {
+		l = xcalloc(1, sizeof(*l));
+		srv_conn_set_user(c, l);
+	}
+	return l;
+}
+
+static struct srv_work *work_of(struct srv_peer *p)
+{
+	struct link *l = srv_conn_user(srv_peer_conn(p));
+
+	return l ? l->work : NULL;
+}
+
+/* The peer whose link has id ID (conn.h, srv_conn_link), or NULL. */
+static struct srv_peer *find_link(struct server *s, const char *id)
+{
+	for (size_t i = 0; *id && i < s->npeers; i++)
+		if (!strcmp(srv_conn_link(srv_peer_conn(s->peers[i])), id))
+			return s->peers[i];
+	return NULL;
+}
+
+static void link_free(struct link *l)
+{
+	if (!l)
+		return;
+	srv_work_free(l->work);
+	while (l->nparked)
+		close(l->parked[--l->nparked].fd);
+	free(l);
+}
+
 static void drop_peer(struct server *s, struct srv_peer *p, int64_t now)
 {
 	for (size_t i = 0; i < s->npeers; i++) {
@@ -123,48 +176,95 @@ static void drop_peer(struct server *s, struct srv_peer *p, int64_t now)
 		s->dialed = NULL;
 	}
 	log_debug("%s: connection closed", srv_peer_name(p));
-	srv_work_free(srv_conn_user(srv_peer_conn(p)));
+	link_free(srv_conn_user(srv_peer_conn(p)));
 	srv_peer_free(p);
 }
 
-static void unpark(struct server *s, size_t i)
+/* Take channel I out of the N waiting in SET (its order kept: the oldest first). */
+static void unpark(struct parked *set, size_t *n, size_t i)
 {
-	s->parked[i] = s->parked[--s->nparked];
+	memmove(set + i, set + i + 1, (--*n - i) * sizeof(*set));
 }
 
-/* A channel's hello is answered and written: keep its socket for the request that names it. */
+/*
+ * A channel's hello is answered and written: keep its socket for the
+ * request that names it, among its link's channels (or those of no link).
+ * A full set loses its oldest: only the peer that filled it loses.
+ */
 static void park_channel(struct server *s, struct srv_peer *p, int64_t now)
 {
+	const char *id = srv_conn_channel_link(srv_peer_conn(p));
+	struct srv_peer *owner = find_link(s, id);
+	struct parked *set = s->parked;
+	size_t *n = &s->nparked, max = MAX_PARKED;
 	int fd;
 
-	if (s->nparked == MAX_PARKED) {
-		log_warn("%s: %d channels wait already: the oldest is closed", srv_peer_name(p), MAX_PARKED);
-		close(s->parked[0].fd);
-		unpark(s, 0);
+	if (*id && !owner) {
+		log_warn("%s: the link of this channel is gone: closed", srv_peer_name(p));
+		drop_peer(s, p, now);
+		return;
+	}
+	if (owner) {
+		struct link *l = link_of(srv_peer_conn(owner));
+
+		set = l->parked;
+		n = &l->nparked;
+		max = LINK_PARKED;
+	}
+	if (*n == max) {
+		log_warn("%s: %zu channels of %s wait already: the oldest is closed", srv_peer_name(p), max,
+			 owner ? srv_peer_name(owner) : "no link (memtrace before 0.3)");
+		close(set[0].fd);
+		unpark(set, n, 0);
 	}
 	fd = srv_peer_take_fd(p);
 	/* Blocking from now on: the gdb work and gdb's relay use it with plain reads and writes. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	s->parked[s->nparked].fd = fd;
-	s->parked[s->nparked].since = now;
-	snprintf(s->parked[s->nparked].key, sizeof(s->parked[0].key), "%s", srv_conn_channel(srv_peer_conn(p)));
-	s->nparked++;
+	set[*n].fd = fd;
+	set[*n].since = now;
+	snprintf(set[*n].key, sizeof(set[0].key), "%s", srv_conn_channel(srv_peer_conn(p)));
+	++*n;
 	drop_peer(s, p, now);
+}
+
+static void expire_set(struct parked *set, size_t *n, int64_t now, int64_t *next)
+{
+	for (size_t i = 0; i < *n;) {
+		if (now - set[i].since >= PARKED_MS) {
+			log_warn("a channel was never named by a request within %d s: closed", PARKED_MS / 1000);
+			close(set[i].fd);
+			unpark(set, n, i);
+			continue;
+		}
+		if (set[i].since + PARKED_MS < *next)
+			*next = set[i].since + PARKED_MS;
+		i++;
+	}
 }
 
 static void expire_parked(struct server *s, int64_t now, int64_t *next)
 {
-	for (size_t i = 0; i < s->nparked;) {
-		if (now - s->parked[i].since >= PARKED_MS) {
-			log_warn("a channel was never named by a request within %d s: closed", PARKED_MS / 1000);
-			close(s->parked[i].fd);
-			unpark(s, i);
-			continue;
-		}
-		if (s->parked[i].since + PARKED_MS < *next)
-			*next = s->parked[i].since + PARKED_MS;
-		i++;
+	expire_set(s->parked, &s->nparked, now, next);
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct link *l = srv_conn_user(srv_peer_conn(s->peers[i]));
+
+		if (l)
+			expire_set(l->parked, &l->nparked, now, next);
 	}
+}
+
+/* The socket of the channel KEY in SET, taken out of it; -1 when none. */
+static int claim(struct parked *set, size_t *n, const char *key)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (!strcmp(set[i].key, key)) {
+			int fd = set[i].fd;
+
+			unpark(set, n, i);
+			return fd;
+		}
+	}
+	return -1;
 }
 
 /* conn.h's defer: a gdb work request goes to the peer's work thread, with its channel. */
@@ -172,28 +272,24 @@ static cJSON *defer_work(void *ctx, struct srv_conn *c, cJSON *msg, double id, c
 {
 	struct server *s = ctx;
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(msg, "channel");
-	struct srv_work *w = srv_conn_user(c);
+	struct link *l = link_of(c);
 	int chan = -1;
 
 	if (!s->o->work)
 		return srv_reply_error(id, "%s: this memtrace-server does no gdb work", cmd);
 	if (key) {
-		for (size_t i = 0; cJSON_IsString(key) && i < s->nparked; i++) {
-			if (!strcmp(s->parked[i].key, key->valuestring)) {
-				chan = s->parked[i].fd;
-				unpark(s, i);
-				break;
-			}
-		}
+		/* Its own link's channels first, then those of no link. */
+		if (cJSON_IsString(key))
+			chan = claim(l->parked, &l->nparked, key->valuestring);
+		if (cJSON_IsString(key) && chan < 0)
+			chan = claim(s->parked, &s->nparked, key->valuestring);
 		if (chan < 0)
 			return srv_reply_error(id, "%s: no channel of that key has said hello (or it waited more than %d s)",
 					       cmd, PARKED_MS / 1000);
 	}
-	if (!w) {
-		w = srv_work_new(s->o->work, srv_conn_name(c));
-		srv_conn_set_user(c, w);
-	}
-	srv_work_submit(w, msg, id, cmd, chan);
+	if (!l->work)
+		l->work = srv_work_new(s->o->work, srv_conn_name(c));
+	srv_work_submit(l->work, msg, id, cmd, chan);
 	return NULL;
 }
 
@@ -227,28 +323,51 @@ static void pool_done(struct server *s, int64_t now)
 	}
 }
 
-/* The next peer over --max-clients: told so in one try, and closed. */
-static void refuse_busy(struct server *s, int fd, const char *name)
+/* conn.h's admit: a place for a link among --max-clients; a channel's link must be there. */
+static const char *admit(void *ctx, struct srv_conn *c)
 {
-	char body[200], msg[256], sink[4096];
-	int n = snprintf(body, sizeof(body),
-			 "{\"v\":1,\"id\":0,\"ok\":false,\"error\":\"server busy: %d clients already, the most "
-			 "--max-clients allows\"}",
-			 s->o->max_clients);
+	struct server *s = ctx;
+	size_t links = 0;
 
-	log_warn("%s: server busy (%d clients): refused", name, s->o->max_clients);
-	msg[0] = (char)(n >> 24);
-	msg[1] = (char)(n >> 16);
-	msg[2] = (char)(n >> 8);
-	msg[3] = (char)n;
-	memcpy(msg + 4, body, (size_t)n);
-	if (send(fd, msg, (size_t)n + 4, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("%s: %s", name, strerror(errno));
-	/* What it already sent would turn the close into a reset that can overtake the reply. */
-	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
-		;
-	shutdown(fd, SHUT_WR);
-	close(fd);
+	if (srv_conn_channel(c)[0])
+		return *srv_conn_channel_link(c) && !find_link(s, srv_conn_channel_link(c))
+			       ? "channel refused: no link of that id (it ended?)"
+			       : NULL;
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i] != s->dialed && (srv_peer_flags(s->peers[i]) & SRV_CONN_HELLO_DONE) &&
+		    !(srv_peer_flags(s->peers[i]) & SRV_CONN_CHANNEL))
+			links++;
+	if (links < (size_t)s->o->max_clients)
+		return NULL;
+	snprintf(s->busy, sizeof(s->busy), "server busy: %d clients already, the most --max-clients allows",
+		 s->o->max_clients);
+	return s->busy;
+}
+
+/*
+ * A new connection, with --max-pending others that have not said hello:
+ * the oldest of them goes. Whoever has the token says hello within a
+ * round trip, so only a flood faster than that can keep it out.
+ */
+static void make_room(struct server *s, int64_t now)
+{
+	struct srv_peer *oldest = NULL;
+	size_t pending = 0;
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct srv_peer *p = s->peers[i];
+
+		if (p == s->dialed || (srv_peer_flags(p) & SRV_CONN_HELLO_DONE))
+			continue;
+		pending++;
+		if (!oldest || srv_peer_since(p) < srv_peer_since(oldest))
+			oldest = p;
+	}
+	if (pending < (size_t)s->o->max_pending)
+		return;
+	log_warn("%s: %zu connections have not said hello, the most --max-pending allows: the oldest is closed",
+		 srv_peer_name(oldest), pending);
+	drop_peer(s, oldest, now);
 }
 
 static void accept_some(struct server *s, int64_t now)
@@ -271,10 +390,7 @@ static void accept_some(struct server *s, int64_t now)
 			return;
 		}
 		net_sockaddr_str((struct sockaddr *)&ss, sl, name, sizeof(name));
-		if (s->npeers - (s->dialed != NULL) >= (size_t)s->o->max_clients) {
-			refuse_busy(s, fd, name);
-			continue;
-		}
+		make_room(s, now);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		log_debug("%s: connected", name);
 		add_peer(s, srv_peer_new(fd, &s->cfg_in, name, now));
@@ -382,7 +498,7 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 	/* Then each peer's gdb work, for its replies. */
 	first_work = nfds;
 	for (size_t i = 0; i < s->npeers; i++) {
-		struct srv_work *w = srv_conn_user(srv_peer_conn(s->peers[i]));
+		struct srv_work *w = work_of(s->peers[i]);
 
 		slot[nfds - first_peer] = s->peers[i];
 		fds[nfds++] = (struct pollfd){ .fd = w ? srv_work_fd(w) : -1, .events = POLLIN };
@@ -399,7 +515,7 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 		struct srv_peer *p = slot[i - first_peer];
 		cJSON *reply;
 
-		if (!fds[i].revents || !(reply = srv_work_take(srv_conn_user(srv_peer_conn(p)))))
+		if (!fds[i].revents || !(reply = srv_work_take(work_of(p))))
 			continue;
 		srv_conn_deliver(srv_peer_conn(p), reply);
 		/* Written below, with the peer's own events. */
@@ -447,9 +563,10 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 
 	s.cfg_in = (struct srv_conn_config){ .decoder = d, .token = o->token, .reserve = budget_reserve,
 					     .release = budget_release, .ctx = &s, .defer = defer_work,
-					     .offload = offload_job };
+					     .offload = offload_job, .admit = admit };
 	s.cfg_out = s.cfg_in;
 	s.cfg_out.dialer = 1;
+	s.cfg_out.admit = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);

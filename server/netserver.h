@@ -14,6 +14,8 @@
 #include "work.h"
 
 #define SRV_MAX_CLIENTS 64 /* --max-clients' default */
+/* --max-pending's default: connections before their hello, apart from the clients' places. */
+#define SRV_MAX_PENDING 64
 /* The budget of large messages of every peer at once (conn.h, SRV_LINK_LARGE). */
 #define SRV_BUDGET (256u << 20)
 
@@ -22,7 +24,8 @@ struct srv_net_options {
 	const struct net_hostport *connect; /* -c: dial this memtrace; NULL: none */
 	const struct net_hostport *group;   /* discovery group; NULL: none (needs listen) */
 	const char *token;		    /* NULL: none */
-	int max_clients;		    /* accepted peers at once */
+	int max_clients;		    /* links whose hello passed, at once */
+	int max_pending;		    /* connections yet without a hello, at once (the oldest goes) */
 	const struct srv_work_config *work; /* cores and gdb; NULL: refused */
 	struct srv_timeouts timeouts;
 	char *const *sysroots;		    /* the decode pool's decoders' (kept by pointer) */

@@ -70,6 +70,11 @@ const char *srv_peer_name(const struct srv_peer *p)
 	return srv_conn_name(p->conn);
 }
 
+int64_t srv_peer_since(const struct srv_peer *p)
+{
+	return p->since;
+}
+
 unsigned srv_peer_flags(const struct srv_peer *p)
 {
 	return srv_conn_flags(p->conn);

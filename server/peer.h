@@ -34,6 +34,8 @@ struct srv_conn *srv_peer_conn(struct srv_peer *p);
 /* Take the socket away (a channel, handed over): the peer no longer closes it. */
 int srv_peer_take_fd(struct srv_peer *p);
 const char *srv_peer_name(const struct srv_peer *p);
+/* When it connected (the NOW of srv_peer_new). */
+int64_t srv_peer_since(const struct srv_peer *p);
 
 /* The link's SRV_CONN_* flags (conn.h). */
 unsigned srv_peer_flags(const struct srv_peer *p);

@@ -35,7 +35,7 @@
 #define RELAY_MS 20000       /* gdb starting its relay */
 #define RUN_MS 15000         /* finish, next, step: then interrupted */
 #define SITE_MS 10000        /* the held thread back to its caller */
-#define MAX_CORE (8ull << 30)
+#define MAX_CORE (1ull << 40) /* a sane size; --peer-core-budget (at most this) is the real bound */
 #define MAX_KEPT 100000      /* core.PROGRAM.PID.N: N at most this */
 
 struct srv_work {
@@ -56,6 +56,7 @@ struct srv_work {
 	size_t nroots;
 	struct srv_modmap *map;
 	struct srv_core *view;
+	uint64_t core_bytes;	/* of the budget (cfg->budget), held by the core received and its view */
 	char err[512];		/* the thread's last logged error (log_capture) */
 };
 
@@ -283,6 +284,14 @@ static char *keep_suffix(char *path)
 
 /* ---------------------------------------------------------------- views */
 
+/* The core of the view, if any, no longer takes disk: its budget is given back. */
+static void core_gone(struct srv_work *w)
+{
+	if (w->core_bytes && w->cfg->budget)
+		srv_corebudget_release(w->cfg->budget, w->core_bytes);
+	w->core_bytes = 0;
+}
+
 static void close_view(struct srv_work *w)
 {
 	if (w->view && srv_core_is_live(w->view)) {
@@ -296,6 +305,7 @@ static void close_view(struct srv_work *w)
 	}
 	srv_core_close(w->view);
 	w->view = NULL;
+	core_gone(w);
 }
 
 static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
@@ -303,7 +313,7 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 	struct srv_core_options o = { .gdb = w->cfg->gdb, .sysroots = w->cfg->sysroots,
 				      .n_sysroots = w->cfg->n_sysroots };
 	double size, pid = 0;
-	char *path = NULL, *exe = NULL, *unpack = NULL, kept[4200] = "", what[4400];
+	char *path = NULL, *exe = NULL, *unpack = NULL, kept[4200] = "", what[4400], why[400];
 	cJSON *r;
 
 	if (chan < 0)
@@ -311,22 +321,38 @@ static cJSON *do_core(struct srv_work *w, const cJSON *msg, double id, int chan)
 	if (num_of(msg, "size", 1, (double)MAX_CORE, &size) < 0)
 		return srv_reply_error(id, "core: \"size\" must be the core's size in bytes (1 to %llu)", MAX_CORE);
 	close_view(w);
+	/* The one gate of every upload: before a byte is read (the refusal closes the channel). */
+	if (w->cfg->budget) {
+		if (srv_corebudget_take(w->cfg->budget, (uint64_t)size, why, sizeof(why)) < 0) {
+			log_warn("%s: core refused: %s", w->name, why);
+			return srv_reply_error(id, "core: refused: %s", why);
+		}
+		w->core_bytes = (uint64_t)size;
+	}
+	log_info("%s: a core of %.1f MiB is coming", w->name, size / (1024.0 * 1024.0));
 	/* A gzip'ed core is gunzipped in this peer's own directory: no other peer's name can meet it. */
-	if (ensure_dir(w) < 0)
-		return fail(w, id, "core");
+	if (ensure_dir(w) < 0) {
+		r = fail(w, id, "core");
+		goto out_budget;
+	}
 	if (w->cfg->cores_dir) {
 		if (num_of(msg, "pid", 1, 1 << 30, &pid) < 0)
 			pid = 0;
 		path = keep_create(w->cfg->cores_dir, inj_json_str(msg, "exe", NULL), pid);
-		if (!path)
-			return fail(w, id, "core: keeping it");
+		if (!path) {
+			r = fail(w, id, "core: keeping it");
+			goto out_budget;
+		}
 	} else {
 		path = in_dir(w, "core");
 	}
 	if (receive_file(chan, path, (uint64_t)size) < 0) {
 		free(path);
-		return fail(w, id, "core: receiving it");
+		r = fail(w, id, "core: receiving it");
+		goto out_budget;
 	}
+	if (w->cfg->budget)
+		srv_corebudget_arrived(w->cfg->budget, (uint64_t)size);
 	if (w->cfg->cores_dir) {
 		path = keep_suffix(path);
 		snprintf(kept, sizeof(kept), "; kept as %s", path);
@@ -362,6 +388,13 @@ out:
 	free(path);
 	free(unpack);
 	free(exe);
+	if (!w->view)
+		core_gone(w); /* removed, or kept: no longer ours (--cores is the user's to empty) */
+	return r;
+out_budget:
+	if (w->cfg->budget)
+		srv_corebudget_arrived(w->cfg->budget, (uint64_t)size);
+	core_gone(w);
 	return r;
 }
 

@@ -15,12 +15,16 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "corebudget.h"
+
 struct srv_work_config {
 	char *const *sysroots; /* where the device's program is found (as for decoding) */
 	size_t n_sysroots;
 	const char *gdb;  /* NULL: gdb from PATH */
 	const char *self; /* memtrace-server's own path, for gdb's relay (--rsp-relay) */
 	const char *cores_dir; /* --cores: received cores are kept there; NULL: removed */
+	/* The disk every peer's cores may take, checked before one is read (corebudget.h); NULL: none. */
+	struct srv_corebudget *budget;
 };
 
 /* The work of peer NAME (in logs). CFG must outlive every work (srv_work_drain). Exits on ENOMEM. */

@@ -83,6 +83,6 @@ wait "$h1" "$h2"
 	fail_later "the first two peers were not served to the end: $(cat hold1.out hold2.out)"
 lp fourth connect "127.0.0.1:$PORT" hello ping bye
 [ "$(line fourth 2 | jq -c .ok)" = true ] || fail_later "a place was free again, yet: $(cat fourth.out)"
-has busy.err "warning: 127\.0\.0\.1:[0-9]+: server busy \(2 clients\): refused" || fail_later "no warning of the busy refusal"
+has busy.err "warning: 127\.0\.0\.1:[0-9]+: server busy: 2 clients already, the most --max-clients allows: refused" || fail_later "no warning of the busy refusal"
 srv_stop TERM
 finish

@@ -35,12 +35,21 @@
  *   sleep=SEC       wait
  *   hold=SEC        keep the connection, reading nothing
  *   expect-close    wait up to SEC for the other side to close: "closed" or "open"
- *   core=SIZE:SENT  a core upload cut short: a channel (a second connection
- *                   with a channel hello, its reply printed), a core request
- *                   of SIZE bytes naming it, SENT bytes of "ELF" on it, the
- *                   channel closed; then the request's reply
  *   corefile=PATH@EXE  a whole core upload: the file PATH on a channel as
  *                   the core of the device's program EXE; then the reply
+ *   core=SIZE:SENT[:HOLD]  a core upload cut short: a channel (a second
+ *                   connection with a channel hello, its reply printed), a
+ *                   core request of SIZE bytes naming it, SENT bytes of "ELF"
+ *                   on it, HOLD seconds (0; @FILE: until FILE exists, at most
+ *                   SEC), the channel closed; then the request's reply
+ *   chan=KEY        a channel of key KEY (its reply printed), kept open for
+ *                   corechan; chan-nolink=KEY the same, naming no link, as a
+ *                   memtrace before 0.3 (a channel names the link id of the
+ *                   hello's reply, when there was one)
+ *   corechan=KEY:SIZE  a core request of SIZE bytes naming channel KEY; the
+ *                   channel opened by chan=KEY, if any, gets SIZE bytes and
+ *                   is closed; then the request's reply
+ *   await=FILE      wait up to SEC for FILE to exist
  *
  * When a reply does not come within SEC (-w, default 10) the line is
  * "timeout"; when the connection is closed, "closed"; either ends the
@@ -67,6 +76,13 @@
 static int wait_s = 10;
 static long next_id = 1;
 static struct net_hostport peer; /* connect mode: the server, for channels */
+static char link_id[80];	 /* the "link" of the hello's reply, for channels */
+#define MAX_CHANS 64
+static struct {
+	char key[80];
+	int fd;
+} chans[MAX_CHANS];
+static int nchans;
 
 static int64_t now_ms(void)
 {
@@ -262,6 +278,33 @@ static void hello(int fd, const char *role, const char *token)
 	free(text);
 }
 
+/* A channel's hello on CH: key KEY, and the link LINK unless "". */
+static void channel_hello(int ch, const char *key, const char *link)
+{
+	char buf[300];
+
+	snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":1,\"cmd\":\"hello\",\"role\":\"memtrace\",\"channel\":\"%.80s\"%s%.80s%s}",
+		 key, *link ? ",\"link\":\"" : "", link, *link ? "\"" : "");
+	send_msg(ch, buf, strlen(buf));
+}
+
+/* N bytes of a would-be core on channel CH: "\177ELF", then 'E's. */
+static void send_elf(int ch, long n, FILE *f)
+{
+	char chunk[4096];
+
+	memset(chunk, 'E', sizeof(chunk));
+	memcpy(chunk, "\177ELF", 4);
+	while (n > 0) {
+		size_t k = n < (long)sizeof(chunk) ? (size_t)n : sizeof(chunk);
+
+		if (f && fread(chunk, 1, k, f) != k)
+			die("corefile: a short read");
+		send_all(ch, chunk, k);
+		n -= (long)k;
+	}
+}
+
 /* Run STEP on FD. 0 to go on, -1 to end the script. */
 static int step(int fd, const char *step)
 {
@@ -272,8 +315,62 @@ static int step(int fd, const char *step)
 
 #define IS(k) (klen == strlen(k) && !strncmp(step, k, klen))
 	if (IS("hello")) {
+		char *reply = NULL;
+		cJSON *r;
+
 		hello(fd, "memtrace", val);
+		if (recv_msg(fd, &reply) < 0)
+			return -1;
+		r = cJSON_Parse(reply);
+		snprintf(link_id, sizeof(link_id), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "link")) ?: "");
+		cJSON_Delete(r);
+		free(reply);
+		return 0;
+	}
+	if (IS("chan") || IS("chan-nolink")) {
+		char err[512];
+		int ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
+
+		if (ch < 0)
+			die(err);
+		channel_hello(ch, val ? val : "", IS("chan") ? link_id : "");
+		if (recv_msg(ch, NULL) < 0 || nchans == MAX_CHANS) {
+			close(ch);
+			return 0;
+		}
+		snprintf(chans[nchans].key, sizeof(chans[0].key), "%s", val ? val : "");
+		chans[nchans++].fd = ch;
+		return 0;
+	}
+	if (IS("corechan")) {
+		const char *colon = val ? strchr(val, ':') : NULL;
+		long size = colon ? atol(colon + 1) : 0;
+		int ch = -1;
+
+		if (!colon)
+			die("corechan=KEY:SIZE");
+		for (int i = 0; i < nchans; i++) {
+			if (strlen(chans[i].key) == (size_t)(colon - val) && !strncmp(chans[i].key, val, (size_t)(colon - val))) {
+				ch = chans[i].fd;
+				chans[i] = chans[--nchans];
+				break;
+			}
+		}
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"core\",\"channel\":\"%.*s\",\"size\":%ld,"
+			 "\"exe\":\"/usr/bin/server_leak\",\"pid\":4242}", next_id++, (int)(colon - val), val, size);
+		send_msg(fd, buf, strlen(buf));
+		if (ch >= 0) {
+			send_elf(ch, size, NULL);
+			close(ch);
+		}
 		return recv_msg(fd, NULL);
+	}
+	if (IS("await")) {
+		int64_t deadline = now_ms() + wait_s * 1000;
+
+		while (access(val ? val : "", F_OK) != 0 && now_ms() < deadline)
+			usleep(20000);
+		return 0;
 	}
 	if (IS("hello-role")) {
 		hello(fd, val ? val : "", NULL);
@@ -330,8 +427,9 @@ static int step(int fd, const char *step)
 	if (IS("core") || IS("corefile")) {
 		const char *at = val && IS("corefile") ? strrchr(val, '@') : NULL;
 		long size = strtol(val ? val : "0", NULL, 10), sent = val && strchr(val, ':') ? atol(strchr(val, ':') + 1) : 0;
+		const char *hold = val && strchr(val, ':') ? strchr(strchr(val, ':') + 1, ':') : NULL;
 		static const char key[] = "00112233445566778899aabbccddeeff";
-		char err[512], chunk[4096], path[1024];
+		char err[512], path[1024];
 		FILE *f = NULL;
 		int ch;
 
@@ -347,22 +445,20 @@ static int step(int fd, const char *step)
 		ch = net_connect(&peer, wait_s * 1000, err, sizeof(err));
 		if (ch < 0)
 			die(err);
-		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":1,\"cmd\":\"hello\",\"role\":\"memtrace\",\"channel\":\"%s\"}",
-			 key);
-		if (request(ch, buf) < 0)
+		channel_hello(ch, key, link_id);
+		if (recv_msg(ch, NULL) < 0)
 			return -1;
 		snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"core\",\"channel\":\"%s\",\"size\":%ld,"
 			 "\"exe\":\"%.150s\",\"pid\":4242}", next_id++, key, size, at ? at + 1 : "/usr/bin/server_leak");
 		send_msg(fd, buf, strlen(buf));
-		memset(chunk, 'E', sizeof(chunk));
-		memcpy(chunk, "\177ELF", 4);
-		while (sent > 0) {
-			size_t n = sent < (long)sizeof(chunk) ? (size_t)sent : sizeof(chunk);
+		send_elf(ch, sent, f);
+		if (hold && hold[1] == '@') {
+			int64_t deadline = now_ms() + wait_s * 1000;
 
-			if (f && fread(chunk, 1, n, f) != n)
-				die("corefile: a short read");
-			send_all(ch, chunk, n);
-			sent -= (long)n;
+			while (access(hold + 2, F_OK) != 0 && now_ms() < deadline)
+				usleep(20000);
+		} else if (hold) {
+			usleep((useconds_t)(atof(hold + 1) * 1e6));
 		}
 		if (f)
 			fclose(f);
