@@ -29,7 +29,7 @@ mkdir -p "root$(dirname "$dev")" && cp "$prog" "root$dev" || broken "sysroot"
 for d in lib lib64 usr; do [ -e /$d ] && ln -s /$d root/$d; done
 export TMPDIR=$PWD/tmp
 
-srv_start srv -v --listen 127.0.0.1:0 --no-multicast --cores kept root
+srv_start srv -v --listen 127.0.0.1:0 --no-multicast --cores kept root /
 
 # ---------------------------------------------------------------- the device: a linked coredump -n --gz
 console_start h --connect "127.0.0.1:$PORT" "$dev" -p -i 50 -f "$PWD/stop" -s 90
