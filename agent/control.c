@@ -926,8 +926,10 @@ int agent_control_start(void)
 	}
 	return 0;
 fail:
+	err = errno;
 	close(listen_fd);
 	listen_fd = -1;
+	errno = err;
 	return -1;
 }
 

@@ -6,7 +6,11 @@
 #ifndef AGENT_CONTROL_H
 #define AGENT_CONTROL_H
 
-/* Bind the socket and start the thread (all signals blocked in it). 0/-1. */
+/*
+ * Bind the socket and start the thread (all signals blocked in it). 0, or
+ * -1 with errno (EADDRINUSE: both of its names are bound by another
+ * process of this network namespace, e.g. a local user squatting them).
+ */
 int agent_control_start(void);
 
 /*

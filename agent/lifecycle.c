@@ -32,6 +32,7 @@
 #include "got.h"
 #include "hold.h"
 #include "loaderlock.h"
+#include "proto.h"
 #include "quiesce.h"
 #include "real.h"
 #include "state.h"
@@ -347,6 +348,9 @@ out:
  * thread, sigaction): never from inside a hook. Begins recording first if
  * BEGUN is 0.
  */
+/* agent_start failed because another process holds the socket's names. */
+static int name_taken;
+
 static int agent_start(const struct agent_config *cfg, const char *since, int begun)
 {
 	int ret = -1;
@@ -359,7 +363,9 @@ static int agent_start(const struct agent_config *cfg, const char *since, int be
 	pthread_atfork(NULL, NULL, on_fork_child);
 	agent_loader_lock_find(agent_got_real_iterate());
 	if (agent_control_start() < 0) {
-		agent_fail("the control socket could not be created");
+		name_taken = errno == EADDRINUSE;
+		agent_fail(name_taken ? "the control socket's name is taken by another process"
+				      : "the control socket could not be created");
 		goto out;
 	}
 	if (cfg->signals)
@@ -384,7 +390,7 @@ AGENT_EXPORT int memtrace_agent_start(const char *config)
 	/* Before the control thread starts: its first poll must see the deadline. */
 	agent_control_expect_session(cfg.wait_ms);
 	if (agent_start(&cfg, "attach", 0) < 0)
-		return -1;
+		return name_taken ? AGENT_START_NAME_TAKEN : -1;
 	return agent_attach();
 }
 

@@ -29,6 +29,10 @@ int proto_agent_name(char *buf, size_t size, int pid);
  * namespace (/proc/self/ns/pid). Same contract. */
 int proto_agent_name_ns(char *buf, size_t size, int pid, unsigned long long pidns);
 
+/* memtrace_agent_start's result when both names are bound by another
+ * process (a local user may take them first): the agent is not reachable. */
+#define AGENT_START_NAME_TAKEN (-2)
+
 /* Monotonic clock in milliseconds. */
 int64_t proto_now_ms(void);
 

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "ptrace.h"
 #include "remote.h"
+#include "proto.h"
 #include "safepoint.h"
 #include "util.h"
 
@@ -483,6 +484,14 @@ static void load(struct job *j, const struct inj_agent *agent, struct inj_libc *
 		return;
 	}
 	res->agent_ret = (int32_t)(uint32_t)r;
+	if (res->agent_ret == AGENT_START_NAME_TAKEN) {
+		unload(call, lc, handle, j->timeout_ms);
+		set(res, INJ_AGENT_FAILED, "the agent's socket names (@memtrace-agent.%d and its "
+		    "namespace's twin) are bound by another process: another user may have taken "
+		    "them first (`ss -xlp | grep memtrace-agent.%d` shows who); the agent was "
+		    "unloaded again and the process is as it was", j->pid, j->pid);
+		return;
+	}
 	if (res->agent_ret != 0) {
 		unload(call, lc, handle, j->timeout_ms);
 		set(res, INJ_AGENT_FAILED, "the agent could not start in process %d "
