@@ -50,9 +50,13 @@
 #define MAX_CLIENTS 4
 #define MAX_MEMBERS 32
 #define READ_TIMEOUT_MS 5000
+/* A client that takes none of what it is sent for this long is hung up on. */
 #define SEND_TIMEOUT_MS 60000
 /* A length above this is not a message but a stream out of step: hang up. */
 #define RESYNC_LIMIT (16u * 1024 * 1024)
+/* Frames waiting for a client that reads slowly: a reply and the events
+ * behind it. A client that lets more pile up is hung up on. */
+#define OUT_MAX 8
 #define MAX_DUMP_BLOCKS 100
 #define MAX_DUMP_BYTES 4096
 
@@ -68,6 +72,14 @@ struct client {
 	uint32_t got;		/* its bytes in (or dropped, when skipping) */
 	int skipping;		/* over PROTO_MAX_REQUEST: dropped as it comes */
 	char *buf;		/* PROTO_MAX_REQUEST + 1 bytes, from the first body on */
+	/* Frames not yet taken by the socket (under send_lock): out[0] from
+	 * out_off on, then the others whole. While any wait, the client's
+	 * requests wait too, and it must take them by out_by or be hung up on. */
+	struct jsonw out[OUT_MAX];
+	int nout;
+	size_t out_off;
+	int64_t out_by;
+	int hangup;		/* an event could not be queued: hang up at once */
 };
 
 static int listen_fd = -1;
@@ -108,10 +120,86 @@ static void frame_header(struct jsonw *w)
 	w->buf[3] = (char)len;
 }
 
+/*
+ * Output never blocks the control thread: what the socket does not take at
+ * once waits in the client's queue and goes out as the client reads
+ * (control_main polls for it), so one client that reads slowly, or not at
+ * all, holds up nobody else (it is hung up on after SEND_TIMEOUT_MS).
+ */
+
+static struct client *client_of(int fd)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd == fd && fd >= 0)
+			return &clients[i];
+	return NULL;
+}
+
+/*
+ * Send what waits in CL's queue, for at most WAIT_MS (0: what the socket
+ * takes now). Under send_lock. 1 all out, 0 some still waits, -1 the
+ * connection failed (its queue is dropped).
+ */
+static int out_flush(struct client *cl, int wait_ms)
+{
+	int64_t deadline = proto_now_ms() + wait_ms;
+
+	while (cl->nout > 0) {
+		struct jsonw *w = &cl->out[0];
+		ssize_t n = send(cl->fd, w->buf + cl->out_off, w->len - cl->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
+			int64_t left = deadline - proto_now_ms();
+
+			if (left <= 0 || poll(&p, 1, (int)left) < 0)
+				return 0;
+			continue;
+		}
+		if (n <= 0) {
+			while (cl->nout > 0)
+				jsonw_release(&cl->out[--cl->nout]);
+			cl->out_off = 0;
+			return -1;
+		}
+		/* It reads: its time runs from now. */
+		cl->out_by = proto_now_ms() + SEND_TIMEOUT_MS;
+		cl->out_off += (size_t)n;
+		if (cl->out_off < w->len)
+			continue;
+		jsonw_release(w);
+		memmove(&cl->out[0], &cl->out[1], (size_t)(cl->nout - 1) * sizeof(cl->out[0]));
+		cl->nout--;
+		cl->out_off = 0;
+	}
+	return 1;
+}
+
+/*
+ * Queue the framed W behind what waits for CL and send what the socket
+ * takes now. Under send_lock. Takes W. 0, or -1 when the client let more
+ * than OUT_MAX frames pile up or its connection failed (hang up on it).
+ */
+static int out_queue(struct client *cl, struct jsonw *w)
+{
+	if (cl->nout == OUT_MAX) {
+		jsonw_release(w);
+		return -1;
+	}
+	if (cl->nout == 0)
+		cl->out_by = proto_now_ms() + SEND_TIMEOUT_MS;
+	cl->out[cl->nout++] = *w;
+	return out_flush(cl, 0) < 0 ? -1 : 0;
+}
+
 /* Close W's object, frame it and send it to FD. Releases W. */
 static int reply_send(int fd, struct jsonw *w)
 {
-	int ret = -1;
+	struct client *cl = client_of(fd);
+	int ret;
 
 	jsonw_obj_end(w);
 	if (w->failed) {
@@ -120,24 +208,47 @@ static int reply_send(int fd, struct jsonw *w)
 	}
 	frame_header(w);
 	agent_lock(&send_lock);
-	ret = proto_write_all(fd, w->buf, w->len, SEND_TIMEOUT_MS);
+	if (cl) {
+		ret = out_queue(cl, w);
+	} else {
+		/* Not a client (refused at the door): what a fresh socket takes. */
+		ret = proto_write_all(fd, w->buf, w->len, 0);
+		jsonw_release(w);
+	}
 	agent_unlock(&send_lock);
-	jsonw_release(w);
 	return ret;
 }
 
-/* Frame the finished event in W and send it to the session, if there is one
- * (under send_lock: replies and events never interleave). Releases W. */
-static void event_send(struct jsonw *w)
+/*
+ * Frame the finished event in W and send it to the session, if there is one
+ * (under send_lock: replies and events never interleave). Releases W.
+ * From the control thread it waits in the session's queue like a reply;
+ * from another thread (the exit report) it goes out now, behind what
+ * waits, within SEND_TIMEOUT_MS.
+ */
+static void event_send(struct jsonw *w, int queue)
 {
-	if (!w->failed) {
-		frame_header(w);
-		agent_lock(&send_lock);
-		if (session_fd >= 0)
-			proto_write_all(session_fd, w->buf, w->len, SEND_TIMEOUT_MS);
-		agent_unlock(&send_lock);
+	struct client *cl;
+
+	if (w->failed) {
+		jsonw_release(w);
+		return;
 	}
-	jsonw_release(w);
+	frame_header(w);
+	agent_lock(&send_lock);
+	cl = client_of(session_fd);
+	if (!cl) {
+		jsonw_release(w);
+	} else if (queue) {
+		/* A session that lets events pile up is hung up on at its deadline. */
+		if (out_queue(cl, w) < 0)
+			cl->hangup = 1;
+	} else {
+		if (out_flush(cl, SEND_TIMEOUT_MS) == 1)
+			proto_write_all(cl->fd, w->buf, w->len, SEND_TIMEOUT_MS);
+		jsonw_release(w);
+	}
+	agent_unlock(&send_lock);
 }
 
 static int reply_error(int fd, int64_t id, const char *msg)
@@ -505,7 +616,7 @@ static void send_held(const struct agent_hold_info *h)
 	jsonw_key(&w, "size");
 	jsonw_u64(&w, h->size);
 	jsonw_obj_end(&w);
-	event_send(&w);
+	event_send(&w, 1);
 }
 
 static int cmd_hello(struct client *cl, int64_t id, const struct jsonr_member *m, int n)
@@ -609,12 +720,19 @@ static void client_close(struct client *cl)
 		agent_hold_cancel(NULL);
 	if (cl->session && attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
 		agent_detach(NULL);
+	agent_lock(&send_lock);
+	/* A last word (an error before hanging up, bye's reply) if the
+	 * socket takes it now; the rest is dropped. */
+	out_flush(cl, 0);
+	while (cl->nout > 0)
+		jsonw_release(&cl->out[--cl->nout]);
+	cl->out_off = 0;
+	cl->hangup = 0;
 	if (cl->session) {
-		agent_lock(&send_lock);
 		session_fd = -1;
 		session_pid = 0;
-		agent_unlock(&send_lock);
 	}
+	agent_unlock(&send_lock);
 	close(cl->fd);
 	cl->fd = -1;
 	cl->session = 0;
@@ -776,6 +894,18 @@ static void client_readable(struct client *cl)
 	frame_reset(cl);
 }
 
+/* The socket takes more of what waits for CL. */
+static void client_writable(struct client *cl)
+{
+	int r;
+
+	agent_lock(&send_lock);
+	r = out_flush(cl, 0);
+	agent_unlock(&send_lock);
+	if (r < 0)
+		client_close(cl);
+}
+
 /* Hang up on the clients past their deadline; the time to the next one
  * (-1 none). */
 static int client_deadlines(void)
@@ -787,7 +917,19 @@ static int client_deadlines(void)
 		struct client *cl = &clients[i];
 		int64_t left;
 
-		if (cl->fd < 0 || cl->deadline < 0)
+		if (cl->fd < 0)
+			continue;
+		if (cl->hangup || (cl->nout > 0 && cl->out_by <= now)) {
+			/* It does not read what it is sent: nothing more can reach it. */
+			client_close(cl);
+			continue;
+		}
+		if (cl->nout > 0) {
+			left = cl->out_by - now;
+			if (next < 0 || left < next)
+				next = (int)left;
+		}
+		if (cl->deadline < 0)
 			continue;
 		left = cl->deadline - now;
 		if (left <= 0) {
@@ -853,7 +995,8 @@ static void *control_main(void *arg)
 			if (clients[i].fd < 0)
 				continue;
 			pfd[n].fd = clients[i].fd;
-			pfd[n].events = POLLIN;
+			/* Its next request waits until what it was sent is out. */
+			pfd[n].events = clients[i].nout > 0 ? POLLOUT : POLLIN;
 			who[n++] = &clients[i];
 		}
 		timeout = orphan_timeout();
@@ -869,6 +1012,8 @@ static void *control_main(void *arg)
 					send_held(&h);
 			} else if (!who[i])
 				client_accept();
+			else if (who[i]->fd >= 0 && pfd[i].events == POLLOUT)
+				client_writable(who[i]);
 			else if (who[i]->fd >= 0)
 				client_readable(who[i]);
 		}
@@ -958,6 +1103,8 @@ void agent_control_forget(void)
 		if (clients[i].fd >= 0)
 			close(clients[i].fd);
 		clients[i].fd = -1;
+		while (clients[i].nout > 0)
+			jsonw_release(&clients[i].out[--clients[i].nout]);
 	}
 	if (listen_fd >= 0)
 		close(listen_fd);
@@ -1001,7 +1148,7 @@ void agent_control_exit_report(int sig)
 	agent_report_write(&w, 0);
 	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
-	event_send(&w);
+	event_send(&w, 0);
 out:
 	agent_leave(in);
 }

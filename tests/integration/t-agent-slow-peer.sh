@@ -6,7 +6,12 @@
 #      answered at once (under 1 s; the agent used to wait 5 s for the rest
 #      of the first), and so is memtrace's own `status`; an oversized
 #      request is answered with an error, and its connection goes on;
-#   2. the half-sent client is hung up on after 5 s (the frame's deadline),
+#   2. a client that sends requests as fast as it can and reads none of
+#      the replies (they fill its socket): a second connection and
+#      memtrace's `status` are answered at once (the agent used to block
+#      in the reply's write for up to 60 s), and the flooding client is
+#      hung up on at its hello deadline, its replies up to then readable;
+#   3. the half-sent client is hung up on after 5 s (the frame's deadline),
 #      and a client that says nothing at all is hung up on too (no hello
 #      within 5 s), so idle connections cannot fill the agent's 4 places.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -52,7 +57,28 @@ show big.out
 grep -q 'message too large: 200000 bytes' big.out || fail_later "an oversized request: no error"
 grep -q 'say hello first' big.out || fail_later "an oversized request: the connection did not go on"
 
-# 2. the stalled and the silent clients are hung up on
+# 2. a client that never reads its replies
+"$PEER" "$VPID" flood=20000 sleep=3 second=status drain >flood.out 2>&1 &
+flood=$!
+WAIT_SECONDS=20 wait_for grep -q '^flooded' flood.out || fail_later "the flooding client did not get stuck"
+n=$(grep -c '^ *in use: ' c.out)
+t0=$(now_ms)
+console_send status
+WAIT_SECONDS=10 wait_for statuses_over "$n"
+took=$(($(now_ms) - t0))
+note "memtrace's status answered in $took ms while a client reads none of its replies"
+[ "$took" -lt 2000 ] || fail_later "memtrace's status took $took ms while another client reads none of its replies"
+wait "$flood"
+show flood.out
+k=$(sed -n 's/^flooded \([0-9]*\)$/\1/p' flood.out)
+[ "${k:-0}" -gt 100 ] || fail_later "the flooding client sent only ${k:-no} requests"
+ms=$(sed -n 's/^second \([0-9]*\) .*/\1/p' flood.out)
+[ -n "$ms" ] && [ "$ms" -lt 1000 ] ||
+	fail_later "a second connection waited ${ms:-over 10000} ms while a client reads none of its replies"
+grep -q '^drained [1-9][0-9]* closed$' flood.out ||
+	fail_later "the client that read none of its replies: not hung up on, or none of its replies came"
+
+# 3. the stalled and the silent clients are hung up on
 "$PEER" "$VPID" half sleep=8 send=status >late.out 2>&1 &
 late=$!
 "$PEER" "$VPID" sleep=8 send=status >silent.out 2>&1

@@ -17,10 +17,16 @@
  *   big=N          a message of N bytes of 'x', and its reply
  *   second=CMD     on a second connection, the request {"cmd":CMD}: prints
  *                  "second MS REPLY", MS the milliseconds its reply took
+ *   flood=N        up to N requests {"cmd":"status"} sent as fast as the
+ *                  socket takes them, no reply read; stops when the socket
+ *                  has taken nothing for 1 s: prints "flooded K"
+ *   drain          read replies until the connection ends or none comes for
+ *                  10 s: prints "drained K closed" or "drained K timeout"
  *   sleep=SEC      wait
  * Exit status: 0, 1 when connecting failed ("refused: ERRNO" printed), 2 usage.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +90,43 @@ static void request(int fd, const char *cmd, const char *extra)
 			 next_id++, cmd, extra);
 
 	proto_send(fd, msg, (size_t)n, WAIT_MS);
+}
+
+/* Requests sent without reading a reply; how many the socket took. */
+static long flood(int fd, long n)
+{
+	char msg[64];
+	long k = 0;
+
+	while (k < n) {
+		int len = snprintf(msg + PROTO_HEADER_SIZE, sizeof(msg) - PROTO_HEADER_SIZE,
+				   "{\"v\":%d,\"id\":%ld,\"cmd\":\"status\"}", PROTO_VERSION, next_id);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		ssize_t put;
+
+		msg[0] = 0;
+		msg[1] = 0;
+		msg[2] = (char)(len >> 8);
+		msg[3] = (char)len;
+		/* Whole frames only: a frame cut in two would be a half-sent one. */
+		put = send(fd, msg, (size_t)len + PROTO_HEADER_SIZE, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (put == len + PROTO_HEADER_SIZE) {
+			k++;
+			next_id++;
+			continue;
+		}
+		if (put > 0) {
+			proto_write_all(fd, msg + put, (size_t)(len + PROTO_HEADER_SIZE - put), WAIT_MS);
+			k++;
+			next_id++;
+			continue;
+		}
+		if (put < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			break;
+		if (poll(&p, 1, 1000) <= 0)
+			break;
+	}
+	return k;
 }
 
 static void squat(int pid)
@@ -168,6 +211,19 @@ int main(int argc, char **argv)
 			body[ok ? len : 0] = '\0';
 			printf("second %lld %s\n", (long long)(proto_now_ms() - t0), ok ? body : "none");
 			close(fd2);
+		} else if (!strncmp(s, "flood=", 6)) {
+			printf("flooded %ld\n", flood(fd, atol(s + 6)));
+		} else if (!strcmp(s, "drain")) {
+			long k = 0;
+			static char body[PROTO_MAX_REQUEST + 1];
+			unsigned char h[PROTO_HEADER_SIZE];
+			uint32_t len;
+
+			while (proto_read_all(fd, h, sizeof(h), WAIT_MS) == 0 &&
+			       (len = proto_header_len(h)) <= PROTO_MAX_REQUEST &&
+			       proto_read_all(fd, body, len, WAIT_MS) == 0)
+				k++;
+			printf("drained %ld %s\n", k, errno == ETIMEDOUT ? "timeout" : "closed");
 		} else if (!strncmp(s, "sleep=", 6)) {
 			usleep((useconds_t)(atof(s + 6) * 1e6));
 		} else {
