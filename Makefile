@@ -198,7 +198,7 @@ AGENTPEER := $(BUILD)/tests/tools/agentpeer
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help FORCE
+.PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help
 all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(AGENTPEER) $(BENCHES)
 # What the ARM VMs run (tests/arm/vm.sh): no AddressSanitizer build there.
@@ -334,16 +334,22 @@ $(BUILD):
 
 # The compiler's target, kept in $(BUILD)/.target and rewritten only when it
 # changes: a build dir that held objects of another architecture is rebuilt
-# whole instead of linking them. A new stamp is dated 1970 so that it alone
-# does not rebuild a dir made before it existed.
-$(TARGET_STAMP): FORCE | $(BUILD)
-	$(Q)if [ ! -f $@ ]; then echo '$(TRIPLET)' >$@ && touch -d @0 $@; \
-	elif ! echo '$(TRIPLET)' | cmp -s - $@; then echo '$(TRIPLET)' >$@; fi
-# The same for LIBDIR, compiled into memtrace (inject/spawn.c).
-$(LIBDIR_STAMP): FORCE | $(BUILD)
-	$(Q)if [ ! -f $@ ]; then echo '$(LIBDIR)' >$@ && touch -d @0 $@; \
-	elif ! echo '$(LIBDIR)' | cmp -s - $@; then echo '$(LIBDIR)' >$@; fi
-FORCE:
+# whole instead of linking them. The same for LIBDIR, compiled into memtrace
+# (inject/spawn.c). A new stamp is dated 1970 so that it alone does not
+# rebuild a dir made before it existed. Both are brought up to date when the
+# Makefile is read, for the goals that build here, not by a rule that always
+# runs: `make -n` then lists only what an edit rebuilds. The rules make a
+# stamp that is missing all the same (make clean all).
+update_stamp = if [ ! -f $(1) ]; then echo '$(2)' >$(1) && touch -d @0 $(1); \
+	elif ! echo '$(2)' | cmp -s - $(1); then echo '$(2)' >$(1); fi
+ifneq ($(filter-out $(NOCHECK_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(shell mkdir -p $(BUILD) && { $(call update_stamp,$(TARGET_STAMP),$(TRIPLET)); } && \
+	{ $(call update_stamp,$(LIBDIR_STAMP),$(LIBDIR)); })
+endif
+$(TARGET_STAMP): | $(BUILD)
+	$(Q)$(call update_stamp,$@,$(TRIPLET))
+$(LIBDIR_STAMP): | $(BUILD)
+	$(Q)$(call update_stamp,$@,$(LIBDIR))
 
 # ---------------------------------------------------------------- entry points
 # Installing is the deps targets' alone (scripts/deps.sh, apt-get through
