@@ -4,17 +4,24 @@
 #   make deps         install the Debian packages that are missing (apt-get)
 #   make deps-cross   cross compilers, and ARM target libraries in a sysroot
 #   make cross        build `all` for every CROSS_TRIPLETS into build/TRIPLET/
-#   make check        deps, build, cross, then every test, ARM VMs too; last line "N passed, N failed, N skipped"
+#   make check        make deps (and deps-arm), then build, cross, every test, ARM VMs too;
+#                     last line "N passed, N failed, N skipped". Its steps after that first
+#                     one install nothing (NO_INSTALL=1): a missing package stops them by name
+#                     (make check NO_INSTALL=1 skips the first too)
 #   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
 #   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
 #   make bench        deps, build, per-allocation overhead beside heaptrack
 #   make bench-mi     GDB/MI parser throughput;  make bench-decode: decoding beside addr2line
 #   make fuzz [FUZZ_SECONDS=300]   libFuzzer on the GDB/MI parser and memtrace-server's decoders
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=  (the agent goes to
+#                     $(LIBDIR)/memtrace, where memtrace looks for it last)
 #   make clean
 #
-# CROSS_COMPILE=aarch64-linux-gnu- (or CC=...) selects the target compiler,
-# HOSTCC the host one, V=1 shows command lines, WERROR=1 turns warnings into errors.
+# CROSS_COMPILE=aarch64-linux-gnu- (or CC=...) selects the target compiler; a
+# cross build makes the target's parts only (memtrace, the agent, victims, unit
+# tests), a native build the host's too (memtrace-server, libgdbmi): there is
+# no second, host compiler. V=1 shows command lines, WERROR=1 turns warnings
+# into errors.
 # A cross build takes the target's libraries from SYSROOT (default: the one
 # scripts/sysroot.sh unpacks in $MEMTRACE_CACHE, ~/.cache/memtrace); SYSROOT=
 # (empty) uses libraries of that architecture installed with multiarch.
@@ -28,9 +35,9 @@ endif
 ifneq ($(filter default undefined,$(origin AR)),)
 AR := $(CROSS_COMPILE)ar
 endif
-HOSTCC ?= cc
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
 DESTDIR ?=
 BUILD ?= build
 TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
@@ -56,6 +63,10 @@ endif
 OPT ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' \
 	-Icommon -fno-omit-frame-pointer
+# Header dependencies: each compile writes beside its output the headers it
+# read (-MMD, without system headers) and an empty rule for each (-MP), so
+# that a deleted header does not stop the build; included at the end.
+DEPFLAGS := -MMD -MP
 CFLAGS ?=
 LDFLAGS ?=
 
@@ -187,27 +198,50 @@ AGENTPEER := $(BUILD)/tests/tools/agentpeer
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help FORCE
+.PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help
 all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(AGENTPEER) $(BENCHES)
 # What the ARM VMs run (tests/arm/vm.sh): no AddressSanitizer build there.
 target-bins: all $(VICTIMS) $(UNITS) $(AGENTPEER)
 
 # ---------------------------------------------------------------- rules
+# Every object and program lists its source and its dependency file (X.o:
+# X.d, program P: P.d); the headers come from that file (DEPFLAGS). A
+# missing one (a fresh tree, or objects older than this rule) is "made" by
+# the empty rule below, which rebuilds its target and so writes it.
+#
+# A program compiled and linked from several sources in one command cannot
+# use -MMD: each compile writes the same P.d and the last one wins. Its
+# recipe starts with $(call prog_deps,COMPILER AND FLAGS,SOURCES), which
+# writes P.d from a preprocessor pass over them all (before the link, so
+# P.d is older than P), with an empty rule for each source too: a source
+# moved elsewhere then does not stop the build either.
+prog_deps = mkdir -p $(dir $@) && $(1) -MM -MP -MT $@ $(2) >$@.d.tmp && \
+	printf '%s:\n' $(2) >>$@.d.tmp && mv $@.d.tmp $@.d
+# The same for a program from one source: the compiler writes P.d itself.
+PROG_DEPFLAGS = $(DEPFLAGS) -MF $@.d -MT $@
+%.d: ;
+.PRECIOUS: %.d
+
 include mi/mi.mk
 include server/server.mk
-$(BUILD)/agent/%.o: %.c $(wildcard agent/*.h agent/arch/$(ARCH)/*.h common/*.h) $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/agent/%.o: %.c $(BUILD)/agent/%.d $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) $(AGENT_CFLAGS_$(notdir $*)) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) $(AGENT_CFLAGS_$(notdir $*)) $(DEPFLAGS) -c $< -o $@
 # The C++ operators' hooks put the recursion guard back while an exception
 # thrown by the real operator passes through them.
 AGENT_CFLAGS_hooks_cxx := -fexceptions
-$(BUILD)/inject/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/inject/%.o: %.c $(BUILD)/inject/%.d $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) -c $< -o $@
-$(BUILD)/asan/%.o: %.c $(wildcard inject/*.h common/*.h agent/agent.h) $(TARGET_STAMP) | $(BUILD)
+	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(INJECT_CFLAGS_$*) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/asan/%.o: %.c $(BUILD)/asan/%.d $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(INJECT_CFLAGS_$*) $(ASAN_FLAGS) $(DEPFLAGS) -c $< -o $@
+# Where memtrace looks for the agent last (inject/spawn.c): the install
+# dir. Its object is rebuilt when LIBDIR changes ($(LIBDIR_STAMP)).
+INJECT_CFLAGS_inject/spawn := -DMEMTRACE_LIBDIR='"$(LIBDIR)/memtrace"'
+LIBDIR_STAMP := $(BUILD)/.libdir
+$(BUILD)/inject/inject/spawn.o $(BUILD)/asan/inject/spawn.o: $(LIBDIR_STAMP)
 
 $(AGENT): $(patsubst %.c,$(BUILD)/agent/%.o,$(AGENT_SRCS)) agent/agent.map
 	$(echo_cmd) LD $@
@@ -221,13 +255,14 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(INJECT_LIBS) $(LDFLAGS)
 	$(Q)ln -sf ../libmemtrace-agent.so $(BUILD)/asan/libmemtrace-agent.so
 
-$(BUILD)/tests/victims/%: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.c $(BUILD)/tests/victims/%.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(if $(filter static_%,$*),-static) -o $@ $< $(VICTIM_LIBS) -ldl
+	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(PROG_DEPFLAGS) $(if $(filter static_%,$*),-static) \
+		-o $@ $< $(VICTIM_LIBS) -ldl
 define variant_rule
-$(BUILD)/tests/victims/%-$(1): tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/%-$(1): tests/victims/%.c $(BUILD)/tests/victims/%-$(1).d $(TARGET_STAMP)
 	$$(echo_cmd) CC $$@
-	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
+	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(PROG_DEPFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
 endef
 $(foreach x,$(VARIANTS),$(eval $(call variant_rule,$(x))))
 # Libraries victims are linked with, not dlopen'ed (tests/victims/linked_*.c,
@@ -237,19 +272,19 @@ $(BUILD)/tests/victims/ctor_leak: VICTIM_LIBS := -L$(BUILD)/tests/victims -llink
 $(BUILD)/tests/victims/ctor_spawn: $(BUILD)/tests/victims/liblinked_spawn.so
 $(BUILD)/tests/victims/ctor_spawn: VICTIM_LIBS := -L$(BUILD)/tests/victims -llinked_spawn -Wl,-rpath,'$$ORIGIN'
 # Plugins dlopen'ed by victims (tests/victims/plugin_*.c) and linked libraries -> lib*.so
-$(BUILD)/tests/victims/lib%.so: tests/victims/%.c tests/victims/victim.h tests/victims/attach.h $(TARGET_STAMP)
+$(BUILD)/tests/victims/lib%.so: tests/victims/%.c $(BUILD)/tests/victims/lib%.so.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/victims/%: tests/victims/%.cc $(wildcard tests/victims/*.h) $(TARGET_STAMP)
+	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(PROG_DEPFLAGS) -fPIC -shared -o $@ $<
+$(BUILD)/tests/victims/%: tests/victims/%.cc $(BUILD)/tests/victims/%.d $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
-	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) -o $@ $<
-$(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $(wildcard tests/victims/*.h) $(TARGET_STAMP)
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) -o $@ $<
+$(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $(BUILD)/tests/victims/%-noplt.d $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
-	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) \
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) \
 		$(VARIANT_FLAGS_noplt) -o $@ $<
-$(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/bench/%.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -o $@ $<
+	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall $(PROG_DEPFLAGS) -o $@ $<
 
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.
@@ -272,43 +307,61 @@ UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
 endif
-$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard agent/*.c agent/*.h common/*.c common/*.h inject/*.c inject/*.h \
-		inject/arch/$(ARCH)/*.c) $(TARGET_STAMP)
+UNIT_CC = $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
+	$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) $(UNIT_SAN_$*)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/tests/unit/%.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
-		$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) \
-		$(UNIT_SAN_$*) -o $@ $< $(UNIT_$*) $(UNIT_LIBS_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) -lpthread $(TARGET_LDFLAGS)
+	$(Q)$(call prog_deps,$(UNIT_CC),$< $(UNIT_$*))
+	$(Q)$(UNIT_CC) -o $@ $< $(UNIT_$*) $(UNIT_LIBS_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) \
+		-lpthread $(TARGET_LDFLAGS)
 
-$(AGENTPEER): tests/tools/agentpeer.c common/proto.c common/proto.h $(TARGET_STAMP)
+AGENTPEER_CC = $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Icommon
+$(AGENTPEER): tests/tools/agentpeer.c $(AGENTPEER).d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Icommon -o $@ tests/tools/agentpeer.c \
-		common/proto.c $(TARGET_LDFLAGS)
+	$(Q)$(call prog_deps,$(AGENTPEER_CC),tests/tools/agentpeer.c common/proto.c)
+	$(Q)$(AGENTPEER_CC) -o $@ tests/tools/agentpeer.c common/proto.c $(TARGET_LDFLAGS)
 
-$(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $(TARGET_STAMP)
+$(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $(BUILD)/tests/unit/inject/lib%.so.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) -shared -fPIC -O1 $(ARCH_CFLAGS) -o $@ $< -lm
-$(BUILD)/tests/unit/inject/static_victim: tests/unit/inject/static_victim.c $(TARGET_STAMP)
+	$(Q)mkdir -p $(dir $@) && $(CC) -shared -fPIC -O1 $(ARCH_CFLAGS) $(PROG_DEPFLAGS) -o $@ $< -lm
+$(BUILD)/tests/unit/inject/static_victim: tests/unit/inject/static_victim.c $(BUILD)/tests/unit/inject/static_victim.d \
+		$(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) -static -O1 -o $@ $<
+	$(Q)mkdir -p $(dir $@) && $(CC) -static -O1 $(PROG_DEPFLAGS) -o $@ $<
 
 $(BUILD):
 	$(Q)mkdir -p $@
 
 # The compiler's target, kept in $(BUILD)/.target and rewritten only when it
 # changes: a build dir that held objects of another architecture is rebuilt
-# whole instead of linking them. A new stamp is dated 1970 so that it alone
-# does not rebuild a dir made before it existed.
-$(TARGET_STAMP): FORCE | $(BUILD)
-	$(Q)if [ ! -f $@ ]; then echo '$(TRIPLET)' >$@ && touch -d @0 $@; \
-	elif ! echo '$(TRIPLET)' | cmp -s - $@; then echo '$(TRIPLET)' >$@; fi
-FORCE:
+# whole instead of linking them. The same for LIBDIR, compiled into memtrace
+# (inject/spawn.c). A new stamp is dated 1970 so that it alone does not
+# rebuild a dir made before it existed. Both are brought up to date when the
+# Makefile is read, for the goals that build here, not by a rule that always
+# runs: `make -n` then lists only what an edit rebuilds. The rules make a
+# stamp that is missing all the same (make clean all).
+update_stamp = if [ ! -f $(1) ]; then echo '$(2)' >$(1) && touch -d @0 $(1); \
+	elif ! echo '$(2)' | cmp -s - $(1); then echo '$(2)' >$(1); fi
+ifneq ($(filter-out $(NOCHECK_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(shell mkdir -p $(BUILD) && { $(call update_stamp,$(TARGET_STAMP),$(TRIPLET)); } && \
+	{ $(call update_stamp,$(LIBDIR_STAMP),$(LIBDIR)); })
+endif
+$(TARGET_STAMP): | $(BUILD)
+	$(Q)$(call update_stamp,$@,$(TRIPLET))
+$(LIBDIR_STAMP): | $(BUILD)
+	$(Q)$(call update_stamp,$@,$(LIBDIR))
 
 # ---------------------------------------------------------------- entry points
+# Installing is the deps targets' alone (scripts/deps.sh, apt-get through
+# sudo); demo, bench, cross, arm-bins and check run them first. NO_INSTALL=1
+# makes them check instead: name what is missing and stop. check installs
+# once, first, then runs every later step with NO_INSTALL=1.
+DEPS_SH := scripts/deps.sh$(if $(filter 1,$(NO_INSTALL)), --check)
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)$(DEPS_SH)
 
 deps-cross:
-	$(Q)scripts/deps.sh --cross $(foreach t,$(CROSS_TRIPLETS),$(DEBARCH_$(t)))
+	$(Q)$(DEPS_SH) --cross $(foreach t,$(CROSS_TRIPLETS),$(DEBARCH_$(t)))
 
 # Target parts for each of CROSS_TRIPLETS, each in its own build dir.
 CROSS_TRIPLETS ?= aarch64-linux-gnu arm-linux-gnueabihf arm-linux-gnueabi
@@ -319,7 +372,7 @@ cross: deps-cross
 # The ARM test VMs (tests/arm/vm.sh) run the cross builds' target-bins.
 ARM_DEBARCHS := $(foreach t,$(CROSS_TRIPLETS),$(DEBARCH_$(t)))
 deps-arm:
-	$(Q)scripts/deps.sh --arm $(ARM_DEBARCHS)
+	$(Q)$(DEPS_SH) --arm $(ARM_DEBARCHS)
 # Each cross build uses every core (ARM_JOBS): they are most of check-arm's time.
 ARM_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 arm-bins: deps-arm
@@ -328,42 +381,49 @@ arm-bins: deps-arm
 check-arm: arm-bins
 	$(Q)BUILD=$(BUILD) tests/arm/run.sh $(ARM_DEBARCHS)
 
-# The cross builds run before the tests, quietly (their log is shown only
-# when one fails), then a short fuzzing of the GDB/MI parser; tests/check.sh then runs the host suite and the ARM VMs
+# What check needs is installed first (make deps, and deps-arm or
+# deps-cross); the later steps install nothing (NO_INSTALL=1). The cross
+# builds run before the tests, quietly (their log is shown only when one
+# fails), then a short fuzzing of the GDB/MI parser; tests/check.sh then runs the host suite and the ARM VMs
 # (CHECK_ARM=0: not the VMs) and ends with the sum of their summaries.
 CHECK_ARM ?= 1
 check:
-	$(Q)scripts/deps.sh
-	$(Q)$(MAKE) test-bins
-	$(Q)t0=$$(date +%s); $(MAKE) $(if $(filter 1,$(CHECK_ARM)),arm-bins,cross) >$(BUILD)/cross.log 2>&1 || \
+	$(Q)$(MAKE) deps $(if $(filter 1,$(CHECK_ARM)),deps-arm,deps-cross)
+	$(Q)$(MAKE) NO_INSTALL=1 test-bins
+	$(Q)t0=$$(date +%s); $(MAKE) NO_INSTALL=1 $(if $(filter 1,$(CHECK_ARM)),arm-bins,cross) >$(BUILD)/cross.log 2>&1 || \
 		{ cat $(BUILD)/cross.log; exit 1; }; \
 		echo "  CROSS    $(CROSS_TRIPLETS): built in $$(($$(date +%s) - t0)) s"
-	$(Q)$(MAKE) check-mi-fuzz
-	$(Q)$(MAKE) check-server-fuzz
+	$(Q)$(MAKE) NO_INSTALL=1 check-mi-fuzz
+	$(Q)$(MAKE) NO_INSTALL=1 check-server-fuzz
 	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) ARM_DEBARCHS='$(ARM_DEBARCHS)' tests/check.sh
 
 check-unit check-integration: test-bins
 	$(Q)BUILD=$(BUILD) tests/run.sh $(subst check-,,$@)
 
 demo:
-	$(Q)scripts/deps.sh
+	$(Q)$(DEPS_SH)
 	$(Q)$(MAKE) all $(BUILD)/tests/victims/demo_leaky
 	$(Q)scripts/demo.sh $(BUILD)
 
 bench:
-	$(Q)scripts/deps.sh --bench
+	$(Q)$(DEPS_SH) --bench
 	$(Q)$(MAKE) all $(BENCHES)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 	$(Q)BUILD=$(BUILD) bench/attach.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/memtrace
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/memtrace
 	install -m 0755 $(MEMTRACE) $(DESTDIR)$(PREFIX)/bin/memtrace
-	install -m 0644 $(AGENT) $(DESTDIR)$(PREFIX)/lib/memtrace/libmemtrace-agent.so
+	install -m 0644 $(AGENT) $(DESTDIR)$(LIBDIR)/memtrace/libmemtrace-agent.so
 	install -D -m 0644 gdbinit/memtrace.gdb $(DESTDIR)$(PREFIX)/share/memtrace/memtrace.gdb
 
 clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+# The dependency files of this build dir's objects and programs (not those
+# of the cross builds made inside it, build/TRIPLET/).
+-include $(shell find $(BUILD) $(foreach t,$(CROSS_TRIPLETS),-path '$(BUILD)/$(t)' -prune -o) \
+	-name '*.d' -print 2>/dev/null)

@@ -19,8 +19,11 @@
 #include "spawn.h"
 #include "util.h"
 
+/* The install dir, where the agent is looked for last: the Makefile gives
+ * it, $(LIBDIR)/memtrace (LIBDIR is $(PREFIX)/lib unless set), so that
+ * it is where `make install` puts the agent. */
 #ifndef MEMTRACE_LIBDIR
-#define MEMTRACE_LIBDIR "/usr/local/lib/memtrace"
+#error "MEMTRACE_LIBDIR: the Makefile defines it (INJECT_CFLAGS_inject/spawn)"
 #endif
 #define AGENT_NAME "libmemtrace-agent.so"
 

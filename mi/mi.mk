@@ -10,12 +10,12 @@
 
 MI_PARSE_SRCS := mi/arena.c mi/cstr.c mi/parse.c mi/value.c mi/decode.c
 MI_SRCS := $(MI_PARSE_SRCS) mi/spawn.c mi/command.c mi/session.c mi/target.c mi/data.c
-MI_HDRS := $(wildcard mi/*.h)
 LIBGDBMI := $(BUILD)/libgdbmi.a
 
-$(BUILD)/mi/%.o: mi/%.c $(MI_HDRS) $(TARGET_STAMP) | $(BUILD)
+# Header dependencies as in the top Makefile (DEPFLAGS, prog_deps).
+$(BUILD)/mi/%.o: mi/%.c $(BUILD)/mi/%.d $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIBGDBMI): $(patsubst mi/%.c,$(BUILD)/mi/%.o,$(MI_SRCS))
 	$(echo_cmd) AR $@
@@ -27,9 +27,6 @@ all: $(LIBGDBMI)
 endif
 
 # ---------------------------------------------------------------- unit tests
-MI_UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_mi_*.c))
-$(MI_UNITS): $(MI_SRCS) $(MI_HDRS)
-
 UNIT_test_mi_parse := $(MI_PARSE_SRCS)
 UNIT_test_mi_cstr := $(MI_PARSE_SRCS)
 UNIT_test_mi_fixtures := $(MI_PARSE_SRCS)
@@ -44,9 +41,10 @@ UNIT_SAN_test_mi_live := $(ASAN_FLAGS)
 endif
 
 # ---------------------------------------------------------------- benchmark
-$(BUILD)/bench/mi_parse: bench/mi_parse.c $(MI_PARSE_SRCS) $(MI_HDRS) $(TARGET_STAMP)
+$(BUILD)/bench/mi_parse: bench/mi_parse.c $(BUILD)/bench/mi_parse.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O2 -Imi -o $@ bench/mi_parse.c $(MI_PARSE_SRCS)
+	$(Q)$(call prog_deps,$(CC) $(BASE_CFLAGS) -O2 -Imi,bench/mi_parse.c $(MI_PARSE_SRCS))
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 -Imi -o $@ bench/mi_parse.c $(MI_PARSE_SRCS)
 
 .PHONY: bench-mi fuzz check-mi-fuzz
 bench-mi: $(BUILD)/bench/mi_parse
@@ -62,12 +60,13 @@ MI_FUZZ_DIR := $(BUILD)/fuzz
 MI_FUZZ_CORPUS := $(MI_FUZZ_DIR)/mi-corpus
 MI_FIXTURES := $(wildcard tests/mi-fixtures/*.mi)
 
-$(MI_FUZZ): mi/fuzz_parse.c $(MI_PARSE_SRCS) $(MI_HDRS)
+MI_FUZZ_CC = $(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -Imi \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+$(MI_FUZZ): mi/fuzz_parse.c $(MI_FUZZ).d
 	$(echo_cmd) FUZZCC $@
 	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "mi.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
-	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -Imi \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ mi/fuzz_parse.c $(MI_PARSE_SRCS)
+	$(Q)$(call prog_deps,$(MI_FUZZ_CC),mi/fuzz_parse.c $(MI_PARSE_SRCS))
+	$(Q)$(MI_FUZZ_CC) -o $@ mi/fuzz_parse.c $(MI_PARSE_SRCS)
 
 # The seeds are the fixtures' bodies (headers dropped). `make fuzz` keeps
 # what it finds in $(MI_FUZZ_CORPUS) from run to run, merged down to the

@@ -12,7 +12,17 @@
 #                             gdb-multiarch (the host gdb of the VMs' gdb test)
 #                             and what the ARM test VMs boot (kernel, libc,
 #                             busybox, gdbserver: scripts/sysroot.sh --guest)
+#   scripts/deps.sh --check [...]
+#                             install nothing: name what is missing (packages,
+#                             sysroots) and exit 1; the steps of `make check`
+#                             run this after its one `make deps`
 set -eu
+
+only_check=0
+if [ "${1:-}" = --check ]; then
+	only_check=1
+	shift
+fi
 
 # libtcmalloc-minimal4 and libjemalloc2: the allocators the C++ tests preload
 # (t-cxx-alloc, t-attach-cxx-alloc); strace: what the server's gdb opens and
@@ -46,8 +56,10 @@ esac
 # shellcheck disable=SC2086
 sysroots() {
 	[ -z "$cross" ] && return 0
-	"$(dirname "$0")/sysroot.sh" -q $cross
-	[ $vm = 0 ] || "$(dirname "$0")/sysroot.sh" -q --guest $cross
+	q=-q
+	[ $only_check = 0 ] || q="-q --check"
+	"$(dirname "$0")/sysroot.sh" $q $cross
+	[ $vm = 0 ] || "$(dirname "$0")/sysroot.sh" $q --guest $cross
 }
 
 missing=""
@@ -58,6 +70,10 @@ done
 if [ -z "$missing" ]; then
 	sysroots
 	exit 0
+fi
+if [ $only_check = 1 ]; then
+	echo "deps: missing packages:$missing; run 'make deps' (it installs them with apt-get)" >&2
+	exit 1
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then

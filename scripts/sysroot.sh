@@ -9,6 +9,10 @@
 #
 #   scripts/sysroot.sh [-q] --guest DEBARCH...
 #
+#   scripts/sysroot.sh --check [--guest] DEBARCH...
+#                             download nothing: name each sysroot that is
+#                             missing or stale and exit 1 (make check's steps)
+#
 # Result: ${MEMTRACE_CACHE:-$HOME/.cache/memtrace}/sysroot-DEBARCH, the .debs
 # in .../debs-DEBARCH. Quick when the sysroot is already there with the same
 # package list. Prints one line per DEBARCH saying what it did (-q: nothing
@@ -25,9 +29,11 @@ set -eu
 
 quiet=0
 mode=sysroot
+only_check=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-q) quiet=1 ;;
+	--check) only_check=1 ;;
 	--guest) mode=guest ;;
 	*) break ;;
 	esac
@@ -38,7 +44,7 @@ for arch in "$@"; do
 	case $arch in
 	arm64 | armhf | armel) ;;
 	*)
-		echo "usage: scripts/sysroot.sh [-q] [--guest] arm64|armhf|armel..." >&2
+		echo "usage: scripts/sysroot.sh [-q] [--check] [--guest] arm64|armhf|armel..." >&2
 		exit 2
 		;;
 	esac
@@ -96,6 +102,14 @@ for arch in "$@"; do
 	fi
 done
 [ -n "$todo" ] || exit 0
+if [ $only_check = 1 ]; then
+	for arch in $todo; do
+		echo "sysroot: $cache/$mode-$arch is missing or stale:" \
+			"run 'make deps-$([ $mode = sysroot ] && echo cross || echo arm)'" \
+			"or scripts/sysroot.sh$([ $mode = sysroot ] || echo ' --guest') $arch" >&2
+	done
+	exit 1
+fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then

@@ -20,8 +20,6 @@ SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/m
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/work.c server/relay.c server/netserver.c server/corebudget.c server/peer.c server/dialer.c common/proto.c \
 	server/gdbcmd.c server/gdbroot.c server/pool.c inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
-SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h \
-	common/net.h common/proto.h $(MI_HDRS)
 SERVER := $(BUILD)/memtrace-server
 SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Iinject -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)
 SERVER_LIBS := $(call pc_libs,libdw libelf libcjson zlib) -lstdc++ -pthread $(LDFLAGS)
@@ -38,9 +36,10 @@ endif
 
 all: $(SERVER)
 
-$(BUILD)/server/%.o: %.c $(SERVER_HDRS) $(TARGET_STAMP) | $(BUILD)
+# Header dependencies as in the top Makefile (DEPFLAGS, prog_deps).
+$(BUILD)/server/%.o: %.c $(BUILD)/server/%.d $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(SERVER): $(patsubst %.c,$(BUILD)/server/%.o,$(SERVER_SRCS)) $(LIBGDBMI)
 	$(echo_cmd) LD $@
@@ -50,9 +49,9 @@ $(SERVER): $(patsubst %.c,$(BUILD)/server/%.o,$(SERVER_SRCS)) $(LIBGDBMI)
 # compiled in sanitized too, rather than linked from the plain libgdbmi.a.
 SERVER_ASAN := $(BUILD)/asan/memtrace-server
 test-bins: $(SERVER_ASAN)
-$(BUILD)/asan/server/%.o: %.c $(SERVER_HDRS) $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/asan/server/%.o: %.c $(BUILD)/asan/server/%.d $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 $(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS) $(MI_SRCS))
 	$(echo_cmd) LD $@
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(SERVER_LIBS)
@@ -60,27 +59,28 @@ $(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS) $(MI_SRCS
 # The link tests' scripted peer (tests/integration/t-server-*.sh): host code, sanitized.
 LINKPEER := $(BUILD)/tests/tools/linkpeer
 test-bins: $(LINKPEER)
-$(LINKPEER): tests/tools/linkpeer.c common/net.c common/net.h $(TARGET_STAMP)
+LINKPEER_CC = $(CC) $(BASE_CFLAGS) -O1 $(call pc_cflags,libcjson) $(ASAN_FLAGS)
+$(LINKPEER): tests/tools/linkpeer.c $(LINKPEER).d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(call pc_cflags,libcjson) $(ASAN_FLAGS) -o $@ \
-		tests/tools/linkpeer.c common/net.c $(call pc_libs,libcjson)
+	$(Q)$(call prog_deps,$(LINKPEER_CC),tests/tools/linkpeer.c common/net.c)
+	$(Q)$(LINKPEER_CC) -o $@ tests/tools/linkpeer.c common/net.c $(call pc_libs,libcjson)
 
 # The unit test compares the decoder with addr2line; host code, so sanitized.
-$(BUILD)/tests/unit/test_decode: tests/unit/test_decode.c tests/unit/check.h $(SERVER_DECODER_SRCS) \
-		$(SERVER_HDRS) $(TARGET_STAMP)
+$(BUILD)/tests/unit/test_decode: tests/unit/test_decode.c $(BUILD)/tests/unit/test_decode.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< \
-		$(SERVER_DECODER_SRCS) $(SERVER_LIBS)
+	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS),$< $(SERVER_DECODER_SRCS))
+	$(Q)$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< $(SERVER_DECODER_SRCS) $(SERVER_LIBS)
 
 # The gdb console's allowlist is pure: its test links it alone, sanitized too.
-$(BUILD)/tests/unit/test_gdbcmd: tests/unit/test_gdbcmd.c tests/unit/check.h server/gdbcmd.c server/gdbcmd.h \
-		$(TARGET_STAMP)
+$(BUILD)/tests/unit/test_gdbcmd: tests/unit/test_gdbcmd.c $(BUILD)/tests/unit/test_gdbcmd.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< server/gdbcmd.c
+	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS),$< server/gdbcmd.c)
+	$(Q)$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< server/gdbcmd.c
 
-$(BUILD)/bench/decode: bench/decode.c $(SERVER_DECODER_SRCS) $(SERVER_HDRS) $(TARGET_STAMP)
+$(BUILD)/bench/decode: bench/decode.c $(BUILD)/bench/decode.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) -O2 -o $@ $< $(SERVER_DECODER_SRCS) $(SERVER_LIBS)
+	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O2,$< $(SERVER_DECODER_SRCS))
+	$(Q)$(CC) $(SERVER_CFLAGS) -O2 -o $@ $< $(SERVER_DECODER_SRCS) $(SERVER_LIBS)
 
 .PHONY: bench-decode install-server
 bench-decode: $(BUILD)/bench/decode
@@ -104,21 +104,19 @@ SERVER_FUZZ_SYSROOT := $(BUILD)/tests/victims
 SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver -Iinject \
 	$(call pc_cflags,libdw libelf libcjson) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(SERVER_FUZZ_LINK): server/fuzz_link.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS) $(SERVER_HDRS)
+# server_fuzz_build SOURCES,LIBS: the recipe of each, a program of SOURCES.
+server_fuzz_build = \
+	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }; \
+	$(call prog_deps,$(FUZZ_CC) $(SERVER_FUZZ_FLAGS),$(1)) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ $(1) $(2)
+$(SERVER_FUZZ_LINK): server/fuzz_link.c $(SERVER_FUZZ_LINK).d
 	$(echo_cmd) FUZZCC $@
-	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
-	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_link.c \
-		$(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS) $(SERVER_LIBS)
-$(SERVER_FUZZ_REPORT): server/fuzz_report.c $(SERVER_DECODER_SRCS) $(SERVER_HDRS)
+	$(call server_fuzz_build,server/fuzz_link.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS),$(SERVER_LIBS))
+$(SERVER_FUZZ_REPORT): server/fuzz_report.c $(SERVER_FUZZ_REPORT).d
 	$(echo_cmd) FUZZCC $@
-	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
-	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_report.c \
-		$(SERVER_DECODER_SRCS) $(SERVER_LIBS)
-
-$(SERVER_FUZZ_GDBCMD): server/fuzz_gdbcmd.c server/gdbcmd.c server/gdbcmd.h
+	$(call server_fuzz_build,server/fuzz_report.c $(SERVER_DECODER_SRCS),$(SERVER_LIBS))
+$(SERVER_FUZZ_GDBCMD): server/fuzz_gdbcmd.c $(SERVER_FUZZ_GDBCMD).d
 	$(echo_cmd) FUZZCC $@
-	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "server.mk: $(FUZZ_CC) not found: run 'make deps' (clang, libclang-rt-dev)" >&2; exit 1; }
-	$(Q)mkdir -p $(dir $@) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ server/fuzz_gdbcmd.c server/gdbcmd.c
+	$(call server_fuzz_build,server/fuzz_gdbcmd.c server/gdbcmd.c)
 
 # server_fuzz_seed DIR: the seeds of the targets in DIR/link, DIR/report and DIR/gdbcmd.
 server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report $(1)/gdbcmd && \

@@ -2,15 +2,22 @@
  * What every unit test shares: CHECK(cond, fmt, ...) counts a check and
  * prints "FAIL file:line: message" when it fails; broken() ends the test as a
  * broken harness (exit 99). Each test prints its summary and exits 0 or 1.
+ *
+ * check_step() is the watchdog that turns a hang into a failure naming its
+ * step; check_seed() gives the seed of a test's random choices and prints
+ * it, and MEMTRACE_TEST_SEED=N gives it back to replay a failed run.
  */
 #ifndef TEST_CHECK_H
 #define TEST_CHECK_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static int checks, failures;
 
@@ -38,6 +45,93 @@ static inline void broken(const char *what)
 {
 	printf("BROKEN: %s: %s\n", what, strerror(errno));
 	exit(99);
+}
+
+/* ---------------------------------------------------------------- watchdog */
+
+static const char *check_step_name = "start";
+static unsigned check_step_seconds;
+
+/* SIGALRM: "FAIL test_x: watchdog: no progress for N s in STEP", exit 1.
+ * Only write() and _exit(): it interrupts the test anywhere. */
+static inline void check_watchdog_fired(int sig)
+{
+	static const char what[] = ": watchdog: no progress for ";
+	const char *name = program_invocation_short_name;
+	char num[12], *p = num + sizeof(num);
+	unsigned n = check_step_seconds;
+	int ok;
+
+	(void)sig;
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	ok = write(1, "FAIL ", 5) >= 0 && write(1, name, strlen(name)) >= 0 &&
+	     write(1, what, sizeof(what) - 1) >= 0 && write(1, p, (size_t)(num + sizeof(num) - p)) >= 0 &&
+	     write(1, " s in ", 6) >= 0 && write(1, check_step_name, strlen(check_step_name)) >= 0;
+	if (ok && write(1, "\n", 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/*
+ * Start step NAME (a string that outlives it) and give it SECONDS: a step
+ * still running then fails the test, as above. The next check_step ends
+ * it; SECONDS 0 stops the watchdog. The test's SIGALRM is the watchdog's:
+ * it installs the handler at the first call. Not inherited by a fork()ed
+ * child: a child that needs one calls check_step itself.
+ */
+static inline void check_step(const char *name, unsigned seconds)
+{
+	static int installed;
+
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = check_watchdog_fired;
+		sigaction(SIGALRM, &sa, NULL);
+		installed = 1;
+	}
+	check_step_name = name;
+	check_step_seconds = seconds;
+	alarm(seconds);
+}
+
+/* ---------------------------------------------------------------- seeds */
+
+/*
+ * The seed of the test's random choices: $MEMTRACE_TEST_SEED when set (a
+ * number, decimal or 0x hex), else FIXED, or when FIXED is 0 one drawn
+ * from the clock and the pid (below 2^32, for srandom()). Printed as
+ * "test_x: seed N (MEMTRACE_TEST_SEED=N replays it)", so that the output
+ * of a failed run says how to run it again. A malformed variable is a
+ * broken harness (exit 99).
+ */
+static inline unsigned long long check_seed(unsigned long long fixed)
+{
+	const char *env = getenv("MEMTRACE_TEST_SEED");
+	unsigned long long seed = fixed;
+
+	if (env && *env) {
+		char *end;
+
+		errno = 0;
+		seed = strtoull(env, &end, 0);
+		if (errno || *end || end == env) {
+			errno = EINVAL;
+			broken("MEMTRACE_TEST_SEED is not a number");
+		}
+	} else if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = ((unsigned long long)ts.tv_nsec ^ (unsigned long long)ts.tv_sec * 1000003u ^
+			(unsigned long long)getpid() << 16) & 0xffffffffu;
+	}
+	printf("%s: seed %llu (MEMTRACE_TEST_SEED=%llu replays it)\n", program_invocation_short_name, seed, seed);
+	fflush(stdout);
+	return seed;
 }
 
 #endif

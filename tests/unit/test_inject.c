@@ -64,25 +64,6 @@
 
 #include "check.h"
 
-static const char *current = "start";
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "FAIL test_inject.c: watchdog: hung in ";
-
-	(void)sig;
-	if (write(1, msg, sizeof(msg) - 1) < 0 || write(1, current, strlen(current)) < 0 ||
-	    write(1, "\n", 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static void step(const char *name, unsigned seconds)
-{
-	current = name;
-	alarm(seconds);
-}
-
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -595,7 +576,7 @@ static void case_inject(void)
 		long tid = 0;
 		int pid = 0, rc;
 
-		step("inject", 20);
+		check_step("inject", 20);
 		vic_start(&v, 0);
 		snprintf(out, sizeof(out), "%s/out%d.txt", dir, i);
 		snprintf(cfg, sizeof(cfg), "%s signal", out);
@@ -629,7 +610,7 @@ static void case_inject(void)
 		if (i == 0) {
 			char out2[PATH_MAX + 32];
 
-			step("already loaded", 10);
+			check_step("already loaded", 10);
 			snprintf(out2, sizeof(out2), "%s/again.txt", dir);
 			rc = inj_load_agent(v.pid, lib_ok, out2, 5000, &res);
 			CHECK(rc < 0 && res.kind == INJ_ALREADY_LOADED, "second injection: %s: %s",
@@ -676,7 +657,7 @@ static void case_failures(void)
 	pid_t p;
 	int st;
 
-	step("no such process", 10);
+	check_step("no such process", 10);
 	p = fork();
 	if (p == 0)
 		_exit(0);
@@ -689,7 +670,7 @@ static void case_failures(void)
 	if (have_static) {
 		int in[2];
 
-		step("static", 10);
+		check_step("static", 10);
 		if (pipe(in) < 0)
 			broken("pipe");
 		p = fork();
@@ -710,7 +691,7 @@ static void case_failures(void)
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "static victim ended with %#x", st);
 	}
 
-	step("agent checks", 20);
+	check_step("agent checks", 20);
 	vic_start(&v, 0);
 	snprintf(out, sizeof(out), "%s/no-such-agent.so", dir);
 	res = expect(&v, out, "x", 1000, INJ_AGENT_MISSING, "missing agent");
@@ -723,13 +704,13 @@ static void case_failures(void)
 		      res.message);
 	}
 
-	step("dlopen fails", 20);
+	check_step("dlopen fails", 20);
 	res = expect(&v, lib_undef, "x", 5000, INJ_DLOPEN_FAILED, "undefined symbol");
 	CHECK(strstr(res.message, "memtrace_test_no_such_function") != NULL,
 	      "dlerror's text missing: '%s'", res.message);
 	CHECK(!mapped(v.pid, "libundef.so"), "the failed library stayed mapped");
 
-	step("start fails", 20);
+	check_step("start fails", 20);
 	snprintf(out, sizeof(out), "%s/fail.txt", dir);
 	snprintf(cfg, sizeof(cfg), "%s fail", out);
 	res = expect(&v, lib_ok, cfg, 5000, INJ_AGENT_FAILED, "start returns 7");
@@ -738,21 +719,21 @@ static void case_failures(void)
 	CHECK(access(out, F_OK) == 0, "the failing start function did not run");
 	CHECK(!mapped(v.pid, lib_ok), "the agent was not unloaded after its start failed");
 
-	step("crash", 20);
+	check_step("crash", 20);
 	snprintf(cfg, sizeof(cfg), "%s crash", out);
 	res = expect(&v, lib_ok, cfg, 5000, INJ_CALL_CRASHED, "crashing call");
 	CHECK(strstr(res.message, "SIGSEGV") && strstr(res.message, "0x10"),
 	      "crash: message '%s'", res.message);
 	vic_stop(&v, "after the failures");
 
-	step("timeout", 20);
+	check_step("timeout", 20);
 	vic_start(&v, V_POLL);
 	snprintf(cfg, sizeof(cfg), "%s sleep=3000", out);
 	res = expect(&v, lib_ok, cfg, 400, INJ_TIMEOUT, "call over time");
 	CHECK(strstr(res.message, "0.400 s") != NULL, "timeout: message '%s'", res.message);
 	vic_stop(&v, "after the timeout");
 
-	step("seccomp", 20);
+	check_step("seccomp", 20);
 	vic_start(&v, V_SECCOMP);
 	res = expect(&v, lib_ok, "x", 5000, INJ_SECCOMP, "seccomp denying openat");
 	snprintf(pidtext, sizeof(pidtext), "%d", __NR_openat);
@@ -769,7 +750,7 @@ static void case_traced(void)
 	pid_t tracer;
 	char c;
 
-	step("already traced", 20);
+	check_step("already traced", 20);
 	vic_start(&v, 0);
 	if (pipe(ready) < 0)
 		broken("pipe");
@@ -806,7 +787,7 @@ static void case_permission(void)
 		printf("note: permission case left out: it needs root to drop to nobody\n");
 		return;
 	}
-	step("permission", 20);
+	check_step("permission", 20);
 	vic_start(&v, 0);
 	if (pipe(fds) < 0)
 		broken("pipe");
@@ -839,7 +820,7 @@ static void case_sstrip(void)
 	long tid;
 	int pid;
 
-	step("agent without section headers", 20);
+	check_step("agent without section headers", 20);
 	vic_start(&v, 0);
 	snprintf(out, sizeof(out), "%s/nosh.txt", dir);
 	CHECK(inj_load_agent(v.pid, lib_nosh, out, 5000, &res) == 0, "no section headers: %s: %s",
@@ -859,7 +840,7 @@ static void case_stopped(void)
 	long tid;
 	int pid;
 
-	step("stopped process", 20);
+	check_step("stopped process", 20);
 	vic_start(&v, 0);
 	kill(v.pid, SIGSTOP);
 	for (int i = 0; i < 200 && proc_state(v.pid) != 'T'; i++)
@@ -887,7 +868,7 @@ static void case_lock(void)
 	struct inj_result res;
 	struct vic v;
 
-	step("lock held by a stopped thread", 20);
+	check_step("lock held by a stopped thread", 20);
 	vic_start(&v, V_LOCKER);
 	snprintf(out, sizeof(out), "%s/lock.txt", dir);
 	snprintf(cfg, sizeof(cfg), "%s stdio", out);
@@ -944,7 +925,7 @@ static void case_killed(void)
 		pid_t caller, helper;
 		int st, loaded, started;
 
-		step("SIGKILL during injection", 20);
+		check_step("SIGKILL during injection", 20);
 		vic_start(&v, 0);
 		snprintf(out, sizeof(out), "%s/killed%d.txt", dir, i);
 		snprintf(cfg, sizeof(cfg), "%s sleep=%ld", out, random() % 4);
@@ -977,17 +958,17 @@ int main(void)
 	struct vic v;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGALRM, on_alarm);
 	signal(SIGPIPE, SIG_IGN);
 	log_set_name("test_inject");
 	if (getenv("INJ_DEBUG"))
 		log_set_level(LOG_DEBUG);
-	srandom((unsigned)getpid());
-	step("building", 120);
+	/* The moments of the SIGUSR1 and SIGKILL cases. */
+	srandom((unsigned)check_seed(0));
+	check_step("building", 120);
 	build_files();
 
 	/* Can this process trace at all? */
-	step("probe", 20);
+	check_step("probe", 20);
 	vic_start(&v, 0);
 	if (inj_load_agent(v.pid, lib_text, "x", 1000, &res) < 0 && res.kind == INJ_PERMISSION) {
 		vic_stop(&v, "probe");

@@ -777,11 +777,11 @@ static void test_writer_growth(void)
 
 /* ---------------------------------------------------------------- round trip */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rng_state; /* main(): check_seed(), never 0 */
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: fixed seed, so a failure replays. */
+	/* xorshift64*: seeded (check_seed: MEMTRACE_TEST_SEED), so a failure replays. */
 	rng_state ^= rng_state >> 12;
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
@@ -1049,6 +1049,10 @@ static void test_fuzz(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	rng_state = check_seed(0x9e3779b97f4a7c15u);
+	/* xorshift stays at 0 */
+	if (!rng_state)
+		rng_state = 1;
 	test_members();
 	test_skipped();
 	test_escapes();

@@ -30,26 +30,6 @@
 
 /* ---------------------------------------------------------------- harness */
 
-static const char *current = "start";
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "FAIL test_proto.c: watchdog: a call hung in ";
-
-	(void)sig;
-	if (write(1, msg, sizeof(msg) - 1) < 0 ||
-	    write(1, current, strlen(current)) < 0 || write(1, "\n", 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-/* Arm the watchdog for the next step. */
-static void step(const char *name, unsigned seconds)
-{
-	current = name;
-	alarm(seconds);
-}
-
 static volatile sig_atomic_t sigpipes;
 
 static void on_sigpipe(int sig)
@@ -105,7 +85,7 @@ static void test_header_len(void)
 		{ { 0xff, 0xff, 0xff, 0xff }, 0xffffffffu },
 	};
 
-	step("proto_header_len", 5);
+	check_step("proto_header_len", 5);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t got = proto_header_len(cases[i].hdr);
 
@@ -147,7 +127,7 @@ static void test_send_read(void)
 	char buf[256];
 	static const char bin[] = { 'a', 0, '\n', (char)0xff, '{', 0 };
 
-	step("proto_send/proto_read_all", 5);
+	check_step("proto_send/proto_read_all", 5);
 	pair(sv);
 	send_and_check_wire(sv, "hello", 5);
 	send_and_check_wire(sv, "", 0);
@@ -198,7 +178,7 @@ static void test_send_too_big(void)
 
 	if (sizeof(size_t) <= 4)
 		return;
-	step("proto_send of more than 4 GiB", 5);
+	check_step("proto_send of more than 4 GiB", 5);
 	pair(sv);
 	errno = 0;
 	CHECK(proto_send(sv[0], &c, (size_t)UINT32_MAX + 1, 1000) == -1 && errno == EMSGSIZE,
@@ -216,7 +196,7 @@ static void test_read_timeout(void)
 	int64_t t0, dt;
 	int r;
 
-	step("proto_read_all timeout", 5);
+	check_step("proto_read_all timeout", 5);
 	pair(sv);
 
 	/* Nothing sent. */
@@ -288,7 +268,7 @@ static void test_read_waits(void)
 	struct late_writer lw;
 	int64_t t0, dt;
 
-	step("proto_read_all waiting for late data", 5);
+	check_step("proto_read_all waiting for late data", 5);
 	pair(sv);
 	if (write(sv[0], "ab", 2) != 2)
 		broken("write");
@@ -313,7 +293,7 @@ static void test_peer_closes(void)
 	int64_t t0, dt;
 	int r;
 
-	step("peer closing mid-message", 5);
+	check_step("peer closing mid-message", 5);
 	pair(sv);
 	if (write(sv[0], "\0\0\0\x10" "abc", 7) != 7)
 		broken("write");
@@ -395,7 +375,7 @@ static void test_read_eintr(void)
 	int64_t t0, dt;
 	int r;
 
-	step("proto_read_all interrupted by signals", 5);
+	check_step("proto_read_all interrupted by signals", 5);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;	/* no SA_RESTART: poll sees EINTR */
 	sigaction(SIGUSR1, &sa, NULL);
@@ -443,7 +423,7 @@ static void test_skip(void)
 	unsigned char hdr[4];
 	char buf[32];
 
-	step("proto_skip", 10);
+	check_step("proto_skip", 10);
 	pair(sv);
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t n = sizes[k];
@@ -503,7 +483,7 @@ static void test_write_closed_peer(void)
 	char buf[4096];
 	int r;
 
-	step("writing to a closed peer", 5);
+	check_step("writing to a closed peer", 5);
 	sigpipes = 0;
 	memset(buf, 'w', sizeof(buf));
 
@@ -558,7 +538,7 @@ static void test_write_timeout(void)
 
 	if (!big)
 		broken("calloc");
-	step("proto_write_all timeout", 5);
+	check_step("proto_write_all timeout", 5);
 	pair(sv);
 	t0 = proto_now_ms();
 	errno = 0;
@@ -626,7 +606,7 @@ static void test_big_message(void)
 	size_t bad = 0, first_bad = 0;
 	char c;
 
-	step("10 MB message", 20);
+	check_step("10 MB message", 20);
 	br.buf = malloc(BIG_LEN);
 	if (!out || !br.buf)
 		broken("malloc");
@@ -668,7 +648,7 @@ static void test_agent_name(void)
 	char buf[108];
 	int n;
 
-	step("proto_agent_name", 5);
+	check_step("proto_agent_name", 5);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(buf, '#', sizeof(buf));
 		n = proto_agent_name(buf, sizeof(buf), cases[i].pid);
@@ -701,7 +681,7 @@ static void test_now_ms(void)
 {
 	int64_t a, b;
 
-	step("proto_now_ms", 5);
+	check_step("proto_now_ms", 5);
 	a = proto_now_ms();
 	sleep_ms(50);
 	b = proto_now_ms();
@@ -715,8 +695,6 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = on_sigpipe;
 	sigaction(SIGPIPE, &sa, NULL);
 

@@ -242,7 +242,7 @@ static int in_child(int (*fn)(int), int arg, const char *what)
 		broken("fork");
 	if (pid == 0) {
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		alarm(120);
+		check_step(what, 120);
 		_exit(fn(arg));
 	}
 	if (waitpid(pid, &st, 0) != pid)
@@ -268,6 +268,8 @@ int main(void)
 	int bad = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The pauses between detaches (rand(): 1 is its seed when none is given). */
+	srand((unsigned)check_seed(1));
 	/* Under emulation (the ARM VMs) fewer cycles. */
 	if (quick && *quick && strcmp(quick, "0"))
 		cycles = 40;
