@@ -118,10 +118,8 @@ static char *in_dir(struct srv_work *w, const char *name)
 {
 	char *p;
 
-	if (asprintf(&p, "%s/%s", w->dir, name) < 0) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (asprintf(&p, "%s/%s", w->dir, name) < 0)
+		log_oom();
 	return p;
 }
 
@@ -232,8 +230,7 @@ static char *keep_create(const char *dir, const char *exe, double pid)
 		free(gz);
 		if (asprintf(&path, "%s/core.%s.%.0f.%d", dir, prog, pid, n) < 0 ||
 		    asprintf(&gz, "%s.gz", path) < 0) {
-			log_err("out of memory");
-			exit(125);
+			log_oom();
 		}
 		if (exists(path) || exists(gz))
 			continue;
@@ -500,10 +497,8 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 			return srv_reply_error(id, "gdb-exec: '%s' ends the session: send gdb-close", line);
 	}
 	f = open_memstream(&buf, &len);
-	if (!f) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (!f)
+		log_oom();
 	if (!strcmp(cmd, "frames") || !strcmp(cmd, "blocks") || !strcmp(cmd, "gdb-site")) {
 		if (num_of(msg, "ctx", 1, 4294967295.0, &v) < 0) {
 			fclose(f);
