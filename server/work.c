@@ -24,6 +24,7 @@
 #include "gdbmi.h"
 #include "log.h"
 #include "modmap.h"
+#include "monotime.h"
 #include "relay.h"
 #include "report.h"
 #include "request.h"
@@ -689,15 +690,8 @@ void srv_work_free(struct srv_work *w)
 
 void srv_work_drain(int timeout_ms)
 {
-	struct timespec ts;
+	struct timespec ts = wall_deadline(timeout_ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&count_mu);
 	while (running > 0 && pthread_cond_timedwait(&count_cv, &count_mu, &ts) == 0)
 		;
