@@ -31,7 +31,7 @@ static int parse_port(const char *s, long min, const char *what, const char *arg
 	v = *s ? strtol(s, &end, 10) : -1;
 	if (!*s || errno || *end || v < min || v > 65535 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
 		return log_errbuf(err, errlen, "%s '%s': the port must be a number from %ld to 65535, not '%s'", what, arg,
-			    min, s);
+				  min, s);
 	snprintf(out, 8, "%u", (unsigned)(uint16_t)v); /* v <= 65535 */
 	return 0;
 }
@@ -72,7 +72,7 @@ static int parse_hostport(const char *s, long min_port, const char *what, struct
 	for (size_t i = 0; i < hlen; i++) {
 		if ((unsigned char)host[i] <= ' ' || host[i] == '/' || host[i] == '[' || host[i] == ']')
 			return log_errbuf(err, errlen, "%s '%s': '%.*s' is not a host name or address", what, s, (int)hlen,
-				    host);
+					  host);
 	}
 	if (port)
 		return parse_port(port, min_port, what, s, hp->port, err, errlen);
@@ -131,7 +131,7 @@ static int resolve(const struct net_hostport *hp, int passive, struct addrinfo *
 	}
 	if (rc)
 		return log_errbuf(err, errlen, "%s %s: %s", what, net_hostport_str(hp, hs, sizeof(hs)),
-			    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+				  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 	return 0;
 }
 
@@ -194,10 +194,10 @@ int net_connect(const struct net_hostport *hp, int timeout_ms, char *err, size_t
 	freeaddrinfo(res);
 	if (fd < 0) {
 		return log_errbuf(err, errlen, "cannot connect to %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
-			    strerror(saved ? saved : EHOSTUNREACH),
-			    saved == ECONNREFUSED ? " (is anything listening there?)"
-			    : saved == ETIMEDOUT  ? " (no answer: a firewall, or a wrong address?)"
-						  : "");
+				  strerror(saved ? saved : EHOSTUNREACH),
+				  saved == ECONNREFUSED ? " (is anything listening there?)"
+				  : saved == ETIMEDOUT  ? " (no answer: a firewall, or a wrong address?)"
+							: "");
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -228,10 +228,10 @@ int net_listen(const struct net_hostport *hp, char *err, size_t errlen)
 	freeaddrinfo(res);
 	if (fd < 0)
 		return log_errbuf(err, errlen, "cannot listen on %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
-			    strerror(saved), saved == EADDRINUSE ? " (another program has that port: choose another)"
-					     : saved == EACCES ? " (ports below 1024 need root)"
-					     : saved == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
-								      : "");
+				  strerror(saved), saved == EADDRINUSE ? " (another program has that port: choose another)"
+						   : saved == EACCES ? " (ports below 1024 need root)"
+						   : saved == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
+									    : "");
 	return fd;
 }
 

@@ -189,7 +189,7 @@ int inj_discover(const struct net_hostport *group, int total_ms, struct inj_foun
 	}
 	if (!nfound)
 		log_errbuf(err, errlen, "no memtrace-server answered on %s within %.1f s (is one running, with "
-		     "multicast on, on a network of this device?)", gs, (double)(proto_now_ms() - start) / 1000);
+			   "multicast on, on a network of this device?)", gs, (double)(proto_now_ms() - start) / 1000);
 out:
 	close(fd);
 	return nfound ? nfound : -1;

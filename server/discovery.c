@@ -64,7 +64,7 @@ static int join_all(int fd, struct in_addr group, char *err, size_t errlen)
 	freeifaddrs(ifs);
 	if (!joined)
 		return log_errbuf(err, errlen, "no IPv4 interface that is up could join the group%s%s",
-			    saved ? ": " : "", saved ? strerror(saved) : "");
+				  saved ? ": " : "", saved ? strerror(saved) : "");
 	return joined;
 }
 
