@@ -33,19 +33,6 @@ struct churn_result {
 	void *leaked[NTHREADS];
 };
 
-static void tag(struct slot *s, unsigned char t)
-{
-	/* first, middle and last byte: cheap, and catches wrong sizes */
-	s->p[0] = t;
-	s->p[s->size / 2] = t;
-	s->p[s->size - 1] = t;
-}
-
-static int tagged(const struct slot *s, unsigned char t)
-{
-	return s->p[0] == t && s->p[s->size / 2] == t && s->p[s->size - 1] == t;
-}
-
 /* Thread INDEX's random state and tag. */
 static VT_UNUSED uint64_t churn_seed(int index)
 {
@@ -68,7 +55,7 @@ static VT_UNUSED void churn_op(struct churn_result *res, struct slot *win, uint6
 
 	if ((r >> 40) % 64 == 0)
 		size = 4096 + (size_t)((r >> 20) % 200000);	/* now and then a big one */
-	if (s->p && !tagged(s, t))
+	if (s->p && !vt_tagged(s->p, s->size, t))
 		res->bad++;
 	switch ((r >> 32) % kinds) {
 	case 0:
@@ -99,14 +86,14 @@ static VT_UNUSED void churn_op(struct churn_result *res, struct slot *win, uint6
 	if (!s->p)
 		vt_die("allocation failed");
 	s->size = size;
-	tag(s, t);
+	vt_tag(s->p, s->size, t);
 }
 
 /* Check and free the whole window. */
 static VT_UNUSED void churn_window_free(struct churn_result *res, struct slot *win, unsigned char t)
 {
 	for (int i = 0; i < WINDOW; i++) {
-		if (win[i].p && !tagged(&win[i], t))
+		if (win[i].p && !vt_tagged(win[i].p, win[i].size, t))
 			res->bad++;
 		free(win[i].p);
 	}

@@ -395,4 +395,21 @@ static VT_UNUSED void vt_started(const char *file)
 	}
 }
 
+/*
+ * The churning victims' block tag: T at the first, middle and last byte of
+ * the SIZE bytes at P (cheap, and catches a wrong size); vt_tagged: 1 if the
+ * three are still T, so a block mixed up or damaged shows.
+ */
+static VT_UNUSED void vt_tag(unsigned char *p, size_t size, unsigned char t)
+{
+	p[0] = t;
+	p[size / 2] = t;
+	p[size - 1] = t;
+}
+
+static VT_UNUSED int vt_tagged(const unsigned char *p, size_t size, unsigned char t)
+{
+	return p[0] == t && p[size / 2] == t && p[size - 1] == t;
+}
+
 #endif /* VICTIM_H */
