@@ -362,6 +362,17 @@ traced_run() {
 	vstop "$tag" || fail_later "$tag: the victim did not end within 30 s of stop"
 }
 
+# attach_compare V CHECK PROG [ARGS...]: plain_run plainV and traced_run tV
+# of PROG ARGS, then check_traced with CHECK (exact, or a MODULE whose leaks
+# count as the program's).
+attach_compare() {
+	local v=$1 check=$2
+	shift 2
+	plain_run "plain$v" "$@"
+	traced_run "t$v" "$@"
+	check_traced "plain$v" "t$v" "$1" "$check"
+}
+
 # check_traced PLAIN TAG PROG [exact] [MODULE...]: after plain_run PLAIN
 # and traced_run TAG: same output and status, nothing on the victim's
 # stderr, the report right, the GOT hooked while attached and clean after

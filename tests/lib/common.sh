@@ -129,6 +129,14 @@ alloc_lib() {
 
 # ---------------------------------------------------------------- running
 
+# plain_victim NAME: $prog, the victim NAME, and its run without memtrace
+# (run_plain plain), which must exit 0.
+plain_victim() {
+	prog=$(victim "$1") || exit 99
+	run_plain plain "$prog"
+	expect_rc plain 0 || broken "$1 fails without memtrace"
+}
+
 # run_plain TAG PROG [ARGS...]: the program alone, no memtrace.
 run_plain() {
 	local tag=$1
