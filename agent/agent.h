@@ -4,8 +4,9 @@
  * the shared object besides the malloc family it replaces.
  *
  * The agent is loaded either with LD_PRELOAD when memtrace starts a program
- * (start mode), or later by a remote dlopen into a running process (attach,
- * a later issue), which then calls memtrace_agent_start().
+ * (start mode: its constructor reads MEMTRACE_CONFIG), or later by a remote
+ * dlopen into a running process (attach), after which memtrace calls
+ * memtrace_agent_start() in it.
  */
 #ifndef MEMTRACE_AGENT_H
 #define MEMTRACE_AGENT_H
@@ -18,9 +19,14 @@
 
 /*
  * Start the agent in a process it was dlopen'ed into. CONFIG is a string of
- * "key=value" words separated by spaces (unwind=fp|libunwind depth=N).
- * Returns 0, or -1 if the agent could not start (it then stays idle and
- * passes every call through). Safe to call twice: the second call is a no-op.
+ * "key=value" words separated by spaces: unwind=fp|libunwind, depth=N (1 to
+ * AGENT_MAX_DEPTH), wait=MS (how long the control thread waits for
+ * memtrace's session), signals=0|1 (report fatal signals; 0 unless given here), parent=PID;
+ * unknown keys and bad values are ignored. Returns 0; AGENT_START_NAME_TAKEN
+ * (common/proto.h) when another process holds the control socket's names;
+ * or -1 if the agent could not start. On failure it stays idle and passes
+ * every call through. A second call starts nothing new: it patches what is
+ * not hooked yet and turns recording on (agent_attach).
  */
 AGENT_EXPORT int memtrace_agent_start(const char *config);
 

@@ -259,37 +259,43 @@ void agent_ctx_release(void)
 	agent_unlock(&create_lock);
 }
 
-void agent_ctx_reset_totals(void)
+void agent_ctx_foreach(uint32_t last, agent_ctx_fn fn, void *arg)
 {
-	uint32_t n = agent_ctx_count();
-
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id <= last; id++) {
 		struct agent_ctx *c = agent_ctx_by_id(id);
 
-		if (!c)
-			continue;
-		for (int i = 0; i < AGENT_CTX_SLOTS; i++) {
-			__atomic_store_n(&c->slot[i].total_allocs, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&c->slot[i].total_bytes, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&c->slot[i].last_ns, 0, __ATOMIC_RELAXED);
-		}
-		__atomic_store_n(&c->first_ns, 0, __ATOMIC_RELAXED);
+		if (c)
+			fn(c, arg);
 	}
+}
+
+static void reset_totals(struct agent_ctx *c, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < AGENT_CTX_SLOTS; i++) {
+		__atomic_store_n(&c->slot[i].total_allocs, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->slot[i].total_bytes, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->slot[i].last_ns, 0, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&c->first_ns, 0, __ATOMIC_RELAXED);
+}
+
+void agent_ctx_reset_totals(void)
+{
+	agent_ctx_foreach(agent_ctx_count(), reset_totals, NULL);
+}
+
+static void reset_peak(struct agent_ctx *c, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < AGENT_CTX_SLOTS; i++)
+		__atomic_store_n(&c->slot[i].high, __atomic_load_n(&c->slot[i].live_bytes, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
+	__atomic_store_n(&c->peak_live_bytes, 0, __ATOMIC_RELAXED);
+	agent_ctx_new_high(c);
 }
 
 void agent_ctx_reset_peaks(void)
 {
-	uint32_t n = agent_ctx_count();
-
-	for (uint32_t id = 1; id <= n; id++) {
-		struct agent_ctx *c = agent_ctx_by_id(id);
-
-		if (!c)
-			continue;
-		for (int i = 0; i < AGENT_CTX_SLOTS; i++)
-			__atomic_store_n(&c->slot[i].high, __atomic_load_n(&c->slot[i].live_bytes, __ATOMIC_RELAXED),
-					 __ATOMIC_RELAXED);
-		__atomic_store_n(&c->peak_live_bytes, 0, __ATOMIC_RELAXED);
-		agent_ctx_new_high(c);
-	}
+	agent_ctx_foreach(agent_ctx_count(), reset_peak, NULL);
 }

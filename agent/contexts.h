@@ -78,6 +78,16 @@ struct agent_ctx *agent_ctx_by_id(uint32_t id);
 /* Number of contexts created; ids run from 1 to this. */
 uint32_t agent_ctx_count(void);
 
+/*
+ * Visit contexts 1 to LAST in id order: LAST is agent_ctx_count() as the
+ * caller read it once (e.g. to size a table for what FN collects), so that
+ * contexts created meanwhile are left out. Takes no lock (contexts are never
+ * freed while recording): FN reads the counters as the threads that allocate
+ * update them.
+ */
+typedef void (*agent_ctx_fn)(struct agent_ctx *c, void *arg);
+void agent_ctx_foreach(uint32_t last, agent_ctx_fn fn, void *arg);
+
 /* Called when a slot passed its own high: update the context's peak. */
 void agent_ctx_new_high(struct agent_ctx *c);
 

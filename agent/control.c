@@ -41,6 +41,7 @@
 #include "jsonw.h"
 #include "lock.h"
 #include "modules.h"
+#include "monotime.h"
 #include "proto.h"
 #include "quiesce.h"
 #include "report.h"
@@ -1080,15 +1081,8 @@ fail:
 
 int agent_control_wait_resume(int timeout_ms)
 {
-	struct timespec ts;
+	struct timespec ts = wall_deadline(timeout_ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	while (sem_timedwait(&resume_sem, &ts) < 0)
 		if (errno != EINTR)
 			return -1;

@@ -366,11 +366,6 @@ void agent_got_restore(void)
 	pthread_mutex_unlock(&unload_lock);
 }
 
-int agent_got_count(void)
-{
-	return (int)__atomic_load_n(&nslots, __ATOMIC_RELAXED);
-}
-
 static int collect_loaded(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct module_id *ids = arg;

@@ -23,9 +23,6 @@ int agent_got_patch(void);
 /* Put back every slot the agent changed that still holds the agent's hook. */
 void agent_got_restore(void);
 
-/* Number of slots currently patched. */
-int agent_got_count(void);
-
 /* Hooks for dlopen and dlclose (patched into GOTs, never exported). */
 void *agent_dlopen(const char *file, int mode);
 int agent_dlclose(void *handle);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "quiesce.h"
 
 /* Older kernel headers: the values are the kernel's ABI. */
@@ -148,7 +149,7 @@ int agent_inside_slots_owned(void)
 
 int agent_quiesce(int timeout_ms, const char **why)
 {
-	struct timespec now, pause = { 0, 200 * 1000 };
+	struct timespec pause = { 0, 200 * 1000 };
 	int64_t deadline;
 
 	if (barrier_cmd >= 0) {
@@ -163,8 +164,7 @@ int agent_quiesce(int timeout_ms, const char **why)
 			return -1;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+	deadline = monotime_ms() + timeout_ms;
 	/*
 	 * One counter at a time is enough: a thread stays on its counter while
 	 * inside, and a count read as 0 now means every thread of it that saw
@@ -176,8 +176,7 @@ int agent_quiesce(int timeout_ms, const char **why)
 		struct agent_inside *c = i < AGENT_INSIDE_SLOTS ? &slots[i] : &shared[i - AGENT_INSIDE_SLOTS];
 
 		while (__atomic_load_n(&c->n, __ATOMIC_SEQ_CST) != 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 >= deadline) {
+			if (monotime_ms() >= deadline) {
 				*why = "a thread stayed inside the agent's tables for seconds (a signal handler "
 				       "that blocks, or one that left the hook with longjmp?)";
 				return -1;

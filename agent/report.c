@@ -68,25 +68,24 @@ struct totals {
 	uint32_t live_contexts;
 };
 
+static void add_context(struct agent_ctx *c, void *arg)
+{
+	struct totals *t = arg;
+	struct agent_ctx_stats st;
+
+	agent_ctx_stats(c, &st);
+	t->live_blocks += st.live_blocks;
+	t->live_bytes += st.live_bytes;
+	t->total_allocs += st.total_allocs;
+	t->total_bytes += st.total_bytes;
+	if (st.live_blocks > 0)
+		t->live_contexts++;
+}
+
 static void sum_contexts(struct totals *t)
 {
-	uint32_t n = agent_ctx_count();
-
 	memset(t, 0, sizeof(*t));
-	for (uint32_t id = 1; id <= n; id++) {
-		struct agent_ctx *c = agent_ctx_by_id(id);
-		struct agent_ctx_stats st;
-
-		if (!c)
-			continue;
-		agent_ctx_stats(c, &st);
-		t->live_blocks += st.live_blocks;
-		t->live_bytes += st.live_bytes;
-		t->total_allocs += st.total_allocs;
-		t->total_bytes += st.total_bytes;
-		if (st.live_blocks > 0)
-			t->live_contexts++;
-	}
+	agent_ctx_foreach(agent_ctx_count(), add_context, t);
 }
 
 static int64_t since_start_ms(uint64_t ns)
@@ -205,13 +204,34 @@ static void write_context(struct jsonw *w, const struct agent_ctx *c, const stru
 	jsonw_obj_end(w);
 }
 
+struct ranking {
+	struct rank *r;
+	size_t n;
+};
+
+/* Rank C if it holds live blocks. */
+static void rank_context(struct agent_ctx *c, void *arg)
+{
+	struct ranking *k = arg;
+	struct agent_ctx_stats st;
+
+	agent_ctx_stats(c, &st);
+	if (st.live_blocks > 0) {
+		k->r[k->n].id = c->id;
+		k->r[k->n].live_bytes = st.live_bytes;
+		k->r[k->n].st = st;
+		k->n++;
+	}
+}
+
 int agent_report_write(struct jsonw *w, int count)
 {
 	uint32_t n = agent_ctx_count();
 	size_t ranks_size = ((size_t)n + 1) * sizeof(struct rank);
 	struct rank *ranks;
 	struct agent_modules mods;
-	size_t live = 0;
+	struct ranking k;
+	size_t live;
 
 	agent_status_write(w);
 	ranks = agent_map(ranks_size, AGENT_MEM_OTHER);
@@ -221,20 +241,10 @@ int agent_report_write(struct jsonw *w, int count)
 		agent_unmap(ranks, ranks_size, AGENT_MEM_OTHER);
 		return -1;
 	}
-	for (uint32_t id = 1; id <= n; id++) {
-		struct agent_ctx *c = agent_ctx_by_id(id);
-		struct agent_ctx_stats st;
-
-		if (!c)
-			continue;
-		agent_ctx_stats(c, &st);
-		if (st.live_blocks > 0) {
-			ranks[live].id = id;
-			ranks[live].live_bytes = st.live_bytes;
-			ranks[live].st = st;
-			live++;
-		}
-	}
+	k.r = ranks;
+	k.n = 0;
+	agent_ctx_foreach(n, rank_context, &k);
+	live = k.n;
 	rank_sort(ranks, live);
 	if (count > 0 && (size_t)count < live)
 		live = (size_t)count;

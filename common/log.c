@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "log.h"
 
@@ -86,4 +87,20 @@ void *log_err_null(const char *fmt, ...)
 	log_vmsg(LOG_ERR, fmt, ap);
 	va_end(ap);
 	return NULL;
+}
+
+void log_oom(void)
+{
+	log_err("out of memory");
+	exit(125);
+}
+
+int log_errbuf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
 }

@@ -1,7 +1,8 @@
 /*
- * Logging for the programs that run outside the target (memtrace, later
- * memtrace-server). Messages go to stderr as "PROGNAME: text". The agent
- * never uses this: it runs inside the target and must not touch stdio.
+ * Logging for the programs that run outside the target (memtrace and
+ * memtrace-server). Messages go to stderr as
+ * "PROGNAME: text", or "PROGNAME: warning: text". The agent never uses
+ * this: it runs inside the target and must not touch stdio.
  */
 #ifndef MEMTRACE_LOG_H
 #define MEMTRACE_LOG_H
@@ -30,6 +31,20 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 int log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, returning NULL. */
 void *log_err_null(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Out of memory on the host side is fatal: memtrace and memtrace-server can
+ * do nothing useful without memory, and saying so beats crashing later.
+ * Prints "out of memory" and exits with status 125.
+ */
+void log_oom(void) __attribute__((noreturn));
+
+/*
+ * For functions that report a failure in their caller's buffer instead of
+ * printing it: the message into ERR (ERRLEN bytes; nothing when ERRLEN is
+ * 0), and -1: `return log_errbuf(err, errlen, "...");`. Prints nothing.
+ */
+int log_errbuf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,25 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "monotime.h"
 #include "net.h"
-
-static int __attribute__((format(printf, 3, 4))) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int parse_port(const char *s, long min, const char *what, const char *arg, char out[8], char *err,
 		      size_t errlen)
@@ -47,8 +30,8 @@ static int parse_port(const char *s, long min, const char *what, const char *arg
 	errno = 0;
 	v = *s ? strtol(s, &end, 10) : -1;
 	if (!*s || errno || *end || v < min || v > 65535 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
-		return fail(err, errlen, "%s '%s': the port must be a number from %ld to 65535, not '%s'", what, arg,
-			    min, s);
+		return log_errbuf(err, errlen, "%s '%s': the port must be a number from %ld to 65535, not '%s'", what, arg,
+				  min, s);
 	snprintf(out, 8, "%u", (unsigned)(uint16_t)v); /* v <= 65535 */
 	return 0;
 }
@@ -61,18 +44,18 @@ static int parse_hostport(const char *s, long min_port, const char *what, struct
 
 	memset(hp, 0, sizeof(*hp));
 	if (!s || !*s)
-		return fail(err, errlen, "%s: an empty address; give HOST or HOST:PORT", what);
+		return log_errbuf(err, errlen, "%s: an empty address; give HOST or HOST:PORT", what);
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 
 		if (!close)
-			return fail(err, errlen, "%s '%s': a '[' without its ']'", what, s);
+			return log_errbuf(err, errlen, "%s '%s': a '[' without its ']'", what, s);
 		host = s + 1;
 		hlen = (size_t)(close - host);
 		if (close[1] == ':')
 			port = close + 2;
 		else if (close[1])
-			return fail(err, errlen, "%s '%s': after ']' only :PORT may follow", what, s);
+			return log_errbuf(err, errlen, "%s '%s': after ']' only :PORT may follow", what, s);
 	} else {
 		colon = strchr(s, ':');
 		if (colon && strchr(colon + 1, ':')) {
@@ -83,13 +66,13 @@ static int parse_hostport(const char *s, long min_port, const char *what, struct
 		}
 	}
 	if (hlen >= sizeof(hp->host))
-		return fail(err, errlen, "%s: host name longer than %zu bytes", what, sizeof(hp->host) - 1);
+		return log_errbuf(err, errlen, "%s: host name longer than %zu bytes", what, sizeof(hp->host) - 1);
 	memcpy(hp->host, host, hlen);
 	hp->host[hlen] = '\0';
 	for (size_t i = 0; i < hlen; i++) {
 		if ((unsigned char)host[i] <= ' ' || host[i] == '/' || host[i] == '[' || host[i] == ']')
-			return fail(err, errlen, "%s '%s': '%.*s' is not a host name or address", what, s, (int)hlen,
-				    host);
+			return log_errbuf(err, errlen, "%s '%s': '%.*s' is not a host name or address", what, s, (int)hlen,
+					  host);
 	}
 	if (port)
 		return parse_port(port, min_port, what, s, hp->port, err, errlen);
@@ -131,18 +114,6 @@ const char *net_sockaddr_str(const struct sockaddr *sa, socklen_t salen, char *b
 	return buf;
 }
 
-const char *net_peer_str(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
-		snprintf(buf, len, "?");
-		return buf;
-	}
-	return net_sockaddr_str((struct sockaddr *)&ss, sl, buf, len);
-}
-
 static int resolve(const struct net_hostport *hp, int passive, struct addrinfo **res, const char *what,
 		   char *err, size_t errlen)
 {
@@ -159,8 +130,8 @@ static int resolve(const struct net_hostport *hp, int passive, struct addrinfo *
 		rc = getaddrinfo(hp->host[0] ? hp->host : NULL, hp->port, &hints, res);
 	}
 	if (rc)
-		return fail(err, errlen, "%s %s: %s", what, net_hostport_str(hp, hs, sizeof(hs)),
-			    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return log_errbuf(err, errlen, "%s %s: %s", what, net_hostport_str(hp, hs, sizeof(hs)),
+				  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 	return 0;
 }
 
@@ -172,7 +143,7 @@ static int connect_wait(int fd, int64_t deadline)
 	socklen_t sl = sizeof(soerr);
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - monotime_ms();
 		int n;
 
 		if (left <= 0) {
@@ -198,7 +169,7 @@ static int connect_wait(int fd, int64_t deadline)
 
 int net_connect(const struct net_hostport *hp, int timeout_ms, char *err, size_t errlen)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	struct addrinfo *res, *ai;
 	int fd = -1, saved = 0, one = 1;
 	char hs[300];
@@ -222,11 +193,11 @@ int net_connect(const struct net_hostport *hp, int timeout_ms, char *err, size_t
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		return fail(err, errlen, "cannot connect to %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
-			    strerror(saved ? saved : EHOSTUNREACH),
-			    saved == ECONNREFUSED ? " (is anything listening there?)"
-			    : saved == ETIMEDOUT  ? " (no answer: a firewall, or a wrong address?)"
-						  : "");
+		return log_errbuf(err, errlen, "cannot connect to %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
+				  strerror(saved ? saved : EHOSTUNREACH),
+				  saved == ECONNREFUSED ? " (is anything listening there?)"
+				  : saved == ETIMEDOUT  ? " (no answer: a firewall, or a wrong address?)"
+							: "");
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -256,11 +227,11 @@ int net_listen(const struct net_hostport *hp, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return fail(err, errlen, "cannot listen on %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
-			    strerror(saved), saved == EADDRINUSE ? " (another program has that port: choose another)"
-					     : saved == EACCES ? " (ports below 1024 need root)"
-					     : saved == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
-								      : "");
+		return log_errbuf(err, errlen, "cannot listen on %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
+				  strerror(saved), saved == EADDRINUSE ? " (another program has that port: choose another)"
+						   : saved == EACCES ? " (ports below 1024 need root)"
+						   : saved == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
+									    : "");
 	return fd;
 }
 
@@ -283,12 +254,12 @@ int net_token_check(const char *token, char *err, size_t errlen)
 	size_t n = strlen(token);
 
 	if (!n)
-		return fail(err, errlen, "the token is empty");
+		return log_errbuf(err, errlen, "the token is empty");
 	if (n > NET_TOKEN_MAX)
-		return fail(err, errlen, "the token is longer than %d bytes", NET_TOKEN_MAX);
+		return log_errbuf(err, errlen, "the token is longer than %d bytes", NET_TOKEN_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)token[i] < ' ' || token[i] == 0x7f)
-			return fail(err, errlen, "the token holds a control character (byte %zu)", i + 1);
+			return log_errbuf(err, errlen, "the token holds a control character (byte %zu)", i + 1);
 	}
 	return 0;
 }
@@ -301,24 +272,24 @@ int net_token_load(const char *path, char **token, char *err, size_t errlen)
 
 	*token = NULL;
 	if (!f)
-		return fail(err, errlen, "--token-file %s: %s", path, strerror(errno));
+		return log_errbuf(err, errlen, "--token-file %s: %s", path, strerror(errno));
 	if (!fgets(buf, sizeof(buf), f)) {
 		fclose(f);
-		return fail(err, errlen, "--token-file %s: the file is empty", path);
+		return log_errbuf(err, errlen, "--token-file %s: the file is empty", path);
 	}
 	fclose(f);
 	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	else if (n > NET_TOKEN_MAX)
-		return fail(err, errlen, "--token-file %s: the token is longer than %d bytes", path, NET_TOKEN_MAX);
+		return log_errbuf(err, errlen, "--token-file %s: the token is longer than %d bytes", path, NET_TOKEN_MAX);
 	if (n && buf[n - 1] == '\r')
 		buf[--n] = '\0';
 	if (net_token_check(buf, why, sizeof(why)) < 0)
-		return fail(err, errlen, "--token-file %s: %s", path, why);
+		return log_errbuf(err, errlen, "--token-file %s: %s", path, why);
 	*token = strdup(buf);
 	if (!*token)
-		return fail(err, errlen, "out of memory");
+		return log_errbuf(err, errlen, "out of memory");
 	return 0;
 }
 

@@ -56,8 +56,6 @@ int net_local_port(int fd);
 
 /* "ADDR:PORT" of SA (IPv6 in brackets) in BUF. Returns BUF. */
 const char *net_sockaddr_str(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len);
-/* The same for the peer of connected socket FD ("?" when unknown). */
-const char *net_peer_str(int fd, char *buf, size_t len);
 
 /*
  * The token in file PATH: its first line, without the line end. Refused when

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "monotime.h"
 #include "proto.h"
 
 int proto_agent_name(char *buf, size_t size, int pid)
@@ -24,10 +25,7 @@ int proto_agent_name_ns(char *buf, size_t size, int pid, unsigned long long pidn
 
 int64_t proto_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 /* Wait for EVENTS on FD until DEADLINE (ms, -1 none). 0 ready, -1 errno. */

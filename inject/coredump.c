@@ -86,10 +86,8 @@ static void buf_add(struct buf *b, const void *p, size_t n)
 		while (cap < b->len + n)
 			cap *= 2;
 		np = realloc(b->p, cap);
-		if (!np) {
-			log_err("coredump: out of memory");
-			exit(125);
-		}
+		if (!np)
+			log_oom();
 		b->p = np;
 		b->cap = cap;
 	}
@@ -185,10 +183,8 @@ static struct map *read_maps(int pid, size_t *nmaps)
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
 			m = realloc(m, cap * sizeof(*m));
-			if (!m) {
-				log_err("coredump: out of memory");
-				exit(125);
-			}
+			if (!m)
+				log_oom();
 		}
 		m[n].start = start;
 		m[n].end = end;

@@ -15,7 +15,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +33,6 @@
 #define QUERY_INTERVAL_MS 500
 #define MORE_ANSWERS_MS 50
 #define MAX_IFACES 32
-
-static int __attribute__((format(printf, 3, 4))) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void make_nonce(char *buf, size_t len)
 {
@@ -153,11 +142,11 @@ int inj_discover(const struct net_hostport *group, int total_ms, struct inj_foun
 
 	net_hostport_str(group, gs, sizeof(gs));
 	if (inet_pton(AF_INET, group->host, &gaddr.sin_addr) != 1)
-		return fail(err, errlen, "multicast group %s is not an IPv4 address", gs);
+		return log_errbuf(err, errlen, "multicast group %s is not an IPv4 address", gs);
 	gaddr.sin_port = htons((uint16_t)atoi(group->port));
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fail(err, errlen, "discovery on %s: socket: %s", gs, strerror(errno));
+		return log_errbuf(err, errlen, "discovery on %s: socket: %s", gs, strerror(errno));
 	setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
 	setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop));
 	make_nonce(nonce, sizeof(nonce));
@@ -169,7 +158,7 @@ int inj_discover(const struct net_hostport *group, int total_ms, struct inj_foun
 
 		sent += send_queries(fd, &gaddr, query, ifs, nifs, &errnum);
 		if (!sent) {
-			fail(err, errlen, "cannot send a discovery query to %s: %s", gs, strerror(errnum));
+			log_errbuf(err, errlen, "cannot send a discovery query to %s: %s", gs, strerror(errnum));
 			goto out;
 		}
 		for (;;) {
@@ -199,8 +188,8 @@ int inj_discover(const struct net_hostport *group, int total_ms, struct inj_foun
 		}
 	}
 	if (!nfound)
-		fail(err, errlen, "no memtrace-server answered on %s within %.1f s (is one running, with "
-		     "multicast on, on a network of this device?)", gs, (double)(proto_now_ms() - start) / 1000);
+		log_errbuf(err, errlen, "no memtrace-server answered on %s within %.1f s (is one running, with "
+			   "multicast on, on a network of this device?)", gs, (double)(proto_now_ms() - start) / 1000);
 out:
 	close(fd);
 	return nfound ? nfound : -1;

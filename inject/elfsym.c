@@ -114,10 +114,8 @@ static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 		if (t->n == cap) {
 			cap = cap ? cap * 2 : 256;
 			t->syms = realloc(t->syms, cap * sizeof(*t->syms));
-			if (!t->syms) {
-				log_err("out of memory");
-				exit(125);
-			}
+			if (!t->syms)
+				log_oom();
 		}
 		t->syms[t->n].start = s.st_value & code_mask;
 		t->syms[t->n].size = s.st_size;

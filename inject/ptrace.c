@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "ptrace.h"
 #include "remote.h"
 
@@ -74,10 +75,7 @@ struct inj_task {
 
 int64_t inj_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	return monotime_ns();
 }
 
 int inj_task_pid(const struct inj_task *t)

@@ -28,6 +28,7 @@ struct inj_task;
  */
 struct inj_task *inj_seize(int pid, int timeout_ms);
 
+/* The process T holds. */
 int inj_task_pid(const struct inj_task *t);
 /* Threads held now. */
 size_t inj_task_threads(const struct inj_task *t);

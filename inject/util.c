@@ -1,7 +1,6 @@
 /*
- * Helpers without a better home. Out-of-memory on the host side is fatal:
- * memtrace cannot do anything useful without memory, and saying so beats
- * crashing later.
+ * Helpers without a better home, for memtrace and memtrace-server. Running
+ * out of memory is fatal here (log_oom says why).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,18 +10,12 @@
 #include "log.h"
 #include "util.h"
 
-static void oom(void)
-{
-	log_err("out of memory");
-	exit(125);
-}
-
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		oom();
+		log_oom();
 	return p;
 }
 
@@ -31,7 +24,7 @@ void *xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		oom();
+		log_oom();
 	return p;
 }
 
@@ -40,7 +33,7 @@ char *xstrdup(const char *s)
 	char *p = strdup(s);
 
 	if (!p)
-		oom();
+		log_oom();
 	return p;
 }
 

@@ -1,5 +1,6 @@
 /*
- * Small helpers for memtrace: checked allocation, number parsing, a hex dump.
+ * Small helpers for memtrace and memtrace-server: writing a whole buffer,
+ * checked allocation, number parsing, a hex dump, human-readable sizes.
  */
 #ifndef INJ_UTIL_H
 #define INJ_UTIL_H
@@ -8,11 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* malloc/strdup that exit with a message when memory runs out (host side only). */
 /* Write all LEN bytes of BUF to FD, through EINTR and short writes. 0, or -1
  * with errno (ENOSPC when the file takes no more). */
 int write_all(int fd, const void *buf, size_t len);
 
+/* malloc/calloc/strdup that never return NULL: out of memory ends the
+ * program (log_oom). A size of 0 still gives a unique pointer. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);

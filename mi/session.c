@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "monotime.h"
 #include "session.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -24,10 +25,7 @@
 
 int64_t gdbmi_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 static void vlog(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, va_list ap)

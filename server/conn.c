@@ -96,10 +96,8 @@ static void queue_text(struct srv_conn *c, char *text, size_t len, double id)
 		len = text ? strlen(text) : 0;
 		cJSON_Delete(msg);
 	}
-	if (!text) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (!text)
+		log_oom();
 	take(c, len, len, 1, &c->reply_held);
 	srv_outq_push(&c->out, text, len);
 }

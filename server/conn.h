@@ -101,8 +101,6 @@ enum srv_conn_flags {
 	SRV_CONN_CHANNEL = 1 << 5,    /* a channel's hello went through: hand the socket over */
 };
 
-struct srv_conn;
-
 /*
  * A connection with the peer named NAME in logs ("ADDR:PORT"; copied). CFG
  * is kept by pointer and must outlive it. A dialer's hello is queued at

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +36,6 @@ struct srv_discovery {
 	int told;	/* the rate limit was logged in it */
 };
 
-static int __attribute__((format(printf, 3, 4))) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Join GROUP on every IPv4 interface that is up. The number joined, or -1 (ERR). */
 static int join_all(int fd, struct in_addr group, char *err, size_t errlen)
 {
@@ -54,7 +43,7 @@ static int join_all(int fd, struct in_addr group, char *err, size_t errlen)
 	int joined = 0, saved = 0;
 
 	if (getifaddrs(&ifs) < 0)
-		return fail(err, errlen, "cannot list the network interfaces: %s", strerror(errno));
+		return log_errbuf(err, errlen, "cannot list the network interfaces: %s", strerror(errno));
 	for (i = ifs; i; i = i->ifa_next) {
 		struct ip_mreq mr = { .imr_multiaddr = group };
 		char a[INET_ADDRSTRLEN];
@@ -74,8 +63,8 @@ static int join_all(int fd, struct in_addr group, char *err, size_t errlen)
 	}
 	freeifaddrs(ifs);
 	if (!joined)
-		return fail(err, errlen, "no IPv4 interface that is up could join the group%s%s",
-			    saved ? ": " : "", saved ? strerror(saved) : "");
+		return log_errbuf(err, errlen, "no IPv4 interface that is up could join the group%s%s",
+				  saved ? ": " : "", saved ? strerror(saved) : "");
 	return joined;
 }
 
@@ -93,14 +82,14 @@ struct srv_discovery *srv_discovery_new(const struct net_hostport *group, int tc
 	d->token = token;
 	d->only = only;
 	if (inet_pton(AF_INET, group->host, &sa.sin_addr) != 1 || !IN_MULTICAST(ntohl(sa.sin_addr.s_addr))) {
-		fail(err, errlen, "--multicast-group %s: the group must be an IPv4 multicast address (224.0.0.0/4)", gs);
+		log_errbuf(err, errlen, "--multicast-group %s: the group must be an IPv4 multicast address (224.0.0.0/4)", gs);
 		goto out_free;
 	}
 	sa.sin_port = htons((uint16_t)atoi(group->port));
 	d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	d->send_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0 || d->send_fd < 0) {
-		fail(err, errlen, "discovery: UDP socket: %s", strerror(errno));
+		log_errbuf(err, errlen, "discovery: UDP socket: %s", strerror(errno));
 		goto out_close;
 	}
 	/* Several servers on one host may all answer: each gets its copy of the group's datagrams. */
@@ -108,7 +97,7 @@ struct srv_discovery *srv_discovery_new(const struct net_hostport *group, int tc
 	setsockopt(d->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	setsockopt(d->fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero));
 	if (bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fail(err, errlen, "discovery: cannot bind to %s: %s", gs, strerror(errno));
+		log_errbuf(err, errlen, "discovery: cannot bind to %s: %s", gs, strerror(errno));
 		goto out_close;
 	}
 	if (join_all(d->fd, sa.sin_addr, err, errlen) < 0)

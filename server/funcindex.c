@@ -66,10 +66,8 @@ static void add_ranges(struct unit *u, Dwarf_Die *fn)
 		if (u->n == u->cap) {
 			u->cap = u->cap ? u->cap * 2 : 64;
 			u->r = realloc(u->r, u->cap * sizeof(*u->r));
-			if (!u->r) {
-				log_err("out of memory");
-				exit(125);
-			}
+			if (!u->r)
+				log_oom();
 		}
 		u->r[u->n].low = low;
 		u->r[u->n].high = high;

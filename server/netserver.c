@@ -118,10 +118,8 @@ static void add_peer(struct server *s, struct srv_peer *p)
 	if (s->npeers == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
 		s->peers = realloc(s->peers, s->cap * sizeof(*s->peers));
-		if (!s->peers) {
-			log_err("out of memory");
-			exit(125);
-		}
+		if (!s->peers)
+			log_oom();
 	}
 	s->peers[s->npeers++] = p;
 }
@@ -593,10 +591,8 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 			room = 2 * s.npeers + 4 + 16;
 			fds = realloc(fds, room * sizeof(*fds));
 			slot = realloc(slot, room * sizeof(*slot));
-			if (!fds || !slot) {
-				log_err("out of memory");
-				exit(125);
-			}
+			if (!fds || !slot)
+				log_oom();
 		}
 		if (round_once(&s, fds, slot, &old) < 0)
 			goto out;

@@ -17,10 +17,8 @@
 
 static cJSON *checked(cJSON *item)
 {
-	if (!item) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (!item)
+		log_oom();
 	return item;
 }
 
@@ -249,10 +247,8 @@ void srv_request_run(struct srv_decoder *d, struct srv_request_job *j)
 	j->id = cJSON_IsNumber(jid) ? jid->valuedouble : 0;
 	j->reply = cJSON_PrintUnformatted(reply);
 	cJSON_Delete(reply);
-	if (!j->reply) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (!j->reply)
+		log_oom();
 	j->reply_len = strlen(j->reply);
 	j->large = big > SRV_LINK_LARGE || j->reply_len > SRV_LINK_LARGE;
 }

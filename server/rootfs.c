@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -293,14 +294,6 @@ static int fts_by_name(const FTSENT **a, const FTSENT **b)
 	return strcmp((*a)->fts_name, (*b)->fts_name);
 }
 
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void build_index(struct srv_root *r)
 {
 	char *const roots[] = { r->path, NULL };
@@ -310,7 +303,7 @@ static void build_index(struct srv_root *r)
 
 	drop_index(r);
 	r->indexed = 1;
-	r->indexed_at = now_s();
+	r->indexed_at = (time_t)(monotime_ms() / 1000);
 	fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, fts_by_name);
 	if (!fts) {
 		log_warn("sysroot %s: cannot walk it: %m", r->path);
@@ -381,7 +374,7 @@ const char *const *srv_root_find_name(struct srv_root *r, const char *name, size
 	if (!r->indexed)
 		build_index(r);
 	first = lookup(r, name, n);
-	if (!*n && now_s() - r->indexed_at >= INDEX_STALE_SECONDS) {
+	if (!*n && (time_t)(monotime_ms() / 1000) - r->indexed_at >= INDEX_STALE_SECONDS) {
 		build_index(r);
 		first = lookup(r, name, n);
 	}

@@ -62,8 +62,8 @@ test-bins: $(LINKPEER)
 LINKPEER_CC = $(CC) $(BASE_CFLAGS) -O1 $(call pc_cflags,libcjson) $(ASAN_FLAGS)
 $(LINKPEER): tests/tools/linkpeer.c $(LINKPEER).d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)$(call prog_deps,$(LINKPEER_CC),tests/tools/linkpeer.c common/net.c)
-	$(Q)$(LINKPEER_CC) -o $@ tests/tools/linkpeer.c common/net.c $(call pc_libs,libcjson)
+	$(Q)$(call prog_deps,$(LINKPEER_CC),tests/tools/linkpeer.c common/net.c common/log.c)
+	$(Q)$(LINKPEER_CC) -o $@ tests/tools/linkpeer.c common/net.c common/log.c $(call pc_libs,libcjson)
 
 # The unit test compares the decoder with addr2line; host code, so sanitized.
 $(BUILD)/tests/unit/test_decode: tests/unit/test_decode.c $(BUILD)/tests/unit/test_decode.d $(TARGET_STAMP)

@@ -24,6 +24,7 @@
 #include "gdbmi.h"
 #include "log.h"
 #include "modmap.h"
+#include "monotime.h"
 #include "relay.h"
 #include "report.h"
 #include "request.h"
@@ -118,10 +119,8 @@ static char *in_dir(struct srv_work *w, const char *name)
 {
 	char *p;
 
-	if (asprintf(&p, "%s/%s", w->dir, name) < 0) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (asprintf(&p, "%s/%s", w->dir, name) < 0)
+		log_oom();
 	return p;
 }
 
@@ -232,8 +231,7 @@ static char *keep_create(const char *dir, const char *exe, double pid)
 		free(gz);
 		if (asprintf(&path, "%s/core.%s.%.0f.%d", dir, prog, pid, n) < 0 ||
 		    asprintf(&gz, "%s.gz", path) < 0) {
-			log_err("out of memory");
-			exit(125);
+			log_oom();
 		}
 		if (exists(path) || exists(gz))
 			continue;
@@ -500,10 +498,8 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 			return srv_reply_error(id, "gdb-exec: '%s' ends the session: send gdb-close", line);
 	}
 	f = open_memstream(&buf, &len);
-	if (!f) {
-		log_err("out of memory");
-		exit(125);
-	}
+	if (!f)
+		log_oom();
 	if (!strcmp(cmd, "frames") || !strcmp(cmd, "blocks") || !strcmp(cmd, "gdb-site")) {
 		if (num_of(msg, "ctx", 1, 4294967295.0, &v) < 0) {
 			fclose(f);
@@ -694,15 +690,8 @@ void srv_work_free(struct srv_work *w)
 
 void srv_work_drain(int timeout_ms)
 {
-	struct timespec ts;
+	struct timespec ts = wall_deadline(timeout_ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&count_mu);
 	while (running > 0 && pthread_cond_timedwait(&count_cv, &count_mu, &ts) == 0)
 		;

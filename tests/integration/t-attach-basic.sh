@@ -23,9 +23,7 @@ variants=("" -nopie -now -noplt -norelro)
 for v in "${variants[@]}"; do
 	prog=$(victim "attach_basic$v") || exit 99
 	note "variant ${v:-pie}"
-	plain_run "plain$v" "$prog"
-	traced_run "t$v" "$prog"
-	check_traced "plain$v" "t$v" "$prog" exact
+	attach_compare "$v" exact "$prog"
 done
 
 prog=$(victim attach_basic) || exit 99

@@ -13,10 +13,7 @@
 
 prog=$(victim attach_server) || exit 99
 
-sstart plain "$prog"
-scmd leak 2 && scmd leak 1 || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "leak 2" "leak 1"
 
 sstart t "$prog"
 pid=$VPID
@@ -57,9 +54,7 @@ run_mt after -p "$pid" -x status
 expect_rc after 0 || fail_later "memtrace -p after the first detached: exit status"
 has after.out '^ *in use: ' || fail_later "memtrace -p after the first detached: no status"
 scmd leak 1 || fail_later "leak after the sessions"
-sping "after the sessions"
-beating "after the sessions"
-sloader "after the sessions"
+sworks "after the sessions"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently for having been attached"
 finish

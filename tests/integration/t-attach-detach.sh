@@ -19,10 +19,7 @@
 prog=$(victim attach_server) || exit 99
 
 # The untraced run: the same leaks, in the same order.
-sstart plain "$prog"
-scmd leak 1 && scmd leak 2 || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "leak 1" "leak 2"
 
 # session TAG PID WAY K: one session ended by WAY, K blocks leaked in it.
 session() {
@@ -63,9 +60,7 @@ session() {
 	fi
 	sgot "$tag.got.after"
 	check_got_clean "$tag.got.after" "$tag: after memtrace ended by $way"
-	sping "$tag: after memtrace ended by $way"
-	beating "$tag: after memtrace ended by $way"
-	sloader "$tag: after memtrace ended by $way"
+	sworks "$tag: after memtrace ended by $way"
 	tr=$(tracers "$pid")
 	[ -z "$tr" ] || fail_later "$tag: after memtrace ended by $way, the victim is still traced by $tr"
 }

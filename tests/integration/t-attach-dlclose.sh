@@ -15,8 +15,6 @@ plugin=$(victim libplugin_leak.so) || exit 99
 EXPECT_IGNORE=load_plugin
 for v in "" -norelro; do
 	prog=$(victim "attach_dlclose$v") || exit 99
-	plain_run "plain$v" "$prog" "$plugin"
-	traced_run "t$v" "$prog" "$plugin"
-	check_traced "plain$v" "t$v" "$prog" "$plugin"
+	attach_compare "$v" "$plugin" "$prog" "$plugin"
 done
 finish

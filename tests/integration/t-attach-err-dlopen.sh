@@ -28,29 +28,15 @@ NEEDED=$needed MISSING=$missing perl -0777 -pe 's/\0\Q$ENV{NEEDED}\E\0/\0$ENV{MI
 readelf -d "bad/$AGENT_BASENAME" | grep -q "\\[$missing\\]" || broken "could not rename $needed in the copy"
 note "the copy needs $missing instead of $needed"
 
-sstart plain "$prog"
-scmd leak 1 || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "leak 1"
 
 sstart t "$prog"
 pid=$VPID
-run_mt dlopen -p "$pid" -L "$PWD/bad/$AGENT_BASENAME" -x status
-expect_rc dlopen 9 || fail_later "memtrace -p with an agent whose dlopen fails: exit status"
-has dlopen.err "$missing" || { fail_later "the message does not name $missing (dlerror's text)"; show dlopen.err; }
+mt_refused dlopen 9 "$missing" "memtrace -p with an agent whose dlopen fails" -p "$pid" -L "$PWD/bad/$AGENT_BASENAME" -x status
 has dlopen.err 'cannot open shared object file' || { fail_later "the message does not carry dlerror's text"; show dlopen.err; }
-untouched "$pid" "after the failed dlopen"
-sping "after the failed dlopen"
-sloader "after the failed dlopen"
-beating "after the failed dlopen"
+sunharmed "$pid" "after the failed dlopen"
 
-attach_console ok "$pid"
-scmd leak 1 || fail_later "leak in the session after the failed dlopen"
-if mt_report ok ok.json; then
-	got=$(group_of ok.json "$prog" leak_on_request)
-	[ "$got" = "1 40" ] || fail_later "after the failed dlopen: leak_on_request '${got:-nothing}', expected '1 40'"
-fi
-mt_end ok detach
+sleak_seen "$prog" "$pid" 1 "after the failed dlopen"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently"
 finish

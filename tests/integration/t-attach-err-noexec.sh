@@ -21,19 +21,12 @@ mount -t tmpfs -o noexec,size=16m memtrace-test-noexec nx 2>mount.err ||
 ATTACH_CLEANUP_EXTRA="umount '$PWD/nx' 2>/dev/null"
 cp "$agent" "nx/$AGENT_BASENAME" || broken "cannot copy the agent to the noexec mount"
 
-sstart plain "$prog"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog"
 
 sstart t "$prog"
 pid=$VPID
-run_mt noexec -p "$pid" -L "$PWD/nx/$AGENT_BASENAME" -x status
-expect_rc noexec 7 || fail_later "memtrace -p with the agent on a noexec mount: exit status"
-has noexec.err 'noexec' || { fail_later "the message does not say noexec"; show noexec.err; }
-untouched "$pid" "after the agent on a noexec mount"
-sping "after the agent on a noexec mount"
-sloader "after the agent on a noexec mount"
-beating "after the agent on a noexec mount"
+mt_refused noexec 7 'noexec' "memtrace -p with the agent on a noexec mount" -p "$pid" -L "$PWD/nx/$AGENT_BASENAME" -x status
+sunharmed "$pid" "after the agent on a noexec mount"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently"
 umount nx || fail_later "cannot unmount the noexec tmpfs"

@@ -22,19 +22,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sstart plain "$prog"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog"
 
 sstart t "$prog"
 pid=$VPID
 "$PEER" squat "$pid" >squat.out 2>squat.err &
 SQUAT=$!
 wait_for has squat.out '^squatting' || { show squat.err; broken "agentpeer could not squat"; }
-run_mt taken -p "$pid" -x status
-expect_rc taken 7 || fail_later "memtrace -p with the names taken: exit status"
-has taken.err "memtrace-agent\\.$pid.*bound by another process" ||
-	{ fail_later "the message does not say the agent's names are taken"; show taken.err; }
+mt_refused taken 7 "memtrace-agent\\.$pid.*bound by another process" "memtrace -p with the names taken" \
+	-p "$pid" -x status
 has taken.err 'ss -xlp' || fail_later "the message does not say how to find who holds them"
 ! has taken.out '^ *in use: ' || fail_later "memtrace ran status"
 

@@ -24,9 +24,7 @@ expect_rc plain 0 || broken "the static program fails without memtrace"
 
 plain_static t
 pid=$VPID
-run_mt static -p "$pid" -x status
-expect_rc static 6 || fail_later "memtrace -p on a static program: exit status"
-has static.err '[Ss]tatic' || { fail_later "the message does not say the program is static"; show static.err; }
+mt_refused static 6 '[Ss]tatic' "memtrace -p on a static program" -p "$pid" -x status
 untouched "$pid" "after memtrace -p on a static program"
 beating "after memtrace -p on a static program"
 vstop t || fail_later "the static program does not stop after the attempt"

@@ -13,10 +13,7 @@
 
 prog=$(victim attach_server) || exit 99
 holder=$(victim ptrace_holder) || exit 99
-sstart plain "$prog"
-scmd leak 2 || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "leak 2"
 
 TRACER=
 ATTACH_CLEANUP_EXTRA='[ -z "$TRACER" ] || kill -KILL "$TRACER" 2>/dev/null'
@@ -24,17 +21,13 @@ ATTACH_CLEANUP_EXTRA='[ -z "$TRACER" ] || kill -KILL "$TRACER" 2>/dev/null'
 # refused NAME: memtrace -p must say "already traced by $TRACER".
 refused() {
 	local name=$1 tr
-	run_mt "$name" -p "$pid" -x status
-	expect_rc "$name" 5 || fail_later "memtrace -p on a process traced by $name: exit status"
-	has "$name.err" "(^|[^0-9])$TRACER([^0-9]|\$)" ||
-		{ fail_later "$name: the message does not name the tracer, pid $TRACER"; show "$name.err"; }
+	mt_refused "$name" 5 "(^|[^0-9])$TRACER([^0-9]|\$)" "memtrace -p on a process traced by $name" \
+		-p "$pid" -x status
 	victim_alive "$pid" || fail_later "$name: the target is not running (state $(state_of "$pid"))"
 	tr=$(tracers "$pid" | grep -vx "$TRACER")
 	[ -z "$tr" ] || fail_later "$name: the target is also traced by $tr"
 	[ "$(agent_loads "$pid")" = 0 ] || fail_later "$name: the agent was loaded into the target"
-	sping "while traced by $name"
-	sloader "while traced by $name"
-	beating "while traced by $name"
+	sworks "while traced by $name"
 }
 
 sstart t "$prog"
@@ -66,13 +59,7 @@ else
 fi
 
 WAIT_SECONDS=10 wait_for no_tracer "$pid" || broken "the tracers did not let go of the victim"
-attach_console ok "$pid"
-scmd leak 2 || fail_later "leak after the tracers left"
-if mt_report ok ok.json; then
-	got=$(group_of ok.json "$prog" leak_on_request)
-	[ "$got" = "2 80" ] || fail_later "after the tracers left: leak_on_request '${got:-nothing}', expected '2 80'"
-fi
-mt_end ok detach
+sleak_seen "$prog" "$pid" 2 "after the tracers left"
 sping "at the end"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently"

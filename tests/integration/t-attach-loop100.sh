@@ -84,9 +84,7 @@ for ((i = 1; i <= loops; i++)); do
 done
 
 [ "$(agent_loads "$pid")" = 1 ] || fail_later "after $loops sessions the agent is mapped $(agent_loads "$pid") times"
-sping "after $loops sessions"
-beating "after $loops sessions"
-sloader "after $loops sessions"
+sworks "after $loops sessions"
 tr=$(tracers "$pid")
 [ -z "$tr" ] || fail_later "after $loops sessions the victim is traced by $tr"
 

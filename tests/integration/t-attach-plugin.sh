@@ -16,9 +16,7 @@ plugin=$(victim libplugin_leak.so) || exit 99
 EXPECT_IGNORE=load_plugin
 for v in "" -now; do
 	prog=$(victim "attach_dlopen$v") || exit 99
-	plain_run "plain$v" "$prog" "$plugin"
-	traced_run "t$v" "$prog" "$plugin"
-	check_traced "plain$v" "t$v" "$prog" "$plugin"
+	attach_compare "$v" "$plugin" "$prog" "$plugin"
 	if valid_json "t$v.json" >/dev/null; then
 		check_symbols "t$v.json" "$plugin" || fail_later "t$v: the plugin's frames"
 		jq -e --arg p "$plugin" 'any(.modules[]?; .path == $p) or any(.contexts[].frames[]; .module == $p)' \

@@ -27,10 +27,7 @@ prog=$(victim attach_server) || exit 99
 u1=fp
 [ $HAVE_FP = 1 ] || u1=libunwind
 
-sstart plain "$prog"
-scmd leak 2 && scmd leak 2 && scmd leak 2 || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "leak 2" "leak 2" "leak 2"
 
 # session TAG UNWIND DEPTH FRAMES [OPTIONS...]: a session with OPTIONS
 # must record with UNWIND and DEPTH; FRAMES is the leak_on_request
@@ -98,9 +95,7 @@ session s2 libunwind 3 3 -d 3 --no-signal-report
 session s3 libunwind 32 more
 [ "$(agent_loads "$pid")" = 1 ] || fail_later "the agent is mapped $(agent_loads "$pid") times after three sessions, expected once"
 
-sping "after three sessions"
-beating "after three sessions"
-sloader "after three sessions"
+sworks "after three sessions"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently for having been attached"
 finish

@@ -24,10 +24,7 @@ leaks() {
 	fail_later "$2: leak_on_request in the report: '${got:-nothing}', expected '${3:-nothing}'"
 }
 
-sstart plain "$prog"
-scmd leak 3 && scmd leak 4 && scmd leak 5 || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "leak 3" "leak 4" "leak 5"
 
 sstart t "$prog"
 pid=$VPID
@@ -68,9 +65,7 @@ leaks s3.json "session 3" ""
 sgot s3.after
 check_got_clean s3.after "after session 3"
 
-sping "after three sessions"
-beating "after three sessions"
-sloader "after three sessions"
+sworks "after three sessions"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently for having been attached"
 finish

@@ -46,10 +46,7 @@ agent() {
 	jq -r ".agent.$1" "$2"
 }
 
-sstart plain "$prog"
-scmd hold $N && scmd drop || broken "attach_server does not answer without memtrace"
-sstop plain
-expect_rc plain 0 || broken "attach_server fails without memtrace"
+splain "$prog" "hold $N" "drop"
 
 sstart t "$prog"
 pid=$VPID
@@ -105,9 +102,7 @@ note "second session, first status: agent memory $m2 bytes, $blocks2 blocks in u
 	fail_later "re-attach: the first status shows $blocks2 blocks in use, expected a handful (not the $N of before)"
 mt_end s2 detach
 
-sping "after two sessions"
-beating "after two sessions"
-sloader "after two sessions"
+sworks "after two sessions"
 sstop t
 same_behaviour plain t || fail_later "the victim behaves differently for having been attached"
 

@@ -16,9 +16,7 @@
 
 for v in "" -noplt; do
 	prog=$(victim "attach_threads$v") || exit 99
-	plain_run "plain$v" "$prog"
-	traced_run "t$v" "$prog"
-	check_traced "plain$v" "t$v" "$prog" exact
+	attach_compare "$v" exact "$prog"
 done
 
 vstart tid "$prog"

@@ -20,8 +20,8 @@ console_start h --json -o h.json "$prog" -f stop -s 60
 wait_for test -e core_victim.started || fail_later "core_victim did not start"
 console_send 'report -c 0 --json -o ids.json'
 wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
-item=$(jq -r --arg m "$prog" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == "core_leak_item") | .id' ids.json 2>/dev/null)
-once=$(jq -r --arg m "$prog" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == "core_leak_once") | .id' ids.json 2>/dev/null)
+item=$(ctx_of ids.json "$prog" core_leak_item 2>/dev/null)
+once=$(ctx_of ids.json "$prog" core_leak_once 2>/dev/null)
 [ -n "$item" ] && [ -n "$once" ] || fail_later "no context for core_leak_item or core_leak_once in ids.json"
 console_send "coredump -c ${item:-1} -f held.core"
 WAIT_SECONDS=20 wait_for has h.out '^core written to held.core' || fail_later "coredump -c ${item:-?}: no 'core written' line"
@@ -29,13 +29,7 @@ console_send "coredump -c ${once:-1} -t 0.3 -f never.core"
 console_send 'coredump -c 999999'
 console_send 'coredump -n -c 1'
 console_send 'coredump -f x.core'
-console_send 'report --json -o after.json'
-wait_for test -s after.json || fail_later "the console stopped answering after coredump"
-touch stop
-console_end "$MT_TIMEOUT"
-expect_rc h 0 || fail_later "exit status (1: a wait in the victim saw EINTR)"
-has h.out 'core_(sleeper|reader|poller):' && fail_later "a waiting thread of the victim was disturbed"
-check_victim_run h "$prog" libunwind || fail_later "exit report"
+core_console_end h "$prog"
 
 # "core written to held.core (5 threads, 5.6 MiB, context 4 held at 0x... size 40 in thread 123)"
 line=$(grep '^core written to held.core' h.out)

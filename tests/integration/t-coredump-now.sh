@@ -19,13 +19,7 @@ wait_for test -e core_victim.started || fail_later "core_victim did not start"
 pid=$(cat core_victim.started 2>/dev/null)
 console_send 'coredump -n'
 console_send 'coredump -n --gz'
-console_send 'report --json -o after.json'
-wait_for test -s after.json || fail_later "the console stopped answering after coredump"
-touch stop
-console_end "$MT_TIMEOUT"
-expect_rc n 0 || fail_later "exit status (1: a wait in the victim saw EINTR)"
-has n.out 'core_(sleeper|reader|poller):' && fail_later "a waiting thread of the victim was disturbed"
-check_victim_run n "$prog" libunwind || fail_later "exit report"
+core_console_end n "$prog"
 has n.out "^core written to core.memtrace.$pid.1 \(5 threads, [0-9.]+ MiB\)$" ||
 	fail_later "coredump -n: no 'core written to core.memtrace.$pid.1 (5 threads, ...)' line"
 has n.out "^core written to core.memtrace.$pid.2.gz \(5 threads, [0-9.]+ MiB\)$" ||

@@ -19,18 +19,11 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/valgrind.sh
 . "$(dirname "$0")/../lib/valgrind.sh"
 
-prog=$(victim cxx)
-run_plain plain "$prog"
-expect_rc plain 0 || broken "cxx fails without memtrace"
+plain_victim cxx
 
 vg=0
 if have_valgrind; then
-	run_valgrind vg "$prog"
-	if [ "$(rc_of vg)" != 0 ] || [ -z "$(vg_in_use vg)" ]; then
-		show vg.vg
-		broken "valgrind did not run cxx to the end"
-	fi
-	same_behaviour plain vg || broken "cxx behaves differently under valgrind"
+	vg_oracle vg "$prog"
 	vg_pool=$(vg_records vg | awk -F '\t' '$4 ~ /libstdc\+\+/ && $4 ~ /_dl_init|\/ld-/ { b += $2; y += $1 }
 		END { if (b) print y, b }')
 	[ -n "$vg_pool" ] || {

@@ -11,9 +11,7 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-prog=$(victim cxx)
-run_plain plain "$prog"
-expect_rc plain 0 || broken "cxx fails without memtrace"
+plain_victim cxx
 
 run_traced lu --unwind libunwind "$prog"
 same_behaviour plain lu || fail_later "--unwind libunwind: cxx behaves differently under memtrace"

@@ -9,9 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-prog=$(victim fork_exec)
-run_plain plain "$prog"
-expect_rc plain 0 || broken "fork_exec fails without memtrace"
+plain_victim fork_exec
 for unw in $DEFAULT_UNWINDERS; do
 	run_traced "$unw" --unwind "$unw" "$prog"
 	pid=$(cat fork_exec.pid 2>/dev/null)

@@ -77,11 +77,7 @@ agent=$(grep -o '/[^ ]*libmemtrace-agent[^ ]*\.so' "/proc/${pid:-0}/maps" 2>/dev
 [ -n "${MEMTRACE_TEST_SERVER:-}" ] || { mkdir -p "root$(dirname "$agent")" && ln -sf "$agent" "root$agent"; } ||
 	fail_later "cannot put the agent $agent in the sysroot"
 console_send 'frames 1'
-console_send 'report -c 0 --json -o ids.json'
-wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
-id=$(jq -r --arg m "$dev" 'first(.contexts[] | select(.frames[0].module == $m and .live_blocks > 1)) | .id' \
-	ids.json 2>/dev/null)
-[ -n "$id" ] && [ "$id" != null ] || { id=1 && fail_later "ids.json: no context for core_leak_item"; }
+console_item_id "$dev"
 
 console_send "gdb -c $id -t 20"
 WAIT_SECONDS=60 wait_for has h.out '^gdb console: ' || fail_later "gdb -c $id: no gdb console within 60 s"

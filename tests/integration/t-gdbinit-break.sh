@@ -20,11 +20,8 @@ wait_for test -s ticker.started || fail "the ticker did not start"
 pid=$(cat ticker.started)
 console_send 'report --json -o ids.json'
 wait_for valid_json ids.json || fail "report --json -o ids.json: no valid file"
-ctx_of() {
-	jq -r --arg m "$prog" --arg f "$1" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == $f) | .id' ids.json
-}
-tick=$(ctx_of tick_leak)
-big=$(ctx_of leak_big)
+tick=$(ctx_of ids.json "$prog" tick_leak)
+big=$(ctx_of ids.json "$prog" leak_big)
 { [ -n "$tick" ] && [ -n "$big" ]; } || fail "no context for tick_leak or leak_big in ids.json"
 grep -q libmemtrace-agent "/proc/$pid/maps" && fail "the ticker has the unstripped agent loaded"
 grep -q "$PWD/agent.so" "/proc/$pid/maps" || fail "the ticker does not have the stripped agent loaded"

@@ -24,11 +24,8 @@ medium=$((0x$(sed -n 2p gdb_leaky.started)))
 
 console_send 'report -c 0 --json -o r.json'
 wait_for valid_json r.json || fail "report --json -o r.json: no valid file"
-ctx_of() {
-	jq -r --arg m "$prog" --arg f "$1" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == $f) | .id' r.json
-}
-med=$(ctx_of leak_medium)
-small=$(ctx_of leak_small)
+med=$(ctx_of r.json "$prog" leak_medium)
+small=$(ctx_of r.json "$prog" leak_small)
 { [ -n "$med" ] && [ -n "$small" ]; } || fail "no context for leak_medium or leak_small in r.json"
 console_send "dump -c $med -n 100"
 console_send "dump -c $small -n 100"

@@ -17,8 +17,7 @@
 . "$(dirname "$0")/../lib/link.sh"
 
 link_setup
-srv_start srv --listen 127.0.0.1:0 --no-multicast sys
-srv_listening srv
+srv_local srv
 to=127.0.0.1:$SRV_PORT
 
 # ---------------------------------------------------------------- exit report, JSON

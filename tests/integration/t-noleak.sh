@@ -7,9 +7,7 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-prog=$(victim noleak)
-run_plain plain "$prog"
-expect_rc plain 0 || broken "noleak fails without memtrace"
+plain_victim noleak
 for unw in $DEFAULT_UNWINDERS; do
 	run_traced "$unw" --unwind "$unw" "$prog"
 	same_behaviour plain "$unw" || fail_later "--unwind $unw: noleak behaves differently under memtrace"

@@ -20,15 +20,7 @@ rss_kb() {
 	awk '$1 == "VmRSS:" { print $2 }' "/proc/$SRV_PID/status"
 }
 
-prog=$(victim server_leak)
-mkdir -p dev || broken "mkdir"
-dev=$PWD/dev/server_leak
-strip -o "$dev" "$prog" || broken "strip $prog"
-run_traced raw "$dev"
-[ "$(rc_of raw)" = 0 ] && valid_json raw.json || { show raw.err; broken "no report of the stripped server_leak"; }
-mkdir -p "sys$(dirname "$dev")" && cp "$prog" "sys$dev" || broken "sysroot"
-call_line=$(awk '$1 == "INLINED" { print $3 }' raw.out)
-[ -n "$call_line" ] || broken "server_leak printed no INLINED line"
+stripped_report
 
 srv_start srv --listen 127.0.0.1:0 --no-multicast sys
 lp warm connect "127.0.0.1:$PORT" hello decode=raw.json

@@ -44,11 +44,7 @@ wait_for test -e core_victim.started || fail_later "core_victim did not start"
 wait_for has h.out '^core_item .* serial 2 ' || fail_later "core_victim printed no items"
 pid=$(sed -n 1p core_victim.started 2>/dev/null)
 agent=$(grep -o '/[^ ]*libmemtrace-agent[^ ]*\.so' "/proc/${pid:-0}/maps" 2>/dev/null | head -n 1)
-console_send 'report -c 0 --json -o ids.json'
-wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
-id=$(jq -r --arg m "$dev" 'first(.contexts[] | select(.frames[0].module == $m and .live_blocks > 1)) | .id' \
-	ids.json 2>/dev/null)
-[ -n "$id" ] && [ "$id" != null ] || { id=1 && fail_later "ids.json: no context for core_leak_item"; }
+console_item_id "$dev"
 console_send "dump -c $id -n 100"
 console_send "coredump -c $id -f core1"
 WAIT_SECONDS=20 wait_for has h.out '^core written to core1' || fail_later "coredump -c $id: no 'core written' line"

@@ -23,10 +23,7 @@
 # shellcheck source-path=SCRIPTDIR source=../lib/strace.sh
 . "$(dirname "$0")/../lib/strace.sh"
 
-[ -z "${MEMTRACE_TEST_SERVER:-}" ] || skip "the host's server is not traced from an ARM VM"
-[ -x "$SERVER" ] || skip "$SERVER not built (host only: a cross build has no memtrace-server)"
-command -v gdb >/dev/null || skip "gdb is not installed (apt-get install gdb)"
-command -v strip >/dev/null || skip "strip missing (binutils)"
+need_traced_gdb
 prog=$(victim core_victim)
 mkdir -p dev tmp && strip -o dev/core_victim "$prog" || broken "strip $prog"
 dev=$PWD/dev/core_victim

@@ -39,11 +39,7 @@ pid=$(sed -n 1p core_victim.started 2>/dev/null)
 agent=$(grep -o '/[^ ]*libmemtrace-agent[^ ]*\.so' "/proc/${pid:-0}/maps" 2>/dev/null | head -n 1)
 [ -n "$agent" ] && mkdir -p "root$(dirname "$agent")" && ln -sf "$agent" "root$agent" ||
 	fail_later "no agent in /proc/${pid:-?}/maps to put in the sysroot"
-console_send 'report -c 0 --json -o ids.json'
-wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
-id=$(jq -r --arg m "$dev" 'first(.contexts[] | select(.frames[0].module == $m and .live_blocks > 1)) | .id' \
-	ids.json 2>/dev/null)
-[ -n "$id" ] && [ "$id" != null ] || { id=1 && fail_later "ids.json: no context for core_leak_item"; }
+console_item_id "$dev"
 console_send 'coredump -n --gz -f core.gz'
 # gdb opening a core of a few MiB: seconds on a loaded machine
 WAIT_SECONDS=60 wait_for has h.out '^memtrace-server opened the core .*\.gz$' ||

@@ -39,16 +39,7 @@ hello_of() {
 	sed -n 's/^hello //p' "$1.out" | jq -r "$2" 2>/dev/null
 }
 
-prog=$(victim server_leak)
-mkdir -p dev || broken "mkdir"
-dev=$PWD/dev/server_leak
-strip -o "$dev" "$prog" || broken "strip $prog"
-run_traced raw "$dev"
-[ "$(rc_of raw)" = 0 ] && valid_json raw.json || { show raw.err; broken "no report of the stripped server_leak"; }
-mkdir -p "sys$(dirname "$dev")" && cp "$prog" "sys$dev" || broken "sysroot"
-call_line=$(awk '$1 == "INLINED" { print $3 }' raw.out)
-malloc_line=$(awk '$1 == "INLINED" { print $5 }' raw.out)
-[ -n "$call_line" ] || broken "server_leak printed no INLINED line"
+stripped_report
 
 # ---------------------------------------------------------------- dial, serve, dial again
 listener lis1 decode=raw.json bye expect-close

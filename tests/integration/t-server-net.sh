@@ -83,20 +83,13 @@ expect_rc inuse 1 && has inuse.err "127\.0\.0\.1:$PORT: Address already in use" 
 srv_stop INT
 has srv.err "SIGINT: stopping" || fail_later "no log line of the stop"
 
-usage() {
-	local tag=$1 want=$2
-	shift 2
-	timeout -k 5 20 "$SERVER" "$@" >"$tag.out" 2>"$tag.err"
-	echo $? >"$tag.rc"
-	expect_rc "$tag" 2 && has "$tag.err" "$want" || fail_later "memtrace-server $*: not a usage error saying '$want'"
-}
-usage u-report "not with --report" --report raw.json --listen :0 sys
-usage u-tokens "give one" --token a --token-file raw.json sys
-usage u-max "--max-clients '0'" --max-clients 0 sys
-usage u-listen "--listen" --listen 127.0.0.1:99999 sys
-usage u-connect "which host" -c :4000 sys
-usage u-token "control character" --token "$(printf 'a\tb')" sys
-usage u-cores "--cores is for serving, not with --report" --report raw.json --cores . sys
+srv_usage u-report "not with --report" --report raw.json --listen :0 sys
+srv_usage u-tokens "give one" --token a --token-file raw.json sys
+srv_usage u-max "--max-clients '0'" --max-clients 0 sys
+srv_usage u-listen "--listen" --listen 127.0.0.1:99999 sys
+srv_usage u-connect "which host" -c :4000 sys
+srv_usage u-token "control character" --token "$(printf 'a\tb')" sys
+srv_usage u-cores "--cores is for serving, not with --report" --report raw.json --cores . sys
 # --cores DIR that cannot take cores: exit 1 at start, saying why
 for d in nodir raw.json; do
 	timeout -k 5 20 "$SERVER" --listen 127.0.0.1:0 --no-multicast --cores "$d" sys >"cores-$d.out" 2>"cores-$d.err"

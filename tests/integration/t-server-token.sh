@@ -69,18 +69,10 @@ tokens opt --token "s3cret w/ space"
 printf 's3cret w/ space\r\nsecond line\n' >token.txt
 tokens file --token-file token.txt
 
-# usage TAG WANT ARGS...: a usage error saying WANT.
-usage() {
-	local tag=$1 want=$2
-	shift 2
-	timeout -k 5 20 "$SERVER" "$@" >"$tag.out" 2>"$tag.err"
-	echo $? >"$tag.rc"
-	expect_rc "$tag" 2 && has "$tag.err" "$want" || fail_later "memtrace-server $*: not a usage error saying '$want'"
-}
 : >empty.txt
-usage empty "the file is empty" --token-file empty.txt
-usage missing "no-such-file" --token-file no-such-file
-usage blank "the token is empty" --token ""
+srv_usage empty "the file is empty" --token-file empty.txt
+srv_usage missing "no-such-file" --token-file no-such-file
+srv_usage blank "the token is empty" --token ""
 head -c 300 /dev/zero | tr '\0' x >long.txt
-usage long "longer than 256" --token-file long.txt
+srv_usage long "longer than 256" --token-file long.txt
 finish

@@ -362,6 +362,17 @@ traced_run() {
 	vstop "$tag" || fail_later "$tag: the victim did not end within 30 s of stop"
 }
 
+# attach_compare V CHECK PROG [ARGS...]: plain_run plainV and traced_run tV
+# of PROG ARGS, then check_traced with CHECK (exact, or a MODULE whose leaks
+# count as the program's).
+attach_compare() {
+	local v=$1 check=$2
+	shift 2
+	plain_run "plain$v" "$@"
+	traced_run "t$v" "$@"
+	check_traced "plain$v" "t$v" "$1" "$check"
+}
+
 # check_traced PLAIN TAG PROG [exact] [MODULE...]: after plain_run PLAIN
 # and traced_run TAG: same output and status, nothing on the victim's
 # stderr, the report right, the GOT hooked while attached and clean after
@@ -376,6 +387,17 @@ check_traced() {
 	fi
 	check_got_hooked "$tag.d/got.attached" "$tag"
 	check_got_clean "$tag.d/got.stop" "$tag: after ${END_WAY:-detach}"
+}
+
+# mt_refused TAG STATUS PATTERN WHAT MEMTRACE-ARGS...: memtrace ARGS (output in
+# TAG.*) ends with exit status STATUS and says PATTERN (grep -E) on stderr;
+# a failure names WHAT.
+mt_refused() {
+	local tag=$1 status=$2 pattern=$3 what=$4
+	shift 4
+	run_mt "$tag" "$@"
+	expect_rc "$tag" "$status" || fail_later "$what: exit status"
+	has "$tag.err" "$pattern" || { fail_later "$what: the message does not match '$pattern'"; show "$tag.err"; }
 }
 
 # ---------------------------------------------------------------- attach_server
@@ -449,6 +471,51 @@ beating() {
 	}
 	dmg=$(cut -d' ' -f2 "$STAG.d/heartbeat" 2>/dev/null)
 	[ "${dmg:-0}" = 0 ] || { fail_later "$1: the victim found $dmg damaged blocks"; return 1; }
+}
+
+# splain PROG [CMD...]: the untraced run of the server PROG, tagged plain:
+# each CMD ("leak 2": a command and its argument) answered in turn, then a
+# clean exit. The harness is broken otherwise.
+splain() {
+	local prog=$1 c
+	shift
+	sstart plain "$prog"
+	for c in "$@"; do
+		# shellcheck disable=SC2086 # CMD is a command and its argument
+		scmd $c || broken "attach_server does not answer without memtrace"
+	done
+	sstop plain
+	expect_rc plain 0 || broken "attach_server fails without memtrace"
+}
+
+# sworks WHAT: the server answers (sping), a new thread of it can dlopen
+# (sloader) and its churn runs on (beating); a failure names WHAT.
+sworks() {
+	sping "$1"
+	sloader "$1"
+	beating "$1"
+}
+
+# sunharmed PID WHAT: after a refused or failed attach the server PID is
+# untouched (untouched) and works on (sworks).
+sunharmed() {
+	untouched "$1" "$2"
+	sworks "$2"
+}
+
+# sleak_seen PROG PID N WHAT: a session attached to the server PID (program
+# PROG) sees the N blocks of `leak N` made in it (40 bytes each, from
+# leak_on_request), then detaches; a failure names WHAT.
+sleak_seen() {
+	local prog=$1 pid=$2 n=$3 what=$4 got
+	attach_console ok "$pid"
+	scmd leak "$n" || fail_later "$what: leak $n in the session"
+	if mt_report ok ok.json; then
+		got=$(group_of ok.json "$prog" leak_on_request)
+		[ "$got" = "$n $((n * 40))" ] ||
+			fail_later "$what: leak_on_request '${got:-nothing}', expected '$n $((n * 40))'"
+	fi
+	mt_end ok detach
 }
 
 # sstop TAG: quit the server, wait for it to end (status in TAG.rc).

@@ -129,6 +129,14 @@ alloc_lib() {
 
 # ---------------------------------------------------------------- running
 
+# plain_victim NAME: $prog, the victim NAME, and its run without memtrace
+# (run_plain plain), which must exit 0.
+plain_victim() {
+	prog=$(victim "$1") || exit 99
+	run_plain plain "$prog"
+	expect_rc plain 0 || broken "$1 fails without memtrace"
+}
+
 # run_plain TAG PROG [ARGS...]: the program alone, no memtrace.
 run_plain() {
 	local tag=$1
@@ -212,6 +220,12 @@ def own($m): first(.frames[] | select(.module == $m)) // null;
 def hex: ascii_downcase | ltrimstr("0x") | explode
 	| reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
 '
+
+# ctx_of REPORT PROG FN: the ids of the contexts in the JSON report REPORT
+# whose first frame in PROG is function FN.
+ctx_of() {
+	jq -r --arg m "$2" --arg f "$3" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == $f) | .id' "$1"
+}
 
 # report_groups REPORT PROG: "function blocks bytes" per victim function,
 # contexts grouped by their first frame in PROG (the victim convention).
@@ -478,6 +492,32 @@ console_start() {
 console_send() {
 	note "console> $*"
 	printf '%s\n' "$*" >&7 || fail_later "could not send '$*' to the console (memtrace gone?)"
+}
+
+# console_item_id MODULE: through the console, a report into ids.json; in
+# $id the first context whose innermost frame is in MODULE and that holds
+# more than one live block (core_victim's core_leak_item), else 1 and a
+# failure.
+console_item_id() {
+	console_send 'report -c 0 --json -o ids.json'
+	wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
+	id=$(jq -r --arg m "$1" 'first(.contexts[] | select(.frames[0].module == $m and .live_blocks > 1)) | .id' \
+		ids.json 2>/dev/null)
+	[ -n "$id" ] && [ "$id" != null ] || { id=1 && fail_later "ids.json: no context for core_leak_item"; }
+}
+
+# core_console_end TAG PROG: after its coredumps the console TAG still
+# answers; then core_victim PROG (run with -f stop) ends cleanly, its
+# waiting threads undisturbed by the cores, and its exit report holds.
+core_console_end() {
+	local tag=$1 prog=$2
+	console_send 'report --json -o after.json'
+	wait_for test -s after.json || fail_later "the console stopped answering after coredump"
+	touch stop
+	console_end "$MT_TIMEOUT"
+	expect_rc "$tag" 0 || fail_later "exit status (1: a wait in the victim saw EINTR)"
+	has "$tag.out" 'core_(sleeper|reader|poller):' && fail_later "a waiting thread of the victim was disturbed"
+	check_victim_run "$tag" "$prog" libunwind || fail_later "exit report"
 }
 
 # console_end [SECONDS]: EOF on the console, then memtrace must end.

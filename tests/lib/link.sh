@@ -18,9 +18,14 @@
 #   srv_start TAG ARGS...  memtrace-server ARGS in the background (TAG.out,
 #                          TAG.err); $SRV_PID
 #   srv_listening TAG      wait for its "listening on ADDR:PORT": $SRV_PORT
+#   srv_local TAG          srv_start TAG on 127.0.0.1, any free port, no
+#                          multicast, sysroot sys/; then srv_listening
 #   srv_stop TAG [SIG]     signal it (TERM), wait for it to end
 #   mt_listening TAG       wait for memtrace's "listening on ADDR:PORT" in
 #                          TAG.err: $MT_PORT
+#   no_server TAG WHAT WARNING MS ARGS...  memtrace ARGS $dev where no
+#                          server answers: server_leak as in its plain run,
+#                          a raw report, WARNING on stderr, within MS ms
 #   expect_decoded WHAT JSON   the two leaks of server_leak decoded as the
 #                          victim states (function, file:line, inlined)
 #   expect_decoded_text WHAT FILE  the same in a text report
@@ -91,6 +96,11 @@ srv_listening() {
 	SRV_PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$1.err" | head -n 1)
 }
 
+srv_local() {
+	srv_start "$1" --listen 127.0.0.1:0 --no-multicast sys
+	srv_listening "$1"
+}
+
 srv_stop() {
 	kill -"${2:-TERM}" "$SRV_PID" 2>/dev/null
 	wait_pid_gone "$SRV_PID" 10 || kill -KILL "$SRV_PID" 2>/dev/null
@@ -109,6 +119,19 @@ mt_listening() {
 # leak_of JSON BYTES FIELD: FIELD (a jq path) of frames[0] of the context of BYTES live bytes.
 leak_of() {
 	jq -r --argjson b "$2" "first(.contexts[] | select(.live_bytes == \$b)) | .frames[0] | $3" "$1"
+}
+
+no_server() {
+	local tag=$1 what=$2 warning=$3 max=$4 t0 t
+	shift 4
+	t0=$(now_ms)
+	run_traced "$tag" "$@" "$dev"
+	t=$(($(now_ms) - t0))
+	note "$what: memtrace took $t ms in all"
+	same_behaviour plain "$tag" || fail_later "$what: server_leak behaves differently"
+	expect_raw "$what" "$tag.json"
+	has "$tag.err" "$warning" || { fail_later "$what: no warning saying so"; show "$tag.err"; }
+	[ "$t" -lt "$max" ] || fail_later "$what: memtrace took $t ms"
 }
 
 expect_decoded() {

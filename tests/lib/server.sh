@@ -3,7 +3,9 @@
 # memtrace-server (the AddressSanitizer build with the [asan] memtrace) and
 # the scripted link peer tests/tools/linkpeer, skipping when either is not
 # built; srv_start/srv_stop run a server in the background; lp runs the
-# peer; line reads its answers.
+# peer; line reads its answers; srv_usage checks a usage error;
+# stripped_report makes the device's stripped server_leak, its sysroot twin
+# and raw report.
 
 SERVER=$BUILD/memtrace-server
 case $MEMTRACE in */asan/*) SERVER=$BUILD/asan/memtrace-server ;; esac
@@ -48,6 +50,35 @@ lp() {
 	shift
 	timeout -k 5 30 "$LINKPEER" "$@" >"$tag.out" 2>"$tag.err"
 }
+# srv_usage TAG WANT ARGS...: memtrace-server ARGS is a usage error (exit
+# status 2) saying WANT.
+srv_usage() {
+	local tag=$1 want=$2
+	shift 2
+	timeout -k 5 20 "$SERVER" "$@" >"$tag.out" 2>"$tag.err"
+	echo $? >"$tag.rc"
+	expect_rc "$tag" 2 && has "$tag.err" "$want" || fail_later "memtrace-server $*: not a usage error saying '$want'"
+}
+
+# stripped_report: $dev, a stripped copy of server_leak in dev/ with its
+# unstripped twin at the same path under the sysroot sys/; its raw report
+# raw.json (raw.out, raw.err); the lines it states, $call_line and
+# $malloc_line (INLINED).
+stripped_report() {
+	local prog
+	prog=$(victim server_leak) || exit 99
+	mkdir -p dev || broken "mkdir"
+	dev=$PWD/dev/server_leak
+	strip -o "$dev" "$prog" || broken "strip $prog"
+	run_traced raw "$dev"
+	[ "$(rc_of raw)" = 0 ] && valid_json raw.json || { show raw.err; broken "no report of the stripped server_leak"; }
+	mkdir -p "sys$(dirname "$dev")" && cp "$prog" "sys$dev" || broken "sysroot"
+	call_line=$(awk '$1 == "INLINED" { print $3 }' raw.out)
+	# shellcheck disable=SC2034 # for the test that sources this
+	malloc_line=$(awk '$1 == "INLINED" { print $5 }' raw.out)
+	[ -n "$call_line" ] || broken "server_leak printed no INLINED line"
+}
+
 # line TAG N: line N of TAG.out.
 line() {
 	sed -n "$2p" "$1.out"

@@ -15,8 +15,17 @@
 #   traced_opens TAG       every file opened successfully, as the kernel
 #                          resolved it (strace -y: links and ".." followed),
 #                          one a line: "NAME-GIVEN -> RESOLVED"
+#   need_traced_gdb        skip unless the server can run here, traced, with
+#                          gdb (and strip, for the device's stripped copy)
 
 command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
+
+need_traced_gdb() {
+	[ -z "${MEMTRACE_TEST_SERVER:-}" ] || skip "the host's server is not traced from an ARM VM"
+	[ -x "$SERVER" ] || skip "$SERVER not built (host only: a cross build has no memtrace-server)"
+	command -v gdb >/dev/null || skip "gdb is not installed (apt-get install gdb)"
+	command -v strip >/dev/null || skip "strip missing (binutils)"
+}
 
 srv_start_traced() {
 	local tag=$1 sp n=200

@@ -6,6 +6,8 @@
 #   have_valgrind               0 if valgrind is installed (the ARM VMs have none)
 #   run_valgrind TAG PROG ARGS  PROG under memcheck: TAG.out, TAG.err, TAG.rc as
 #                               run_plain, memcheck's log in TAG.vg
+#   vg_oracle TAG PROG ARGS     run_valgrind, and the harness is broken unless
+#                               PROG ran to the end as in its plain run (plain.*)
 #   vg_in_use TAG               "BYTES BLOCKS" in use at exit
 #   vg_totals TAG               "ALLOCS FREES BYTES" of the whole run
 #   vg_records TAG              one line per loss record:
@@ -31,6 +33,17 @@ run_valgrind() {
 		--show-leak-kinds=all --run-libc-freeres=no --run-cxx-freeres=no --num-callers=40 \
 		--show-error-list=no -- "$@" <"${RUN_STDIN:-/dev/null}" >"$tag.out" 2>"$tag.err"
 	echo $? >"$tag.rc"
+}
+
+vg_oracle() {
+	local tag=$1 name
+	name=$(basename "$2")
+	run_valgrind "$@"
+	if [ "$(rc_of "$tag")" != 0 ] || [ -z "$(vg_in_use "$tag")" ]; then
+		show "$tag.vg"
+		broken "valgrind did not run $name to the end"
+	fi
+	same_behaviour plain "$tag" || broken "$name behaves differently under valgrind"
 }
 
 # memcheck's log lines without the "==PID== " prefix.

@@ -647,6 +647,22 @@ static void case_inject(void)
 	       (long long)t[4][RUNS / 2]);
 }
 
+/* Inject AGENT, whose start function writes to DIR/FILE: it must succeed and
+ * the start function must have run in V. */
+static void expect_loaded(struct vic *v, const char *agent, const char *file, const char *what)
+{
+	char out[PATH_MAX + 32], got[PATH_MAX + 64];
+	struct inj_result res;
+	long tid;
+	int pid;
+
+	snprintf(out, sizeof(out), "%s/%s", dir, file);
+	CHECK(inj_load_agent(v->pid, agent, out, 5000, &res) == 0, "%s: %s: %s", what,
+	      inj_kind_name(res.kind), res.message);
+	CHECK(read_out(out, got, sizeof(got), &pid, &tid) == 0 && pid == v->pid,
+	      "%s: the start function did not run", what);
+}
+
 /* Inject and expect KIND; the victim must be unharmed. Returns the result. */
 static struct inj_result expect(struct vic *v, const char *agent, const char *cfg, int timeout_ms,
 				enum inj_kind kind, const char *what)
@@ -828,19 +844,11 @@ static void case_permission(void)
 /* An agent without section headers: memtrace_agent_start found through PT_DYNAMIC. */
 static void case_sstrip(void)
 {
-	char out[PATH_MAX + 32], got[PATH_MAX + 64];
-	struct inj_result res;
 	struct vic v;
-	long tid;
-	int pid;
 
 	check_step("agent without section headers", 20);
 	vic_start(&v, 0);
-	snprintf(out, sizeof(out), "%s/nosh.txt", dir);
-	CHECK(inj_load_agent(v.pid, lib_nosh, out, 5000, &res) == 0, "no section headers: %s: %s",
-	      inj_kind_name(res.kind), res.message);
-	CHECK(read_out(out, got, sizeof(got), &pid, &tid) == 0 && pid == v.pid,
-	      "no section headers: the start function did not run");
+	expect_loaded(&v, lib_nosh, "nosh.txt", "no section headers");
 	vic_check(&v, "after the agent without section headers");
 	vic_stop(&v, "after the agent without section headers");
 }
@@ -848,22 +856,14 @@ static void case_sstrip(void)
 /* A stopped process (Ctrl-Z) gets the agent and stays stopped. */
 static void case_stopped(void)
 {
-	char out[PATH_MAX + 32], got[PATH_MAX + 64];
-	struct inj_result res;
 	struct vic v;
-	long tid;
-	int pid;
 
 	check_step("stopped process", 20);
 	vic_start(&v, 0);
 	kill(v.pid, SIGSTOP);
 	for (int i = 0; i < 200 && proc_state(v.pid) != 'T'; i++)
 		sleep_ms(5);
-	snprintf(out, sizeof(out), "%s/stopped.txt", dir);
-	CHECK(inj_load_agent(v.pid, lib_ok, out, 5000, &res) == 0, "stopped: %s: %s",
-	      inj_kind_name(res.kind), res.message);
-	CHECK(read_out(out, got, sizeof(got), &pid, &tid) == 0 && pid == v.pid,
-	      "stopped: the start function did not run");
+	expect_loaded(&v, lib_ok, "stopped.txt", "stopped");
 	sleep_ms(50);
 	CHECK(proc_state(v.pid) == 'T', "stopped: state '%c' after injecting, not T",
 	      proc_state(v.pid));

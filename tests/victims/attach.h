@@ -60,6 +60,26 @@ static VT_UNUSED const char *at_path(char *buf, size_t n, const char *name)
 	return buf;
 }
 
+/*
+ * A FIFO DIR/NAME made anew, opened O_RDWR: the open does not wait for a
+ * writer, and read() blocks until the test writes, never seeing end of file.
+ * Dies if it cannot be made.
+ */
+static VT_UNUSED int at_fifo(const char *name)
+{
+	char path[320];
+	int fd;
+
+	at_path(path, sizeof(path), name);
+	unlink(path);
+	if (mkfifo(path, 0600) < 0)
+		vt_die(path);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		vt_die(path);
+	return fd;
+}
+
 /* Write TEXT to DIR/NAME as a whole: a reader sees the old file or the new. */
 static VT_UNUSED void at_put(const char *name, const char *text)
 {

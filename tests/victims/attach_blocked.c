@@ -206,21 +206,6 @@ static int is_expected_syscall(int t, long nr)
 	}
 }
 
-static void make_fifo(const char *name, int *fd)
-{
-	char path[320];
-
-	at_path(path, sizeof(path), name);
-	unlink(path);
-	if (mkfifo(path, 0600) < 0)
-		vt_die(path);
-	/* O_RDWR: the open does not wait for a writer, and read() blocks until
-	 * the test writes, never seeing end of file. */
-	*fd = open(path, O_RDWR | O_CLOEXEC);
-	if (*fd < 0)
-		vt_die(path);
-}
-
 int main(int argc, char **argv)
 {
 	static void *(*const fn[NT])(void *) = { reader, epoller, sleeper, condwaiter };
@@ -230,8 +215,8 @@ int main(int argc, char **argv)
 	int all;
 
 	at_start(argc, argv);
-	make_fifo("pipe.read", &fd_read);
-	make_fifo("pipe.epoll", &fd_epoll);
+	fd_read = at_fifo("pipe.read");
+	fd_epoll = at_fifo("pipe.epoll");
 	for (int t = 0; t < NT; t++)
 		vt_thread_start(&th[t].thread, fn[t], &th[t]);
 	deadline = vt_now_ms() + 10000;

@@ -47,18 +47,6 @@ static std::atomic<int> go_seen;
 static std::atomic<int> running;
 static long ops_after = OPS_AFTER;
 
-static void churn_tag(struct churn_slot *s, unsigned char t)
-{
-	s->p[0] = t;
-	s->p[s->size / 2] = t;
-	s->p[s->size - 1] = t;
-}
-
-static int churn_tagged(const struct churn_slot *s, unsigned char t)
-{
-	return s->p[0] == t && s->p[s->size / 2] == t && s->p[s->size - 1] == t;
-}
-
 static void churn_release(struct churn_slot *s, unsigned way)
 {
 	if (!s->p)
@@ -76,7 +64,7 @@ static void churn_op(struct worker *w, struct churn_slot *win, uint64_t *rng, un
 	uint64_t r = vt_rand(rng);
 	struct churn_slot *s = &win[r % WINDOW];
 
-	if (s->p && !churn_tagged(s, t))
+	if (s->p && !vt_tagged(s->p, s->size, t))
 		w->bad++;
 	churn_release(s, (unsigned)(r >> 8));
 	if ((r >> 16) % 8 == 0)
@@ -86,7 +74,7 @@ static void churn_op(struct worker *w, struct churn_slot *win, uint64_t *rng, un
 	s->p = (unsigned char *)(s->form == OPS_NFORMS ? malloc(s->size) : ops_new_form(s->form, s->size));
 	if (!s->p)
 		vt_die("allocation failed");
-	churn_tag(s, t);
+	vt_tag(s->p, s->size, t);
 }
 
 static void *worker_main(void *arg)
@@ -105,7 +93,7 @@ static void *worker_main(void *arg)
 	for (long i = 0; i < ops_after; i++)
 		churn_op(w, win, &rng, t);
 	for (int i = 0; i < WINDOW; i++) {
-		if (win[i].p && !churn_tagged(&win[i], t))
+		if (win[i].p && !vt_tagged(win[i].p, win[i].size, t))
 			w->bad++;
 		churn_release(&win[i], (unsigned)i);
 	}

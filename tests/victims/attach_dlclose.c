@@ -14,6 +14,7 @@
  * unmapped one alone.  After stop: the plugin used, freed, dlclosed again.
  */
 #include "attach.h"
+#include "plugin.h"
 
 static void *mine;
 static char plugin_base[256];
@@ -22,39 +23,6 @@ NOINLINE static void leak_after_dlclose(void)
 {
 	mine = malloc(64);
 	memset(mine, 'c', 64);
-}
-
-static long churn_sum(int n)
-{
-	long s = 0;
-
-	for (int i = 0; i < n; i++)
-		s += (unsigned char)i;
-	return s;
-}
-
-static void *sym(void *h, const char *name)
-{
-	void *p = dlsym(h, name);
-
-	if (!p) {
-		vt_dprintf(2, "victim: dlsym %s: %s\n", name, dlerror());
-		exit(99);
-	}
-	return p;
-}
-
-/* The loader's own blocks for the plugin are charged to this function when the
- * loader allocates through a hooked malloc; the test leaves it out. */
-NOINLINE static void *load_plugin(const char *path, int mode)
-{
-	void *h = dlopen(path, mode);
-
-	if (!h) {
-		vt_dprintf(2, "victim: dlopen %s: %s\n", path, dlerror());
-		exit(99);
-	}
-	return h;
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
  * After stop it uses the plugin again, frees everything, dlcloses it.
  */
 #include "attach.h"
+#include "plugin.h"
 
 static void *mine[2];
 
@@ -20,39 +21,6 @@ NOINLINE static void leak_after_dlopen(void)
 		mine[i] = malloc(48);
 		memset(mine[i], 'd', 48);
 	}
-}
-
-static long churn_sum(int n)
-{
-	long s = 0;
-
-	for (int i = 0; i < n; i++)
-		s += (unsigned char)i;
-	return s;
-}
-
-/* The loader's own blocks for the plugin are charged to this function when the
- * loader allocates through a hooked malloc; the test leaves it out. */
-NOINLINE static void *load_plugin(const char *path)
-{
-	void *h = dlopen(path, RTLD_LAZY);
-
-	if (!h) {
-		vt_dprintf(2, "victim: dlopen %s: %s\n", path, dlerror());
-		exit(99);
-	}
-	return h;
-}
-
-static void *sym(void *h, const char *name)
-{
-	void *p = dlsym(h, name);
-
-	if (!p) {
-		vt_dprintf(2, "victim: dlsym %s: %s\n", name, dlerror());
-		exit(99);
-	}
-	return p;
 }
 
 int main(int argc, char **argv)
@@ -74,7 +42,7 @@ int main(int argc, char **argv)
 
 	at_wait_go();
 	pre_attach_release();
-	h = load_plugin(argv[arg]);
+	h = load_plugin(argv[arg], RTLD_LAZY);
 	vt_printf("dlopen: plugin loaded after go\n");
 	leak_blocks = (void (*)(int))sym(h, "plugin_leak_blocks");
 	churn = (long (*)(int))sym(h, "plugin_churn");

@@ -60,6 +60,17 @@
 #define AUDIT_ARCH_HERE AUDIT_ARCH_I386
 #endif
 
+/* Put this process under the seccomp filter F (N instructions); dies if it cannot. */
+static void install_filter(struct sock_filter *f, size_t n)
+{
+	struct sock_fprog prog = { (unsigned short)n, f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		vt_die("PR_SET_NO_NEW_PRIVS");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		vt_die("seccomp");
+}
+
 /* mmap (and mmap2) and mprotect with PROT_EXEC in their prot argument: trap. */
 static void no_exec_mappings(void)
 {
@@ -88,12 +99,7 @@ static void no_exec_mappings(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		vt_die("PR_SET_NO_NEW_PRIVS");
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		vt_die("seccomp");
+	install_filter(f, sizeof(f) / sizeof(f[0]));
 }
 
 /* membarrier: trap (SIGSYS, which kills: the victim sets no handler). */
@@ -105,12 +111,7 @@ static void no_membarrier(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		vt_die("PR_SET_NO_NEW_PRIVS");
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		vt_die("seccomp");
+	install_filter(f, sizeof(f) / sizeof(f[0]));
 }
 
 #define LEAK_SIZE 40
@@ -335,7 +336,7 @@ static int command(char *line)
 int main(int argc, char **argv)
 {
 	struct vt_thread t;
-	char path[320], buf[512];
+	char buf[512];
 	size_t len = 0;
 	unsigned long commands = 0, bad = 0;
 	int fd, going = 1;
@@ -345,13 +346,7 @@ int main(int argc, char **argv)
 		no_exec_mappings();
 	if (argc > 2 && !strcmp(argv[2], "no-membarrier"))
 		no_membarrier();
-	at_path(path, sizeof(path), "cmd");
-	unlink(path);
-	if (mkfifo(path, 0600) < 0)
-		vt_die(path);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		vt_die(path);
+	fd = at_fifo("cmd");
 	vt_thread_start(&t, churn, NULL);
 	vt_printf("server: started\n");
 	at_ready();

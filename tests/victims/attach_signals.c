@@ -93,19 +93,12 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	sigset_t block;
-	char path[320];
 	int sent, rt_sent;
 	const char *go;
 	void *leak[2];
 
 	at_start(argc, argv);
-	at_path(path, sizeof(path), "usr1.fifo");
-	unlink(path);
-	if (mkfifo(path, 0600) < 0)
-		vt_die(path);
-	ack_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (ack_fd < 0)
-		vt_die(path);
+	ack_fd = at_fifo("usr1.fifo");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_usr1;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;

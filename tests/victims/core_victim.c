@@ -116,25 +116,17 @@ NOINLINE static void *core_poller(void *arg)
 
 int main(int argc, char **argv)
 {
-	long seconds = 20, interval = 100, end;
-	const char *stopfile = NULL;
+	struct vt_run run = { .seconds = 20, .interval_ms = 100 };
 	struct vt_thread th[3];
 	void *once;
 	struct epoll_event ev = { .events = EPOLLIN };
 	unsigned serial = 0;
-	int opt, fd;
+	int opt;
 
 	while ((opt = getopt(argc, argv, "s:f:i:pe")) != -1) {
+		if (vt_run_option(&run, opt, optarg))
+			continue;
 		switch (opt) {
-		case 's':
-			seconds = atol(optarg);
-			break;
-		case 'f':
-			stopfile = optarg;
-			break;
-		case 'i':
-			interval = atol(optarg);
-			break;
 		case 'p':
 			print_items = 1;
 			break;
@@ -155,15 +147,11 @@ int main(int argc, char **argv)
 	vt_thread_start(&th[2], core_poller, NULL);
 	vt_printf("core_victim: started\n");
 	vt_sleep_ms(50); /* the threads reach their waits */
-	fd = open("core_victim.started", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0) {
-		vt_dprintf(fd, "%d\n", (int)getpid());
-		close(fd);
-	}
-	end = vt_now_ms() + seconds * 1000;
-	while (vt_now_ms() < end && !(stopfile && access(stopfile, F_OK) == 0)) {
+	vt_started("core_victim.started");
+	vt_run_start(&run);
+	while (vt_run_on(&run)) {
 		items = core_leak_item(++serial);
-		vt_sleep_ms(interval);
+		vt_sleep_ms(run.interval_ms);
 	}
 	stopping = 1;
 	if (write(pipe_fds[1], "x", 1) != 1 || write(ev_fd[1], "x", 1) != 1)

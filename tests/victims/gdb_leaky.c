@@ -110,27 +110,22 @@ NOINLINE static void *many_b(unsigned i, int level)
 
 int main(int argc, char **argv)
 {
-	const char *stopfile = NULL;
+	struct vt_run run = { .seconds = 30 };
 	unsigned many = 0, bulk = 0;
 	void *bulk_list = NULL;
-	long seconds = 30, end;
 	unsigned long many_bytes = 0;
 	struct vt_thread t;
 	int opt, fd, levels = 0;
 
 	while ((opt = getopt(argc, argv, "m:b:f:s:")) != -1) {
+		if (vt_run_option(&run, opt, optarg))
+			continue;
 		switch (opt) {
 		case 'm':
 			many = (unsigned)atoi(optarg);
 			break;
 		case 'b':
 			bulk = (unsigned)atoi(optarg);
-			break;
-		case 'f':
-			stopfile = optarg;
-			break;
-		case 's':
-			seconds = atol(optarg);
 			break;
 		default:
 			vt_dprintf(2, "usage: gdb_leaky [-m MANY] [-b BULK] [-f STOPFILE] [-s SECONDS]\n");
@@ -178,8 +173,8 @@ int main(int argc, char **argv)
 	vt_dprintf(fd, "%d\n%lx\n", (int)getpid(), (unsigned long)(uintptr_t)keep_medium[3]);
 	close(fd);
 
-	end = vt_now_ms() + seconds * 1000;
-	while (vt_now_ms() < end && !(stopfile && access(stopfile, F_OK) == 0))
+	vt_run_start(&run);
+	while (vt_run_on(&run))
 		vt_sleep_ms(20);
 
 	vt_touch(keep_big);

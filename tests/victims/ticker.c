@@ -47,23 +47,12 @@ NOINLINE static void *tick_leak(void)
 
 int main(int argc, char **argv)
 {
-	long seconds = 10, interval = 5, end;
-	const char *stopfile = NULL;
+	struct vt_run run = { .seconds = 10, .interval_ms = 5 };
 	unsigned long ticks = 0;
-	int opt, fd;
+	int opt;
 
 	while ((opt = getopt(argc, argv, "s:f:i:")) != -1) {
-		switch (opt) {
-		case 's':
-			seconds = atol(optarg);
-			break;
-		case 'f':
-			stopfile = optarg;
-			break;
-		case 'i':
-			interval = atol(optarg);
-			break;
-		default:
+		if (!vt_run_option(&run, opt, optarg)) {
 			vt_dprintf(2, "usage: ticker [-s SECONDS] [-f STOPFILE] [-i MS]\n");
 			return 2;
 		}
@@ -71,18 +60,14 @@ int main(int argc, char **argv)
 	keep_big = leak_big();
 	keep_pattern = leak_dump_pattern();
 	vt_printf("ticker: started\n");
-	fd = open("ticker.started", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0) {
-		vt_dprintf(fd, "%d\n", (int)getpid());
-		close(fd);
-	}
+	vt_started("ticker.started");
 
-	end = vt_now_ms() + seconds * 1000;
-	while (vt_now_ms() < end && !(stopfile && access(stopfile, F_OK) == 0)) {
+	vt_run_start(&run);
+	while (vt_run_on(&run)) {
 		keep_tick = tick_leak();
 		vt_touch(keep_tick);
 		ticks++;
-		vt_sleep_ms(interval);
+		vt_sleep_ms(run.interval_ms);
 	}
 	vt_touch(keep_big);
 	vt_touch(keep_pattern);

@@ -339,4 +339,77 @@ static VT_UNUSED void *vt_thread_join(struct vt_thread *t)
 	return ret;
 }
 
+/* Below the rest, so that the lines above keep their numbers (docs/server.md
+ * quotes one). */
+#include <fcntl.h>
+
+/*
+ * The victims that run until told (ticker, core_victim, gdb_leaky): for
+ * -s SECONDS at most, until the file -f STOPFILE exists, a step every -i MS.
+ */
+struct vt_run {
+	long seconds;
+	const char *stopfile;	/* NULL: none */
+	long interval_ms;
+	long end;		/* vt_now_ms() when the time is up (vt_run_start) */
+};
+
+/* Take option OPT (getopt's) with ARG if it is one of s, f and i: 1, else 0. */
+static VT_UNUSED int vt_run_option(struct vt_run *r, int opt, const char *arg)
+{
+	switch (opt) {
+	case 's':
+		r->seconds = atol(arg);
+		return 1;
+	case 'f':
+		r->stopfile = arg;
+		return 1;
+	case 'i':
+		r->interval_ms = atol(arg);
+		return 1;
+	}
+	return 0;
+}
+
+/* The run's SECONDS start now. */
+static VT_UNUSED void vt_run_start(struct vt_run *r)
+{
+	r->end = vt_now_ms() + r->seconds * 1000;
+}
+
+/* 1 while the run goes on: time left and no stop file. */
+static VT_UNUSED int vt_run_on(const struct vt_run *r)
+{
+	return vt_now_ms() < r->end && !(r->stopfile && access(r->stopfile, F_OK) == 0);
+}
+
+/* Write this process's pid, a line, to FILE ("NAME.started"), where the
+ * tests wait for it; nothing if FILE cannot be made. */
+static VT_UNUSED void vt_started(const char *file)
+{
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd >= 0) {
+		vt_dprintf(fd, "%d\n", (int)getpid());
+		close(fd);
+	}
+}
+
+/*
+ * The churning victims' block tag: T at the first, middle and last byte of
+ * the SIZE bytes at P (cheap, and catches a wrong size); vt_tagged: 1 if the
+ * three are still T, so a block mixed up or damaged shows.
+ */
+static VT_UNUSED void vt_tag(unsigned char *p, size_t size, unsigned char t)
+{
+	p[0] = t;
+	p[size / 2] = t;
+	p[size - 1] = t;
+}
+
+static VT_UNUSED int vt_tagged(const unsigned char *p, size_t size, unsigned char t)
+{
+	return p[0] == t && p[size / 2] == t && p[size - 1] == t;
+}
+
 #endif /* VICTIM_H */
