@@ -124,13 +124,19 @@ pc_cflags = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
-# Per-architecture agent code (agent/arch/arm/atomic64.c).
-ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
+# Per-architecture agent code (agent/arch/arm/atomic64.c). The table-driven
+# stack walk (agent/table_walk.h) is the architecture's own where it brings
+# one (agent/arch/arm/table_walk.c: libgcc's EHABI unwinder), else
+# libunwind's; the agent links libunwind only for the latter.
+ARCH_TABLE_WALK := $(wildcard agent/arch/$(ARCH)/table_walk.c)
+TABLE_WALK_SRCS := $(or $(ARCH_TABLE_WALK),agent/table_walk_libunwind.c)
+ARCH_AGENT_SRCS := $(filter-out $(ARCH_TABLE_WALK),$(wildcard agent/arch/$(ARCH)/*.c))
 COMMON_SRCS := common/proto.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \
-	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c $(ARCH_AGENT_SRCS)
+	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c \
+	$(TABLE_WALK_SRCS) $(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
 AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
@@ -141,11 +147,11 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 	inject/console_gdb.c inject/ns.c inject/reach.c \
 	$(COMMON_SRCS)
 
-# 32-bit ARM walks its EHABI tables with libgcc's unwinder, not libunwind
-# (agent/unwind_libunwind.c says why); libunwind's headers would hide gcc's
-# unwind.h there.
-AGENT_UNWIND_CFLAGS := $(if $(filter arm,$(ARCH)),,$(call pc_cflags,libunwind))
-AGENT_UNWIND_LIBS := $(if $(filter arm,$(ARCH)),-lgcc_s,$(call pc_libs,libunwind))
+# An architecture with its own table walk (32-bit ARM: libgcc's, which
+# agent/arch/arm/table_walk.c says why) takes no libunwind; libunwind's
+# headers would hide gcc's unwind.h there.
+AGENT_UNWIND_CFLAGS := $(if $(ARCH_TABLE_WALK),,$(call pc_cflags,libunwind))
+AGENT_UNWIND_LIBS := $(if $(ARCH_TABLE_WALK),-lgcc_s,$(call pc_libs,libunwind))
 AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
@@ -155,7 +161,7 @@ AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exe
 # _Unwind_Resume. Named first, so that where the agent brings it into a
 # process its unwinder comes before libunwind's _Unwind_* functions.
 AGENT_LIBS := -lgcc_s $(filter-out -lgcc_s,$(AGENT_UNWIND_LIBS)) -lpthread $(TARGET_LDFLAGS)
-INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent $(call pc_cflags,libelf libcjson zlib libunwind-ptrace) $(CFLAGS)
+INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent -Iagent/arch/$(ARCH) $(call pc_cflags,libelf libcjson zlib libunwind-ptrace) $(CFLAGS)
 INJECT_LIBS := $(call pc_libs,libelf libcjson zlib libunwind-ptrace) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -292,7 +298,7 @@ UNIT_test_proto := common/proto.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
-UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
+UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c $(TABLE_WALK_SRCS) agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fp_frame.h"
 #include "control.h"
 #include "dynelf.h"
 #include "got.h"
@@ -439,8 +440,10 @@ int agent_reattach(const struct agent_settings *s, char *err, size_t errlen)
 		agent_tables_clear();
 	agent_guard = 1;
 	if (u->init() < 0) {
-		snprintf(err, errlen, "the %s unwinder cannot start in this process%s", u->name,
-			 u == &agent_unwind_fp ? " (no frame-pointer walk on this architecture)" : "");
+		const char *why = u == &agent_unwind_fp ? AGENT_FP_WHY_NOT : NULL;
+
+		snprintf(err, errlen, "the %s unwinder cannot start in this process%s%s%s", u->name,
+			 why ? " (" : "", why ? why : "", why ? ")" : "");
 		goto out;
 	}
 	agent_state.unwinder = u;

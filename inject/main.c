@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "elfsym.h"
+#include "fp_frame.h"
 #include "log.h"
 #include "run.h"
 #include "session.h"
@@ -239,11 +240,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_UNWIND:
 			if (strcmp(optarg, "fp") && strcmp(optarg, "libunwind"))
 				return -usage_error("--unwind takes fp or libunwind, not '%s'", optarg);
-#ifdef __arm__
-			if (!strcmp(optarg, "fp"))
-				return -usage_error("--unwind fp is not available on 32-bit ARM (ARM and Thumb "
-						    "code keep no common frame record); use --unwind libunwind");
-#endif
+			if (!AGENT_FP_SUPPORTED && !strcmp(optarg, "fp"))
+				return -usage_error("--unwind fp is not available here (%s); use --unwind "
+						    "libunwind", AGENT_FP_WHY_NOT);
 			o->unwind = optarg;
 			break;
 		case 'd':

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define AGENT_FP_SUPPORTED 1
+#define AGENT_FP_WHY_NOT ((const char *)0)
 #define AGENT_FP_NEXT 0
 #define AGENT_FP_RET 1
 #define AGENT_FP_ALIGN 16

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #define AGENT_FP_SUPPORTED 0
+/* Why, for the messages (memtrace's --unwind fp, the agent's refusal). */
+#define AGENT_FP_WHY_NOT "32-bit ARM code keeps no frame record common to ARM and Thumb code"
 #define AGENT_FP_NEXT 0
 #define AGENT_FP_RET 1
 #define AGENT_FP_ALIGN 4

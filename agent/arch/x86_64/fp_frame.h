@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define AGENT_FP_SUPPORTED 1
+#define AGENT_FP_WHY_NOT ((const char *)0)
 /* Words from the frame pointer to the caller's frame pointer and to the return address. */
 #define AGENT_FP_NEXT 0
 #define AGENT_FP_RET 1
