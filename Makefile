@@ -141,7 +141,7 @@ AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/b
 AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
-	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c inject/outfile.c \
+	inject/lineedit.c common/report.c common/elfsym.c common/util.c inject/outfile.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
 	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
 	inject/console_gdb.c inject/ns.c inject/reach.c \
@@ -300,9 +300,9 @@ UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_S
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c $(TABLE_WALK_SRCS) agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
-UNIT_test_elfsym := inject/elfsym.c inject/util.c common/log.c
+UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
-	inject/arch/$(ARCH)/regs.c inject/safepoint.c inject/stackwalk.c inject/util.c common/log.c
+	inject/arch/$(ARCH)/regs.c inject/safepoint.c inject/stackwalk.c common/util.c common/log.c
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
 # must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
 UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)

@@ -15,13 +15,13 @@
 # so they have rules of their own here rather than the top Makefile's generic ones.
 
 SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/modmap.c \
-	server/funcindex.c server/symcache.c server/decode.c server/annotate.c inject/util.c common/log.c
+	server/funcindex.c server/symcache.c server/decode.c server/annotate.c common/util.c common/log.c
 # The link's protocol, pure over byte buffers (what the message fuzzer drives), then its sockets.
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/work.c server/relay.c server/netserver.c server/corebudget.c server/peer.c server/dialer.c common/proto.c \
-	server/gdbcmd.c server/gdbroot.c server/pool.c inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
+	server/gdbcmd.c server/gdbroot.c server/pool.c common/report.c common/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
 SERVER := $(BUILD)/memtrace-server
-SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Iinject -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)
+SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)
 SERVER_LIBS := $(call pc_libs,libdw libelf libcjson zlib) -lstdc++ -pthread $(LDFLAGS)
 
 ifeq ($(CROSS_BUILD),)
@@ -101,7 +101,7 @@ SERVER_FUZZ_REPORT := $(BUILD)/fuzz/server_report_fuzz
 SERVER_FUZZ_GDBCMD := $(BUILD)/fuzz/server_gdbcmd_fuzz
 SERVER_FUZZ_CHECK_SECONDS ?= 7
 SERVER_FUZZ_SYSROOT := $(BUILD)/tests/victims
-SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver -Iinject \
+SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver \
 	$(call pc_cflags,libdw libelf libcjson) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 # server_fuzz_build SOURCES,LIBS: the recipe of each, a program of SOURCES.

@@ -1,5 +1,5 @@
 /*
- * Unit test for the symbol cache (inject/elfsym.c), built with
+ * Unit test for the symbol cache (common/elfsym.c), built with
  * AddressSanitizer (and LeakSanitizer at exit, so every cache is freed).
  *
  * First on the test binary itself: a few of its functions, looked up at
