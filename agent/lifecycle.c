@@ -25,8 +25,9 @@
  * write them) and keeps its own `hooked` flag, under its lock, for the
  * dlopen hook; it never reads or writes the recording flag. Start mode
  * records with no GOT at all (the dynamic linker binds to the exports), and
- * a failure or a fork child only stops recording: the slots stay, passing
- * calls through, until a detach or the destructor puts them back.
+ * a failure or a fork child only stops recording: the slots stay, the hooks
+ * passing calls through, until a detach puts them back (the destructor does
+ * only for an agent that was armed and never started).
  */
 #include <elf.h>
 #include <errno.h>
