@@ -39,6 +39,7 @@
 #include "hold.h"
 #include "jsonr.h"
 #include "jsonw.h"
+#include "lifecycle.h"
 #include "lock.h"
 #include "modules.h"
 #include "monotime.h"

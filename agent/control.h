@@ -30,10 +30,14 @@ int agent_control_wait_resume(int timeout_ms);
 void agent_control_exit_report(int sig);
 
 /*
- * In a fork child (the atfork child handler, and only there: it is the one
- * place where no other thread can be using them): close the copies of the
- * agent's sockets, so the parent's memtrace sees the connection end when the
- * parent ends, and send no exit report from the child. Disarms the hold.
+ * In a fork child (the atfork child handler, or the constructor of a child
+ * forked before it ran), and only there: close the copies of the agent's
+ * sockets, so the parent's memtrace sees the connection end when the parent
+ * ends, and send no exit report from the child. Disarms the hold. The one
+ * place a thread other than the control thread closes its descriptors: a
+ * fresh fork child has only the calling thread, so nothing else can be
+ * using them (everywhere else they stay the control thread's, agent_fail
+ * included).
  */
 void agent_control_forget(void);
 

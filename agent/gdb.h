@@ -79,6 +79,11 @@ struct agent_gdb_memory {
 	uint64_t kind_contexts;
 };
 
+/*
+ * Each descriptor is defined beside the table it describes (blocks.c,
+ * contexts.c, arena.c), so its layout is written where the data is; gdb.c's
+ * anchor points at them.
+ */
 extern struct agent_gdb_blocks agent_gdb_blocks;
 extern struct agent_gdb_contexts agent_gdb_contexts;
 extern struct agent_gdb_memory agent_gdb_memory;

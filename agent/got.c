@@ -8,6 +8,11 @@
  *
  * The loader and the vDSO are left alone (ld.so's own malloc is a private
  * minimal allocator), and so is the agent: its own calls must reach libc.
+ *
+ * The mechanism only: when to patch and when to put back, and the recording
+ * flag that goes on and off with it, are lifecycle.c's (its head comment
+ * says why the two live together there). `hooked` below is this file's own
+ * record of whether slots are patched, for the dlopen hook.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -27,6 +32,7 @@
 #include "got.h"
 #include "hooks.h"
 #include "hooks_cxx.h"
+#include "lifecycle.h"
 #include "loaderlock.h"
 #include "real.h"
 #include "reloc.h"

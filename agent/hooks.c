@@ -17,7 +17,6 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "agent.h"
 #include "fp_frame.h"
@@ -26,6 +25,7 @@
 #include "hold.h"
 #include "hooks.h"
 #include "hooks_cxx.h"
+#include "lifecycle.h"
 #include "contexts.h"
 #include "quiesce.h"
 #include "real.h"
@@ -34,17 +34,6 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
-
-__thread int agent_guard;
-
-uint64_t agent_now_ns(void)
-{
-	struct timespec ts;
-
-	/* The coarse clock is a vDSO read of a few ns: ms precision is plenty. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static inline int ready(void)
 {

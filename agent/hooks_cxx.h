@@ -5,7 +5,7 @@
  * never calls the malloc hooks for it, so the operators are hooked as the
  * malloc family is: exported by the agent in start mode, patched into the
  * GOTs on attach. Each hook calls the real operator (agent_real.cxx) and
- * records or forgets the block with the bookkeeping of hooks.c.
+ * records or forgets the block with the bookkeeping of hooks.c (hooks.h).
  */
 #ifndef AGENT_HOOKS_CXX_H
 #define AGENT_HOOKS_CXX_H
@@ -55,20 +55,5 @@ int agent_cxx_frees(const char *name);
  * definition comes before the agent's).
  */
 int agent_cxx_replaced(const char *name);
-
-/*
- * The bookkeeping the operators share with the malloc hooks (hooks.c).
- * agent_hook_recording: this call is to be recorded (the agent records and
- * the thread is not inside the agent or a real operator).
- * agent_hook_forgetting: a block freed now is to be forgotten (as above,
- * but also inside a real operator new: its new_handler giving memory back).
- * agent_hook_record / agent_hook_forget: record block P of SIZE bytes for
- * the caller of the hook whose frame and return address are FRAME and RET,
- * or forget P if it is known. Both are called with agent_guard set.
- */
-int agent_hook_recording(void);
-int agent_hook_forgetting(void);
-void agent_hook_record(void *p, size_t size, void *frame, void *ret);
-void agent_hook_forget(void *p);
 
 #endif

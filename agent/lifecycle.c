@@ -11,7 +11,23 @@
  *
  * The exit report leaves from the destructor (normal exit) or from a handler
  * for the deadly signals the program left at their default action; the
- * handler then lets the signal kill the process as it would have.
+ * handler then lets the signal kill the process as it would have. Those
+ * handlers are the one place the agent touches signal dispositions: a guest
+ * in the program's process, it installs them only where the program left
+ * the default, and detach puts the default back.
+ *
+ * This file is the one owner of agent_state.recording (the only writer) and
+ * the one caller of got.c's agent_got_patch and agent_got_restore. The two
+ * go together because their order is what makes attach and detach safe:
+ * the slots are patched (and no thread is left in an unhooked
+ * dl_iterate_phdr) before recording goes on, and recording goes off before
+ * the slots are put back. got.c is only the mechanism (which slots, how to
+ * write them) and keeps its own `hooked` flag, under its lock, for the
+ * dlopen hook; it never reads or writes the recording flag. Start mode
+ * records with no GOT at all (the dynamic linker binds to the exports), and
+ * a failure or a fork child only stops recording: the slots stay, the hooks
+ * passing calls through, until a detach puts them back (the destructor does
+ * only for an agent that was armed and never started).
  */
 #include <elf.h>
 #include <errno.h>
@@ -32,6 +48,7 @@
 #include "dynelf.h"
 #include "got.h"
 #include "hold.h"
+#include "lifecycle.h"
 #include "loaderlock.h"
 #include "proto.h"
 #include "quiesce.h"
@@ -39,8 +56,6 @@
 #include "state.h"
 #include "tables.h"
 #include "unwinder.h"
-
-struct agent_state agent_state = { .depth = AGENT_DEFAULT_DEPTH, .start_pending = 1 };
 
 struct agent_config {
 	char unwind[16];
@@ -469,8 +484,10 @@ int agent_detach(const char **why)
 	int ret;
 
 	agent_guard = 1;
-	/* Recording off first: a dlopen hook then patches no GOT after the
-	 * restore (got.c checks it under its lock). */
+	/* Recording off first: once the slots go back, frees no longer pass
+	 * through the hooks, so nothing may be recorded after that. A dlopen
+	 * hook patches no GOT after the restore either: got.c clears its own
+	 * `hooked` flag under its lock as it puts the slots back. */
 	__atomic_store_n(&agent_state.recording, 0, __ATOMIC_SEQ_CST);
 	agent_got_restore();
 	remove_signal_handlers();

@@ -505,6 +505,36 @@ static void timeouts_from_env(struct srv_timeouts *t)
 	*t = (struct srv_timeouts){ (int)h, (int)s, (int)u };
 }
 
+/* The network mode's stop: the signal that ended it (srv_net_options.stop). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * The network mode's signal dispositions, set here and not in netserver.c:
+ * only the program's main() touches them. SIGPIPE ignored (a peer that hung
+ * up is seen as an error of send), SIGINT and SIGTERM blocked for the whole
+ * run and caught only inside the loop's ppoll, which waits with the mask
+ * they were taken from (*OLD, put back by the caller afterwards).
+ */
+static void net_signals(sigset_t *old)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigset_t block;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	/* Blocked but in ppoll: a signal ends the wait, never a system call halfway. */
+	sigprocmask(SIG_BLOCK, &block, old);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int serve(struct options *o, struct srv_decoder *d)
 {
 	static char self[4096], cores[PATH_MAX];
@@ -529,6 +559,8 @@ static int serve(struct options *o, struct srv_decoder *d)
 		.n_sysroots = o->n_sysroots,
 	};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	sigset_t old;
+	int rc;
 
 	if (n <= 0) {
 		log_warn("/proc/self/exe: %s: no gdb sessions (their relay runs this program)", strerror(errno));
@@ -565,7 +597,13 @@ static int serve(struct options *o, struct srv_decoder *d)
 	if (no.listen && !o->no_multicast)
 		no.group = &o->group;
 	timeouts_from_env(&no.timeouts);
-	return srv_net_run(&no, d);
+	/* Before the run: the decode pool's threads inherit the mask. */
+	net_signals(&old);
+	no.stop = &stop_signal;
+	no.wait_mask = &old;
+	rc = srv_net_run(&no, d);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /* Decode the report REP (deleted here) of --report. The exit status. */

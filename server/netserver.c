@@ -75,13 +75,6 @@ struct server {
 	char busy[160]; /* ADMIT's refusal */
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-	stop_signal = sig;
-}
-
 /* Said whatever the log level: what a user (or a test) needs to reach the server. */
 static void __attribute__((format(printf, 1, 2))) announce(const char *fmt, ...)
 {
@@ -552,10 +545,8 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 {
 	struct server s = { .o = o, .lfd = -1 };
-	struct sigaction sa = { .sa_handler = on_stop };
 	struct pollfd *fds = NULL;
 	struct srv_peer **slot = NULL;
-	sigset_t block, old;
 	size_t room = 0;
 	int rc = 1;
 
@@ -565,15 +556,8 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 	s.cfg_out = s.cfg_in;
 	s.cfg_out.dialer = 1;
 	s.cfg_out.admit = NULL;
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	/* Blocked but in ppoll: a signal ends the wait, never a system call halfway. */
-	sigprocmask(SIG_BLOCK, &block, &old);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* After the mask: the pool's threads inherit it, so the signals come to ppoll. */
+	/* The caller blocked the stop signals: the pool's threads inherit the
+	 * mask, so the signals come to ppoll. */
 	s.pool = srv_pool_new(o->sysroots, o->n_sysroots, o->decode_threads);
 	if (!s.pool)
 		goto out;
@@ -586,7 +570,7 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 			goto out;
 		announce("dialing %s (memtrace --listen there)", srv_dialer_name(s.dialer));
 	}
-	while (!stop_signal) {
+	while (!*o->stop) {
 		if (room < 2 * s.npeers + 4) {
 			room = 2 * s.npeers + 4 + 16;
 			fds = realloc(fds, room * sizeof(*fds));
@@ -594,10 +578,10 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 			if (!fds || !slot)
 				log_oom();
 		}
-		if (round_once(&s, fds, slot, &old) < 0)
+		if (round_once(&s, fds, slot, o->wait_mask) < 0)
 			goto out;
 	}
-	log_info("%s: stopping", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info("%s: stopping", *o->stop == SIGINT ? "SIGINT" : "SIGTERM");
 	rc = 0;
 out:
 	s.dialed = NULL; /* no dialing again */
@@ -614,6 +598,5 @@ out:
 	srv_discovery_free(s.disc);
 	if (s.lfd >= 0)
 		close(s.lfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

@@ -8,6 +8,8 @@
 #ifndef SRV_NETSERVER_H
 #define SRV_NETSERVER_H
 
+#include <signal.h>
+
 #include "decode.h"
 #include "net.h"
 #include "peer.h"
@@ -31,10 +33,20 @@ struct srv_net_options {
 	char *const *sysroots;		    /* the decode pool's decoders' (kept by pointer) */
 	size_t n_sysroots;
 	unsigned decode_threads;	    /* 0: one per core (server/pool.h) */
+	/*
+	 * The program's, for only a program's main() touches signal
+	 * dispositions: STOP is set by its SIGINT and SIGTERM handler (to the
+	 * signal); WAIT_MASK is the mask the loop waits with (ppoll), the one
+	 * the caller had before it blocked SIGINT and SIGTERM for the whole run
+	 * (so a signal ends a wait, never a system call halfway; the decode
+	 * pool's threads inherit the blocked mask). SIGPIPE is to be ignored.
+	 */
+	const volatile sig_atomic_t *stop;
+	const sigset_t *wait_mask;
 };
 
 /*
- * Serve until SIGINT or SIGTERM; D (which opened the sysroots, so they are
+ * Serve until *O->stop is set (SIGINT or SIGTERM); D (which opened the sysroots, so they are
  * known good) is not used by the loop itself. Says on stderr, whatever
  * the log level, "listening on ADDR:PORT" (the real port) and "discovery on
  * GROUP:PORT". Returns the exit status: 0 when stopped by a signal, 1 when
