@@ -144,7 +144,7 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 	inject/lineedit.c inject/report.c inject/elfsym.c inject/util.c inject/outfile.c \
 	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/regs.c inject/arch/$(ARCH)/regs.c \
 	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
-	inject/console_gdb.c inject/ns.c inject/reach.c \
+	inject/console_gdb.c inject/console_server.c inject/ns.c inject/reach.c \
 	$(COMMON_SRCS)
 
 # An architecture with its own table walk (32-bit ARM: libgcc's, which
