@@ -90,12 +90,20 @@ END {
 		line = mem[1]
 		for (i = 2; i <= m; i++)
 			line = line " " mem[i]
-		printf "ring of %d: %s\n", m, line
+		text[r] = sprintf("ring of %d: %s\n", m, line)
 		for (i = 1; i <= m; i++)
 			for (j = 1; j <= m; j++)
 				if ((mem[i], mem[j]) in edge)
-					printf "  %s -> %s: %s\n", mem[i], mem[j], edge[mem[i], mem[j]]
+					text[r] = text[r] sprintf("  %s -> %s: %s\n", mem[i], mem[j],
+								  edge[mem[i], mem[j]])
 	}
+	# the rings in the order of their files, for listings that compare
+	for (i = 2; i <= rings; i++)
+		for (j = i; j > 1 && text[j - 1] > text[j]; j--) {
+			t = text[j]; text[j] = text[j - 1]; text[j - 1] = t
+		}
+	for (r = 1; r <= rings; r++)
+		printf "%s", text[r]
 	if (rings == 0)
 		print "no rings"
 	exit rings > 0
