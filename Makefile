@@ -142,9 +142,9 @@ AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
 	inject/lineedit.c common/report.c common/elfsym.c common/util.c inject/outfile.c \
-	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/arch/$(ARCH)/regs.c \
+	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/regs.c inject/arch/$(ARCH)/regs.c \
 	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
-	inject/console_gdb.c inject/ns.c inject/reach.c \
+	inject/console_gdb.c inject/console_server.c inject/ns.c inject/reach.c \
 	$(COMMON_SRCS)
 
 # An architecture with its own table walk (32-bit ARM: libgcc's, which
@@ -302,7 +302,7 @@ UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c $(
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
-	inject/arch/$(ARCH)/regs.c inject/safepoint.c inject/stackwalk.c common/util.c common/log.c
+	inject/regs.c inject/arch/$(ARCH)/regs.c inject/safepoint.c inject/stackwalk.c common/util.c common/log.c
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
 # must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
 UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)

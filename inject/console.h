@@ -71,10 +71,4 @@ int inj_console_gdb_line(struct inj_console *con, const char *line);
 /* Close an open gdb console (memtrace is leaving): the program runs on. */
 void inj_console_gdb_end(struct inj_console *con);
 
-/*
- * After coredump wrote PATH: when linked, send it to memtrace-server, which
- * opens it for frames, blocks and inspect. 0 (or not linked), -1 logged.
- */
-int inj_console_send_core(struct inj_console *con, const char *path);
-
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "console_server.h"
 #include "coredump.h"
 #include "log.h"
 #include "ns.h"

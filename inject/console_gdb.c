@@ -26,27 +26,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "console.h"
-#include "elfsym.h"
+#include "console_server.h"
 #include "log.h"
 #include "net.h"
 #include "proto.h"
-#include "report.h"
 #include "session.h"
 #include "srvlink.h"
 #include "util.h"
 
 #define VIEW_MS 60000	    /* frames, blocks, inspect, a gdb command */
-#define CORE_MS 300000	    /* sending a core and gdb opening it */
 #define OPEN_MS 90000	    /* gdb loading the program and connecting */
-#define SEND_STALL_S 30	    /* a core upload the server stops reading */
 #define GDBSERVER_EXIT_MS 10000
 #define WAIT_AFTER_SIGINT_MS 5000
 
@@ -62,72 +56,6 @@ struct inj_gdb {
 	long ctx;
 };
 
-/* ---------------------------------------------------------------- requests */
-
-/*
- * The reply to request ID within TIMEOUT_MS: its text printed, 0; or its
- * error logged, -1. *RUNNING (may be NULL) 1 when gdb says the program
- * still runs.
- */
-static int reply_of(struct inj_console *con, long id, int timeout_ms, int *running)
-{
-	cJSON *r = inj_link_wait(con->link, id, timeout_ms);
-	int ok;
-
-	if (running)
-		*running = 0;
-	if (!r)
-		return -1;
-	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
-	if (ok) {
-		fputs(inj_json_str(r, "text", ""), con->out);
-		fflush(con->out);
-		if (running)
-			*running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "running"));
-	} else {
-		log_err("%s", inj_json_str(r, "error", "memtrace-server refused, giving no reason"));
-	}
-	cJSON_Delete(r);
-	return ok ? 0 : -1;
-}
-
-/* Request CMD (ARGS taken) and print its reply (reply_of). */
-static int ask(struct inj_console *con, const char *cmd, cJSON *args, int timeout_ms, int *running)
-{
-	long id = inj_link_send(con->link, cmd, args);
-
-	if (running)
-		*running = 0;
-	return id < 0 ? -1 : reply_of(con, id, timeout_ms, running);
-}
-
-static int need_link(struct inj_console *con, const char *what)
-{
-	if (inj_link_linked(con->link))
-		return 0;
-	return log_err("%s: memtrace-server answers this, and there is no link to one (--connect or --multicast)",
-		       what);
-}
-
-/* The traced program's path and build-id, as the server looks them up. */
-static void add_program(struct inj_console *con, cJSON *args)
-{
-	char link[64], exe[4096];
-	ssize_t n;
-	const char *bid;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", con->pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	cJSON_AddStringToObject(args, "exe", exe);
-	bid = con->syms ? inj_symcache_build_id(con->syms, exe) : NULL;
-	if (bid)
-		cJSON_AddStringToObject(args, "build_id", bid);
-	cJSON_AddNumberToObject(args, "pid", con->pid);
-}
-
 /* ---------------------------------------------------------------- frames, blocks, inspect */
 
 int inj_console_frames(struct inj_console *con, int argc, char **argv)
@@ -135,7 +63,7 @@ int inj_console_frames(struct inj_console *con, int argc, char **argv)
 	cJSON *args;
 	long id;
 
-	if (need_link(con, argv[0]) < 0)
+	if (inj_console_need_link(con, argv[0]) < 0)
 		return -1;
 	args = cJSON_CreateObject();
 	if (!strcmp(argv[0], "inspect")) {
@@ -162,58 +90,7 @@ int inj_console_frames(struct inj_console *con, int argc, char **argv)
 		}
 		cJSON_AddNumberToObject(args, "ctx", (double)id);
 	}
-	return ask(con, argv[0], args, VIEW_MS, NULL);
-}
-
-/* ---------------------------------------------------------------- cores */
-
-int inj_console_send_core(struct inj_console *con, const char *path)
-{
-	struct timeval tv = { .tv_sec = SEND_STALL_S };
-	char key[NET_CHANNEL_KEY + 1], buf[65536];
-	struct stat sb;
-	cJSON *args;
-	int fd, chan;
-	long id;
-	ssize_t n;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		log_err("%s: %s: not sent to memtrace-server", path, strerror(errno));
-		goto fail;
-	}
-	chan = inj_link_channel(con->link, key, sizeof(key));
-	if (chan < 0)
-		goto fail;
-	setsockopt(chan, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	args = cJSON_CreateObject();
-	cJSON_AddStringToObject(args, "channel", key);
-	cJSON_AddNumberToObject(args, "size", (double)sb.st_size);
-	add_program(con, args);
-	id = inj_link_send(con->link, "core", args);
-	if (id < 0) {
-		close(chan);
-		goto fail;
-	}
-	fprintf(con->out, "sending the core to memtrace-server (%.1f MiB)\n", (double)sb.st_size / (1024.0 * 1024.0));
-	fflush(con->out);
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (write_all(chan, buf, (size_t)n) < 0) {
-			/* The server says why in its reply (it stopped reading, or gave up). */
-			log_info("sending the core: %s", strerror(errno));
-			break;
-		}
-	}
-	close(chan);
-	close(fd);
-	if (reply_of(con, id, CORE_MS, NULL) == 0)
-		return 0;
-	log_err("the core stays in %s (memtrace-server --core reads it offline)", path);
-	return -1;
-fail:
-	if (fd >= 0)
-		close(fd);
-	return -1;
+	return inj_console_ask(con, argv[0], args, VIEW_MS, NULL);
 }
 
 /* ---------------------------------------------------------------- gdbserver */
@@ -320,7 +197,7 @@ static void gdb_close(struct inj_console *con, const char *how)
 	cJSON *args = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(args, "how", how);
-	ask(con, "gdb-close", args, VIEW_MS, NULL);
+	inj_console_ask(con, "gdb-close", args, VIEW_MS, NULL);
 	reap_gdbserver(g, LOG_INFO);
 	free(g);
 	con->gdb = NULL;
@@ -358,7 +235,7 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 	}
 	if (timeout_ms && !id)
 		return log_err("gdb: -t goes with -c (how long to wait for the allocation)");
-	if (need_link(con, "gdb") < 0 || find_gdbserver(con->gdbserver, server, sizeof(server)) < 0)
+	if (inj_console_need_link(con, "gdb") < 0 || find_gdbserver(con->gdbserver, server, sizeof(server)) < 0)
 		return -1;
 	if (id && (!con->session || inj_session_lost(con->session)))
 		return log_err("gdb -c: no agent to ask: %s", con->gone ? con->gone : "not connected");
@@ -379,8 +256,8 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 		goto fail_hold;
 	args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "channel", key);
-	add_program(con, args);
-	if (ask(con, "gdb-open", args, OPEN_MS, NULL) < 0) {
+	inj_console_add_program(con, args);
+	if (inj_console_ask(con, "gdb-open", args, OPEN_MS, NULL) < 0) {
 		/* gdbserver sees the channel close, detaches and ends; its words say why it could not attach. */
 		reap_gdbserver(g, LOG_ERR);
 		free(g);
@@ -398,7 +275,7 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 		cJSON_AddNumberToObject(args, "ctx", (double)id);
 		fprintf(con->out, "context %ld allocated 0x%llx (%llu bytes) in thread %d\n", id,
 			(unsigned long long)addr, (unsigned long long)size, tid);
-		if (ask(con, "gdb-site", args, VIEW_MS, &running) == 0 && running)
+		if (inj_console_ask(con, "gdb-site", args, VIEW_MS, &running) == 0 && running)
 			fputs("the thread has not come back from the allocator yet: `bt` shows where it is\n", con->out);
 	}
 	fputs(gdb_console_text, con->out);
@@ -442,7 +319,7 @@ int inj_console_gdb_line(struct inj_console *con, const char *line)
 	}
 	args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "command", line);
-	rc = ask(con, "gdb-exec", args, VIEW_MS, &running);
+	rc = inj_console_ask(con, "gdb-exec", args, VIEW_MS, &running);
 	if (rc == 0 && running) {
 		/*
 		 * gdbserver interrupts an attached process through its process
@@ -453,7 +330,7 @@ int inj_console_gdb_line(struct inj_console *con, const char *line)
 		if (kill(con->gdb->server, 0) == 0 && syscall(SYS_tgkill, con->pid, con->pid, SIGINT) == 0) {
 			args = cJSON_CreateObject();
 			cJSON_AddNumberToObject(args, "ms", WAIT_AFTER_SIGINT_MS);
-			rc = ask(con, "gdb-wait", args, VIEW_MS, &running);
+			rc = inj_console_ask(con, "gdb-wait", args, VIEW_MS, &running);
 		}
 		if (rc == 0 && running)
 			rc = log_err("the program is still running under gdb: continue gives it back");

@@ -35,7 +35,7 @@
 #include "coredump.h"
 #include "log.h"
 #include "ptrace.h"
-#include "remote.h"
+#include "regs.h"
 #include "util.h"
 
 /* The native ELF class: memtrace is built for the target's architecture.

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "ptrace.h"
-#include "remote.h"
+#include "regs.h"
 
 #define NS_PER_S 1000000000LL
 /* Longest sleep between passes, in case SIGCHLD goes to another thread of ours. */

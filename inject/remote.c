@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "regs.h"
 #include "remote.h"
 
 /*
@@ -56,28 +57,6 @@ struct inj_call {
 	uint64_t mask; /* the kernel's sigset: 64 signals */
 	int refused;   /* a seccomp filter refused a system call of the call: its number + 1 */
 };
-
-int inj_regs_get(int tid, struct inj_regs *r)
-{
-	struct iovec iov = { r->w, sizeof(r->w) };
-
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
-		return -1;
-	/* A tracee of another word size shows another layout. */
-	if (iov.iov_len != inj_arch_regs_size()) {
-		errno = EINVAL;
-		return -1;
-	}
-	r->len = iov.iov_len;
-	return 0;
-}
-
-int inj_regs_set(int tid, const struct inj_regs *r)
-{
-	struct iovec iov = { (void *)r->w, r->len };
-
-	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ? -1 : 0;
-}
 
 int inj_call_tid(const struct inj_call *c)
 {

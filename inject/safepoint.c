@@ -33,7 +33,7 @@
 #include <sys/uio.h>
 
 #include "log.h"
-#include "remote.h"
+#include "regs.h"
 #include "safepoint.h"
 
 enum {

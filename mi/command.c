@@ -10,6 +10,9 @@
  * stderr into the log, expire deadlines, and notice gdb's death: its exit
  * (a pidfd, or waitid without reaping), EOF on its stdout, EPIPE on its
  * stdin. Blocking calls are loops over it.
+ *
+ * The session's log, its error text and the clock are here too, beside the
+ * engine that uses them most: session.c calls into this file, never back.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "session.h"
 
 /* Reads per step: a flood of output cannot starve the caller's loop. */
@@ -28,6 +32,51 @@
 #define REAP_MS 1000
 /* Without a pidfd: how often to look whether gdb has exited. */
 #define EXIT_CHECK_MS 200
+
+/* ---------------------------------------------------------------- log, errors, clock */
+
+int64_t gdbmi_now_ms(void)
+{
+	return monotime_ms();
+}
+
+static void vlog(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int saved = errno;
+
+	if (s->opt.log || level == GDBMI_LOG_ERR) {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		if (s->opt.log)
+			s->opt.log(s->opt.log_ctx, level, msg);
+		else
+			fprintf(stderr, "gdbmi: %s\n", msg);
+	}
+	errno = saved;
+}
+
+void gdbmi_log(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(s, level, fmt, ap);
+	va_end(ap);
+}
+
+void gdbmi_set_error(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	gdbmi_buf_reset(&s->error);
+	va_start(ap, fmt);
+	gdbmi_buf_vprintf(&s->error, fmt, ap);
+	va_end(ap);
+	if (s->error.p)
+		gdbmi_log(s, level, "%s", s->error.p);
+	errno = saved;
+}
 
 /* ---------------------------------------------------------------- pending list */
 

@@ -8,13 +8,10 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "monotime.h"
 #include "session.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -22,49 +19,6 @@
 #define DEFAULT_EXIT_TIMEOUT_MS 3000
 /* After SIGKILL, how long to wait for gdb's output to close. */
 #define KILL_WAIT_MS 2000
-
-int64_t gdbmi_now_ms(void)
-{
-	return monotime_ms();
-}
-
-static void vlog(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, va_list ap)
-{
-	char msg[1024];
-	int saved = errno;
-
-	if (s->opt.log || level == GDBMI_LOG_ERR) {
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		if (s->opt.log)
-			s->opt.log(s->opt.log_ctx, level, msg);
-		else
-			fprintf(stderr, "gdbmi: %s\n", msg);
-	}
-	errno = saved;
-}
-
-void gdbmi_log(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(s, level, fmt, ap);
-	va_end(ap);
-}
-
-void gdbmi_set_error(struct gdbmi_session *s, enum gdbmi_log_level level, const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-
-	gdbmi_buf_reset(&s->error);
-	va_start(ap, fmt);
-	gdbmi_buf_vprintf(&s->error, fmt, ap);
-	va_end(ap);
-	if (s->error.p)
-		gdbmi_log(s, level, "%s", s->error.p);
-	errno = saved;
-}
 
 /* ---------------------------------------------------------------- start */
 

@@ -1,7 +1,7 @@
 /*
  * session.h: the inside of a gdb session, shared by session.c (life cycle,
- * setup, execution state) and command.c (commands, I/O, dispatch). Private
- * to libgdbmi.
+ * setup, execution state) and command.c (commands, I/O, dispatch, and the
+ * log, error and clock helpers below). Private to libgdbmi.
  */
 #ifndef GDBMI_SESSION_H
 #define GDBMI_SESSION_H
@@ -66,7 +66,7 @@ struct gdbmi_session {
  */
 void gdbmi_mark_dead(struct gdbmi_session *s);
 
-/* Milliseconds of CLOCK_MONOTONIC. */
+/* Milliseconds of CLOCK_MONOTONIC (command.c, as the two below). */
 int64_t gdbmi_now_ms(void);
 
 /* Log at LEVEL through the caller's callback (errors to stderr without one). */

@@ -1,5 +1,5 @@
 /*
- * Unit test for the injector (inject/inject.c, ptrace.c, remote.c, loader.c,
+ * Unit test for the injector (inject/inject.c, ptrace.c, remote.c, regs.c, loader.c,
  * inject/arch/<arch>/regs.c) on real processes.
  *
  * The victims are forks of this test: a main thread blocked in read() on a

@@ -13,7 +13,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "remote.h"
+#include "regs.h"
 
 struct a64_regs {
 	uint64_t regs[31];
