@@ -133,7 +133,7 @@ TABLE_WALK_SRCS := $(or $(ARCH_TABLE_WALK),agent/table_walk_libunwind.c)
 ARCH_AGENT_SRCS := $(filter-out $(ARCH_TABLE_WALK),$(wildcard agent/arch/$(ARCH)/*.c))
 COMMON_SRCS := common/proto.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
-	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
+	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c \
 	$(TABLE_WALK_SRCS) $(ARCH_AGENT_SRCS)
@@ -298,7 +298,7 @@ UNIT_test_proto := common/proto.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
-UNIT_test_unwind := agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c $(TABLE_WALK_SRCS) agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
+UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c $(TABLE_WALK_SRCS) agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \

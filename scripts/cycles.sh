@@ -10,8 +10,9 @@
 # object is named by its source file, so common/log.c built into three programs
 # is one file. Then it prints every ring (strongly connected set of files) with
 # the calls that close it, and exits 1 if there is one, 0 if there is none.
-# The sanitizer build (BUILD/asan) and the tests' objects are left out: they
-# compile the same sources.
+# The sanitizer build (BUILD/asan), the cross builds (BUILD/TRIPLET, which
+# may be older) and the tests' objects are left out: they compile the same
+# sources.
 set -eu
 
 build=${1:-build}
@@ -20,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 # One line per symbol: "D|U <group> <source file> <symbol>"
 symbols() {
-	find "$build" -name '*.o' -not -path "$build/asan/*" -not -path "$build/tests/*" -not -path "$build/bench/*" |
+	find "$build" -name '*.o' -not -path "$build/asan/*" -not -path "$build/tests/*" -not -path "$build/bench/*" \
+		-not -path "$build/*-linux-*/*" |
 	sort | while read -r obj; do
 		# The source file: strip leading folders of the object's path until a
 		# .c of that name exists (build/inject/inject/ptrace.o is
