@@ -114,10 +114,7 @@ static void frame_header(struct jsonw *w)
 {
 	size_t len = w->len - PROTO_HEADER_SIZE;
 
-	w->buf[0] = (char)(len >> 24);
-	w->buf[1] = (char)(len >> 16);
-	w->buf[2] = (char)(len >> 8);
-	w->buf[3] = (char)len;
+	proto_header_put((unsigned char *)w->buf, (uint32_t)len);
 }
 
 /*

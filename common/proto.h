@@ -14,10 +14,54 @@
 
 #define PROTO_VERSION 1
 #define PROTO_HEADER_SIZE 4
-/* Largest request the agent accepts. */
+
+/*
+ * The limits of the wire, each written here once: the programs check them,
+ * their error texts and usage print them from these macros, and
+ * docs/protocol.md ("Limits") names this header.
+ */
+
+/* The agent's socket. Largest request the agent accepts. */
 #define PROTO_MAX_REQUEST (64u * 1024)
 /* Largest message memtrace accepts from the agent (full reports). */
 #define PROTO_MAX_REPLY (512u * 1024 * 1024)
+
+/* Context ids are 1..PROTO_CTX_ID_MAX: the agent keeps them as uint32_t. */
+#define PROTO_CTX_ID_MAX UINT32_MAX
+
+/* "report": "count" 0..PROTO_REPORT_MAX_COUNT (0: all), default PROTO_REPORT_COUNT. */
+#define PROTO_REPORT_COUNT 10
+#define PROTO_REPORT_MAX_COUNT 1000000
+
+/* "dump": "n" 1..PROTO_DUMP_MAX_BLOCKS (default 1), "bytes" 1..PROTO_DUMP_MAX_BYTES
+ * (default PROTO_DUMP_BYTES). The agent answers from fixed buffers of these sizes. */
+#define PROTO_DUMP_MAX_BLOCKS 100
+#define PROTO_DUMP_MAX_BYTES 4096
+#define PROTO_DUMP_BYTES 64
+
+/* The server link (docs/protocol.md, "Server link"). */
+#define PROTO_LINK_MAX_HELLO (64u << 10)	/* a message before the hello is done */
+#define PROTO_LINK_MAX_REQUEST (64u << 20)	/* a message to the server, after the hello */
+#define PROTO_LINK_MAX_REPLY (512u << 20)	/* a message from the server */
+/* "inspect": "bytes" as memtrace's console asks for them, 1..PROTO_INSPECT_MAX_BYTES. */
+#define PROTO_INSPECT_MAX_BYTES 4096
+
+/* The header of a LEN-byte message, into HDR. Inline, like the decoder, so the
+ * server's link, its fuzzers and the test tools frame without this file's
+ * socket code. */
+static inline void proto_header_put(unsigned char hdr[PROTO_HEADER_SIZE], uint32_t len)
+{
+	hdr[0] = (unsigned char)(len >> 24);
+	hdr[1] = (unsigned char)(len >> 16);
+	hdr[2] = (unsigned char)(len >> 8);
+	hdr[3] = (unsigned char)len;
+}
+
+/* The length a header gives. */
+static inline uint32_t proto_header_len(const unsigned char hdr[PROTO_HEADER_SIZE])
+{
+	return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+}
 
 /* Abstract unix socket name of the agent serving PID (sun_path without the
  * leading NUL), written into BUF of SIZE bytes. Returns the name length. */
@@ -51,9 +95,6 @@ int proto_send(int fd, const void *payload, size_t len, int timeout_ms);
  * when the peer closed the connection (also for EOF in the middle).
  */
 int proto_read_all(int fd, void *buf, size_t len, int timeout_ms);
-
-/* Decode a header. */
-uint32_t proto_header_len(const unsigned char hdr[PROTO_HEADER_SIZE]);
 
 /*
  * Read and drop LEN bytes (an oversized message), so the stream stays in

@@ -60,7 +60,7 @@ $(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS) $(MI_SRCS
 # The link tests' scripted peer (tests/integration/t-server-*.sh): host code, sanitized.
 LINKPEER := $(BUILD)/tests/tools/linkpeer
 test-bins: $(LINKPEER)
-$(LINKPEER): tests/tools/linkpeer.c common/net.c common/net.h $(TARGET_STAMP)
+$(LINKPEER): tests/tools/linkpeer.c common/net.c common/net.h common/proto.h $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) -O1 $(call pc_cflags,libcjson) $(ASAN_FLAGS) -o $@ \
 		tests/tools/linkpeer.c common/net.c $(call pc_libs,libcjson)
