@@ -40,7 +40,7 @@
 #define PROTO_DUMP_BYTES 64
 
 /* The server link (docs/protocol.md, "Server link"). */
-#define PROTO_LINK_MAX_HELLO (64u << 10)	/* a message before the hello is done */
+#define PROTO_LINK_MAX_HELLO (64u << 10)	/* a hello, its reply, anything before them */
 #define PROTO_LINK_MAX_REQUEST (64u << 20)	/* a message to the server, after the hello */
 #define PROTO_LINK_MAX_REPLY (512u << 20)	/* a message from the server */
 /* "inspect": "bytes" as memtrace's console asks for them, 1..PROTO_INSPECT_MAX_BYTES. */
