@@ -18,13 +18,17 @@
 /*
  * The limits of the wire, each written here once: the programs check them,
  * their error texts and usage print them from these macros, and
- * docs/protocol.md ("Limits") names this header.
+ * docs/protocol.md names this header. The defaults stay plain decimal
+ * numbers: the console's help text prints them with the preprocessor's #.
  */
 
 /* The agent's socket. Largest request the agent accepts. */
 #define PROTO_MAX_REQUEST (64u * 1024)
 /* Largest message memtrace accepts from the agent (full reports). */
 #define PROTO_MAX_REPLY (512u * 1024 * 1024)
+/* A request over PROTO_MAX_REQUEST gets an error and its body is skipped; a
+ * length over this is a stream out of step, and the agent hangs up. */
+#define PROTO_MAX_IN_STEP (16u * 1024 * 1024)
 
 /* Context ids are 1..PROTO_CTX_ID_MAX: the agent keeps them as uint32_t. */
 #define PROTO_CTX_ID_MAX UINT32_MAX
@@ -33,11 +37,13 @@
 #define PROTO_REPORT_COUNT 10
 #define PROTO_REPORT_MAX_COUNT 1000000
 
-/* "dump": "n" 1..PROTO_DUMP_MAX_BLOCKS (default 1), "bytes" 1..PROTO_DUMP_MAX_BYTES
- * (default PROTO_DUMP_BYTES). The agent answers from fixed buffers of these sizes. */
+/* "dump": "n" 1..PROTO_DUMP_MAX_BLOCKS (default PROTO_DUMP_BLOCKS), "bytes"
+ * 1..PROTO_DUMP_MAX_BYTES (default PROTO_DUMP_BYTES). The agent answers from
+ * fixed buffers of these sizes. */
+#define PROTO_DUMP_BLOCKS 1
 #define PROTO_DUMP_MAX_BLOCKS 100
-#define PROTO_DUMP_MAX_BYTES 4096
 #define PROTO_DUMP_BYTES 64
+#define PROTO_DUMP_MAX_BYTES 4096
 
 /* The server link (docs/protocol.md, "Server link"). */
 #define PROTO_LINK_MAX_HELLO (64u << 10)	/* a hello, its reply, anything before them */

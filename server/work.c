@@ -24,6 +24,7 @@
 #include "gdbmi.h"
 #include "log.h"
 #include "modmap.h"
+#include "proto.h"
 #include "relay.h"
 #include "report.h"
 #include "request.h"
@@ -505,7 +506,7 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 		exit(125);
 	}
 	if (!strcmp(cmd, "frames") || !strcmp(cmd, "blocks") || !strcmp(cmd, "gdb-site")) {
-		if (num_of(msg, "ctx", 1, 4294967295.0, &v) < 0) {
+		if (num_of(msg, "ctx", 1, PROTO_CTX_ID_MAX, &v) < 0) {
 			fclose(f);
 			free(buf);
 			return srv_reply_error(id, "%s: \"ctx\" must be a context ID", cmd);
