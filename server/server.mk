@@ -20,7 +20,7 @@ SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/m
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/work.c server/relay.c server/netserver.c server/corebudget.c server/peer.c server/dialer.c common/proto.c \
 	server/gdbcmd.c server/gdbroot.c server/pool.c inject/report.c inject/elfsym.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
-SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h \
+SERVER_HDRS := $(wildcard server/*.h) inject/report.h inject/elfsym.h inject/util.h common/log.h common/anchor.h \
 	common/net.h common/proto.h $(MI_HDRS)
 SERVER := $(BUILD)/memtrace-server
 SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Iinject -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)
