@@ -115,7 +115,7 @@ pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # ---------------------------------------------------------------- sources
 # Per-architecture agent code (agent/arch/arm/atomic64.c).
 ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
-COMMON_SRCS := common/proto.c common/log.c common/net.c
+COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c \

@@ -26,6 +26,7 @@
 #include "discover.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_msg.h"
 #include "report.h"
 #include "session.h"
 #include "srvlink.h"
@@ -101,38 +102,26 @@ static void io_why(char *why, size_t len, int timeout_s)
 static cJSON *read_msg(int fd, int64_t deadline, uint32_t max, char *why, size_t wlen)
 {
 	int timeout_s = (left_ms(deadline) + 999) / 1000;
-	unsigned char hdr[PROTO_HEADER_SIZE];
 	uint32_t len;
 	cJSON *msg;
-	char *buf;
 
-	if (proto_read_all(fd, hdr, sizeof(hdr), left_ms(deadline)) < 0) {
+	switch (proto_read_msg(fd, max, deadline, 0, &msg, &len)) {
+	case PROTO_MSG_OK:
+		return msg;
+	case PROTO_MSG_IO:
 		io_why(why, wlen, timeout_s);
-		return NULL;
-	}
-	len = proto_header_len(hdr);
-	if (len == 0 || len > max) {
+		break;
+	case PROTO_MSG_SIZE:
 		snprintf(why, wlen, "a garbled reply: a message of %u bytes", len);
-		return NULL;
-	}
-	buf = malloc(len + 1);
-	if (!buf) {
+		break;
+	case PROTO_MSG_NOMEM:
 		snprintf(why, wlen, "no memory for a reply of %u bytes", len);
-		return NULL;
-	}
-	if (proto_read_all(fd, buf, len, left_ms(deadline)) < 0) {
-		io_why(why, wlen, timeout_s);
-		free(buf);
-		return NULL;
-	}
-	msg = cJSON_ParseWithLength(buf, len);
-	free(buf);
-	if (!cJSON_IsObject(msg) || inj_json_num_int(msg, "v") != PROTO_VERSION) {
+		break;
+	case PROTO_MSG_GARBLED:
 		snprintf(why, wlen, "a garbled reply: not protocol version %d JSON", PROTO_VERSION);
-		cJSON_Delete(msg);
-		return NULL;
+		break;
 	}
-	return msg;
+	return NULL;
 }
 
 /* Send MSG (not consumed) on FD before DEADLINE. 0, or -1 with WHY filled. */
