@@ -253,7 +253,7 @@ $(BUILD)/bench/%: bench/%.c $(TARGET_STAMP)
 
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.
-UNIT_test_proto := common/proto.c common/log.c
+UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
