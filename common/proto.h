@@ -49,7 +49,9 @@
 #define PROTO_LINK_MAX_HELLO (64u << 10)	/* a hello, its reply, anything before them */
 #define PROTO_LINK_MAX_REQUEST (64u << 20)	/* a message to the server, after the hello */
 #define PROTO_LINK_MAX_REPLY (512u << 20)	/* a message from the server */
-/* "inspect": "bytes" as memtrace's console asks for them, 1..PROTO_INSPECT_MAX_BYTES. */
+/* "inspect": "bytes" as memtrace's console asks for them, 1..PROTO_INSPECT_MAX_BYTES;
+ * without it the server shows PROTO_INSPECT_BYTES. */
+#define PROTO_INSPECT_BYTES 64
 #define PROTO_INSPECT_MAX_BYTES 4096
 
 /* The header of a LEN-byte message, into HDR. Inline, like the decoder, so the

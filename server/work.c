@@ -482,7 +482,7 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
-	double v = 0, bytes = 64;
+	double v = 0, bytes = PROTO_INSPECT_BYTES;
 	int rc = -1;
 	enum srv_gdbcmd_kind kind = SRV_GDBCMD_INSPECT;
 	char why[300];
