@@ -1,10 +1,12 @@
 /*
- * Wire framing shared by memtrace and the agent: each message is a 4-byte
- * big-endian length followed by that many bytes of JSON (one object).
- * docs/protocol.md documents the messages carried inside.
+ * The wire shared by memtrace, the agent and memtrace-server: the framing
+ * of both links (each message is a 4-byte big-endian length followed by
+ * that many bytes of JSON, one object), their limits, and the socket helpers
+ * of proto.c. docs/protocol.md documents the messages carried inside.
  *
  * These functions allocate nothing and never raise SIGPIPE, so the agent can
- * use them from its control thread and from its exit path.
+ * use them from its control thread and from its exit path. Reading a whole
+ * JSON message, which allocates, is proto_msg.h's.
  */
 #ifndef MEMTRACE_PROTO_H
 #define MEMTRACE_PROTO_H
