@@ -131,7 +131,7 @@ pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 ARCH_TABLE_WALK := $(wildcard agent/arch/$(ARCH)/table_walk.c)
 TABLE_WALK_SRCS := $(or $(ARCH_TABLE_WALK),agent/table_walk_libunwind.c)
 ARCH_AGENT_SRCS := $(filter-out $(ARCH_TABLE_WALK),$(wildcard agent/arch/$(ARCH)/*.c))
-COMMON_SRCS := common/proto.c common/log.c common/net.c
+COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c agent/state.c \
@@ -294,7 +294,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/bench/%.d $(TARGET_STAMP)
 
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.
-UNIT_test_proto := common/proto.c common/log.c
+UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c

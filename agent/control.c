@@ -54,13 +54,9 @@
 #define READ_TIMEOUT_MS 5000
 /* A client that takes none of what it is sent for this long is hung up on. */
 #define SEND_TIMEOUT_MS 60000
-/* A length above this is not a message but a stream out of step: hang up. */
-#define RESYNC_LIMIT (16u * 1024 * 1024)
 /* Frames waiting for a client that reads slowly: a reply and the events
  * behind it. A client that lets more pile up is hung up on. */
 #define OUT_MAX 8
-#define MAX_DUMP_BLOCKS 100
-#define MAX_DUMP_BYTES 4096
 
 struct client {
 	int fd;
@@ -116,10 +112,7 @@ static void frame_header(struct jsonw *w)
 {
 	size_t len = w->len - PROTO_HEADER_SIZE;
 
-	w->buf[0] = (char)(len >> 24);
-	w->buf[1] = (char)(len >> 16);
-	w->buf[2] = (char)(len >> 8);
-	w->buf[3] = (char)len;
+	proto_header_put((unsigned char *)w->buf, (uint32_t)len);
 }
 
 /*
@@ -279,7 +272,7 @@ struct dump_pick {
 	uint32_t ctx;
 	int n, max;
 	uint64_t live;
-	struct agent_block picked[MAX_DUMP_BLOCKS];
+	struct agent_block picked[PROTO_DUMP_MAX_BLOCKS];
 };
 
 /* Keep the MAX oldest blocks of the context, sorted by sequence number. */
@@ -324,13 +317,13 @@ static int cmd_dump(int fd, int64_t id, const struct jsonr_member *m, int n)
 	const struct jsonr_member *cnt = jsonr_get(m, n, "n");
 	const struct jsonr_member *bytes = jsonr_get(m, n, "bytes");
 	static struct dump_pick d;
-	unsigned char data[MAX_DUMP_BYTES];
-	char hex[2 * MAX_DUMP_BYTES + 1];
+	unsigned char data[PROTO_DUMP_MAX_BYTES];
+	char hex[2 * PROTO_DUMP_MAX_BYTES + 1];
 	struct jsonw w;
 
 	char msg[80];
 
-	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > UINT32_MAX)
+	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > PROTO_CTX_ID_MAX)
 		return reply_error(fd, id, "\"ctx\" must be a context id");
 	if (!agent_ctx_by_id((uint32_t)ctx->num)) {
 		snprintf(msg, sizeof(msg), "no context %lld (the ids are in the report)", (long long)ctx->num);
@@ -338,13 +331,17 @@ static int cmd_dump(int fd, int64_t id, const struct jsonr_member *m, int n)
 	}
 	memset(&d, 0, sizeof(d));
 	d.ctx = (uint32_t)ctx->num;
-	d.max = cnt && cnt->type == JSONR_INT ? (int)cnt->num : 1;
-	if (d.max < 1 || d.max > MAX_DUMP_BLOCKS)
-		return reply_error(fd, id, "\"n\" must be 1..100");
-	struct dump_copy c = { .out = data, .want = 64 };
+	d.max = cnt && cnt->type == JSONR_INT ? (int)cnt->num : PROTO_DUMP_BLOCKS;
+	if (d.max < 1 || d.max > PROTO_DUMP_MAX_BLOCKS) {
+		snprintf(msg, sizeof(msg), "\"n\" must be 1..%d", PROTO_DUMP_MAX_BLOCKS);
+		return reply_error(fd, id, msg);
+	}
+	struct dump_copy c = { .out = data, .want = PROTO_DUMP_BYTES };
 	if (bytes && bytes->type == JSONR_INT) {
-		if (bytes->num < 1 || bytes->num > MAX_DUMP_BYTES)
-			return reply_error(fd, id, "\"bytes\" must be 1..4096");
+		if (bytes->num < 1 || bytes->num > PROTO_DUMP_MAX_BYTES) {
+			snprintf(msg, sizeof(msg), "\"bytes\" must be 1..%d", PROTO_DUMP_MAX_BYTES);
+			return reply_error(fd, id, msg);
+		}
 		c.want = (size_t)bytes->num;
 	}
 	agent_blocks_foreach(dump_collect, &d);
@@ -460,11 +457,14 @@ static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
 {
 	const struct jsonr_member *cnt = jsonr_get(m, n, "count");
 	struct jsonw w;
-	int count = 10;
+	int count = PROTO_REPORT_COUNT;
+	char msg[80];
 
 	if (cnt) {
-		if (cnt->type != JSONR_INT || cnt->num < 0 || cnt->num > 1000000)
-			return reply_error(fd, id, "\"count\" must be 0..1000000 (0: all)");
+		if (cnt->type != JSONR_INT || cnt->num < 0 || cnt->num > PROTO_REPORT_MAX_COUNT) {
+			snprintf(msg, sizeof(msg), "\"count\" must be 0..%d (0: all)", PROTO_REPORT_MAX_COUNT);
+			return reply_error(fd, id, msg);
+		}
 		count = (int)cnt->num;
 	}
 	if (reply_begin(&w, id, 1) < 0)
@@ -554,7 +554,7 @@ static int cmd_hold(int fd, int64_t id, const struct jsonr_member *m, int n)
 	struct agent_ctx *c;
 	char msg[200];
 
-	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > UINT32_MAX)
+	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > PROTO_CTX_ID_MAX)
 		return reply_error(fd, id, "\"ctx\" must be a context id (1 or more)");
 	c = agent_ctx_by_id((uint32_t)ctx->num);
 	if (!c) {
@@ -864,7 +864,7 @@ static void client_readable(struct client *cl)
 			snprintf(msg, sizeof(msg), "message too large: %u bytes, the limit is %u",
 				 cl->len, PROTO_MAX_REQUEST);
 			reply_error(cl->fd, 0, msg);
-			if (cl->len > RESYNC_LIMIT)
+			if (cl->len > PROTO_MAX_IN_STEP)
 				client_close(cl);
 			else
 				cl->skipping = 1;

@@ -12,6 +12,7 @@
 
 uint32_t agent_gdb_break_ctx;
 
+/* Fields in order: enum anchor_word. */
 struct agent_gdb_anchor {
 	uint64_t magic;
 	uint64_t version;
@@ -29,8 +30,8 @@ struct agent_gdb_anchor {
 };
 
 AGENT_EXPORT struct agent_gdb_anchor memtrace_gdb = {
-	.magic = AGENT_GDB_MAGIC,
-	.version = AGENT_GDB_VERSION,
+	.magic = ANCHOR_MAGIC,
+	.version = ANCHOR_VERSION,
 	.ptr_size = sizeof(void *),
 	.nfields = sizeof(struct agent_gdb_anchor) / 8,
 	.blocks = AGENT_GDB_PTR(&agent_gdb_blocks),
@@ -43,6 +44,61 @@ AGENT_EXPORT struct agent_gdb_anchor memtrace_gdb = {
 
 _Static_assert(sizeof(struct agent_gdb_ptr) == 8, "anchor fields are 8 bytes");
 _Static_assert(sizeof(struct agent_gdb_anchor) % 8 == 0, "anchor fields are 8 bytes");
+
+/* Each field is the word common/anchor.h says it is: the readers use those numbers. */
+#define AT(type, field, word) _Static_assert(offsetof(struct type, field) == 8 * (word), #field " is word " #word)
+AT(agent_gdb_anchor, magic, ANCHOR_MAGIC_W);
+AT(agent_gdb_anchor, version, ANCHOR_VERSION_W);
+AT(agent_gdb_anchor, ptr_size, ANCHOR_PTR_SIZE);
+AT(agent_gdb_anchor, nfields, ANCHOR_NFIELDS);
+AT(agent_gdb_anchor, blocks, ANCHOR_BLOCKS);
+AT(agent_gdb_anchor, contexts, ANCHOR_CONTEXTS);
+AT(agent_gdb_anchor, memory, ANCHOR_MEMORY);
+AT(agent_gdb_anchor, recording, ANCHOR_RECORDING);
+AT(agent_gdb_anchor, failure, ANCHOR_FAILURE);
+AT(agent_gdb_anchor, break_ctx, ANCHOR_BREAK_CTX);
+AT(agent_gdb_anchor, hit_ctx, ANCHOR_HIT_CTX);
+AT(agent_gdb_anchor, hit_ptr, ANCHOR_HIT_PTR);
+AT(agent_gdb_anchor, hit_size, ANCHOR_HIT_SIZE);
+_Static_assert(sizeof(struct agent_gdb_anchor) == 8 * ANCHOR_WORDS, "the anchor's words");
+
+AT(agent_gdb_blocks, shards, ANCHOR_B_SHARDS);
+AT(agent_gdb_blocks, nshards, ANCHOR_B_NSHARDS);
+AT(agent_gdb_blocks, shard_stride, ANCHOR_B_SHARD_STRIDE);
+AT(agent_gdb_blocks, shard_cap_off, ANCHOR_B_SHARD_CAP_OFF);
+AT(agent_gdb_blocks, shard_count_off, ANCHOR_B_SHARD_COUNT_OFF);
+AT(agent_gdb_blocks, shard_slots_off, ANCHOR_B_SHARD_SLOTS_OFF);
+AT(agent_gdb_blocks, entry_stride, ANCHOR_B_ENTRY_STRIDE);
+AT(agent_gdb_blocks, entry_ptr_off, ANCHOR_B_ENTRY_PTR_OFF);
+AT(agent_gdb_blocks, entry_seq_off, ANCHOR_B_ENTRY_SEQ_OFF);
+AT(agent_gdb_blocks, entry_ctx_size_off, ANCHOR_B_ENTRY_CTX_SIZE_OFF);
+AT(agent_gdb_blocks, size_bits, ANCHOR_B_SIZE_BITS);
+_Static_assert(sizeof(struct agent_gdb_blocks) == 8 * ANCHOR_B_WORDS, "the blocks descriptor's words");
+
+AT(agent_gdb_contexts, by_id, ANCHOR_C_BY_ID);
+AT(agent_gdb_contexts, count, ANCHOR_C_COUNT);
+AT(agent_gdb_contexts, chunk_bits, ANCHOR_C_CHUNK_BITS);
+AT(agent_gdb_contexts, nchunks, ANCHOR_C_NCHUNKS);
+AT(agent_gdb_contexts, id_off, ANCHOR_C_ID_OFF);
+AT(agent_gdb_contexts, depth_off, ANCHOR_C_DEPTH_OFF);
+AT(agent_gdb_contexts, truncated_off, ANCHOR_C_TRUNCATED_OFF);
+AT(agent_gdb_contexts, peak_off, ANCHOR_C_PEAK_OFF);
+AT(agent_gdb_contexts, slot_off, ANCHOR_C_SLOT_OFF);
+AT(agent_gdb_contexts, slot_stride, ANCHOR_C_SLOT_STRIDE);
+AT(agent_gdb_contexts, nslots, ANCHOR_C_NSLOTS);
+AT(agent_gdb_contexts, slot_live_blocks_off, ANCHOR_C_SLOT_LIVE_BLOCKS_OFF);
+AT(agent_gdb_contexts, slot_live_bytes_off, ANCHOR_C_SLOT_LIVE_BYTES_OFF);
+AT(agent_gdb_contexts, slot_total_allocs_off, ANCHOR_C_SLOT_TOTAL_ALLOCS_OFF);
+AT(agent_gdb_contexts, slot_total_bytes_off, ANCHOR_C_SLOT_TOTAL_BYTES_OFF);
+AT(agent_gdb_contexts, pcs_off, ANCHOR_C_PCS_OFF);
+_Static_assert(sizeof(struct agent_gdb_contexts) == 8 * ANCHOR_C_WORDS, "the contexts descriptor's words");
+
+AT(agent_gdb_memory, bytes, ANCHOR_M_BYTES);
+AT(agent_gdb_memory, kinds, ANCHOR_M_KINDS);
+AT(agent_gdb_memory, kind_blocks, ANCHOR_M_KIND_BLOCKS);
+AT(agent_gdb_memory, kind_contexts, ANCHOR_M_KIND_CONTEXTS);
+_Static_assert(sizeof(struct agent_gdb_memory) == 8 * ANCHOR_M_WORDS, "the memory descriptor's words");
+#undef AT
 
 /*
  * What the debugger's breakpoint is on, once the hit is written down. Empty,

@@ -8,9 +8,12 @@
  * wide, on every architecture: field K of a descriptor at D is the 64-bit
  * word at D + 8 * K, and a pointer is stored zero-extended. The script reads
  * them all the same way; only what the descriptors point at (the tables)
- * has the target's pointer size, which the anchor gives. docs/architecture.md
- * ("For debuggers") lists the fields; a change of their meaning or order
- * bumps AGENT_GDB_VERSION, and new fields only ever go at the end.
+ * has the target's pointer size, which the anchor gives. Which word holds
+ * what is written once, in common/anchor.h, for the agent and the readers:
+ * the structs below follow it, and agent/gdb.c checks each field's place
+ * against it at compile time. docs/architecture.md ("For debuggers") draws
+ * them; a change of their meaning or order bumps ANCHOR_VERSION, and new
+ * fields only ever go at the end.
  */
 #ifndef AGENT_GDB_H
 #define AGENT_GDB_H
@@ -18,9 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* "memtrace" as a big-endian number. */
-#define AGENT_GDB_MAGIC UINT64_C(0x6d656d7472616365)
-#define AGENT_GDB_VERSION 1
+#include "anchor.h"
 
 /* A pointer in a 64-bit field: zero-extended on 32-bit targets. */
 struct agent_gdb_ptr {
@@ -35,7 +36,7 @@ struct agent_gdb_ptr {
 
 #define AGENT_GDB_PTR(x) { .p = (x) }
 
-/* The block table (agent/blocks.c), fields in order. */
+/* The block table (agent/blocks.c), fields in order: enum anchor_blocks_word. */
 struct agent_gdb_blocks {
 	struct agent_gdb_ptr shards;	/* array of nshards shards */
 	uint64_t nshards;
@@ -50,7 +51,7 @@ struct agent_gdb_blocks {
 	uint64_t size_bits;
 };
 
-/* The context table (agent/contexts.c), fields in order. */
+/* The context table (agent/contexts.c), fields in order: enum anchor_contexts_word. */
 struct agent_gdb_contexts {
 	struct agent_gdb_ptr by_id;	/* array of nchunks pointers (NULL: not made yet)
 					 * to arrays of 2^chunk_bits context pointers */
@@ -71,7 +72,7 @@ struct agent_gdb_contexts {
 	uint64_t pcs_off;		/* pointer-sized return addresses, innermost first */
 };
 
-/* The agent's memory counters (agent/arena.c), fields in order. */
+/* The agent's memory counters (agent/arena.c), fields in order: enum anchor_memory_word. */
 struct agent_gdb_memory {
 	struct agent_gdb_ptr bytes;	/* size_t[kinds]: bytes mapped per kind */
 	uint64_t kinds;

@@ -91,10 +91,7 @@ int proto_send(int fd, const void *payload, size_t len, int timeout_ms)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	hdr[0] = (unsigned char)(len >> 24);
-	hdr[1] = (unsigned char)(len >> 16);
-	hdr[2] = (unsigned char)(len >> 8);
-	hdr[3] = (unsigned char)len;
+	proto_header_put(hdr, (uint32_t)len);
 	if (proto_write_all(fd, hdr, sizeof(hdr), timeout_ms) < 0)
 		return -1;
 	left = deadline < 0 ? -1 : (int)(deadline - proto_now_ms());
@@ -128,11 +125,6 @@ int proto_read_all(int fd, void *buf, size_t len, int timeout_ms)
 			return -1;
 	}
 	return 0;
-}
-
-uint32_t proto_header_len(const unsigned char hdr[PROTO_HEADER_SIZE])
-{
-	return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 }
 
 int proto_skip(int fd, size_t len, int timeout_ms)

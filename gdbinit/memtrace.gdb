@@ -16,9 +16,10 @@
 #
 # Plain gdb CLI only (no Python): the script runs in any gdb 10 or later, with
 # or without Python. It finds the tables through the agent's exported
-# `memtrace_gdb` anchor (agent/gdb.h; docs/architecture.md, "For debuggers"):
-# every field there is 8 bytes, the tables themselves use the target's pointer
-# size, which the anchor gives, so 32-bit targets read the same way.
+# `memtrace_gdb` anchor (its layout: common/anchor.h; docs/architecture.md,
+# "For debuggers"): every field there is 8 bytes, the tables themselves use
+# the target's pointer size, which the anchor gives, so 32-bit targets read
+# the same way.
 #
 # Cost: gdb interprets every line of this script, some 30 us each on a 2-core
 # x86_64. memtrace-report reads every context once (about 10 lines each) and
@@ -37,6 +38,10 @@ end
 # ---------------------------------------------------------------- the anchor
 
 # Read the anchor into $mt_* variables; $mt_ok is 1 when it is usable.
+# Every number here (the magic, the version, each index into $mt_A, $mt_B,
+# $mt_C and $mt_M) comes from common/anchor.h, which gdb cannot include:
+# $mt_A[K] is word K of enum anchor_word, $mt_B[K] of anchor_blocks_word,
+# $mt_C[K] of anchor_contexts_word, $mt_M[K] of anchor_memory_word.
 define memtrace--anchor
   set $mt_ok = 0
   set $mt_A = (unsigned long long *) &memtrace_gdb

@@ -21,6 +21,10 @@
 #define MAX_ARGS 32
 #define REPORT_TIMEOUT_MS 60000
 
+/* The defaults of proto.h in the help text (plain decimal numbers there). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char help_text[] =
 	"commands:\n"
 	"  help                          this list\n"
@@ -28,10 +32,12 @@ static const char help_text[] =
 	"                                the server link\n"
 	"  monitor [-i SEC] [-s]         print the heap summary every SEC seconds (default 3); -s stops\n"
 	"  report [-c N] [--json] [-o FILE] [--raw]\n"
-	"                                the N contexts with the most live bytes (default 10, 0: all);\n"
+	"                                the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT)
+	", 0: all);\n"
 	"                                decoded by memtrace-server when linked, unless --raw\n"
 	"  clear                         forget every block recorded so far; counts start again\n"
-	"  dump -c ID [-n N] [-b BYTES]  hex dump of the first BYTES (default 64) of up to N (default 1)\n"
+	"  dump -c ID [-n N] [-b BYTES]  hex dump of the first BYTES (default " STR(PROTO_DUMP_BYTES) ") of up to N "
+	"(default " STR(PROTO_DUMP_BLOCKS) ")\n"
 	"                                live blocks of context ID, oldest first\n"
 	"  coredump -n|-c ID [-t SEC] [-f PATH] [--gz]\n"
 	"                                write a core now (-n), or at the next allocation in context ID\n"
@@ -134,7 +140,7 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 {
 	const char *file = NULL;
 	int json = 0, raw = 0;
-	long count = 10;
+	long count = PROTO_REPORT_COUNT;
 	cJSON *args, *r, *rep, *dec;
 	struct inj_outfile of;
 	FILE *out = con->out;
@@ -150,7 +156,7 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 		} else if (!strcmp(argv[i], "-c")) {
 			if (!(v = optval("report", argc, argv, &i)))
 				return -1;
-			if (parse_long(v, 0, 1000000, &count) < 0)
+			if (parse_long(v, 0, PROTO_REPORT_MAX_COUNT, &count) < 0)
 				return log_err("report: -c wants a number of contexts (0 for all), not '%s'", v);
 		} else if (!strcmp(argv[i], "-o")) {
 			if (!(file = optval("report", argc, argv, &i)))
@@ -227,7 +233,7 @@ static int cmd_clear(struct inj_console *con, int argc, char **argv)
 
 static int cmd_dump(struct inj_console *con, int argc, char **argv)
 {
-	long id = -1, n = 1, bytes = 64;
+	long id = -1, n = PROTO_DUMP_BLOCKS, bytes = PROTO_DUMP_BYTES;
 	const cJSON *b;
 	cJSON *args, *r;
 
@@ -237,11 +243,11 @@ static int cmd_dump(struct inj_console *con, int argc, char **argv)
 		long max;
 
 		if (!strcmp(argv[i], "-c"))
-			dst = &id, max = 0x7fffffffL; /* a long on 32-bit targets too */
+			dst = &id, max = INJ_CONSOLE_CTX_ID_MAX;
 		else if (!strcmp(argv[i], "-n"))
-			dst = &n, max = 100;
+			dst = &n, max = PROTO_DUMP_MAX_BLOCKS;
 		else if (!strcmp(argv[i], "-b"))
-			dst = &bytes, max = 4096;
+			dst = &bytes, max = PROTO_DUMP_MAX_BYTES;
 		else
 			return bad_option("dump", argv[i]);
 		if (!(v = optval("dump", argc, argv, &i)))

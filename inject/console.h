@@ -9,6 +9,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto.h"
+
+/*
+ * The largest context id the console takes: the wire's (PROTO_CTX_ID_MAX)
+ * cut to what the console's long holds on a 32-bit target, so that every
+ * target accepts the same ids.
+ */
+#define INJ_CONSOLE_CTX_ID_MAX ((long)INT32_MAX)
+_Static_assert(INJ_CONSOLE_CTX_ID_MAX <= PROTO_CTX_ID_MAX, "console ids are wire ids");
+
 struct inj_link;
 struct inj_session;
 struct inj_symcache;

@@ -195,7 +195,7 @@ int inj_console_coredump(struct inj_console *con, int argc, char **argv)
 			v = argv[++i];
 			if (!strcmp(argv[i - 1], "-f"))
 				file = v;
-			else if (!strcmp(argv[i - 1], "-c") && parse_long(v, 1, 0x7fffffffL, &id) < 0)
+			else if (!strcmp(argv[i - 1], "-c") && parse_long(v, 1, INJ_CONSOLE_CTX_ID_MAX, &id) < 0)
 				return log_err("coredump: -c wants a context ID (from the report), not '%s'", v);
 			else if (!strcmp(argv[i - 1], "-t") &&
 				 (parse_seconds_ms(v, MAX_WAIT_MS, &timeout_ms) < 0 || timeout_ms == 0))

@@ -75,16 +75,17 @@ int inj_console_frames(struct inj_console *con, int argc, char **argv)
 		for (int i = 2; i < argc; i++) {
 			if (!strcmp(argv[i], "--type") && i + 1 < argc) {
 				cJSON_AddStringToObject(args, "type", argv[++i]);
-			} else if (!strcmp(argv[i], "--bytes") && i + 1 < argc && parse_long(argv[i + 1], 1, 4096, &id) == 0) {
+			} else if (!strcmp(argv[i], "--bytes") && i + 1 < argc && parse_long(argv[i + 1], 1, PROTO_INSPECT_MAX_BYTES, &id) == 0) {
 				cJSON_AddNumberToObject(args, "bytes", (double)id);
 				i++;
 			} else {
 				cJSON_Delete(args);
-				return log_err("inspect: '%s' is not --type TYPE or --bytes N (1 to 4096)", argv[i]);
+				return log_err("inspect: '%s' is not --type TYPE or --bytes N (1 to %d)", argv[i],
+					       PROTO_INSPECT_MAX_BYTES);
 			}
 		}
 	} else {
-		if (argc != 2 || parse_long(argv[1], 1, 0x7fffffffL, &id) < 0) {
+		if (argc != 2 || parse_long(argv[1], 1, INJ_CONSOLE_CTX_ID_MAX, &id) < 0) {
 			cJSON_Delete(args);
 			return log_err("%s: give one context ID (from the report)", argv[0]);
 		}
@@ -224,7 +225,7 @@ int inj_console_gdb(struct inj_console *con, int argc, char **argv)
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "-t")) && i + 1 < argc) {
 			const char *v = argv[++i];
 
-			if (!strcmp(argv[i - 1], "-c") && parse_long(v, 1, 0x7fffffffL, &id) < 0)
+			if (!strcmp(argv[i - 1], "-c") && parse_long(v, 1, INJ_CONSOLE_CTX_ID_MAX, &id) < 0)
 				return log_err("gdb: -c wants a context ID (from the report), not '%s'", v);
 			if (!strcmp(argv[i - 1], "-t") &&
 			    (parse_seconds_ms(v, 7 * 86400000L, &timeout_ms) < 0 || timeout_ms == 0))

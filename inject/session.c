@@ -14,6 +14,7 @@
 #include "log.h"
 #include "ns.h"
 #include "proto.h"
+#include "proto_msg.h"
 #include "reach.h"
 #include "session.h"
 #include "util.h"
@@ -35,43 +36,32 @@ struct inj_session {
 /* Read one message (blocking up to TIMEOUT_MS). NULL on error; errno set. */
 static cJSON *read_message(struct inj_session *s, int timeout_ms)
 {
-	unsigned char hdr[PROTO_HEADER_SIZE];
+	int64_t deadline = timeout_ms < 0 ? -1 : proto_now_ms() + timeout_ms;
 	cJSON *msg;
 	uint32_t len;
-	char *buf;
 
-	if (proto_read_all(s->fd, hdr, sizeof(hdr), timeout_ms) < 0)
-		goto lost;
-	len = proto_header_len(hdr);
-	if (len == 0 || len > PROTO_MAX_REPLY) {
+	/* Once the header has arrived, the body follows at the peer's pace. */
+	switch (proto_read_msg(s->fd, PROTO_MAX_REPLY, deadline, timeout_ms < 0 ? -1 : timeout_ms + 60000, &msg,
+			       &len)) {
+	case PROTO_MSG_OK:
+		return msg;
+	case PROTO_MSG_IO:
+		break;
+	case PROTO_MSG_SIZE:
 		log_err("the agent sent a message of %u bytes (limit %u): closing the connection",
 			len, PROTO_MAX_REPLY);
 		errno = EPROTO;
-		goto lost;
-	}
-	buf = malloc(len + 1);
-	if (!buf) {
+		break;
+	case PROTO_MSG_NOMEM:
 		log_err("no memory for a %u-byte message from the agent", len);
 		errno = ENOMEM;
-		goto lost;
-	}
-	/* The header has arrived: the body follows at the peer's pace. */
-	if (proto_read_all(s->fd, buf, len, timeout_ms < 0 ? -1 : timeout_ms + 60000) < 0) {
-		free(buf);
-		goto lost;
-	}
-	buf[len] = '\0';
-	msg = cJSON_ParseWithLength(buf, len);
-	free(buf);
-	if (!cJSON_IsObject(msg) || inj_json_num_int(msg, "v") != PROTO_VERSION) {
+		break;
+	case PROTO_MSG_GARBLED:
 		log_err("the agent sent a message memtrace cannot read (not protocol version %d JSON)",
 			PROTO_VERSION);
-		cJSON_Delete(msg);
 		errno = EPROTO;
-		goto lost;
+		break;
 	}
-	return msg;
-lost:
 	s->lost = 1;
 	return NULL;
 }

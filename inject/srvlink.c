@@ -26,6 +26,7 @@
 #include "discover.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_msg.h"
 #include "report.h"
 #include "session.h"
 #include "srvlink.h"
@@ -38,9 +39,6 @@
 #define DECODE_TIMEOUT_MS 60000		/* a closed socket is seen at once anyway */
 #define DIALIN_HELLO_MS 10000		/* the contract's wait for a dialer's hello */
 #define SMALL_REPLY_MS 2000		/* hello replies, bye */
-#define LINK_MAX_REQUEST (64u << 20)	/* to the server */
-#define LINK_MAX_REPLY (512u << 20)	/* from the server */
-#define HELLO_MAX (64u << 10)		/* a hello or its reply */
 #define MAX_DIALINS (INJ_LINK_MAX_FDS - 2)
 #define REFUSAL_QUIET_MS 60000		/* the same refusal again: said at info level */
 
@@ -104,38 +102,26 @@ static void io_why(char *why, size_t len, int timeout_s)
 static cJSON *read_msg(int fd, int64_t deadline, uint32_t max, char *why, size_t wlen)
 {
 	int timeout_s = (left_ms(deadline) + 999) / 1000;
-	unsigned char hdr[PROTO_HEADER_SIZE];
 	uint32_t len;
 	cJSON *msg;
-	char *buf;
 
-	if (proto_read_all(fd, hdr, sizeof(hdr), left_ms(deadline)) < 0) {
+	switch (proto_read_msg(fd, max, deadline, 0, &msg, &len)) {
+	case PROTO_MSG_OK:
+		return msg;
+	case PROTO_MSG_IO:
 		io_why(why, wlen, timeout_s);
-		return NULL;
-	}
-	len = proto_header_len(hdr);
-	if (len == 0 || len > max) {
+		break;
+	case PROTO_MSG_SIZE:
 		snprintf(why, wlen, "a garbled reply: a message of %u bytes", len);
-		return NULL;
-	}
-	buf = malloc(len + 1);
-	if (!buf) {
+		break;
+	case PROTO_MSG_NOMEM:
 		snprintf(why, wlen, "no memory for a reply of %u bytes", len);
-		return NULL;
-	}
-	if (proto_read_all(fd, buf, len, left_ms(deadline)) < 0) {
-		io_why(why, wlen, timeout_s);
-		free(buf);
-		return NULL;
-	}
-	msg = cJSON_ParseWithLength(buf, len);
-	free(buf);
-	if (!cJSON_IsObject(msg) || inj_json_num_int(msg, "v") != PROTO_VERSION) {
+		break;
+	case PROTO_MSG_GARBLED:
 		snprintf(why, wlen, "a garbled reply: not protocol version %d JSON", PROTO_VERSION);
-		cJSON_Delete(msg);
-		return NULL;
+		break;
 	}
-	return msg;
+	return NULL;
 }
 
 /* Send MSG (not consumed) on FD before DEADLINE. 0, or -1 with WHY filled. */
@@ -250,7 +236,7 @@ static int dial(struct inj_link *l, int discover_ms, int connect_ms)
 		goto out_close;
 	}
 	cJSON_Delete(m);
-	m = read_msg(fd, deadline, HELLO_MAX, why, sizeof(why));
+	m = read_msg(fd, deadline, PROTO_LINK_MAX_HELLO, why, sizeof(why));
 	if (!m) {
 		snprintf(l->why, sizeof(l->why), "no proper answer to the hello from %s: %s%s", l->peer, why,
 			 !strncmp(why, "a garbled", 9) ? " (is a memtrace-server there?)" : "");
@@ -380,10 +366,10 @@ cJSON *inj_link_decode(struct inj_link *l, const cJSON *report)
 		return NULL;
 	}
 	len = strlen(text);
-	if (len > LINK_MAX_REQUEST) {
+	if (len > PROTO_LINK_MAX_REQUEST) {
 		free(text);
 		log_warn("the report is too large for memtrace-server (%zu bytes, at most %u): printed raw "
-			 "(report -c N sends fewer contexts)", len, LINK_MAX_REQUEST);
+			 "(report -c N sends fewer contexts)", len, PROTO_LINK_MAX_REQUEST);
 		return NULL;
 	}
 	ret = proto_send(l->fd, text, len, left_ms(deadline));
@@ -394,7 +380,7 @@ cJSON *inj_link_decode(struct inj_link *l, const cJSON *report)
 		return NULL;
 	}
 	for (;;) {
-		msg = read_msg(l->fd, deadline, LINK_MAX_REPLY, why, sizeof(why));
+		msg = read_msg(l->fd, deadline, PROTO_LINK_MAX_REPLY, why, sizeof(why));
 		if (!msg) {
 			link_lost(l, why);
 			return NULL;
@@ -459,7 +445,7 @@ cJSON *inj_link_wait(struct inj_link *l, long id, int timeout_ms)
 	if (l->fd < 0)
 		return log_err_null("memtrace-server is gone (%s)", l->why);
 	for (;;) {
-		msg = read_msg(l->fd, deadline, LINK_MAX_REPLY, why, sizeof(why));
+		msg = read_msg(l->fd, deadline, PROTO_LINK_MAX_REPLY, why, sizeof(why));
 		if (!msg) {
 			link_lost(l, why);
 			return log_err_null("memtrace-server did not answer: %s", why);
@@ -499,7 +485,7 @@ int inj_link_channel(struct inj_link *l, char *key, size_t klen)
 		goto fail;
 	}
 	cJSON_Delete(m);
-	m = read_msg(fd, deadline, HELLO_MAX, why, sizeof(why));
+	m = read_msg(fd, deadline, PROTO_LINK_MAX_HELLO, why, sizeof(why));
 	if (!m)
 		goto fail;
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ok"))) {
@@ -632,7 +618,7 @@ static int dialin_read(struct inj_link *l, int i)
 		} else {
 			if (!d->body) {
 				d->len = proto_header_len(d->hdr);
-				if (d->len == 0 || d->len > HELLO_MAX) {
+				if (d->len == 0 || d->len > PROTO_LINK_MAX_HELLO) {
 					refuse(l, d, 0, "a hello of a size memtrace does not take");
 					dialin_close(l, i);
 					return -1;
@@ -711,7 +697,7 @@ static void link_readable(struct inj_link *l)
 		link_lost(l, why);
 		return;
 	}
-	m = read_msg(l->fd, proto_now_ms() + SMALL_REPLY_MS, LINK_MAX_REPLY, why, sizeof(why));
+	m = read_msg(l->fd, proto_now_ms() + SMALL_REPLY_MS, PROTO_LINK_MAX_REPLY, why, sizeof(why));
 	if (!m) {
 		link_lost(l, why);
 		return;
@@ -788,7 +774,7 @@ void inj_link_free(struct inj_link *l)
 
 		/* The reply is only waited for so that the server reads the bye before the close. */
 		if (send_msg(l->fd, m, deadline, why, sizeof(why)) == 0)
-			cJSON_Delete(read_msg(l->fd, deadline, LINK_MAX_REPLY, why, sizeof(why)));
+			cJSON_Delete(read_msg(l->fd, deadline, PROTO_LINK_MAX_REPLY, why, sizeof(why)));
 		cJSON_Delete(m);
 		close(l->fd);
 	}

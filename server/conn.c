@@ -36,7 +36,7 @@ struct srv_conn {
 
 static size_t max_request(const struct srv_conn_config *cfg)
 {
-	return cfg->max_request ? cfg->max_request : SRV_LINK_MAX_REQUEST;
+	return cfg->max_request ? cfg->max_request : PROTO_LINK_MAX_REQUEST;
 }
 
 /* Take COST bytes of the budget into *HELD for a message of SIZE bytes (small ones take none). 0 or -1. */
@@ -86,12 +86,12 @@ static void queue_text(struct srv_conn *c, char *text, size_t len, double id)
 {
 	cJSON *msg;
 
-	if (text && len > SRV_LINK_MAX_REPLY) {
+	if (text && len > PROTO_LINK_MAX_REPLY) {
 		free(text);
 		log_warn("%s: a reply of %zu bytes, over the limit of %u MiB: not sent", c->name, len,
-			 SRV_LINK_MAX_REPLY >> 20);
+			 PROTO_LINK_MAX_REPLY >> 20);
 		msg = srv_reply_error(id, "the reply would be larger than %u MiB, the most a message may hold",
-				      SRV_LINK_MAX_REPLY >> 20);
+				      PROTO_LINK_MAX_REPLY >> 20);
 		text = cJSON_PrintUnformatted(msg);
 		len = text ? strlen(text) : 0;
 		cJSON_Delete(msg);
@@ -119,7 +119,7 @@ struct srv_conn *srv_conn_new(const struct srv_conn_config *cfg, const char *nam
 
 	c->cfg = cfg;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	srv_msgin_init(&c->in, SRV_LINK_MAX_HELLO);
+	srv_msgin_init(&c->in, PROTO_LINK_MAX_HELLO);
 	srv_outq_init(&c->out);
 	if (cfg->dialer) {
 		cJSON *h = srv_reply_new(1, 1);
@@ -508,10 +508,10 @@ size_t srv_conn_input(struct srv_conn *c, const void *buf, size_t len)
 			break;
 		case SRV_MSGIN_TOO_LARGE:
 			if (!(c->flags & SRV_CONN_HELLO_DONE)) {
-				/* Before the hello, nobody is known: 64 MiB are not read for a stranger. */
+				/* Before the hello, nobody is known: a full request is not read for a stranger. */
 				c->flags |= SRV_CONN_CLOSE;
 				send_msg(c, srv_reply_error(0, "a message of %u bytes before the hello, which is at most %u: closing",
-							    srv_msgin_length(&c->in), SRV_LINK_MAX_HELLO));
+							    srv_msgin_length(&c->in), PROTO_LINK_MAX_HELLO));
 			} else {
 				send_msg(c, srv_reply_error(0, "a message of %u bytes, over the limit of %zu: skipped",
 							    srv_msgin_length(&c->in), max_request(c->cfg)));

@@ -19,10 +19,9 @@
 #include <cjson/cJSON.h>
 
 #include "decode.h"
+#include "proto.h"
 
-#define SRV_LINK_MAX_REQUEST (64u << 20) /* a message to the server, after the hello */
-#define SRV_LINK_MAX_REPLY (512u << 20)	 /* a message from the server */
-#define SRV_LINK_MAX_HELLO (64u << 10)	 /* a message before the hello is done */
+/* The message sizes are the wire's: PROTO_LINK_MAX_HELLO, _REQUEST, _REPLY (proto.h). */
 #define SRV_LINK_MAX_CONTEXTS 100000	 /* in one decode request */
 #define SRV_LINK_MAX_FRAMES 5000000	 /* in one decode request, all contexts */
 /* JSON values in one request: about one per 20 bytes in a report, so 64 MiB fits. */
@@ -39,7 +38,7 @@
  * With an offload (below), a message larger than this is not even parsed
  * by the caller's thread: some 10 ms of cJSON a MiB (more under ASan) is
  * more than the event loop may spend while other peers wait for it. A ping
- * is some 40 bytes; a hello at most SRV_LINK_MAX_HELLO.
+ * is some 40 bytes; a hello at most PROTO_LINK_MAX_HELLO.
  */
 #define SRV_LINK_INLINE (64u << 10)
 
@@ -52,7 +51,7 @@ struct srv_conn_config {
 	/* Listener: the token a hello must carry. Dialer: the token our hello carries. NULL: none. */
 	const char *token;
 	int dialer;		/* 1: this side dialed, says hello first and waits for the reply */
-	size_t max_request;	/* 0: SRV_LINK_MAX_REQUEST */
+	size_t max_request;	/* 0: PROTO_LINK_MAX_REQUEST */
 	size_t max_contexts;	/* 0: SRV_LINK_MAX_CONTEXTS */
 	size_t max_frames;	/* 0: SRV_LINK_MAX_FRAMES */
 	size_t large;		/* 0: SRV_LINK_LARGE */

@@ -10,7 +10,7 @@
  * is what gdbinit/memtrace.gdb does with gdb expressions but one read per
  * table instead of some 30 us of script per slot. The anchor is
  * self-describing (every offset and stride is in it), so only its version-1
- * field order is shared with the agent. A stripped agent works: its dynamic
+ * field order is shared with the agent: common/anchor.h. A stripped agent works: its dynamic
  * symbols name the anchor.
  *
  * The held thread is found, not assumed: the thread whose stack holds the
@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "anchor.h"
 #include "core.h"
 #include "gdbcmd.h"
 #include "gdbroot.h"
@@ -37,21 +38,11 @@
 #include "log.h"
 #include "util.h"
 
-/* Version 1 of the anchor: the fields read here (docs/architecture.md). */
-#define ANCHOR_MAGIC 0x6d656d7472616365ull
-#define ANCHOR_FIELDS 10
-#define BLOCKS_FIELDS 11
-#define CONTEXTS_FIELDS 16
 #define MAX_DEPTH 256
 /* Limits on what a damaged core may claim, far above what the agent makes. */
 #define MAX_SHARDS 65536u
 #define MAX_STRIDE 65536u
 #define MAX_CAP (1u << 28)
-
-enum { B_SHARDS, B_NSHARDS, B_SHSTRIDE, B_CAP_OFF, B_COUNT_OFF, B_SLOTS_OFF, B_ESTRIDE, B_EPTR_OFF,
-       B_ESEQ_OFF, B_ECS_OFF, B_SBITS };
-enum { C_BYID, C_COUNT, C_CBITS, C_NCHUNKS, C_ID_OFF, C_DEPTH_OFF, C_TRUNC_OFF, C_PEAK_OFF, C_SLOT_OFF,
-       C_SS, C_NSLOTS, C_LBL_OFF, C_LBY_OFF, C_TAL_OFF, C_TBY_OFF, C_PCS_OFF };
 
 struct srv_core {
 	struct gdbmi_session *s;
@@ -64,7 +55,7 @@ struct srv_core {
 	FILE *sink;	     /* gdb's console text goes here while set (srv_core_run) */
 	uint64_t anchor;     /* &memtrace_gdb */
 	uint64_t ps;	     /* the target's pointer size */
-	uint64_t b[BLOCKS_FIELDS], c[CONTEXTS_FIELDS];
+	uint64_t b[ANCHOR_B_WORDS], c[ANCHOR_C_WORDS]; /* the descriptors (anchor.h) */
 };
 
 struct blk {
@@ -245,26 +236,28 @@ static int rd_word(struct srv_core *c, uint64_t addr, uint64_t size, uint64_t *v
 /* Read the anchor and its two table descriptors; -1 (logged) when they are not memtrace's. */
 static int read_anchor(struct srv_core *c)
 {
-	uint64_t a[ANCHOR_FIELDS];
+	uint64_t a[ANCHOR_CONTEXTS + 1]; /* the words used here (anchor.h) */
 
 	if (rd(c, c->anchor, a, sizeof(a)) < 0)
 		return log_err("memtrace's anchor (memtrace_gdb at 0x%" PRIx64 ") is not in the core's memory",
 			       c->anchor);
-	if (a[0] != ANCHOR_MAGIC)
+	if (a[ANCHOR_MAGIC_W] != ANCHOR_MAGIC)
 		return log_err("memtrace_gdb at 0x%" PRIx64 " is not memtrace's anchor (magic 0x%" PRIx64 ")",
-			       c->anchor, a[0]);
-	if (a[1] != 1)
-		return log_err("the agent in this core has anchor version %" PRIu64 ", this memtrace-server reads 1",
-			       a[1]);
-	c->ps = a[2];
+			       c->anchor, a[ANCHOR_MAGIC_W]);
+	if (a[ANCHOR_VERSION_W] != ANCHOR_VERSION)
+		return log_err("the agent in this core has anchor version %" PRIu64 ", this memtrace-server reads %d",
+			       a[ANCHOR_VERSION_W], ANCHOR_VERSION);
+	c->ps = a[ANCHOR_PTR_SIZE];
 	if (c->ps != 4 && c->ps != 8)
 		return log_err("memtrace's anchor says pointers are %" PRIu64 " bytes", c->ps);
-	if (rd(c, a[4], c->b, sizeof(c->b)) < 0 || rd(c, a[5], c->c, sizeof(c->c)) < 0)
+	if (rd(c, a[ANCHOR_BLOCKS], c->b, sizeof(c->b)) < 0 || rd(c, a[ANCHOR_CONTEXTS], c->c, sizeof(c->c)) < 0)
 		return log_err("memtrace's tables are not in the core's memory");
-	if (c->b[B_NSHARDS] > MAX_SHARDS || c->b[B_SHSTRIDE] > MAX_STRIDE || c->b[B_ESTRIDE] > MAX_STRIDE ||
-	    c->b[B_SBITS] == 0 || c->b[B_SBITS] >= 64 || c->c[C_CBITS] >= 32 ||
-	    c->b[B_EPTR_OFF] + 8 > c->b[B_ESTRIDE] || c->b[B_ESEQ_OFF] + 8 > c->b[B_ESTRIDE] ||
-	    c->b[B_ECS_OFF] + 8 > c->b[B_ESTRIDE])
+	if (c->b[ANCHOR_B_NSHARDS] > MAX_SHARDS || c->b[ANCHOR_B_SHARD_STRIDE] > MAX_STRIDE ||
+	    c->b[ANCHOR_B_ENTRY_STRIDE] > MAX_STRIDE || c->b[ANCHOR_B_SIZE_BITS] == 0 ||
+	    c->b[ANCHOR_B_SIZE_BITS] >= 64 || c->c[ANCHOR_C_CHUNK_BITS] >= 32 ||
+	    c->b[ANCHOR_B_ENTRY_PTR_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
+	    c->b[ANCHOR_B_ENTRY_SEQ_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
+	    c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE])
 		return log_err("memtrace's table descriptors in this core make no sense: a damaged core?");
 	return 0;
 }
@@ -278,15 +271,15 @@ static int ctx_addr(struct srv_core *c, unsigned long id, uint64_t *addr)
 	uint64_t count, chunk;
 
 	*addr = 0;
-	if (rd_word(c, c->c[C_COUNT], 4, &count) < 0)
+	if (rd_word(c, c->c[ANCHOR_C_COUNT], 4, &count) < 0)
 		return log_err("memtrace's context count is not in the core");
 	if (id < 1 || id > count)
 		return 0;
-	if (rd_word(c, c->c[C_BYID] + (id >> c->c[C_CBITS]) * c->ps, c->ps, &chunk) < 0)
+	if (rd_word(c, c->c[ANCHOR_C_BY_ID] + (id >> c->c[ANCHOR_C_CHUNK_BITS]) * c->ps, c->ps, &chunk) < 0)
 		return log_err("context %lu: its table is not in the core", id);
 	if (!chunk)
 		return 0;
-	if (rd_word(c, chunk + (id & ((1ull << c->c[C_CBITS]) - 1)) * c->ps, c->ps, addr) < 0)
+	if (rd_word(c, chunk + (id & ((1ull << c->c[ANCHOR_C_CHUNK_BITS]) - 1)) * c->ps, c->ps, addr) < 0)
 		return log_err("context %lu: its table is not in the core", id);
 	return 0;
 }
@@ -302,11 +295,11 @@ static int ctx_pcs(struct srv_core *c, unsigned long id, uint64_t *pcs, unsigned
 	if (!at)
 		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
 			       id);
-	if (rd_word(c, at + c->c[C_DEPTH_OFF], 2, &d) < 0)
+	if (rd_word(c, at + c->c[ANCHOR_C_DEPTH_OFF], 2, &d) < 0)
 		return log_err("context %lu: not in the core's memory", id);
 	if (d == 0 || d > MAX_DEPTH)
 		return log_err("context %lu: %s callstack", id, d ? "a damaged" : "an empty");
-	if (rd(c, at + c->c[C_PCS_OFF], buf, (size_t)(d * c->ps)) < 0)
+	if (rd(c, at + c->c[ANCHOR_C_PCS_OFF], buf, (size_t)(d * c->ps)) < 0)
 		return log_err("context %lu: its callstack is not in the core's memory", id);
 	for (uint64_t i = 0; i < d; i++)
 		pcs[i] = word(buf + i * c->ps, c->ps);
@@ -320,22 +313,23 @@ static int ctx_pcs(struct srv_core *c, unsigned long id, uint64_t *pcs, unsigned
  */
 static int walk_blocks(struct srv_core *c, int (*fn)(void *arg, const struct blk *b), void *arg)
 {
-	uint64_t ns = c->b[B_NSHARDS], st = c->b[B_SHSTRIDE], es = c->b[B_ESTRIDE];
-	uint64_t smask = (1ull << c->b[B_SBITS]) - 1;
+	uint64_t ns = c->b[ANCHOR_B_NSHARDS], st = c->b[ANCHOR_B_SHARD_STRIDE], es = c->b[ANCHOR_B_ENTRY_STRIDE];
+	uint64_t smask = (1ull << c->b[ANCHOR_B_SIZE_BITS]) - 1;
 	unsigned char *sh, *tab = NULL;
 	int rc = 0;
 
 	if (!ns)
 		return 0;
 	sh = xmalloc((size_t)(ns * st));
-	if (rd(c, c->b[B_SHARDS], sh, (size_t)(ns * st)) < 0) {
+	if (rd(c, c->b[ANCHOR_B_SHARDS], sh, (size_t)(ns * st)) < 0) {
 		rc = log_err("memtrace's block table is not in the core's memory");
 		goto out;
 	}
 	for (uint64_t k = 0; k < ns && !rc; k++) {
 		const unsigned char *h = sh + k * st;
-		uint64_t cap = word(h + c->b[B_CAP_OFF], 4), count = word(h + c->b[B_COUNT_OFF], 4);
-		uint64_t slots = word(h + c->b[B_SLOTS_OFF], c->ps);
+		uint64_t cap = word(h + c->b[ANCHOR_B_SHARD_CAP_OFF], 4);
+		uint64_t count = word(h + c->b[ANCHOR_B_SHARD_COUNT_OFF], 4);
+		uint64_t slots = word(h + c->b[ANCHOR_B_SHARD_SLOTS_OFF], c->ps);
 
 		if (!cap || !count || !slots)
 			continue;
@@ -352,14 +346,14 @@ static int walk_blocks(struct srv_core *c, int (*fn)(void *arg, const struct blk
 		}
 		for (uint64_t i = 0; i < cap && !rc; i++) {
 			const unsigned char *e = tab + i * es;
-			struct blk b = { .ptr = word(e + c->b[B_EPTR_OFF], 8) };
-			uint64_t cs = word(e + c->b[B_ECS_OFF], 8);
+			struct blk b = { .ptr = word(e + c->b[ANCHOR_B_ENTRY_PTR_OFF], 8) };
+			uint64_t cs = word(e + c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF], 8);
 
 			if (!b.ptr)
 				continue;
 			b.size = cs & smask;
-			b.ctx = cs >> c->b[B_SBITS];
-			b.seq = word(e + c->b[B_ESEQ_OFF], 8);
+			b.ctx = cs >> c->b[ANCHOR_B_SIZE_BITS];
+			b.seq = word(e + c->b[ANCHOR_B_ENTRY_SEQ_OFF], 8);
 			rc = fn(arg, &b);
 		}
 	}

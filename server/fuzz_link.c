@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "discovery.h"
 #include "log.h"
+#include "proto.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -73,17 +74,17 @@ static size_t check_output(const unsigned char *out, size_t len)
 {
 	size_t at = 0;
 
-	while (len - at >= 4) {
-		size_t n = (size_t)out[at] << 24 | (size_t)out[at + 1] << 16 | (size_t)out[at + 2] << 8 | out[at + 3];
+	while (len - at >= PROTO_HEADER_SIZE) {
+		size_t n = proto_header_len(out + at);
 		cJSON *m;
 
-		if (len - at - 4 < n)
+		if (len - at - PROTO_HEADER_SIZE < n)
 			break;
-		m = cJSON_ParseWithLength((const char *)out + at + 4, n);
-		if (!cJSON_IsObject(m) || cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "v")) != 1)
+		m = cJSON_ParseWithLength((const char *)out + at + PROTO_HEADER_SIZE, n);
+		if (!cJSON_IsObject(m) || cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "v")) != PROTO_VERSION)
 			abort();
 		cJSON_Delete(m);
-		at += 4 + n;
+		at += PROTO_HEADER_SIZE + n;
 	}
 	return at;
 }
@@ -127,10 +128,8 @@ static unsigned char *frame_lines(const uint8_t *data, size_t size, size_t *len)
 		if (i == size && i == start)
 			break;
 		n = i - start;
-		*p++ = (unsigned char)(n >> 24);
-		*p++ = (unsigned char)(n >> 16);
-		*p++ = (unsigned char)(n >> 8);
-		*p++ = (unsigned char)n;
+		proto_header_put(p, (uint32_t)n);
+		p += PROTO_HEADER_SIZE;
 		memcpy(p, data + start, n);
 		p += n;
 		start = i + 1;

@@ -23,14 +23,13 @@
 #include "log.h"
 #include "net.h"
 #include "netserver.h"
+#include "proto.h"
 #include "relay.h"
 #include "report.h"
 #include "util.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
-/* The largest report read: the agent's own message limit (docs/protocol.md). */
-#define MAX_REPORT (512u << 20)
 /* The contract's time limits; MEMTRACE_SERVER_TIMEOUTS_MS=HELLO,STALL,UNREAD changes them (tests). */
 #define HELLO_MS 5000 /* short: a connection without a hello holds a --max-pending place */
 #define STALL_MS 30000
@@ -408,8 +407,9 @@ static char *read_all(const char *file, size_t *len)
 		size_t got;
 
 		if (n + 1 == cap) {
-			if (cap >= MAX_REPORT) {
-				log_err("%s: larger than %u MiB: not a memtrace report", file, MAX_REPORT >> 20);
+			/* The largest report is the agent's largest message. */
+			if (cap >= PROTO_MAX_REPLY) {
+				log_err("%s: larger than %u MiB: not a memtrace report", file, PROTO_MAX_REPLY >> 20);
 				goto fail;
 			}
 			cap *= 2;

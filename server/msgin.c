@@ -77,8 +77,7 @@ size_t srv_msgin_feed(struct srv_msgin *m, const void *buf, size_t len, enum srv
 			used += take;
 			if (m->hdr_have < sizeof(m->hdr))
 				continue;
-			m->length = (uint32_t)m->hdr[0] << 24 | (uint32_t)m->hdr[1] << 16 | (uint32_t)m->hdr[2] << 8 |
-				    m->hdr[3];
+			m->length = proto_header_len(m->hdr);
 			m->hdr_have = 0;
 			m->have = 0;
 			if (m->length > SRV_MSGIN_MAX_LENGTH) {

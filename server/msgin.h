@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 /* A length above this is no message of ours: the stream is out of step. */
 #define SRV_MSGIN_MAX_LENGTH (1u << 30)
 
@@ -29,7 +31,7 @@ enum srv_msgin_event {
 struct srv_msgin {
 	size_t limit; /* largest body accepted */
 	enum { MSGIN_HEADER, MSGIN_BODY, MSGIN_SKIP, MSGIN_READY, MSGIN_LOST } state;
-	unsigned char hdr[4];
+	unsigned char hdr[PROTO_HEADER_SIZE];
 	size_t hdr_have;
 	uint32_t length;  /* of the message being read or skipped */
 	size_t have;	  /* body bytes read (or skipped) so far */

@@ -6,11 +6,12 @@
 #include <stdlib.h>
 
 #include "outq.h"
+#include "proto.h"
 #include "util.h"
 
 struct srv_outmsg {
 	struct srv_outmsg *next;
-	unsigned char hdr[4];
+	unsigned char hdr[PROTO_HEADER_SIZE];
 	char *body;
 	size_t len; /* of the body */
 	size_t off; /* bytes of header + body already written */
@@ -39,10 +40,7 @@ void srv_outq_push(struct srv_outq *q, char *body, size_t len)
 	struct srv_outmsg *m = xmalloc(sizeof(*m));
 
 	m->next = NULL;
-	m->hdr[0] = (unsigned char)(len >> 24);
-	m->hdr[1] = (unsigned char)(len >> 16);
-	m->hdr[2] = (unsigned char)(len >> 8);
-	m->hdr[3] = (unsigned char)len;
+	proto_header_put(m->hdr, (uint32_t)len);
 	m->body = body;
 	m->len = len;
 	m->off = 0;

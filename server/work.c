@@ -25,6 +25,7 @@
 #include "log.h"
 #include "modmap.h"
 #include "monotime.h"
+#include "proto.h"
 #include "relay.h"
 #include "report.h"
 #include "request.h"
@@ -479,7 +480,7 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
-	double v = 0, bytes = 64;
+	double v = 0, bytes = PROTO_INSPECT_BYTES;
 	int rc = -1;
 	enum srv_gdbcmd_kind kind = SRV_GDBCMD_INSPECT;
 	char why[300];
@@ -501,7 +502,7 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 	if (!f)
 		log_oom();
 	if (!strcmp(cmd, "frames") || !strcmp(cmd, "blocks") || !strcmp(cmd, "gdb-site")) {
-		if (num_of(msg, "ctx", 1, 4294967295.0, &v) < 0) {
+		if (num_of(msg, "ctx", 1, PROTO_CTX_ID_MAX, &v) < 0) {
 			fclose(f);
 			free(buf);
 			return srv_reply_error(id, "%s: \"ctx\" must be a context ID", cmd);

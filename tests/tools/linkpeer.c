@@ -72,6 +72,7 @@
 #include <cjson/cJSON.h>
 
 #include "net.h"
+#include "proto.h"
 
 static int wait_s = 10;
 static long next_id = 1;
@@ -118,10 +119,10 @@ static void send_all(int fd, const void *buf, size_t len)
 
 static void send_header(int fd, uint32_t len)
 {
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-			       (unsigned char)len };
+	unsigned char h[PROTO_HEADER_SIZE];
 
-	send_all(fd, h, 4);
+	proto_header_put(h, len);
+	send_all(fd, h, sizeof(h));
 }
 
 static void send_msg(int fd, const char *text, size_t len)
@@ -159,13 +160,13 @@ static int read_full(int fd, void *buf, size_t len, int64_t deadline)
 static int recv_msg(int fd, char **out)
 {
 	int64_t deadline = now_ms() + wait_s * 1000;
-	unsigned char h[4];
+	unsigned char h[PROTO_HEADER_SIZE];
 	uint32_t len;
 	char *body;
-	int rc = read_full(fd, h, 4, deadline);
+	int rc = read_full(fd, h, sizeof(h), deadline);
 
 	if (rc == 0) {
-		len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+		len = proto_header_len(h);
 		body = malloc((size_t)len + 1);
 		if (!body)
 			die("out of memory");

@@ -2,8 +2,9 @@
  * Unit test for the wire framing (common/proto.c), over AF_UNIX stream
  * socketpairs: header encoding and decoding, whole messages, deadlines on
  * both directions, a peer that closes early, proto_skip keeping the stream
- * in step, EPIPE without SIGPIPE, and a 10 MB message read by another
- * thread while it is being sent.
+ * in step, EPIPE without SIGPIPE, a 10 MB message read by another
+ * thread while it is being sent, and one framed JSON message read before a
+ * deadline (common/proto_msg.c).
  *
  * SIGPIPE keeps a handler that only counts (not SIG_IGN), so a send without
  * MSG_NOSIGNAL shows up as a failed check instead of hiding behind the
@@ -13,6 +14,7 @@
  * 99 when the harness itself cannot run (no socketpair, no thread).
  */
 #include "proto.h"
+#include "proto_msg.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -677,6 +679,127 @@ static void test_agent_name(void)
 	CHECK(n + 1 <= 108, "the longest second name (%d bytes) does not fit sun_path", n);
 }
 
+/* ---------------------------------------------------------------- framed JSON */
+
+static void test_header_put(void)
+{
+	static const uint32_t lens[] = { 0, 1, 255, 256, 0x01020304u, 0x80000000u, 0xffffffffu };
+	unsigned char h[PROTO_HEADER_SIZE];
+
+	check_step("proto_header_put", 5);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		proto_header_put(h, lens[i]);
+		CHECK(h[0] == (unsigned char)(lens[i] >> 24) && h[3] == (unsigned char)lens[i] &&
+		      proto_header_len(h) == lens[i], "proto_header_put(0x%x) does not decode back", lens[i]);
+	}
+}
+
+/* Write a header for LEN bytes, then TEXT (which may be shorter: a message left unfinished). */
+static void put_msg(int fd, uint32_t len, const char *text)
+{
+	unsigned char h[PROTO_HEADER_SIZE];
+
+	proto_header_put(h, len);
+	if (write(fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    (text && write(fd, text, strlen(text)) != (ssize_t)strlen(text)))
+		broken("write");
+}
+
+struct late_body {
+	int fd;
+	int delay_ms;
+	const char *text;
+};
+
+static void *send_late(void *arg)
+{
+	struct late_body *lb = arg;
+
+	sleep_ms(lb->delay_ms);
+	if (write(lb->fd, lb->text, strlen(lb->text)) < 0)
+		broken("write");
+	return NULL;
+}
+
+/* Header now, body after DELAY_MS; what proto_read_msg makes of it with BODY_MS. */
+static enum proto_msg_result read_late_body(int delay_ms, int body_ms, int *err)
+{
+	static const char text[] = "{\"v\":1,\"late\":true}";
+	struct late_body lb = { .delay_ms = delay_ms, .text = text };
+	enum proto_msg_result r;
+	pthread_t t;
+	uint32_t len;
+	cJSON *m;
+	int sv[2];
+
+	pair(sv);
+	lb.fd = sv[0];
+	put_msg(sv[0], sizeof(text) - 1, NULL);
+	if (pthread_create(&t, NULL, send_late, &lb))
+		broken("pthread_create");
+	errno = 0;
+	r = proto_read_msg(sv[1], 1000, proto_now_ms() + 100, body_ms, &m, &len);
+	*err = errno;
+	pthread_join(t, NULL);
+	cJSON_Delete(m);
+	close_pair(sv);
+	return r;
+}
+
+static void test_read_msg(void)
+{
+	enum proto_msg_result r;
+	uint32_t len;
+	cJSON *m;
+	int sv[2], err;
+
+	check_step("proto_read_msg", 10);
+	pair(sv);
+	put_msg(sv[0], 15, "{\"v\":1,\"id\":42}");
+	r = proto_read_msg(sv[1], 1000, proto_now_ms() + 1000, 0, &m, &len);
+	CHECK(r == PROTO_MSG_OK && len == 15 && cJSON_GetObjectItemCaseSensitive(m, "id") &&
+	      cJSON_GetObjectItemCaseSensitive(m, "id")->valuedouble == 42, "a whole message: result %d", r);
+	cJSON_Delete(m);
+
+	put_msg(sv[0], 0, NULL);
+	r = proto_read_msg(sv[1], 1000, -1, -1, &m, &len);
+	CHECK(r == PROTO_MSG_SIZE && len == 0 && !m, "an empty message: result %d, len %u", r, len);
+	put_msg(sv[0], 1001, NULL);
+	r = proto_read_msg(sv[1], 1000, -1, -1, &m, &len);
+	CHECK(r == PROTO_MSG_SIZE && len == 1001 && !m, "a message over the limit: result %d, len %u", r, len);
+	close_pair(sv);
+
+	pair(sv);
+	put_msg(sv[0], 7, "{\"v\":2}");
+	r = proto_read_msg(sv[1], 1000, -1, -1, &m, &len);
+	CHECK(r == PROTO_MSG_GARBLED && !m, "another version: result %d", r);
+	put_msg(sv[0], 5, "[1,2]");
+	r = proto_read_msg(sv[1], 1000, -1, -1, &m, &len);
+	CHECK(r == PROTO_MSG_GARBLED && !m, "not an object: result %d", r);
+	put_msg(sv[0], 4, "{\"v\"");
+	r = proto_read_msg(sv[1], 1000, -1, -1, &m, &len);
+	CHECK(r == PROTO_MSG_GARBLED && !m, "not JSON: result %d", r);
+
+	/* Nothing comes: the deadline. */
+	errno = 0;
+	r = proto_read_msg(sv[1], 1000, proto_now_ms() + 100, -1, &m, &len);
+	CHECK(r == PROTO_MSG_IO && errno == ETIMEDOUT && !m, "idle peer: result %d, errno %d", r, errno);
+	/* The peer leaves in the middle. */
+	put_msg(sv[0], 10, "{\"v\"");
+	close(sv[0]);
+	sv[0] = -1;
+	errno = 0;
+	r = proto_read_msg(sv[1], 1000, proto_now_ms() + 1000, 0, &m, &len);
+	CHECK(r == PROTO_MSG_IO && errno == ECONNRESET && !m, "peer gone mid-body: result %d, errno %d", r, errno);
+	close_pair(sv);
+
+	/* A body later than the deadline: read when BODY_MS allows it, a timeout when not. */
+	r = read_late_body(400, 2000, &err);
+	CHECK(r == PROTO_MSG_OK, "a late body within BODY_MS: result %d, errno %d", r, err);
+	r = read_late_body(400, 0, &err);
+	CHECK(r == PROTO_MSG_IO && err == ETIMEDOUT, "a late body, BODY_MS 0: result %d, errno %d", r, err);
+}
+
 static void test_now_ms(void)
 {
 	int64_t a, b;
@@ -711,6 +834,8 @@ int main(void)
 	test_big_message();
 	test_agent_name();
 	test_now_ms();
+	test_header_put();
+	test_read_msg();
 	alarm(0);
 	CHECK(sigpipes == 0, "SIGPIPE was raised %d times", (int)sigpipes);
 
