@@ -125,18 +125,17 @@ pc_libs = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
 # Per-architecture agent code (agent/arch/arm/atomic64.c). The table-driven
-# stack walk (agent/table_walk.h) is the architecture's own where it brings
-# one (agent/arch/arm/table_walk.c: libgcc's EHABI unwinder), else
-# libunwind's; the agent links libunwind only for the latter.
-ARCH_TABLE_WALK := $(wildcard agent/arch/$(ARCH)/table_walk.c)
-TABLE_WALK_SRCS := $(or $(ARCH_TABLE_WALK),agent/table_walk_libunwind.c)
-ARCH_AGENT_SRCS := $(filter-out $(ARCH_TABLE_WALK),$(wildcard agent/arch/$(ARCH)/*.c))
+# stack walk (agent/table_walk.h) is the architecture's own where its
+# agent/arch/ARCH/table_walk_arch.h brings one (32-bit ARM: libgcc's EHABI
+# unwinder), else libunwind's; the agent links libunwind only for the latter.
+ARCH_OWN_TABLE_WALK := $(shell grep -qs table_walk_libunwind.h agent/arch/$(ARCH)/table_walk_arch.h || echo yes)
+ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c \
-	$(TABLE_WALK_SRCS) $(ARCH_AGENT_SRCS)
+	$(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
 AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
@@ -148,10 +147,10 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 	$(COMMON_SRCS)
 
 # An architecture with its own table walk (32-bit ARM: libgcc's, which
-# agent/arch/arm/table_walk.c says why) takes no libunwind; libunwind's
+# agent/arch/arm/table_walk_arch.h says why) takes no libunwind; libunwind's
 # headers would hide gcc's unwind.h there.
-AGENT_UNWIND_CFLAGS := $(if $(ARCH_TABLE_WALK),,$(call pc_cflags,libunwind))
-AGENT_UNWIND_LIBS := $(if $(ARCH_TABLE_WALK),-lgcc_s,$(call pc_libs,libunwind))
+AGENT_UNWIND_CFLAGS := $(if $(ARCH_OWN_TABLE_WALK),,$(call pc_cflags,libunwind))
+AGENT_UNWIND_LIBS := $(if $(ARCH_OWN_TABLE_WALK),-lgcc_s,$(call pc_libs,libunwind))
 AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
@@ -213,8 +212,12 @@ target-bins: all $(VICTIMS) $(UNITS) $(AGENTPEER)
 # ---------------------------------------------------------------- rules
 # Every object and program lists its source and its dependency file (X.o:
 # X.d, program P: P.d); the headers come from that file (DEPFLAGS). A
-# missing one (a fresh tree, or objects older than this rule) is "made" by
-# the empty rule below, which rebuilds its target and so writes it.
+# missing one (a fresh tree, or objects older than this rule) rebuilds its
+# target, which writes it. In a pattern rule the file is named through
+# dep_file, by second expansion: a .d named by a pattern alone would be an
+# "intermediate" file to make 4.3, whose absence rebuilds nothing (a stale
+# program then passed its tests). An explicit rule names its .d itself;
+# the empty rule below stands for a missing one.
 #
 # A program compiled and linked from several sources in one command cannot
 # use -MMD: each compile writes the same P.d and the last one wins. Its
@@ -228,19 +231,23 @@ prog_deps = mkdir -p $(dir $@) && $(1) -MM -MP -MT $@ $(2) >$@.d.tmp && \
 PROG_DEPFLAGS = $(DEPFLAGS) -MF $@.d -MT $@
 %.d: ;
 .PRECIOUS: %.d
+.SECONDEXPANSION:
+dep_file = $(if $(wildcard $(1)),,missing-dep-file)
+.PHONY: missing-dep-file
+missing-dep-file: ;
 
 include mi/mi.mk
 include server/server.mk
-$(BUILD)/agent/%.o: %.c $(BUILD)/agent/%.d $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/agent/%.o: %.c $$(call dep_file,$$(basename $$@).d) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(AGENT_CFLAGS) $(AGENT_CFLAGS_$(notdir $*)) $(DEPFLAGS) -c $< -o $@
 # The C++ operators' hooks put the recursion guard back while an exception
 # thrown by the real operator passes through them.
 AGENT_CFLAGS_hooks_cxx := -fexceptions
-$(BUILD)/inject/%.o: %.c $(BUILD)/inject/%.d $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/inject/%.o: %.c $$(call dep_file,$$(basename $$@).d) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(INJECT_CFLAGS_$*) $(DEPFLAGS) -c $< -o $@
-$(BUILD)/asan/%.o: %.c $(BUILD)/asan/%.d $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/asan/%.o: %.c $$(call dep_file,$$(basename $$@).d) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(INJECT_CFLAGS) $(INJECT_CFLAGS_$*) $(ASAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 # Where memtrace looks for the agent last (inject/spawn.c): the install
@@ -261,12 +268,12 @@ $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(INJECT_LIBS) $(LDFLAGS)
 	$(Q)ln -sf ../libmemtrace-agent.so $(BUILD)/asan/libmemtrace-agent.so
 
-$(BUILD)/tests/victims/%: tests/victims/%.c $(BUILD)/tests/victims/%.d $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(PROG_DEPFLAGS) $(if $(filter static_%,$*),-static) \
 		-o $@ $< $(VICTIM_LIBS) -ldl
 define variant_rule
-$(BUILD)/tests/victims/%-$(1): tests/victims/%.c $(BUILD)/tests/victims/%-$(1).d $(TARGET_STAMP)
+$(BUILD)/tests/victims/%-$(1): tests/victims/%.c $$$$(call dep_file,$$$$@.d) $(TARGET_STAMP)
 	$$(echo_cmd) CC $$@
 	$$(Q)mkdir -p $$(dir $$@) && $$(CC) $$(VICTIM_CFLAGS) $$(PROG_DEPFLAGS) $$(VARIANT_FLAGS_$(1)) -o $$@ $$< -ldl
 endef
@@ -278,17 +285,17 @@ $(BUILD)/tests/victims/ctor_leak: VICTIM_LIBS := -L$(BUILD)/tests/victims -llink
 $(BUILD)/tests/victims/ctor_spawn: $(BUILD)/tests/victims/liblinked_spawn.so
 $(BUILD)/tests/victims/ctor_spawn: VICTIM_LIBS := -L$(BUILD)/tests/victims -llinked_spawn -Wl,-rpath,'$$ORIGIN'
 # Plugins dlopen'ed by victims (tests/victims/plugin_*.c) and linked libraries -> lib*.so
-$(BUILD)/tests/victims/lib%.so: tests/victims/%.c $(BUILD)/tests/victims/lib%.so.d $(TARGET_STAMP)
+$(BUILD)/tests/victims/lib%.so: tests/victims/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(VICTIM_CFLAGS) $(PROG_DEPFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/victims/%: tests/victims/%.cc $(BUILD)/tests/victims/%.d $(TARGET_STAMP)
+$(BUILD)/tests/victims/%: tests/victims/%.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) -o $@ $<
-$(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $(BUILD)/tests/victims/%-noplt.d $(TARGET_STAMP)
+$(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) \
 		$(VARIANT_FLAGS_noplt) -o $@ $<
-$(BUILD)/bench/%: bench/%.c $(BUILD)/bench/%.d $(TARGET_STAMP)
+$(BUILD)/bench/%: bench/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall $(PROG_DEPFLAGS) -o $@ $<
 
@@ -298,7 +305,7 @@ UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
-UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c $(TABLE_WALK_SRCS) agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
+UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/lineedit.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
@@ -315,7 +322,7 @@ UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
 endif
 UNIT_CC = $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
 	$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) $(UNIT_SAN_$*)
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/tests/unit/%.d $(TARGET_STAMP)
+$(BUILD)/tests/unit/%: tests/unit/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)$(call prog_deps,$(UNIT_CC),$< $(UNIT_$*))
 	$(Q)$(UNIT_CC) -o $@ $< $(UNIT_$*) $(UNIT_LIBS_$*) $(AGENT_UNWIND_LIBS) $(call pc_libs,libelf libcjson) \
@@ -327,7 +334,7 @@ $(AGENTPEER): tests/tools/agentpeer.c $(AGENTPEER).d $(TARGET_STAMP)
 	$(Q)$(call prog_deps,$(AGENTPEER_CC),tests/tools/agentpeer.c common/proto.c)
 	$(Q)$(AGENTPEER_CC) -o $@ tests/tools/agentpeer.c common/proto.c $(TARGET_LDFLAGS)
 
-$(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $(BUILD)/tests/unit/inject/lib%.so.d $(TARGET_STAMP)
+$(BUILD)/tests/unit/inject/lib%.so: tests/unit/inject/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -shared -fPIC -O1 $(ARCH_CFLAGS) $(PROG_DEPFLAGS) -o $@ $< -lm
 $(BUILD)/tests/unit/inject/static_victim: tests/unit/inject/static_victim.c $(BUILD)/tests/unit/inject/static_victim.d \

@@ -5,7 +5,7 @@
  * libunwind takes its cache lock and then, on a miss, dl_iterate_phdr's;
  * a callback that allocates takes them the other way round. Two threads
  * doing one each deadlock, so a walk made while this thread holds the list
- * lock must not enter libunwind (table_walk_libunwind.c). The hooked
+ * lock must not enter libunwind (table_walk_libunwind.h). The hooked
  * dl_iterate_phdr marks its callers (agent_in_phdr), but a thread can be
  * inside the real one without passing the hook: stopped by the attach
  * between the jump through its GOT slot and the lock, or calling through

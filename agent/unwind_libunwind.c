@@ -2,7 +2,7 @@
  * Table-driven backend ("--unwind libunwind"): true stacks through code
  * without frame pointers, from the modules' unwind tables. The walk itself
  * is table_walk.h's: libunwind's everywhere but where an architecture
- * brings its own (32-bit ARM: libgcc's EHABI unwinder, arch/arm/table_walk.c
+ * brings its own (32-bit ARM: libgcc's EHABI unwinder, arch/arm/table_walk_arch.h
  * says why). Where the walk must not run (table_walk.h), the frame-pointer
  * walk stands in.
  */

@@ -31,7 +31,7 @@ extern const struct agent_unwinder agent_unwind_fp;
 /*
  * Nonzero in a thread while it is inside dl_iterate_phdr through the
  * agent's hook (got.c): its callbacks run with the loader's list lock held,
- * where libunwind's walk must not run (table_walk_libunwind.c).
+ * where libunwind's walk must not run (table_walk_libunwind.h).
  */
 extern __thread int agent_in_phdr;
 extern const struct agent_unwinder agent_unwind_libunwind;

@@ -13,7 +13,7 @@ MI_SRCS := $(MI_PARSE_SRCS) mi/spawn.c mi/command.c mi/session.c mi/target.c mi/
 LIBGDBMI := $(BUILD)/libgdbmi.a
 
 # Header dependencies as in the top Makefile (DEPFLAGS, prog_deps).
-$(BUILD)/mi/%.o: mi/%.c $(BUILD)/mi/%.d $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/mi/%.o: mi/%.c $$(call dep_file,$$(basename $$@).d) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 

@@ -37,7 +37,7 @@ endif
 all: $(SERVER)
 
 # Header dependencies as in the top Makefile (DEPFLAGS, prog_deps).
-$(BUILD)/server/%.o: %.c $(BUILD)/server/%.d $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/server/%.o: %.c $$(call dep_file,$$(basename $$@).d) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -49,7 +49,7 @@ $(SERVER): $(patsubst %.c,$(BUILD)/server/%.o,$(SERVER_SRCS)) $(LIBGDBMI)
 # compiled in sanitized too, rather than linked from the plain libgdbmi.a.
 SERVER_ASAN := $(BUILD)/asan/memtrace-server
 test-bins: $(SERVER_ASAN)
-$(BUILD)/asan/server/%.o: %.c $(BUILD)/asan/server/%.d $(TARGET_STAMP) | $(BUILD)
+$(BUILD)/asan/server/%.o: %.c $$(call dep_file,$$(basename $$@).d) $(TARGET_STAMP) | $(BUILD)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) $(SERVER_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 $(SERVER_ASAN): $(patsubst %.c,$(BUILD)/asan/server/%.o,$(SERVER_SRCS) $(MI_SRCS))

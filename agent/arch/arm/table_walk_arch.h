@@ -9,18 +9,21 @@
  * libgcc's EHABI unwinder, _Unwind_Backtrace, which every ARM program has
  * (libgcc_s) and which takes no lock but the loader's and makes no system
  * call: it may run anywhere, under the loader's list lock too.
+ * Inline, so the walk's first frame is the capture function itself, which
+ * the agent's own range drops.
  */
+#ifndef AGENT_ARCH_TABLE_WALK_ARCH_H
+#define AGENT_ARCH_TABLE_WALK_ARCH_H
+
 #include <stdint.h>
 #include <unwind.h>
-
-#include "table_walk.h"
 
 struct walk {
 	uintptr_t *pcs;
 	int n, max;
 };
 
-static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
+static inline _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
 {
 	struct walk *w = arg;
 	/* The address without the Thumb bit: where the instruction is. */
@@ -32,12 +35,12 @@ static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
 	return _URC_NO_REASON;
 }
 
-int agent_table_walk_init(void)
+static inline int agent_table_walk_init(void)
 {
 	return 0;
 }
 
-int agent_table_walk(void **buf, int want)
+static inline __attribute__((always_inline)) int agent_table_walk(void **buf, int want)
 {
 	struct walk w = { (uintptr_t *)buf, 0, want };
 
@@ -45,7 +48,9 @@ int agent_table_walk(void **buf, int want)
 	return w.n;
 }
 
-int agent_table_walk_may_run(void)
+static inline int agent_table_walk_may_run(void)
 {
 	return 1;
 }
+
+#endif
