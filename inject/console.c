@@ -25,38 +25,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-static const char help_text[] =
-	"commands:\n"
-	"  help                          this list\n"
-	"  status                        heap summary, the agent's own memory, the unwinder and depth,\n"
-	"                                the server link\n"
-	"  monitor [-i SEC] [-s]         print the heap summary every SEC seconds (default 3); -s stops\n"
-	"  report [-c N] [--json] [-o FILE] [--raw]\n"
-	"                                the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT)
-	", 0: all);\n"
-	"                                decoded by memtrace-server when linked, unless --raw\n"
-	"  clear                         forget every block recorded so far; counts start again\n"
-	"  dump -c ID [-n N] [-b BYTES]  hex dump of the first BYTES (default " STR(PROTO_DUMP_BYTES) ") of up to N "
-	"(default " STR(PROTO_DUMP_BLOCKS) ")\n"
-	"                                live blocks of context ID, oldest first\n"
-	"  coredump -n|-c ID [-t SEC] [-f PATH] [--gz]\n"
-	"                                write a core now (-n), or at the next allocation in context ID\n"
-	"                                with that thread first; default PATH core.memtrace.PID.N;\n"
-	"                                when linked, memtrace-server gets it too\n"
-	"  frames ID                     (linked) the frames of the thread allocating in context ID,\n"
-	"                                with arguments and locals, in the last core sent or under gdb\n"
-	"  blocks ID                     (linked) the live blocks of context ID, read by gdb\n"
-	"  inspect ADDR [--type T] [--bytes N]\n"
-	"                                (linked) the block at ADDR in hex and ASCII, or as type T\n"
-	"  gdb [-c ID [-t SEC]]          (linked) gdb on the host, attached through gdbserver here: now,\n"
-	"                                or stopped just after the next allocation in context ID;\n"
-	"                                continue or detach comes back here\n"
-	"  sleep SEC                     wait SEC seconds (for scripts)\n"
-	"  kill [SIG]                    send signal SIG (default TERM) to the traced process\n"
-	"  detach                        (attached with -p) unhook the process and leave it running\n"
-	"  quit                          attached: detach and leave; started by memtrace: leave the\n"
-	"                                console and wait for the program to end\n";
-
 /* Split LINE into ARGV (modified copy in BUF); "..." and '...' group words. */
 static int split(char *buf, char **argv, int max)
 {
@@ -397,6 +365,129 @@ static int cmd_kill(struct inj_console *con, int argc, char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- the table */
+
+static int cmd_help(struct inj_console *con, int argc, char **argv);
+
+static int cmd_quit(struct inj_console *con, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con->quit = 1;
+	return 0;
+}
+
+static int cmd_detach(struct inj_console *con, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!con->attached)
+		return log_err("detach: memtrace started this program, so there is nothing to detach "
+			       "(quit leaves the console)");
+	con->quit = 1;
+	return 0;
+}
+
+/*
+ * Every console command, in the order `help` lists them: the one place a
+ * command is named, so dispatch, `help` and memtrace --help agree. USAGE
+ * follows the name in the help; HELP's lines are split at '\n'.
+ */
+static const struct console_cmd {
+	const char *name;
+	const char *alias;	/* another name for it, not listed; NULL if none */
+	int (*run)(struct inj_console *con, int argc, char **argv);
+	const char *usage;
+	const char *help;
+} commands[] = {
+	{ "help", "?", cmd_help, "", "this list" },
+	{ "status", NULL, cmd_status, "",
+	  "heap summary, the agent's own memory, the unwinder and depth,\nthe server link" },
+	{ "monitor", NULL, cmd_monitor, "[-i SEC] [-s]",
+	  "print the heap summary every SEC seconds (default 3); -s stops" },
+	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw]",
+	  "the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT) ", 0: all);\n"
+	  "decoded by memtrace-server when linked, unless --raw" },
+	{ "clear", NULL, cmd_clear, "", "forget every block recorded so far; counts start again" },
+	{ "dump", NULL, cmd_dump, "-c ID [-n N] [-b BYTES]",
+	  "hex dump of the first BYTES (default " STR(PROTO_DUMP_BYTES) ") of up to N (default "
+	  STR(PROTO_DUMP_BLOCKS) ")\nlive blocks of context ID, oldest first" },
+	{ "coredump", NULL, inj_console_coredump, "-n|-c ID [-t SEC] [-f PATH] [--gz]",
+	  "write a core now (-n), or at the next allocation in context ID\n"
+	  "with that thread first; default PATH core.memtrace.PID.N;\n"
+	  "when linked, memtrace-server gets it too" },
+	{ "frames", NULL, inj_console_frames, "ID",
+	  "(linked) the frames of the thread allocating in context ID,\n"
+	  "with arguments and locals, in the last core sent or under gdb" },
+	{ "blocks", NULL, inj_console_frames, "ID", "(linked) the live blocks of context ID, read by gdb" },
+	{ "inspect", NULL, inj_console_frames, "ADDR [--type T] [--bytes N]",
+	  "(linked) the block at ADDR in hex and ASCII, or as type T" },
+	{ "gdb", NULL, inj_console_gdb, "[-c ID [-t SEC]]",
+	  "(linked) gdb on the host, attached through gdbserver here: now,\n"
+	  "or stopped just after the next allocation in context ID;\n"
+	  "continue or detach comes back here" },
+	{ "sleep", NULL, cmd_sleep, "SEC", "wait SEC seconds (for scripts)" },
+	{ "kill", NULL, cmd_kill, "[SIG]", "send signal SIG (default TERM) to the traced process" },
+	{ "detach", NULL, cmd_detach, "", "(attached with -p) unhook the process and leave it running" },
+	{ "quit", "exit", cmd_quit, "",
+	  "attached: detach and leave; started by memtrace: leave the\n"
+	  "console and wait for the program to end" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+/* The column the descriptions start in. */
+#define HELP_COLUMN 32
+
+static int cmd_help(struct inj_console *con, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs("commands:\n", con->out);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct console_cmd *c = &commands[i];
+		const char *h = c->help;
+		int n = fprintf(con->out, "  %s%s%s", c->name, *c->usage ? " " : "", c->usage);
+
+		/* A long synopsis has its description on the lines below. */
+		if (n >= HELP_COLUMN - 1) {
+			fputc('\n', con->out);
+			n = 0;
+		}
+		for (;;) {
+			const char *nl = strchr(h, '\n');
+			int len = nl ? (int)(nl - h) : (int)strlen(h);
+
+			fprintf(con->out, "%*s%.*s\n", HELP_COLUMN - n, "", len, h);
+			if (!nl)
+				break;
+			h = nl + 1;
+			n = 0;
+		}
+	}
+	fflush(con->out);
+	return 0;
+}
+
+void inj_console_list(FILE *f, size_t width)
+{
+	size_t col = 0;
+
+	for (size_t i = 1; i < NCOMMANDS; i++) {
+		size_t len = strlen(commands[i].name) + (i + 1 < NCOMMANDS ? 1 : 0);
+
+		if (col && col + 1 + len > width) {
+			fputc('\n', f);
+			col = 0;
+		} else if (col) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%s%s", commands[i].name, i + 1 < NCOMMANDS ? "," : ".");
+		col += len;
+	}
+	fputc('\n', f);
+}
+
 int inj_console_exec(struct inj_console *con, const char *line)
 {
 	char *argv[MAX_ARGS];
@@ -410,41 +501,15 @@ int inj_console_exec(struct inj_console *con, const char *line)
 	}
 	if (argc < 0) {
 		ret = log_err(argc == -2 ? "unbalanced quote in '%s'" : "too many words in '%s'", line);
-	} else if (argc == 0 || argv[0][0] == '#') {
-		ret = 0;
-	} else if (!strcmp(argv[0], "help") || !strcmp(argv[0], "?")) {
-		fputs(help_text, con->out);
-		fflush(con->out);
-	} else if (!strcmp(argv[0], "status")) {
-		ret = cmd_status(con, argc, argv);
-	} else if (!strcmp(argv[0], "report")) {
-		ret = cmd_report(con, argc, argv);
-	} else if (!strcmp(argv[0], "clear")) {
-		ret = cmd_clear(con, argc, argv);
-	} else if (!strcmp(argv[0], "dump")) {
-		ret = cmd_dump(con, argc, argv);
-	} else if (!strcmp(argv[0], "coredump")) {
-		ret = inj_console_coredump(con, argc, argv);
-	} else if (!strcmp(argv[0], "frames") || !strcmp(argv[0], "blocks") || !strcmp(argv[0], "inspect")) {
-		ret = inj_console_frames(con, argc, argv);
-	} else if (!strcmp(argv[0], "gdb")) {
-		ret = inj_console_gdb(con, argc, argv);
-	} else if (!strcmp(argv[0], "monitor")) {
-		ret = cmd_monitor(con, argc, argv);
-	} else if (!strcmp(argv[0], "sleep")) {
-		ret = cmd_sleep(con, argc, argv);
-	} else if (!strcmp(argv[0], "kill")) {
-		ret = cmd_kill(con, argc, argv);
-	} else if (!strcmp(argv[0], "quit") || !strcmp(argv[0], "exit")) {
-		con->quit = 1;
-	} else if (!strcmp(argv[0], "detach")) {
-		if (!con->attached)
-			ret = log_err("detach: memtrace started this program, so there is nothing to detach "
-				      "(quit leaves the console)");
-		else
-			con->quit = 1;
-	} else {
-		ret = log_err("unknown command '%s' (try: help)", argv[0]);
+	} else if (argc > 0 && argv[0][0] != '#') {
+		size_t i;
+
+		for (i = 0; i < NCOMMANDS; i++)
+			if (!strcmp(argv[0], commands[i].name) ||
+			    (commands[i].alias && !strcmp(argv[0], commands[i].alias)))
+				break;
+		ret = i < NCOMMANDS ? commands[i].run(con, argc, argv)
+				    : log_err("unknown command '%s' (try: help)", argv[0]);
 	}
 	free(buf);
 	return ret;

@@ -76,6 +76,10 @@ int inj_console_coredump(struct inj_console *con, int argc, char **argv);
  */
 int inj_console_frames(struct inj_console *con, int argc, char **argv);
 int inj_console_gdb(struct inj_console *con, int argc, char **argv);
+
+/* The console's command names, comma-separated and wrapped at WIDTH
+ * columns, ending with a period and a newline (memtrace --help). */
+void inj_console_list(FILE *f, size_t width);
 /* A line typed while the gdb console is open. 0 or -1. */
 int inj_console_gdb_line(struct inj_console *con, const char *line);
 /* Close an open gdb console (memtrace is leaving): the program runs on. */

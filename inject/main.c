@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "console.h"
 #include "elfsym.h"
 #include "fp_frame.h"
 #include "log.h"
@@ -67,8 +68,9 @@ static const char usage_text[] =
 	"  -V, --version         memtrace's version\n"
 	"\n"
 	"Without a server, or when it goes away, reports are raw (ELF symbols only).\n"
-	"Console commands (type help in the console): status, monitor, report, clear, dump,\n"
-	"coredump, frames, blocks, inspect, gdb, sleep, kill, detach, quit.\n"
+	"Console commands (type help in the console):\n";
+
+static const char usage_status[] =
 	"Exit status: PROG's own (128+N when it died of signal N); 127 PROG not found, 126 not\n"
 	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 the\n"
 	"process ended while attached (its exit report printed), 3 no such process, 4 permission\n"
@@ -285,6 +287,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			inj_console_list(stdout, 80);
+			fputs(usage_status, stdout);
 			return -256;
 		case 'V':
 			printf("memtrace %s\n", MEMTRACE_VERSION);
