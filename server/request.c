@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "log.h"
 #include "request.h"
+#include "workcmd.h"
 #include "util.h"
 
 static cJSON *checked(cJSON *item)
@@ -180,8 +181,9 @@ static cJSON *decode(struct srv_decoder *d, const struct srv_request_limits *lim
 
 int srv_request_is_work(const char *cmd)
 {
-	static const char *const work[] = { "core",	"frames",   "blocks",	"inspect",  "gdb-open",
-					    "gdb-site", "gdb-exec", "gdb-wait", "gdb-close" };
+#define WORK_NAME(name, whole, view, ctx) name,
+	static const char *const work[] = { SRV_WORK_COMMANDS(WORK_NAME) };
+#undef WORK_NAME
 
 	for (size_t i = 0; i < sizeof(work) / sizeof(work[0]); i++)
 		if (!strcmp(cmd, work[i]))

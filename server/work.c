@@ -32,6 +32,7 @@
 #include "rootfs.h"
 #include "util.h"
 #include "work.h"
+#include "workcmd.h"
 
 #define CORE_READ_MS 30000   /* a core upload that stalls this long is dropped */
 #define RELAY_MS 20000       /* gdb starting its relay */
@@ -475,19 +476,105 @@ out:
 	return r;
 }
 
-static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const char *cmd)
+static cJSON *do_gdb_close(struct srv_work *w, const cJSON *msg, double id, int chan)
+{
+	int live = w->view && srv_core_is_live(w->view);
+
+	(void)msg;
+	(void)chan;
+	close_view(w);
+	return text_reply(id, xstrdup(live ? "gdb detached; the program runs on\n" : ""), 0);
+}
+
+/*
+ * The views: each writes its text to F from the open core or gdb session
+ * (w->view) and returns what srv_core's functions do: -1 failed (the
+ * reason logged), 0 done, 1 done and the program runs now. CTX is the
+ * request's context ID where the command takes one; KIND gdb-exec's line,
+ * as the gate judged it.
+ */
+static int view_frames(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		       enum srv_gdbcmd_kind kind)
+{
+	(void)msg;
+	(void)kind;
+	return srv_core_frames(w->view, f, ctx);
+}
+
+static int view_blocks(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		       enum srv_gdbcmd_kind kind)
+{
+	(void)msg;
+	(void)kind;
+	return srv_core_blocks(w->view, f, ctx);
+}
+
+static int view_inspect(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+			enum srv_gdbcmd_kind kind)
+{
+	const char *addr = inj_json_str(msg, "addr", NULL);
+	double bytes = PROTO_INSPECT_BYTES;
+
+	(void)ctx;
+	(void)kind;
+	num_of(msg, "bytes", 1, 1 << 20, &bytes);
+	return addr ? srv_core_inspect(w->view, f, addr, inj_json_str(msg, "type", NULL), (size_t)bytes)
+		    : log_err("no \"addr\" to inspect");
+}
+
+static int view_site(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		     enum srv_gdbcmd_kind kind)
+{
+	(void)msg;
+	(void)kind;
+	return srv_core_is_live(w->view) ? srv_core_to_site(w->view, f, ctx, SITE_MS) : log_err("not live");
+}
+
+static int view_exec(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		     enum srv_gdbcmd_kind kind)
+{
+	(void)ctx;
+	return srv_core_run(w->view, f, inj_json_str(msg, "command", NULL), kind == SRV_GDBCMD_RUN ? RUN_MS : 0);
+}
+
+static int view_wait(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		     enum srv_gdbcmd_kind kind)
+{
+	double ms = 0;
+
+	(void)ctx;
+	(void)kind;
+	num_of(msg, "ms", 1, 600000, &ms);
+	return srv_core_wait_stop(w->view, f, ms > 0 ? (int)ms : RUN_MS);
+}
+
+/* The work commands (workcmd.h): a handler for the whole answer, or a view. */
+static const struct work_cmd {
+	const char *name;
+	cJSON *(*whole)(struct srv_work *w, const cJSON *msg, double id, int chan);
+	int (*view)(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		    enum srv_gdbcmd_kind kind);
+	int needs_ctx;
+} work_cmds[] = {
+#define WORK_ENTRY(name, whole, view, ctx) { name, whole, view, ctx },
+	SRV_WORK_COMMANDS(WORK_ENTRY)
+#undef WORK_ENTRY
+};
+
+static cJSON *do_view(struct srv_work *w, const struct work_cmd *c, const cJSON *msg, double id)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
-	double v = 0, bytes = PROTO_INSPECT_BYTES;
-	int rc = -1;
+	double v = 0;
+	int rc;
 	enum srv_gdbcmd_kind kind = SRV_GDBCMD_INSPECT;
 	char why[300];
 
 	if (!w->view)
-		return srv_reply_error(id, "%s: no core and no gdb session yet (coredump, or gdb, first)", cmd);
-	if (!strcmp(cmd, "gdb-exec")) {
+		return srv_reply_error(id, "%s: no core and no gdb session yet (coredump, or gdb, first)", c->name);
+	if (c->view == view_exec) {
+		/* The gdb gate, before gdb sees anything of the line. */
 		const char *line = inj_json_str(msg, "command", NULL);
 
 		if (!srv_core_is_live(w->view))
@@ -498,56 +585,30 @@ static cJSON *do_view(struct srv_work *w, const cJSON *msg, double id, const cha
 		if (kind == SRV_GDBCMD_CONTINUE || kind == SRV_GDBCMD_DETACH)
 			return srv_reply_error(id, "gdb-exec: '%s' ends the session: send gdb-close", line);
 	}
+	if (c->needs_ctx && num_of(msg, "ctx", 1, PROTO_CTX_ID_MAX, &v) < 0)
+		return srv_reply_error(id, "%s: \"ctx\" must be a context ID", c->name);
 	f = open_memstream(&buf, &len);
 	if (!f)
 		log_oom();
-	if (!strcmp(cmd, "frames") || !strcmp(cmd, "blocks") || !strcmp(cmd, "gdb-site")) {
-		if (num_of(msg, "ctx", 1, PROTO_CTX_ID_MAX, &v) < 0) {
-			fclose(f);
-			free(buf);
-			return srv_reply_error(id, "%s: \"ctx\" must be a context ID", cmd);
-		}
-	}
-	if (!strcmp(cmd, "frames")) {
-		rc = srv_core_frames(w->view, f, (unsigned long)v);
-	} else if (!strcmp(cmd, "blocks")) {
-		rc = srv_core_blocks(w->view, f, (unsigned long)v);
-	} else if (!strcmp(cmd, "inspect")) {
-		const char *addr = inj_json_str(msg, "addr", NULL);
-
-		num_of(msg, "bytes", 1, 1 << 20, &bytes);
-		rc = addr ? srv_core_inspect(w->view, f, addr, inj_json_str(msg, "type", NULL), (size_t)bytes)
-			  : log_err("no \"addr\" to inspect");
-	} else if (!strcmp(cmd, "gdb-site")) {
-		rc = srv_core_is_live(w->view) ? srv_core_to_site(w->view, f, (unsigned long)v, SITE_MS)
-					       : log_err("not live");
-	} else if (!strcmp(cmd, "gdb-exec")) {
-		rc = srv_core_run(w->view, f, inj_json_str(msg, "command", NULL), kind == SRV_GDBCMD_RUN ? RUN_MS : 0);
-	} else if (!strcmp(cmd, "gdb-wait")) {
-		num_of(msg, "ms", 1, 600000, &v);
-		rc = srv_core_wait_stop(w->view, f, v > 0 ? (int)v : RUN_MS);
-	}
+	rc = c->view(w, f, msg, (unsigned long)v, kind);
 	fclose(f);
 	if (rc < 0) {
 		free(buf);
-		return fail(w, id, cmd);
+		return fail(w, id, c->name);
 	}
 	return text_reply(id, buf, rc == 1);
 }
 
 static cJSON *answer(struct srv_work *w, const cJSON *msg, double id, const char *cmd, int chan)
 {
-	if (!strcmp(cmd, "core"))
-		return do_core(w, msg, id, chan);
-	if (!strcmp(cmd, "gdb-open"))
-		return do_gdb_open(w, msg, id, chan);
-	if (!strcmp(cmd, "gdb-close")) {
-		int live = w->view && srv_core_is_live(w->view);
+	for (size_t i = 0; i < sizeof(work_cmds) / sizeof(work_cmds[0]); i++) {
+		const struct work_cmd *c = &work_cmds[i];
 
-		close_view(w);
-		return text_reply(id, xstrdup(live ? "gdb detached; the program runs on\n" : ""), 0);
+		if (strcmp(cmd, c->name))
+			continue;
+		return c->whole ? c->whole(w, msg, id, chan) : do_view(w, c, msg, id);
 	}
-	return do_view(w, msg, id, cmd);
+	return srv_reply_error(id, "unknown work command \"%s\"", cmd);
 }
 
 /* ---------------------------------------------------------------- the thread */
