@@ -138,13 +138,16 @@ AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/b
 	$(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
 AGENT_SRCS += agent/quiesce.c agent/tables.c
+# memtrace, by part (inject/'s folders; docs/architecture.md, "Layout").
+INJECTOR_SRCS := inject/injector/inject.c inject/injector/loader.c inject/injector/ptrace.c \
+	inject/injector/remote.c inject/injector/regs.c inject/injector/arch/$(ARCH)/regs.c \
+	inject/injector/safepoint.c inject/injector/stackwalk.c
+CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/console/console_gdb.c \
+	inject/console/console_server.c inject/console/lineedit.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
-	inject/session.c inject/console.c inject/srvlink.c inject/discover.c \
-	inject/lineedit.c common/report.c common/elfsym.c common/util.c inject/outfile.c \
-	inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c inject/regs.c inject/arch/$(ARCH)/regs.c \
-	inject/safepoint.c inject/stackwalk.c inject/coredump.c inject/console_core.c \
-	inject/console_gdb.c inject/console_server.c inject/ns.c inject/reach.c \
-	$(COMMON_SRCS)
+	inject/session.c inject/outfile.c inject/ns.c inject/reach.c \
+	$(INJECTOR_SRCS) $(CONSOLE_SRCS) inject/link/srvlink.c inject/link/discover.c inject/core/coredump.c \
+	common/report.c common/elfsym.c common/util.c $(COMMON_SRCS)
 
 # An architecture with its own table walk (32-bit ARM: libgcc's, which
 # agent/arch/arm/table_walk_arch.h says why) takes no libunwind; libunwind's
@@ -306,10 +309,9 @@ UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
-UNIT_test_lineedit := inject/lineedit.c
+UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
-UNIT_test_inject := inject/inject.c inject/loader.c inject/ptrace.c inject/remote.c \
-	inject/regs.c inject/arch/$(ARCH)/regs.c inject/safepoint.c inject/stackwalk.c common/util.c common/log.c
+UNIT_test_inject := $(INJECTOR_SRCS) common/util.c common/log.c
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
 # must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
 UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)

@@ -1,7 +1,7 @@
 /*
  * One framed JSON message read from a stream socket before a deadline, for
  * the programs that parse with cJSON: memtrace reads the agent's replies
- * (inject/session.c) and memtrace-server's (inject/srvlink.c) with it. The
+ * (inject/session.c) and memtrace-server's (inject/link/srvlink.c) with it. The
  * agent has no cJSON and never allocates here, so this is apart from
  * proto.c.
  */

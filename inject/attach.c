@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "inject.h"
+#include "injector/inject.h"
 #include "log.h"
 #include "proto.h"
 #include "reach.h"

@@ -18,13 +18,13 @@
 #include <unistd.h>
 
 #include "elfsym.h"
-#include "lineedit.h"
+#include "console/lineedit.h"
 #include "log.h"
 #include "proto.h"
 #include "report.h"
 #include "run.h"
 #include "session.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 
 #define MT_PROMPT "memtrace> "
 #define MT_GDB_PROMPT "(gdb) " /* while the gdb console is open (console_gdb.c) */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "console.h"
+#include "console/console.h"
 #include "elfsym.h"
 #include "fp_frame.h"
 #include "log.h"

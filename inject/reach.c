@@ -28,7 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "injector/loader.h"
 #include "log.h"
 #include "ns.h"
 #include "proto.h"

@@ -10,8 +10,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#include "console.h"
-#include "srvlink.h"
+#include "console/console.h"
+#include "link/srvlink.h"
 
 /* Exit statuses of memtrace itself (start mode otherwise exits with PROG's). */
 #define EXIT_USAGE 2

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "injector/loader.h"
 #include "log.h"
 #include "outfile.h"
 #include "proto.h"
@@ -23,7 +23,7 @@
 #include "run.h"
 #include "session.h"
 #include "spawn.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 

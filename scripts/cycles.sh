@@ -26,7 +26,7 @@ symbols() {
 	sort | while read -r obj; do
 		# The source file: strip leading folders of the object's path until a
 		# .c of that name exists (build/inject/inject/ptrace.o is
-		# inject/ptrace.c); what was stripped names the program.
+		# inject/injector/ptrace.c); what was stripped names the program.
 		rest=${obj#"$build"/}
 		group=$build/
 		while [ ! -f "${rest%.o}.c" ] && [ "${rest#*/}" != "$rest" ]; do

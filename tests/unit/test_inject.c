@@ -1,6 +1,6 @@
 /*
- * Unit test for the injector (inject/inject.c, ptrace.c, remote.c, regs.c, loader.c,
- * inject/arch/<arch>/regs.c) on real processes.
+ * Unit test for the injector (inject/injector/inject.c, ptrace.c, remote.c, regs.c, loader.c,
+ * inject/injector/arch/<arch>/regs.c) on real processes.
  *
  * The victims are forks of this test: a main thread blocked in read() on a
  * pipe that answers pings through a function pointer, a thread sleeping in
@@ -31,7 +31,7 @@
  * compiler, no temp dir). Cases that need root, a static libc or a private
  * mount namespace are left out with a "note:" line when those are missing.
  */
-#include "inject.h"
+#include "injector/inject.h"
 #include "log.h"
 
 #include <dirent.h>

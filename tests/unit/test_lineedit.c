@@ -1,5 +1,5 @@
 /*
- * Unit test for the console line editor (inject/lineedit.c).
+ * Unit test for the console line editor (inject/console/lineedit.c).
  *
  * Pipe mode is fed through real pipes with chosen chunk boundaries: single bytes, odd sizes, one
  * big write, and a forked writer for megabyte lines.  Terminal mode runs the editor on the slave
@@ -10,7 +10,7 @@
  * Exit status: 0 pass, 1 fail (one "FAIL" line per failed check), 77 when no pseudo-terminal can
  * be opened (the pipe checks have run and passed then).
  */
-#include "lineedit.h"
+#include "console/lineedit.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -23,13 +23,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "discover.h"
+#include "link/discover.h"
 #include "log.h"
 #include "proto.h"
 #include "proto_msg.h"
 #include "report.h"
 #include "session.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 #include "util.h"
 
 #define HELLO_TIMEOUT_MS 5000		/* first connect + hello */

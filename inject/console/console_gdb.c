@@ -30,13 +30,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "console.h"
-#include "console_server.h"
+#include "console/console.h"
+#include "console/console_server.h"
 #include "log.h"
 #include "net.h"
 #include "proto.h"
 #include "session.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 #include "util.h"
 
 #define VIEW_MS 60000	    /* frames, blocks, inspect, a gdb command */

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loader.h"
-#include "ptrace.h"
-#include "stackwalk.h"
+#include "injector/loader.h"
+#include "injector/ptrace.h"
+#include "injector/stackwalk.h"
 
 struct inj_codemap;
 

@@ -24,13 +24,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inject.h"
-#include "loader.h"
+#include "injector/inject.h"
+#include "injector/loader.h"
 #include "log.h"
-#include "ptrace.h"
-#include "remote.h"
+#include "injector/ptrace.h"
+#include "injector/remote.h"
 #include "proto.h"
-#include "safepoint.h"
+#include "injector/safepoint.h"
 #include "util.h"
 
 #define CAP_SYS_PTRACE_BIT 19

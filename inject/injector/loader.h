@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "inject.h"
-#include "ptrace.h"
+#include "injector/inject.h"
+#include "injector/ptrace.h"
 
 struct inj_map {
 	uint64_t start, end, offset, inode;

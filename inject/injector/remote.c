@@ -26,8 +26,8 @@
 #include <sys/wait.h>
 
 #include "log.h"
-#include "regs.h"
-#include "remote.h"
+#include "injector/regs.h"
+#include "injector/remote.h"
 
 /*
  * How long a call runs with the other threads stopped before they are let

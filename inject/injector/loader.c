@@ -20,7 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "injector/loader.h"
 #include "log.h"
 
 /* glibc's private dlopen wants this flag, as its own callers pass it. */

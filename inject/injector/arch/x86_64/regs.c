@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
-#include "regs.h"
+#include "injector/regs.h"
 
 #define EFLAGS_TF 0x100u
 #define EFLAGS_DF 0x400u

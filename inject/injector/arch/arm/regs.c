@@ -10,7 +10,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "regs.h"
+#include "injector/regs.h"
 
 #ifndef NT_ARM_VFP
 #define NT_ARM_VFP 0x400

@@ -27,8 +27,8 @@
 
 #include "log.h"
 #include "monotime.h"
-#include "ptrace.h"
-#include "regs.h"
+#include "injector/ptrace.h"
+#include "injector/regs.h"
 
 #define NS_PER_S 1000000000LL
 /* Longest sleep between passes, in case SIGCHLD goes to another thread of ours. */

@@ -13,7 +13,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "regs.h"
+#include "injector/regs.h"
 
 struct a64_regs {
 	uint64_t regs[31];

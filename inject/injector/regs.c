@@ -8,7 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "regs.h"
+#include "injector/regs.h"
 
 int inj_regs_get(int tid, struct inj_regs *r)
 {

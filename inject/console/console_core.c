@@ -24,15 +24,15 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "console.h"
-#include "console_server.h"
-#include "coredump.h"
+#include "console/console.h"
+#include "console/console_server.h"
+#include "core/coredump.h"
 #include "log.h"
 #include "ns.h"
 #include "proto.h"
 #include "report.h"
 #include "session.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 #include "util.h"
 
 #define POLL_MS 100

@@ -12,12 +12,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "console_server.h"
+#include "console/console_server.h"
 #include "elfsym.h"
 #include "log.h"
 #include "net.h"
 #include "report.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 #include "util.h"
 
 #define CORE_MS 300000	    /* sending a core and gdb opening it */

@@ -22,7 +22,7 @@
 #include <sys/uio.h>
 
 #include "log.h"
-#include "stackwalk.h"
+#include "injector/stackwalk.h"
 
 #define PAGE 4096u
 #define NPAGES 4

@@ -11,7 +11,7 @@
  * The file runs past the usual size because the two modes share the entry points and the unit
  * test links this file alone; the sections below are output, geometry, editing, pipe mode, API.
  */
-#include "lineedit.h"
+#include "console/lineedit.h"
 
 #include <errno.h>
 #include <fcntl.h>

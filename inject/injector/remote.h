@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ptrace.h"
+#include "injector/ptrace.h"
 
 /* ---------------------------------------------------------------- calls */
 

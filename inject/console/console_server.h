@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "console.h"
+#include "console/console.h"
 
 /*
  * The reply to request ID within TIMEOUT_MS: its text printed to con->out,

@@ -33,8 +33,8 @@
 #include <sys/uio.h>
 
 #include "log.h"
-#include "regs.h"
-#include "safepoint.h"
+#include "injector/regs.h"
+#include "injector/safepoint.h"
 
 enum {
 	F_CRITICAL = 1, /* takes the allocator's, the loader's or thread creation's locks */

@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "discover.h"
+#include "link/discover.h"
 #include "log.h"
 #include "proto.h"
 #include "report.h"

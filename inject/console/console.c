@@ -9,13 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "console.h"
+#include "console/console.h"
 #include "log.h"
 #include "outfile.h"
 #include "proto.h"
 #include "report.h"
 #include "session.h"
-#include "srvlink.h"
+#include "link/srvlink.h"
 #include "util.h"
 
 #define MAX_ARGS 32

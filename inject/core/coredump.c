@@ -32,10 +32,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "coredump.h"
+#include "core/coredump.h"
 #include "log.h"
-#include "ptrace.h"
-#include "regs.h"
+#include "injector/ptrace.h"
+#include "injector/regs.h"
 #include "util.h"
 
 /* The native ELF class: memtrace is built for the target's architecture.
