@@ -4,21 +4,14 @@
  * allocates in context ID and what its frames hold, which blocks of context
  * ID are live, what is in the block at an address.
  *
- * memtrace's tables are read from the core through the agent's exported
- * anchor, `memtrace_gdb` (docs/architecture.md, "For debuggers"): raw
- * memory reads of the descriptors the anchor points at, decoded here, which
- * is what gdbinit/memtrace.gdb does with gdb expressions but one read per
- * table instead of some 30 us of script per slot. The anchor is
- * self-describing (every offset and stride is in it), so only its version-1
- * field order is shared with the agent: common/anchor.h. A stripped agent works: its dynamic
- * symbols name the anchor.
+ * memtrace's tables are read through the agent's exported anchor,
+ * `memtrace_gdb`, by coretab.c; this file finds the anchor (a stripped
+ * agent works: its dynamic symbols name it) and is the gdb session around
+ * the tables.
  *
  * The held thread is found, not assumed: the thread whose stack holds the
  * context's first return address below some frames (the allocator's and the
  * agent's hook). With `coredump -c ID` that is the core's first thread.
- *
- * Past 600 lines because the anchor reader lives here too; it is the next
- * thing to move out (server/coretab.c) when a second user of it comes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,17 +25,13 @@
 
 #include "anchor.h"
 #include "core.h"
+#include "coretab.h"
 #include "gdbcmd.h"
 #include "gdbroot.h"
 #include "gdbmi.h"
 #include "log.h"
 #include "util.h"
 
-#define MAX_DEPTH 256
-/* Limits on what a damaged core may claim, far above what the agent makes. */
-#define MAX_SHARDS 65536u
-#define MAX_STRIDE 65536u
-#define MAX_CAP (1u << 28)
 
 struct srv_core {
 	struct gdbmi_session *s;
@@ -53,14 +42,7 @@ struct srv_core {
 	int all_frames;
 	int live;	     /* through gdbserver, not a core */
 	FILE *sink;	     /* gdb's console text goes here while set (srv_core_run) */
-	uint64_t anchor;     /* &memtrace_gdb */
-	uint64_t ps;	     /* the target's pointer size */
-	uint64_t b[ANCHOR_B_WORDS], c[ANCHOR_C_WORDS]; /* the descriptors (anchor.h) */
-};
-
-struct blk {
-	uint64_t ptr, size, seq;
-	uint64_t ctx;
+	struct srv_coretab tab; /* memtrace's tables in the core or process */
 };
 
 /* mi/ logs to us: its errors come back as statuses we word ourselves, so they are INFO here. */
@@ -188,181 +170,6 @@ static const char *gdb_msg(struct srv_core *c)
 	return e;
 }
 
-/* Read exactly LEN bytes at ADDR, or -1 (logged at INFO: callers say what failed). */
-static int rd(struct srv_core *c, uint64_t addr, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	if (gdbmi_read_memory(c->s, addr, len, buf, &got) != GDBMI_OK || got != len) {
-		log_info("reading %zu bytes at 0x%" PRIx64 " from the core: %s", len, addr,
-			 got ? "only part is there" : gdbmi_session_error(c->s));
-		return -1;
-	}
-	return 0;
-}
-
-/* A target word of SIZE bytes in BUF (the target is assumed to share the host's byte order). */
-static uint64_t word(const unsigned char *buf, uint64_t size)
-{
-	uint64_t v64 = 0;
-	uint32_t v32 = 0;
-	uint16_t v16 = 0;
-
-	switch (size) {
-	case 8:
-		memcpy(&v64, buf, 8);
-		return v64;
-	case 4:
-		memcpy(&v32, buf, 4);
-		return v32;
-	case 2:
-		memcpy(&v16, buf, 2);
-		return v16;
-	default:
-		return buf[0];
-	}
-}
-
-static int rd_word(struct srv_core *c, uint64_t addr, uint64_t size, uint64_t *v)
-{
-	unsigned char buf[8];
-
-	if (rd(c, addr, buf, (size_t)size) < 0)
-		return -1;
-	*v = word(buf, size);
-	return 0;
-}
-
-/* Read the anchor and its two table descriptors; -1 (logged) when they are not memtrace's. */
-static int read_anchor(struct srv_core *c)
-{
-	uint64_t a[ANCHOR_CONTEXTS + 1]; /* the words used here (anchor.h) */
-
-	if (rd(c, c->anchor, a, sizeof(a)) < 0)
-		return log_err("memtrace's anchor (memtrace_gdb at 0x%" PRIx64 ") is not in the core's memory",
-			       c->anchor);
-	if (a[ANCHOR_MAGIC_W] != ANCHOR_MAGIC)
-		return log_err("memtrace_gdb at 0x%" PRIx64 " is not memtrace's anchor (magic 0x%" PRIx64 ")",
-			       c->anchor, a[ANCHOR_MAGIC_W]);
-	if (a[ANCHOR_VERSION_W] != ANCHOR_VERSION)
-		return log_err("the agent in this core has anchor version %" PRIu64 ", this memtrace-server reads %d",
-			       a[ANCHOR_VERSION_W], ANCHOR_VERSION);
-	c->ps = a[ANCHOR_PTR_SIZE];
-	if (c->ps != 4 && c->ps != 8)
-		return log_err("memtrace's anchor says pointers are %" PRIu64 " bytes", c->ps);
-	if (rd(c, a[ANCHOR_BLOCKS], c->b, sizeof(c->b)) < 0 || rd(c, a[ANCHOR_CONTEXTS], c->c, sizeof(c->c)) < 0)
-		return log_err("memtrace's tables are not in the core's memory");
-	if (c->b[ANCHOR_B_NSHARDS] > MAX_SHARDS || c->b[ANCHOR_B_SHARD_STRIDE] > MAX_STRIDE ||
-	    c->b[ANCHOR_B_ENTRY_STRIDE] > MAX_STRIDE || c->b[ANCHOR_B_SIZE_BITS] == 0 ||
-	    c->b[ANCHOR_B_SIZE_BITS] >= 64 || c->c[ANCHOR_C_CHUNK_BITS] >= 32 ||
-	    c->b[ANCHOR_B_ENTRY_PTR_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
-	    c->b[ANCHOR_B_ENTRY_SEQ_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
-	    c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE])
-		return log_err("memtrace's table descriptors in this core make no sense: a damaged core?");
-	return 0;
-}
-
-/*
- * Context ID: its address in *ADDR, 0 when there is no such context, -1 on
- * a read error (logged).
- */
-static int ctx_addr(struct srv_core *c, unsigned long id, uint64_t *addr)
-{
-	uint64_t count, chunk;
-
-	*addr = 0;
-	if (rd_word(c, c->c[ANCHOR_C_COUNT], 4, &count) < 0)
-		return log_err("memtrace's context count is not in the core");
-	if (id < 1 || id > count)
-		return 0;
-	if (rd_word(c, c->c[ANCHOR_C_BY_ID] + (id >> c->c[ANCHOR_C_CHUNK_BITS]) * c->ps, c->ps, &chunk) < 0)
-		return log_err("context %lu: its table is not in the core", id);
-	if (!chunk)
-		return 0;
-	if (rd_word(c, chunk + (id & ((1ull << c->c[ANCHOR_C_CHUNK_BITS]) - 1)) * c->ps, c->ps, addr) < 0)
-		return log_err("context %lu: its table is not in the core", id);
-	return 0;
-}
-
-/* The return addresses of context ID into PCS (MAX_DEPTH), their count in *DEPTH. -1 logged. */
-static int ctx_pcs(struct srv_core *c, unsigned long id, uint64_t *pcs, unsigned *depth)
-{
-	unsigned char buf[MAX_DEPTH * 8];
-	uint64_t at, d;
-
-	if (ctx_addr(c, id, &at) < 0)
-		return -1;
-	if (!at)
-		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
-			       id);
-	if (rd_word(c, at + c->c[ANCHOR_C_DEPTH_OFF], 2, &d) < 0)
-		return log_err("context %lu: not in the core's memory", id);
-	if (d == 0 || d > MAX_DEPTH)
-		return log_err("context %lu: %s callstack", id, d ? "a damaged" : "an empty");
-	if (rd(c, at + c->c[ANCHOR_C_PCS_OFF], buf, (size_t)(d * c->ps)) < 0)
-		return log_err("context %lu: its callstack is not in the core's memory", id);
-	for (uint64_t i = 0; i < d; i++)
-		pcs[i] = word(buf + i * c->ps, c->ps);
-	*depth = (unsigned)d;
-	return 0;
-}
-
-/*
- * Every live block, to FN(ARG, block) until it returns nonzero (then that
- * value is returned). -1 (logged) when the tables cannot be read.
- */
-static int walk_blocks(struct srv_core *c, int (*fn)(void *arg, const struct blk *b), void *arg)
-{
-	uint64_t ns = c->b[ANCHOR_B_NSHARDS], st = c->b[ANCHOR_B_SHARD_STRIDE], es = c->b[ANCHOR_B_ENTRY_STRIDE];
-	uint64_t smask = (1ull << c->b[ANCHOR_B_SIZE_BITS]) - 1;
-	unsigned char *sh, *tab = NULL;
-	int rc = 0;
-
-	if (!ns)
-		return 0;
-	sh = xmalloc((size_t)(ns * st));
-	if (rd(c, c->b[ANCHOR_B_SHARDS], sh, (size_t)(ns * st)) < 0) {
-		rc = log_err("memtrace's block table is not in the core's memory");
-		goto out;
-	}
-	for (uint64_t k = 0; k < ns && !rc; k++) {
-		const unsigned char *h = sh + k * st;
-		uint64_t cap = word(h + c->b[ANCHOR_B_SHARD_CAP_OFF], 4);
-		uint64_t count = word(h + c->b[ANCHOR_B_SHARD_COUNT_OFF], 4);
-		uint64_t slots = word(h + c->b[ANCHOR_B_SHARD_SLOTS_OFF], c->ps);
-
-		if (!cap || !count || !slots)
-			continue;
-		if (cap > MAX_CAP) {
-			rc = log_err("memtrace's block table: shard %" PRIu64 " claims %" PRIu64 " slots: a damaged core?",
-				     k, cap);
-			break;
-		}
-		free(tab);
-		tab = xmalloc((size_t)(cap * es));
-		if (rd(c, slots, tab, (size_t)(cap * es)) < 0) {
-			rc = log_err("memtrace's block table (shard %" PRIu64 ") is not in the core's memory", k);
-			break;
-		}
-		for (uint64_t i = 0; i < cap && !rc; i++) {
-			const unsigned char *e = tab + i * es;
-			struct blk b = { .ptr = word(e + c->b[ANCHOR_B_ENTRY_PTR_OFF], 8) };
-			uint64_t cs = word(e + c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF], 8);
-
-			if (!b.ptr)
-				continue;
-			b.size = cs & smask;
-			b.ctx = cs >> c->b[ANCHOR_B_SIZE_BITS];
-			b.seq = word(e + c->b[ANCHOR_B_ENTRY_SEQ_OFF], 8);
-			rc = fn(arg, &b);
-		}
-	}
-	free(tab);
-out:
-	free(sh);
-	return rc;
-}
-
 /* ---------------------------------------------------------------- open */
 
 /* The start of gdb's first line in TEXT that mentions WHAT, up to its end, or NULL. */
@@ -385,9 +192,9 @@ static int find_anchor(struct srv_core *c)
 	char *v = NULL, *libs = NULL, line[512];
 
 	if (gdbmi_evaluate(c->s, "(unsigned long long) &memtrace_gdb", &v) == GDBMI_OK) {
-		c->anchor = strtoull(v, NULL, 0);
+		c->tab.anchor = strtoull(v, NULL, 0);
 		free(v);
-		if (c->anchor)
+		if (c->tab.anchor)
 			return 0;
 	}
 	/* In the core but not found on this host, or not there at all? */
@@ -439,7 +246,7 @@ static struct srv_core *open_live(struct srv_core *c, const struct srv_core_opti
 		log_info("gdb, connecting: %s", c->warn);
 	if (o->n_sysroots)
 		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
-	if (find_anchor(c) < 0 || read_anchor(c) < 0)
+	if (find_anchor(c) < 0 || srv_coretab_read(&c->tab) < 0)
 		goto fail;
 	free(debugdir);
 	return c;
@@ -493,6 +300,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 			log_err("cannot start %s: %s", o->gdb ? o->gdb : "gdb", strerror(errno));
 		goto out_free;
 	}
+	c->tab.s = c->s;
 	log_info("%s", gdbmi_session_version(c->s));
 	if (o->n_sysroots) {
 		/* gdb finds no library by itself: the server gives it those it found in the sysroots (gdbroot.h) */
@@ -533,7 +341,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 		log_info("gdb, opening the core: %s", c->warn);
 	if (o->n_sysroots)
 		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
-	if (find_anchor(c) < 0 || read_anchor(c) < 0)
+	if (find_anchor(c) < 0 || srv_coretab_read(&c->tab) < 0)
 		goto out_session;
 	free(debugdir);
 	return c;
@@ -648,12 +456,12 @@ static void site_free(struct site *st)
  */
 static int locate(struct srv_core *c, unsigned long id, struct site *st)
 {
-	uint64_t pcs[MAX_DEPTH];
+	uint64_t pcs[SRV_CORETAB_MAX_DEPTH];
 	unsigned depth = 0;
 	const struct gdbmi_value *threads;
 
 	*st = (struct site){ .level = -1 };
-	if (ctx_pcs(c, id, pcs, &depth) < 0)
+	if (srv_coretab_ctx_pcs(&c->tab, id, pcs, &depth) < 0)
 		return -1;
 	if (gdbmi_cmd(c->s, &st->threads, "-thread-info") != GDBMI_OK)
 		return log_err("the threads: %s", gdb_msg(c));
@@ -818,11 +626,11 @@ out:
 
 struct blocklist {
 	uint64_t ctx;
-	struct blk *b;
+	struct srv_coretab_blk *b;
 	size_t n, cap;
 };
 
-static int collect_block(void *arg, const struct blk *b)
+static int collect_block(void *arg, const struct srv_coretab_blk *b)
 {
 	struct blocklist *l = arg;
 
@@ -840,7 +648,7 @@ static int collect_block(void *arg, const struct blk *b)
 
 static int by_seq(const void *a, const void *b)
 {
-	uint64_t x = ((const struct blk *)a)->seq, y = ((const struct blk *)b)->seq;
+	uint64_t x = ((const struct srv_coretab_blk *)a)->seq, y = ((const struct srv_coretab_blk *)b)->seq;
 
 	return x < y ? -1 : x > y;
 }
@@ -850,12 +658,12 @@ int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id)
 	struct blocklist l = { .ctx = id };
 	uint64_t at, bytes = 0;
 
-	if (ctx_addr(c, id, &at) < 0)
+	if (srv_coretab_ctx_addr(&c->tab, id, &at) < 0)
 		return -1;
 	if (!at)
 		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
 			       id);
-	if (walk_blocks(c, collect_block, &l) < 0) {
+	if (srv_coretab_walk(&c->tab, collect_block, &l) < 0) {
 		free(l.b);
 		return -1;
 	}
@@ -876,10 +684,10 @@ int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id)
 
 struct finder {
 	uint64_t addr;
-	struct blk hit;
+	struct srv_coretab_blk hit;
 };
 
-static int find_block(void *arg, const struct blk *b)
+static int find_block(void *arg, const struct srv_coretab_blk *b)
 {
 	struct finder *f = arg;
 
@@ -922,7 +730,7 @@ int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const
 	}
 	if (type && srv_gdbcmd_type(type, ty, sizeof(ty), why, sizeof(why)) < 0)
 		return log_err("--type: %s", why);
-	found = walk_blocks(c, find_block, &f);
+	found = srv_coretab_walk(&c->tab, find_block, &f);
 	if (found < 0)
 		return -1;
 	if (type) {

@@ -1,0 +1,182 @@
+/*
+ * Reading memtrace's tables through gdb (coretab.h).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coretab.h"
+#include "log.h"
+#include "util.h"
+
+/* Limits on what a damaged core may claim, far above what the agent makes. */
+#define MAX_SHARDS 65536u
+#define MAX_STRIDE 65536u
+#define MAX_CAP (1u << 28)
+
+/* Read exactly LEN bytes at ADDR, or -1 (logged at INFO: callers say what failed). */
+static int rd(const struct srv_coretab *c, uint64_t addr, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (gdbmi_read_memory(c->s, addr, len, buf, &got) != GDBMI_OK || got != len) {
+		log_info("reading %zu bytes at 0x%" PRIx64 " from the core: %s", len, addr,
+			 got ? "only part is there" : gdbmi_session_error(c->s));
+		return -1;
+	}
+	return 0;
+}
+
+/* A target word of SIZE bytes in BUF (the target is assumed to share the host's byte order). */
+static uint64_t word(const unsigned char *buf, uint64_t size)
+{
+	uint64_t v64 = 0;
+	uint32_t v32 = 0;
+	uint16_t v16 = 0;
+
+	switch (size) {
+	case 8:
+		memcpy(&v64, buf, 8);
+		return v64;
+	case 4:
+		memcpy(&v32, buf, 4);
+		return v32;
+	case 2:
+		memcpy(&v16, buf, 2);
+		return v16;
+	default:
+		return buf[0];
+	}
+}
+
+static int rd_word(const struct srv_coretab *c, uint64_t addr, uint64_t size, uint64_t *v)
+{
+	unsigned char buf[8];
+
+	if (rd(c, addr, buf, (size_t)size) < 0)
+		return -1;
+	*v = word(buf, size);
+	return 0;
+}
+
+int srv_coretab_read(struct srv_coretab *c)
+{
+	uint64_t a[ANCHOR_CONTEXTS + 1]; /* the words used here (anchor.h) */
+
+	if (rd(c, c->anchor, a, sizeof(a)) < 0)
+		return log_err("memtrace's anchor (memtrace_gdb at 0x%" PRIx64 ") is not in the core's memory",
+			       c->anchor);
+	if (a[ANCHOR_MAGIC_W] != ANCHOR_MAGIC)
+		return log_err("memtrace_gdb at 0x%" PRIx64 " is not memtrace's anchor (magic 0x%" PRIx64 ")",
+			       c->anchor, a[ANCHOR_MAGIC_W]);
+	if (a[ANCHOR_VERSION_W] != ANCHOR_VERSION)
+		return log_err("the agent in this core has anchor version %" PRIu64 ", this memtrace-server reads %d",
+			       a[ANCHOR_VERSION_W], ANCHOR_VERSION);
+	c->ps = a[ANCHOR_PTR_SIZE];
+	if (c->ps != 4 && c->ps != 8)
+		return log_err("memtrace's anchor says pointers are %" PRIu64 " bytes", c->ps);
+	if (rd(c, a[ANCHOR_BLOCKS], c->b, sizeof(c->b)) < 0 || rd(c, a[ANCHOR_CONTEXTS], c->c, sizeof(c->c)) < 0)
+		return log_err("memtrace's tables are not in the core's memory");
+	if (c->b[ANCHOR_B_NSHARDS] > MAX_SHARDS || c->b[ANCHOR_B_SHARD_STRIDE] > MAX_STRIDE ||
+	    c->b[ANCHOR_B_ENTRY_STRIDE] > MAX_STRIDE || c->b[ANCHOR_B_SIZE_BITS] == 0 ||
+	    c->b[ANCHOR_B_SIZE_BITS] >= 64 || c->c[ANCHOR_C_CHUNK_BITS] >= 32 ||
+	    c->b[ANCHOR_B_ENTRY_PTR_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
+	    c->b[ANCHOR_B_ENTRY_SEQ_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
+	    c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE])
+		return log_err("memtrace's table descriptors in this core make no sense: a damaged core?");
+	return 0;
+}
+
+int srv_coretab_ctx_addr(const struct srv_coretab *c, unsigned long id, uint64_t *addr)
+{
+	uint64_t count, chunk;
+
+	*addr = 0;
+	if (rd_word(c, c->c[ANCHOR_C_COUNT], 4, &count) < 0)
+		return log_err("memtrace's context count is not in the core");
+	if (id < 1 || id > count)
+		return 0;
+	if (rd_word(c, c->c[ANCHOR_C_BY_ID] + (id >> c->c[ANCHOR_C_CHUNK_BITS]) * c->ps, c->ps, &chunk) < 0)
+		return log_err("context %lu: its table is not in the core", id);
+	if (!chunk)
+		return 0;
+	if (rd_word(c, chunk + (id & ((1ull << c->c[ANCHOR_C_CHUNK_BITS]) - 1)) * c->ps, c->ps, addr) < 0)
+		return log_err("context %lu: its table is not in the core", id);
+	return 0;
+}
+
+int srv_coretab_ctx_pcs(const struct srv_coretab *c, unsigned long id, uint64_t *pcs, unsigned *depth)
+{
+	unsigned char buf[SRV_CORETAB_MAX_DEPTH * 8];
+	uint64_t at, d;
+
+	if (srv_coretab_ctx_addr(c, id, &at) < 0)
+		return -1;
+	if (!at)
+		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
+			       id);
+	if (rd_word(c, at + c->c[ANCHOR_C_DEPTH_OFF], 2, &d) < 0)
+		return log_err("context %lu: not in the core's memory", id);
+	if (d == 0 || d > SRV_CORETAB_MAX_DEPTH)
+		return log_err("context %lu: %s callstack", id, d ? "a damaged" : "an empty");
+	if (rd(c, at + c->c[ANCHOR_C_PCS_OFF], buf, (size_t)(d * c->ps)) < 0)
+		return log_err("context %lu: its callstack is not in the core's memory", id);
+	for (uint64_t i = 0; i < d; i++)
+		pcs[i] = word(buf + i * c->ps, c->ps);
+	*depth = (unsigned)d;
+	return 0;
+}
+
+int srv_coretab_walk(const struct srv_coretab *c, int (*fn)(void *arg, const struct srv_coretab_blk *b),
+		     void *arg)
+{
+	uint64_t ns = c->b[ANCHOR_B_NSHARDS], st = c->b[ANCHOR_B_SHARD_STRIDE], es = c->b[ANCHOR_B_ENTRY_STRIDE];
+	uint64_t smask = (1ull << c->b[ANCHOR_B_SIZE_BITS]) - 1;
+	unsigned char *sh, *tab = NULL;
+	int rc = 0;
+
+	if (!ns)
+		return 0;
+	sh = xmalloc((size_t)(ns * st));
+	if (rd(c, c->b[ANCHOR_B_SHARDS], sh, (size_t)(ns * st)) < 0) {
+		rc = log_err("memtrace's block table is not in the core's memory");
+		goto out;
+	}
+	for (uint64_t k = 0; k < ns && !rc; k++) {
+		const unsigned char *h = sh + k * st;
+		uint64_t cap = word(h + c->b[ANCHOR_B_SHARD_CAP_OFF], 4);
+		uint64_t count = word(h + c->b[ANCHOR_B_SHARD_COUNT_OFF], 4);
+		uint64_t slots = word(h + c->b[ANCHOR_B_SHARD_SLOTS_OFF], c->ps);
+
+		if (!cap || !count || !slots)
+			continue;
+		if (cap > MAX_CAP) {
+			rc = log_err("memtrace's block table: shard %" PRIu64 " claims %" PRIu64 " slots: a damaged core?",
+				     k, cap);
+			break;
+		}
+		free(tab);
+		tab = xmalloc((size_t)(cap * es));
+		if (rd(c, slots, tab, (size_t)(cap * es)) < 0) {
+			rc = log_err("memtrace's block table (shard %" PRIu64 ") is not in the core's memory", k);
+			break;
+		}
+		for (uint64_t i = 0; i < cap && !rc; i++) {
+			const unsigned char *e = tab + i * es;
+			struct srv_coretab_blk b = { .ptr = word(e + c->b[ANCHOR_B_ENTRY_PTR_OFF], 8) };
+			uint64_t cs = word(e + c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF], 8);
+
+			if (!b.ptr)
+				continue;
+			b.size = cs & smask;
+			b.ctx = cs >> c->b[ANCHOR_B_SIZE_BITS];
+			b.seq = word(e + c->b[ANCHOR_B_ENTRY_SEQ_OFF], 8);
+			rc = fn(arg, &b);
+		}
+	}
+	free(tab);
+out:
+	free(sh);
+	return rc;
+}
+
