@@ -6,6 +6,8 @@
  * check_step() is the watchdog that turns a hang into a failure naming its
  * step; check_seed() gives the seed of a test's random choices and prints
  * it, and MEMTRACE_TEST_SEED=N gives it back to replay a failed run.
+ * check_tmpdir(), check_path() and check_run() make and name files in a test's directory and run
+ * shell commands for a test that builds or inspects files.
  */
 #ifndef TEST_CHECK_H
 #define TEST_CHECK_H
@@ -132,6 +134,53 @@ static inline unsigned long long check_seed(unsigned long long fixed)
 	printf("%s: seed %llu (MEMTRACE_TEST_SEED=%llu replays it)\n", program_invocation_short_name, seed, seed);
 	fflush(stdout);
 	return seed;
+}
+
+/* ---------------------------------------------------------------- files and shell commands */
+
+/* A new directory $TMPDIR/<the test's name>.XXXXXX (/tmp without TMPDIR)
+ * into DIR; a failure is a broken harness (exit 99). */
+static inline void check_tmpdir(char *dir, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, size, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", program_invocation_short_name);
+	if (!mkdtemp(dir))
+		broken("mkdtemp");
+}
+
+/* DIR/NAME, in one of four static buffers used in turn (so up to four can be
+ * in use at once, e.g. the arguments of one call). */
+static inline const char *check_path(const char *dir, const char *name)
+{
+	static char bufs[4][4200];
+	static int k;
+	char *b = bufs[k++ & 3];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+	return b;
+}
+
+/*
+ * Run the shell command FMT makes (system()); with LOG not NULL its output
+ * and errors are appended to the file LOG. 0 when it exits 0; -1 when it
+ * fails, or when the command does not fit in 8 KiB (it is not run then).
+ */
+static inline int __attribute__((format(printf, 2, 3))) check_run(const char *log, const char *fmt, ...)
+{
+	char cmd[8192];
+	size_t room = log ? sizeof(cmd) - 64 : sizeof(cmd);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return -1;
+	if (log)
+		snprintf(cmd + n, sizeof(cmd) - (size_t)n, " >>'%s' 2>&1", log);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif

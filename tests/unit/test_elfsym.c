@@ -51,16 +51,8 @@ int main(void);
 
 static char dir[4096];
 
-/* DIR/NAME into a static rotating buffer. */
-static const char *in_dir(const char *name)
-{
-	static char bufs[4][4200];
-	static int k;
-	char *b = bufs[k++ & 3];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
-}
+/* DIR/NAME (check.h). */
+#define in_dir(name) check_path(dir, name)
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -95,22 +87,8 @@ static void copy_file(const char *from, const char *to)
 	free(data);
 }
 
-/* Run a shell command quietly; its output goes to DIR/cmd.log. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd) - 64, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd) - 64)
-		return -1;
-	snprintf(cmd + n, sizeof(cmd) - (size_t)n, " >>'%s' 2>&1", in_dir("cmd.log"));
-	return system(cmd) == 0 ? 0 : -1;
-}
+/* A shell command run quietly: its output goes to DIR/cmd.log. */
+#define run(...) check_run(in_dir("cmd.log"), __VA_ARGS__)
 
 struct sym {
 	int found;
@@ -475,14 +453,11 @@ static void cleanup(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	const char *why = NULL;
 	const char *cc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(dir, sizeof(dir), "%s/test_elfsym.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		broken("mkdtemp");
+	check_tmpdir(dir, sizeof(dir));
 
 	test_self();
 	test_bad_files();
