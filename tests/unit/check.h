@@ -6,8 +6,9 @@
  * check_step() is the watchdog that turns a hang into a failure naming its
  * step; check_seed() gives the seed of a test's random choices and prints
  * it, and MEMTRACE_TEST_SEED=N gives it back to replay a failed run.
- * check_tmpdir(), check_path() and check_run() make and name files in a test's directory and run
- * shell commands for a test that builds or inspects files.
+ * check_grow() grows an array; check_tmpdir(), check_path() and
+ * check_run() make and name files in a test's directory and run shell
+ * commands, for a test that builds or inspects files.
  */
 #ifndef TEST_CHECK_H
 #define TEST_CHECK_H
@@ -134,6 +135,24 @@ static inline unsigned long long check_seed(unsigned long long fixed)
 	printf("%s: seed %llu (MEMTRACE_TEST_SEED=%llu replays it)\n", program_invocation_short_name, seed, seed);
 	fflush(stdout);
 	return seed;
+}
+
+/* ---------------------------------------------------------------- arrays */
+
+/*
+ * ARR (of elements of SIZE bytes, *CAP of them allocated) with room for
+ * element N: doubled when N == *CAP (FIRST elements the first time). Out
+ * of memory is a broken harness (exit 99).
+ */
+static inline void *check_grow(void *arr, size_t n, size_t *cap, size_t first, size_t size)
+{
+	if (n < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : first;
+	arr = realloc(arr, *cap * size);
+	if (!arr)
+		broken("realloc");
+	return arr;
 }
 
 /* ---------------------------------------------------------------- files and shell commands */

@@ -185,12 +185,7 @@ static struct extent *function_extents(const char *file, size_t *n)
 		/* "0000000000001139 0000000000000025 T main" */
 		if (sscanf(line, "%llx %llx %c", &start, &size, &type) != 3 || !strchr("tTwWi", type) || !size)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			e = realloc(e, cap * sizeof(*e));
-			if (!e)
-				broken("realloc");
-		}
+		e = check_grow(e, *n, &cap, 1024, sizeof(*e));
 		e[*n].start = start;
 		e[(*n)++].end = start + size;
 	}
@@ -248,12 +243,7 @@ static uint64_t *instruction_addrs(const char *file, size_t *n)
 		a = strtoull(line, &end, 16);
 		if (end == line || end[0] != ':' || end[1] != '\t' || !in_function(ext, n_ext, a))
 			continue;
-		if (count == cap) {
-			cap = cap ? cap * 2 : 4096;
-			all = realloc(all, cap * sizeof(*all));
-			if (!all)
-				broken("realloc");
-		}
+		all = check_grow(all, count, &cap, 4096, sizeof(*all));
 		all[count++] = a;
 	}
 	fclose(f);

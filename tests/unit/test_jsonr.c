@@ -141,6 +141,17 @@ static void check_str_at(struct parsed *p, const char *key, const char *want, si
 	check_at(m->str[m->str_len] == '\0', __FILE__, line, "\"%s\": value not NUL-terminated", key);
 }
 
+/* TEXT parses, and its member KEY is the string WANT of WLEN bytes. */
+#define CHECK_PARSED_STR(text, key, want, wlen) check_parsed_str_at(text, key, want, wlen, __LINE__)
+static void check_parsed_str_at(const char *text, const char *key, const char *want, size_t wlen, int line)
+{
+	struct parsed p;
+
+	if (parse_ok_at(&p, text, line))
+		check_str_at(&p, key, want, wlen, line);
+	done(&p);
+}
+
 #define CHECK_INT(p, key, want) check_int_at(p, key, want, __LINE__)
 static void check_int_at(struct parsed *p, const char *key, int64_t want, int line)
 {
@@ -227,9 +238,7 @@ static void test_members(void)
 	done(&p);
 
 	/* Bytes >= 0x80 and DEL pass through strings as they are. */
-	if (PARSE_OK(&p, "{\"k\":\"caf\xc3\xa9 \x7f \xff\"}"))
-		CHECK_STR(&p, "k", "caf\xc3\xa9 \x7f \xff", 9);
-	done(&p);
+	CHECK_PARSED_STR("{\"k\":\"caf\xc3\xa9 \x7f \xff\"}", "k", "caf\xc3\xa9 \x7f \xff", 9);
 
 	/* Non-integer numbers are OTHER, and do not break the members around them. */
 	if (PARSE_OK(&p, "{\"a\":1.5,\"b\":-2e3,\"c\":1E+2,\"d\":0.0,\"e\":7,\"f\":-0}")) {
@@ -302,20 +311,12 @@ static void test_escapes(void)
 {
 	struct parsed p;
 
-	if (PARSE_OK(&p, "{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}"))
-		CHECK_STR(&p, "e", "\"\\/\b\f\n\r\t", 8);
-	done(&p);
-	if (PARSE_OK(&p, "{\"e\":\"a\\u0041\\u00e9\\u00E9\\u07ff\\u0800\\u20ac\\uffff z\"}"))
-		CHECK_STR(&p, "e", "aA\xc3\xa9\xc3\xa9\xdf\xbf\xe0\xa0\x80\xe2\x82\xac\xef\xbf\xbf z", 19);
-	done(&p);
+	CHECK_PARSED_STR("{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}", "e", "\"\\/\b\f\n\r\t", 8);
+	CHECK_PARSED_STR("{\"e\":\"a\\u0041\\u00e9\\u00E9\\u07ff\\u0800\\u20ac\\uffff z\"}", "e", "aA\xc3\xa9\xc3\xa9\xdf\xbf\xe0\xa0\x80\xe2\x82\xac\xef\xbf\xbf z", 19);
 	/* Surrogate pairs: the first and last code points above the BMP, and one between. */
-	if (PARSE_OK(&p, "{\"e\":\"\\ud800\\udc00|\\uD83D\\uDE00|\\udbff\\udfff\"}"))
-		CHECK_STR(&p, "e", "\xf0\x90\x80\x80|\xf0\x9f\x98\x80|\xf4\x8f\xbf\xbf", 14);
-	done(&p);
+	CHECK_PARSED_STR("{\"e\":\"\\ud800\\udc00|\\uD83D\\uDE00|\\udbff\\udfff\"}", "e", "\xf0\x90\x80\x80|\xf0\x9f\x98\x80|\xf4\x8f\xbf\xbf", 14);
 	/* \u0000 is a byte of the value (str_len counts it). */
-	if (PARSE_OK(&p, "{\"e\":\"a\\u0000b\"}"))
-		CHECK_STR(&p, "e", "a\0b", 3);
-	done(&p);
+	CHECK_PARSED_STR("{\"e\":\"a\\u0000b\"}", "e", "a\0b", 3);
 	/* Keys are decoded too. */
 	if (PARSE_OK(&p, "{\"a\\u0062\\n\":1,\"\\u00e9\":2}")) {
 		CHECK_INT(&p, "ab\n", 1);

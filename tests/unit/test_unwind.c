@@ -109,12 +109,7 @@ static void load_symbols(void)
 			if (!gelf_getsym(data, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
 			    !s.st_value || !(name = elf_strptr(elf, sh.sh_link, s.st_name)))
 				continue;
-			if (nsyms == cap) {
-				cap = cap ? cap * 2 : 1024;
-				syms = realloc(syms, cap * sizeof(*syms));
-				if (!syms)
-					broken("realloc");
-			}
+			syms = check_grow(syms, nsyms, &cap, 1024, sizeof(*syms));
 			syms[nsyms].start = (uintptr_t)s.st_value + exe_bias;
 			syms[nsyms].size = (uintptr_t)s.st_size;
 			syms[nsyms].name = strdup(name);
