@@ -33,12 +33,7 @@ static void collect(void *ctx, struct gdbmi_record *rec)
 {
 	struct collected *c = ctx;
 
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 16;
-		c->rec = realloc(c->rec, c->cap * sizeof(*c->rec));
-		if (!c->rec)
-			broken("realloc");
-	}
+	c->rec = check_grow(c->rec, c->n, &c->cap, 16, sizeof(*c->rec));
 	c->rec[c->n++] = rec;
 }
 
