@@ -1,12 +1,14 @@
 /*
  * What every unit test shares: CHECK(cond, fmt, ...) counts a check and
  * prints "FAIL file:line: message" when it fails; broken() ends the test as a
- * broken harness (exit 99). Each test prints its summary and exits 0 or 1.
+ * broken harness (exit 99). Each test prints its summary and exits 0 or 1
+ * (check_done() does both).
  *
  * check_step() is the watchdog that turns a hang into a failure naming its
  * step; check_seed() gives the seed of a test's random choices and prints
  * it, and MEMTRACE_TEST_SEED=N gives it back to replay a failed run.
- * check_grow() grows an array; check_tmpdir(), check_path() and
+ * check_show() and check_shown() print bytes in a message; check_grow()
+ * grows an array; check_tmpdir(), check_path() and
  * check_run() make and name files in a test's directory and run shell
  * commands, for a test that builds or inspects files.
  */
@@ -48,6 +50,51 @@ static inline void broken(const char *what)
 {
 	printf("BROKEN: %s: %s\n", what, strerror(errno));
 	exit(99);
+}
+
+/* The test's summary line, "test_x: N checks, M failed", and its exit
+ * status: `return check_done();` at the end of main. */
+static inline int check_done(void)
+{
+	printf("%s: %d checks, %d failed\n", program_invocation_short_name, checks, failures);
+	return failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- showing bytes */
+
+/*
+ * The N bytes at S for a failure message: quoted, each byte outside
+ * printable ASCII (and " and \) as \xNN, cut with "..." past about 190
+ * characters. One of four static buffers used in turn, so that up to four
+ * stand in one message.
+ */
+static inline const char *check_shown(const char *s, size_t n)
+{
+	static char bufs[4][200];
+	static int next;
+	char *b = bufs[next++ & 3];
+	size_t o = 0, i;
+
+	b[o++] = '"';
+	for (i = 0; i < n && o < sizeof(bufs[0]) - 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			b[o++] = (char)c;
+		else
+			o += (size_t)snprintf(b + o, sizeof(bufs[0]) - o, "\\x%02x", c);
+	}
+	if (i < n)
+		o += (size_t)snprintf(b + o, sizeof(bufs[0]) - o, "...");
+	b[o++] = '"';
+	b[o] = '\0';
+	return b;
+}
+
+/* The string S the same way; NULL as (null). */
+static inline const char *check_show(const char *s)
+{
+	return s ? check_shown(s, strlen(s)) : "(null)";
 }
 
 /* ---------------------------------------------------------------- watchdog */

@@ -37,25 +37,6 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-/* Printable form of N bytes for messages (rotating buffers, truncated). */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[4][200];
-	static int k;
-	char *b = bufs[k++ & 3], *w = b;
-
-	for (size_t i = 0; i < n && w < b + sizeof(bufs[0]) - 8; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			*w++ = (char)c;
-		else
-			w += sprintf(w, "\\x%02x", c);
-	}
-	*w = '\0';
-	return b;
-}
-
 static const char *type_name(enum jsonr_type t)
 {
 	switch (t) {
@@ -116,9 +97,9 @@ static const struct jsonr_member *member(struct parsed *p, const char *key)
 static int parse_ok_at(struct parsed *p, const char *s, int line)
 {
 	parse(p, s);
-	check_at(p->res == JSONR_OK, __FILE__, line, "%s: result %d (%s at %zu), want OK", show(s, strlen(s)),
+	check_at(p->res == JSONR_OK, __FILE__, line, "%s: result %d (%s at %zu), want OK", check_shown(s, strlen(s)),
 		 p->res, p->err ? p->err : "", p->err_at);
-	check_at(p->buf[p->len] == '\0', __FILE__, line, "%s: BUF[LEN] not set to NUL", show(s, strlen(s)));
+	check_at(p->buf[p->len] == '\0', __FILE__, line, "%s: BUF[LEN] not set to NUL", check_shown(s, strlen(s)));
 	return p->res == JSONR_OK;
 }
 
@@ -136,8 +117,8 @@ static void check_str_at(struct parsed *p, const char *key, const char *want, si
 	if (m->type != JSONR_STRING)
 		return;
 	check_at(m->str_len == wlen && !memcmp(m->str, want, wlen), __FILE__, line,
-		 "\"%s\" decoded to \"%s\" (%zu bytes), want \"%s\" (%zu)", key, show(m->str, m->str_len),
-		 m->str_len, show(want, wlen), wlen);
+		 "\"%s\" decoded to \"%s\" (%zu bytes), want \"%s\" (%zu)", key, check_shown(m->str, m->str_len),
+		 m->str_len, check_shown(want, wlen), wlen);
 	check_at(m->str[m->str_len] == '\0', __FILE__, line, "\"%s\": value not NUL-terminated", key);
 }
 
@@ -181,15 +162,15 @@ static void parse_bad_at(const char *s, size_t len, long at, enum jsonr_result r
 	struct parsed p;
 
 	parse_n(&p, s, len, max);
-	check_at(p.res == res, __FILE__, line, "%s: result %d, want %d", show(s, len), p.res, res);
+	check_at(p.res == res, __FILE__, line, "%s: result %d, want %d", check_shown(s, len), p.res, res);
 	if (p.res != JSONR_OK) {
-		check_at(p.err && *p.err, __FILE__, line, "%s: no error message", show(s, len));
+		check_at(p.err && *p.err, __FILE__, line, "%s: no error message", check_shown(s, len));
 		if (at >= 0)
 			check_at(p.err_at == (size_t)at, __FILE__, line, "%s: error \"%s\" at offset %zu, want %ld",
-				 show(s, len), p.err ? p.err : "", p.err_at, at);
+				 check_shown(s, len), p.err ? p.err : "", p.err_at, at);
 		else
 			check_at(p.err_at <= len, __FILE__, line, "%s: error offset %zu past the input (%zu bytes)",
-				 show(s, len), p.err_at, len);
+				 check_shown(s, len), p.err_at, len);
 	}
 	done(&p);
 }
@@ -527,8 +508,8 @@ static void check_text_at(struct jsonw *w, size_t reserve, const char *want, int
 	char *s = text(w, reserve);
 
 	check_at(!w->failed, __FILE__, line, "writer failed");
-	check_at(!strcmp(s, want), __FILE__, line, "writer produced %s, want %s", show(s, strlen(s)),
-		 show(want, strlen(want)));
+	check_at(!strcmp(s, want), __FILE__, line, "writer produced %s, want %s", check_shown(s, strlen(s)),
+		 check_shown(want, strlen(want)));
 	free(s);
 }
 
@@ -695,9 +676,9 @@ static void test_writer_strings(void)
 		      (unsigned char)s[i], i);
 	CHECK(strstr(s, "\\n") && strstr(s, "\\t") && strstr(s, "\\r") && strstr(s, "\\\"") &&
 	      strstr(s, "\\\\") && strstr(s, "\\u0001") && strstr(s, "\\u001f") && strstr(s, "\\u0000"),
-	      "expected escapes missing in %s", show(s, n));
-	CHECK(strstr(s, "\"nul\":\"a\\u0000b\"") != NULL, "NUL written as %s", show(s, n));
-	CHECK(strstr(s, "\"xy\"") != NULL, "jsonw_strn did not stop at N: %s", show(s, n));
+	      "expected escapes missing in %s", check_shown(s, n));
+	CHECK(strstr(s, "\"nul\":\"a\\u0000b\"") != NULL, "NUL written as %s", check_shown(s, n));
+	CHECK(strstr(s, "\"xy\"") != NULL, "jsonw_strn did not stop at N: %s", check_shown(s, n));
 	parse_n(&p, s, n, MAXM);
 	CHECK(p.res == JSONR_OK, "reader rejects writer's escaping: %s at %zu", p.err ? p.err : "",
 	      p.err_at);
@@ -890,7 +871,7 @@ static void test_round_trip(void)
 		if (p.res != JSONR_OK || p.n != nm) {
 			bad++;
 			CHECK(0, "round trip %d: result %d (%s at %zu), %d members, want %d: %s", iter, p.res,
-			      p.err ? p.err : "", p.err_at, p.n, nm, show(s, strlen(s)));
+			      p.err ? p.err : "", p.err_at, p.n, nm, check_shown(s, strlen(s)));
 		} else {
 			for (int i = 0; i < nm; i++) {
 				struct want *x = &want[i];
@@ -904,8 +885,8 @@ static void test_round_trip(void)
 				if (!ok) {
 					bad++;
 					CHECK(0, "round trip %d: member %d (%s) came back as %s %s/%" PRId64,
-					      iter, i, show(x->key, strlen(x->key)), type_name(m->type),
-					      m->type == JSONR_STRING ? show(m->str, m->str_len) : "",
+					      iter, i, check_shown(x->key, strlen(x->key)), type_name(m->type),
+					      m->type == JSONR_STRING ? check_shown(m->str, m->str_len) : "",
 					      m->num);
 					break;
 				}
@@ -1007,7 +988,7 @@ static void test_fuzz(void)
 		r = jsonr_parse(buf, len, m, MAXF, &n, &err, &at);
 		if (r != JSONR_OK && r != JSONR_BAD_INPUT && r != JSONR_TOO_MANY) {
 			bad++;
-			CHECK(0, "fuzz %d: result %d for %s", iter, r, show(work, len));
+			CHECK(0, "fuzz %d: result %d for %s", iter, r, check_shown(work, len));
 		} else if (r == JSONR_OK) {
 			counts[0]++;
 			if (n < 0 || n > MAXF) {
@@ -1027,7 +1008,7 @@ static void test_fuzz(void)
 				if (!ok) {
 					bad++;
 					CHECK(0, "fuzz %d: member %d malformed for %s", iter, i,
-					      show(work, len));
+					      check_shown(work, len));
 					break;
 				}
 			}
@@ -1036,7 +1017,7 @@ static void test_fuzz(void)
 			if (!err || at > len) {
 				bad++;
 				CHECK(0, "fuzz %d: result %d with error %s at %zu (input %zu bytes): %s", iter,
-				      r, err ? err : "NULL", at, len, show(work, len));
+				      r, err ? err : "NULL", at, len, check_shown(work, len));
 			}
 		}
 		free(buf);

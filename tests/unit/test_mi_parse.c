@@ -564,6 +564,5 @@ int main(void)
 	test_numbers();
 	gdbmi_record_free(NULL);
 	gdbmi_parser_free(NULL);
-	printf("test_mi_parse: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

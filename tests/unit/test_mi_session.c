@@ -386,6 +386,5 @@ int main(void)
 	test_exit_command();
 	test_mi2_sync();
 	gdbmi_session_free(NULL);
-	printf("test_mi_session: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }
