@@ -509,7 +509,6 @@ static void thread_run(pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 		pthread_attr_destroy(attr);
 }
 
-
 static void *forged_thread(void *arg)
 {
 	(void)arg;
