@@ -167,31 +167,66 @@ static int connect_wait(int fd, int64_t deadline)
 	return 0;
 }
 
+/*
+ * A socket for the first of RES's addresses that USE takes: for each in turn
+ * a new non-blocking, close-on-exec socket goes to USE(fd, address, ARG),
+ * which returns 0 to keep it or -1 with errno set; a failure whose errno is
+ * STOP (0: none) ends the search. Frees RES. The socket, or -1 with *SAVED
+ * the last failure's errno (0 when RES held no address).
+ */
+static int first_socket(struct addrinfo *res, int (*use)(int fd, const struct addrinfo *ai, void *arg), void *arg,
+			int stop, int *saved)
+{
+	int fd = -1;
+
+	*saved = 0;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd < 0) {
+			*saved = errno;
+			continue;
+		}
+		if (use(fd, ai, arg) == 0)
+			break;
+		*saved = errno;
+		close(fd);
+		fd = -1;
+		if (stop && *saved == stop)
+			break;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* first_socket's step for net_connect: connected before the deadline *ARG. */
+static int try_connect(int fd, const struct addrinfo *ai, void *arg)
+{
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+	    (errno == EINPROGRESS && connect_wait(fd, *(const int64_t *)arg) == 0))
+		return 0;
+	return -1;
+}
+
+/* first_socket's step for net_listen: bound (the address reusable at once) and listening. */
+static int try_listen(int fd, const struct addrinfo *ai, void *arg)
+{
+	int one = 1;
+
+	(void)arg;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0 ? 0 : -1;
+}
+
 int net_connect(const struct net_hostport *hp, int timeout_ms, char *err, size_t errlen)
 {
 	int64_t deadline = monotime_ms() + timeout_ms;
-	struct addrinfo *res, *ai;
-	int fd = -1, saved = 0, one = 1;
+	struct addrinfo *res;
+	int fd, saved, one = 1;
 	char hs[300];
 
 	if (resolve(hp, 0, &res, "cannot resolve", err, errlen) < 0)
 		return -1;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && connect_wait(fd, deadline) == 0))
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-		if (saved == ETIMEDOUT)
-			break;
-	}
-	freeaddrinfo(res);
+	fd = first_socket(res, try_connect, &deadline, ETIMEDOUT, &saved);
 	if (fd < 0) {
 		return log_errbuf(err, errlen, "cannot connect to %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
 				  strerror(saved ? saved : EHOSTUNREACH),
@@ -206,26 +241,13 @@ int net_connect(const struct net_hostport *hp, int timeout_ms, char *err, size_t
 
 int net_listen(const struct net_hostport *hp, char *err, size_t errlen)
 {
-	struct addrinfo *res, *ai;
-	int fd = -1, saved = 0, one = 1;
+	struct addrinfo *res;
+	int fd, saved;
 	char hs[300];
 
 	if (resolve(hp, 1, &res, "cannot listen on", err, errlen) < 0)
 		return -1;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
+	fd = first_socket(res, try_listen, NULL, 0, &saved);
 	if (fd < 0)
 		return log_errbuf(err, errlen, "cannot listen on %s: %s%s", net_hostport_str(hp, hs, sizeof(hs)),
 				  strerror(saved), saved == EADDRINUSE ? " (another program has that port: choose another)"

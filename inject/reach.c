@@ -134,6 +134,15 @@ int inj_reach_check(int pid)
 
 /* ---------------------------------------------------------------- why not */
 
+/* /proc/PID/WHAT opened for reading (close-on-exec), or NULL with errno. */
+static FILE *proc_fopen(int pid, const char *what)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	return fopen(path, "re");
+}
+
 /* Does INODE stand among the socket fds of PID? */
 static int holds_socket(int pid, unsigned long inode)
 {
@@ -168,12 +177,10 @@ static int holds_socket(int pid, unsigned long inode)
  * table, into NAME; 0 when it listens on none. */
 static int listening_name(int pid, char *name, size_t size)
 {
-	char path[64], line[512];
+	char line[512];
 	int found = 0;
-	FILE *f;
+	FILE *f = proc_fopen(pid, "net/unix");
 
-	snprintf(path, sizeof(path), "/proc/%d/net/unix", pid);
-	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	while (!found && fgets(line, sizeof(line), f)) {
@@ -230,12 +237,10 @@ static int environ_var(int pid, const char *var, char *buf, size_t size)
  * environment preloads, PRELOADED)? */
 static int agent_mapped(int pid, const char *preloaded)
 {
-	char path[64], line[PATH_MAX + 128];
+	char line[PATH_MAX + 128];
 	int found = 0;
-	FILE *f;
+	FILE *f = proc_fopen(pid, "maps");
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	while (!found && fgets(line, sizeof(line), f)) {
@@ -283,11 +288,9 @@ void inj_reach_explain(const struct inj_reach *r, int timeout_ms)
 		exe[n] = '\0';
 	} else {
 		/* Not ours to read: its name at least is public. */
-		FILE *f;
+		FILE *f = proc_fopen(r->pid, "comm");
 
-		snprintf(path, sizeof(path), "/proc/%d/comm", r->pid);
 		snprintf(exe, sizeof(exe), "?");
-		f = fopen(path, "re");
 		if (f && fgets(exe, sizeof(exe), f))
 			exe[strcspn(exe, "\n")] = '\0';
 		if (f)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 struct chunk {
@@ -145,24 +146,11 @@ char *gdbmi_arena_strndup(struct gdbmi_arena *a, const char *s, size_t n)
 
 static int buf_room(struct gdbmi_buf *b, size_t n)
 {
-	size_t cap;
-	char *p;
-
 	if (n > SIZE_MAX / 2 - b->len - 1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return grow_bytes(&b->p, &b->cap, b->len + n + 1, 256);
 }
 
 int gdbmi_buf_add(struct gdbmi_buf *b, const void *data, size_t n)

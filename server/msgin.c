@@ -92,6 +92,12 @@ size_t srv_msgin_feed(struct srv_msgin *m, const void *buf, size_t len, enum srv
 			}
 			return used;
 		case MSGIN_BODY:
+		case MSGIN_SKIP:
+			/* A body is read in or skipped the same way; only BODY keeps the bytes. */
+			if (m->have == m->length && m->state == MSGIN_SKIP) {
+				m->state = MSGIN_HEADER;
+				continue;
+			}
 			if (m->have == m->length) {
 				if (body_room(m, m->have + 1) < 0)
 					goto nomem;
@@ -106,24 +112,11 @@ size_t srv_msgin_feed(struct srv_msgin *m, const void *buf, size_t len, enum srv
 			take = m->length - m->have;
 			if (take > len - used)
 				take = len - used;
-			if (body_room(m, m->have + take + 1) < 0)
-				goto nomem;
-			memcpy(m->body + m->have, p + used, take);
-			m->have += take;
-			used += take;
-			continue;
-		case MSGIN_SKIP:
-			if (m->have == m->length) {
-				m->state = MSGIN_HEADER;
-				continue;
+			if (m->state == MSGIN_BODY) {
+				if (body_room(m, m->have + take + 1) < 0)
+					goto nomem;
+				memcpy(m->body + m->have, p + used, take);
 			}
-			if (used == len) {
-				*ev = SRV_MSGIN_MORE;
-				return used;
-			}
-			take = m->length - m->have;
-			if (take > len - used)
-				take = len - used;
 			m->have += take;
 			used += take;
 			continue;

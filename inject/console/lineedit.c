@@ -24,6 +24,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "grow.h"
+
 /* Bytes taken per read() on a terminal; a paste larger than this just takes several events. */
 #define LE_TTY_READ 512
 /* Free space guaranteed before each read() in pipe mode. */
@@ -153,20 +155,10 @@ static void ob_put(struct inj_le *le, const void *p, size_t n)
 {
 	if (le->ob_failed)
 		return;
-	if (le->ob_cap - le->ob_len < n) {
-		size_t cap = le->ob_cap ? le->ob_cap : 256;
-		char *nb;
-
-		while (cap - le->ob_len < n)
-			cap *= 2;
-		nb = realloc(le->ob, cap);
-		if (!nb) {
-			/* A partial redraw would be worse than none. */
-			le->ob_failed = 1;
-			return;
-		}
-		le->ob = nb;
-		le->ob_cap = cap;
+	if (grow_bytes(&le->ob, &le->ob_cap, le->ob_len + n, 256) < 0) {
+		/* A partial redraw would be worse than none. */
+		le->ob_failed = 1;
+		return;
 	}
 	memcpy(le->ob + le->ob_len, p, n);
 	le->ob_len += n;
@@ -332,19 +324,7 @@ static void le_move(struct inj_le *le, size_t to)
 
 static int le_reserve(struct inj_le *le, size_t len)
 {
-	size_t cap = le->cap;
-	char *nb;
-
-	if (len < cap)
-		return 0;
-	while (cap <= len)
-		cap *= 2;
-	nb = realloc(le->buf, cap);
-	if (!nb)
-		return -1;
-	le->buf = nb;
-	le->cap = cap;
-	return 0;
+	return grow_bytes(&le->buf, &le->cap, len + 1, LE_EDIT_INIT);
 }
 
 static void le_insert(struct inj_le *le, unsigned char c)
@@ -717,7 +697,7 @@ static int le_pipe_next(struct inj_le *le, const char **line)
 /* Drop consumed input and make room for one more read() plus a NUL. */
 static int le_pipe_room(struct inj_le *le)
 {
-	size_t want, cap;
+	size_t want;
 	char *nb;
 
 	if (le->in_off > 0) {
@@ -738,15 +718,7 @@ static int le_pipe_room(struct inj_le *le)
 		}
 		return 0;
 	}
-	cap = le->in_cap ? le->in_cap : 2 * LE_PIPE_READ;
-	while (cap < want)
-		cap *= 2;
-	nb = realloc(le->in, cap);
-	if (!nb)
-		return -1;
-	le->in = nb;
-	le->in_cap = cap;
-	return 0;
+	return grow_bytes(&le->in, &le->in_cap, want, 2 * LE_PIPE_READ);
 }
 
 static int le_read_pipe(struct inj_le *le, const char **line)

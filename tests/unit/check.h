@@ -1,11 +1,16 @@
 /*
  * What every unit test shares: CHECK(cond, fmt, ...) counts a check and
  * prints "FAIL file:line: message" when it fails; broken() ends the test as a
- * broken harness (exit 99). Each test prints its summary and exits 0 or 1.
+ * broken harness (exit 99). Each test prints its summary and exits 0 or 1
+ * (check_done() does both).
  *
  * check_step() is the watchdog that turns a hang into a failure naming its
  * step; check_seed() gives the seed of a test's random choices and prints
  * it, and MEMTRACE_TEST_SEED=N gives it back to replay a failed run.
+ * check_show() and check_shown() print bytes in a message; check_grow()
+ * grows an array; check_tmpdir(), check_path() and
+ * check_run() make and name files in a test's directory and run shell
+ * commands, for a test that builds or inspects files.
  */
 #ifndef TEST_CHECK_H
 #define TEST_CHECK_H
@@ -45,6 +50,51 @@ static inline void broken(const char *what)
 {
 	printf("BROKEN: %s: %s\n", what, strerror(errno));
 	exit(99);
+}
+
+/* The test's summary line, "test_x: N checks, M failed", and its exit
+ * status: `return check_done();` at the end of main. */
+static inline int check_done(void)
+{
+	printf("%s: %d checks, %d failed\n", program_invocation_short_name, checks, failures);
+	return failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- showing bytes */
+
+/*
+ * The N bytes at S for a failure message: quoted, each byte outside
+ * printable ASCII (and " and \) as \xNN, cut with "..." past about 190
+ * characters. One of four static buffers used in turn, so that up to four
+ * stand in one message.
+ */
+static inline const char *check_shown(const char *s, size_t n)
+{
+	static char bufs[4][200];
+	static int next;
+	char *b = bufs[next++ & 3];
+	size_t o = 0, i;
+
+	b[o++] = '"';
+	for (i = 0; i < n && o < sizeof(bufs[0]) - 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			b[o++] = (char)c;
+		else
+			o += (size_t)snprintf(b + o, sizeof(bufs[0]) - o, "\\x%02x", c);
+	}
+	if (i < n)
+		o += (size_t)snprintf(b + o, sizeof(bufs[0]) - o, "...");
+	b[o++] = '"';
+	b[o] = '\0';
+	return b;
+}
+
+/* The string S the same way; NULL as (null). */
+static inline const char *check_show(const char *s)
+{
+	return s ? check_shown(s, strlen(s)) : "(null)";
 }
 
 /* ---------------------------------------------------------------- watchdog */
@@ -132,6 +182,71 @@ static inline unsigned long long check_seed(unsigned long long fixed)
 	printf("%s: seed %llu (MEMTRACE_TEST_SEED=%llu replays it)\n", program_invocation_short_name, seed, seed);
 	fflush(stdout);
 	return seed;
+}
+
+/* ---------------------------------------------------------------- arrays */
+
+/*
+ * ARR (of elements of SIZE bytes, *CAP of them allocated) with room for
+ * element N: doubled when N == *CAP (FIRST elements the first time). Out
+ * of memory is a broken harness (exit 99).
+ */
+static inline void *check_grow(void *arr, size_t n, size_t *cap, size_t first, size_t size)
+{
+	if (n < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : first;
+	arr = realloc(arr, *cap * size);
+	if (!arr)
+		broken("realloc");
+	return arr;
+}
+
+/* ---------------------------------------------------------------- files and shell commands */
+
+/* A new directory $TMPDIR/<the test's name>.XXXXXX (/tmp without TMPDIR)
+ * into DIR; a failure is a broken harness (exit 99). */
+static inline void check_tmpdir(char *dir, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, size, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", program_invocation_short_name);
+	if (!mkdtemp(dir))
+		broken("mkdtemp");
+}
+
+/* DIR/NAME, in one of four static buffers used in turn (so up to four can be
+ * in use at once, e.g. the arguments of one call). */
+static inline const char *check_path(const char *dir, const char *name)
+{
+	static char bufs[4][4200];
+	static int k;
+	char *b = bufs[k++ & 3];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+	return b;
+}
+
+/*
+ * Run the shell command FMT makes (system()); with LOG not NULL its output
+ * and errors are appended to the file LOG. 0 when it exits 0; -1 when it
+ * fails, or when the command does not fit in 8 KiB (it is not run then).
+ */
+static inline int __attribute__((format(printf, 2, 3))) check_run(const char *log, const char *fmt, ...)
+{
+	char cmd[8192];
+	size_t room = log ? sizeof(cmd) - 64 : sizeof(cmd);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return -1;
+	if (log)
+		snprintf(cmd + n, sizeof(cmd) - (size_t)n, " >>'%s' 2>&1", log);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif

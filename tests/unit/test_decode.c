@@ -52,21 +52,6 @@
 
 static char dir[4096];
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 /* ---------------------------------------------------------------- 1. beside addr2line */
 
 struct place {
@@ -137,7 +122,7 @@ static struct chain *addr2line_chains(const char *file, const uint64_t *addrs, s
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "0x%" PRIx64 "\n", addrs[i]);
 	fclose(f);
-	if (run("addr2line -a -f -i -C -e '%s' <'%s' >'%s'", file, in, out) < 0)
+	if (check_run(NULL, "addr2line -a -f -i -C -e '%s' <'%s' >'%s'", file, in, out) < 0)
 		broken("addr2line");
 	f = fopen(out, "r");
 	if (!f)
@@ -186,7 +171,7 @@ static struct extent *function_extents(const char *file, size_t *n)
 
 	snprintf(out, sizeof(out), "%s/nm.out", dir);
 	/* The symbol table, or for a stripped library the dynamic one. */
-	if (run("{ nm -S --defined-only '%s' | grep . || nm -D -S --defined-only '%s'; } >'%s' 2>/dev/null",
+	if (check_run(NULL, "{ nm -S --defined-only '%s' | grep . || nm -D -S --defined-only '%s'; } >'%s' 2>/dev/null",
 		file, file, out) < 0)
 		broken("nm");
 	f = fopen(out, "r");
@@ -200,12 +185,7 @@ static struct extent *function_extents(const char *file, size_t *n)
 		/* "0000000000001139 0000000000000025 T main" */
 		if (sscanf(line, "%llx %llx %c", &start, &size, &type) != 3 || !strchr("tTwWi", type) || !size)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			e = realloc(e, cap * sizeof(*e));
-			if (!e)
-				broken("realloc");
-		}
+		e = check_grow(e, *n, &cap, 1024, sizeof(*e));
 		e[*n].start = start;
 		e[(*n)++].end = start + size;
 	}
@@ -248,7 +228,7 @@ static uint64_t *instruction_addrs(const char *file, size_t *n)
 	FILE *f;
 
 	snprintf(out, sizeof(out), "%s/objdump.out", dir);
-	if (run("objdump -d --no-show-raw-insn '%s' >'%s' 2>/dev/null", file, out) < 0)
+	if (check_run(NULL, "objdump -d --no-show-raw-insn '%s' >'%s' 2>/dev/null", file, out) < 0)
 		broken("objdump");
 	f = fopen(out, "r");
 	if (!f)
@@ -263,12 +243,7 @@ static uint64_t *instruction_addrs(const char *file, size_t *n)
 		a = strtoull(line, &end, 16);
 		if (end == line || end[0] != ':' || end[1] != '\t' || !in_function(ext, n_ext, a))
 			continue;
-		if (count == cap) {
-			cap = cap ? cap * 2 : 4096;
-			all = realloc(all, cap * sizeof(*all));
-			if (!all)
-				broken("realloc");
-		}
+		all = check_grow(all, count, &cap, 4096, sizeof(*all));
 		all[count++] = a;
 	}
 	fclose(f);
@@ -445,7 +420,7 @@ static void test_addr2line(void)
 	const char *extra = getenv("TEST_DECODE_FILES");
 	char path[4096];
 
-	if (run("command -v addr2line >/dev/null && command -v objdump >/dev/null") < 0) {
+	if (check_run(NULL, "command -v addr2line >/dev/null && command -v objdump >/dev/null") < 0) {
 		printf("# addr2line or objdump missing (binutils): the comparison is skipped\n");
 		return;
 	}
@@ -473,15 +448,7 @@ static void test_addr2line(void)
 
 /* ---------------------------------------------------------------- 2. containment */
 
-static const char *in_dir(const char *name)
-{
-	static char bufs[4][4200];
-	static int k;
-	char *b = bufs[k++ & 3];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
-}
+#define in_dir(name) check_path(dir, name)
 
 static void make_file(const char *name, const char *text)
 {
@@ -658,19 +625,15 @@ static void test_answers(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_set_name("test_decode");
-	snprintf(dir, sizeof(dir), "%s/test_decode.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		broken("mkdtemp");
+	check_tmpdir(dir, sizeof(dir));
 	test_addr2line();
 	test_rootfs();
 	test_answers();
 	printf("%d checks, %d failed\n", checks, failures);
 	if (!failures)
-		run("rm -rf '%s'", dir);
+		check_run(NULL, "rm -rf '%s'", dir);
 	else
 		printf("files kept in %s\n", dir);
 	return failures ? 1 : 0;

@@ -51,16 +51,8 @@ int main(void);
 
 static char dir[4096];
 
-/* DIR/NAME into a static rotating buffer. */
-static const char *in_dir(const char *name)
-{
-	static char bufs[4][4200];
-	static int k;
-	char *b = bufs[k++ & 3];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
-}
+/* DIR/NAME (check.h). */
+#define in_dir(name) check_path(dir, name)
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -95,21 +87,17 @@ static void copy_file(const char *from, const char *to)
 	free(data);
 }
 
-/* Run a shell command quietly; its output goes to DIR/cmd.log. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int n;
+/* A shell command run quietly: its output goes to DIR/cmd.log. */
+#define run(...) check_run(in_dir("cmd.log"), __VA_ARGS__)
 
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd) - 64, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd) - 64)
-		return -1;
-	snprintf(cmd + n, sizeof(cmd) - (size_t)n, " >>'%s' 2>&1", in_dir("cmd.log"));
-	return system(cmd) == 0 ? 0 : -1;
+/* A new symbol cache over ROOT (NULL: none); failing is a broken harness. */
+static struct inj_symcache *cache_new(const char *root)
+{
+	struct inj_symcache *c = inj_symcache_new(root);
+
+	if (!c)
+		broken("inj_symcache_new");
+	return c;
 }
 
 struct sym {
@@ -288,11 +276,9 @@ static int build_object(const char **why)
 static void test_object(void)
 {
 	const char *so = in_dir("lib.so");
-	struct inj_symcache *c = inj_symcache_new(NULL);
+	struct inj_symcache *c = cache_new(NULL);
 	uint64_t a = anchor_v;
 
-	if (!c)
-		broken("inj_symcache_new");
 	CHECK(anchor_v != 0, "anchor at 0");
 	CHECK_SYM(c, so, a, "anchor", a);
 	CHECK_SYM(c, so, a + 15, "anchor", a);
@@ -327,11 +313,9 @@ static void test_object(void)
 static void test_stripped(void)
 {
 	const char *st = in_dir("stripped.so");
-	struct inj_symcache *c = inj_symcache_new(NULL);
+	struct inj_symcache *c = cache_new(NULL);
 	uint64_t a = anchor_v;
 
-	if (!c)
-		broken("inj_symcache_new");
 	CHECK_SYM(c, st, a + 5, "anchor", a);
 	CHECK_SYM(c, st, a + 16, NULL, 0);
 	CHECK_SYM(c, st, a + 40, "sized32", a + 32);
@@ -352,7 +336,7 @@ static void test_stripped(void)
 /* Files that are not a readable ELF object give 0, every time. */
 static void test_bad_files(void)
 {
-	struct inj_symcache *c = inj_symcache_new(NULL);
+	struct inj_symcache *c = cache_new(NULL);
 	static const char text[] = "this is not an ELF file\n";
 	size_t len;
 	char *so = read_file("/proc/self/exe", &len);
@@ -361,8 +345,6 @@ static void test_bad_files(void)
 		in_dir("elf-half"), in_dir("elf-shoff"), in_dir("elf-magic"), dir, "",
 	};
 
-	if (!c)
-		broken("inj_symcache_new");
 	write_file(in_dir("text"), text, sizeof(text) - 1);
 	write_file(in_dir("empty"), "", 0);
 	write_file(in_dir("elf-64"), so, len < 64 ? len : 64);
@@ -393,20 +375,16 @@ static void test_bad_files(void)
 /* A module is read once: after its file is gone the cache still answers. */
 static void test_cached(void)
 {
-	struct inj_symcache *c = inj_symcache_new(NULL), *fresh;
+	struct inj_symcache *c = cache_new(NULL), *fresh;
 	const char *path = in_dir("cached");
 
-	if (!c)
-		broken("inj_symcache_new");
 	copy_file("/proc/self/exe", path);
 	CHECK_SYM(c, path, probe_v, "probe_one", probe_v);
 	if (unlink(path) < 0)
 		broken("unlink");
 	CHECK_SYM(c, path, probe_v + 1, "probe_one", probe_v);
 	CHECK_SYM(c, path, main_v, "main", main_v);
-	fresh = inj_symcache_new(NULL);
-	if (!fresh)
-		broken("inj_symcache_new");
+	fresh = cache_new(NULL);
 	CHECK_SYM(fresh, path, probe_v, NULL, 0);	/* the file really is gone */
 	/* And a module that could not be read is not retried either. */
 	copy_file("/proc/self/exe", path);
@@ -428,10 +406,8 @@ static void test_root(void)
 		broken("mkdir");
 	copy_file("/proc/self/exe", in_dir("root/abs/path/prog"));
 	copy_file("/proc/self/exe", outside);
-	c = inj_symcache_new(root);
-	plain = inj_symcache_new(NULL);
-	if (!c || !plain)
-		broken("inj_symcache_new");
+	c = cache_new(root);
+	plain = cache_new(NULL);
 	CHECK_SYM(c, "/abs/path/prog", probe_v + 1, "probe_one", probe_v);
 	CHECK_SYM(plain, "/abs/path/prog", probe_v + 1, NULL, 0);
 	/* Every path goes under the root, even one that exists outside it. */
@@ -441,9 +417,7 @@ static void test_root(void)
 	inj_symcache_free(plain);
 
 	snprintf(path, sizeof(path), "%s/", root);
-	c = inj_symcache_new(path);
-	if (!c)
-		broken("inj_symcache_new");
+	c = cache_new(path);
 	CHECK_SYM(c, "/abs/path/prog", probe_v, "probe_one", probe_v);
 	inj_symcache_free(c);
 }
@@ -475,14 +449,11 @@ static void cleanup(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	const char *why = NULL;
 	const char *cc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(dir, sizeof(dir), "%s/test_elfsym.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		broken("mkdtemp");
+	check_tmpdir(dir, sizeof(dir));
 
 	test_self();
 	test_bad_files();

@@ -363,28 +363,6 @@ static const char *kind_name(enum srv_gdbcmd_kind k)
 	return "?";
 }
 
-/* A line for a message: C escapes for what is not printable. */
-static const char *show(const char *s)
-{
-	static char bufs[4][200];
-	static int next;
-	char *b = bufs[next++ % 4];
-	size_t o = 0;
-
-	if (!s)
-		return "(null)";
-	for (; *s && o < sizeof(bufs[0]) - 8; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			b[o++] = (char)c;
-		else
-			o += (size_t)snprintf(b + o, sizeof(bufs[0]) - o, "\\x%02x", c);
-	}
-	b[o] = '\0';
-	return b;
-}
-
 static int printable(const char *s)
 {
 	for (; *s; s++)
@@ -399,16 +377,16 @@ static void expect_at(int line, const char *s, enum srv_gdbcmd_kind want, const 
 	char why[1024] = "not written";
 	enum srv_gdbcmd_kind k = srv_gdbcmd_check(s, why, sizeof(why));
 
-	check_at(k == want, __FILE__, line, "\"%s\": %s, expected %s (why: %s)", show(s), kind_name(k),
+	check_at(k == want, __FILE__, line, "\"%s\": %s, expected %s (why: %s)", check_show(s), kind_name(k),
 		 kind_name(want), why);
 	if (k == SRV_GDBCMD_REFUSED) {
-		check_at(why[0] && printable(why), __FILE__, line, "\"%s\": no printable reason: \"%s\"", show(s),
-			 show(why));
+		check_at(why[0] && printable(why), __FILE__, line, "\"%s\": no printable reason: \"%s\"", check_show(s),
+			 check_show(why));
 		if (want_why)
 			check_at(strstr(why, want_why) != NULL, __FILE__, line, "\"%s\": reason \"%s\" lacks \"%s\"",
-				 show(s), why, want_why);
+				 check_show(s), why, want_why);
 	} else {
-		check_at(why[0] == '\0', __FILE__, line, "\"%s\" allowed, but the reason is \"%s\"", show(s), why);
+		check_at(why[0] == '\0', __FILE__, line, "\"%s\" allowed, but the reason is \"%s\"", check_show(s), why);
 	}
 }
 
@@ -436,7 +414,7 @@ static void test_reasons(void)
 	/* Cut to fit, always terminated; NULL or 0 bytes: nothing written. */
 	memset(small, 'z', sizeof(small));
 	CHECK(srv_gdbcmd_check("shell ls", small, sizeof(small)) == REF, "shell ls allowed");
-	CHECK(!strcmp(small, "'shell'"), "cut reason \"%s\"", show(small));
+	CHECK(!strcmp(small, "'shell'"), "cut reason \"%s\"", check_show(small));
 	memset(small, 'z', sizeof(small));
 	CHECK(srv_gdbcmd_check("shell ls", small, 1) == REF && small[0] == '\0' && small[1] == 'z',
 	      "a 1-byte reason buffer");
@@ -451,7 +429,7 @@ static void test_reasons(void)
 	CHECK(srv_gdbcmd_check(line, why, sizeof(why)) == REF && strstr(why, "...' is not allowed") &&
 	      strlen(why) <= 100 + strlen(allowed), "long name: \"%s\"", why);
 	CHECK(srv_gdbcmd_check("\xff\xfe ls", why, sizeof(why)) == REF && printable(why) &&
-	      !strncmp(why, "'?' is not allowed", 18), "binary name: \"%s\"", show(why));
+	      !strncmp(why, "'?' is not allowed", 18), "binary name: \"%s\"", check_show(why));
 }
 
 /* SRV_GDBCMD_MAX bytes pass, one more does not, blanks included. */
@@ -477,7 +455,7 @@ static void expect_byte(int c, const char *line, enum srv_gdbcmd_kind want)
 {
 	char why[256];
 
-	CHECK(srv_gdbcmd_check(line, why, sizeof(why)) == want, "byte 0x%02x in \"%s\": %s", c, show(line), why);
+	CHECK(srv_gdbcmd_check(line, why, sizeof(why)) == want, "byte 0x%02x in \"%s\": %s", c, check_show(line), why);
 }
 
 /* Every control byte, anywhere; tab and bytes from 0x80 up are not control bytes. */
@@ -664,6 +642,5 @@ int main(void)
 	test_allowed_list();
 	test_operands();
 
-	printf("test_gdbcmd: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

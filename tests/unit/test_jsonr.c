@@ -37,25 +37,6 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-/* Printable form of N bytes for messages (rotating buffers, truncated). */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[4][200];
-	static int k;
-	char *b = bufs[k++ & 3], *w = b;
-
-	for (size_t i = 0; i < n && w < b + sizeof(bufs[0]) - 8; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			*w++ = (char)c;
-		else
-			w += sprintf(w, "\\x%02x", c);
-	}
-	*w = '\0';
-	return b;
-}
-
 static const char *type_name(enum jsonr_type t)
 {
 	switch (t) {
@@ -116,9 +97,9 @@ static const struct jsonr_member *member(struct parsed *p, const char *key)
 static int parse_ok_at(struct parsed *p, const char *s, int line)
 {
 	parse(p, s);
-	check_at(p->res == JSONR_OK, __FILE__, line, "%s: result %d (%s at %zu), want OK", show(s, strlen(s)),
+	check_at(p->res == JSONR_OK, __FILE__, line, "%s: result %d (%s at %zu), want OK", check_shown(s, strlen(s)),
 		 p->res, p->err ? p->err : "", p->err_at);
-	check_at(p->buf[p->len] == '\0', __FILE__, line, "%s: BUF[LEN] not set to NUL", show(s, strlen(s)));
+	check_at(p->buf[p->len] == '\0', __FILE__, line, "%s: BUF[LEN] not set to NUL", check_shown(s, strlen(s)));
 	return p->res == JSONR_OK;
 }
 
@@ -136,9 +117,20 @@ static void check_str_at(struct parsed *p, const char *key, const char *want, si
 	if (m->type != JSONR_STRING)
 		return;
 	check_at(m->str_len == wlen && !memcmp(m->str, want, wlen), __FILE__, line,
-		 "\"%s\" decoded to \"%s\" (%zu bytes), want \"%s\" (%zu)", key, show(m->str, m->str_len),
-		 m->str_len, show(want, wlen), wlen);
+		 "\"%s\" decoded to \"%s\" (%zu bytes), want \"%s\" (%zu)", key, check_shown(m->str, m->str_len),
+		 m->str_len, check_shown(want, wlen), wlen);
 	check_at(m->str[m->str_len] == '\0', __FILE__, line, "\"%s\": value not NUL-terminated", key);
+}
+
+/* TEXT parses, and its member KEY is the string WANT of WLEN bytes. */
+#define CHECK_PARSED_STR(text, key, want, wlen) check_parsed_str_at(text, key, want, wlen, __LINE__)
+static void check_parsed_str_at(const char *text, const char *key, const char *want, size_t wlen, int line)
+{
+	struct parsed p;
+
+	if (parse_ok_at(&p, text, line))
+		check_str_at(&p, key, want, wlen, line);
+	done(&p);
 }
 
 #define CHECK_INT(p, key, want) check_int_at(p, key, want, __LINE__)
@@ -170,15 +162,15 @@ static void parse_bad_at(const char *s, size_t len, long at, enum jsonr_result r
 	struct parsed p;
 
 	parse_n(&p, s, len, max);
-	check_at(p.res == res, __FILE__, line, "%s: result %d, want %d", show(s, len), p.res, res);
+	check_at(p.res == res, __FILE__, line, "%s: result %d, want %d", check_shown(s, len), p.res, res);
 	if (p.res != JSONR_OK) {
-		check_at(p.err && *p.err, __FILE__, line, "%s: no error message", show(s, len));
+		check_at(p.err && *p.err, __FILE__, line, "%s: no error message", check_shown(s, len));
 		if (at >= 0)
 			check_at(p.err_at == (size_t)at, __FILE__, line, "%s: error \"%s\" at offset %zu, want %ld",
-				 show(s, len), p.err ? p.err : "", p.err_at, at);
+				 check_shown(s, len), p.err ? p.err : "", p.err_at, at);
 		else
 			check_at(p.err_at <= len, __FILE__, line, "%s: error offset %zu past the input (%zu bytes)",
-				 show(s, len), p.err_at, len);
+				 check_shown(s, len), p.err_at, len);
 	}
 	done(&p);
 }
@@ -227,9 +219,7 @@ static void test_members(void)
 	done(&p);
 
 	/* Bytes >= 0x80 and DEL pass through strings as they are. */
-	if (PARSE_OK(&p, "{\"k\":\"caf\xc3\xa9 \x7f \xff\"}"))
-		CHECK_STR(&p, "k", "caf\xc3\xa9 \x7f \xff", 9);
-	done(&p);
+	CHECK_PARSED_STR("{\"k\":\"caf\xc3\xa9 \x7f \xff\"}", "k", "caf\xc3\xa9 \x7f \xff", 9);
 
 	/* Non-integer numbers are OTHER, and do not break the members around them. */
 	if (PARSE_OK(&p, "{\"a\":1.5,\"b\":-2e3,\"c\":1E+2,\"d\":0.0,\"e\":7,\"f\":-0}")) {
@@ -302,20 +292,12 @@ static void test_escapes(void)
 {
 	struct parsed p;
 
-	if (PARSE_OK(&p, "{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}"))
-		CHECK_STR(&p, "e", "\"\\/\b\f\n\r\t", 8);
-	done(&p);
-	if (PARSE_OK(&p, "{\"e\":\"a\\u0041\\u00e9\\u00E9\\u07ff\\u0800\\u20ac\\uffff z\"}"))
-		CHECK_STR(&p, "e", "aA\xc3\xa9\xc3\xa9\xdf\xbf\xe0\xa0\x80\xe2\x82\xac\xef\xbf\xbf z", 19);
-	done(&p);
+	CHECK_PARSED_STR("{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}", "e", "\"\\/\b\f\n\r\t", 8);
+	CHECK_PARSED_STR("{\"e\":\"a\\u0041\\u00e9\\u00E9\\u07ff\\u0800\\u20ac\\uffff z\"}", "e", "aA\xc3\xa9\xc3\xa9\xdf\xbf\xe0\xa0\x80\xe2\x82\xac\xef\xbf\xbf z", 19);
 	/* Surrogate pairs: the first and last code points above the BMP, and one between. */
-	if (PARSE_OK(&p, "{\"e\":\"\\ud800\\udc00|\\uD83D\\uDE00|\\udbff\\udfff\"}"))
-		CHECK_STR(&p, "e", "\xf0\x90\x80\x80|\xf0\x9f\x98\x80|\xf4\x8f\xbf\xbf", 14);
-	done(&p);
+	CHECK_PARSED_STR("{\"e\":\"\\ud800\\udc00|\\uD83D\\uDE00|\\udbff\\udfff\"}", "e", "\xf0\x90\x80\x80|\xf0\x9f\x98\x80|\xf4\x8f\xbf\xbf", 14);
 	/* \u0000 is a byte of the value (str_len counts it). */
-	if (PARSE_OK(&p, "{\"e\":\"a\\u0000b\"}"))
-		CHECK_STR(&p, "e", "a\0b", 3);
-	done(&p);
+	CHECK_PARSED_STR("{\"e\":\"a\\u0000b\"}", "e", "a\0b", 3);
 	/* Keys are decoded too. */
 	if (PARSE_OK(&p, "{\"a\\u0062\\n\":1,\"\\u00e9\":2}")) {
 		CHECK_INT(&p, "ab\n", 1);
@@ -526,8 +508,8 @@ static void check_text_at(struct jsonw *w, size_t reserve, const char *want, int
 	char *s = text(w, reserve);
 
 	check_at(!w->failed, __FILE__, line, "writer failed");
-	check_at(!strcmp(s, want), __FILE__, line, "writer produced %s, want %s", show(s, strlen(s)),
-		 show(want, strlen(want)));
+	check_at(!strcmp(s, want), __FILE__, line, "writer produced %s, want %s", check_shown(s, strlen(s)),
+		 check_shown(want, strlen(want)));
 	free(s);
 }
 
@@ -694,9 +676,9 @@ static void test_writer_strings(void)
 		      (unsigned char)s[i], i);
 	CHECK(strstr(s, "\\n") && strstr(s, "\\t") && strstr(s, "\\r") && strstr(s, "\\\"") &&
 	      strstr(s, "\\\\") && strstr(s, "\\u0001") && strstr(s, "\\u001f") && strstr(s, "\\u0000"),
-	      "expected escapes missing in %s", show(s, n));
-	CHECK(strstr(s, "\"nul\":\"a\\u0000b\"") != NULL, "NUL written as %s", show(s, n));
-	CHECK(strstr(s, "\"xy\"") != NULL, "jsonw_strn did not stop at N: %s", show(s, n));
+	      "expected escapes missing in %s", check_shown(s, n));
+	CHECK(strstr(s, "\"nul\":\"a\\u0000b\"") != NULL, "NUL written as %s", check_shown(s, n));
+	CHECK(strstr(s, "\"xy\"") != NULL, "jsonw_strn did not stop at N: %s", check_shown(s, n));
 	parse_n(&p, s, n, MAXM);
 	CHECK(p.res == JSONR_OK, "reader rejects writer's escaping: %s at %zu", p.err ? p.err : "",
 	      p.err_at);
@@ -889,7 +871,7 @@ static void test_round_trip(void)
 		if (p.res != JSONR_OK || p.n != nm) {
 			bad++;
 			CHECK(0, "round trip %d: result %d (%s at %zu), %d members, want %d: %s", iter, p.res,
-			      p.err ? p.err : "", p.err_at, p.n, nm, show(s, strlen(s)));
+			      p.err ? p.err : "", p.err_at, p.n, nm, check_shown(s, strlen(s)));
 		} else {
 			for (int i = 0; i < nm; i++) {
 				struct want *x = &want[i];
@@ -903,8 +885,8 @@ static void test_round_trip(void)
 				if (!ok) {
 					bad++;
 					CHECK(0, "round trip %d: member %d (%s) came back as %s %s/%" PRId64,
-					      iter, i, show(x->key, strlen(x->key)), type_name(m->type),
-					      m->type == JSONR_STRING ? show(m->str, m->str_len) : "",
+					      iter, i, check_shown(x->key, strlen(x->key)), type_name(m->type),
+					      m->type == JSONR_STRING ? check_shown(m->str, m->str_len) : "",
 					      m->num);
 					break;
 				}
@@ -1006,7 +988,7 @@ static void test_fuzz(void)
 		r = jsonr_parse(buf, len, m, MAXF, &n, &err, &at);
 		if (r != JSONR_OK && r != JSONR_BAD_INPUT && r != JSONR_TOO_MANY) {
 			bad++;
-			CHECK(0, "fuzz %d: result %d for %s", iter, r, show(work, len));
+			CHECK(0, "fuzz %d: result %d for %s", iter, r, check_shown(work, len));
 		} else if (r == JSONR_OK) {
 			counts[0]++;
 			if (n < 0 || n > MAXF) {
@@ -1026,7 +1008,7 @@ static void test_fuzz(void)
 				if (!ok) {
 					bad++;
 					CHECK(0, "fuzz %d: member %d malformed for %s", iter, i,
-					      show(work, len));
+					      check_shown(work, len));
 					break;
 				}
 			}
@@ -1035,7 +1017,7 @@ static void test_fuzz(void)
 			if (!err || at > len) {
 				bad++;
 				CHECK(0, "fuzz %d: result %d with error %s at %zu (input %zu bytes): %s", iter,
-				      r, err ? err : "NULL", at, len, show(work, len));
+				      r, err ? err : "NULL", at, len, check_shown(work, len));
 			}
 		}
 		free(buf);

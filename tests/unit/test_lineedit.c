@@ -27,32 +27,6 @@
 
 #include "check.h"
 
-/* Printable rendering of a short string for messages; four rotating buffers. */
-static const char *show(const char *s)
-{
-	static char bufs[4][160];
-	static int next;
-	char *b = bufs[next++ % 4];
-	size_t o = 0;
-
-	if (!s)
-		return "(null)";
-	b[o++] = '"';
-	for (; *s && o < sizeof bufs[0] - 8; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			b[o++] = (char)c;
-		else
-			o += (size_t)snprintf(b + o, sizeof bufs[0] - o, "\\x%02x", c);
-	}
-	if (*s)
-		o += (size_t)snprintf(b + o, sizeof bufs[0] - o, "...");
-	b[o++] = '"';
-	b[o] = '\0';
-	return b;
-}
-
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -138,7 +112,7 @@ static void compare_lines(const char *name, const struct lines *got, const char 
 	CHECK(got->n == nwant, "%s: %zu lines, want %zu", name, got->n, nwant);
 	for (size_t i = 0; i < got->n && i < nwant; i++)
 		CHECK(strcmp(got->v[i], want[i]) == 0, "%s: line %zu is %s, want %s", name, i,
-		      show(got->v[i]), show(want[i]));
+		      check_show(got->v[i]), check_show(want[i]));
 }
 
 /* After end of input: -1 again, without reading, and nothing pending. */
@@ -354,15 +328,15 @@ static void test_pipe_contract(void)
 	CHECK(!inj_le_pending(le), "pending before any input");
 	write_all(in[1], "a\nb\n", 4);
 	r = inj_le_read(le, &line);
-	CHECK(r == 1 && line && strcmp(line, "a") == 0, "first of two lines: %d %s", r, show(line));
+	CHECK(r == 1 && line && strcmp(line, "a") == 0, "first of two lines: %d %s", r, check_show(line));
 	CHECK(inj_le_pending(le), "second line not reported pending");
 	write_all(in[1], "c\n", 2);
 	r = inj_le_read(le, &line);
-	CHECK(r == 1 && line && strcmp(line, "b") == 0, "buffered line: %d %s", r, show(line));
+	CHECK(r == 1 && line && strcmp(line, "b") == 0, "buffered line: %d %s", r, check_show(line));
 	CHECK(ioctl(in[0], FIONREAD, &q) == 0 && q == 2, "read() while a line was pending (%d left)", q);
 	CHECK(!inj_le_pending(le), "pending with only unread input");
 	r = inj_le_read(le, &line);
-	CHECK(r == 1 && line && strcmp(line, "c") == 0, "line after pending ones: %d %s", r, show(line));
+	CHECK(r == 1 && line && strcmp(line, "c") == 0, "line after pending ones: %d %s", r, check_show(line));
 
 	/* A partial line is kept across calls; EAGAIN is "more input needed". */
 	set_nonblock(in[0]);
@@ -374,7 +348,7 @@ static void test_pipe_contract(void)
 	CHECK(!inj_le_pending(le), "pending on a partial line");
 	write_all(in[1], "tial\n", 5);
 	r = inj_le_read(le, &line);
-	CHECK(r == 1 && line && strcmp(line, "partial") == 0, "joined line: %d %s", r, show(line));
+	CHECK(r == 1 && line && strcmp(line, "partial") == 0, "joined line: %d %s", r, check_show(line));
 	inj_le_history_add(le, "accepted, unused");
 	inj_le_hide(le);
 	inj_le_show(le);
@@ -666,7 +640,7 @@ static void expect_screen_at(int src_line, const struct term *t, const char *tex
 	const char *row = screen_row(t);
 
 	check_at(strcmp(row, text) == 0 && t->col == col, __FILE__, src_line, "screen %s cursor %d, want %s cursor %d",
-		 show(row), t->col, show(text), col);
+		 check_show(row), t->col, check_show(text), col);
 }
 
 #define EXPECT_SCREEN(t, text, col) expect_screen_at(__LINE__, t, text, col)
@@ -674,7 +648,7 @@ static void expect_screen_at(int src_line, const struct term *t, const char *tex
 static void expect_line_at(int src_line, int r, const char *line, const char *want)
 {
 	check_at(r == INJ_LE_LINE && line && strcmp(line, want) == 0, __FILE__, src_line, "got %d %s, want line %s",
-		 r, show(line), show(want));
+		 r, check_show(line), check_show(want));
 }
 
 #define EXPECT_LINE(r, line, want) expect_line_at(__LINE__, r, line, want)
@@ -694,7 +668,7 @@ static void expect_line_at(int src_line, int r, const char *line, const char *wa
 	do {                                                                    \
 		const char *l_;                                                 \
 		int r_ = keys(t, k, &l_);                                       \
-		check_at(r_ == INJ_LE_MORE, __FILE__, __LINE__, "keys %s gave %d", show(k), r_); \
+		check_at(r_ == INJ_LE_MORE, __FILE__, __LINE__, "keys %s gave %d", check_show(k), r_); \
 	} while (0)
 
 static int term_open(struct term *t, int cols)
@@ -819,7 +793,7 @@ static void test_tty_editing(void)
 	/* Insert in the middle after Left; Enter leaves the prompt off until inj_le_show(). */
 	TYPE(t, "hello");
 	EXPECT_SCREEN(t, "> hello", 7);
-	CHECK(strstr(t->out, "hello") != NULL, "typing not echoed: %s", show(t->out));
+	CHECK(strstr(t->out, "hello") != NULL, "typing not echoed: %s", check_show(t->out));
 	TYPE(t, K_LEFT K_LEFT);
 	EXPECT_SCREEN(t, "> hello", 5);
 	TYPE(t, "X");
@@ -880,7 +854,7 @@ static void test_tty_editing(void)
 
 	/* ^L clears the screen and redraws the line. */
 	TYPE(t, "abc" K_LEFT C_L);
-	CHECK(t->clears >= 1, "^L did not clear the screen: %s", show(t->out));
+	CHECK(t->clears >= 1, "^L did not clear the screen: %s", check_show(t->out));
 	EXPECT_SCREEN(t, "> abc", 4);
 	TYPE_LINE(t, "\r", "abc");
 
@@ -995,7 +969,7 @@ static void test_tty_signals_and_lines(void)
 	nl = t->newlines;
 	r = keys(t, C_C, &line);
 	CHECK(r == INJ_LE_INTR && line == NULL, "Ctrl-C gave %d", r);
-	CHECK(strstr(t->out, "^C") != NULL, "no ^C echoed: %s", show(t->out));
+	CHECK(strstr(t->out, "^C") != NULL, "no ^C echoed: %s", check_show(t->out));
 	CHECK(t->newlines > nl, "no new row after ^C");
 	EXPECT_SCREEN(t, "> ", 2);
 	TYPE_LINE(t, "x\r", "x");
@@ -1060,20 +1034,20 @@ static void test_tty_wide_lines(void)
 	TYPE(t, text);
 	row = screen_row(t);
 	rl = strlen(row);
-	CHECK(rl <= 19 && rl >= 10 && strcmp(row + rl - 4, "ABCD") == 0, "end of a long line: %s", show(row));
-	CHECK(strncmp(row, "> ", 2) == 0, "prompt scrolled away: %s", show(row));
-	CHECK(t->col == (int)rl && t->col <= 19, "cursor %d on %s", t->col, show(row));
+	CHECK(rl <= 19 && rl >= 10 && strcmp(row + rl - 4, "ABCD") == 0, "end of a long line: %s", check_show(row));
+	CHECK(strncmp(row, "> ", 2) == 0, "prompt scrolled away: %s", check_show(row));
+	CHECK(t->col == (int)rl && t->col <= 19, "cursor %d on %s", t->col, check_show(row));
 	CHECK(t->maxcol <= 18, "wrote into the last column (%d)", t->maxcol);
 	TYPE(t, C_A);
 	EXPECT_SCREEN(t, "> 0123456789abcdefg", 2);
 	TYPE(t, C_E);
 	row = screen_row(t);
 	rl = strlen(row);
-	CHECK(strcmp(row + rl - 4, "ABCD") == 0 && t->col == (int)rl, "End on a long line: %s", show(row));
+	CHECK(strcmp(row + rl - 4, "ABCD") == 0 && t->col == (int)rl, "End on a long line: %s", check_show(row));
 	TYPE(t, C_A C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F C_F);
 	row = screen_row(t);
 	CHECK(t->col <= 19 && strlen(row) <= 19 && row[t->col - 1] == 'j',
-	      "cursor after 20 Right: %d on %s", t->col, show(row));
+	      "cursor after 20 Right: %d on %s", t->col, check_show(row));
 	TYPE(t, C_E BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS BS);
 	EXPECT_SCREEN(t, "> 0123456789", 12);
 	CHECK(t->maxcol <= 18, "wrote into the last column (%d)", t->maxcol);
@@ -1152,6 +1126,5 @@ int main(void)
 	test_tty_prompt_change();
 	test_tty_hangup();
 
-	printf("test_lineedit: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -226,6 +226,5 @@ int main(void)
 	test_c_literals();
 	test_quote();
 	CHECK(strcmp(gdbmi_strstatus(GDBMI_TIMEOUT), "timeout") == 0, "gdbmi_strstatus");
-	printf("test_mi_cstr: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

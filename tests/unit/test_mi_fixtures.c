@@ -45,12 +45,7 @@ static void collect(void *ctx, struct gdbmi_record *rec)
 {
 	struct fixture *f = ctx;
 
-	if (f->n == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 32;
-		f->rec = realloc(f->rec, f->cap * sizeof(*f->rec));
-		if (!f->rec)
-			broken("realloc");
-	}
+	f->rec = check_grow(f->rec, f->n, &f->cap, 32, sizeof(*f->rec));
 	f->rec[f->n++] = rec;
 }
 

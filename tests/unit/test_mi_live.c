@@ -457,6 +457,5 @@ int main(void)
 	check_untouched(victim, "at the end");
 	stop_process(victim);
 	close(vfd);
-	printf("test_mi_live: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -33,12 +33,7 @@ static void collect(void *ctx, struct gdbmi_record *rec)
 {
 	struct collected *c = ctx;
 
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 16;
-		c->rec = realloc(c->rec, c->cap * sizeof(*c->rec));
-		if (!c->rec)
-			broken("realloc");
-	}
+	c->rec = check_grow(c->rec, c->n, &c->cap, 16, sizeof(*c->rec));
 	c->rec[c->n++] = rec;
 }
 
@@ -569,6 +564,5 @@ int main(void)
 	test_numbers();
 	gdbmi_record_free(NULL);
 	gdbmi_parser_free(NULL);
-	printf("test_mi_parse: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -70,6 +70,21 @@ static char *eval(struct gdbmi_session *s, const char *expr)
 	return v;
 }
 
+/* gdb's setting NAME (-gdb-show) must be WANT. */
+#define CHECK_SETTING(s, name, want) check_setting_at(s, name, want, __LINE__)
+static void check_setting_at(struct gdbmi_session *s, const char *name, const char *want, int line)
+{
+	struct gdbmi_record *r = NULL;
+	const char *v;
+
+	if (gdbmi_cmd(s, &r, "-gdb-show %s", name) != GDBMI_OK || !r)
+		v = "(no answer)";
+	else
+		v = gdbmi_get_str(r->results, "value");
+	check_at(v && strcmp(v, want) == 0, __FILE__, line, "%s: %s, want %s", name, v ? v : "(none)", want);
+	gdbmi_record_free(r);
+}
+
 /* ---------------------------------------------------------------- basics */
 
 static void test_basics(struct gdbmi_session *s)
@@ -90,18 +105,10 @@ static void test_basics(struct gdbmi_session *s)
 	CHECK(v && strcmp(v, "6") == 0, "quoted expression: %s", v ? v : "NULL");
 	free(v);
 	/* The settings made at start-up. */
-	CHECK(gdbmi_cmd(s, &r, "-gdb-show pagination") == GDBMI_OK &&
-	      strcmp(gdbmi_get_str(r->results, "value"), "off") == 0, "pagination off");
-	gdbmi_record_free(r);
-	CHECK(gdbmi_cmd(s, &r, "-gdb-show confirm") == GDBMI_OK &&
-	      strcmp(gdbmi_get_str(r->results, "value"), "off") == 0, "confirm off");
-	gdbmi_record_free(r);
-	CHECK(gdbmi_cmd(s, &r, "-gdb-show width") == GDBMI_OK &&
-	      strcmp(gdbmi_get_str(r->results, "value"), "unlimited") == 0, "width unlimited");
-	gdbmi_record_free(r);
-	CHECK(gdbmi_cmd(s, &r, "-gdb-show mi-async") == GDBMI_OK &&
-	      strcmp(gdbmi_get_str(r->results, "value"), "on") == 0, "mi-async on");
-	gdbmi_record_free(r);
+	CHECK_SETTING(s, "pagination", "off");
+	CHECK_SETTING(s, "confirm", "off");
+	CHECK_SETTING(s, "width", "unlimited");
+	CHECK_SETTING(s, "mi-async", "on");
 	/* ^error: a status, the record, the message kept. */
 	CHECK(gdbmi_cmd(s, &r, "-no-such-command") == GDBMI_GDB_ERROR && r &&
 	      strcmp(gdbmi_error_msg(r), "Undefined MI command: no-such-command") == 0, "^error");
@@ -349,14 +356,11 @@ static void test_mi2_sync(void)
 {
 	struct gdbmi_options o = { .interpreter = "mi2", .sync_exec = 1, .log = log_fn };
 	struct gdbmi_session *s = gdbmi_session_new(&o);
-	struct gdbmi_record *r = NULL;
 
 	CHECK(s, "mi2 session");
 	if (!s)
 		return;
-	CHECK(gdbmi_cmd(s, &r, "-gdb-show mi-async") == GDBMI_OK &&
-	      strcmp(gdbmi_get_str(r->results, "value"), "off") == 0, "sync_exec: mi-async off");
-	gdbmi_record_free(r);
+	CHECK_SETTING(s, "mi-async", "off");
 	gdbmi_session_free(s);
 }
 
@@ -386,6 +390,5 @@ int main(void)
 	test_exit_command();
 	test_mi2_sync();
 	gdbmi_session_free(NULL);
-	printf("test_mi_session: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -191,46 +191,46 @@ static void test_send_too_big(void)
 
 /* ---------------------------------------------------------------- deadlines */
 
+/*
+ * CALL (a proto_ read or write) must return -1 with errno WANT after at
+ * least MIN_MS and less than MAX_MS milliseconds; WHAT names the case.
+ */
+#define CHECK_FAILS(call, want, min_ms, max_ms, what)                                           \
+	do {                                                                                    \
+		int64_t t0_ = proto_now_ms();                                                    \
+		int r_;                                                                          \
+                                                                                                \
+		errno = 0;                                                                       \
+		r_ = (call);                                                                     \
+		check_failed(r_, errno, proto_now_ms() - t0_, want, min_ms, max_ms, what, __LINE__); \
+	} while (0)
+static void check_failed(int r, int e, int64_t dt, int want, int64_t min_ms, int64_t max_ms, const char *what,
+			 int line)
+{
+	check_at(r == -1 && e == want, __FILE__, line, "%s: got %d, errno %d (%s), want %s", what, r, e, strerror(e),
+		 strerror(want));
+	check_at(dt >= min_ms && dt < max_ms, __FILE__, line, "%s: returned after %lld ms, want %lld to %lld", what,
+		 (long long)dt, (long long)min_ms, (long long)max_ms);
+}
+
 static void test_read_timeout(void)
 {
 	int sv[2];
 	char buf[16];
-	int64_t t0, dt;
-	int r;
 
 	check_step("proto_read_all timeout", 5);
 	pair(sv);
 
 	/* Nothing sent. */
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_read_all(sv[1], buf, 4, 300);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ETIMEDOUT, "idle peer: got %d, errno %d (%s), want ETIMEDOUT", r,
-	      errno, strerror(errno));
-	CHECK(dt >= 280 && dt < 1500, "idle peer: returned after %lld ms for a 300 ms timeout",
-	      (long long)dt);
+	CHECK_FAILS(proto_read_all(sv[1], buf, 4, 300), ETIMEDOUT, 280, 1500, "idle peer");
 
 	/* Timeout 0 with nothing there: at once. */
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_read_all(sv[1], buf, 4, 0);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ETIMEDOUT, "timeout 0: got %d, errno %d, want ETIMEDOUT", r,
-	      errno);
-	CHECK(dt < 200, "timeout 0 took %lld ms", (long long)dt);
+	CHECK_FAILS(proto_read_all(sv[1], buf, 4, 0), ETIMEDOUT, 0, 200, "timeout 0");
 
 	/* Half a header, then silence: still a timeout, not a short success. */
 	if (write(sv[0], "\0\0", 2) != 2)
 		broken("write");
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_read_all(sv[1], buf, 4, 200);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ETIMEDOUT, "half a header: got %d, errno %d, want ETIMEDOUT", r,
-	      errno);
-	CHECK(dt >= 180 && dt < 1500, "half a header: returned after %lld ms for 200 ms",
-	      (long long)dt);
+	CHECK_FAILS(proto_read_all(sv[1], buf, 4, 200), ETIMEDOUT, 180, 1500, "half a header");
 	close_pair(sv);
 }
 
@@ -292,7 +292,6 @@ static void test_peer_closes(void)
 	char buf[64];
 	pthread_t t;
 	struct late_writer lw;
-	int64_t t0, dt;
 	int r;
 
 	check_step("peer closing mid-message", 5);
@@ -303,13 +302,7 @@ static void test_peer_closes(void)
 	sv[0] = -1;
 	CHECK(proto_read_all(sv[1], buf, 4, 1000) == 0 && proto_header_len((unsigned char *)buf) == 16,
 	      "header of the cut message not read");
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_read_all(sv[1], buf, 16, 5000);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ECONNRESET, "cut payload: got %d, errno %d (%s), want ECONNRESET",
-	      r, errno, strerror(errno));
-	CHECK(dt < 1000, "cut payload: took %lld ms, the peer was already gone", (long long)dt);
+	CHECK_FAILS(proto_read_all(sv[1], buf, 16, 5000), ECONNRESET, 0, 1000, "cut payload");
 	close_pair(sv);
 
 	/* Closed before sending anything, waiting forever: ECONNRESET, no hang. */
@@ -326,13 +319,7 @@ static void test_peer_closes(void)
 	pair(sv);
 	lw = (struct late_writer){ sv[0], 100, "\0", 1, 1 };
 	start(&t, late_write, &lw);
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_read_all(sv[1], buf, 4, 5000);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ECONNRESET, "close while waiting: got %d, errno %d, want ECONNRESET",
-	      r, errno);
-	CHECK(dt < 2000, "close while waiting: took %lld ms", (long long)dt);
+	CHECK_FAILS(proto_read_all(sv[1], buf, 4, 5000), ECONNRESET, 0, 2000, "close while waiting");
 	pthread_join(t, NULL);
 	sv[0] = -1;		/* closed by the thread */
 	close_pair(sv);
@@ -374,8 +361,6 @@ static void test_read_eintr(void)
 	int sv[2];
 	char buf[4];
 	pthread_t t;
-	int64_t t0, dt;
-	int r;
 
 	check_step("proto_read_all interrupted by signals", 5);
 	memset(&sa, 0, sizeof(sa));
@@ -384,14 +369,7 @@ static void test_read_eintr(void)
 	main_thread = pthread_self();
 	pair(sv);
 	start(&t, poke, NULL);
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_read_all(sv[1], buf, 4, 400);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ETIMEDOUT, "interrupted wait: got %d, errno %d (%s), want ETIMEDOUT",
-	      r, errno, strerror(errno));
-	CHECK(dt >= 380 && dt < 2000, "interrupted wait: %lld ms for a 400 ms timeout",
-	      (long long)dt);
+	CHECK_FAILS(proto_read_all(sv[1], buf, 4, 400), ETIMEDOUT, 380, 2000, "interrupted wait");
 	pthread_join(t, NULL);
 	close_pair(sv);
 	signal(SIGUSR1, SIG_DFL);
@@ -535,33 +513,17 @@ static void test_write_timeout(void)
 	int sv[2];
 	size_t len = 16u << 20;
 	char *big = calloc(1, len);
-	int64_t t0, dt;
-	int r;
 
 	if (!big)
 		broken("calloc");
 	check_step("proto_write_all timeout", 5);
 	pair(sv);
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_write_all(sv[0], big, len, 300);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ETIMEDOUT, "peer not reading: got %d, errno %d (%s), want ETIMEDOUT",
-	      r, errno, strerror(errno));
-	CHECK(dt >= 280 && dt < 1500, "peer not reading: %lld ms for a 300 ms timeout",
-	      (long long)dt);
+	CHECK_FAILS(proto_write_all(sv[0], big, len, 300), ETIMEDOUT, 280, 1500, "peer not reading");
 
 	/* proto_send shares one deadline between header and payload. */
 	close_pair(sv);
 	pair(sv);
-	t0 = proto_now_ms();
-	errno = 0;
-	r = proto_send(sv[0], big, len, 300);
-	dt = proto_now_ms() - t0;
-	CHECK(r == -1 && errno == ETIMEDOUT, "proto_send, peer not reading: got %d, errno %d, want ETIMEDOUT",
-	      r, errno);
-	CHECK(dt >= 280 && dt < 1500, "proto_send, peer not reading: %lld ms for 300 ms",
-	      (long long)dt);
+	CHECK_FAILS(proto_send(sv[0], big, len, 300), ETIMEDOUT, 280, 1500, "proto_send, peer not reading");
 	close_pair(sv);
 	free(big);
 }

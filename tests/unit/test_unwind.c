@@ -109,12 +109,7 @@ static void load_symbols(void)
 			if (!gelf_getsym(data, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
 			    !s.st_value || !(name = elf_strptr(elf, sh.sh_link, s.st_name)))
 				continue;
-			if (nsyms == cap) {
-				cap = cap ? cap * 2 : 1024;
-				syms = realloc(syms, cap * sizeof(*syms));
-				if (!syms)
-					broken("realloc");
-			}
+			syms = check_grow(syms, nsyms, &cap, 1024, sizeof(*syms));
 			syms[nsyms].start = (uintptr_t)s.st_value + exe_bias;
 			syms[nsyms].size = (uintptr_t)s.st_size;
 			syms[nsyms].name = strdup(name);
@@ -500,6 +495,20 @@ static NOIPA void forged_past_stack(void)
 	}
 }
 
+/* FN(ARG) on a new thread with ATTR (NULL: the defaults), waited for; ATTR
+ * is destroyed after. A thread that cannot start is a broken harness. */
+static void thread_run(pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	errno = pthread_create(&t, attr, fn, arg);
+	if (errno)
+		broken("pthread_create");
+	pthread_join(t, NULL);
+	if (attr)
+		pthread_attr_destroy(attr);
+}
+
 static void *forged_thread(void *arg)
 {
 	(void)arg;
@@ -513,7 +522,6 @@ static void test_forged(void)
 		return;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	pthread_attr_t attr;
-	pthread_t t;
 	char *map;
 
 	forged_on_main_stack();
@@ -531,11 +539,7 @@ static void test_forged(void)
 		broken("mprotect");
 	if (pthread_attr_init(&attr) || pthread_attr_setstack(&attr, map, TSTACK - page))
 		broken("pthread_attr_setstack");
-	errno = pthread_create(&t, &attr, forged_thread, NULL);
-	if (errno)
-		broken("pthread_create");
-	pthread_join(t, NULL);
-	pthread_attr_destroy(&attr);
+	thread_run(&attr, forged_thread, NULL);
 	munmap(map, TSTACK + page);
 }
 
@@ -574,7 +578,6 @@ static void test_small_stack(void)
 {
 	struct thread_result *r = calloc(1, sizeof(*r));
 	pthread_attr_t attr;
-	pthread_t t;
 
 	/* 64 KiB, or the smallest stack the libc allows (128 KiB on aarch64). */
 	size_t size = 64 * 1024 < PTHREAD_STACK_MIN ? PTHREAD_STACK_MIN : 64 * 1024;
@@ -583,11 +586,7 @@ static void test_small_stack(void)
 		broken("calloc");
 	if ((errno = pthread_attr_init(&attr)) || (errno = pthread_attr_setstacksize(&attr, size)))
 		broken("pthread_attr_setstacksize");
-	errno = pthread_create(&t, &attr, small_stack_thread, r);
-	if (errno)
-		broken("pthread_create");
-	pthread_join(t, NULL);
-	pthread_attr_destroy(&attr);
+	thread_run(&attr, small_stack_thread, r);
 
 	memcpy(ret_of, r->ret_fp, sizeof(ret_of));
 	memcpy(got, r->fp, sizeof(r->fp));
@@ -637,7 +636,6 @@ static void test_no_fds(void)
 {
 	struct nofd_result r = { 0, -1, 0, -1, 0 };
 	struct rlimit old, low;
-	pthread_t t;
 
 	if (getrlimit(RLIMIT_NOFILE, &old) < 0)
 		broken("getrlimit");
@@ -645,10 +643,7 @@ static void test_no_fds(void)
 	low.rlim_cur = 64;
 	if (setrlimit(RLIMIT_NOFILE, &low) < 0)
 		broken("setrlimit");
-	errno = pthread_create(&t, NULL, nofd_thread, &r);
-	if (errno)
-		broken("pthread_create");
-	pthread_join(t, NULL);
+	thread_run(NULL, nofd_thread, &r);
 	if (setrlimit(RLIMIT_NOFILE, &old) < 0)
 		broken("setrlimit");
 	CHECK(r.fp_n >= 0 && r.fp_n <= MAXF, "fp without a free descriptor: %d frames", r.fp_n);
