@@ -3,7 +3,6 @@
  * its members, does its work and sends its reply (agent/replies.h); an
  * error is a reply, and -1 only means the connection is to be hung up on.
  */
-#include <errno.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "arena.h"
 #include "blocks.h"
 #include "commands.h"
+#include "control.h"
 #include "contexts.h"
 #include "hold.h"
 #include "jsonr.h"
@@ -506,3 +506,36 @@ void agent_commands_session_lost(void)
 	if (attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
 		agent_detach(NULL);
 }
+
+/* Attached, and no memtrace said hello in time: detach as if it had come and gone. */
+static void orphaned(void)
+{
+	if (!agent_session() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
+		agent_detach(NULL);
+}
+
+/* The exit event: "signal", the exit "code" when known, the full "report". */
+static void exit_members(struct jsonw *w, int sig)
+{
+	int code;
+
+	jsonw_key(w, "signal");
+	jsonw_i64(w, sig);
+	code = agent_exit_code();
+	if (!sig && code >= 0) {
+		jsonw_key(w, "code");
+		jsonw_i64(w, code);
+	}
+	jsonw_key(w, "report");
+	jsonw_obj(w);
+	agent_report_write(w, 0);
+	jsonw_obj_end(w);
+}
+
+const struct agent_control_ops agent_commands = {
+	.handle = agent_commands_handle,
+	.held = agent_event_held,
+	.session_lost = agent_commands_session_lost,
+	.orphaned = orphaned,
+	.exit_members = exit_members,
+};

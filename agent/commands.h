@@ -2,28 +2,20 @@
  * The agent's control commands: one table (agent/commands.c) gives each
  * command's name, its handler and whether the connection must have said
  * hello first. The control thread (agent/control.c) reads a request and
- * hands it here; the replies go out through agent/replies.h. What a
- * command needs of its connection comes in struct agent_request, so the
- * commands never call back into the control thread.
+ * hands it here, through the ops it was started with (agent_commands); the
+ * replies go out through agent/replies.h. What a command needs of its
+ * connection comes in struct agent_request (control.h), so the commands
+ * never call back into the control thread.
  */
 #ifndef AGENT_COMMANDS_H
 #define AGENT_COMMANDS_H
 
-#include <semaphore.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control.h"
 #include "hold.h"
 #include "replies.h"
-
-/* One request's connection, as the control thread lends it to a command. */
-struct agent_request {
-	struct agent_outq *out;	/* where its reply goes */
-	int peer_pid;		/* the peer's pid (SO_PEERCRED) */
-	int *session;		/* the connection owns the session: hello sets it */
-	int64_t *orphan_deadline; /* hello clears it (-1): a memtrace came */
-	sem_t *resume;		/* "resume" posts it */
-};
 
 /*
  * Handle the request of LEN bytes in BUF (parsed in place). Replies to R's
@@ -40,5 +32,8 @@ void agent_event_held(const struct agent_hold_info *h);
  * process as it was (cancel the hold; an attached agent detaches).
  */
 void agent_commands_session_lost(void);
+
+/* The control thread's ops (control.h): the above, for agent_control_start. */
+extern const struct agent_control_ops agent_commands;
 
 #endif

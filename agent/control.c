@@ -18,8 +18,10 @@
  *
  * This file is the socket part: the listening socket, the thread, accepting,
  * reading frames and the deadlines. A complete request goes to the command
- * table (agent/commands.c); what is sent, replies and events, and each
- * connection's output queue are agent/replies.c's.
+ * table (agent/commands.c) through the ops agent_control_start was given
+ * (so this file calls nothing of the lifecycle or the reports); what is
+ * sent, replies and events, and each connection's output queue are
+ * agent/replies.c's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,7 +30,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,16 +39,13 @@
 
 #include "agent.h"
 #include "arena.h"
-#include "commands.h"
 #include "control.h"
 #include "hold.h"
 #include "jsonw.h"
-#include "lifecycle.h"
 #include "monotime.h"
 #include "proto.h"
 #include "quiesce.h"
 #include "replies.h"
-#include "report.h"
 #include "state.h"
 
 #define MAX_CLIENTS 4
@@ -74,6 +72,7 @@ static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .q.fd 
 static sem_t resume_sem;
 static int exit_reported;
 static int64_t orphan_deadline = -1;	/* see agent_control_expect_session */
+static const struct agent_control_ops *ops;	/* the commands, from agent_control_start */
 
 /* ---------------------------------------------------------------- connections */
 
@@ -81,7 +80,7 @@ static void client_close(struct client *cl)
 {
 	/* memtrace gone without a word (killed): leave the process as it was. */
 	if (cl->session)
-		agent_commands_session_lost();
+		ops->session_lost();
 	agent_outq_close(&cl->q);
 	close(cl->q.fd);
 	cl->q.fd = -1;
@@ -245,7 +244,7 @@ static void client_readable(struct client *cl)
 		frame_reset(cl);
 		return;
 	}
-	if (agent_commands_handle(&req, cl->buf, cl->len) < 0) {
+	if (ops->handle(&req, cl->buf, cl->len) < 0) {
 		client_close(cl);
 		return;
 	}
@@ -321,8 +320,7 @@ static int orphan_timeout(void)
 	if (left > 0)
 		return left > 60000 ? 60000 : (int)left;
 	__atomic_store_n(&orphan_deadline, -1, __ATOMIC_RELEASE);
-	if (!agent_session() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
-		agent_detach(NULL);
+	ops->orphaned();
 	return -1;
 }
 
@@ -365,7 +363,7 @@ static void *control_main(void *arg)
 				continue;
 			if (i == i_hold) {
 				if (agent_hold_collect(&h))
-					agent_event_held(&h);
+					ops->held(&h);
 			} else if (!who[i])
 				client_accept();
 			else if (who[i]->q.fd >= 0 && pfd[i].events == POLLOUT)
@@ -377,7 +375,7 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int agent_control_start(void)
+int agent_control_start(const struct agent_control_ops *with)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	sigset_t all, old;
@@ -389,6 +387,7 @@ int agent_control_start(void)
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].q.fd = -1;
+	ops = with;
 	sem_init(&resume_sem, 0, 0);
 	/* Without its eventfds the agent works on; `hold` says it cannot. */
 	agent_hold_init();
@@ -465,7 +464,6 @@ void agent_control_exit_report(int sig)
 {
 	struct agent_inside *in;
 	struct jsonw w;
-	int code;
 
 	if (__atomic_exchange_n(&exit_reported, 1, __ATOMIC_ACQ_REL))
 		return;
@@ -479,17 +477,7 @@ void agent_control_exit_report(int sig)
 		return;
 	if (agent_event_begin(&w, "exit") < 0)
 		goto out;
-	jsonw_key(&w, "signal");
-	jsonw_i64(&w, sig);
-	code = agent_exit_code();
-	if (!sig && code >= 0) {
-		jsonw_key(&w, "code");
-		jsonw_i64(&w, code);
-	}
-	jsonw_key(&w, "report");
-	jsonw_obj(&w);
-	agent_report_write(&w, 0);
-	jsonw_obj_end(&w);
+	ops->exit_members(&w, sig);
 	jsonw_obj_end(&w);
 	agent_event_send(&w, 0);
 out:

@@ -20,13 +20,21 @@ static agent_lock_t send_lock;
 static struct agent_outq *session;	/* under send_lock */
 static int session_pid;
 
-int agent_reply_begin(struct jsonw *w, int64_t id, int ok)
+/* Every message begins {"v": the protocol version, behind its header's room. */
+static int message_begin(struct jsonw *w)
 {
 	if (jsonw_init(w, PROTO_HEADER_SIZE) < 0)
 		return -1;
 	jsonw_obj(w);
 	jsonw_key(w, "v");
 	jsonw_i64(w, PROTO_VERSION);
+	return 0;
+}
+
+int agent_reply_begin(struct jsonw *w, int64_t id, int ok)
+{
+	if (message_begin(w) < 0)
+		return -1;
 	jsonw_key(w, "id");
 	jsonw_i64(w, id);
 	jsonw_key(w, "ok");
@@ -36,11 +44,8 @@ int agent_reply_begin(struct jsonw *w, int64_t id, int ok)
 
 int agent_event_begin(struct jsonw *w, const char *name)
 {
-	if (jsonw_init(w, PROTO_HEADER_SIZE) < 0)
+	if (message_begin(w) < 0)
 		return -1;
-	jsonw_obj(w);
-	jsonw_key(w, "v");
-	jsonw_i64(w, PROTO_VERSION);
 	jsonw_key(w, "event");
 	jsonw_str(w, name);
 	return 0;
