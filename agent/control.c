@@ -15,6 +15,13 @@
  * frame begun must be complete within READ_TIMEOUT_MS, and a connection
  * must say hello within it, or it is hung up on (idle connections would
  * otherwise fill the MAX_CLIENTS places).
+ *
+ * This file is the socket part: the listening socket, the thread, accepting,
+ * reading frames and the deadlines. A complete request goes to the command
+ * table (agent/commands.c) through the ops agent_control_start was given
+ * (so this file calls nothing of the lifecycle or the reports); what is
+ * sent, replies and events, and each connection's output queue are
+ * agent/replies.c's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,7 +30,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,33 +39,20 @@
 
 #include "agent.h"
 #include "arena.h"
-#include "blocks.h"
-#include "contexts.h"
 #include "control.h"
 #include "hold.h"
-#include "jsonr.h"
 #include "jsonw.h"
-#include "lifecycle.h"
-#include "lock.h"
-#include "modules.h"
 #include "monotime.h"
 #include "proto.h"
 #include "quiesce.h"
-#include "report.h"
+#include "replies.h"
 #include "state.h"
-#include "tables.h"
 
 #define MAX_CLIENTS 4
-#define MAX_MEMBERS 32
 #define READ_TIMEOUT_MS 5000
-/* A client that takes none of what it is sent for this long is hung up on. */
-#define SEND_TIMEOUT_MS 60000
-/* Frames waiting for a client that reads slowly: a reply and the events
- * behind it. A client that lets more pile up is hung up on. */
-#define OUT_MAX 8
 
 struct client {
-	int fd;
+	struct agent_outq q;	/* its fd, and what waits to go out to it */
 	int session;		/* the memtrace that owns the session */
 	int peer_pid;
 	int64_t hello_by;	/* a connection says hello by then, or is hung up on */
@@ -70,648 +63,16 @@ struct client {
 	uint32_t got;		/* its bytes in (or dropped, when skipping) */
 	int skipping;		/* over PROTO_MAX_REQUEST: dropped as it comes */
 	char *buf;		/* PROTO_MAX_REQUEST + 1 bytes, from the first body on */
-	/* Frames not yet taken by the socket (under send_lock): out[0] from
-	 * out_off on, then the others whole. While any wait, the client's
-	 * requests wait too, and it must take them by out_by or be hung up on. */
-	struct jsonw out[OUT_MAX];
-	int nout;
-	size_t out_off;
-	int64_t out_by;
-	int hangup;		/* an event could not be queued: hang up at once */
 };
 
 static int listen_fd = -1;
 /* fd -1 from the start: agent_fail() (agent_control_forget) may run before
  * agent_control_start, in start mode's first allocations. */
-static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1 } };
-static agent_lock_t send_lock;
-static int session_fd = -1;	/* under send_lock */
-static int session_pid;
+static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .q.fd = -1 } };
 static sem_t resume_sem;
 static int exit_reported;
 static int64_t orphan_deadline = -1;	/* see agent_control_expect_session */
-
-/* ---------------------------------------------------------------- replies */
-
-static int reply_begin(struct jsonw *w, int64_t id, int ok)
-{
-	if (jsonw_init(w, PROTO_HEADER_SIZE) < 0)
-		return -1;
-	jsonw_obj(w);
-	jsonw_key(w, "v");
-	jsonw_i64(w, PROTO_VERSION);
-	jsonw_key(w, "id");
-	jsonw_i64(w, id);
-	jsonw_key(w, "ok");
-	jsonw_bool(w, ok);
-	return 0;
-}
-
-/* Fill the length header reserved in front of W's text. */
-static void frame_header(struct jsonw *w)
-{
-	size_t len = w->len - PROTO_HEADER_SIZE;
-
-	proto_header_put((unsigned char *)w->buf, (uint32_t)len);
-}
-
-/*
- * Output never blocks the control thread: what the socket does not take at
- * once waits in the client's queue and goes out as the client reads
- * (control_main polls for it), so one client that reads slowly, or not at
- * all, holds up nobody else (it is hung up on after SEND_TIMEOUT_MS).
- */
-
-static struct client *client_of(int fd)
-{
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].fd == fd && fd >= 0)
-			return &clients[i];
-	return NULL;
-}
-
-/*
- * Send what waits in CL's queue, for at most WAIT_MS (0: what the socket
- * takes now). Under send_lock. 1 all out, 0 some still waits, -1 the
- * connection failed (its queue is dropped).
- */
-static int out_flush(struct client *cl, int wait_ms)
-{
-	int64_t deadline = proto_now_ms() + wait_ms;
-
-	while (cl->nout > 0) {
-		struct jsonw *w = &cl->out[0];
-		ssize_t n = send(cl->fd, w->buf + cl->out_off, w->len - cl->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
-			int64_t left = deadline - proto_now_ms();
-
-			if (left <= 0 || poll(&p, 1, (int)left) < 0)
-				return 0;
-			continue;
-		}
-		if (n <= 0) {
-			while (cl->nout > 0)
-				jsonw_release(&cl->out[--cl->nout]);
-			cl->out_off = 0;
-			return -1;
-		}
-		/* It reads: its time runs from now. */
-		cl->out_by = proto_now_ms() + SEND_TIMEOUT_MS;
-		cl->out_off += (size_t)n;
-		if (cl->out_off < w->len)
-			continue;
-		jsonw_release(w);
-		memmove(&cl->out[0], &cl->out[1], (size_t)(cl->nout - 1) * sizeof(cl->out[0]));
-		cl->nout--;
-		cl->out_off = 0;
-	}
-	return 1;
-}
-
-/*
- * Queue the framed W behind what waits for CL and send what the socket
- * takes now. Under send_lock. Takes W. 0, or -1 when the client let more
- * than OUT_MAX frames pile up or its connection failed (hang up on it).
- */
-static int out_queue(struct client *cl, struct jsonw *w)
-{
-	if (cl->nout == OUT_MAX) {
-		jsonw_release(w);
-		return -1;
-	}
-	if (cl->nout == 0)
-		cl->out_by = proto_now_ms() + SEND_TIMEOUT_MS;
-	cl->out[cl->nout++] = *w;
-	return out_flush(cl, 0) < 0 ? -1 : 0;
-}
-
-/* Close W's object, frame it and send it to FD. Releases W. */
-static int reply_send(int fd, struct jsonw *w)
-{
-	struct client *cl = client_of(fd);
-	int ret;
-
-	jsonw_obj_end(w);
-	if (w->failed) {
-		jsonw_release(w);
-		return -1;
-	}
-	frame_header(w);
-	agent_lock(&send_lock);
-	if (cl) {
-		ret = out_queue(cl, w);
-	} else {
-		/* Not a client (refused at the door): what a fresh socket takes. */
-		ret = proto_write_all(fd, w->buf, w->len, 0);
-		jsonw_release(w);
-	}
-	agent_unlock(&send_lock);
-	return ret;
-}
-
-/*
- * Frame the finished event in W and send it to the session, if there is one
- * (under send_lock: replies and events never interleave). Releases W.
- * From the control thread it waits in the session's queue like a reply;
- * from another thread (the exit report) it goes out now, behind what
- * waits, within SEND_TIMEOUT_MS.
- */
-static void event_send(struct jsonw *w, int queue)
-{
-	struct client *cl;
-
-	if (w->failed) {
-		jsonw_release(w);
-		return;
-	}
-	frame_header(w);
-	agent_lock(&send_lock);
-	cl = client_of(session_fd);
-	if (!cl) {
-		jsonw_release(w);
-	} else if (queue) {
-		/* A session that lets events pile up is hung up on at its deadline. */
-		if (out_queue(cl, w) < 0)
-			cl->hangup = 1;
-	} else {
-		if (out_flush(cl, SEND_TIMEOUT_MS) == 1)
-			proto_write_all(cl->fd, w->buf, w->len, SEND_TIMEOUT_MS);
-		jsonw_release(w);
-	}
-	agent_unlock(&send_lock);
-}
-
-static int reply_error(int fd, int64_t id, const char *msg)
-{
-	struct jsonw w;
-
-	if (reply_begin(&w, id, 0) < 0)
-		return -1;
-	jsonw_key(&w, "error");
-	jsonw_str(&w, msg);
-	return reply_send(fd, &w);
-}
-
-static int reply_ok(int fd, int64_t id)
-{
-	struct jsonw w;
-
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	return reply_send(fd, &w);
-}
-
-/* ---------------------------------------------------------------- commands */
-
-struct dump_pick {
-	uint32_t ctx;
-	int n, max;
-	uint64_t live;
-	struct agent_block picked[PROTO_DUMP_MAX_BLOCKS];
-};
-
-/* Keep the MAX oldest blocks of the context, sorted by sequence number. */
-static int dump_collect(struct agent_block *b, void *arg)
-{
-	struct dump_pick *d = arg;
-	int i;
-
-	if (agent_block_ctx(b) != d->ctx)
-		return 0;
-	d->live++;
-	if (d->n == d->max && b->seq >= d->picked[d->n - 1].seq)
-		return 0;
-	if (d->n < d->max)
-		d->n++;
-	for (i = d->n - 1; i > 0 && d->picked[i - 1].seq > b->seq; i--)
-		d->picked[i] = d->picked[i - 1];
-	d->picked[i] = *b;
-	return 0;
-}
-
-struct dump_copy {
-	unsigned char *out;
-	size_t want;
-	size_t got;
-};
-
-static int dump_read(struct agent_block *b, void *arg)
-{
-	struct dump_copy *c = arg;
-	size_t n = agent_block_size(b) < c->want ? (size_t)agent_block_size(b) : c->want;
-
-	/* The shard lock is held: the block cannot be freed under us. */
-	memcpy(c->out, (const void *)(uintptr_t)b->ptr, n);
-	c->got = n;
-	return 0;
-}
-
-static int cmd_dump(int fd, int64_t id, const struct jsonr_member *m, int n)
-{
-	const struct jsonr_member *ctx = jsonr_get(m, n, "ctx");
-	const struct jsonr_member *cnt = jsonr_get(m, n, "n");
-	const struct jsonr_member *bytes = jsonr_get(m, n, "bytes");
-	static struct dump_pick d;
-	unsigned char data[PROTO_DUMP_MAX_BYTES];
-	char hex[2 * PROTO_DUMP_MAX_BYTES + 1];
-	struct jsonw w;
-
-	char msg[80];
-
-	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > PROTO_CTX_ID_MAX)
-		return reply_error(fd, id, "\"ctx\" must be a context id");
-	if (!agent_ctx_by_id((uint32_t)ctx->num)) {
-		snprintf(msg, sizeof(msg), "no context %lld (the ids are in the report)", (long long)ctx->num);
-		return reply_error(fd, id, msg);
-	}
-	memset(&d, 0, sizeof(d));
-	d.ctx = (uint32_t)ctx->num;
-	d.max = cnt && cnt->type == JSONR_INT ? (int)cnt->num : PROTO_DUMP_BLOCKS;
-	if (d.max < 1 || d.max > PROTO_DUMP_MAX_BLOCKS) {
-		snprintf(msg, sizeof(msg), "\"n\" must be 1..%d", PROTO_DUMP_MAX_BLOCKS);
-		return reply_error(fd, id, msg);
-	}
-	struct dump_copy c = { .out = data, .want = PROTO_DUMP_BYTES };
-	if (bytes && bytes->type == JSONR_INT) {
-		if (bytes->num < 1 || bytes->num > PROTO_DUMP_MAX_BYTES) {
-			snprintf(msg, sizeof(msg), "\"bytes\" must be 1..%d", PROTO_DUMP_MAX_BYTES);
-			return reply_error(fd, id, msg);
-		}
-		c.want = (size_t)bytes->num;
-	}
-	agent_blocks_foreach(dump_collect, &d);
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	jsonw_key(&w, "ctx");
-	jsonw_u64(&w, d.ctx);
-	jsonw_key(&w, "live_blocks");
-	jsonw_u64(&w, d.live);
-	jsonw_key(&w, "blocks");
-	jsonw_arr(&w);
-	for (int i = 0; i < d.n; i++) {
-		c.got = 0;
-		if (!agent_blocks_with((uintptr_t)d.picked[i].ptr, dump_read, &c))
-			continue;	/* freed since we looked */
-		for (size_t k = 0; k < c.got; k++) {
-			hex[2 * k] = "0123456789abcdef"[data[k] >> 4];
-			hex[2 * k + 1] = "0123456789abcdef"[data[k] & 15];
-		}
-		jsonw_obj(&w);
-		jsonw_key(&w, "addr");
-		jsonw_hex(&w, d.picked[i].ptr);
-		jsonw_key(&w, "size");
-		jsonw_u64(&w, agent_block_size(&d.picked[i]));
-		jsonw_key(&w, "seq");
-		jsonw_u64(&w, d.picked[i].seq);
-		jsonw_key(&w, "data");
-		jsonw_strn(&w, hex, 2 * c.got);
-		jsonw_obj_end(&w);
-	}
-	jsonw_arr_end(&w);
-	return reply_send(fd, &w);
-}
-
-static int cmd_clear(int fd, int64_t id)
-{
-	agent_tables_clear();
-	return reply_ok(fd, id);
-}
-
-static int attached_mode(void)
-{
-	return agent_state.since && !strcmp(agent_state.since, "attach");
-}
-
-static int cmd_detach(int fd, int64_t id)
-{
-	const char *why = NULL;
-	struct jsonw w;
-	int released;
-
-	if (!attached_mode())
-		return reply_error(fd, id, "this program was started by memtrace: its calls are bound to "
-					   "the agent for good, there is nothing to detach (quit instead)");
-	agent_hold_cancel(NULL);
-	released = agent_detach(&why) == 0;
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	jsonw_key(&w, "released");
-	jsonw_bool(&w, released);
-	jsonw_key(&w, "memory_bytes");
-	jsonw_u64(&w, agent_mem_total());
-	if (why) {
-		jsonw_key(&w, "note");
-		jsonw_str(&w, why);
-	}
-	return reply_send(fd, &w);
-}
-
-/*
- * A new memtrace attaching to an agent left idle by an earlier one, with
- * its own settings. A member left out keeps the agent's current value (a
- * memtrace older than the members).
- */
-static int cmd_attach(int fd, int64_t id, const struct jsonr_member *m, int n)
-{
-	const struct jsonr_member *unwind = jsonr_get(m, n, "unwind");
-	const struct jsonr_member *depth = jsonr_get(m, n, "depth");
-	const struct jsonr_member *signals = jsonr_get(m, n, "signals");
-	struct agent_settings set = {
-		.unwind = agent_state.unwinder ? agent_state.unwinder->name : "libunwind",
-		.depth = agent_state.depth,
-	};
-	char msg[160];
-	struct jsonw w;
-
-	if (!attached_mode())
-		return reply_error(fd, id, "this program was started by memtrace: it is attached already");
-	if (unwind) {
-		if (unwind->type != JSONR_STRING)
-			return reply_error(fd, id, "\"unwind\" must be \"fp\" or \"libunwind\"");
-		set.unwind = unwind->str;
-	}
-	if (depth) {
-		if (depth->type != JSONR_INT || depth->num < 1 || depth->num > AGENT_MAX_DEPTH)
-			return reply_error(fd, id, "\"depth\" must be 1..64");
-		set.depth = (int)depth->num;
-	}
-	if (signals) {
-		if (signals->type != JSONR_BOOL)
-			return reply_error(fd, id, "\"signals\" must be true or false");
-		set.signals = signals->num != 0;
-	}
-	if (agent_reattach(&set, msg, sizeof(msg)) < 0)
-		return reply_error(fd, id, msg);
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	agent_status_write(&w);
-	return reply_send(fd, &w);
-}
-
-static int cmd_report(int fd, int64_t id, const struct jsonr_member *m, int n)
-{
-	const struct jsonr_member *cnt = jsonr_get(m, n, "count");
-	struct jsonw w;
-	int count = PROTO_REPORT_COUNT;
-	char msg[80];
-
-	if (cnt) {
-		if (cnt->type != JSONR_INT || cnt->num < 0 || cnt->num > PROTO_REPORT_MAX_COUNT) {
-			snprintf(msg, sizeof(msg), "\"count\" must be 0..%d (0: all)", PROTO_REPORT_MAX_COUNT);
-			return reply_error(fd, id, msg);
-		}
-		count = (int)cnt->num;
-	}
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	jsonw_key(&w, "report");
-	jsonw_obj(&w);
-	if (agent_report_write(&w, count) < 0) {
-		jsonw_release(&w);
-		return reply_error(fd, id, "the agent is out of memory");
-	}
-	jsonw_obj_end(&w);
-	return reply_send(fd, &w);
-}
-
-/* "hold": {"state", "ctx", and when held "tid", "addr", "size"}. */
-static void hold_write(struct jsonw *w, const struct agent_hold_info *h)
-{
-	static const char *const names[] = { "none", "armed", "held", "none" };
-
-	jsonw_key(w, "hold");
-	jsonw_obj(w);
-	jsonw_key(w, "state");
-	jsonw_str(w, names[h->state]);
-	if (h->state == AGENT_HOLD_ARMED || h->state == AGENT_HOLD_HELD) {
-		jsonw_key(w, "ctx");
-		jsonw_u64(w, h->ctx);
-	}
-	if (h->state == AGENT_HOLD_HELD) {
-		jsonw_key(w, "tid");
-		jsonw_i64(w, h->tid);
-		jsonw_key(w, "addr");
-		jsonw_hex(w, h->addr);
-		jsonw_key(w, "size");
-		jsonw_u64(w, h->size);
-	}
-	jsonw_obj_end(w);
-}
-
-static int cmd_status(int fd, int64_t id)
-{
-	struct agent_hold_info h;
-	struct jsonw w;
-
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	agent_status_write(&w);
-	agent_hold_get(&h);
-	hold_write(&w, &h);
-	return reply_send(fd, &w);
-}
-
-/*
- * A thread inside the loader (a constructor that dlopen runs) holds the
- * loader's lock: holding it would stall every other dlopen, dlsym and
- * unwind. Its contexts have a loader frame in their stack.
- */
-static int ctx_in_loader(const struct agent_ctx *c)
-{
-	uintptr_t base = (uintptr_t)getauxval(AT_BASE);
-	struct agent_modules mods;
-	int k, ret = 0;
-
-	if (!base || agent_modules_snapshot(&mods) < 0)
-		return 0;
-	k = agent_modules_find(&mods, base);
-	for (int i = 0; k >= 0 && i < c->depth; i++)
-		if (c->pcs[i] >= mods.mods[k].lo && c->pcs[i] < mods.mods[k].hi)
-			ret = 1;
-	agent_modules_release(&mods);
-	return ret;
-}
-
-static int reply_hold(int fd, int64_t id, const struct agent_hold_info *h)
-{
-	struct jsonw w;
-
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	hold_write(&w, h);
-	return reply_send(fd, &w);
-}
-
-static int cmd_hold(int fd, int64_t id, const struct jsonr_member *m, int n)
-{
-	const struct jsonr_member *ctx = jsonr_get(m, n, "ctx");
-	struct agent_hold_info h;
-	struct agent_ctx *c;
-	char msg[200];
-
-	if (!ctx || ctx->type != JSONR_INT || ctx->num < 1 || ctx->num > PROTO_CTX_ID_MAX)
-		return reply_error(fd, id, "\"ctx\" must be a context id (1 or more)");
-	c = agent_ctx_by_id((uint32_t)ctx->num);
-	if (!c) {
-		snprintf(msg, sizeof(msg), "no context %lld (the ids are in the report)", (long long)ctx->num);
-		return reply_error(fd, id, msg);
-	}
-	if (!__atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
-		return reply_error(fd, id, "the agent is not recording: no allocation would be seen");
-	if (agent_hold_notify_fd() < 0)
-		return reply_error(fd, id, "holds are not available: the agent could not create its eventfds");
-	if (ctx_in_loader(c)) {
-		snprintf(msg, sizeof(msg), "context %lld allocates inside the dynamic loader (a constructor "
-			 "run by dlopen), which holds the loader's lock: it cannot be held", (long long)ctx->num);
-		return reply_error(fd, id, msg);
-	}
-	if (agent_hold_arm((uint32_t)ctx->num, &h) < 0) {
-		if (h.state == AGENT_HOLD_HELD)
-			snprintf(msg, sizeof(msg), "thread %d is held at context %u: release it first", h.tid, h.ctx);
-		else if (h.state == AGENT_HOLD_ARMED)
-			snprintf(msg, sizeof(msg), "a hold is already armed for context %u (unhold cancels it)", h.ctx);
-		else
-			snprintf(msg, sizeof(msg), "the previous hold is still finishing: try again");
-		return reply_error(fd, id, msg);
-	}
-	agent_hold_get(&h);
-	return reply_hold(fd, id, &h);
-}
-
-/* UNHOLD: cancel whatever there is; otherwise (release) a thread must be held. */
-static int cmd_release(int fd, int64_t id, int unhold)
-{
-	struct agent_hold_info h;
-
-	agent_hold_get(&h);
-	if (!unhold && h.state != AGENT_HOLD_HELD)
-		return reply_error(fd, id, h.state == AGENT_HOLD_ARMED ?
-				   "no thread is held yet (unhold cancels the armed hold)" :
-				   "no thread is held");
-	agent_hold_cancel(&h);
-	return reply_hold(fd, id, &h);
-}
-
-/* A thread took the hold: tell memtrace. */
-static void send_held(const struct agent_hold_info *h)
-{
-	struct jsonw w;
-
-	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
-		return;
-	jsonw_obj(&w);
-	jsonw_key(&w, "v");
-	jsonw_i64(&w, PROTO_VERSION);
-	jsonw_key(&w, "event");
-	jsonw_str(&w, "held");
-	jsonw_key(&w, "ctx");
-	jsonw_u64(&w, h->ctx);
-	jsonw_key(&w, "tid");
-	jsonw_i64(&w, h->tid);
-	jsonw_key(&w, "addr");
-	jsonw_hex(&w, h->addr);
-	jsonw_key(&w, "size");
-	jsonw_u64(&w, h->size);
-	jsonw_obj_end(&w);
-	event_send(&w, 1);
-}
-
-static int cmd_hello(struct client *cl, int64_t id, const struct jsonr_member *m, int n)
-{
-	const struct jsonr_member *pid = jsonr_get(m, n, "pid");
-	char msg[160];
-	struct jsonw w;
-
-	if (session_fd >= 0 && session_fd != cl->fd) {
-		snprintf(msg, sizeof(msg),
-			 "busy: memtrace (pid %d) is already connected to this process", session_pid);
-		reply_error(cl->fd, id, msg);
-		return -1;	/* hang up */
-	}
-	cl->session = 1;
-	__atomic_store_n(&orphan_deadline, -1, __ATOMIC_RELEASE);
-	agent_lock(&send_lock);
-	session_fd = cl->fd;
-	session_pid = pid && pid->type == JSONR_INT ? (int)pid->num : cl->peer_pid;
-	agent_unlock(&send_lock);
-	if (reply_begin(&w, id, 1) < 0)
-		return -1;
-	jsonw_key(&w, "protocol");
-	jsonw_i64(&w, PROTO_VERSION);
-	jsonw_key(&w, "agent_version");
-	jsonw_str(&w, MEMTRACE_VERSION);
-	agent_status_write(&w);
-	return reply_send(cl->fd, &w);
-}
-
-/* Handle one request. -1 means hang up on this client. */
-static int handle(struct client *cl, char *buf, size_t len)
-{
-	struct jsonr_member m[MAX_MEMBERS];
-	const struct jsonr_member *cmd, *idm;
-	const char *err;
-	size_t err_at;
-	int64_t id = 0;
-	char msg[200];
-	int n;
-
-	if (jsonr_parse(buf, len, m, MAX_MEMBERS, &n, &err, &err_at) != JSONR_OK) {
-		snprintf(msg, sizeof(msg), "bad message: %s at byte %zu", err, err_at);
-		return reply_error(cl->fd, 0, msg);
-	}
-	idm = jsonr_get(m, n, "id");
-	if (idm && idm->type == JSONR_INT)
-		id = idm->num;
-	idm = jsonr_get(m, n, "v");
-	if (!idm || idm->type != JSONR_INT || idm->num != PROTO_VERSION) {
-		snprintf(msg, sizeof(msg), "bad message: \"v\" must be %d (protocol version)", PROTO_VERSION);
-		return reply_error(cl->fd, id, msg);
-	}
-	cmd = jsonr_get(m, n, "cmd");
-	if (!cmd || cmd->type != JSONR_STRING)
-		return reply_error(cl->fd, id, "bad message: \"cmd\" (a string) is missing");
-	if (!strcmp(cmd->str, "hello"))
-		return cmd_hello(cl, id, m, n);
-	if (!cl->session)
-		return reply_error(cl->fd, id, "say hello first");
-	if (!strcmp(cmd->str, "resume")) {
-		/* Reply first: once resumed, the program may exit at once and
-		 * take this thread with it before the reply is out. */
-		int ret = reply_ok(cl->fd, id);
-
-		sem_post(&resume_sem);
-		return ret;
-	}
-	if (!strcmp(cmd->str, "status"))
-		return cmd_status(cl->fd, id);
-	if (!strcmp(cmd->str, "report"))
-		return cmd_report(cl->fd, id, m, n);
-	if (!strcmp(cmd->str, "clear"))
-		return cmd_clear(cl->fd, id);
-	if (!strcmp(cmd->str, "dump"))
-		return cmd_dump(cl->fd, id, m, n);
-	if (!strcmp(cmd->str, "detach"))
-		return cmd_detach(cl->fd, id);
-	if (!strcmp(cmd->str, "attach"))
-		return cmd_attach(cl->fd, id, m, n);
-	if (!strcmp(cmd->str, "hold"))
-		return cmd_hold(cl->fd, id, m, n);
-	if (!strcmp(cmd->str, "unhold"))
-		return cmd_release(cl->fd, id, 1);
-	if (!strcmp(cmd->str, "release"))
-		return cmd_release(cl->fd, id, 0);
-	if (!strcmp(cmd->str, "bye")) {
-		reply_ok(cl->fd, id);
-		return -1;
-	}
-	snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", cmd->str);
-	return reply_error(cl->fd, id, msg);
-}
+static const struct agent_control_ops *ops;	/* the commands, from agent_control_start */
 
 /* ---------------------------------------------------------------- connections */
 
@@ -719,24 +80,10 @@ static void client_close(struct client *cl)
 {
 	/* memtrace gone without a word (killed): leave the process as it was. */
 	if (cl->session)
-		agent_hold_cancel(NULL);
-	if (cl->session && attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
-		agent_detach(NULL);
-	agent_lock(&send_lock);
-	/* A last word (an error before hanging up, bye's reply) if the
-	 * socket takes it now; the rest is dropped. */
-	out_flush(cl, 0);
-	while (cl->nout > 0)
-		jsonw_release(&cl->out[--cl->nout]);
-	cl->out_off = 0;
-	cl->hangup = 0;
-	if (cl->session) {
-		session_fd = -1;
-		session_pid = 0;
-	}
-	agent_unlock(&send_lock);
-	close(cl->fd);
-	cl->fd = -1;
+		ops->session_lost();
+	agent_outq_close(&cl->q);
+	close(cl->q.fd);
+	cl->q.fd = -1;
 	cl->session = 0;
 	/* Its request buffer goes back too (a detached agent with nobody
 	 * connected keeps no memory). */
@@ -773,27 +120,28 @@ static void client_accept(void)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct agent_outq door = { .fd = fd, .direct = 1 };
 
 	if (fd < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !peer_may_trace(&cred)) {
-		reply_error(fd, 0, "permission denied: only root, or the user whose uid is this process's "
+		agent_reply_error(&door, 0, "permission denied: only root, or the user whose uid is this process's "
 				   "real, effective and saved uid while it is dumpable "
 				   "(the users that may ptrace it), may connect");
 		close(fd);
 		return;
 	}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (clients[i].fd < 0) {
+		if (clients[i].q.fd < 0) {
 			memset(&clients[i], 0, sizeof(clients[i]));
-			clients[i].fd = fd;
+			clients[i].q.fd = fd;
 			clients[i].peer_pid = cred.pid;
 			clients[i].hello_by = proto_now_ms() + READ_TIMEOUT_MS;
 			clients[i].deadline = clients[i].hello_by;
 			return;
 		}
 	}
-	reply_error(fd, 0, "too many connections to the agent");
+	agent_reply_error(&door, 0, "too many connections to the agent");
 	close(fd);
 }
 
@@ -828,7 +176,7 @@ static int frame_read(struct client *cl)
 		to = cl->buf + cl->got;
 		want = cl->len - cl->got;
 	}
-	n = recv(cl->fd, to, want, MSG_DONTWAIT);
+	n = recv(cl->q.fd, to, want, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 	if (n == 0)
@@ -851,6 +199,13 @@ static int frame_read(struct client *cl)
 
 static void client_readable(struct client *cl)
 {
+	struct agent_request req = {
+		.out = &cl->q,
+		.peer_pid = cl->peer_pid,
+		.session = &cl->session,
+		.orphan_deadline = &orphan_deadline,
+		.resume = &resume_sem,
+	};
 	char msg[120];
 	int r = frame_read(cl);
 
@@ -863,7 +218,7 @@ static void client_readable(struct client *cl)
 		if (cl->len > PROTO_MAX_REQUEST) {
 			snprintf(msg, sizeof(msg), "message too large: %u bytes, the limit is %u",
 				 cl->len, PROTO_MAX_REQUEST);
-			reply_error(cl->fd, 0, msg);
+			agent_reply_error(&cl->q, 0, msg);
 			if (cl->len > PROTO_MAX_IN_STEP)
 				client_close(cl);
 			else
@@ -873,7 +228,7 @@ static void client_readable(struct client *cl)
 		if (!cl->buf)
 			cl->buf = agent_map(PROTO_MAX_REQUEST + 1, AGENT_MEM_OTHER);
 		if (!cl->buf) {
-			reply_error(cl->fd, 0, "the agent is out of memory");
+			agent_reply_error(&cl->q, 0, "the agent is out of memory");
 			client_close(cl);
 		}
 		return;
@@ -882,14 +237,14 @@ static void client_readable(struct client *cl)
 		return;
 	if (cl->len == 0) {
 		frame_reset(cl);
-		reply_error(cl->fd, 0, "bad message: empty");
+		agent_reply_error(&cl->q, 0, "bad message: empty");
 		return;
 	}
 	if (cl->skipping) {
 		frame_reset(cl);
 		return;
 	}
-	if (handle(cl, cl->buf, cl->len) < 0) {
+	if (ops->handle(&req, cl->buf, cl->len) < 0) {
 		client_close(cl);
 		return;
 	}
@@ -901,9 +256,7 @@ static void client_writable(struct client *cl)
 {
 	int r;
 
-	agent_lock(&send_lock);
-	r = out_flush(cl, 0);
-	agent_unlock(&send_lock);
+	r = agent_outq_send_now(&cl->q);
 	if (r < 0)
 		client_close(cl);
 }
@@ -919,15 +272,15 @@ static int client_deadlines(void)
 		struct client *cl = &clients[i];
 		int64_t left;
 
-		if (cl->fd < 0)
+		if (cl->q.fd < 0)
 			continue;
-		if (cl->hangup || (cl->nout > 0 && cl->out_by <= now)) {
+		if (cl->q.hangup || (cl->q.nout > 0 && cl->q.out_by <= now)) {
 			/* It does not read what it is sent: nothing more can reach it. */
 			client_close(cl);
 			continue;
 		}
-		if (cl->nout > 0) {
-			left = cl->out_by - now;
+		if (cl->q.nout > 0) {
+			left = cl->q.out_by - now;
 			if (next < 0 || left < next)
 				next = (int)left;
 		}
@@ -935,7 +288,7 @@ static int client_deadlines(void)
 			continue;
 		left = cl->deadline - now;
 		if (left <= 0) {
-			reply_error(cl->fd, 0, cl->hdr_got ? "the request was not sent whole in time: hanging up"
+			agent_reply_error(&cl->q, 0, cl->hdr_got ? "the request was not sent whole in time: hanging up"
 							   : "no hello in time: hanging up");
 			client_close(cl);
 			continue;
@@ -967,8 +320,7 @@ static int orphan_timeout(void)
 	if (left > 0)
 		return left > 60000 ? 60000 : (int)left;
 	__atomic_store_n(&orphan_deadline, -1, __ATOMIC_RELEASE);
-	if (session_fd < 0 && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
-		agent_detach(NULL);
+	ops->orphaned();
 	return -1;
 }
 
@@ -994,11 +346,11 @@ static void *control_main(void *arg)
 		pfd[n].events = POLLIN;
 		who[n++] = NULL;
 		for (int i = 0; i < MAX_CLIENTS; i++) {
-			if (clients[i].fd < 0)
+			if (clients[i].q.fd < 0)
 				continue;
-			pfd[n].fd = clients[i].fd;
+			pfd[n].fd = clients[i].q.fd;
 			/* Its next request waits until what it was sent is out. */
-			pfd[n].events = clients[i].nout > 0 ? POLLOUT : POLLIN;
+			pfd[n].events = clients[i].q.nout > 0 ? POLLOUT : POLLIN;
 			who[n++] = &clients[i];
 		}
 		timeout = orphan_timeout();
@@ -1011,19 +363,19 @@ static void *control_main(void *arg)
 				continue;
 			if (i == i_hold) {
 				if (agent_hold_collect(&h))
-					send_held(&h);
+					ops->held(&h);
 			} else if (!who[i])
 				client_accept();
-			else if (who[i]->fd >= 0 && pfd[i].events == POLLOUT)
+			else if (who[i]->q.fd >= 0 && pfd[i].events == POLLOUT)
 				client_writable(who[i]);
-			else if (who[i]->fd >= 0)
+			else if (who[i]->q.fd >= 0)
 				client_readable(who[i]);
 		}
 	}
 	return NULL;
 }
 
-int agent_control_start(void)
+int agent_control_start(const struct agent_control_ops *with)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	sigset_t all, old;
@@ -1034,7 +386,8 @@ int agent_control_start(void)
 	int err;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
+		clients[i].q.fd = -1;
+	ops = with;
 	sem_init(&resume_sem, 0, 0);
 	/* Without its eventfds the agent works on; `hold` says it cannot. */
 	agent_hold_init();
@@ -1095,16 +448,15 @@ void agent_control_forget(void)
 	/* No locks: this runs in a fresh fork child, where only this thread exists. */
 	agent_hold_forget();
 	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (clients[i].fd >= 0)
-			close(clients[i].fd);
-		clients[i].fd = -1;
-		while (clients[i].nout > 0)
-			jsonw_release(&clients[i].out[--clients[i].nout]);
+		if (clients[i].q.fd >= 0)
+			close(clients[i].q.fd);
+		clients[i].q.fd = -1;
+		agent_outq_forget(&clients[i].q);
 	}
 	if (listen_fd >= 0)
 		close(listen_fd);
 	listen_fd = -1;
-	session_fd = -1;
+	agent_outq_forget(NULL);
 	exit_reported = 1;
 }
 
@@ -1112,11 +464,10 @@ void agent_control_exit_report(int sig)
 {
 	struct agent_inside *in;
 	struct jsonw w;
-	int code;
 
 	if (__atomic_exchange_n(&exit_reported, 1, __ATOMIC_ACQ_REL))
 		return;
-	if (__atomic_load_n(&session_fd, __ATOMIC_ACQUIRE) < 0)
+	if (!agent_session())
 		return;
 	/* Detached meanwhile (its tables given back): nothing to report. A
 	 * shared counter: this may run in a signal handler, where claiming a
@@ -1124,26 +475,11 @@ void agent_control_exit_report(int sig)
 	in = agent_enter_in(agent_inside_any_shared(), &agent_state.tables_open);
 	if (!in)
 		return;
-	if (jsonw_init(&w, PROTO_HEADER_SIZE) < 0)
+	if (agent_event_begin(&w, "exit") < 0)
 		goto out;
-	jsonw_obj(&w);
-	jsonw_key(&w, "v");
-	jsonw_i64(&w, PROTO_VERSION);
-	jsonw_key(&w, "event");
-	jsonw_str(&w, "exit");
-	jsonw_key(&w, "signal");
-	jsonw_i64(&w, sig);
-	code = agent_exit_code();
-	if (!sig && code >= 0) {
-		jsonw_key(&w, "code");
-		jsonw_i64(&w, code);
-	}
-	jsonw_key(&w, "report");
-	jsonw_obj(&w);
-	agent_report_write(&w, 0);
+	ops->exit_members(&w, sig);
 	jsonw_obj_end(&w);
-	jsonw_obj_end(&w);
-	event_send(&w, 0);
+	agent_event_send(&w, 0);
 out:
 	agent_leave(in);
 }

@@ -6,12 +6,50 @@
 #ifndef AGENT_CONTROL_H
 #define AGENT_CONTROL_H
 
+#include <semaphore.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct agent_outq;
+struct agent_hold_info;
+struct jsonw;
+
+/* One request's connection, as the control thread lends it to a command. */
+struct agent_request {
+	struct agent_outq *out;	/* where its reply goes (agent/replies.h) */
+	int peer_pid;		/* the peer's pid (SO_PEERCRED) */
+	int *session;		/* the connection owns the session: hello sets it */
+	int64_t *orphan_deadline; /* hello clears it (-1): a memtrace came */
+	sem_t *resume;		/* "resume" posts it */
+};
+
 /*
- * Bind the socket and start the thread (all signals blocked in it). 0, or
- * -1 with errno (EADDRINUSE: both of its names are bound by another
- * process of this network namespace, e.g. a local user squatting them).
+ * What the control thread hands on, given at start: the commands
+ * (agent/commands.c's agent_commands). The socket part calls nothing of the
+ * agent's lifecycle or reports itself, so it is no link of a ring of files
+ * (lifecycle.c starts it; the commands detach).
  */
-int agent_control_start(void);
+struct agent_control_ops {
+	/* A complete request (agent_commands_handle). -1: hang up. */
+	int (*handle)(struct agent_request *r, char *buf, size_t len);
+	/* A thread took the hold: the "held" event. */
+	void (*held)(const struct agent_hold_info *h);
+	/* The session's memtrace is gone without a word. */
+	void (*session_lost)(void);
+	/* The orphan deadline passed (agent_control_expect_session). */
+	void (*orphaned)(void);
+	/* The exit event's members after "event", for fatal signal SIG (0 an
+	 * exit). Async-signal-safe. */
+	void (*exit_members)(struct jsonw *w, int sig);
+};
+
+/*
+ * Bind the socket and start the thread (all signals blocked in it), which
+ * serves OPS (static storage: it is kept). 0, or -1 with errno
+ * (EADDRINUSE: both of its names are bound by another process of this
+ * network namespace, e.g. a local user squatting them).
+ */
+int agent_control_start(const struct agent_control_ops *ops);
 
 /*
  * After an attach: if no memtrace says hello within TIMEOUT_MS (the one that

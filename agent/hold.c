@@ -9,11 +9,12 @@
  * write and then sleeps in poll() on a second eventfd: system calls only,
  * no lock, no allocation, all async-signal-safe. The control thread, which
  * lets it go, needs nothing the held thread could own: it reads the socket,
- * writes JSON into its own mappings and sends under send_lock, which a held
- * thread never holds. The loader lock is the one lock a malloc caller may
- * hold without the agent knowing (malloc from a constructor run by
- * dlopen): a context whose stack passes through the loader cannot be
- * armed (control.c), and the release path never takes that lock anyway.
+ * writes JSON into its own mappings and sends under replies.c's send_lock,
+ * which a held thread never holds. The loader lock is the one lock a
+ * malloc caller may hold without the agent knowing (malloc from a
+ * constructor run by dlopen): a context whose stack passes through the
+ * loader cannot be armed (commands.c), and the release path never takes
+ * that lock anyway.
  * The wait is bounded (AGENT_HOLD_MAX_MS), and the control thread releases
  * on release/unhold, on detach and when memtrace's connection drops.
  *

@@ -44,6 +44,7 @@
 
 #include "agent.h"
 #include "fp_frame.h"
+#include "commands.h"
 #include "control.h"
 #include "dynelf.h"
 #include "got.h"
@@ -378,7 +379,7 @@ static int agent_start(const struct agent_config *cfg, const char *since, int be
 	agent_guard = 1;
 	pthread_atfork(NULL, NULL, on_fork_child);
 	agent_loader_lock_find(agent_got_real_iterate());
-	if (agent_control_start() < 0) {
+	if (agent_control_start(&agent_commands) < 0) {
 		name_taken = errno == EADDRINUSE;
 		agent_fail(name_taken ? "the control socket's name is taken by another process"
 				      : "the control socket could not be created");
