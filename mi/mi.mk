@@ -60,7 +60,7 @@ MI_FUZZ_DIR := $(BUILD)/fuzz
 MI_FUZZ_CORPUS := $(MI_FUZZ_DIR)/mi-corpus
 MI_FIXTURES := $(wildcard tests/mi-fixtures/*.mi)
 
-MI_FUZZ_CC = $(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -Imi \
+MI_FUZZ_CC = $(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -Imi -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 $(MI_FUZZ): mi/fuzz_parse.c $(MI_FUZZ).d
 	$(echo_cmd) FUZZCC $@
