@@ -52,7 +52,9 @@ one() {
 			sp=$(echo "$line" | sed -n 's/.*safe point \([0-9.]*\) in \([0-9]*\) looks.*/\1 \2/p')
 		fi
 	else
-		heaptrack -o "$d/ht" -p "$pid" >"$d/ht.log" 2>&1 &
+		# A session of its own: heaptrack's script leaves helpers (subshells,
+		# its interpreter) that its own pid does not take down with it.
+		setsid heaptrack -o "$d/ht" -p "$pid" >"$d/ht.log" 2>&1 &
 		hpid=$!
 		for _ in $(seq 600); do
 			grep -q 'injection finished' "$d/ht.log" 2>/dev/null && { ok=ok; ms=$(( $(now_ms) - t0 )); break; }
@@ -72,7 +74,8 @@ one() {
 		wait "$pid"
 		vrc=$?
 	fi
-	[ "$tool" = heaptrack ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
+	[ "$tool" = heaptrack ] && { kill -TERM -- "-$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
+		kill -KILL -- "-$hpid" 2>/dev/null; }
 	echo "$ok ${ms:--1} $vrc $sp"
 	if [ "$ok" != ok ] && [ "$tool" = memtrace ]; then
 		echo "$kind: $(grep -v '^memtrace: thread\|^memtrace: [a-z_]* at\|seized\|code map' "$d/mt.err" | tail -1)" >>"$tmp/why"
