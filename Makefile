@@ -300,7 +300,7 @@ $(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $$(call dep_file,$$@.d) $(TAR
 		$(VARIANT_FLAGS_noplt) -o $@ $<
 $(BUILD)/bench/%: bench/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall $(PROG_DEPFLAGS) -o $@ $<
+	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -Icommon $(PROG_DEPFLAGS) -o $@ $<
 
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.

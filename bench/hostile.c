@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto.h"
+
 enum kind { WELL, SILENT, TOKENLESS, SLOW, OVERSIZED, NKINDS };
 static const char *const kind_name[NKINDS] = { "well", "silent", "tokenless", "slow", "oversized" };
 /* Of every 20 peers: 8 well behaved, 4 silent, 3 without the token, 2 slow, 3 oversized. */
@@ -97,10 +99,10 @@ static int send_all(int fd, const void *buf, size_t len)
 static int send_msg(int fd, const char *text)
 {
 	uint32_t len = (uint32_t)strlen(text);
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-			       (unsigned char)len };
+	unsigned char h[PROTO_HEADER_SIZE];
 
-	return send_all(fd, h, 4) < 0 ? -1 : send_all(fd, text, len);
+	proto_header_put(h, len);
+	return send_all(fd, h, sizeof(h)) < 0 ? -1 : send_all(fd, text, len);
 }
 
 /* LEN bytes before DEADLINE: 0, or -1 (closed, error, time out). */
@@ -254,11 +256,10 @@ static void oversized(struct peer *p, int fd)
 		return;
 	}
 	{
-		uint32_t len = 65u << 20;
-		unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-				       (unsigned char)len };
+		unsigned char h[PROTO_HEADER_SIZE];
 
-		send_all(fd, h, 4);
+		proto_header_put(h, 65u << 20);
+		send_all(fd, h, sizeof(h));
 		for (int i = 0; i < 16 && now_ms() < end_ms; i++)
 			if (send_all(fd, junk, sizeof(junk)) < 0)
 				break;

@@ -473,7 +473,7 @@ void inj_console_list(FILE *f, size_t width)
 	size_t col = 0;
 
 	for (size_t i = 1; i < NCOMMANDS; i++) {
-		size_t len = strlen(commands[i].name) + (i + 1 < NCOMMANDS ? 1 : 0);
+		size_t len = strlen(commands[i].name) + 1;	/* and its comma or period */
 
 		if (col && col + 1 + len > width) {
 			fputc('\n', f);

@@ -104,10 +104,7 @@ static long flood(int fd, long n)
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		ssize_t put;
 
-		msg[0] = 0;
-		msg[1] = 0;
-		msg[2] = (char)(len >> 8);
-		msg[3] = (char)len;
+		proto_header_put((unsigned char *)msg, (uint32_t)len);
 		/* Whole frames only: a frame cut in two would be a half-sent one. */
 		put = send(fd, msg, (size_t)len + PROTO_HEADER_SIZE, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (put == len + PROTO_HEADER_SIZE) {
