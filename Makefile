@@ -133,7 +133,7 @@ ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
-	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/lifecycle.c agent/state.c \
+	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).

@@ -17,6 +17,7 @@
 #include "hold.h"
 #include "jsonr.h"
 #include "jsonw.h"
+#include "exit.h"
 #include "lifecycle.h"
 #include "modules.h"
 #include "proto.h"

@@ -66,8 +66,9 @@ struct client {
 };
 
 static int listen_fd = -1;
-/* fd -1 from the start: agent_fail() (agent_control_forget) may run before
- * agent_control_start, in start mode's first allocations. */
+/* fd -1 from the start: agent_forked() (agent_control_forget) may run
+ * before agent_control_start, in a child forked by a constructor run
+ * before the agent's. */
 static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .q.fd = -1 } };
 static sem_t resume_sem;
 static int exit_reported;

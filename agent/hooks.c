@@ -25,7 +25,7 @@
 #include "hold.h"
 #include "hooks.h"
 #include "hooks_cxx.h"
-#include "lifecycle.h"
+#include "startmode.h"
 #include "contexts.h"
 #include "quiesce.h"
 #include "real.h"

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 
 #include "agent.h"
-#include "cxx_abi.h"
 #include "dynelf.h"
 #include "hooks_cxx.h"
 #include "real.h"
@@ -36,36 +35,6 @@
 _Static_assert(_Generic((size_t)0, unsigned long: AGENT_CXX_SIZE_CHAR == 'm',
 			unsigned int: AGENT_CXX_SIZE_CHAR == 'j', default: 0),
 	       "cxx_abi.h: AGENT_CXX_SIZE is not the mangled letter of this size_t");
-
-#define S AGENT_CXX_SIZE
-#define ALIGN "St11align_val_t"
-#define NOTHROW "RKSt9nothrow_t"
-
-/* Every operator: its enum agent_cxx_op, its hook, its mangled name. */
-#define CXX_OPS(X)                                                                      \
-	X(NEW, new, "_Znw" S)                                                           \
-	X(NEW_ARRAY, new_array, "_Zna" S)                                               \
-	X(NEW_NOTHROW, new_nothrow, "_Znw" S NOTHROW)                                   \
-	X(NEW_ARRAY_NOTHROW, new_array_nothrow, "_Zna" S NOTHROW)                       \
-	X(NEW_ALIGNED, new_aligned, "_Znw" S ALIGN)                                     \
-	X(NEW_ARRAY_ALIGNED, new_array_aligned, "_Zna" S ALIGN)                         \
-	X(NEW_ALIGNED_NOTHROW, new_aligned_nothrow, "_Znw" S ALIGN NOTHROW)             \
-	X(NEW_ARRAY_ALIGNED_NOTHROW, new_array_aligned_nothrow, "_Zna" S ALIGN NOTHROW) \
-	X(DELETE, delete, "_ZdlPv")                                                     \
-	X(DELETE_ARRAY, delete_array, "_ZdaPv")                                         \
-	X(DELETE_SIZED, delete_sized, "_ZdlPv" S)                                       \
-	X(DELETE_ARRAY_SIZED, delete_array_sized, "_ZdaPv" S)                           \
-	X(DELETE_NOTHROW, delete_nothrow, "_ZdlPv" NOTHROW)                             \
-	X(DELETE_ARRAY_NOTHROW, delete_array_nothrow, "_ZdaPv" NOTHROW)                 \
-	X(DELETE_ALIGNED, delete_aligned, "_ZdlPv" ALIGN)                               \
-	X(DELETE_ARRAY_ALIGNED, delete_array_aligned, "_ZdaPv" ALIGN)                   \
-	X(DELETE_SIZED_ALIGNED, delete_sized_aligned, "_ZdlPv" S ALIGN)                 \
-	X(DELETE_ARRAY_SIZED_ALIGNED, delete_array_sized_aligned, "_ZdaPv" S ALIGN)     \
-	X(DELETE_ALIGNED_NOTHROW, delete_aligned_nothrow, "_ZdlPv" ALIGN NOTHROW)       \
-	X(DELETE_ARRAY_ALIGNED_NOTHROW, delete_array_aligned_nothrow, "_ZdaPv" ALIGN NOTHROW)
-
-#define NAME(op, hook, sym) [AGENT_CXX_##op] = sym,
-const char *const agent_cxx_names[AGENT_CXX_NOPS] = { CXX_OPS(NAME) };
 
 int agent_cxx_frees(const char *name)
 {
@@ -204,10 +173,10 @@ DELETE_HOOKS(delete_array, DELETE_ARRAY)
 #define EXPORT(op, hook, sym)                                                  \
 	AGENT_EXPORT extern __typeof__(agent_cxx_##hook) agent_export_##hook \
 		__asm__(sym) __attribute__((alias("agent_cxx_" #hook)));
-CXX_OPS(EXPORT)
+AGENT_CXX_OPS(EXPORT)
 
 #define HOOK(op, hook, sym) { sym, (void *)agent_cxx_##hook },
 const struct agent_hook agent_cxx_hooks[] = {
-	CXX_OPS(HOOK)
+	AGENT_CXX_OPS(HOOK)
 	{ NULL, NULL },
 };

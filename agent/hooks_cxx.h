@@ -12,34 +12,8 @@
 
 #include <stddef.h>
 
+#include "cxx_ops.h"
 #include "hooks.h"
-
-enum agent_cxx_op {
-	AGENT_CXX_NEW,
-	AGENT_CXX_NEW_ARRAY,
-	AGENT_CXX_NEW_NOTHROW,
-	AGENT_CXX_NEW_ARRAY_NOTHROW,
-	AGENT_CXX_NEW_ALIGNED,
-	AGENT_CXX_NEW_ARRAY_ALIGNED,
-	AGENT_CXX_NEW_ALIGNED_NOTHROW,
-	AGENT_CXX_NEW_ARRAY_ALIGNED_NOTHROW,
-	AGENT_CXX_DELETE,		/* the first of the freeing ones */
-	AGENT_CXX_DELETE_ARRAY,
-	AGENT_CXX_DELETE_SIZED,
-	AGENT_CXX_DELETE_ARRAY_SIZED,
-	AGENT_CXX_DELETE_NOTHROW,
-	AGENT_CXX_DELETE_ARRAY_NOTHROW,
-	AGENT_CXX_DELETE_ALIGNED,
-	AGENT_CXX_DELETE_ARRAY_ALIGNED,
-	AGENT_CXX_DELETE_SIZED_ALIGNED,
-	AGENT_CXX_DELETE_ARRAY_SIZED_ALIGNED,
-	AGENT_CXX_DELETE_ALIGNED_NOTHROW,
-	AGENT_CXX_DELETE_ARRAY_ALIGNED_NOTHROW,
-	AGENT_CXX_NOPS
-};
-
-/* Mangled name of each operator on this architecture (size_t's letter from cxx_abi.h). */
-extern const char *const agent_cxx_names[AGENT_CXX_NOPS];
 
 /* The hooks by mangled name, for GOT patching; terminated by a NULL name. */
 extern const struct agent_hook agent_cxx_hooks[];

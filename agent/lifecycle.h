@@ -1,8 +1,8 @@
 /*
- * When the agent starts and stops recording (lifecycle.c): the one writer of
- * agent_state.recording and the one caller of got.h's patching, so that the
- * hooks going in and recording going on (and the reverse) are ordered in
- * one place. The hooks, the control thread and the exit paths ask here.
+ * Attach and detach (lifecycle.c): the one caller of got.h's patching and
+ * the one that turns recording on and off around it, so that the hooks
+ * going in and recording going on (and the reverse) are ordered in one
+ * place. The control thread's commands and entry.c ask here.
  */
 #ifndef AGENT_LIFECYCLE_H
 #define AGENT_LIFECYCLE_H
@@ -10,19 +10,19 @@
 #include <stddef.h>
 
 /*
- * Stop recording for good, saying why (static string). Signal-safe; any
- * thread. Closes nothing: the control thread's sockets stay its own.
+ * Loaded by dlopen, from the constructor (which runs under the loader's
+ * lock): patch the GOTs now, the hooks passing every call through until
+ * memtrace_agent_start. agent_disarm, from the destructor, puts them back
+ * if the agent was armed and never started.
  */
-void agent_fail(const char *why);
+void agent_arm(void);
+void agent_disarm(void);
 
-/*
- * For the hooks, while nothing records and start_pending is set: in start
- * mode the first call that can tell begins recording. Takes no lock and
- * allocates nothing. 1 if the caller should record its block.
- */
-int agent_start_pending(void);
+/* The child side of fork (pthread_atfork): record nothing, hold nothing,
+ * keep none of the parent's sockets. */
+void agent_forked(void);
 
-/* Attach mode: start recording and patch the GOTs. 0, or -1 (then nothing is patched). */
+/* Attach mode: patch the GOTs (unless armed) and start recording. 0, or -1 (then nothing is patched). */
 int agent_attach(void);
 
 /* The settings a memtrace gives when it attaches (memtrace_agent_start, "attach"). */
@@ -47,11 +47,5 @@ int agent_reattach(const struct agent_settings *s, char *err, size_t errlen);
  * next attach), *WHY says so.
  */
 int agent_detach(const char **why);
-
-/* The status exit() or _exit() was given (0-255), or -1 while unknown. */
-int agent_exit_code(void);
-
-/* The agent's _exit (exported as _exit and _Exit, and put in GOTs). */
-__attribute__((noreturn)) void agent__exit(int status);
 
 #endif

@@ -71,9 +71,13 @@ int agent_real_resolve(void)
 	return 0;
 }
 
+/* The operators' mangled names on this architecture, by enum agent_cxx_op. */
+#define NAME(op, hook, sym) [AGENT_CXX_##op] = sym,
+static const char *const cxx_names[AGENT_CXX_NOPS] = { AGENT_CXX_OPS(NAME) };
+
 void *agent_real_cxx(enum agent_cxx_op op)
 {
-	void *f = agent_real_lookup(agent_cxx_names[op]);
+	void *f = agent_real_lookup(cxx_names[op]);
 
 	if (f)
 		__atomic_store_n(&agent_real.cxx[op], f, __ATOMIC_RELEASE);

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "hooks_cxx.h"
+#include "cxx_ops.h"
 
 struct agent_real {
 	void *(*malloc)(size_t);

@@ -2,8 +2,9 @@
  * The agent's process-wide state and the per-thread recursion guard, read
  * by the hooks, the control thread, the report and the debugger's anchor.
  * Defined in state.c, and only there. Who may write which field is said
- * beside it: most are lifecycle.c's alone (lifecycle.h), which turns
- * recording on and off together with the GOT patching.
+ * beside it: the start of recording (startmode.c) and attach and detach
+ * (lifecycle.c, which turns recording on and off together with the GOT
+ * patching); anyone may stop recording for good with agent_fail.
  */
 #ifndef AGENT_STATE_H
 #define AGENT_STATE_H
@@ -14,8 +15,9 @@
 #include "unwinder.h"
 
 /*
- * Every field is written by lifecycle.c alone (when recording starts, stops
- * or fails), except seq (the hooks) and tables_open's clearing (tables.c).
+ * Written when recording begins (startmode.c: both modes), at attach and
+ * detach (lifecycle.c) and by agent_fail (failure, recording off); seq is
+ * the hooks', tables_open's clearing tables.c's.
  */
 struct agent_state {
 	int recording;			/* hooks record (1) or only pass calls on (0) */
@@ -27,9 +29,10 @@ struct agent_state {
 	const char *since;		/* "start" or "attach" */
 	const char *failure;		/* why recording stopped, or NULL (agent_fail) */
 	int start_pending;		/* 1 until it is known whether this is start mode */
+	int pid;			/* the process recording began in (a fork child is another) */
 	/*
 	 * The tables may be read and written (quiesce.h): set when recording
-	 * starts (lifecycle.c), cleared while detach gives them back (tables.c).
+	 * starts (startmode.c, lifecycle.c), cleared while detach gives them back (tables.c).
 	 * The exit report's gate.
 	 */
 	int tables_open;
@@ -38,6 +41,13 @@ struct agent_state {
 };
 
 extern struct agent_state agent_state;
+
+/*
+ * Stop recording for good, saying why (a static string; the first reason
+ * is kept). Signal-safe; any thread. Closes nothing: the control thread's
+ * sockets stay its own, so memtrace reads the failure in `status`.
+ */
+void agent_fail(const char *why);
 
 /* Nonzero while this thread is inside the agent: its allocations pass through. */
 extern __thread int agent_guard;
