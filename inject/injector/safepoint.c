@@ -648,6 +648,14 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 #define MAX_FRAMES 256
 /* Run between looks: from 1 ms, doubling up to this. */
 #define MAX_RUN_MS 16
+/*
+ * Looks made before giving up, however long they took: the budget is time,
+ * but a slow machine must get the chances a fast one gets. A look is 0.1-1
+ * ms here; in the ARM VMs (emulation, on a shared machine) one took over a
+ * second and the 2.5 s budget gave 2 looks, too few for a process whose
+ * threads are in the allocator or the loader nearly all the time.
+ */
+#define MIN_LOOKS 8
 #define STOP_TIMEOUT_MS 2000
 
 /*
@@ -825,7 +833,7 @@ int inj_safepoint_pick(struct inj_task *t, const struct inj_codemap *cm, int bud
 			st->others_critical = lk.critical;
 			goto out;
 		}
-		if (inj_now_ns() >= deadline || !lk.movable)
+		if ((inj_now_ns() >= deadline && st->rounds >= MIN_LOOKS) || !lk.movable)
 			break;
 		if (inj_task_run_a_moment(t, run_ms, inj_now_ns() + STOP_TIMEOUT_MS * 1000000LL) < 0) {
 			snprintf(why, len, "a thread of process %d did not stop again after running "
@@ -844,7 +852,7 @@ int inj_safepoint_pick(struct inj_task *t, const struct inj_codemap *cm, int bud
 				snprintf(parts[k], sizeof(parts[k]), "; thread %d: %s",
 					 lk.reason_tid[kinds[k]], lk.reason[kinds[k]]);
 		snprintf(why, len, "no thread of process %d came to a safe point for the remote call "
-			 "in %d ms (%d looks%s)%s%s%s", pid, budget_ms, st->rounds,
+			 "in %d ms (%d looks%s)%s%s%s", pid, (int)((inj_now_ns() - t0) / 1000000), st->rounds,
 			 lk.movable ? "" : ", the process is stopped", parts[0], parts[1], parts[2]);
 	}
 out:

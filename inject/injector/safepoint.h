@@ -72,7 +72,8 @@ struct inj_safepoint_stats {
  * point (INJ_SAFE), preferring one blocked in a system call, then the main
  * thread. Until one is found the process is let run for a few milliseconds
  * at a time (inj_task_run_a_moment: no system call of it is cut short) and
- * judged again, for at most BUDGET_MS. Other threads in the allocator or
+ * judged again, for BUDGET_MS and at least 8 looks (a slow machine gets
+ * the chances a fast one gets). Other threads in the allocator or
  * the loader do not delay the choice: the call lets them run if it waits
  * for a lock of theirs (remote.c). But a thread in the loader that cannot
  * be let run (the process is stopped by a signal) refuses the call, which
