@@ -142,8 +142,8 @@ AGENT_SRCS += agent/quiesce.c agent/tables.c
 INJECTOR_SRCS := inject/injector/inject.c inject/injector/loader.c inject/injector/ptrace.c \
 	inject/injector/remote.c inject/injector/regs.c inject/injector/arch/$(ARCH)/regs.c \
 	inject/injector/safepoint.c inject/injector/stackwalk.c
-CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/console/console_gdb.c \
-	inject/console/console_server.c inject/console/lineedit.c
+CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/console/console_hold.c \
+	inject/console/console_gdb.c inject/console/console_server.c inject/console/lineedit.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/outfile.c inject/ns.c inject/reach.c \
 	$(INJECTOR_SRCS) $(CONSOLE_SRCS) inject/link/srvlink.c inject/link/discover.c inject/core/coredump.c \

@@ -89,6 +89,13 @@ void inj_run_take_events(struct run *r)
 			r->exit_event = ev;
 			continue;
 		}
+		if (!strcmp(name, "held")) {
+			/* A hold waiting in con->wait_held wakes; `status` says for which. */
+			r->con.held_events++;
+			log_debug("agent event 'held'");
+			cJSON_Delete(ev);
+			continue;
+		}
 		log_debug("agent event '%s' ignored", name);
 		cJSON_Delete(ev);
 	}
@@ -149,19 +156,42 @@ static int ready(const struct pollfd *pfd, int n)
 	return 0;
 }
 
+/* What ends a console's wait for the agent's `held` event besides its time. */
+struct wake {
+	unsigned long seen;	/* con.held_events when the wait began */
+	int fd;			/* readable or hung up ends it; -1: none */
+};
+
 /*
  * Serve events for up to MS milliseconds (-1: until the child has ended).
- * With STDIN set the console is read too.
+ * With STDIN set the console is read too; with WAKE, what it says also ends
+ * the wait. Why it returned: INJ_WAKE_ENDING when memtrace is ending (r->done,
+ * or poll failed), else the time or what WAKE watches.
  */
-void inj_run_loop(struct run *r, long ms, int with_stdin)
+static enum inj_wake serve(struct run *r, long ms, int with_stdin, const struct wake *wake)
 {
 	int64_t deadline = ms < 0 ? -1 : proto_now_ms() + ms;
 
 	while (!r->done) {
-		struct pollfd pfd[3 + INJ_LINK_MAX_FDS];
-		int n = 0, i_sess = -1, i_in = -1, i_link, n_link, timeout = -1;
+		struct pollfd pfd[4 + INJ_LINK_MAX_FDS];
+		int n = 0, i_sig, i_sess = -1, i_in = -1, i_wake = -1, i_link, n_link, timeout = -1;
 		long mon;
 
+		if (wake) {
+			/* Events a request queued (the hold's own reply may bring its `held`)
+			 * are in the session, not on the socket: poll would not see them. */
+			inj_run_take_events(r);
+			if (r->con.held_events != wake->seen)
+				return INJ_WAKE_HELD;
+			if (!r->session || inj_session_lost(r->session))
+				return INJ_WAKE_LOST;
+			if (wake->fd >= 0) {
+				i_wake = n;
+				pfd[n].fd = wake->fd;
+				pfd[n++].events = POLLIN;
+			}
+		}
+		i_sig = n;
 		pfd[n].fd = r->sfd;
 		pfd[n++].events = POLLIN;
 		if (r->session && !inj_session_lost(r->session)) {
@@ -192,7 +222,7 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 			int64_t left = deadline - proto_now_ms();
 
 			if (left <= 0)
-				return;
+				return INJ_WAKE_TIME;
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 		}
@@ -200,9 +230,9 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
-			return;
+			return INJ_WAKE_ENDING;
 		}
-		if (pfd[0].revents)
+		if (pfd[i_sig].revents)
 			handle_signals(r);
 		if (i_sess >= 0 && pfd[i_sess].revents) {
 			if (inj_session_pump(r->session) < 0) {
@@ -224,12 +254,28 @@ void inj_run_loop(struct run *r, long ms, int with_stdin)
 		}
 		if (i_in >= 0 && pfd[i_in].revents && r->le)
 			console_line(r);
+		/* After the rest: a signal or the program's end that came with it wins. */
+		if (i_wake >= 0 && pfd[i_wake].revents && !r->done)
+			return INJ_WAKE_INPUT;
 	}
+	return INJ_WAKE_ENDING;
+}
+
+void inj_run_loop(struct run *r, long ms, int with_stdin)
+{
+	serve(r, ms, with_stdin, NULL);
 }
 
 static void console_wait(struct inj_console *con, long ms)
 {
 	inj_run_loop(con->owner, ms, 0);
+}
+
+static enum inj_wake console_wait_held(struct inj_console *con, unsigned long seen, int fd, long ms)
+{
+	const struct wake wake = { .seen = seen, .fd = fd };
+
+	return serve(con->owner, ms, 0, &wake);
 }
 
 
@@ -311,6 +357,7 @@ void inj_run_console_setup(struct run *r)
 	r->con.timeout_ms = r->opt->timeout_s * 1000;
 	r->con.gdbserver = r->opt->gdbserver;
 	r->con.wait = console_wait;
+	r->con.wait_held = console_wait_held;
 	r->con.owner = r;
 	if (r->attached) {
 		char root[64];

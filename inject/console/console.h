@@ -23,6 +23,15 @@ struct inj_link;
 struct inj_session;
 struct inj_symcache;
 
+/* Why con->wait_held returned (console_hold.c acts on each). */
+enum inj_wake {
+	INJ_WAKE_HELD,		/* con->held_events moved: the agent sent `held` */
+	INJ_WAKE_INPUT,		/* the watched terminal has input (a Ctrl-C?) or hung up */
+	INJ_WAKE_TIME,		/* the time given passed */
+	INJ_WAKE_LOST,		/* the connection to the agent is lost */
+	INJ_WAKE_ENDING,	/* memtrace is ending: the program ended, a signal */
+};
+
 struct inj_console {
 	struct inj_session *session;	/* NULL when there is no agent */
 	struct inj_symcache *syms;
@@ -35,6 +44,16 @@ struct inj_console {
 	const char *gone;		/* why there is no session, for messages */
 	/* Run memtrace's event loop for MS milliseconds (the sleep command). */
 	void (*wait)(struct inj_console *con, long ms);
+	/* The agent's `held` events so far: the event loop counts them. */
+	unsigned long held_events;
+	/*
+	 * Run memtrace's event loop until held_events differs from SEEN (events
+	 * the session queued meanwhile count), FD (-1: none) is readable or hangs
+	 * up, MS milliseconds pass (-1: no limit), the agent's connection is lost
+	 * or memtrace is ending; which one, as enum inj_wake says. The console's
+	 * own input is not read meanwhile.
+	 */
+	enum inj_wake (*wait_held)(struct inj_console *con, unsigned long seen, int fd, long ms);
 	void *owner;
 	/* monitor */
 	long monitor_ms;		/* 0: off */
@@ -60,9 +79,12 @@ long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);
 void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 
 /*
- * Arm the agent's hold on context ID and wait (at most TIMEOUT_MS, 0: no
- * limit; Ctrl-C cancels) until a thread is held: 0 with its TID and the
- * block's ADDR and SIZE, or -1 (hold cancelled, reason logged, WHAT first).
+ * The hold (console_hold.c), for coredump -c and gdb -c: arm the agent's
+ * hold on context ID and wait (at most TIMEOUT_MS, 0: no limit; Ctrl-C, a
+ * stop signal, the program's end or a lost connection cancel) for its
+ * `held` event: 0 with the held thread's TID (memtrace's numbering) and the
+ * block's ADDR and SIZE, or -1 (nothing held: the reason is logged, WHAT
+ * first, and an armed hold is cancelled with `unhold`). The session must be up.
  */
 int inj_console_hold(struct inj_console *con, const char *what, long id, long timeout_ms, int *tid,
 		     uint64_t *addr, uint64_t *size);

@@ -11,12 +11,24 @@
 # allocates again cancels (no file), bad IDs and options are refused with a
 # message, and the console goes on.  The victim notices no EINTR, exits 0,
 # and its exit report matches its EXPECT lines.
+# The hold waits for the agent's `held` event, not for a `status` polled on
+# a timer: memtrace runs under strace (its requests and the events it reads,
+# with times; not the victim), and from `hold` to `release` it reads the
+# event and then sends one `status`; during -t 0.3 it sends nothing, and
+# `unhold` goes out 0.3 s after `hold`.  Without strace that part is not run.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 command -v gdb >/dev/null || skip "gdb is not installed (the core is checked with it)"
 prog=$(victim core_victim)
-console_start h --json -o h.json "$prog" -f stop -s 60
+if command -v strace >/dev/null; then
+	printf '#!/bin/sh\nexec strace -o st.log -ttt -s 400 -e trace=sendto,recvfrom -e signal=none "%s" "$@"\n' \
+		"$MEMTRACE" >mt-strace && chmod +x mt-strace || broken "cannot write mt-strace"
+	MEMTRACE=$PWD/mt-strace console_start h --json -o h.json "$prog" -f stop -s 60
+else
+	note "strace is not installed: whether the hold polls is not checked"
+	console_start h --json -o h.json "$prog" -f stop -s 60
+fi
 wait_for test -e core_victim.started || fail_later "core_victim did not start"
 console_send 'report -c 0 --json -o ids.json'
 wait_for valid_json ids.json || fail_later "report --json -o ids.json: no valid file"
@@ -26,6 +38,7 @@ once=$(ctx_of ids.json "$prog" core_leak_once 2>/dev/null)
 console_send "coredump -c ${item:-1} -f held.core"
 WAIT_SECONDS=20 wait_for has h.out '^core written to held.core' || fail_later "coredump -c ${item:-?}: no 'core written' line"
 console_send "coredump -c ${once:-1} -t 0.3 -f never.core"
+WAIT_SECONDS=20 wait_for has h.err 'cancelled, no core written' || fail_later "coredump -c ${once:-?} -t 0.3: not cancelled"
 console_send 'coredump -c 999999'
 console_send 'coredump -n -c 1'
 console_send 'coredump -f x.core'
@@ -42,6 +55,28 @@ has h.err 'coredump -c [0-9]+: cancelled, no core written: no allocation in that
 	fail_later "coredump -c ${once:-?} -t 0.3: no message saying it timed out"
 has h.err 'no context 999999' || fail_later "coredump -c 999999: no message naming the bad context"
 [ "$(grep -c 'say when: -n (now) or -c ID' h.err)" = 2 ] || fail_later "-n with -c, or neither: no clear message"
+
+if [ -e st.log ]; then
+	# The trace, one line per message: "TIME send CMD" or "TIME event NAME".
+	awk '$2 ~ /^sendto\(/ && match($0, /\\"cmd\\":\\"[a-z-]+/) {
+		print $1, "send", substr($0, RSTART + 10, RLENGTH - 10)
+	}
+	$2 ~ /^recvfrom\(/ && match($0, /\\"event\\":\\"[a-z]+/) {
+		print $1, "event", substr($0, RSTART + 12, RLENGTH - 12)
+	}' st.log >msgs
+	seq1=$(awk '$3 == "hold" { on = 1 } on { printf "%s ", $3 } on && $3 == "release" { exit }' msgs)
+	[ "$seq1" = "hold held status release " ] ||
+		fail_later "coredump -c ${item:-?}: from hold to release memtrace saw '$seq1', not 'hold held status release' (a status before the event is a poll)"
+	seq2=$(awk '$3 == "hold" { n++ } n == 2 { printf "%s ", $3 } n == 2 && $3 == "unhold" { exit }' msgs)
+	[ "$seq2" = "hold unhold " ] ||
+		fail_later "coredump -c ${once:-?} -t 0.3: from hold to unhold memtrace saw '$seq2', not 'hold unhold' (a status while waiting is a poll)"
+	waited=$(awk '$3 == "hold" { n++; if (n == 2) t = $1 }
+		n == 2 && $3 == "unhold" { printf "%d", ($1 - t) * 1000; exit }' msgs)
+	# -t counts from just before `hold` is sent: a few ms less between the two sends.
+	[ -n "$waited" ] && [ "$waited" -ge 290 ] && [ "$waited" -lt 3300 ] ||
+		fail_later "coredump -c ${once:-?} -t 0.3: unhold went out ${waited:-?} ms after hold, not 0.3 s"
+	[ "$FAILURES" -eq 0 ] || show msgs
+fi
 
 if [ -s held.core ]; then
 	gdb -nx -batch -iex 'set debuginfod enabled off' -ex 'info threads' -ex 'bt' \
