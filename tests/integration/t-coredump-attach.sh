@@ -55,8 +55,9 @@ fi
 if gunzip -c all.core.gz >all.core 2>/dev/null; then
 	gdb -nx -batch -iex 'set debuginfod enabled off' -ex 'thread apply all bt' "$prog" all.core >all.gdb 2>&1
 	[ "$(grep -cE '^Thread [0-9]+ \(Thread .*LWP [0-9]+\)' all.gdb)" = 5 ] || fail_later "all.core: not 5 threads"
+	# "#3  0x... in f (" or, for a frame gdb shows as inlined, "#10 f (".
 	for f in main control_main core_sleeper core_reader core_poller; do
-		grep -qE "^#[0-9]+ .* $f \(" all.gdb || fail_later "all.core: no thread in $f"
+		grep -qE "^#[0-9]+ +(.* )?$f \(" all.gdb || fail_later "all.core: no thread in $f"
 	done
 	[ "$FAILURES" -eq 0 ] || show all.gdb
 else
