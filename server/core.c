@@ -5,7 +5,7 @@
  * ID are live, what is in the block at an address.
  *
  * memtrace's tables are read through the agent's exported anchor,
- * `memtrace_gdb`, by coretab.c; this file finds the anchor (a stripped
+ * `memtrace_gdb`, by common/anchortab.c; this file finds the anchor (a stripped
  * agent works: its dynamic symbols name it) and is the gdb session around
  * the tables.
  *
@@ -25,7 +25,7 @@
 
 #include "anchor.h"
 #include "core.h"
-#include "coretab.h"
+#include "anchortab.h"
 #include "gdbcmd.h"
 #include "gdbroot.h"
 #include "gdbmi.h"
@@ -42,7 +42,8 @@ struct srv_core {
 	int all_frames;
 	int live;	     /* through gdbserver, not a core */
 	FILE *sink;	     /* gdb's console text goes here while set (srv_core_run) */
-	struct srv_coretab tab; /* memtrace's tables in the core or process */
+	struct memsrc mem;	     /* gdb's reads of the core or process, for tab */
+	struct anchortab tab; /* memtrace's tables in the core or process */
 };
 
 /* mi/ logs to us: its errors come back as statuses we word ourselves, so they are INFO here. */
@@ -186,6 +187,18 @@ static char *line_with(const char *text, const char *what, char *buf, size_t siz
 	return buf;
 }
 
+/* The tables' memory source (memsrc.h): exact reads through gdb. */
+static int gdb_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (gdbmi_read_memory(arg, addr, len, buf, &got) != GDBMI_OK || got != len) {
+		errno = EFAULT;
+		return -1;
+	}
+	return 0;
+}
+
 /* Find memtrace_gdb; -1 with the reason logged. */
 static int find_anchor(struct srv_core *c)
 {
@@ -246,7 +259,7 @@ static struct srv_core *open_live(struct srv_core *c, const struct srv_core_opti
 		log_info("gdb, connecting: %s", c->warn);
 	if (o->n_sysroots)
 		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
-	if (find_anchor(c) < 0 || srv_coretab_read(&c->tab) < 0)
+	if (find_anchor(c) < 0 || anchortab_read(&c->tab) < 0)
 		goto fail;
 	free(debugdir);
 	return c;
@@ -300,7 +313,11 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 			log_err("cannot start %s: %s", o->gdb ? o->gdb : "gdb", strerror(errno));
 		goto out_free;
 	}
-	c->tab.s = c->s;
+	c->mem.read = gdb_read;
+	c->mem.arg = c->s;
+	c->mem.ptr_size = 8;	/* not used by the table reader, which takes the anchor's */
+	c->tab.m = &c->mem;
+	c->tab.where = c->live ? "the process" : "the core";
 	log_info("%s", gdbmi_session_version(c->s));
 	if (o->n_sysroots) {
 		/* gdb finds no library by itself: the server gives it those it found in the sysroots (gdbroot.h) */
@@ -341,7 +358,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 		log_info("gdb, opening the core: %s", c->warn);
 	if (o->n_sysroots)
 		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
-	if (find_anchor(c) < 0 || srv_coretab_read(&c->tab) < 0)
+	if (find_anchor(c) < 0 || anchortab_read(&c->tab) < 0)
 		goto out_session;
 	free(debugdir);
 	return c;
@@ -456,12 +473,12 @@ static void site_free(struct site *st)
  */
 static int locate(struct srv_core *c, unsigned long id, struct site *st)
 {
-	uint64_t pcs[SRV_CORETAB_MAX_DEPTH];
+	uint64_t pcs[ANCHORTAB_MAX_DEPTH];
 	unsigned depth = 0;
 	const struct gdbmi_value *threads;
 
 	*st = (struct site){ .level = -1 };
-	if (srv_coretab_ctx_pcs(&c->tab, id, pcs, &depth) < 0)
+	if (anchortab_ctx_pcs(&c->tab, id, pcs, &depth) < 0)
 		return -1;
 	if (gdbmi_cmd(c->s, &st->threads, "-thread-info") != GDBMI_OK)
 		return log_err("the threads: %s", gdb_msg(c));
@@ -626,11 +643,11 @@ out:
 
 struct blocklist {
 	uint64_t ctx;
-	struct srv_coretab_blk *b;
+	struct anchortab_blk *b;
 	size_t n, cap;
 };
 
-static int collect_block(void *arg, const struct srv_coretab_blk *b)
+static int collect_block(void *arg, const struct anchortab_blk *b)
 {
 	struct blocklist *l = arg;
 
@@ -648,7 +665,7 @@ static int collect_block(void *arg, const struct srv_coretab_blk *b)
 
 static int by_seq(const void *a, const void *b)
 {
-	uint64_t x = ((const struct srv_coretab_blk *)a)->seq, y = ((const struct srv_coretab_blk *)b)->seq;
+	uint64_t x = ((const struct anchortab_blk *)a)->seq, y = ((const struct anchortab_blk *)b)->seq;
 
 	return x < y ? -1 : x > y;
 }
@@ -658,12 +675,12 @@ int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id)
 	struct blocklist l = { .ctx = id };
 	uint64_t at, bytes = 0;
 
-	if (srv_coretab_ctx_addr(&c->tab, id, &at) < 0)
+	if (anchortab_ctx_addr(&c->tab, id, &at) < 0)
 		return -1;
 	if (!at)
 		return log_err("context %lu: no such context in this core (the IDs are those of memtrace's report)",
 			       id);
-	if (srv_coretab_walk(&c->tab, collect_block, &l) < 0) {
+	if (anchortab_walk(&c->tab, collect_block, &l) < 0) {
 		free(l.b);
 		return -1;
 	}
@@ -684,10 +701,10 @@ int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id)
 
 struct finder {
 	uint64_t addr;
-	struct srv_coretab_blk hit;
+	struct anchortab_blk hit;
 };
 
-static int find_block(void *arg, const struct srv_coretab_blk *b)
+static int find_block(void *arg, const struct anchortab_blk *b)
 {
 	struct finder *f = arg;
 
@@ -730,7 +747,7 @@ int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr_text, const
 	}
 	if (type && srv_gdbcmd_type(type, ty, sizeof(ty), why, sizeof(why)) < 0)
 		return log_err("--type: %s", why);
-	found = srv_coretab_walk(&c->tab, find_block, &f);
+	found = anchortab_walk(&c->tab, find_block, &f);
 	if (found < 0)
 		return -1;
 	if (type) {
