@@ -23,6 +23,67 @@ struct agent_gdb_memory agent_gdb_memory = {
 	.kind_contexts = AGENT_MEM_CONTEXTS,
 };
 
+/*
+ * The agent's own memory, listed for the leak scan (docs/architecture.md,
+ * "Leak verdicts"): the tables point at every live block, so memory the
+ * agent owns must never be taken for the program's roots. Every mapping
+ * agent_map makes, the agent's module and the control thread's stack are
+ * kept here and read by memtrace from the stopped process through the
+ * anchor. A kernel that names anonymous mappings (PR_SET_VMA_ANON_NAME)
+ * would do, but embedded kernels older than 5.17 cannot, so the list is
+ * ours. Full (OWN_MAPS_MAX mappings, far above what the tables make), it
+ * says so: the scan then warns that its verdicts may be too kind.
+ */
+#define OWN_MAPS_MAX 4096
+static uintptr_t own_maps[OWN_MAPS_MAX][2];	/* [lo, hi) */
+static agent_lock_t own_lock;
+
+struct agent_gdb_own agent_gdb_own = {
+	.maps = AGENT_GDB_PTR(own_maps),
+	.cap = OWN_MAPS_MAX,
+};
+
+static void own_add(void *p, size_t size)
+{
+	agent_lock(&own_lock);
+	if (agent_gdb_own.nmaps < OWN_MAPS_MAX) {
+		own_maps[agent_gdb_own.nmaps][0] = (uintptr_t)p;
+		own_maps[agent_gdb_own.nmaps][1] = (uintptr_t)p + size;
+		/* The count last: a reader stopped us between the two sees the old list. */
+		__atomic_store_n(&agent_gdb_own.nmaps, agent_gdb_own.nmaps + 1, __ATOMIC_RELEASE);
+	} else {
+		agent_gdb_own.overflow = 1;
+	}
+	agent_unlock(&own_lock);
+}
+
+static void own_remove(void *p)
+{
+	agent_lock(&own_lock);
+	for (uint64_t i = 0; i < agent_gdb_own.nmaps; i++) {
+		if (own_maps[i][0] != (uintptr_t)p)
+			continue;
+		/* The last one takes its place; for a moment it is listed twice. */
+		own_maps[i][0] = own_maps[agent_gdb_own.nmaps - 1][0];
+		own_maps[i][1] = own_maps[agent_gdb_own.nmaps - 1][1];
+		__atomic_store_n(&agent_gdb_own.nmaps, agent_gdb_own.nmaps - 1, __ATOMIC_RELEASE);
+		break;
+	}
+	agent_unlock(&own_lock);
+}
+
+void agent_mem_own_module(uintptr_t lo, uintptr_t hi)
+{
+	agent_gdb_own.self_lo = lo;
+	agent_gdb_own.self_hi = hi;
+}
+
+void agent_mem_own_thread(int tid, const void *on_stack)
+{
+	agent_gdb_own.thread_stack = (uintptr_t)on_stack;
+	__atomic_store_n(&agent_gdb_own.thread_tid, (uint64_t)tid, __ATOMIC_RELEASE);
+}
+
 #define ARENA_CHUNK (1u << 20)
 /* Room at the start of every mapping the arena makes: the link that lets
  * agent_arena_release find it again, padded to the largest alignment. */
@@ -69,6 +130,7 @@ void *agent_map(size_t size, enum agent_mem_kind kind)
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	own_add(p, size);
 	__atomic_add_fetch(&mem_bytes[kind], size, __ATOMIC_RELAXED);
 	return p;
 }
@@ -78,6 +140,7 @@ void agent_unmap(void *p, size_t size, enum agent_mem_kind kind)
 	if (!p)
 		return;
 	size = round_pages(size);
+	own_remove(p);
 	munmap(p, size);
 	__atomic_sub_fetch(&mem_bytes[kind], size, __ATOMIC_RELAXED);
 }
@@ -91,6 +154,8 @@ void *agent_remap(void *p, size_t old_size, size_t new_size, enum agent_mem_kind
 	q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
 	if (q == MAP_FAILED)
 		return NULL;
+	own_remove(p);
+	own_add(q, new_size);
 	if (new_size > old_size)
 		__atomic_add_fetch(&mem_bytes[kind], new_size - old_size, __ATOMIC_RELAXED);
 	else

@@ -7,6 +7,7 @@
 #define AGENT_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum agent_mem_kind {
 	AGENT_MEM_BLOCKS,	/* the live-block tables */
@@ -48,5 +49,14 @@ void *agent_arena_alloc(size_t size, size_t align, enum agent_mem_kind kind);
 void agent_arena_release(enum agent_mem_kind kind);
 
 size_t agent_page_size(void);
+
+/*
+ * The rest of the agent's own memory, for the leak scan's list (arena.c):
+ * the agent's module [LO, HI), and the control thread (its TID and an
+ * address on its stack: memtrace leaves out that thread's registers and
+ * the mapping holding its stack).
+ */
+void agent_mem_own_module(uintptr_t lo, uintptr_t hi);
+void agent_mem_own_thread(int tid, const void *on_stack);
 
 #endif

@@ -33,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,6 +331,8 @@ static void *control_main(void *arg)
 	(void)arg;
 	agent_guard = 1;
 	prctl(PR_SET_NAME, "memtrace-agent", 0, 0, 0);
+	/* The leak scan leaves this thread's registers and stack out (arena.h). */
+	agent_mem_own_thread((int)syscall(SYS_gettid), &arg);
 	for (;;) {
 		struct pollfd pfd[MAX_CLIENTS + 2];
 		struct client *who[MAX_CLIENTS + 2];

@@ -27,6 +27,7 @@ struct agent_gdb_anchor {
 	uint64_t hit_ctx;		/* the last break: context, block, size */
 	uint64_t hit_ptr;
 	uint64_t hit_size;
+	struct agent_gdb_ptr own;	/* struct agent_gdb_own */
 };
 
 AGENT_EXPORT struct agent_gdb_anchor memtrace_gdb = {
@@ -40,6 +41,7 @@ AGENT_EXPORT struct agent_gdb_anchor memtrace_gdb = {
 	.recording = AGENT_GDB_PTR(&agent_state.recording),
 	.failure = AGENT_GDB_PTR(&agent_state.failure),
 	.break_ctx = AGENT_GDB_PTR(&agent_gdb_break_ctx),
+	.own = AGENT_GDB_PTR(&agent_gdb_own),
 };
 
 _Static_assert(sizeof(struct agent_gdb_ptr) == 8, "anchor fields are 8 bytes");
@@ -60,6 +62,7 @@ AT(agent_gdb_anchor, break_ctx, ANCHOR_BREAK_CTX);
 AT(agent_gdb_anchor, hit_ctx, ANCHOR_HIT_CTX);
 AT(agent_gdb_anchor, hit_ptr, ANCHOR_HIT_PTR);
 AT(agent_gdb_anchor, hit_size, ANCHOR_HIT_SIZE);
+AT(agent_gdb_anchor, own, ANCHOR_OWN);
 _Static_assert(sizeof(struct agent_gdb_anchor) == 8 * ANCHOR_WORDS, "the anchor's words");
 
 AT(agent_gdb_blocks, shards, ANCHOR_B_SHARDS);
@@ -98,6 +101,16 @@ AT(agent_gdb_memory, kinds, ANCHOR_M_KINDS);
 AT(agent_gdb_memory, kind_blocks, ANCHOR_M_KIND_BLOCKS);
 AT(agent_gdb_memory, kind_contexts, ANCHOR_M_KIND_CONTEXTS);
 _Static_assert(sizeof(struct agent_gdb_memory) == 8 * ANCHOR_M_WORDS, "the memory descriptor's words");
+
+AT(agent_gdb_own, maps, ANCHOR_O_MAPS);
+AT(agent_gdb_own, nmaps, ANCHOR_O_NMAPS);
+AT(agent_gdb_own, cap, ANCHOR_O_CAP);
+AT(agent_gdb_own, overflow, ANCHOR_O_OVERFLOW);
+AT(agent_gdb_own, self_lo, ANCHOR_O_SELF_LO);
+AT(agent_gdb_own, self_hi, ANCHOR_O_SELF_HI);
+AT(agent_gdb_own, thread_tid, ANCHOR_O_THREAD_TID);
+AT(agent_gdb_own, thread_stack, ANCHOR_O_THREAD_STACK);
+_Static_assert(sizeof(struct agent_gdb_own) == 8 * ANCHOR_O_WORDS, "the own-memory descriptor's words");
 #undef AT
 
 /*

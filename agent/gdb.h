@@ -80,6 +80,18 @@ struct agent_gdb_memory {
 	uint64_t kind_contexts;
 };
 
+/* The agent's own memory (agent/arena.c), fields in order: enum anchor_own_word. */
+struct agent_gdb_own {
+	struct agent_gdb_ptr maps;	/* [cap][2] pointer-sized [lo, hi) of each mapping */
+	uint64_t nmaps;			/* listed now */
+	uint64_t cap;
+	uint64_t overflow;		/* 1: a mapping could not be listed */
+	uint64_t self_lo;		/* the agent's module */
+	uint64_t self_hi;
+	uint64_t thread_tid;		/* the control thread, 0 before it runs */
+	uint64_t thread_stack;		/* an address on its stack */
+};
+
 /*
  * Each descriptor is defined beside the table it describes (blocks.c,
  * contexts.c, arena.c), so its layout is written where the data is; gdb.c's
@@ -88,6 +100,7 @@ struct agent_gdb_memory {
 extern struct agent_gdb_blocks agent_gdb_blocks;
 extern struct agent_gdb_contexts agent_gdb_contexts;
 extern struct agent_gdb_memory agent_gdb_memory;
+extern struct agent_gdb_own agent_gdb_own;
 
 /*
  * The context id a debugger armed (memtrace-break), 0 when none. Hidden, so

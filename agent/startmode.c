@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "arena.h"
 #include "dynelf.h"
 #include "quiesce.h"
 #include "real.h"
@@ -140,6 +141,7 @@ static void self_range(void)
 			hi = base + ph[i].p_vaddr + ph[i].p_memsz;
 	}
 	agent_set_self_range(lo, hi);
+	agent_mem_own_module(lo, hi);
 }
 
 int agent_recording_begin(const struct agent_config *cfg, const char *since)

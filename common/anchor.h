@@ -35,6 +35,7 @@ enum anchor_word {
 	ANCHOR_HIT_CTX,		/* the last break: context, block, size */
 	ANCHOR_HIT_PTR,
 	ANCHOR_HIT_SIZE,
+	ANCHOR_OWN,		/* -> the agent's own memory (leaks.h leaves it out) */
 	ANCHOR_WORDS
 };
 
@@ -82,6 +83,19 @@ enum anchor_memory_word {
 	ANCHOR_M_KIND_BLOCKS,
 	ANCHOR_M_KIND_CONTEXTS,
 	ANCHOR_M_WORDS
+};
+
+/* The agent's own memory's descriptor (agent/arena.c). */
+enum anchor_own_word {
+	ANCHOR_O_MAPS,
+	ANCHOR_O_NMAPS,
+	ANCHOR_O_CAP,
+	ANCHOR_O_OVERFLOW,
+	ANCHOR_O_SELF_LO,
+	ANCHOR_O_SELF_HI,
+	ANCHOR_O_THREAD_TID,
+	ANCHOR_O_THREAD_STACK,
+	ANCHOR_O_WORDS
 };
 
 #endif
