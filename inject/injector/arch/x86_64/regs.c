@@ -6,11 +6,17 @@
 #include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
-#include <string.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
-#include "injector/regs.h"
+/* The accessors they share with the other architectures: regs_access.h. */
+typedef struct user_regs_struct arch_regs_t;
+typedef unsigned long long arch_word_t;
+#define ARCH_PC(u) ((u).rip)
+#define ARCH_SP(u) ((u).rsp)
+#define ARCH_RETVAL(u) ((u).rax)
+
+#include "injector/arch/regs_access.h"
 
 #define EFLAGS_TF 0x100u
 #define EFLAGS_DF 0x400u
@@ -18,11 +24,6 @@
 #define ERESTART_RESTARTBLOCK 516
 /* The syscall instruction: 0f 05. */
 #define SYSCALL_INSN_LEN 2
-
-size_t inj_arch_regs_size(void)
-{
-	return sizeof(struct user_regs_struct);
-}
 
 unsigned inj_arch_fp_regset(size_t *size_hint)
 {
@@ -46,57 +47,26 @@ unsigned inj_arch_max_args(void)
 	return 6;
 }
 
-static struct user_regs_struct get(const struct inj_regs *r)
-{
-	struct user_regs_struct u;
-
-	memcpy(&u, r->w, sizeof(u));
-	return u;
-}
-
-uint64_t inj_arch_pc(const struct inj_regs *r)
-{
-	return get(r).rip;
-}
-
-uint64_t inj_arch_sp(const struct inj_regs *r)
-{
-	return get(r).rsp;
-}
-
-uint64_t inj_arch_retval(const struct inj_regs *r)
-{
-	return get(r).rax;
-}
-
-void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
-{
-	struct user_regs_struct u = get(r);
-
-	u.rax = value;
-	memcpy(r->w, &u, sizeof(u));
-}
-
 void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	u.rip = pc;
 	u.rsp = sp;
 	u.orig_rax = (unsigned long long)-1;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	r->len = sizeof(u);
 }
 
 int inj_arch_restart_plain(struct inj_regs *r)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	if ((long long)u.orig_rax < 0 || (long long)u.rax != -ERESTART_RESTARTBLOCK)
 		return 0;
 	u.rax = u.orig_rax;
 	u.rip -= SYSCALL_INSN_LEN;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 1;
 }
 
@@ -107,20 +77,20 @@ long inj_arch_syscall_nr(const struct inj_regs *r)
 
 int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	/* orig_rax -1: the kernel skips the call and leaves rax as set here. */
 	(void)tid;
 	u.rax = u.orig_rax;
 	u.orig_rax = (unsigned long long)-1;
 	u.rip -= SYSCALL_INSN_LEN;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
 int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	(void)tid;
 	/* orig_rax is the number while the stop belongs to a system call, -1 otherwise. */
@@ -132,20 +102,20 @@ int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 
 int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	/* The arguments are still in their registers; only rax took the result. */
 	(void)arg0;
 	u.rax = u.orig_rax;
 	u.rip -= SYSCALL_INSN_LEN;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
 int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
 		      uint64_t sp)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 	unsigned long long *slot[6] = { &u.rdi, &u.rsi, &u.rdx, &u.rcx, &u.r8, &u.r9 };
 
 	if (nargs > 6)
@@ -160,7 +130,7 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 	/* Not in a system call: no restart applied to the call's frame. */
 	u.orig_rax = (unsigned long long)-1;
 	u.eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 

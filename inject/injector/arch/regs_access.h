@@ -1,0 +1,72 @@
+/*
+ * What every architecture's regs.c does the same way: the registers stand
+ * in inj_regs.w as the architecture's NT_PRSTATUS struct, read out whole
+ * (get) and written back whole (put), and the program counter, the stack
+ * pointer and the return value are fields of that struct. One copy of this
+ * logic serves x86_64, aarch64 and 32-bit ARM; the facts themselves (the
+ * layout, which field is which register) stay in inject/injector/arch/ARCH/.
+ *
+ * Included once, by inject/injector/arch/ARCH/regs.c, after it defines:
+ *   arch_regs_t      the NT_PRSTATUS layout;
+ *   arch_word_t      the type of one general register in it;
+ *   ARCH_PC(u), ARCH_SP(u), ARCH_RETVAL(u)
+ *                    the program counter, stack pointer and return-value
+ *                    register of an arch_regs_t U, as lvalues.
+ * Defines the static get and put and the hooks inj_arch_regs_size,
+ * inj_arch_pc, inj_arch_sp, inj_arch_retval and inj_arch_set_retval
+ * (injector/regs.h says what they return).
+ */
+#ifndef INJ_ARCH_REGS_ACCESS_H
+#define INJ_ARCH_REGS_ACCESS_H
+
+#include <string.h>
+
+#include "injector/regs.h"
+
+_Static_assert(sizeof(arch_regs_t) <= sizeof(((struct inj_regs *)0)->w),
+	       "struct inj_regs holds the whole NT_PRSTATUS regset");
+
+size_t inj_arch_regs_size(void)
+{
+	return sizeof(arch_regs_t);
+}
+
+/* R's registers as the architecture's struct, copied (no type punning of R->w). */
+static arch_regs_t get(const struct inj_regs *r)
+{
+	arch_regs_t u;
+
+	memcpy(&u, r->w, sizeof(u));
+	return u;
+}
+
+/* U back into R; R->len stays as it is. */
+static void put(struct inj_regs *r, const arch_regs_t *u)
+{
+	memcpy(r->w, u, sizeof(*u));
+}
+
+uint64_t inj_arch_pc(const struct inj_regs *r)
+{
+	return ARCH_PC(get(r));
+}
+
+uint64_t inj_arch_sp(const struct inj_regs *r)
+{
+	return ARCH_SP(get(r));
+}
+
+uint64_t inj_arch_retval(const struct inj_regs *r)
+{
+	return ARCH_RETVAL(get(r));
+}
+
+void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
+{
+	arch_regs_t u = get(r);
+
+	ARCH_RETVAL(u) = (arch_word_t)value;
+	put(r, &u);
+}
+
+#endif
