@@ -11,10 +11,21 @@
  *   arch_word_t      the type of one general register in it;
  *   ARCH_PC(u), ARCH_SP(u), ARCH_RETVAL(u)
  *                    the program counter, stack pointer and return-value
- *                    register of an arch_regs_t U, as lvalues.
+ *                    register of an arch_regs_t U, as lvalues;
+ *   ARCH_RED_ZONE    the ABI's red zone in bytes;
+ *   ARCH_MAX_ARGS    how many integer arguments go in registers;
+ *   ARCH_PC_SP_ONLY(u)
+ *                    what else U needs to stand for a thread known only by
+ *                    its PC and SP (inj_arch_set_pc_sp);
+ *   ARCH_NO_RESTART_BLOCK
+ *                    (optional) defined when the kernel rewinds the PC of an
+ *                    interrupted system call before the stop and sets up no
+ *                    restart block: inj_arch_restart_plain is then here;
+ *                    without it the architecture's regs.c defines it.
  * Defines the static get and put and the hooks inj_arch_regs_size,
- * inj_arch_pc, inj_arch_sp, inj_arch_retval and inj_arch_set_retval
- * (injector/regs.h says what they return).
+ * inj_arch_red_zone, inj_arch_max_args, inj_arch_pc, inj_arch_sp,
+ * inj_arch_retval, inj_arch_set_retval and inj_arch_set_pc_sp
+ * (injector/regs.h says what they do).
  */
 #ifndef INJ_ARCH_REGS_ACCESS_H
 #define INJ_ARCH_REGS_ACCESS_H
@@ -29,6 +40,16 @@ _Static_assert(sizeof(arch_regs_t) <= sizeof(((struct inj_regs *)0)->w),
 size_t inj_arch_regs_size(void)
 {
 	return sizeof(arch_regs_t);
+}
+
+unsigned inj_arch_red_zone(void)
+{
+	return ARCH_RED_ZONE;
+}
+
+unsigned inj_arch_max_args(void)
+{
+	return ARCH_MAX_ARGS;
 }
 
 /* R's registers as the architecture's struct, copied (no type punning of R->w). */
@@ -68,5 +89,25 @@ void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
 	ARCH_RETVAL(u) = (arch_word_t)value;
 	put(r, &u);
 }
+
+void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
+{
+	arch_regs_t u = get(r);
+
+	ARCH_PC(u) = (arch_word_t)pc;
+	ARCH_SP(u) = (arch_word_t)sp;
+	ARCH_PC_SP_ONLY(u);
+	put(r, &u);
+	r->len = sizeof(u);
+}
+
+#ifdef ARCH_NO_RESTART_BLOCK
+int inj_arch_restart_plain(struct inj_regs *r)
+{
+	/* The kernel rewound the PC before the stop and sets up no restart block then. */
+	(void)r;
+	return 0;
+}
+#endif
 
 #endif

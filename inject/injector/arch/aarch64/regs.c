@@ -23,6 +23,11 @@ typedef uint64_t arch_word_t;
 #define ARCH_PC(u) ((u).pc)
 #define ARCH_SP(u) ((u).sp)
 #define ARCH_RETVAL(u) ((u).regs[0])
+#define ARCH_RED_ZONE 0
+#define ARCH_MAX_ARGS 8
+/* The kernel rewinds the PC of an interrupted system call before the stop. */
+#define ARCH_NO_RESTART_BLOCK 1
+#define ARCH_PC_SP_ONLY(u) ((void)0) /* nothing else */
 
 #include "injector/arch/regs_access.h"
 
@@ -39,33 +44,6 @@ unsigned inj_arch_fp_regset(size_t *size_hint)
 	/* struct user_fpsimd_state: 32 x 128-bit, fpsr, fpcr, padding (528 bytes). */
 	*size_hint = 1024;
 	return NT_PRFPREG;
-}
-
-unsigned inj_arch_red_zone(void)
-{
-	return 0;
-}
-
-unsigned inj_arch_max_args(void)
-{
-	return 8;
-}
-
-void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
-{
-	arch_regs_t u = get(r);
-
-	u.pc = pc;
-	u.sp = sp;
-	put(r, &u);
-	r->len = sizeof(u);
-}
-
-int inj_arch_restart_plain(struct inj_regs *r)
-{
-	/* The kernel rewound the PC before the stop and sets up no restart block then. */
-	(void)r;
-	return 0;
 }
 
 long inj_arch_syscall_nr(const struct inj_regs *r)
@@ -121,7 +99,7 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 {
 	arch_regs_t u = get(r);
 
-	if (nargs > 8)
+	if (nargs > ARCH_MAX_ARGS)
 		return -1;
 	for (unsigned i = 0; i < nargs; i++)
 		u.regs[i] = args[i];

@@ -35,6 +35,11 @@ typedef uint32_t arch_word_t;
 #define ARCH_PC(u) ((u).uregs[ARM_PC])
 #define ARCH_SP(u) ((u).uregs[ARM_SP])
 #define ARCH_RETVAL(u) ((u).uregs[ARM_R0])
+#define ARCH_RED_ZONE 0
+#define ARCH_MAX_ARGS 4
+/* The kernel rewinds the PC of an interrupted system call before the stop. */
+#define ARCH_NO_RESTART_BLOCK 1
+#define ARCH_PC_SP_ONLY(u) ((u).uregs[ARM_CPSR] = 0x10) /* user mode, ARM state */
 
 #include "injector/arch/regs_access.h"
 
@@ -43,34 +48,6 @@ unsigned inj_arch_fp_regset(size_t *size_hint)
 	/* 32 x 64-bit registers and fpscr: 260 bytes. */
 	*size_hint = 512;
 	return NT_ARM_VFP;
-}
-
-unsigned inj_arch_red_zone(void)
-{
-	return 0;
-}
-
-unsigned inj_arch_max_args(void)
-{
-	return 4;
-}
-
-void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
-{
-	arch_regs_t u = get(r);
-
-	u.uregs[ARM_PC] = (uint32_t)pc;
-	u.uregs[ARM_SP] = (uint32_t)sp;
-	u.uregs[ARM_CPSR] = 0x10; /* user mode, ARM state */
-	put(r, &u);
-	r->len = sizeof(u);
-}
-
-int inj_arch_restart_plain(struct inj_regs *r)
-{
-	/* The kernel rewound the PC before the stop and sets up no restart block then. */
-	(void)r;
-	return 0;
 }
 
 long inj_arch_syscall_nr(const struct inj_regs *r)
@@ -124,7 +101,7 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 {
 	arch_regs_t u = get(r);
 
-	if (nargs > 4)
+	if (nargs > ARCH_MAX_ARGS)
 		return -1;
 	for (unsigned i = 0; i < nargs; i++)
 		u.uregs[ARM_R0 + i] = (uint32_t)args[i];

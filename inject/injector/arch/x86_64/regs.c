@@ -15,6 +15,9 @@ typedef unsigned long long arch_word_t;
 #define ARCH_PC(u) ((u).rip)
 #define ARCH_SP(u) ((u).rsp)
 #define ARCH_RETVAL(u) ((u).rax)
+#define ARCH_RED_ZONE 128
+#define ARCH_MAX_ARGS 6
+#define ARCH_PC_SP_ONLY(u) ((u).orig_rax = (unsigned long long)-1) /* in no system call */
 
 #include "injector/arch/regs_access.h"
 
@@ -35,27 +38,6 @@ unsigned inj_arch_fp_regset(size_t *size_hint)
 		size = c;
 	*size_hint = (size + 63) & ~(size_t)63;
 	return NT_X86_XSTATE;
-}
-
-unsigned inj_arch_red_zone(void)
-{
-	return 128;
-}
-
-unsigned inj_arch_max_args(void)
-{
-	return 6;
-}
-
-void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
-{
-	arch_regs_t u = get(r);
-
-	u.rip = pc;
-	u.rsp = sp;
-	u.orig_rax = (unsigned long long)-1;
-	put(r, &u);
-	r->len = sizeof(u);
 }
 
 int inj_arch_restart_plain(struct inj_regs *r)
@@ -118,7 +100,7 @@ int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, uns
 	arch_regs_t u = get(r);
 	unsigned long long *slot[6] = { &u.rdi, &u.rsi, &u.rdx, &u.rcx, &u.r8, &u.r9 };
 
-	if (nargs > 6)
+	if (nargs > ARCH_MAX_ARGS)
 		return -1;
 	for (unsigned i = 0; i < nargs; i++)
 		*slot[i] = args[i];
