@@ -1,8 +1,9 @@
 /*
  * What every architecture's regs.c does the same way: the registers stand
  * in inj_regs.w as the architecture's NT_PRSTATUS struct, read out whole
- * (get) and written back whole (put), and the program counter, the stack
- * pointer and the return value are fields of that struct. One copy of this
+ * (get) and written back whole (put); the program counter, the stack
+ * pointer and the return value are fields of that struct, and a remote
+ * call's arguments go in registers before the frame is set. One copy of this
  * logic serves x86_64, aarch64 and 32-bit ARM; the facts themselves (the
  * layout, which field is which register) stay in inject/injector/arch/ARCH/.
  *
@@ -22,10 +23,13 @@
  *                    interrupted system call before the stop and sets up no
  *                    restart block: inj_arch_restart_plain is then here;
  *                    without it the architecture's regs.c defines it.
+ * and, anywhere in the file, the two static functions declared below:
+ * arch_arg (where an argument goes) and arch_call_frame (the return
+ * address, stack, PC and state of a call), for inj_arch_set_call.
  * Defines the static get and put and the hooks inj_arch_regs_size,
  * inj_arch_red_zone, inj_arch_max_args, inj_arch_pc, inj_arch_sp,
- * inj_arch_retval, inj_arch_set_retval and inj_arch_set_pc_sp
- * (injector/regs.h says what they do).
+ * inj_arch_retval, inj_arch_set_retval, inj_arch_set_pc_sp and
+ * inj_arch_set_call (injector/regs.h says what they do).
  */
 #ifndef INJ_ARCH_REGS_ACCESS_H
 #define INJ_ARCH_REGS_ACCESS_H
@@ -99,6 +103,23 @@ void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
 	ARCH_PC_SP_ONLY(u);
 	put(r, &u);
 	r->len = sizeof(u);
+}
+
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i);
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp);
+
+int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
+		      uint64_t sp)
+{
+	arch_regs_t u = get(r);
+
+	if (nargs > ARCH_MAX_ARGS)
+		return -1;
+	for (unsigned i = 0; i < nargs; i++)
+		*arch_arg(&u, i) = (arch_word_t)args[i];
+	arch_call_frame(&u, fn, sp);
+	put(r, &u);
+	return 0;
 }
 
 #ifdef ARCH_NO_RESTART_BLOCK

@@ -94,21 +94,19 @@ int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 	return 0;
 }
 
-int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
-		      uint64_t sp)
+/* The I-th argument register (I < ARCH_MAX_ARGS) of U: x0-x7. */
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i)
 {
-	arch_regs_t u = get(r);
+	return &u->regs[i];
+}
 
-	if (nargs > ARCH_MAX_ARGS)
-		return -1;
-	for (unsigned i = 0; i < nargs; i++)
-		u.regs[i] = args[i];
-	u.regs[30] = 0; /* lr: return to 0 */
-	u.sp = sp;
-	u.pc = fn;
-	u.pstate &= ~PSTATE_BTYPE;
-	put(r, &u);
-	return 0;
+/* The rest of a call of FN on stack SP: AAPCS64 takes the return address in lr. */
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp)
+{
+	u->regs[30] = 0; /* lr: return to 0 */
+	u->sp = sp;
+	u->pc = fn;
+	u->pstate &= ~PSTATE_BTYPE;
 }
 
 int inj_arch_after_call(int tid, uint64_t addr)

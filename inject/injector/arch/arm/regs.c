@@ -96,27 +96,25 @@ int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 	return 0;
 }
 
-int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
-		      uint64_t sp)
+/* The I-th argument register (I < ARCH_MAX_ARGS) of U: r0-r3. */
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i)
 {
-	arch_regs_t u = get(r);
+	return &u->uregs[ARM_R0 + i];
+}
 
-	if (nargs > ARCH_MAX_ARGS)
-		return -1;
-	for (unsigned i = 0; i < nargs; i++)
-		u.uregs[ARM_R0 + i] = (uint32_t)args[i];
-	u.uregs[ARM_LR] = 0; /* return to 0, in ARM state */
-	u.uregs[ARM_SP] = (uint32_t)sp;
-	u.uregs[ARM_PC] = (uint32_t)fn & ~1u;
-	u.uregs[ARM_CPSR] &= ~CPSR_IT;
+/* The rest of a call of FN on stack SP: the return address in lr, Thumb by bit 0 of FN. */
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp)
+{
+	u->uregs[ARM_LR] = 0; /* return to 0, in ARM state */
+	u->uregs[ARM_SP] = (uint32_t)sp;
+	u->uregs[ARM_PC] = (uint32_t)fn & ~1u;
+	u->uregs[ARM_CPSR] &= ~CPSR_IT;
 	if (fn & 1)
-		u.uregs[ARM_CPSR] |= CPSR_T;
+		u->uregs[ARM_CPSR] |= CPSR_T;
 	else
-		u.uregs[ARM_CPSR] &= ~CPSR_T;
+		u->uregs[ARM_CPSR] &= ~CPSR_T;
 	/* Not in a system call: no restart applied to the call's frame. */
-	u.uregs[ARM_ORIG_R0] = 0xffffffffu;
-	put(r, &u);
-	return 0;
+	u->uregs[ARM_ORIG_R0] = 0xffffffffu;
 }
 
 int inj_arch_after_call(int tid, uint64_t addr)

@@ -94,26 +94,25 @@ int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 	return 0;
 }
 
-int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
-		      uint64_t sp)
+/* The I-th argument register (I < ARCH_MAX_ARGS) of U: rdi rsi rdx rcx r8 r9. */
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i)
 {
-	arch_regs_t u = get(r);
-	unsigned long long *slot[6] = { &u.rdi, &u.rsi, &u.rdx, &u.rcx, &u.r8, &u.r9 };
+	arch_word_t *slot[ARCH_MAX_ARGS] = { &u->rdi, &u->rsi, &u->rdx, &u->rcx, &u->r8, &u->r9 };
 
-	if (nargs > ARCH_MAX_ARGS)
-		return -1;
-	for (unsigned i = 0; i < nargs; i++)
-		*slot[i] = args[i];
-	u.rip = fn;
+	return slot[i];
+}
+
+/* The rest of a call of FN on stack SP: the return address on the stack. */
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp)
+{
+	u->rip = fn;
 	/* As after a call instruction: [rsp] is the return address (0), rsp + 8 aligned. */
-	u.rsp = sp - 8;
+	u->rsp = sp - 8;
 	/* No vector registers for a variadic callee. */
-	u.rax = 0;
+	u->rax = 0;
 	/* Not in a system call: no restart applied to the call's frame. */
-	u.orig_rax = (unsigned long long)-1;
-	u.eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
-	put(r, &u);
-	return 0;
+	u->orig_rax = (unsigned long long)-1;
+	u->eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
 }
 
 int inj_arch_after_call(int tid, uint64_t addr)
