@@ -16,12 +16,12 @@
 # -t -n -w).  The figures of docs/architecture.md ("Giving the memory back")
 # come from PAIRS=40 THREADS=1 ITERS=200000.  Exit status 1 when a run failed (status, checksum).
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD=${BUILD:-build}
 PAIRS=${PAIRS:-10}
-THREADS=${THREADS:-2}
-ITERS=${ITERS:-1000000}
-WINDOW=${WINDOW:-1000}
+churn_defaults
 [ $# -ge 2 ] || { sed -n '3,20s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 A=$(readlink -f "$1") B=$(readlink -f "$2")
 shift 2

@@ -10,6 +10,8 @@
 #
 #   bench/hostile-peers.sh [SECONDS] [PEERS]     (BUILD=build; SERVER= another server)
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 SERVER=${SERVER:-$BUILD/memtrace-server}
 SECS=${1:-30}
@@ -24,11 +26,7 @@ rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # 128 places: the well behaved (80), the slow (20) and half the oversized (15) hold the token.
 "$SERVER" --listen 127.0.0.1:0 --no-multicast --token bench-token --max-clients 128 2>"$dir/srv.err" &
 pid=$!
-for _ in $(seq 100); do
-	grep -q 'listening on' "$dir/srv.err" && break
-	sleep 0.1
-done
-port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$dir/srv.err")
+port=$(server_port "$dir/srv.err")
 [ -n "$port" ] || { cat "$dir/srv.err"; kill "$pid"; exit 1; }
 before=$(rss "$pid" VmRSS)
 echo "memtrace-server $("$SERVER" --version | cut -d' ' -f2), pid $pid, port $port: $PEERS peers for $SECS s"

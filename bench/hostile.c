@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "proto.h"
 
 enum kind { WELL, SILENT, TOKENLESS, SLOW, OVERSIZED, NKINDS };
@@ -55,14 +56,6 @@ struct peer {
 	int *lat; /* well: latencies in ms */
 	size_t nlat, cap;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int dial(struct peer *p)
 {
@@ -112,7 +105,7 @@ static int recv_full(int fd, void *buf, size_t len, int64_t deadline)
 
 	while (len) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - monotime_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
@@ -131,7 +124,7 @@ static int recv_full(int fd, void *buf, size_t len, int64_t deadline)
 /* One message (at most LEN - 1 bytes kept, NUL-terminated) within MS: 0, or -1. */
 static int recv_msg(int fd, char *buf, size_t len, int ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = monotime_ms() + ms;
 	unsigned char h[4];
 	uint32_t n;
 	char sink[4096];
@@ -161,7 +154,7 @@ static void until_closed(struct peer *p, int fd)
 {
 	char sink[4096];
 
-	while (now_ms() < end_ms) {
+	while (monotime_ms() < end_ms) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 
 		if (poll(&pf, 1, 200) > 0 && recv(fd, sink, sizeof(sink), 0) <= 0) {
@@ -204,8 +197,8 @@ static void well(struct peer *p, int fd)
 		p->refused++;
 		return;
 	}
-	while (now_ms() < end_ms) {
-		int64_t t0 = now_ms();
+	while (monotime_ms() < end_ms) {
+		int64_t t0 = monotime_ms();
 
 		snprintf(msg, sizeof(msg), "{\"v\":1,\"id\":%ld,\"cmd\":\"ping\"}", id++);
 		if (send_msg(fd, msg) < 0 || recv_msg(fd, reply, sizeof(reply), 10000) < 0 ||
@@ -214,7 +207,7 @@ static void well(struct peer *p, int fd)
 			return;
 		}
 		p->answered++;
-		keep_latency(p, (int)(now_ms() - t0));
+		keep_latency(p, (int)(monotime_ms() - t0));
 		usleep(20000);
 	}
 }
@@ -228,14 +221,14 @@ static void slow(struct peer *p, int fd)
 		p->refused++;
 		return;
 	}
-	for (size_t i = 0; i < sizeof(ping) - 1 && now_ms() < end_ms; i++) {
+	for (size_t i = 0; i < sizeof(ping) - 1 && monotime_ms() < end_ms; i++) {
 		if (send_all(fd, ping + i, 1) < 0) {
 			p->closed++;
 			return;
 		}
 		usleep(500000);
 	}
-	if (now_ms() < end_ms && recv_msg(fd, reply, sizeof(reply), 10000) == 0 && strstr(reply, "\"ok\":true"))
+	if (monotime_ms() < end_ms && recv_msg(fd, reply, sizeof(reply), 10000) == 0 && strstr(reply, "\"ok\":true"))
 		p->answered++;
 }
 
@@ -260,7 +253,7 @@ static void oversized(struct peer *p, int fd)
 
 		proto_header_put(h, 65u << 20);
 		send_all(fd, h, sizeof(h));
-		for (int i = 0; i < 16 && now_ms() < end_ms; i++)
+		for (int i = 0; i < 16 && monotime_ms() < end_ms; i++)
 			if (send_all(fd, junk, sizeof(junk)) < 0)
 				break;
 	}
@@ -271,7 +264,7 @@ static void *run(void *arg)
 	struct peer *p = arg;
 	char reply[1024];
 
-	while (now_ms() < end_ms) {
+	while (monotime_ms() < end_ms) {
 		int fd = dial(p);
 
 		if (fd < 0) {
@@ -339,7 +332,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	peers = calloc((size_t)npeers, sizeof(*peers));
-	end_ms = now_ms() + secs * 1000;
+	end_ms = monotime_ms() + secs * 1000;
 	for (int i = 0; i < npeers; i++) {
 		pthread_attr_t at;
 

@@ -28,23 +28,23 @@ struct node {
 	struct node *next;
 };
 
+/* N (SIZE bytes, or NULL) with every byte BYTE: the sites touch what they get. */
+static struct node *filled(struct node *n, int byte, size_t size)
+{
+	if (n)
+		memset(n, byte, size);
+	return n;
+}
+
 /* Four sites so the report has a few contexts, as a real program would. */
 NOIPA struct node *site_a(size_t size)
 {
-	struct node *n = malloc(size);
-
-	if (n)
-		memset(n, 0xa1, size);
-	return n;
+	return filled(malloc(size), 0xa1, size);
 }
 
 NOIPA struct node *site_b(size_t size)
 {
-	struct node *n = malloc(size);
-
-	if (n)
-		memset(n, 0xb2, size);
-	return n;
+	return filled(malloc(size), 0xb2, size);
 }
 
 NOIPA struct node *site_c(size_t size)
@@ -58,11 +58,7 @@ NOIPA struct node *site_c(size_t size)
 
 NOIPA struct node *site_d(size_t size)
 {
-	struct node *n = malloc(size);
-
-	if (n)
-		memset(n, 0xd4, size);
-	return n;
+	return filled(malloc(size), 0xd4, size);
 }
 
 static struct node *(*const sites[4])(size_t) = { site_a, site_b, site_c, site_d };

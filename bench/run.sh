@@ -12,12 +12,12 @@
 # exit, wrong checksum, missing or unreadable report) or a program is missing.
 # Missing a goal is printed, not an error.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-5}
-THREADS=${THREADS:-2}
-ITERS=${ITERS:-1000000}
-WINDOW=${WINDOW:-1000}
+churn_defaults
 LIVE=${LIVE:-1000000}
 
 GOAL_NS=100            # ns per allocation, memtrace --unwind fp

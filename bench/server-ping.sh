@@ -13,6 +13,8 @@
 # long the big peers took, and the server's peak RSS. SERVER defaults to
 # $BUILD/memtrace-server (give $BUILD/asan/memtrace-server for the ASan one).
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD=${BUILD:-build}
 SERVER=${1:-$BUILD/memtrace-server}
@@ -36,11 +38,7 @@ trap cleanup EXIT
 mkdir -p "$dir/sys"
 "$SERVER" --listen 127.0.0.1:0 --no-multicast "$dir/sys" 2>"$dir/srv.err" &
 srv=$!
-for _ in $(seq 100); do
-	grep -q 'listening on' "$dir/srv.err" && break
-	sleep 0.1
-done
-port=$(sed -n 's/^memtrace-server: listening on .*:\([0-9]*\)$/\1/p' "$dir/srv.err")
+port=$(server_port "$dir/srv.err")
 [ -n "$port" ] || { cat "$dir/srv.err" >&2; exit 1; }
 
 steps=(hello)

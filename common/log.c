@@ -89,6 +89,18 @@ void *log_err_null(const char *fmt, ...)
 	return NULL;
 }
 
+int log_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", log_name);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", log_name);
+	va_end(ap);
+	return 2;
+}
+
 void log_oom(void)
 {
 	log_err("out of memory");

@@ -46,6 +46,14 @@ void log_oom(void) __attribute__((noreturn));
  */
 int log_errbuf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * A usage error on the command line: prints "NAME: text" and "Try 'NAME
+ * --help'." (NAME as log_set_name gave it, which is then the command's own
+ * name) and returns 2, the exit status both programs give bad usage:
+ * `return log_usage("...");`. Printed at every level.
+ */
+int log_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

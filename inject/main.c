@@ -78,18 +78,6 @@ static const char usage_status[] =
 	"failed, 10 no safe point in time or remote call failed, 11 another memtrace attached\n"
 	"(docs/user-guide.md).\n";
 
-static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "memtrace: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\nTry 'memtrace --help'.\n");
-	va_end(ap);
-	return EXIT_USAGE;
-}
-
 static const char *const link_option[] = {
 	[INJ_LINK_CONNECT] = "--connect", [INJ_LINK_MULTICAST] = "--multicast", [INJ_LINK_LISTEN] = "--listen",
 };
@@ -102,21 +90,21 @@ static int parse_link(struct options *o, enum inj_link_mode mode, const char *ar
 	char err[400];
 
 	if (o->link.mode == mode)
-		return -usage_error("%s given twice", name);
+		return -log_usage("%s given twice", name);
 	if (o->link.mode != INJ_LINK_NONE)
-		return -usage_error("%s and %s: give one of --connect, --multicast and --listen",
+		return -log_usage("%s and %s: give one of --connect, --multicast and --listen",
 				    link_option[o->link.mode], name);
 	o->link.mode = mode;
 	if (mode == INJ_LINK_MULTICAST && !arg)
 		arg = NET_MCAST_GROUP;
 	if ((mode == INJ_LINK_LISTEN ? net_parse_listen : net_parse_hostport)(arg, name, &o->link.addr, err,
 									    sizeof(err)) < 0)
-		return -usage_error("%s", err);
+		return -log_usage("%s", err);
 	if (mode == INJ_LINK_CONNECT && !o->link.addr.host[0])
-		return -usage_error("--connect '%s': which host? give HOST or HOST:PORT", arg);
+		return -log_usage("--connect '%s': which host? give HOST or HOST:PORT", arg);
 	if (mode == INJ_LINK_MULTICAST && (inet_pton(AF_INET, o->link.addr.host, &group) != 1 ||
 					   !IN_MULTICAST(ntohl(group.s_addr))))
-		return -usage_error("--multicast=%s: GROUP must be an IPv4 multicast address (224.0.0.0 to "
+		return -log_usage("--multicast=%s: GROUP must be an IPv4 multicast address (224.0.0.0 to "
 				    "239.255.255.255), like the default %s", arg, NET_MCAST_GROUP);
 	return 0;
 }
@@ -127,14 +115,14 @@ static int parse_token(struct options *o, const char *token, const char *file)
 	char err[400];
 
 	if (o->link.token)
-		return -usage_error("%s", "one token: --token or --token-file, once");
+		return -log_usage("%s", "one token: --token or --token-file, once");
 	if (file) {
 		if (net_token_load(file, &o->link.token, err, sizeof(err)) < 0)
-			return -usage_error("%s", err);
+			return -log_usage("%s", err);
 		return 0;
 	}
 	if (net_token_check(token, err, sizeof(err)) < 0)
-		return -usage_error("--token: %s", err);
+		return -log_usage("--token: %s", err);
 	o->link.token = xstrdup(token);
 	return 0;
 }
@@ -161,12 +149,12 @@ static int open_console(struct options *o)
 	}
 	if (fd < 0) {
 		e = errno;
-		usage_error("--console %s: %s", o->console, strerror(e));
+		log_usage("--console %s: %s", o->console, strerror(e));
 		return -1;
 	}
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
-		usage_error("--console %s: is a directory; give a file, a FIFO or a terminal", o->console);
+		log_usage("--console %s: is a directory; give a file, a FIFO or a terminal", o->console);
 		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -216,7 +204,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'p':
 			if (parse_long(optarg, 1, 0x7fffffffL, &v) < 0)
-				return -usage_error("-p takes a process id, not '%s'", optarg);
+				return -log_usage("-p takes a process id, not '%s'", optarg);
 			o->attach_pid = (int)v;
 			break;
 		case 'o':
@@ -230,9 +218,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CONSOLE:
 			if (o->console)
-				return -usage_error("--console given twice");
+				return -log_usage("--console given twice");
 			if (!*optarg)
-				return -usage_error("--console wants a file to read commands from, or - for "
+				return -log_usage("--console wants a file to read commands from, or - for "
 						    "standard input");
 			o->console = optarg;
 			break;
@@ -241,20 +229,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_UNWIND:
 			if (strcmp(optarg, "fp") && strcmp(optarg, "libunwind"))
-				return -usage_error("--unwind takes fp or libunwind, not '%s'", optarg);
+				return -log_usage("--unwind takes fp or libunwind, not '%s'", optarg);
 			if (!AGENT_FP_SUPPORTED && !strcmp(optarg, "fp"))
-				return -usage_error("--unwind fp is not available here (%s); use --unwind "
+				return -log_usage("--unwind fp is not available here (%s); use --unwind "
 						    "libunwind", AGENT_FP_WHY_NOT);
 			o->unwind = optarg;
 			break;
 		case 'd':
 			if (parse_long(optarg, 1, AGENT_MAX_DEPTH, &v) < 0)
-				return -usage_error("--depth takes a number from 1 to 64, not '%s'", optarg);
+				return -log_usage("--depth takes a number from 1 to 64, not '%s'", optarg);
 			o->depth = (int)v;
 			break;
 		case 't':
 			if (parse_long(optarg, 1, 3600, &v) < 0)
-				return -usage_error("--timeout takes seconds from 1 to 3600, not '%s'", optarg);
+				return -log_usage("--timeout takes seconds from 1 to 3600, not '%s'", optarg);
 			o->timeout_s = (int)v;
 			break;
 		case OPT_NOSIG:
@@ -276,7 +264,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_GDBSERVER:
 			if (!*optarg)
-				return -usage_error("--gdbserver wants the path of gdbserver on this device");
+				return -log_usage("--gdbserver wants the path of gdbserver on this device");
 			o->gdbserver = optarg;
 			break;
 		case 'v':
@@ -296,27 +284,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case '?':
 		default:
 			if (optopt >= 256) /* a long option without its value, or with one it takes not */
-				return -usage_error(strchr(argv[optind - 1], '=') ? "option '%s' takes no value"
+				return -log_usage(strchr(argv[optind - 1], '=') ? "option '%s' takes no value"
 										  : "option '%s' needs a value",
 						    argv[optind - 1]);
 			if (optopt && optopt != '?')
-				return -usage_error("option -%c needs a value or is unknown", optopt);
-			return -usage_error("unknown option '%s'", argv[optind - 1]);
+				return -log_usage("option -%c needs a value or is unknown", optopt);
+			return -log_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	log_set_level(verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_WARN : verbose == 1 ? LOG_INFO : LOG_DEBUG);
 	if (o->link.token && o->link.mode == INJ_LINK_NONE)
-		return -usage_error("%s", "a token is for the link to memtrace-server: give --connect, --multicast "
+		return -log_usage("%s", "a token is for the link to memtrace-server: give --connect, --multicast "
 				    "or --listen too");
 	if (o->console && open_console(o) < 0)
 		return -EXIT_USAGE;
 	if (o->attach_pid) {
 		if (optind < argc)
-			return -usage_error("-p %d and a program to start: give one or the other", o->attach_pid);
+			return -log_usage("-p %d and a program to start: give one or the other", o->attach_pid);
 		return optind;
 	}
 	if (optind >= argc)
-		return -usage_error("%s", "no program given: memtrace [OPTIONS] PROG [ARGS...], or memtrace -p PID");
+		return -log_usage("%s", "no program given: memtrace [OPTIONS] PROG [ARGS...], or memtrace -p PID");
 	return optind;
 }
 

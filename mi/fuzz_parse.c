@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gdbmi.h"
+#include "push_pieces.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -117,23 +118,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gdbmi_parser *p = gdbmi_parser_new(on_record, NULL);
 	uint32_t seed = 2166136261u;
 	struct gdbmi_record *rec;
-	size_t at = 0;
 	char *out;
 
 	if (!p)
 		return 0;
 	for (size_t i = 0; i < size && i < 8; i++)
 		seed = (seed ^ data[i]) * 16777619u;
-	while (at < size) {
-		size_t n;
-
-		seed = seed * 1103515245u + 12345u;
-		n = 1 + (seed >> 16) % 97;
-		if (n > size - at)
-			n = size - at;
-		gdbmi_parser_push(p, data + at, n);
-		at += n;
-	}
+	gdbmi_push_pieces(p, data, size, &seed, 97);
 	gdbmi_parser_finish(p);
 	gdbmi_parser_free(p);
 

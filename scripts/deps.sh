@@ -17,6 +17,8 @@
 #                             sysroots) and exit 1; the steps of `make check`
 #                             run this after its one `make deps`
 set -eu
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 only_check=0
 if [ "${1:-}" = --check ]; then
@@ -80,15 +82,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: missing packages:$missing, and apt-get is not available; install them by hand" >&2
 	exit 1
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO="sudo"
-	else
-		echo "deps: missing packages:$missing; run as root or install sudo" >&2
-		exit 1
-	fi
-fi
+need_root "deps: missing packages:$missing; run as root or install sudo"
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 # The sysroots need the foreign architectures' indexes: adding them before

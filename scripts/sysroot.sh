@@ -26,6 +26,8 @@
 # virtio network card needs (not the other 350 MB of modules), in
 # .../guest-DEBARCH/modules in the order they load.
 set -eu
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 quiet=0
 mode=sysroot
@@ -111,15 +113,7 @@ if [ $only_check = 1 ]; then
 	exit 1
 fi
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO="sudo"
-	else
-		echo "sysroot: run as root or install sudo (needs apt-get and dpkg --add-architecture)" >&2
-		exit 1
-	fi
-fi
+need_root "sysroot: run as root or install sudo (needs apt-get and dpkg --add-architecture)"
 export DEBIAN_FRONTEND=noninteractive
 
 # apt-get download needs the architecture's package index: add the

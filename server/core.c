@@ -229,6 +229,30 @@ static int find_anchor(struct srv_core *c)
 }
 
 /*
+ * How opening a core and reaching a live device both end, once gdb holds
+ * the target: gdb's warnings at the info level (DOING names the step), the
+ * sysroots' libraries given to gdb, memtrace_gdb found and the table read.
+ * Takes DEBUGDIR (freed). C, or NULL (C closed, logged).
+ */
+static struct srv_core *core_ready(struct srv_core *c, const struct srv_core_options *o, const char *doing,
+				   char *debugdir)
+{
+	int failed;
+
+	if (c->warn)
+		log_info("gdb, %s: %s", doing, c->warn);
+	if (o->n_sysroots)
+		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
+	failed = find_anchor(c) < 0 || anchortab_read(&c->tab) < 0;
+	free(debugdir);
+	if (failed) {
+		srv_core_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
  * The live half of srv_core_open: the program, then `target remote | REMOTE`
  * (gdbserver at the other end, attached, every thread stopped). No function
  * of the target is ever called from here: `print f()` is refused by gdb.
@@ -255,14 +279,7 @@ static struct srv_core *open_live(struct srv_core *c, const struct srv_core_opti
 		log_err("gdb could not reach gdbserver on the device: %s", gdb_msg(c));
 		goto fail;
 	}
-	if (c->warn)
-		log_info("gdb, connecting: %s", c->warn);
-	if (o->n_sysroots)
-		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
-	if (find_anchor(c) < 0 || anchortab_read(&c->tab) < 0)
-		goto fail;
-	free(debugdir);
-	return c;
+	return core_ready(c, o, "connecting", debugdir);
 fail:
 	free(debugdir);
 	srv_core_close(c);
@@ -354,14 +371,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 			o->exe, line);
 		goto out_session;
 	}
-	if (c->warn)
-		log_info("gdb, opening the core: %s", c->warn);
-	if (o->n_sysroots)
-		srv_gdbroot_load(c->s, o->sysroots, o->n_sysroots);
-	if (find_anchor(c) < 0 || anchortab_read(&c->tab) < 0)
-		goto out_session;
-	free(debugdir);
-	return c;
+	return core_ready(c, o, "opening the core", debugdir);
 out_session:
 	free(debugdir);
 out_free:

@@ -29,7 +29,6 @@
 #include "util.h"
 
 #define EXIT_FAIL 1
-#define EXIT_USAGE 2
 /* The contract's time limits; MEMTRACE_SERVER_TIMEOUTS_MS=HELLO,STALL,UNREAD changes them (tests). */
 #define HELLO_MS 5000 /* short: a connection without a hello holds a --max-pending place */
 #define STALL_MS 30000
@@ -136,7 +135,6 @@ struct options {
 	const char *core_option; /* one --core option given, for the usage errors */
 };
 
-static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...);
 
 /* "SIZE[K|M|G|T]" (powers of 1024) from 1 byte to 1 TiB into *OUT. 0 or -1. */
 static int parse_bytes(const char *arg, uint64_t *out)
@@ -172,30 +170,18 @@ static int add_cmd(struct options *o, int kind, const char *opt, const char *arg
 	long id;
 
 	if (o->n_cmd == MAX_CORE_CMDS)
-		return usage_error("more than %d commands", MAX_CORE_CMDS);
+		return log_usage("more than %d commands", MAX_CORE_CMDS);
 	*c = (struct core_cmd){ .kind = kind, .addr = arg, .bytes = 64 };
 	if (kind != CMD_INSPECT) {
 		if (parse_long(arg, 1, 0x7fffffffL, &id) < 0)
-			return usage_error("%s '%s': a context ID from memtrace's report (a number from 1)", opt, arg);
+			return log_usage("%s '%s': a context ID from memtrace's report (a number from 1)", opt, arg);
 		c->id = (unsigned long)id;
 	} else if (!*arg) {
-		return usage_error("--inspect: which address?");
+		return log_usage("--inspect: which address?");
 	}
 	o->n_cmd++;
 	o->core_option = opt;
 	return 0;
-}
-
-static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "memtrace-server: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\nTry 'memtrace-server --help'.\n");
-	va_end(ap);
-	return EXIT_USAGE;
 }
 
 /* 0 to go on, -1 when done (help, version), or the exit status of a usage error. */
@@ -253,21 +239,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_LISTEN:
 			o->net_option = "--listen";
 			if (net_parse_listen(optarg, "--listen", &o->listen, err, sizeof(err)) < 0)
-				return usage_error("%s", err);
+				return log_usage("%s", err);
 			o->listen_given = 1;
 			break;
 		case 'c':
 			o->net_option = "--connect";
 			if (net_parse_hostport(optarg, "--connect", &o->connect, err, sizeof(err)) < 0)
-				return usage_error("%s", err);
+				return log_usage("%s", err);
 			if (!o->connect.host[0])
-				return usage_error("--connect '%s': which host?", optarg);
+				return log_usage("--connect '%s': which host?", optarg);
 			o->connect_given = 1;
 			break;
 		case OPT_GROUP:
 			o->net_option = "--multicast-group";
 			if (net_parse_hostport(optarg, "--multicast-group", &o->group, err, sizeof(err)) < 0)
-				return usage_error("%s", err);
+				return log_usage("%s", err);
 			break;
 		case OPT_NO_MULTICAST:
 			o->net_option = "--no-multicast";
@@ -284,18 +270,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_CLIENTS:
 			o->net_option = "--max-clients";
 			if (parse_long(optarg, 1, 10000, &o->max_clients) < 0)
-				return usage_error("--max-clients '%s': a number from 1 to 10000", optarg);
+				return log_usage("--max-clients '%s': a number from 1 to 10000", optarg);
 			break;
 		case OPT_MAX_PENDING:
 			o->net_option = "--max-pending";
 			if (parse_long(optarg, 1, 10000, &o->max_pending) < 0)
-				return usage_error("--max-pending '%s': a number from 1 to 10000", optarg);
+				return log_usage("--max-pending '%s': a number from 1 to 10000", optarg);
 			break;
 		case OPT_CORE_BUDGET:
 		case OPT_PEER_CORE_BUDGET:
 			o->net_option = c == OPT_CORE_BUDGET ? "--core-budget" : "--peer-core-budget";
 			if (parse_bytes(optarg, c == OPT_CORE_BUDGET ? &o->core_budget : &o->peer_core_budget) < 0)
-				return usage_error("%s '%s': a size in bytes, with K, M, G or T (1024s) if wanted, "
+				return log_usage("%s '%s': a size in bytes, with K, M, G or T (1024s) if wanted, "
 						   "from 1 to 1T (e.g. 512M)", o->net_option, optarg);
 			break;
 		case OPT_CORES:
@@ -327,14 +313,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_TYPE:
 		case OPT_BYTES:
 			if (!o->n_cmd || o->cmd[o->n_cmd - 1].kind != CMD_INSPECT)
-				return usage_error("%s goes after the --inspect ADDR it is for",
+				return log_usage("%s goes after the --inspect ADDR it is for",
 						   c == OPT_TYPE ? "--type" : "--bytes");
 			if (c == OPT_TYPE) {
 				if (!*optarg)
-					return usage_error("--type: which type?");
+					return log_usage("--type: which type?");
 				o->cmd[o->n_cmd - 1].type = optarg;
 			} else if (parse_long(optarg, 1, 4096, &n) < 0) {
-				return usage_error("--bytes '%s': a number from 1 to 4096", optarg);
+				return log_usage("--bytes '%s': a number from 1 to 4096", optarg);
 			} else {
 				o->cmd[o->n_cmd - 1].bytes = n;
 			}
@@ -353,40 +339,40 @@ static int parse_options(int argc, char **argv, struct options *o)
 			printf("memtrace-server %s\n", MEMTRACE_VERSION);
 			return -1;
 		default:
-			return usage_error("unknown option");
+			return log_usage("unknown option");
 		}
 	}
 	log_set_level(level);
 	o->sysroots = argv + optind;
 	o->n_sysroots = (size_t)(argc - optind);
 	if (o->report && o->net_option)
-		return usage_error("%s is for serving, not with --report", o->net_option);
+		return log_usage("%s is for serving, not with --report", o->net_option);
 	if (o->core.core) {
 		if (o->report)
-			return usage_error("--core and --report: give one");
+			return log_usage("--core and --report: give one");
 		if (o->net_option)
-			return usage_error("%s is for serving, not with --core", o->net_option);
+			return log_usage("%s is for serving, not with --core", o->net_option);
 		if (o->json)
-			return usage_error("--json goes with --report FILE, not with --core");
+			return log_usage("--json goes with --report FILE, not with --core");
 		if (!o->core.exe)
-			return usage_error("--core: give the program the core was taken of with --exe PROG");
+			return log_usage("--core: give the program the core was taken of with --exe PROG");
 		if (!o->n_cmd)
-			return usage_error("--core: what to show? --frames ID, --blocks ID or --inspect ADDR");
+			return log_usage("--core: what to show? --frames ID, --blocks ID or --inspect ADDR");
 		o->core.sysroots = o->sysroots;
 		o->core.n_sysroots = o->n_sysroots;
 	} else if (o->core_option) {
-		return usage_error("%s goes with --core CORE", o->core_option);
+		return log_usage("%s goes with --core CORE", o->core_option);
 	}
 	if (!o->report && o->json)
-		return usage_error("--json goes with --report FILE");
+		return log_usage("--json goes with --report FILE");
 	if (token_arg && token_file)
-		return usage_error("--token and --token-file: give one");
+		return log_usage("--token and --token-file: give one");
 	if (token_arg) {
 		if (net_token_check(token_arg, err, sizeof(err)) < 0)
-			return usage_error("--token: %s", err);
+			return log_usage("--token: %s", err);
 		o->token = xstrdup(token_arg);
 	} else if (token_file && net_token_load(token_file, &o->token, err, sizeof(err)) < 0) {
-		return usage_error("%s", err);
+		return log_usage("%s", err);
 	}
 	if (!o->group.host[0])
 		net_parse_hostport(NET_MCAST_GROUP, "--multicast-group", &o->group, err, sizeof(err));

@@ -1,8 +1,9 @@
 /*
  * A stopped thread's registers: reading and writing them (regs.c, through
  * PTRACE_GETREGSET / PTRACE_SETREGSET) and what they mean on this
- * architecture (inject/arch/<arch>/regs.c, one of them built, chosen by the
- * Makefile's ARCH). Generic code uses only these hooks. Both the tasks'
+ * architecture (inject/injector/arch/<arch>/regs.c, one of them built,
+ * chosen by the Makefile's ARCH; what they do alike is in
+ * arch/regs_access.h). Generic code uses only these hooks. Both the tasks'
  * code (ptrace.c: system calls cut at a stop) and the remote calls
  * (remote.c) are built on them; this file needs neither.
  */

@@ -72,6 +72,7 @@
 #include <cjson/cJSON.h>
 
 #include "net.h"
+#include "monotime.h"
 #include "proto.h"
 
 static int wait_s = 10;
@@ -84,14 +85,6 @@ static struct {
 	int fd;
 } chans[MAX_CHANS];
 static int nchans;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void __attribute__((noreturn)) die(const char *what)
 {
@@ -138,7 +131,7 @@ static int read_full(int fd, void *buf, size_t len, int64_t deadline)
 
 	while (len) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - monotime_ms();
 		ssize_t n;
 
 		if (left <= 0)
@@ -159,7 +152,7 @@ static int read_full(int fd, void *buf, size_t len, int64_t deadline)
 /* One message, printed; -1 when the script must end (closed, timeout). The body in *OUT if asked. */
 static int recv_msg(int fd, char **out)
 {
-	int64_t deadline = now_ms() + wait_s * 1000;
+	int64_t deadline = monotime_ms() + wait_s * 1000;
 	unsigned char h[PROTO_HEADER_SIZE];
 	uint32_t len;
 	char *body;
@@ -367,9 +360,9 @@ static int step(int fd, const char *step)
 		return recv_msg(fd, NULL);
 	}
 	if (IS("await")) {
-		int64_t deadline = now_ms() + wait_s * 1000;
+		int64_t deadline = monotime_ms() + wait_s * 1000;
 
-		while (access(val ? val : "", F_OK) != 0 && now_ms() < deadline)
+		while (access(val ? val : "", F_OK) != 0 && monotime_ms() < deadline)
 			usleep(20000);
 		return 0;
 	}
@@ -454,9 +447,9 @@ static int step(int fd, const char *step)
 		send_msg(fd, buf, strlen(buf));
 		send_elf(ch, sent, f);
 		if (hold && hold[1] == '@') {
-			int64_t deadline = now_ms() + wait_s * 1000;
+			int64_t deadline = monotime_ms() + wait_s * 1000;
 
-			while (access(hold + 2, F_OK) != 0 && now_ms() < deadline)
+			while (access(hold + 2, F_OK) != 0 && monotime_ms() < deadline)
 				usleep(20000);
 		} else if (hold) {
 			usleep((useconds_t)(atof(hold + 1) * 1e6));
@@ -474,7 +467,7 @@ static int step(int fd, const char *step)
 		if (!took)
 			die("out of memory");
 		for (i = 0; i < n; i++) {
-			int64_t t0 = now_ms();
+			int64_t t0 = monotime_ms();
 			char *reply = NULL;
 
 			snprintf(buf, sizeof(buf), "{\"v\":1,\"id\":%ld,\"cmd\":\"ping\"}", next_id++);
@@ -488,7 +481,7 @@ static int step(int fd, const char *step)
 				break;
 			}
 			free(reply);
-			took[i] = (long)(now_ms() - t0);
+			took[i] = (long)(monotime_ms() - t0);
 			if (took[i] > worst)
 				worst = took[i];
 			usleep((useconds_t)ms * 1000);
@@ -505,12 +498,12 @@ static int step(int fd, const char *step)
 		return 0;
 	}
 	if (IS("expect-close")) {
-		int64_t deadline = now_ms() + wait_s * 1000;
+		int64_t deadline = monotime_ms() + wait_s * 1000;
 		char sink[65536];
 
 		for (;;) {
 			struct pollfd pf = { .fd = fd, .events = POLLIN };
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - monotime_ms();
 			ssize_t n;
 
 			if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
@@ -644,13 +637,13 @@ static void discover(const char *group, int n)
 		if (sendto(fd, q, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 			fprintf(stderr, "linkpeer: sendto: %s\n", strerror(errno));
 	}
-	deadline = now_ms() + wait_s * 1000;
+	deadline = monotime_ms() + wait_s * 1000;
 	for (;;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
 		char buf[2048], fs[64];
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - monotime_ms();
 		ssize_t got;
 		cJSON *a;
 

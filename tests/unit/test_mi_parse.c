@@ -12,6 +12,7 @@
  * Exit status: 0 pass, 1 fail (one "FAIL" line per failed check), 99 broken.
  */
 #include "../../mi/gdbmi.h"
+#include "../../mi/push_pieces.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -416,27 +417,17 @@ static void test_random_chunks(void)
 			   "func=\"f\\303\\251\",line=\"3\"}]\r&\"log\\n\"\n*stopped\r\n";
 	size_t len = strlen(text);
 	struct collected whole = { 0 };
-	unsigned seed = (unsigned)check_seed(12345);
+	uint32_t seed = (uint32_t)check_seed(12345);
 
 	feed(&whole, text, len, 0);
 	CHECK(whole.n == 5, "5 records, got %zu", whole.n);
 	for (int round = 0; round < 500; round++) {
 		struct collected c = { 0 };
 		struct gdbmi_parser *p = gdbmi_parser_new(collect, &c);
-		size_t at = 0;
 
 		if (!p)
 			broken("gdbmi_parser_new");
-		while (at < len) {
-			size_t n;
-
-			seed = seed * 1103515245 + 12345;
-			n = 1 + (seed >> 16) % 9;
-			if (n > len - at)
-				n = len - at;
-			gdbmi_parser_push(p, text + at, n);
-			at += n;
-		}
+		gdbmi_push_pieces(p, text, len, &seed, 9);
 		gdbmi_parser_finish(p);
 		gdbmi_parser_free(p);
 		CHECK(c.n == whole.n, "round %d: %zu records", round, c.n);

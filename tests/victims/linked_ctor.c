@@ -25,13 +25,7 @@ static unsigned char *grown;
 
 NOINLINE static void ctor_leak(void)
 {
-	unsigned char *p = malloc(1000);
-
-	if (!p)
-		vt_die("malloc in a constructor");
-	memset(p, 'c', 1000);
-	vt_touch(p);
-	vt_expect("ctor_leak", 1, 1000);
+	vt_leak_one(malloc(1000), 1000, 'c', "ctor_leak", "malloc in a constructor");
 }
 
 NOINLINE static void ctor_keep(void)

@@ -27,13 +27,7 @@ int linked_spawn_exec_ok, linked_spawn_fork_ok;
 
 NOINLINE static void ctor_spawn_leak(void)
 {
-	unsigned char *p = malloc(500);
-
-	if (!p)
-		vt_die("malloc in a constructor");
-	memset(p, 's', 500);
-	vt_touch(p);
-	vt_expect("ctor_spawn_leak", 1, 500);
+	vt_leak_one(malloc(500), 500, 's', "ctor_spawn_leak", "malloc in a constructor");
 }
 
 /* Whether child PID ended with status 0. */

@@ -299,6 +299,21 @@ static VT_UNUSED void vt_touch(void *p)
 }
 
 /*
+ * P, the SIZE bytes that the NOINLINE function FUNC has just allocated, as
+ * the one leak the report must charge to FUNC: filled with BYTE, touched,
+ * and its EXPECT line printed. WHAT names the allocation when P is NULL
+ * (the victim dies).
+ */
+static VT_UNUSED void vt_leak_one(void *p, size_t size, int byte, const char *func, const char *what)
+{
+	if (!p)
+		vt_die(what);
+	memset(p, byte, size);
+	vt_touch(p);
+	vt_expect(func, 1, size);
+}
+
+/*
  * Threads on stacks the victim maps itself.  glibc keeps the stacks of joined
  * threads in a cache together with their TLS vector, a calloc'ed block that
  * stays live until exit and would be charged to the victim function that

@@ -9,18 +9,27 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "injector/regs.h"
-
-struct a64_regs {
+/* struct user_pt_regs; the accessors they share with the other architectures: regs_access.h. */
+typedef struct {
 	uint64_t regs[31];
 	uint64_t sp;
 	uint64_t pc;
 	uint64_t pstate;
-};
+} arch_regs_t;
+typedef uint64_t arch_word_t;
+#define ARCH_PC(u) ((u).pc)
+#define ARCH_SP(u) ((u).sp)
+#define ARCH_RETVAL(u) ((u).regs[0])
+#define ARCH_RED_ZONE 0
+#define ARCH_MAX_ARGS 8
+/* The kernel rewinds the PC of an interrupted system call before the stop. */
+#define ARCH_NO_RESTART_BLOCK 1
+#define ARCH_PC_SP_ONLY(u) ((void)0) /* nothing else */
+
+#include "injector/arch/regs_access.h"
 
 /* PSTATE.BTYPE: a branch type left over from the interrupted code. */
 #define PSTATE_BTYPE 0xc00ull
@@ -30,74 +39,11 @@ struct a64_regs {
 #define NT_ARM_SYSTEM_CALL 0x404
 #endif
 
-size_t inj_arch_regs_size(void)
-{
-	return sizeof(struct a64_regs);
-}
-
 unsigned inj_arch_fp_regset(size_t *size_hint)
 {
 	/* struct user_fpsimd_state: 32 x 128-bit, fpsr, fpcr, padding (528 bytes). */
 	*size_hint = 1024;
 	return NT_PRFPREG;
-}
-
-unsigned inj_arch_red_zone(void)
-{
-	return 0;
-}
-
-unsigned inj_arch_max_args(void)
-{
-	return 8;
-}
-
-static struct a64_regs get(const struct inj_regs *r)
-{
-	struct a64_regs u;
-
-	memcpy(&u, r->w, sizeof(u));
-	return u;
-}
-
-uint64_t inj_arch_pc(const struct inj_regs *r)
-{
-	return get(r).pc;
-}
-
-uint64_t inj_arch_sp(const struct inj_regs *r)
-{
-	return get(r).sp;
-}
-
-uint64_t inj_arch_retval(const struct inj_regs *r)
-{
-	return get(r).regs[0];
-}
-
-void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
-{
-	struct a64_regs u = get(r);
-
-	u.regs[0] = value;
-	memcpy(r->w, &u, sizeof(u));
-}
-
-void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
-{
-	struct a64_regs u = get(r);
-
-	u.pc = pc;
-	u.sp = sp;
-	memcpy(r->w, &u, sizeof(u));
-	r->len = sizeof(u);
-}
-
-int inj_arch_restart_plain(struct inj_regs *r)
-{
-	/* The kernel rewound the PC before the stop and sets up no restart block then. */
-	(void)r;
-	return 0;
 }
 
 long inj_arch_syscall_nr(const struct inj_regs *r)
@@ -107,7 +53,7 @@ long inj_arch_syscall_nr(const struct inj_regs *r)
 
 int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
 {
-	struct a64_regs u = get(r);
+	arch_regs_t u = get(r);
 	int32_t nr = -1;
 	struct iovec iov = { &nr, sizeof(nr) };
 
@@ -116,13 +62,13 @@ int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
 	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_ARM_SYSTEM_CALL, &iov) < 0)
 		return -1;
 	u.pc -= 4;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
 int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 {
-	struct a64_regs u = get(r);
+	arch_regs_t u = get(r);
 	uint32_t insn = 0;
 	struct iovec l = { &insn, sizeof(insn) }, rem = { (void *)(uintptr_t)(u.pc - 4), sizeof(insn) };
 
@@ -137,32 +83,30 @@ int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 
 int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 {
-	struct a64_regs u = get(r);
+	arch_regs_t u = get(r);
 
 	/* x0 took the result and the kernel's orig_x0 is not in this regset. */
 	if (!arg0)
 		return -1;
 	u.regs[0] = *arg0;
 	u.pc -= 4;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
-int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
-		      uint64_t sp)
+/* The I-th argument register (I < ARCH_MAX_ARGS) of U: x0-x7. */
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i)
 {
-	struct a64_regs u = get(r);
+	return &u->regs[i];
+}
 
-	if (nargs > 8)
-		return -1;
-	for (unsigned i = 0; i < nargs; i++)
-		u.regs[i] = args[i];
-	u.regs[30] = 0; /* lr: return to 0 */
-	u.sp = sp;
-	u.pc = fn;
-	u.pstate &= ~PSTATE_BTYPE;
-	memcpy(r->w, &u, sizeof(u));
-	return 0;
+/* The rest of a call of FN on stack SP: AAPCS64 takes the return address in lr. */
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp)
+{
+	u->regs[30] = 0; /* lr: return to 0 */
+	u->sp = sp;
+	u->pc = fn;
+	u->pstate &= ~PSTATE_BTYPE;
 }
 
 int inj_arch_after_call(int tid, uint64_t addr)

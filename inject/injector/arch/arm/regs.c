@@ -6,11 +6,9 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "injector/regs.h"
 
 #ifndef NT_ARM_VFP
 #define NT_ARM_VFP 0x400
@@ -29,79 +27,27 @@ enum { ARM_R0 = 0, ARM_SP = 13, ARM_LR = 14, ARM_PC = 15, ARM_CPSR = 16, ARM_ORI
 /* If-Then state bits: IT[1:0] at 25-26, IT[7:2] at 10-15. */
 #define CPSR_IT 0x0600fc00u
 
-struct arm_regs {
+/* struct pt_regs; the accessors they share with the other architectures: regs_access.h. */
+typedef struct {
 	uint32_t uregs[18];
-};
+} arch_regs_t;
+typedef uint32_t arch_word_t;
+#define ARCH_PC(u) ((u).uregs[ARM_PC])
+#define ARCH_SP(u) ((u).uregs[ARM_SP])
+#define ARCH_RETVAL(u) ((u).uregs[ARM_R0])
+#define ARCH_RED_ZONE 0
+#define ARCH_MAX_ARGS 4
+/* The kernel rewinds the PC of an interrupted system call before the stop. */
+#define ARCH_NO_RESTART_BLOCK 1
+#define ARCH_PC_SP_ONLY(u) ((u).uregs[ARM_CPSR] = 0x10) /* user mode, ARM state */
 
-size_t inj_arch_regs_size(void)
-{
-	return sizeof(struct arm_regs);
-}
+#include "injector/arch/regs_access.h"
 
 unsigned inj_arch_fp_regset(size_t *size_hint)
 {
 	/* 32 x 64-bit registers and fpscr: 260 bytes. */
 	*size_hint = 512;
 	return NT_ARM_VFP;
-}
-
-unsigned inj_arch_red_zone(void)
-{
-	return 0;
-}
-
-unsigned inj_arch_max_args(void)
-{
-	return 4;
-}
-
-static struct arm_regs get(const struct inj_regs *r)
-{
-	struct arm_regs u;
-
-	memcpy(&u, r->w, sizeof(u));
-	return u;
-}
-
-uint64_t inj_arch_pc(const struct inj_regs *r)
-{
-	return get(r).uregs[ARM_PC];
-}
-
-uint64_t inj_arch_sp(const struct inj_regs *r)
-{
-	return get(r).uregs[ARM_SP];
-}
-
-uint64_t inj_arch_retval(const struct inj_regs *r)
-{
-	return get(r).uregs[ARM_R0];
-}
-
-void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
-{
-	struct arm_regs u = get(r);
-
-	u.uregs[ARM_R0] = (unsigned long)value;
-	memcpy(r->w, &u, sizeof(u));
-}
-
-void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
-{
-	struct arm_regs u = get(r);
-
-	u.uregs[ARM_PC] = (uint32_t)pc;
-	u.uregs[ARM_SP] = (uint32_t)sp;
-	u.uregs[ARM_CPSR] = 0x10; /* user mode, ARM state */
-	memcpy(r->w, &u, sizeof(u));
-	r->len = sizeof(u);
-}
-
-int inj_arch_restart_plain(struct inj_regs *r)
-{
-	/* The kernel rewound the PC before the stop and sets up no restart block then. */
-	(void)r;
-	return 0;
 }
 
 long inj_arch_syscall_nr(const struct inj_regs *r)
@@ -111,20 +57,20 @@ long inj_arch_syscall_nr(const struct inj_regs *r)
 
 int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
 {
-	struct arm_regs u = get(r);
+	arch_regs_t u = get(r);
 
 	/* The number the kernel will run is its own copy; r0 still holds the
 	 * first argument before the call. */
 	if (ptrace((enum __ptrace_request)PTRACE_SET_SYSCALL, tid, NULL, (void *)-1L) < 0)
 		return -1;
 	u.uregs[ARM_PC] -= u.uregs[ARM_CPSR] & CPSR_T ? 2 : 4;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
 int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 {
-	struct arm_regs u = get(r);
+	arch_regs_t u = get(r);
 	int thumb = !!(u.uregs[ARM_CPSR] & CPSR_T);
 	uint32_t insn = 0;
 	size_t len = thumb ? 2 : 4;
@@ -140,37 +86,35 @@ int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 
 int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 {
-	struct arm_regs u = get(r);
+	arch_regs_t u = get(r);
 
 	/* r0 took the result; the kernel keeps the argument in ORIG_r0. */
 	(void)arg0;
 	u.uregs[ARM_R0] = u.uregs[ARM_ORIG_R0];
 	u.uregs[ARM_PC] -= u.uregs[ARM_CPSR] & CPSR_T ? 2 : 4;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
-int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
-		      uint64_t sp)
+/* The I-th argument register (I < ARCH_MAX_ARGS) of U: r0-r3. */
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i)
 {
-	struct arm_regs u = get(r);
+	return &u->uregs[ARM_R0 + i];
+}
 
-	if (nargs > 4)
-		return -1;
-	for (unsigned i = 0; i < nargs; i++)
-		u.uregs[ARM_R0 + i] = (uint32_t)args[i];
-	u.uregs[ARM_LR] = 0; /* return to 0, in ARM state */
-	u.uregs[ARM_SP] = (uint32_t)sp;
-	u.uregs[ARM_PC] = (uint32_t)fn & ~1u;
-	u.uregs[ARM_CPSR] &= ~CPSR_IT;
+/* The rest of a call of FN on stack SP: the return address in lr, Thumb by bit 0 of FN. */
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp)
+{
+	u->uregs[ARM_LR] = 0; /* return to 0, in ARM state */
+	u->uregs[ARM_SP] = (uint32_t)sp;
+	u->uregs[ARM_PC] = (uint32_t)fn & ~1u;
+	u->uregs[ARM_CPSR] &= ~CPSR_IT;
 	if (fn & 1)
-		u.uregs[ARM_CPSR] |= CPSR_T;
+		u->uregs[ARM_CPSR] |= CPSR_T;
 	else
-		u.uregs[ARM_CPSR] &= ~CPSR_T;
+		u->uregs[ARM_CPSR] &= ~CPSR_T;
 	/* Not in a system call: no restart applied to the call's frame. */
-	u.uregs[ARM_ORIG_R0] = 0xffffffffu;
-	memcpy(r->w, &u, sizeof(u));
-	return 0;
+	u->uregs[ARM_ORIG_R0] = 0xffffffffu;
 }
 
 int inj_arch_after_call(int tid, uint64_t addr)

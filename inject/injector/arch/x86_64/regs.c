@@ -6,11 +6,20 @@
 #include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
-#include <string.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
-#include "injector/regs.h"
+/* The accessors they share with the other architectures: regs_access.h. */
+typedef struct user_regs_struct arch_regs_t;
+typedef unsigned long long arch_word_t;
+#define ARCH_PC(u) ((u).rip)
+#define ARCH_SP(u) ((u).rsp)
+#define ARCH_RETVAL(u) ((u).rax)
+#define ARCH_RED_ZONE 128
+#define ARCH_MAX_ARGS 6
+#define ARCH_PC_SP_ONLY(u) ((u).orig_rax = (unsigned long long)-1) /* in no system call */
+
+#include "injector/arch/regs_access.h"
 
 #define EFLAGS_TF 0x100u
 #define EFLAGS_DF 0x400u
@@ -18,11 +27,6 @@
 #define ERESTART_RESTARTBLOCK 516
 /* The syscall instruction: 0f 05. */
 #define SYSCALL_INSN_LEN 2
-
-size_t inj_arch_regs_size(void)
-{
-	return sizeof(struct user_regs_struct);
-}
 
 unsigned inj_arch_fp_regset(size_t *size_hint)
 {
@@ -36,67 +40,15 @@ unsigned inj_arch_fp_regset(size_t *size_hint)
 	return NT_X86_XSTATE;
 }
 
-unsigned inj_arch_red_zone(void)
-{
-	return 128;
-}
-
-unsigned inj_arch_max_args(void)
-{
-	return 6;
-}
-
-static struct user_regs_struct get(const struct inj_regs *r)
-{
-	struct user_regs_struct u;
-
-	memcpy(&u, r->w, sizeof(u));
-	return u;
-}
-
-uint64_t inj_arch_pc(const struct inj_regs *r)
-{
-	return get(r).rip;
-}
-
-uint64_t inj_arch_sp(const struct inj_regs *r)
-{
-	return get(r).rsp;
-}
-
-uint64_t inj_arch_retval(const struct inj_regs *r)
-{
-	return get(r).rax;
-}
-
-void inj_arch_set_retval(struct inj_regs *r, uint64_t value)
-{
-	struct user_regs_struct u = get(r);
-
-	u.rax = value;
-	memcpy(r->w, &u, sizeof(u));
-}
-
-void inj_arch_set_pc_sp(struct inj_regs *r, uint64_t pc, uint64_t sp)
-{
-	struct user_regs_struct u = get(r);
-
-	u.rip = pc;
-	u.rsp = sp;
-	u.orig_rax = (unsigned long long)-1;
-	memcpy(r->w, &u, sizeof(u));
-	r->len = sizeof(u);
-}
-
 int inj_arch_restart_plain(struct inj_regs *r)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	if ((long long)u.orig_rax < 0 || (long long)u.rax != -ERESTART_RESTARTBLOCK)
 		return 0;
 	u.rax = u.orig_rax;
 	u.rip -= SYSCALL_INSN_LEN;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 1;
 }
 
@@ -107,20 +59,20 @@ long inj_arch_syscall_nr(const struct inj_regs *r)
 
 int inj_arch_syscall_cancel(int tid, struct inj_regs *r)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	/* orig_rax -1: the kernel skips the call and leaves rax as set here. */
 	(void)tid;
 	u.rax = u.orig_rax;
 	u.orig_rax = (unsigned long long)-1;
 	u.rip -= SYSCALL_INSN_LEN;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
 int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	(void)tid;
 	/* orig_rax is the number while the stop belongs to a system call, -1 otherwise. */
@@ -132,36 +84,35 @@ int inj_arch_syscall_eintr(int tid, const struct inj_regs *r, long *nr)
 
 int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0)
 {
-	struct user_regs_struct u = get(r);
+	arch_regs_t u = get(r);
 
 	/* The arguments are still in their registers; only rax took the result. */
 	(void)arg0;
 	u.rax = u.orig_rax;
 	u.rip -= SYSCALL_INSN_LEN;
-	memcpy(r->w, &u, sizeof(u));
+	put(r, &u);
 	return 0;
 }
 
-int inj_arch_set_call(struct inj_regs *r, uint64_t fn, const uint64_t *args, unsigned nargs,
-		      uint64_t sp)
+/* The I-th argument register (I < ARCH_MAX_ARGS) of U: rdi rsi rdx rcx r8 r9. */
+static arch_word_t *arch_arg(arch_regs_t *u, unsigned i)
 {
-	struct user_regs_struct u = get(r);
-	unsigned long long *slot[6] = { &u.rdi, &u.rsi, &u.rdx, &u.rcx, &u.r8, &u.r9 };
+	arch_word_t *slot[ARCH_MAX_ARGS] = { &u->rdi, &u->rsi, &u->rdx, &u->rcx, &u->r8, &u->r9 };
 
-	if (nargs > 6)
-		return -1;
-	for (unsigned i = 0; i < nargs; i++)
-		*slot[i] = args[i];
-	u.rip = fn;
+	return slot[i];
+}
+
+/* The rest of a call of FN on stack SP: the return address on the stack. */
+static void arch_call_frame(arch_regs_t *u, uint64_t fn, uint64_t sp)
+{
+	u->rip = fn;
 	/* As after a call instruction: [rsp] is the return address (0), rsp + 8 aligned. */
-	u.rsp = sp - 8;
+	u->rsp = sp - 8;
 	/* No vector registers for a variadic callee. */
-	u.rax = 0;
+	u->rax = 0;
 	/* Not in a system call: no restart applied to the call's frame. */
-	u.orig_rax = (unsigned long long)-1;
-	u.eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
-	memcpy(r->w, &u, sizeof(u));
-	return 0;
+	u->orig_rax = (unsigned long long)-1;
+	u->eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
 }
 
 int inj_arch_after_call(int tid, uint64_t addr)
