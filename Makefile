@@ -143,10 +143,13 @@ INJECTOR_SRCS := inject/injector/inject.c inject/injector/loader.c inject/inject
 	inject/injector/remote.c inject/injector/regs.c inject/injector/arch/$(ARCH)/regs.c \
 	inject/injector/safepoint.c inject/injector/stackwalk.c
 CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/console/console_hold.c \
-	inject/console/console_gdb.c inject/console/console_server.c inject/console/lineedit.c
+	inject/console/console_gdb.c inject/console/console_server.c inject/console/console_leaks.c \
+	inject/console/lineedit.c
+# The leak scan: memtrace stops the process and judges it (common/ judges a core alike).
+LEAKS_SRCS := inject/leaks/scan.c common/leaks.c common/glibcheap.c common/anchortab.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
 	inject/session.c inject/outfile.c inject/ns.c inject/reach.c \
-	$(INJECTOR_SRCS) $(CONSOLE_SRCS) inject/link/srvlink.c inject/link/discover.c inject/core/coredump.c \
+	$(INJECTOR_SRCS) $(CONSOLE_SRCS) $(LEAKS_SRCS) inject/link/srvlink.c inject/link/discover.c inject/core/coredump.c \
 	common/report.c common/elfsym.c common/util.c $(COMMON_SRCS)
 
 # An architecture with its own table walk (32-bit ARM: libgcc's, which

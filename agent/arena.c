@@ -49,8 +49,12 @@ static void own_add(void *p, size_t size)
 	if (agent_gdb_own.nmaps < OWN_MAPS_MAX) {
 		own_maps[agent_gdb_own.nmaps][0] = (uintptr_t)p;
 		own_maps[agent_gdb_own.nmaps][1] = (uintptr_t)p + size;
-		/* The count last: a reader stopped us between the two sees the old list. */
-		__atomic_store_n(&agent_gdb_own.nmaps, agent_gdb_own.nmaps + 1, __ATOMIC_RELEASE);
+		/* The count last: a reader stops the process (ptrace) and sees stores
+		 * in program order, so only the compiler must keep them in order.
+		 * Plain 64-bit stores: 32-bit ARM has no atomic one, and the high
+		 * half never changes. */
+		__atomic_signal_fence(__ATOMIC_RELEASE);
+		agent_gdb_own.nmaps++;
 	} else {
 		agent_gdb_own.overflow = 1;
 	}
@@ -66,7 +70,8 @@ static void own_remove(void *p)
 		/* The last one takes its place; for a moment it is listed twice. */
 		own_maps[i][0] = own_maps[agent_gdb_own.nmaps - 1][0];
 		own_maps[i][1] = own_maps[agent_gdb_own.nmaps - 1][1];
-		__atomic_store_n(&agent_gdb_own.nmaps, agent_gdb_own.nmaps - 1, __ATOMIC_RELEASE);
+		__atomic_signal_fence(__ATOMIC_RELEASE);
+		agent_gdb_own.nmaps--;
 		break;
 	}
 	agent_unlock(&own_lock);
@@ -81,7 +86,8 @@ void agent_mem_own_module(uintptr_t lo, uintptr_t hi)
 void agent_mem_own_thread(int tid, const void *on_stack)
 {
 	agent_gdb_own.thread_stack = (uintptr_t)on_stack;
-	__atomic_store_n(&agent_gdb_own.thread_tid, (uint64_t)tid, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_RELEASE);
+	agent_gdb_own.thread_tid = (uint64_t)tid;
 }
 
 #define ARENA_CHUNK (1u << 20)

@@ -206,6 +206,17 @@ static void print_frame(FILE *out, int i, const cJSON *f)
 	fputc('\n', out);
 }
 
+void inj_report_print_frames(FILE *out, const cJSON *ctx)
+{
+	const cJSON *f;
+	int i = 0;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ctx, "frames"))
+		print_frame(out, i++, f);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "truncated")))
+		fprintf(out, "    ... deeper frames cut at the depth limit (%d)\n", i);
+}
+
 void inj_report_print_text(FILE *out, const cJSON *report, const char *title)
 {
 	const cJSON *contexts = cJSON_GetObjectItemCaseSensitive(report, "contexts");
@@ -222,18 +233,12 @@ void inj_report_print_text(FILE *out, const cJSON *report, const char *title)
 		inj_json_num(report, "depth", 0));
 	inj_status_print_text(out, report);
 	cJSON_ArrayForEach(c, contexts) {
-		const cJSON *f;
-		int i = 0;
-
 		fprintf(out, "\ncontext %.0f: %.0f bytes in %.0f blocks still allocated "
 			"(%.0f allocations, %.0f bytes in total, peak %.0f bytes)\n",
 			inj_json_num(c, "id", 0), inj_json_num(c, "live_bytes", 0),
 			inj_json_num(c, "live_blocks", 0), inj_json_num(c, "total_allocs", 0),
 			inj_json_num(c, "total_bytes", 0), inj_json_num(c, "peak_live_bytes", 0));
-		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(c, "frames"))
-			print_frame(out, i++, f);
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "truncated")))
-			fprintf(out, "    ... deeper frames cut at the depth limit (%d)\n", i);
+		inj_report_print_frames(out, c);
 		shown++;
 	}
 	if (!shown)

@@ -29,6 +29,9 @@ void inj_report_host_pid(cJSON *report, int pid);
 /* Print REPORT as text under the heading TITLE. */
 void inj_report_print_text(FILE *out, const cJSON *report, const char *title);
 
+/* Print context CTX's frames (and the depth-limit note), as the text report does. */
+void inj_report_print_frames(FILE *out, const cJSON *ctx);
+
 /* Print REPORT as JSON (one document, newline-terminated). 0 or -1. */
 int inj_report_print_json(FILE *out, const cJSON *report);
 

@@ -61,15 +61,14 @@ static int split(char *buf, char **argv, int max)
 	return argc;
 }
 
-static int need_session(struct inj_console *con, const char *cmd)
+int inj_console_need_session(struct inj_console *con, const char *cmd)
 {
 	if (con->session && !inj_session_lost(con->session))
 		return 0;
 	return log_err("%s: no agent to ask: %s", cmd, con->gone ? con->gone : "not connected");
 }
 
-/* Option value after ARGV[*I], or an error naming the option. */
-static const char *optval(const char *cmd, int argc, char **argv, int *i)
+const char *inj_console_optval(const char *cmd, int argc, char **argv, int *i)
 {
 	if (*i + 1 >= argc) {
 		log_err("%s: option %s needs a value", cmd, argv[*i]);
@@ -78,10 +77,14 @@ static const char *optval(const char *cmd, int argc, char **argv, int *i)
 	return argv[++*i];
 }
 
-static int bad_option(const char *cmd, const char *opt)
+int inj_console_bad_option(const char *cmd, const char *opt)
 {
 	return log_err("%s: unknown option '%s' (try: help)", cmd, opt);
 }
+
+#define need_session inj_console_need_session
+#define optval inj_console_optval
+#define bad_option inj_console_bad_option
 
 static int cmd_status(struct inj_console *con, int argc, char **argv)
 {
@@ -104,15 +107,76 @@ static int cmd_status(struct inj_console *con, int argc, char **argv)
 	return 0;
 }
 
+cJSON *inj_console_fetch_report(struct inj_console *con, const char *cmd, long count, int raw)
+{
+	cJSON *args = cJSON_CreateObject(), *r, *rep, *dec;
+
+	cJSON_AddNumberToObject(args, "count", (double)count);
+	r = inj_session_request(con->session, "report", args, REPORT_TIMEOUT_MS);
+	cJSON_Delete(args);
+	if (!r)
+		return NULL;
+	rep = inj_report_from_wire(cJSON_GetObjectItemCaseSensitive(r, "report"), con->syms);
+	cJSON_Delete(r);
+	if (!rep) {
+		log_err("%s: the agent's answer holds no report", cmd);
+		return NULL;
+	}
+	inj_report_host_pid(rep, con->pid);
+	dec = raw ? NULL : inj_link_decode(con->link, rep);
+	if (dec) {
+		cJSON_Delete(rep);
+		rep = dec;
+	}
+	return rep;
+}
+
+static void print_report(FILE *out, const cJSON *rep)
+{
+	inj_report_print_text(out, rep, "memtrace report");
+}
+
+int inj_console_output(struct inj_console *con, const char *cmd, const char *file, int json, const cJSON *doc,
+		       void (*print_text)(FILE *out, const cJSON *doc))
+{
+	struct inj_outfile of;
+	FILE *out = con->out;
+	int ret;
+
+	if (file) {
+		if (inj_outfile_open(&of, file) < 0)
+			return log_err("%s: cannot write %s: %s", cmd, file, strerror(errno));
+		out = of.f;
+	}
+	if (json) {
+		ret = inj_report_print_json(out, doc);
+	} else {
+		print_text(out, doc);
+		ret = ferror(out) ? -1 : 0;
+	}
+	if (file) {
+		/* Whole or none: a failure leaves no part of it (outfile.h). */
+		if (ret < 0) {
+			inj_outfile_abort(&of);
+			log_err("%s: %s: out of memory", cmd, file);
+		} else if (inj_outfile_close(&of) < 0) {
+			ret = -1;
+			log_err("%s: writing %s failed: %s; the file was left as it was", cmd, file, strerror(errno));
+		} else {
+			fprintf(con->out, "%s written to %s\n", cmd, file);
+		}
+	}
+	fflush(con->out);
+	return ret;
+}
+
 static int cmd_report(struct inj_console *con, int argc, char **argv)
 {
 	const char *file = NULL;
 	int json = 0, raw = 0;
 	long count = PROTO_REPORT_COUNT;
-	cJSON *args, *r, *rep, *dec;
-	struct inj_outfile of;
-	FILE *out = con->out;
-	int ret = -1;
+	cJSON *rep;
+	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v;
@@ -135,49 +199,10 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 	}
 	if (need_session(con, "report") < 0)
 		return -1;
-	args = cJSON_CreateObject();
-	cJSON_AddNumberToObject(args, "count", (double)count);
-	r = inj_session_request(con->session, "report", args, REPORT_TIMEOUT_MS);
-	cJSON_Delete(args);
-	if (!r)
-		return -1;
-	rep = inj_report_from_wire(cJSON_GetObjectItemCaseSensitive(r, "report"), con->syms);
-	cJSON_Delete(r);
+	rep = inj_console_fetch_report(con, "report", count, raw);
 	if (!rep)
-		return log_err("report: the agent's answer holds no report");
-	inj_report_host_pid(rep, con->pid);
-	dec = raw ? NULL : inj_link_decode(con->link, rep);
-	if (dec) {
-		cJSON_Delete(rep);
-		rep = dec;
-	}
-	if (file) {
-		if (inj_outfile_open(&of, file) < 0) {
-			log_err("report: cannot write %s: %s", file, strerror(errno));
-			goto out;
-		}
-		out = of.f;
-	}
-	if (json)
-		ret = inj_report_print_json(out, rep);
-	else {
-		inj_report_print_text(out, rep, "memtrace report");
-		ret = ferror(out) ? -1 : 0;
-	}
-	if (file) {
-		/* Whole or none: a failure leaves no part of it (outfile.h). */
-		if (ret < 0) {
-			inj_outfile_abort(&of);
-			log_err("report: %s: out of memory", file);
-		} else if (inj_outfile_close(&of) < 0) {
-			ret = -1;
-			log_err("report: writing %s failed: %s; the file was left as it was", file, strerror(errno));
-		} else {
-			fprintf(con->out, "report written to %s\n", file);
-		}
-	}
-	fflush(con->out);
-out:
+		return -1;
+	ret = inj_console_output(con, "report", file, json, rep, print_report);
 	cJSON_Delete(rep);
 	return ret;
 }
@@ -408,6 +433,12 @@ static const struct console_cmd {
 	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw]",
 	  "the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT) ", 0: all);\n"
 	  "decoded by memtrace-server when linked, unless --raw" },
+	{ "leaks", NULL, inj_console_leaks, "[-c N] [--json] [-o FILE] [--kind K] [--raw]",
+	  "stop the process, scan it for pointers and say what is lost:\n"
+	  "definitely, indirectly, possibly lost, still reachable (valgrind's\n"
+	  "verdicts); the N contexts (default " STR(PROTO_REPORT_COUNT) ", 0: all) with the most lost\n"
+	  "bytes, or with blocks of kind K (definite, indirect, possible,\n"
+	  "reachable, all)" },
 	{ "clear", NULL, cmd_clear, "", "forget every block recorded so far; counts start again" },
 	{ "dump", NULL, cmd_dump, "-c ID [-n N] [-b BYTES]",
 	  "hex dump of the first BYTES (default " STR(PROTO_DUMP_BYTES) ") of up to N (default "

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "proto.h"
 
 /*
@@ -72,11 +74,37 @@ struct inj_console {
  */
 int inj_console_exec(struct inj_console *con, const char *line);
 
+/* ---------------------------------------------------------------- for the commands' files */
+
+/* 0 when there is an agent to ask; -1 after saying CMD cannot. */
+int inj_console_need_session(struct inj_console *con, const char *cmd);
+/* The value of option ARGV[*I] (then *I moves past it), or NULL after saying it is missing. */
+const char *inj_console_optval(const char *cmd, int argc, char **argv, int *i);
+/* -1 after naming the unknown option OPT of CMD. */
+int inj_console_bad_option(const char *cmd, const char *opt);
+/*
+ * The agent's report of its COUNT (0: all) contexts with the most live
+ * bytes, in the public form (docs/protocol.md): symbols from con->syms,
+ * decoded by memtrace-server when linked unless RAW. NULL after saying
+ * what failed (CMD first).
+ */
+cJSON *inj_console_fetch_report(struct inj_console *con, const char *cmd, long count, int raw);
+/*
+ * DOC as JSON (JSON) or through PRINT_TEXT, to the console or to FILE
+ * (written whole or not at all, outfile.h; "CMD written to FILE" then).
+ * 0, or -1 after saying what failed.
+ */
+int inj_console_output(struct inj_console *con, const char *cmd, const char *file, int json, const cJSON *doc,
+		       void (*print_text)(FILE *out, const cJSON *doc));
+
 /* Milliseconds until the next monitor line at time NOW_MS (0: due now), or -1 when off. */
 long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);
 
 /* Print the monitor line that is due and schedule the next. */
 void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
+
+/* The leaks command (console_leaks.c). */
+int inj_console_leaks(struct inj_console *con, int argc, char **argv);
 
 /*
  * The hold (console_hold.c), for coredump -c and gdb -c: arm the agent's
