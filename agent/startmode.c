@@ -26,6 +26,7 @@
 
 #include "agent.h"
 #include "dynelf.h"
+#include "glibc_heap.h"
 #include "quiesce.h"
 #include "real.h"
 #include "startmode.h"
@@ -155,6 +156,9 @@ int agent_recording_begin(const struct agent_config *cfg, const char *since)
 		goto out;
 	}
 	self_range();
+	/* Where glibc keeps its heap, for a walk from outside (leaks): with
+	 * the real allocator under the guard, before the tables open. */
+	agent_glibc_heap_publish();
 	/* Before any thread can enter the tables. */
 	agent_inside_init();
 	u = agent_unwinder_find(cfg->unwind);
