@@ -251,5 +251,8 @@ void agent_glibc_heap_publish(void)
 	agent_gdb_heap.version = info.version;
 	agent_gdb_heap.main_arena = info.main_arena;
 	agent_gdb_heap.tcache_key = info.tcache_key;
-	__atomic_store_n(&agent_gdb_heap.kind, ANCHOR_HEAP_GLIBC, __ATOMIC_RELEASE);
+	/* Kind last: a reader that sees it sees the rest. A fence and a plain
+	 * store, as armel has no 64-bit atomic store. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	agent_gdb_heap.kind = ANCHOR_HEAP_GLIBC;
 }

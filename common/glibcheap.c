@@ -461,17 +461,25 @@ static int arena_read(struct walker *k, uint64_t arena, unsigned char *st)
 	return 0;
 }
 
-/* The main arena's heap: from the start of the mapping holding top to its end. */
-static int main_heap(struct walker *k, const unsigned char *st, uint64_t *first, uint64_t *top, uint64_t *end)
+/*
+ * The main arena's heap: it ends with top, and begins system_mem bytes
+ * before that (what sbrk gave it, trims taken off), which is sbrk_base for
+ * a contiguous arena nobody else moved brk under. That is the start of the
+ * mapping holding top, unless the [heap] merged with the program's .bss
+ * before it (no brk randomisation: qemu-user, ASLR off); there the start of
+ * the mapping would be wrong, so the mapping only bounds it.
+ */
+static int main_heap(struct walker *k, const unsigned char *st, uint64_t *lo, uint64_t *first, uint64_t *top,
+		     uint64_t *end)
 {
 	const struct glibcheap_layout *l = k->l;
 	const struct glibcheap_map *mp;
-	uint64_t tsize;
+	uint64_t tsize, sysmem, start;
 	uint32_t flags;
 
 	memcpy(&flags, st + 4, sizeof(flags));
 	*top = memsrc_word(k->m, st + l->off_top);
-	*first = *end = 0;
+	*lo = *first = *end = 0;
 	/* No malloc yet in the main arena: top is the unsorted bin's fake chunk. */
 	if (*top == k->info->main_arena + l->off_top)
 		return 0;
@@ -483,8 +491,14 @@ static int main_heap(struct walker *k, const unsigned char *st, uint64_t *first,
 	tsize &= ~(uint64_t)GLIBCHEAP_FLAGS;
 	if (tsize < l->minsize || tsize > mp->hi - *top)
 		return fail(k, "main arena: top chunk 0x%" PRIx64 " of 0x%" PRIx64 " bytes runs past its mapping", *top, tsize);
-	*first = align_chunk(l, mp->lo);
 	*end = *top + tsize;
+	sysmem = memsrc_word(k->m, st + l->off_system_mem);
+	start = *end - sysmem;
+	if (sysmem > *end - mp->lo || start > *top)
+		return fail(k, "main arena: 0x%" PRIx64 " bytes from the system do not fit in its mapping 0x%" PRIx64
+			    "-0x%" PRIx64 " (another user of brk?)", sysmem, mp->lo, mp->hi);
+	*lo = start;
+	*first = align_chunk(l, start);
 	return 0;
 }
 
@@ -494,7 +508,7 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 {
 	struct walker *k;
 	unsigned char *st = NULL;
-	uint64_t arena, mfirst = 0, mtop = 0, mend = 0;
+	uint64_t arena, mlo = 0, mfirst = 0, mtop = 0, mend = 0;
 	struct {
 		uint64_t arena;
 		struct heap *hs;
@@ -561,9 +575,9 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 		ar[nar].nh = 0;
 		nar++;
 		if (arena == info->main_arena) {
-			if (main_heap(k, st, &mfirst, &mtop, &mend) < 0)
+			if (main_heap(k, st, &mlo, &mfirst, &mtop, &mend) < 0)
 				goto out;
-			if (mend && add_heap(k, map_of(k, mtop)->lo, mend) < 0)
+			if (mend && add_heap(k, mlo, mend) < 0)
 				goto out;
 			if (mend)
 				w->n_heaps++;

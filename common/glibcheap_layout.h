@@ -28,7 +28,7 @@ struct glibcheap_layout {
 	unsigned state_size;	/* sizeof(struct malloc_state) */
 	/* offsetof(struct malloc_state, ...); the mutex is word 0 (an int),
 	 * flags the int after it. */
-	unsigned off_fastbins, off_top, off_next;
+	unsigned off_fastbins, off_top, off_next, off_system_mem;
 	unsigned heap_info_size;	/* sizeof(heap_info): ar_ptr, prev, size, mprotect_size, pagesize, pad */
 	unsigned tcache_chunk;	/* chunk size of a tcache_perthread_struct */
 };
@@ -38,12 +38,14 @@ static inline const struct glibcheap_layout *glibcheap_layout(unsigned ptr_size)
 {
 	static const struct glibcheap_layout l64 = {
 		.w = 8, .align = 16, .minsize = 32, .heap_max = 64u << 20, .state_size = 2200,
-		.off_fastbins = 16, .off_top = 0x60, .off_next = 0x870, .heap_info_size = 48,
+		.off_fastbins = 16, .off_top = 0x60, .off_next = 0x870, .off_system_mem = 0x888,
+		.heap_info_size = 48,
 		.tcache_chunk = 0x290,
 	};
 	static const struct glibcheap_layout l32 = {
 		.w = 4, .align = 8, .minsize = 16, .heap_max = 1u << 20, .state_size = 1112,
-		.off_fastbins = 12, .off_top = 0x34, .off_next = 0x444, .heap_info_size = 24,
+		.off_fastbins = 12, .off_top = 0x34, .off_next = 0x444, .off_system_mem = 0x450,
+		.heap_info_size = 24,
 		.tcache_chunk = 0x188,
 	};
 
