@@ -168,7 +168,7 @@ static uintptr_t unsorted_try(const struct agent_glibc_alloc *al, uintptr_t lo, 
 
 	keep[0] = g;
 	keep[1] = b;
-	if (!b || !g)
+	if (!b || !g || !mapped((uintptr_t)b - l->w, l->w))
 		return 0;
 	hdr = rd((uintptr_t)b - l->w);
 	size = hdr & ~(uintptr_t)GLIBCHEAP_FLAGS;
@@ -224,6 +224,9 @@ int agent_glibc_heap_find(const struct agent_glibc_alloc *a, struct glibcheap_in
 
 	memset(out, 0, sizeof(*out));
 	if (!libc || rw_segment(libc, &lo, &hi) < 0)
+		return -1;
+	/* The allocator measured must be glibc's, not one preloaded before it. */
+	if (agent_dynsym(libc, "malloc") != (void *)a->malloc || agent_dynsym(libc, "free") != (void *)a->free)
 		return -1;
 	out->version = parse_version(version());
 	for (int i = 0; i < TRIES && !main; i++)

@@ -84,6 +84,18 @@ int srv_coretab_read(struct srv_coretab *c)
 	    c->b[ANCHOR_B_ENTRY_SEQ_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
 	    c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE])
 		return log_err("memtrace's table descriptors in this core make no sense: a damaged core?");
+	/* Words past those an agent of this version always had: only when its
+	 * nfields counts them, and never fatal (the tables read without). */
+	memset(c->h, 0, sizeof(c->h));
+	if (a[ANCHOR_NFIELDS] > ANCHOR_HEAP) {
+		uint64_t heap;
+
+		if (rd(c, c->anchor + 8 * ANCHOR_HEAP, &heap, sizeof(heap)) < 0 || !heap ||
+		    rd(c, heap, c->h, sizeof(c->h)) < 0) {
+			memset(c->h, 0, sizeof(c->h));
+			log_info("memtrace's heap descriptor is not in the core's memory");
+		}
+	}
 	return 0;
 }
 
