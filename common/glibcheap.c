@@ -177,7 +177,35 @@ static uint64_t reveal(uint64_t addr, uint64_t stored)
 	return (addr >> 12) ^ stored;
 }
 
-/* An arena's fastbin lists into k->freed. A broken list is an error: pops
+/* Brent's cycle test along a list: CY zeroed first, then each node in
+ * turn; nonzero once the list came back to a node it passed. */
+struct cycle {
+	uint64_t saved;
+	size_t power, lam;
+};
+
+static int cycle_seen(struct cycle *cy, uint64_t node)
+{
+	if (cy->power && node == cy->saved)
+		return 1;
+	if (++cy->lam >= cy->power) {
+		cy->saved = node;
+		cy->power = cy->power ? 2 * cy->power : 1;
+		cy->lam = 0;
+	}
+	return 0;
+}
+
+/* Whether [LO, HI) is inside a heap already walked. */
+static int in_heaps(const struct walker *k, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < k->nheaps; i++)
+		if (lo < k->heaps[i].hi && hi > k->heaps[i].lo)
+			return 1;
+	return 0;
+}
+
+/* An arena's fastbin lists into k->freed, each member inside a heap. A broken list is an error: pops
  * happen under the arena's mutex, pushes are one atomic store. */
 static int fastbins(struct walker *k, uint64_t arena, const unsigned char *st, size_t limit)
 {
@@ -185,12 +213,14 @@ static int fastbins(struct walker *k, uint64_t arena, const unsigned char *st, s
 
 	for (int i = 0; i < GLIBCHEAP_NFASTBINS; i++) {
 		uint64_t c = memsrc_word(k->m, st + l->off_fastbins + (size_t)i * l->w);
+		struct cycle cy = { 0 };
 		size_t steps = 0;
 
 		while (c) {
 			uint64_t link;
 
-			if (c % l->align || ++steps > limit || word(k, c + 2 * l->w, &link) < 0)
+			if (c % l->align || ++steps > limit || cycle_seen(&cy, c) || !in_heaps(k, c, c + l->minsize) ||
+			    word(k, c + 2 * l->w, &link) < 0)
 				return fail(k, "arena 0x%" PRIx64 ": fastbin %d is broken at 0x%" PRIx64, arena, i, c);
 			if (set_add(k, &k->freed, c) < 0)
 				return -1;
@@ -240,11 +270,13 @@ static int tcache_struct(struct walker *k, uint64_t c, uint64_t sz, int first)
 		return -1;
 	for (int i = 0; i < GLIBCHEAP_TCACHE_BINS; i++) {
 		uint64_t e = memsrc_word(k->m, buf + 128 + (size_t)i * l->w);
+		struct cycle cy = { 0 };
 
 		for (unsigned n = 0; e && n < counts[i] && n < TCACHE_MAX_COUNT; n++) {
 			uint64_t link;
 
-			if (e % l->align || word(k, e, &link) < 0)
+			if (e % l->align || cycle_seen(&cy, e) || !in_heaps(k, e - 2 * l->w, e + l->w) ||
+			    word(k, e, &link) < 0)
 				break;
 			if (set_add(k, &k->freed, e - 2 * l->w) < 0)
 				return -1;
@@ -383,13 +415,14 @@ bad:
 	return fail(k, "arena 0x%" PRIx64 ": its heap list (heap_info at 0x%" PRIx64 ") does not check out", arena, h);
 }
 
-/* Whether [LO, HI) is inside a heap already walked. */
-static int in_heaps(const struct walker *k, uint64_t lo, uint64_t hi)
+/* Bytes in the heaps so far: no list of chunks is longer than they hold. */
+static size_t heap_bytes(const struct walker *k)
 {
+	uint64_t sum = 0;
+
 	for (size_t i = 0; i < k->nheaps; i++)
-		if (lo < k->heaps[i].hi && hi > k->heaps[i].lo)
-			return 1;
-	return 0;
+		sum += k->heaps[i].hi - k->heaps[i].lo;
+	return sum > SIZE_MAX ? SIZE_MAX : (size_t)sum;
 }
 
 static int add_heap(struct walker *k, uint64_t lo, uint64_t hi)
@@ -593,7 +626,7 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 			}
 		}
 		/* Fastbin lists are bounded by the chunks the heaps can hold. */
-		if (fastbins(k, arena, st, (size_t)(k->l->heap_max / k->l->minsize) * (n + 1)) < 0)
+		if (fastbins(k, arena, st, heap_bytes(k) / k->l->minsize) < 0)
 			goto out;
 		next = memsrc_word(k->m, st + k->l->off_next);
 		arena = next;

@@ -44,7 +44,7 @@
 struct agent_real agent_real = { .malloc = malloc, .free = free };
 
 #define MAXMAPS 4096
-#define MAXCHUNKS 65536
+#define MAXCHUNKS (1 << 17)
 #define MAXOWNED 1024
 
 static struct glibcheap_map maps[MAXMAPS];
@@ -132,12 +132,19 @@ static void on_owned(void *arg, const struct glibcheap_range *r)
 		own[nown++] = *r;
 }
 
+static int by_mem(const void *a, const void *b)
+{
+	uint64_t x = ((const struct glibcheap_chunk *)a)->mem, y = ((const struct glibcheap_chunk *)b)->mem;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The chunk reported at P (chunks[] sorted by by_mem), or NULL. */
 static const struct glibcheap_chunk *reported(uintptr_t p)
 {
-	for (size_t i = 0; i < nchunks; i++)
-		if (chunks[i].mem == p)
-			return &chunks[i];
-	return NULL;
+	struct glibcheap_chunk key = { .mem = p };
+
+	return bsearch(&key, chunks, nchunks, sizeof(*chunks), by_mem);
 }
 
 static int is_owned(uint64_t lo, uint64_t hi)
@@ -148,10 +155,75 @@ static int is_owned(uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-/* The thread of the heapdemo: one block kept, one freed, parked. */
+/* Where in the snapshot ADDR is, or NULL. */
+static char *snap_at(uint64_t addr)
+{
+	for (size_t i = 0; i < nmaps; i++)
+		if (addr >= maps[i].lo && addr < maps[i].hi)
+			return snap[i] ? snap[i] + (addr - maps[i].lo) : NULL;
+	return NULL;
+}
+
+/*
+ * One word of the heap's metadata or contents at a time changed to a
+ * value a broken heap would hold (0, flags, sizes, a self-pointer, a huge
+ * number, random): each walk ends, with or without a message, and never
+ * faults or hangs (the watchdog). Owned ranges and the chunk headers are
+ * where the damage lands.
+ */
+#define FUZZ_ROUNDS 120
+
+static void fuzz(const char *mode, const struct memsrc *m, const struct glibcheap_info *info)
+{
+	struct glibcheap_range ranges[MAXOWNED];
+	size_t nr = nown, refused = 0;
+	unsigned ws = sizeof(void *);
+
+	srandom((unsigned)check_seed(0));
+	memcpy(ranges, own, nr * sizeof(*ranges));
+	for (int round = 0; round < FUZZ_ROUNDS; round++) {
+		const struct glibcheap_range *r = &ranges[(size_t)random() % nr];
+		uint64_t at, vals[6];
+		uintptr_t old = 0, v;
+		struct glibcheap_walk w = { 0 };
+		char err[256], *p;
+
+		/* Half the rounds hit a chunk header, half anywhere in a range. */
+		if (round % 2 && nchunks)
+			at = chunks[(size_t)random() % nchunks].mem - ws;
+		else
+			at = r->lo + ((uint64_t)random() % ((r->hi - r->lo) / ws)) * ws;
+		at = at > info->main_arena && at < info->main_arena + 64 * ws && random() % 2 ?
+			     info->main_arena + ((size_t)random() % 64) * ws : at;
+		if (!(p = snap_at(at)))
+			continue;
+		memcpy(&old, p, ws);
+		vals[0] = 0;
+		vals[1] = (uint64_t)random() & 7;
+		vals[2] = old + (uint64_t)((random() % 64) - 32) * 8;
+		vals[3] = at;
+		vals[4] = ~(uint64_t)0;
+		vals[5] = ((uint64_t)random() << 32) ^ (uint64_t)random();
+		v = (uintptr_t)vals[(size_t)random() % 6];
+		memcpy(p, &v, ws);
+		if (glibcheap_walk(m, info, maps, nmaps, &w, err, sizeof(err)) < 0)
+			refused++;
+		memcpy(p, &old, ws);
+	}
+	printf("%s: %d damaged heaps walked, %zu refused with a message\n", mode, FUZZ_ROUNDS, refused);
+	CHECK(1, "damaged heaps end");
+}
+
+/* The thread of the heapdemo: one block kept, one freed, parked. Then
+ * more blocks than its arena's first heap holds (HEAP_MAX_SIZE: 64 MiB,
+ * 1 MiB on 32-bit), every other one freed: older heaps end in fenceposts. */
+#define SPAN_BLOCK 4000
 static pthread_barrier_t built, done;
 static void *thr_block;
+static void *volatile thr_guard;	/* volatile: gcc may drop a malloc whose block is only freed */
 static uintptr_t thr_freed;
+static void **span;
+static size_t nspan;
 
 static void *heap_thread(void *arg)
 {
@@ -159,11 +231,25 @@ static void *heap_thread(void *arg)
 
 	thr_block = malloc(100);
 	f = malloc(100);
-
+	thr_guard = malloc(100);	/* f freed stays free (with tcache off it would join top) */
 	thr_freed = (uintptr_t)f;
 	free(f);
+	nspan = (sizeof(void *) == 8 ? (80u << 20) : (3u << 20)) / SPAN_BLOCK;
+	span = malloc(nspan * sizeof(*span));
+	if (!span)
+		broken("malloc");
+	for (size_t i = 0; i < nspan; i++)
+		span[i] = malloc(SPAN_BLOCK);
+	for (size_t i = 0; i < nspan; i += 2) {
+		free(span[i]);
+		span[i] = (void *)((uintptr_t)span[i] | 1);	/* freed: its address, marked */
+	}
 	pthread_barrier_wait(&built);
 	pthread_barrier_wait(&done);
+	for (size_t i = 1; i < nspan; i += 2)
+		free(span[i]);
+	free(span);
+	free(thr_guard);
 	free(thr_block);
 	return NULL;
 }
@@ -249,6 +335,8 @@ static void run(const char *mode)
 	CHECK(rc == 0, "%s: walk: %s", mode, err);
 	printf("%s: %zu in use, %zu free, %zu arenas, %zu heaps, %zu mmapped, %zu owned ranges\n", mode,
 	       w.n_used, w.n_free, w.n_arenas, w.n_heaps, w.n_mmapped, nown);
+	CHECK(nchunks < MAXCHUNKS, "%s: fewer chunks than the test keeps", mode);
+	qsort(chunks, nchunks, sizeof(*chunks), by_mem);
 
 	for (size_t i = 0; i < nkept; i++) {
 		const struct glibcheap_chunk *c = reported((uintptr_t)kept[i].p);
@@ -265,7 +353,23 @@ static void run(const char *mode)
 	for (int i = 0; i < 9; i++)
 		CHECK(!reported(freed[i]), "%s: freed t[%d] 0x%lx is not reported", mode, i, (unsigned long)freed[i]);
 	CHECK(!reported(big), "%s: freed big block is not reported", mode);
-	CHECK(!reported(thr_freed), "%s: the thread's freed block is not reported", mode);
+	{
+		size_t bad_kept = 0, bad_freed = 0;
+
+		for (size_t i = 0; i < nspan; i++) {
+			uintptr_t p = (uintptr_t)span[i] & ~(uintptr_t)1;
+			const struct glibcheap_chunk *c = reported(p);
+
+			if ((uintptr_t)span[i] & 1)
+				bad_freed += c != NULL;
+			else
+				bad_kept += !c || c->usable != malloc_usable_size(span[i]) || !is_owned(p, p + c->usable);
+		}
+		CHECK(!bad_kept && !bad_freed, "%s: %zu blocks across the thread's heaps: %zu kept ones wrong, %zu freed ones reported",
+		      mode, nspan, bad_kept, bad_freed);
+	}
+	CHECK(!reported(thr_freed), "%s: the thread's freed block 0x%lx is not reported (usable %lld)", mode,
+	      (unsigned long)thr_freed, reported(thr_freed) ? (long long)reported(thr_freed)->usable : -1LL);
 	for (size_t i = 0; i < nchunks; i++)
 		if (chunks[i].internal) {
 			ninternal++;
@@ -275,9 +379,11 @@ static void run(const char *mode)
 		}
 	CHECK(ninternal == 2, "%s: 2 tcache structs are internal (main thread, the thread), %zu found", mode,
 	      ninternal);
-	CHECK(w.n_arenas >= 2 && w.n_heaps >= 2, "%s: %zu arenas, %zu heaps", mode, w.n_arenas, w.n_heaps);
+	CHECK(w.n_arenas >= 2 && w.n_heaps >= 3, "%s: %zu arenas, %zu heaps (main, the thread's two or more)", mode,
+	      w.n_arenas, w.n_heaps);
 	CHECK(w.n_mmapped >= 1, "%s: mmapped chunks found", mode);
 	CHECK(is_owned(info.main_arena, info.main_arena + 8), "%s: main_arena is owned", mode);
+	fuzz(mode, &m, &info);
 	snapshot_free();
 
 	pthread_barrier_wait(&done);
@@ -341,7 +447,7 @@ int main(int argc, char **argv)
 		printf("SKIP: glibc %s: the walk reads 2.35 and later\n", gnu_get_libc_version());
 		return 77;
 	}
-	check_step("heap walk", 60);
+	check_step("heap walk", 240);
 	if (argc > 1) {
 		run(argv[1]);
 		return check_done();
