@@ -289,10 +289,11 @@ static int tcache_struct(struct walker *k, uint64_t c, uint64_t sz, int first)
 /*
  * The chunks of one heap from FIRST up to TOP (the arena's top chunk, when
  * it is in this heap) or to the fencepost ending an older heap, all below
- * LIMIT. Two passes: the first finds the tcache structs (their lists make
+ * LIMIT. ARENA_START: FIRST is the first chunk of its arena (where a
+ * thread's first malloc put its tcache struct). Two passes: the first finds the tcache structs (their lists make
  * later chunks free), the second reports.
  */
-static int chunks(struct walker *k, uint64_t first, uint64_t top, uint64_t limit, int pass)
+static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t top, uint64_t limit, int pass)
 {
 	const struct glibcheap_layout *l = k->l;
 	uint64_t c = first;
@@ -318,7 +319,7 @@ static int chunks(struct walker *k, uint64_t first, uint64_t top, uint64_t limit
 		if (sz < l->minsize)
 			return fail(k, "chunk at 0x%" PRIx64 " is smaller than a chunk can be (0x%" PRIx64 ")", c, sz);
 		if (pass == 0) {
-			if ((nsize & GLIBCHEAP_PREV_INUSE) && tcache_struct(k, c, sz, c == first) < 0)
+			if ((nsize & GLIBCHEAP_PREV_INUSE) && tcache_struct(k, c, sz, arena_start && c == first) < 0)
 				return -1;
 		} else if (!(nsize & GLIBCHEAP_PREV_INUSE) || set_has(&k->freed, c)) {
 			k->w->n_free++;
@@ -358,6 +359,7 @@ static uint64_t align_chunk(const struct glibcheap_layout *l, uint64_t a)
 /* An arena's heap list, newest first. */
 struct heap {
 	uint64_t h, size, first, top;
+	int arena_start;	/* the arena's first heap, which holds its struct */
 };
 
 /*
@@ -395,7 +397,8 @@ static int arena_heaps(struct walker *k, uint64_t arena, uint64_t top, struct he
 		v[n].size = size;
 		v[n].top = n == 0 ? top : 0;
 		/* The arena's struct sits in its first heap, after heap_info. */
-		if (!prev && arena == h + l->heap_info_size)
+		v[n].arena_start = !prev && arena == h + l->heap_info_size;
+		if (v[n].arena_start)
 			v[n].first = align_chunk(l, arena + l->state_size);
 		else
 			v[n].first = h + l->heap_info_size;
@@ -635,7 +638,7 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 
 	for (int pass = 0; pass < 2; pass++) {
 		if (mend) {
-			r = chunks(k, mfirst, mtop, mend, pass);
+			r = chunks(k, mfirst, 1, mtop, mend, pass);
 			if (r < 0)
 				goto out;
 			if (r > 0)
@@ -645,7 +648,7 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 			for (size_t i = 0; i < ar[a].nh; i++) {
 				const struct heap *h = &ar[a].hs[i];
 
-				r = chunks(k, h->first, h->top, h->h + h->size, pass);
+				r = chunks(k, h->first, h->arena_start, h->top, h->h + h->size, pass);
 				if (r < 0)
 					goto out;
 				if (r > 0)
