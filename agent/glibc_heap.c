@@ -229,6 +229,9 @@ int agent_glibc_heap_find(const struct agent_glibc_alloc *a, struct glibcheap_in
 	if (agent_dynsym(libc, "malloc") != (void *)a->malloc || agent_dynsym(libc, "free") != (void *)a->free)
 		return -1;
 	out->version = parse_version(version());
+	/* Older glibc lays malloc_state out otherwise: nothing to measure. */
+	if (out->version < 235)
+		return -1;
 	for (int i = 0; i < TRIES && !main; i++)
 		main = unsorted_try(a, lo, hi, keep + 2 * i);
 	for (int i = 0; i < 2 * TRIES; i++)

@@ -23,11 +23,12 @@ struct agent_glibc_alloc {
  * Find main_arena and the tcache key with A (a few blocks allocated and
  * freed; nothing kept), and glibc's version, into *OUT. 0, or -1 when this
  * is not glibc (no gnu_get_libc_version: musl), when A is not glibc's own
- * malloc and free (a preloaded allocator), or when main_arena does not
- * check out (every candidate is tested before it is read: this never
- * faults). OUT->tcache_key is 0 when tcache is off or the key did not
- * check out. Takes no lock but the allocator's own; allocates only through
- * A. Any thread, any time after libc is initialised.
+ * malloc and free (a preloaded allocator), when glibc is older than 2.35
+ * (another layout), or when main_arena does not check out (every candidate
+ * is tested before it is read: this never faults). OUT->tcache_key is 0
+ * when tcache is off or the key did not check out. Takes no lock but the
+ * allocator's own; allocates only through A. Any thread, any time after
+ * libc is initialised.
  */
 int agent_glibc_heap_find(const struct agent_glibc_alloc *a, struct glibcheap_info *out);
 
