@@ -134,7 +134,7 @@ COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
-	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c common/proto.c \
+	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c agent/glibc_heap.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
 AGENT_SRCS += agent/quiesce.c agent/tables.c
@@ -313,6 +313,7 @@ UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_S
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
 UNIT_test_lineedit := inject/console/lineedit.c
+UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := $(INJECTOR_SRCS) common/util.c common/log.c
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers

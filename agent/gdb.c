@@ -27,6 +27,7 @@ struct agent_gdb_anchor {
 	uint64_t hit_ctx;		/* the last break: context, block, size */
 	uint64_t hit_ptr;
 	uint64_t hit_size;
+	struct agent_gdb_ptr heap;	/* struct agent_gdb_heap */
 	struct agent_gdb_ptr own;	/* struct agent_gdb_own */
 };
 
@@ -41,6 +42,7 @@ AGENT_EXPORT struct agent_gdb_anchor memtrace_gdb = {
 	.recording = AGENT_GDB_PTR(&agent_state.recording),
 	.failure = AGENT_GDB_PTR(&agent_state.failure),
 	.break_ctx = AGENT_GDB_PTR(&agent_gdb_break_ctx),
+	.heap = AGENT_GDB_PTR(&agent_gdb_heap),
 	.own = AGENT_GDB_PTR(&agent_gdb_own),
 };
 
@@ -62,6 +64,7 @@ AT(agent_gdb_anchor, break_ctx, ANCHOR_BREAK_CTX);
 AT(agent_gdb_anchor, hit_ctx, ANCHOR_HIT_CTX);
 AT(agent_gdb_anchor, hit_ptr, ANCHOR_HIT_PTR);
 AT(agent_gdb_anchor, hit_size, ANCHOR_HIT_SIZE);
+AT(agent_gdb_anchor, heap, ANCHOR_HEAP);
 AT(agent_gdb_anchor, own, ANCHOR_OWN);
 _Static_assert(sizeof(struct agent_gdb_anchor) == 8 * ANCHOR_WORDS, "the anchor's words");
 
@@ -101,6 +104,11 @@ AT(agent_gdb_memory, kinds, ANCHOR_M_KINDS);
 AT(agent_gdb_memory, kind_blocks, ANCHOR_M_KIND_BLOCKS);
 AT(agent_gdb_memory, kind_contexts, ANCHOR_M_KIND_CONTEXTS);
 _Static_assert(sizeof(struct agent_gdb_memory) == 8 * ANCHOR_M_WORDS, "the memory descriptor's words");
+AT(agent_gdb_heap, kind, ANCHOR_H_KIND);
+AT(agent_gdb_heap, version, ANCHOR_H_VERSION);
+AT(agent_gdb_heap, main_arena, ANCHOR_H_MAIN_ARENA);
+AT(agent_gdb_heap, tcache_key, ANCHOR_H_TCACHE_KEY);
+_Static_assert(sizeof(struct agent_gdb_heap) == 8 * ANCHOR_H_WORDS, "the heap descriptor's words");
 
 AT(agent_gdb_own, maps, ANCHOR_O_MAPS);
 AT(agent_gdb_own, nmaps, ANCHOR_O_NMAPS);

@@ -80,6 +80,14 @@ struct agent_gdb_memory {
 	uint64_t kind_contexts;
 };
 
+/* The allocator (agent/glibc_heap.c), fields in order: enum anchor_heap_word. */
+struct agent_gdb_heap {
+	uint64_t kind;			/* ANCHOR_HEAP_*, written last */
+	uint64_t version;
+	uint64_t main_arena;
+	uint64_t tcache_key;
+};
+
 /* The agent's own memory (agent/arena.c), fields in order: enum anchor_own_word. */
 struct agent_gdb_own {
 	struct agent_gdb_ptr maps;	/* [cap][2] pointer-sized [lo, hi) of each mapping */
@@ -94,12 +102,13 @@ struct agent_gdb_own {
 
 /*
  * Each descriptor is defined beside the table it describes (blocks.c,
- * contexts.c, arena.c), so its layout is written where the data is; gdb.c's
- * anchor points at them.
+ * contexts.c, arena.c, glibc_heap.c), so its layout is written where the
+ * data is; gdb.c's anchor points at them.
  */
 extern struct agent_gdb_blocks agent_gdb_blocks;
 extern struct agent_gdb_contexts agent_gdb_contexts;
 extern struct agent_gdb_memory agent_gdb_memory;
+extern struct agent_gdb_heap agent_gdb_heap;
 extern struct agent_gdb_own agent_gdb_own;
 
 /*

@@ -12,7 +12,8 @@
  * Everything here may run inside the first hook call, wherever that comes
  * from (a library constructor run by the loader, an allocation libc makes
  * for itself): it takes no lock of libc's or the loader's and allocates
- * nothing. That is why it sits below the hooks (which call
+ * nothing through the hooks (glibc_heap.c's finder calls the real
+ * allocator a few times, as the hook is about to anyway). That is why it sits below the hooks (which call
  * agent_start_pending) and apart from lifecycle.c and entry.c, which take
  * locks and allocate.
  */
@@ -27,6 +28,7 @@
 #include "agent.h"
 #include "arena.h"
 #include "dynelf.h"
+#include "glibc_heap.h"
 #include "quiesce.h"
 #include "real.h"
 #include "startmode.h"
@@ -157,6 +159,9 @@ int agent_recording_begin(const struct agent_config *cfg, const char *since)
 		goto out;
 	}
 	self_range();
+	/* Where glibc keeps its heap, for a walk from outside (leaks): with
+	 * the real allocator under the guard, before the tables open. */
+	agent_glibc_heap_publish();
 	/* Before any thread can enter the tables. */
 	agent_inside_init();
 	u = agent_unwinder_find(cfg->unwind);

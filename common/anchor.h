@@ -4,7 +4,7 @@
  * (docs/architecture.md, "For debuggers"). Written once here for the agent,
  * which lays its structs out to match (agent/gdb.h, checked at compile time
  * in agent/gdb.c), and for memtrace-server, which reads them from a core or
- * a live process (server/core.c). gdbinit/memtrace.gdb cannot include a C
+ * a live process (server/coretab.c). gdbinit/memtrace.gdb cannot include a C
  * header: its indices are these numbers, and it names this file.
  *
  * Word K of a descriptor at D is the 64-bit word at D + 8 * K. A change of
@@ -35,6 +35,7 @@ enum anchor_word {
 	ANCHOR_HIT_CTX,		/* the last break: context, block, size */
 	ANCHOR_HIT_PTR,
 	ANCHOR_HIT_SIZE,
+	ANCHOR_HEAP,		/* -> the heap descriptor; only when NFIELDS > ANCHOR_HEAP */
 	ANCHOR_OWN,		/* -> the agent's own memory (leaks.h leaves it out) */
 	ANCHOR_WORDS
 };
@@ -84,6 +85,23 @@ enum anchor_memory_word {
 	ANCHOR_M_KIND_CONTEXTS,
 	ANCHOR_M_WORDS
 };
+
+/*
+ * The process's allocator as the agent measured it when recording began
+ * (agent/glibc_heap.c), for the heap walk of common/glibcheap.c. KIND is 0
+ * until then, and stays 0 when the allocator is not glibc or did not check
+ * out.
+ */
+enum anchor_heap_word {
+	ANCHOR_H_KIND,		/* ANCHOR_HEAP_UNKNOWN or ANCHOR_HEAP_GLIBC */
+	ANCHOR_H_VERSION,	/* glibc's version, 100 * major + minor: 236 */
+	ANCHOR_H_MAIN_ARENA,	/* &main_arena */
+	ANCHOR_H_TCACHE_KEY,	/* tcache_key; 0: tcache off or not known */
+	ANCHOR_H_WORDS
+};
+
+#define ANCHOR_HEAP_UNKNOWN 0
+#define ANCHOR_HEAP_GLIBC 1
 
 /* The agent's own memory's descriptor (agent/arena.c). */
 enum anchor_own_word {

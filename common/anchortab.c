@@ -83,6 +83,18 @@ int anchortab_read(struct anchortab *c)
 	    c->b[ANCHOR_B_ENTRY_SEQ_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE] ||
 	    c->b[ANCHOR_B_ENTRY_CTX_SIZE_OFF] + 8 > c->b[ANCHOR_B_ENTRY_STRIDE])
 		return log_err("memtrace's table descriptors in %s make no sense: damaged?", c->where);
+	/* Words past those an agent of this version always had: only when its
+	 * nfields counts them, and never fatal (the tables read without). */
+	memset(c->h, 0, sizeof(c->h));
+	if (a[ANCHOR_NFIELDS] > ANCHOR_HEAP) {
+		uint64_t heap;
+
+		if (rd(c, c->anchor + 8 * ANCHOR_HEAP, &heap, sizeof(heap)) < 0 || !heap ||
+		    rd(c, heap, c->h, sizeof(c->h)) < 0) {
+			memset(c->h, 0, sizeof(c->h));
+			log_info("memtrace's heap descriptor is not in %s's memory", c->where);
+		}
+	}
 	return 0;
 }
 

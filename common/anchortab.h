@@ -28,6 +28,9 @@ struct anchortab {
 	uint64_t anchor;	 /* &memtrace_gdb, set by the caller */
 	uint64_t ps;		 /* the target's pointer size */
 	uint64_t b[ANCHOR_B_WORDS], c[ANCHOR_C_WORDS]; /* the descriptors (anchor.h) */
+	/* The heap descriptor (enum anchor_heap_word): all 0 (kind unknown)
+	 * when the agent is older than it or it is not in the memory. */
+	uint64_t h[ANCHOR_H_WORDS];
 };
 
 struct anchortab_blk {
@@ -35,8 +38,9 @@ struct anchortab_blk {
 	uint64_t ctx;
 };
 
-/* Read the anchor at T->anchor and its two table descriptors; -1 (logged)
- * when they are not memtrace's or make no sense. */
+/* Read the anchor at T->anchor, its two table descriptors and the heap
+ * descriptor when the anchor has one (its nfields says); -1 (logged) when
+ * the tables are not memtrace's or make no sense. */
 int anchortab_read(struct anchortab *t);
 
 /* Context ID: its address in *ADDR, 0 when there is no such context, -1 on

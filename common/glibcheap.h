@@ -9,9 +9,30 @@
  *
  * In use is: the next chunk's PREV_INUSE bit set, minus the top chunk, the
  * fenceposts at the end of a non-main heap, the fastbin members (each
- * arena's lists, demangled: safe-linking) and the tcache members (word 1
- * equal to the process's tcache key). mmapped chunks are in no list: they
- * are found in the anonymous mappings given, page by page.
+ * arena's lists, demangled: safe-linking) and the tcache members: those on
+ * the lists of every tcache struct found, and on 64-bit also any chunk
+ * whose word 1 is the process's tcache key (on 32-bit a key matches a
+ * random word once in 2^32 chunks: only the lists count there). mmapped
+ * chunks are in no list: they are found in the anonymous mappings given,
+ * page by page (prev_size 0, size a page multiple with only IS_MMAPPED).
+ *
+ * A thread's tcache_perthread_struct is told by its shape and reported
+ * with `internal` set: chunk size 0x290 (64-bit) or 0x188 (32-bit);
+ * entries[i] is 0 exactly when counts[i] is; the first entry of each
+ * non-empty bin a chunk of that bin's size. An all-zero one (a thread that
+ * never freed) is taken as internal only where a thread's first malloc
+ * puts it, the first chunk of its arena; elsewhere it is the user's block.
+ *
+ * The main arena's chunks run from system_mem bytes before the end of top
+ * (sbrk_base, for a contiguous arena) to the end of top; each non-main
+ * arena's heaps from top & ~(HEAP_MAX_SIZE - 1) through heap_info.prev.
+ *
+ * Not handled, refused with a message: a main arena that left brk for mmap
+ * (non-contiguous), brk moved by someone else than malloc (system_mem then
+ * does not fit), heaps of another size (glibc.malloc.hugetlb with pages
+ * above HEAP_MAX_SIZE). Missed: mmapped chunks of memalign (their
+ * prev_size is not 0). i386 (16-byte alignment on 4-byte pointers) is not
+ * a memtrace target and would need its own layout.
  */
 #ifndef MEMTRACE_GLIBCHEAP_H
 #define MEMTRACE_GLIBCHEAP_H

@@ -236,19 +236,76 @@ static int read_own(struct scan *s)
 	return 0;
 }
 
+/* What the heap walk calls back with (glibcheap.h). */
+struct heap_walk {
+	struct scan *s;
+	struct ranges *owned;
+};
+
+static int heap_chunk(void *arg, const struct glibcheap_chunk *c)
+{
+	struct heap_walk *hw = arg;
+	struct leak_block *b = block_push(hw->s);
+
+	b->addr = c->mem;
+	b->size = c->usable;
+	b->internal = (uint8_t)c->internal;
+	return 0;
+}
+
+static void heap_owned(void *arg, const struct glibcheap_range *r)
+{
+	struct heap_walk *hw = arg;
+
+	ranges_add(hw->owned, r->lo, r->hi);
+}
+
 /*
- * Blocks from before the attach: glibc's heap walked for the chunks in use
- * that the agent's table does not hold (context 0), and the allocator's
- * ranges into OWNED. 1 walked, 0 not (s->out->heap_note says why), -1 a
- * thread is inside the allocator (try again after letting it run).
+ * Blocks from before the attach: glibc's heap walked for its chunks in use
+ * (context 0 until blocks_sort gives the table's blocks their place), and
+ * the allocator's ranges into OWNED. 1 walked, 0 not (s->out->heap_note
+ * says why), -1 the walk failed (s->out->heap_note says how): a thread may
+ * be inside the allocator, so the caller lets the process run a moment and
+ * tries again.
  */
 static int heap_blocks(struct scan *s, struct ranges *owned)
 {
-	(void)owned;
-	snprintf(s->out->heap_note, sizeof(s->out->heap_note),
-		 "only blocks allocated since the attach are judged: the agent does not describe "
-		 "this process's allocator");
-	return 0;
+	const uint64_t *h = s->tab.h;
+	struct glibcheap_info info = { .main_arena = h[ANCHOR_H_MAIN_ARENA], .tcache_key = h[ANCHOR_H_TCACHE_KEY],
+				       .version = (unsigned)h[ANCHOR_H_VERSION] };
+	struct heap_walk hw = { s, owned };
+	struct glibcheap_walk w = { .chunk = heap_chunk, .owned = heap_owned, .arg = &hw };
+	struct glibcheap_map *maps;
+	char err[200];
+	size_t n0 = s->n;
+	int ret;
+
+	if (h[ANCHOR_H_KIND] != ANCHOR_HEAP_GLIBC) {
+		snprintf(s->out->heap_note, sizeof(s->out->heap_note),
+			 "only blocks allocated since the attach are judged: the allocator is not glibc 2.35 or "
+			 "later (or not glibc's own malloc), whose heap memtrace can walk");
+		return 0;
+	}
+	maps = xcalloc(s->maps.n + 1, sizeof(*maps));
+	for (size_t i = 0; i < s->maps.n; i++) {
+		const struct inj_map *m = &s->maps.v[i];
+
+		maps[i].lo = m->start;
+		maps[i].hi = m->end;
+		maps[i].anon_rw = !m->path[0] && m->perms[0] == 'r' && m->perms[1] == 'w' && m->perms[3] == 'p';
+	}
+	ret = glibcheap_walk(&s->mem, &info, maps, s->maps.n, &w, err, sizeof(err));
+	free(maps);
+	if (ret < 0) {
+		s->n = n0;
+		owned->n = 0;
+		snprintf(s->out->heap_note, sizeof(s->out->heap_note),
+			 "only blocks allocated since the attach are judged: glibc's heap could not be walked (%s)",
+			 err);
+		return -1;
+	}
+	s->out->heap_note[0] = '\0';
+	return 1;
 }
 
 /* ---------------------------------------------------------------- roots */
@@ -453,10 +510,11 @@ static int judge(struct scan *s, struct inj_task *t)
 		heap = heap_blocks(s, &owned);
 		if (heap >= 0)
 			break;
-		if (tries == HEAP_TRIES || inj_task_run_a_moment(t, HEAP_RUN_MS, inj_now_ns() + SEIZE_TIMEOUT_MS * 1000000LL) < 0) {
-			snprintf(s->out->heap_note, sizeof(s->out->heap_note),
-				 "only blocks allocated since the attach are judged: a thread stayed inside the "
-				 "allocator (%d tries)", tries + 1);
+		/* A thread stopped inside malloc or free leaves its arena locked or a
+		 * list half made: let the process run a moment and look again. */
+		if (tries == HEAP_TRIES ||
+		    inj_task_run_a_moment(t, HEAP_RUN_MS, inj_now_ns() + SEIZE_TIMEOUT_MS * 1000000LL) < 0) {
+			log_info("leaks: %s", s->out->heap_note);
 			heap = 0;
 			break;
 		}

@@ -10,6 +10,8 @@
 #   memtrace-status     the report's summary, in `status`'s lines;
 #   memtrace-blocks ID  the addresses, sizes and seqs `dump -c ID -n 100` gives;
 #   memtrace-whoalloc   an interior pointer names its block and context.
+# The anchor's heap descriptor (word 13) says glibc, its version, and, where
+# gdb has libc's symbols (libc6-dbg), main_arena and tcache_key exactly.
 # Afterwards the victim runs on and its exit report is right.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh disable=SC2016
 . "$(dirname "$0")/../lib/common.sh"
@@ -65,6 +67,20 @@ has who.out "is 0 bytes into the block at $hex of 1000 bytes" ||
 has who.out "#0 +0x[0-9a-f]+ <leak_medium\+" || fail_later "memtrace-whoalloc shows no leak_medium frame"
 has who.out "0x10 is in no live block" || fail_later "memtrace-whoalloc 0x10 found a block"
 [ "$FAILURES" -eq 0 ] || show who.out
+
+# the heap descriptor: kind, version, main_arena, tcache_key
+gdb_run heap -p "$pid" -ex 'printf "heap %llu %llu 0x%llx 0x%llx\n", ((unsigned long long *)((unsigned long long *)&memtrace_gdb)[13])[0], ((unsigned long long *)((unsigned long long *)&memtrace_gdb)[13])[1], ((unsigned long long *)((unsigned long long *)&memtrace_gdb)[13])[2], ((unsigned long long *)((unsigned long long *)&memtrace_gdb)[13])[3]' \
+	-ex 'printf "sym 0x%lx 0x%lx\n", (unsigned long)&main_arena, (unsigned long)tcache_key'
+ver=$(getconf GNU_LIBC_VERSION | awk '{ split($2, v, "."); print v[1] * 100 + v[2] }')
+read -r _ kind hver arena key < <(grep '^heap ' heap.out)
+[ "$kind" = 1 ] && [ "$hver" = "$ver" ] ||
+	{ fail_later "heap descriptor: kind ${kind:-?} version ${hver:-?}, expected 1 and $ver"; show heap.out; }
+if read -r _ sarena skey < <(grep '^sym ' heap.out); then
+	[ "$arena" = "$sarena" ] && [ "$key" = "$skey" ] ||
+		fail_later "heap descriptor: main_arena $arena tcache_key $key, libc's symbols say $sarena $skey"
+else
+	note "no libc symbols in gdb (libc6-dbg): main_arena and tcache_key not compared"
+fi
 
 # the victim runs on after gdb detached
 touch stop
