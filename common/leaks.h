@@ -63,7 +63,9 @@ struct leak_scan;
 /*
  * A scan over the N blocks at BLOCKS (owned by the caller, kept until
  * leak_scan_free; the scan writes verdict and indirect). They must be
- * sorted by addr and must not overlap: -1 with errno EINVAL otherwise.
+ * sorted by addr and must not overlap: NULL with errno EINVAL otherwise
+ * (also for a PTR_SIZE other than 4 or 8, N of 2^32 - 1 or more, a block
+ * that wraps past the top of the address space).
  * NULL with errno ENOMEM. The scan's own memory is about 8 bytes a block
  * plus a page index (one 4-byte entry per 4 KiB page of the span the blocks
  * cover, when that is at most 64 MiB of index; a binary search otherwise).

@@ -1,0 +1,571 @@
+/*
+ * The leak verdict engine (leaks.h): memcheck's marking and clique passes
+ * over a sorted block array, with the world stopped, so built for speed and
+ * a small footprint (docs/architecture.md, "Leak verdicts: the engine").
+ *
+ * - Lookup: a word is first tested against [lowest block, highest block
+ *   end), then a per-4 KiB-page index gives the first block that can hold
+ *   it and a short probe finds it. Blocks far apart (64-bit thread heaps,
+ *   mmapped chunks) are split into clusters, each with its own index, so
+ *   the index covers heap, not the holes between heaps. A binary search
+ *   over the whole array replaces the index when it would pass 64 MiB.
+ * - Marking: one state byte per block (state + pending bit) and a stack of
+ *   uint32 block indices; a block is pushed when its state rises and is not
+ *   pending, so the stack never holds more than N entries. No recursion.
+ * - Memory is read through the memsrc into one 64 KiB buffer; a block that
+ *   fits is read in one call; a piece that cannot be read is retried page
+ *   by page and what still fails is skipped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leaks.h"
+
+const char *const leak_verdict_key[LEAK_NVERDICTS] = {
+	"still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost",
+};
+const char *const leak_verdict_text[LEAK_NVERDICTS] = {
+	"still reachable", "possibly lost", "indirectly lost", "definitely lost",
+};
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
+/* Big enough that a read costs little beside the scan of what it brings,
+ * small enough to stay in L2 while it is scanned. */
+#define BUF_SIZE (64u * 1024)
+#define MAX_INDEX_BYTES (UINT64_C(64) << 20)
+/*
+ * Blocks split into clusters at a gap this wide: a gap kept inside one
+ * index costs gap / 1024 bytes of index, so at most 1 KiB, while a cluster
+ * costs a struct and a step of the cluster search.
+ */
+#define CLUSTER_GAP (UINT64_C(1) << 20)
+/* Past this many candidates a page's probe bisects instead of walking. */
+#define PROBE_WALK 8
+
+/* Marking states; memcheck's Unreached, Possible, Reachable, IndirectLeak. */
+enum { ST_UNREACHED, ST_POSSIBLE, ST_REACHABLE, ST_INDIRECT };
+#define ST_MASK 3u
+#define ST_PENDING 4u
+
+struct cluster {
+	uint64_t lo, hi;	/* first block's addr, last block's end */
+	uint64_t base;		/* lo rounded down to a page */
+	uint32_t last;		/* its last block */
+	uint32_t *pidx;		/* per page from base: first block ending past the page's start; one more entry past the end */
+};
+
+struct root_range {
+	uint64_t lo, hi;
+};
+
+/* What a scan of memory does with each word. */
+enum visit_mode {
+	VISIT_MARK,		/* root phase: raise states */
+	VISIT_CLIQUE,		/* clique phase: absorb unreached blocks into LEADER */
+	VISIT_WHO,		/* who_points: report matching words */
+};
+
+struct visit {
+	enum visit_mode mode;
+	int definite;		/* VISIT_MARK: the words come from a root or a reachable block */
+	uint32_t leader;	/* VISIT_CLIQUE */
+	long holder;		/* VISIT_WHO: block index or LEAK_WHO_ROOT */
+	uint64_t lo, hi;	/* VISIT_WHO: values that match */
+	void (*fn)(void *arg, uint64_t where, uint64_t value, long block);
+	void *arg;
+	uint64_t *counted;	/* where the bytes read are counted */
+	uint64_t *skipped;	/* where the bytes not readable are counted */
+};
+
+struct leak_scan {
+	struct leak_block *b;
+	size_t n;
+	unsigned ptr_size;
+	uint64_t lo, hi;	/* any block's bytes: [b[0].addr, end of b[n-1]) */
+	uint8_t *st;		/* per block: ST_* | ST_PENDING */
+	uint32_t *stack;	/* the mark stack, N entries */
+	size_t sp;
+	struct cluster *cl;
+	size_t ncl;
+	uint32_t *index;	/* every cluster's pidx; NULL: binary search */
+	unsigned char *buf;	/* BUF_SIZE */
+	struct root_range *ranges;	/* kept for who_points */
+	size_t nranges, cap_ranges;
+	uint64_t *words;	/* root words, kept for who_points */
+	size_t nwords, cap_words;
+	int oom;		/* keeping a root failed: finish says ENOMEM */
+	int finished;
+	size_t mem;		/* bytes held now */
+	struct leak_scan_stats stats;
+};
+
+static inline uint64_t block_end(const struct leak_block *b)
+{
+	return b->addr + (b->size ? b->size : 1);
+}
+
+static void mem_add(struct leak_scan *s, size_t bytes)
+{
+	s->mem += bytes;
+	if (s->mem > s->stats.memory)
+		s->stats.memory = s->mem;
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+/* The last block in [I, J] starting at or below V (B[I].addr <= V). */
+static inline size_t probe(const struct leak_block *b, size_t i, size_t j, uint64_t v)
+{
+	while (j - i > PROBE_WALK) {
+		size_t mid = i + (j - i + 1) / 2;
+
+		if (b[mid].addr <= v)
+			i = mid;
+		else
+			j = mid - 1;
+	}
+	while (i < j && b[i + 1].addr <= v)
+		i++;
+	return i;
+}
+
+/* The index of the block holding V ([addr, end)), or -1. */
+static inline long find_block(const struct leak_scan *s, uint64_t v)
+{
+	const struct leak_block *b = s->b;
+	const struct cluster *c = s->cl;
+	size_t i, j;
+
+	if (v < s->lo || v >= s->hi)
+		return -1;
+	if (!s->index) {
+		i = probe(b, 0, s->n - 1, v);
+		return v < block_end(&b[i]) ? (long)i : -1;
+	}
+	if (s->ncl > 1) {
+		size_t lo = 0, hi = s->ncl - 1;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo + 1) / 2;
+
+			if (s->cl[mid].lo <= v)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		c = &s->cl[lo];
+		if (v >= c->hi)
+			return -1;
+	}
+	{
+		const uint32_t *p = c->pidx + ((v - c->base) >> PAGE_SHIFT);
+
+		i = p[0];
+		j = p[1] < c->last ? p[1] : c->last;
+	}
+	if (b[i].addr > v)
+		return -1;
+	i = probe(b, i, j, v);
+	return v < block_end(&b[i]) ? (long)i : -1;
+}
+
+/* The clusters and their page index; without the index when too big. */
+static int build_index(struct leak_scan *s)
+{
+	const struct leak_block *b = s->b;
+	uint64_t entries = 0;
+	size_t i, k, first;
+
+	s->ncl = 0;
+	for (i = 0; i < s->n; i++)
+		if (i == 0 || b[i].addr - block_end(&b[i - 1]) >= CLUSTER_GAP)
+			s->ncl++;
+	s->cl = calloc(s->ncl ? s->ncl : 1, sizeof(*s->cl));
+	if (!s->cl)
+		return -1;
+	mem_add(s, (s->ncl ? s->ncl : 1) * sizeof(*s->cl));
+	for (i = 0, k = 0, first = 0; i < s->n; i++) {
+		struct cluster *c = &s->cl[k];
+
+		if (i + 1 < s->n && b[i + 1].addr - block_end(&b[i]) < CLUSTER_GAP)
+			continue;
+		c->lo = b[first].addr;
+		c->hi = block_end(&b[i]);
+		c->base = c->lo & ~(PAGE_SIZE - 1);
+		c->last = (uint32_t)i;
+		entries += ((c->hi - 1 - c->base) >> PAGE_SHIFT) + 2;
+		k++;
+		first = i + 1;
+	}
+	if (entries * sizeof(uint32_t) > MAX_INDEX_BYTES)
+		return 0;	/* binary search: s->index stays NULL */
+	s->index = malloc((size_t)entries * sizeof(uint32_t));
+	if (!s->index)
+		return -1;
+	mem_add(s, (size_t)entries * sizeof(uint32_t));
+	entries = 0;
+	for (k = 0, first = 0; k < s->ncl; k++) {
+		struct cluster *c = &s->cl[k];
+		size_t npages = ((c->hi - 1 - c->base) >> PAGE_SHIFT) + 1, pg = 0;
+
+		c->pidx = s->index + entries;
+		entries += npages + 1;
+		/* Ends rise with addresses (no overlap), so one pass fills it. */
+		for (i = first; i <= c->last; i++)
+			while (pg < npages && c->base + (pg << PAGE_SHIFT) < block_end(&b[i]))
+				c->pidx[pg++] = (uint32_t)i;
+		while (pg <= npages)
+			c->pidx[pg++] = c->last + 1;
+		first = c->last + 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- marking */
+
+static inline void push(struct leak_scan *s, uint32_t i)
+{
+	s->st[i] |= ST_PENDING;
+	s->stack[s->sp++] = i;
+}
+
+/* memcheck's lc_push_without_clique_if_a_chunk_ptr (leaks.h's rules). */
+static inline void mark(struct leak_scan *s, uint64_t v, int definite)
+{
+	long i = find_block(s, v);
+	unsigned st, to;
+
+	if (i < 0)
+		return;
+	st = s->st[i];
+	if ((st & ST_MASK) == ST_REACHABLE)
+		return;
+	if (definite && v == s->b[i].addr)
+		to = ST_REACHABLE;
+	else if ((st & ST_MASK) == ST_UNREACHED)
+		to = ST_POSSIBLE;
+	else
+		return;
+	s->st[i] = (uint8_t)((st & ST_PENDING) | to);
+	if (!(st & ST_PENDING))
+		push(s, (uint32_t)i);
+}
+
+/* memcheck's lc_push_with_clique_if_a_chunk_ptr: start or interior alike. */
+static inline void absorb(struct leak_scan *s, uint64_t v, uint32_t leader)
+{
+	long i = find_block(s, v);
+	struct leak_block *b = s->b;
+
+	if (i < 0 || (uint32_t)i == leader || (s->st[i] & ST_MASK) != ST_UNREACHED)
+		return;
+	/* An earlier leader brings its clique's bytes with it. */
+	b[leader].indirect += b[i].size + b[i].indirect;
+	b[i].indirect = 0;
+	s->st[i] = ST_INDIRECT;
+	push(s, (uint32_t)i);
+}
+
+/* The LEN bytes at P, read from ADDR (both aligned to the word). */
+static void visit_words(struct leak_scan *s, const struct visit *vi, uint64_t addr, const unsigned char *p,
+			size_t len)
+{
+	size_t off;
+
+	/* One loop per mode and word size, so that each inner loop is plain. */
+#define EACH_WORD(T, BODY)                                                                 \
+	for (off = 0; off + sizeof(T) <= len; off += sizeof(T)) {                          \
+		T w_;                                                                      \
+		uint64_t v;                                                                \
+		memcpy(&w_, p + off, sizeof(T));                                           \
+		v = w_;                                                                    \
+		BODY;                                                                      \
+	}
+#define BY_SIZE(BODY)                               \
+	do {                                        \
+		if (s->ptr_size == 8)               \
+			EACH_WORD(uint64_t, BODY)   \
+		else                                \
+			EACH_WORD(uint32_t, BODY)   \
+	} while (0)
+
+	switch (vi->mode) {
+	case VISIT_MARK:
+		BY_SIZE(mark(s, v, vi->definite));
+		break;
+	case VISIT_CLIQUE:
+		BY_SIZE(absorb(s, v, vi->leader));
+		break;
+	case VISIT_WHO:
+		BY_SIZE(if (v >= vi->lo && v < vi->hi) vi->fn(vi->arg, addr + off, v, vi->holder));
+		break;
+	}
+#undef BY_SIZE
+#undef EACH_WORD
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Read [LO, HI) into the buffer and visit it; EFAULT: a page at a time. */
+static int visit_piece(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, uint64_t lo, uint64_t hi)
+{
+	uint64_t a, e;
+
+	if (m->read(m->arg, lo, s->buf, (size_t)(hi - lo)) == 0) {
+		*vi->counted += hi - lo;
+		visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
+		return 0;
+	}
+	if (errno != EFAULT)
+		return -1;
+	for (a = lo; a < hi; a = e) {
+		e = (a & ~(PAGE_SIZE - 1)) + PAGE_SIZE;
+		if (e > hi)
+			e = hi;
+		if (a == lo && e == hi) {
+			/* The piece was within this page: it failed already. */
+			*vi->skipped += e - a;
+			continue;
+		}
+		if (m->read(m->arg, a, s->buf, (size_t)(e - a)) == 0) {
+			*vi->counted += e - a;
+			visit_words(s, vi, a, s->buf, (size_t)(e - a));
+		} else if (errno == EFAULT) {
+			*vi->skipped += e - a;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every aligned word of [LO, HI), in pieces of at most the buffer. */
+static int visit_range(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, uint64_t lo, uint64_t hi)
+{
+	uint64_t mask = s->ptr_size - 1;
+
+	lo = (lo + mask) & ~mask;
+	hi &= ~mask;
+	while (lo < hi) {
+		uint64_t e = hi - lo > BUF_SIZE ? lo + BUF_SIZE : hi;
+
+		if (visit_piece(s, m, vi, lo, e) < 0)
+			return -1;
+		lo = e;
+	}
+	return 0;
+}
+
+/* Scan what the mark stack holds, for the root phase (LEADER < 0) or a clique. */
+static int drain(struct leak_scan *s, const struct memsrc *m, long leader)
+{
+	struct visit vi = {
+		.mode = leader < 0 ? VISIT_MARK : VISIT_CLIQUE,
+		.counted = &s->stats.block_bytes, .skipped = &s->stats.unreadable,
+	};
+
+	if (leader >= 0)
+		vi.leader = (uint32_t)leader;
+	while (s->sp) {
+		uint32_t i = s->stack[--s->sp];
+		const struct leak_block *b = &s->b[i];
+
+		s->st[i] &= (uint8_t)~ST_PENDING;
+		/* Read now, so a block raised while pending is scanned as it now stands. */
+		vi.definite = (s->st[i] & ST_MASK) != ST_POSSIBLE;
+		if (b->size && visit_range(s, m, &vi, b->addr, b->addr + b->size) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned ptr_size)
+{
+	struct leak_scan *s;
+	size_t i;
+
+	if ((ptr_size != 4 && ptr_size != 8) || n >= UINT32_MAX)
+		goto out_inval;
+	for (i = 0; i < n; i++) {
+		/* A block may not wrap past the top of the address space. */
+		if (blocks[i].size > UINT64_MAX - blocks[i].addr)
+			goto out_inval;
+		if (i && blocks[i].addr < block_end(&blocks[i - 1]))
+			goto out_inval;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	mem_add(s, sizeof(*s));
+	s->b = blocks;
+	s->n = n;
+	s->ptr_size = ptr_size;
+	if (n) {
+		s->lo = blocks[0].addr;
+		s->hi = block_end(&blocks[n - 1]);
+	}
+	s->st = calloc(n ? n : 1, 1);
+	s->stack = malloc((n ? n : 1) * sizeof(*s->stack));
+	s->buf = malloc(BUF_SIZE);
+	if (!s->st || !s->stack || !s->buf)
+		goto out_free;
+	mem_add(s, (n ? n : 1) * (1 + sizeof(*s->stack)) + BUF_SIZE);
+	if (n && build_index(s) < 0)
+		goto out_free;
+	for (i = 0; i < n; i++) {
+		blocks[i].indirect = 0;
+		blocks[i].verdict = LEAK_DEFINITE;
+	}
+	return s;
+
+out_free:
+	leak_scan_free(s);
+	errno = ENOMEM;
+	return NULL;
+out_inval:
+	errno = EINVAL;
+	return NULL;
+}
+
+/* Keep what who_points rereads; a failure shows at leak_scan_finish. */
+static void *keep(struct leak_scan *s, void *arr, size_t n, size_t *cap, size_t add, size_t size)
+{
+	size_t want = *cap ? *cap : 16;
+	void *p;
+
+	if (n + add <= *cap)
+		return arr;
+	while (want < n + add)
+		want *= 2;
+	p = realloc(arr, want * size);
+	if (!p) {
+		s->oom = 1;
+		return NULL;
+	}
+	mem_add(s, (want - *cap) * size);
+	*cap = want;
+	return p;
+}
+
+void leak_scan_root_words(struct leak_scan *s, const uint64_t *words, size_t n)
+{
+	uint64_t mask = s->ptr_size == 4 ? UINT32_MAX : UINT64_MAX;
+	uint64_t *w = keep(s, s->words, s->nwords, &s->cap_words, n, sizeof(*words));
+	size_t i;
+
+	if (w) {
+		s->words = w;
+		memcpy(s->words + s->nwords, words, n * sizeof(*words));
+	}
+	/* Counted even when not kept: who_points numbers them over all calls. */
+	s->nwords += w ? n : 0;
+	for (i = 0; i < n; i++)
+		mark(s, words[i] & mask, 1);
+}
+
+int leak_scan_root_range(struct leak_scan *s, const struct memsrc *m, uint64_t lo, uint64_t hi)
+{
+	struct visit vi = {
+		.mode = VISIT_MARK, .definite = 1,
+		.counted = &s->stats.root_bytes, .skipped = &s->stats.unreadable,
+	};
+	struct root_range *r;
+
+	if (lo >= hi)
+		return 0;
+	r = keep(s, s->ranges, s->nranges, &s->cap_ranges, 1, sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->ranges = r;
+	s->ranges[s->nranges].lo = lo;
+	s->ranges[s->nranges++].hi = hi;
+	return visit_range(s, m, &vi, lo, hi);
+}
+
+int leak_scan_finish(struct leak_scan *s, const struct memsrc *m)
+{
+	static const uint8_t verdict[] = {
+		[ST_UNREACHED] = LEAK_DEFINITE,
+		[ST_POSSIBLE] = LEAK_POSSIBLE,
+		[ST_REACHABLE] = LEAK_REACHABLE,
+		[ST_INDIRECT] = LEAK_INDIRECT,
+	};
+	size_t i;
+
+	if (!s->finished) {
+		if (drain(s, m, -1) < 0)
+			return -1;
+		/* Cliques, in address order: a leader stays unreached. */
+		for (i = 0; i < s->n; i++) {
+			if ((s->st[i] & ST_MASK) != ST_UNREACHED)
+				continue;
+			push(s, (uint32_t)i);
+			if (drain(s, m, (long)i) < 0)
+				return -1;
+		}
+		for (i = 0; i < s->n; i++)
+			s->b[i].verdict = verdict[s->st[i] & ST_MASK];
+		s->finished = 1;
+	}
+	if (s->oom) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void leak_scan_stats(const struct leak_scan *s, struct leak_scan_stats *st)
+{
+	*st = s->stats;
+}
+
+void leak_scan_free(struct leak_scan *s)
+{
+	if (!s)
+		return;
+	free(s->st);
+	free(s->stack);
+	free(s->buf);
+	free(s->cl);
+	free(s->index);
+	free(s->ranges);
+	free(s->words);
+	free(s);
+}
+
+int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t addr, uint64_t len,
+			 void (*fn)(void *arg, uint64_t where, uint64_t value, long block), void *arg)
+{
+	uint64_t mask = s->ptr_size == 4 ? UINT32_MAX : UINT64_MAX;
+	uint64_t ignored = 0;	/* the scan's figures count the scan only */
+	struct visit vi = {
+		.mode = VISIT_WHO, .lo = addr, .hi = len > 1 ? addr + len : addr + 1,
+		.fn = fn, .arg = arg, .counted = &ignored, .skipped = &ignored,
+	};
+	size_t i;
+
+	if (vi.hi < vi.lo)	/* wrapped past the top: up to the top */
+		vi.hi = UINT64_MAX;
+	for (i = 0; i < s->nwords; i++) {
+		uint64_t v = s->words[i] & mask;
+
+		if (v >= vi.lo && v < vi.hi)
+			fn(arg, i, v, LEAK_WHO_REGISTER);
+	}
+	vi.holder = LEAK_WHO_ROOT;
+	for (i = 0; i < s->nranges; i++)
+		if (visit_range(s, m, &vi, s->ranges[i].lo, s->ranges[i].hi) < 0)
+			return -1;
+	for (i = 0; i < s->n; i++) {
+		vi.holder = (long)i;
+		if (s->b[i].size && visit_range(s, m, &vi, s->b[i].addr, s->b[i].addr + s->b[i].size) < 0)
+			return -1;
+	}
+	return 0;
+}
