@@ -12,6 +12,7 @@
 #   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
 #   make bench        deps, build, per-allocation overhead beside heaptrack
 #   make bench-mi     GDB/MI parser throughput;  make bench-decode: decoding beside addr2line
+#   make bench-leaks  the leak verdict engine's speed and memory (bench/leaks_engine.c)
 #   make fuzz [FUZZ_SECONDS=300]   libFuzzer on the GDB/MI parser and memtrace-server's decoders
 #   make install      PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=  (the agent goes to
 #                     $(LIBDIR)/memtrace, where memtrace looks for it last)
@@ -301,6 +302,16 @@ $(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $$(call dep_file,$$@.d) $(TAR
 $(BUILD)/bench/%: bench/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -Icommon $(PROG_DEPFLAGS) -o $@ $<
+
+# The leak engine's benchmark links the engine: make bench-leaks (bench/README.md).
+$(BUILD)/bench/leaks_engine: bench/leaks_engine.c $(BUILD)/bench/leaks_engine.d $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)$(call prog_deps,$(CC) $(BASE_CFLAGS) -O2,bench/leaks_engine.c common/leaks.c)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 -o $@ bench/leaks_engine.c common/leaks.c
+.PHONY: bench-leaks
+bench-leaks: $(BUILD)/bench/leaks_engine
+	$(Q)$(BUILD)/bench/leaks_engine
+	$(Q)$(BUILD)/bench/leaks_engine -v
 
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.
