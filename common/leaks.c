@@ -31,6 +31,14 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
+/*
+ * The index's slots are pages, or down to 64 bytes for a heap of small
+ * blocks: as fine as keeps the index at most 2 bytes a block, so that a
+ * slot holds a block or two and the probe touches one or two entries of
+ * the block array (cache misses are the cost of the scan).
+ */
+#define SLOT_MAX_SHIFT PAGE_SHIFT
+#define SLOT_MIN_SHIFT 6
 /* Big enough that a read costs little beside the scan of what it brings,
  * small enough to stay in L2 while it is scanned. */
 #define BUF_SIZE (64u * 1024)
@@ -43,6 +51,8 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
 #define CLUSTER_GAP (UINT64_C(1) << 20)
 /* Past this many candidates a page's probe bisects instead of walking. */
 #define PROBE_WALK 8
+/* Pointer candidates looked up together (visit_batch). */
+#define BATCH 16
 
 /* Marking states; memcheck's Unreached, Possible, Reachable, IndirectLeak. */
 enum { ST_UNREACHED, ST_POSSIBLE, ST_REACHABLE, ST_INDIRECT };
@@ -51,9 +61,9 @@ enum { ST_UNREACHED, ST_POSSIBLE, ST_REACHABLE, ST_INDIRECT };
 
 struct cluster {
 	uint64_t lo, hi;	/* first block's addr, last block's end */
-	uint64_t base;		/* lo rounded down to a page */
+	uint64_t base;		/* lo rounded down to a slot */
 	uint32_t last;		/* its last block */
-	uint32_t *pidx;		/* per page from base: first block ending past the page's start; one more entry past the end */
+	uint32_t *pidx;		/* per slot from base: first block ending past the slot's start; one more entry past the end */
 };
 
 struct root_range {
@@ -62,14 +72,14 @@ struct root_range {
 
 /* What a scan of memory does with each word. */
 enum visit_mode {
-	VISIT_MARK,		/* root phase: raise states */
+	VISIT_MARK,		/* from roots and reachable blocks: reachable or possibly lost */
+	VISIT_POSSIBLE,		/* from possibly lost blocks: possibly lost */
 	VISIT_CLIQUE,		/* clique phase: absorb unreached blocks into LEADER */
 	VISIT_WHO,		/* who_points: report matching words */
 };
 
 struct visit {
 	enum visit_mode mode;
-	int definite;		/* VISIT_MARK: the words come from a root or a reachable block */
 	uint32_t leader;	/* VISIT_CLIQUE */
 	long holder;		/* VISIT_WHO: block index or LEAK_WHO_ROOT */
 	uint64_t lo, hi;	/* VISIT_WHO: values that match */
@@ -90,6 +100,7 @@ struct leak_scan {
 	struct cluster *cl;
 	size_t ncl;
 	uint32_t *index;	/* every cluster's pidx; NULL: binary search */
+	unsigned shift;		/* log2 of the index's slot */
 	unsigned char *buf;	/* BUF_SIZE */
 	struct root_range *ranges;	/* kept for who_points */
 	size_t nranges, cap_ranges;
@@ -131,51 +142,61 @@ static inline size_t probe(const struct leak_block *b, size_t i, size_t j, uint6
 	return i;
 }
 
-/* The index of the block holding V ([addr, end)), or -1. */
-static inline long find_block(const struct leak_scan *s, uint64_t v)
+/* The cluster that may hold V, in [lo, hi) (a word in it or not), or NULL. */
+static inline const struct cluster *cluster_of(const struct leak_scan *s, uint64_t v)
+{
+	size_t lo = 0, hi = s->ncl - 1;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+
+		if (s->cl[mid].lo <= v)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return v >= s->cl[lo].lo && v < s->cl[lo].hi ? &s->cl[lo] : NULL;
+}
+
+/* V's slot of C's index. */
+static inline const uint32_t *slot_of(const struct leak_scan *s, const struct cluster *c, uint64_t v)
+{
+	return c->pidx + ((v - c->base) >> s->shift);
+}
+
+/* The block holding V, which falls in C and its slot P, or -1. */
+static inline long find_in_slot(const struct leak_scan *s, const struct cluster *c, const uint32_t *p, uint64_t v)
 {
 	const struct leak_block *b = s->b;
-	const struct cluster *c = s->cl;
-	size_t i, j;
+	size_t i = p[0], j = p[1] < c->last ? p[1] : c->last;
 
-	if (v < s->lo || v >= s->hi)
-		return -1;
-	if (!s->index) {
-		i = probe(b, 0, s->n - 1, v);
-		return v < block_end(&b[i]) ? (long)i : -1;
-	}
-	if (s->ncl > 1) {
-		size_t lo = 0, hi = s->ncl - 1;
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo + 1) / 2;
-
-			if (s->cl[mid].lo <= v)
-				lo = mid;
-			else
-				hi = mid - 1;
-		}
-		c = &s->cl[lo];
-		if (v >= c->hi)
-			return -1;
-	}
-	{
-		const uint32_t *p = c->pidx + ((v - c->base) >> PAGE_SHIFT);
-
-		i = p[0];
-		j = p[1] < c->last ? p[1] : c->last;
-	}
 	if (b[i].addr > v)
 		return -1;
 	i = probe(b, i, j, v);
 	return v < block_end(&b[i]) ? (long)i : -1;
 }
 
+/* The index of the block holding V ([addr, end)), or -1. */
+static long find_block(const struct leak_scan *s, uint64_t v)
+{
+	const struct cluster *c;
+	size_t i;
+
+	if (v < s->lo || v >= s->hi)
+		return -1;
+	if (!s->index) {
+		i = probe(s->b, 0, s->n - 1, v);
+		return v < block_end(&s->b[i]) ? (long)i : -1;
+	}
+	c = cluster_of(s, v);
+	return c ? find_in_slot(s, c, slot_of(s, c, v), v) : -1;
+}
+
 /* The clusters and their page index; without the index when too big. */
 static int build_index(struct leak_scan *s)
 {
 	const struct leak_block *b = s->b;
-	uint64_t entries = 0;
+	uint64_t entries = 0, span = 0, slot;
 	size_t i, k, first;
 
 	s->ncl = 0;
@@ -193,11 +214,18 @@ static int build_index(struct leak_scan *s)
 			continue;
 		c->lo = b[first].addr;
 		c->hi = block_end(&b[i]);
-		c->base = c->lo & ~(PAGE_SIZE - 1);
 		c->last = (uint32_t)i;
-		entries += ((c->hi - 1 - c->base) >> PAGE_SHIFT) + 2;
+		span += c->hi - c->lo;
 		k++;
 		first = i + 1;
+	}
+	s->shift = SLOT_MAX_SHIFT;
+	while (s->shift > SLOT_MIN_SHIFT && span >> (s->shift - 1) <= s->n / 2)
+		s->shift--;
+	slot = UINT64_C(1) << s->shift;
+	for (k = 0; k < s->ncl; k++) {
+		s->cl[k].base = s->cl[k].lo & ~(slot - 1);
+		entries += ((s->cl[k].hi - 1 - s->cl[k].base) >> s->shift) + 2;
 	}
 	if (entries * sizeof(uint32_t) > MAX_INDEX_BYTES)
 		return 0;	/* binary search: s->index stays NULL */
@@ -208,13 +236,13 @@ static int build_index(struct leak_scan *s)
 	entries = 0;
 	for (k = 0, first = 0; k < s->ncl; k++) {
 		struct cluster *c = &s->cl[k];
-		size_t npages = ((c->hi - 1 - c->base) >> PAGE_SHIFT) + 1, pg = 0;
+		size_t npages = ((c->hi - 1 - c->base) >> s->shift) + 1, pg = 0;
 
 		c->pidx = s->index + entries;
 		entries += npages + 1;
 		/* Ends rise with addresses (no overlap), so one pass fills it. */
 		for (i = first; i <= c->last; i++)
-			while (pg < npages && c->base + (pg << PAGE_SHIFT) < block_end(&b[i]))
+			while (pg < npages && c->base + ((uint64_t)pg << s->shift) < block_end(&b[i]))
 				c->pidx[pg++] = (uint32_t)i;
 		while (pg <= npages)
 			c->pidx[pg++] = c->last + 1;
@@ -231,35 +259,45 @@ static inline void push(struct leak_scan *s, uint32_t i)
 	s->stack[s->sp++] = i;
 }
 
-/* memcheck's lc_push_without_clique_if_a_chunk_ptr (leaks.h's rules). */
-static inline void mark(struct leak_scan *s, uint64_t v, int definite)
+/*
+ * memcheck's lc_push_without_clique_if_a_chunk_ptr (leaks.h's rules), in
+ * two passes, so that each block is scanned once where memcheck scans a
+ * block reached first by an interior pointer twice: first what roots and
+ * reachable blocks reach (only reachable blocks are pushed: a start
+ * pointer makes one, anything else marks possibly lost), then from every
+ * possibly lost block what it reaches (possibly lost too). The same
+ * verdicts: possibly lost blocks never make a block reachable.
+ */
+static inline void mark(struct leak_scan *s, long i, uint64_t v)
 {
-	long i = find_block(s, v);
-	unsigned st, to;
+	unsigned st;
 
-	if (i < 0)
+	st = s->st[i] & ST_MASK;	/* pending: a reachable block on the stack */
+	if (st == ST_REACHABLE)
 		return;
-	st = s->st[i];
-	if ((st & ST_MASK) == ST_REACHABLE)
-		return;
-	if (definite && v == s->b[i].addr)
-		to = ST_REACHABLE;
-	else if ((st & ST_MASK) == ST_UNREACHED)
-		to = ST_POSSIBLE;
-	else
-		return;
-	s->st[i] = (uint8_t)((st & ST_PENDING) | to);
-	if (!(st & ST_PENDING))
+	if (v == s->b[i].addr) {
+		s->st[i] = ST_REACHABLE;
 		push(s, (uint32_t)i);
+	} else if (st == ST_UNREACHED) {
+		s->st[i] = ST_POSSIBLE;
+	}
+}
+
+/* The second pass: the pending bit stays, a block is pushed once. */
+static inline void mark_possible(struct leak_scan *s, long i)
+{
+	if (s->st[i] == ST_UNREACHED) {
+		s->st[i] = ST_POSSIBLE;
+		push(s, (uint32_t)i);
+	}
 }
 
 /* memcheck's lc_push_with_clique_if_a_chunk_ptr: start or interior alike. */
-static inline void absorb(struct leak_scan *s, uint64_t v, uint32_t leader)
+static inline void absorb(struct leak_scan *s, long i, uint32_t leader)
 {
-	long i = find_block(s, v);
 	struct leak_block *b = s->b;
 
-	if (i < 0 || (uint32_t)i == leader || (s->st[i] & ST_MASK) != ST_UNREACHED)
+	if ((uint32_t)i == leader || (s->st[i] & ST_MASK) != ST_UNREACHED)
 		return;
 	/* An earlier leader brings its clique's bytes with it. */
 	b[leader].indirect += b[i].size + b[i].indirect;
@@ -268,13 +306,66 @@ static inline void absorb(struct leak_scan *s, uint64_t v, uint32_t leader)
 	push(s, (uint32_t)i);
 }
 
+/*
+ * The K values at V, all in [lo, hi), marked as VI says. They are looked
+ * up together, each step for all of them before the next, with the memory
+ * the next step reads prefetched: a lookup is a chain of cache misses
+ * (the slot, the block array, the state), and this overlaps them.
+ */
+static void visit_batch(struct leak_scan *s, const struct visit *vi, const uint64_t *v, size_t k)
+{
+	const struct cluster *c[BATCH];
+	const uint32_t *p[BATCH];
+	long at[BATCH];
+	size_t j;
+
+	if (!s->index) {
+		for (j = 0; j < k; j++)
+			at[j] = find_block(s, v[j]);
+	} else {
+		for (j = 0; j < k; j++) {
+			c[j] = s->ncl == 1 ? s->cl : cluster_of(s, v[j]);
+			if (c[j]) {
+				p[j] = slot_of(s, c[j], v[j]);
+				__builtin_prefetch(p[j]);
+			}
+		}
+		for (j = 0; j < k; j++)
+			if (c[j])
+				__builtin_prefetch(&s->b[p[j][0]]);
+		for (j = 0; j < k; j++) {
+			at[j] = c[j] ? find_in_slot(s, c[j], p[j], v[j]) : -1;
+			if (at[j] >= 0)
+				__builtin_prefetch(&s->st[at[j]], 1);
+		}
+	}
+	for (j = 0; j < k; j++) {
+		if (at[j] < 0)
+			continue;
+		switch (vi->mode) {
+		case VISIT_MARK:
+			mark(s, at[j], v[j]);
+			break;
+		case VISIT_POSSIBLE:
+			mark_possible(s, at[j]);
+			break;
+		case VISIT_CLIQUE:
+			absorb(s, at[j], vi->leader);
+			break;
+		case VISIT_WHO:
+			break;
+		}
+	}
+}
+
 /* The LEN bytes at P, read from ADDR (both aligned to the word). */
 static void visit_words(struct leak_scan *s, const struct visit *vi, uint64_t addr, const unsigned char *p,
 			size_t len)
 {
-	size_t off;
+	uint64_t cand[BATCH], span = s->hi - s->lo;
+	size_t off, k = 0;
 
-	/* One loop per mode and word size, so that each inner loop is plain. */
+	/* One loop per word size, so that each inner loop is plain. */
 #define EACH_WORD(T, BODY)                                                                 \
 	for (off = 0; off + sizeof(T) <= len; off += sizeof(T)) {                          \
 		T w_;                                                                      \
@@ -291,17 +382,20 @@ static void visit_words(struct leak_scan *s, const struct visit *vi, uint64_t ad
 			EACH_WORD(uint32_t, BODY)   \
 	} while (0)
 
-	switch (vi->mode) {
-	case VISIT_MARK:
-		BY_SIZE(mark(s, v, vi->definite));
-		break;
-	case VISIT_CLIQUE:
-		BY_SIZE(absorb(s, v, vi->leader));
-		break;
-	case VISIT_WHO:
+	if (vi->mode == VISIT_WHO) {
 		BY_SIZE(if (v >= vi->lo && v < vi->hi) vi->fn(vi->arg, addr + off, v, vi->holder));
-		break;
+		return;
 	}
+	/* Most words fall outside the blocks: one compare and on. */
+	BY_SIZE(if (v - s->lo < span) {
+		cand[k++] = v;
+		if (k == BATCH) {
+			visit_batch(s, vi, cand, k);
+			k = 0;
+		}
+	});
+	if (k)
+		visit_batch(s, vi, cand, k);
 #undef BY_SIZE
 #undef EACH_WORD
 }
@@ -358,24 +452,17 @@ static int visit_range(struct leak_scan *s, const struct memsrc *m, const struct
 	return 0;
 }
 
-/* Scan what the mark stack holds, for the root phase (LEADER < 0) or a clique. */
-static int drain(struct leak_scan *s, const struct memsrc *m, long leader)
+/* Scan what the mark stack holds, each block as VI says. */
+static int drain(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
 {
-	struct visit vi = {
-		.mode = leader < 0 ? VISIT_MARK : VISIT_CLIQUE,
-		.counted = &s->stats.block_bytes, .skipped = &s->stats.unreadable,
-	};
-
-	if (leader >= 0)
-		vi.leader = (uint32_t)leader;
 	while (s->sp) {
 		uint32_t i = s->stack[--s->sp];
 		const struct leak_block *b = &s->b[i];
 
-		s->st[i] &= (uint8_t)~ST_PENDING;
-		/* Read now, so a block raised while pending is scanned as it now stands. */
-		vi.definite = (s->st[i] & ST_MASK) != ST_POSSIBLE;
-		if (b->size && visit_range(s, m, &vi, b->addr, b->addr + b->size) < 0)
+		/* Only a reachable block could be pushed again (it is not). */
+		if (vi->mode == VISIT_MARK)
+			s->st[i] &= (uint8_t)~ST_PENDING;
+		if (b->size && visit_range(s, m, vi, b->addr, b->addr + b->size) < 0)
 			return -1;
 	}
 	return 0;
@@ -463,14 +550,18 @@ void leak_scan_root_words(struct leak_scan *s, const uint64_t *words, size_t n)
 	}
 	/* Counted even when not kept: who_points numbers them over all calls. */
 	s->nwords += w ? n : 0;
-	for (i = 0; i < n; i++)
-		mark(s, words[i] & mask, 1);
+	for (i = 0; i < n; i++) {
+		long at = find_block(s, words[i] & mask);
+
+		if (at >= 0)
+			mark(s, at, words[i] & mask);
+	}
 }
 
 int leak_scan_root_range(struct leak_scan *s, const struct memsrc *m, uint64_t lo, uint64_t hi)
 {
 	struct visit vi = {
-		.mode = VISIT_MARK, .definite = 1,
+		.mode = VISIT_MARK,
 		.counted = &s->stats.root_bytes, .skipped = &s->stats.unreadable,
 	};
 	struct root_range *r;
@@ -496,17 +587,29 @@ int leak_scan_finish(struct leak_scan *s, const struct memsrc *m)
 		[ST_REACHABLE] = LEAK_REACHABLE,
 		[ST_INDIRECT] = LEAK_INDIRECT,
 	};
+	struct visit vi = { .counted = &s->stats.block_bytes, .skipped = &s->stats.unreadable };
 	size_t i;
 
 	if (!s->finished) {
-		if (drain(s, m, -1) < 0)
+		vi.mode = VISIT_MARK;
+		if (drain(s, m, &vi) < 0)
 			return -1;
+		vi.mode = VISIT_POSSIBLE;
+		for (i = 0; i < s->n; i++) {
+			if (s->st[i] != ST_POSSIBLE)	/* not pending: not scanned yet */
+				continue;
+			push(s, (uint32_t)i);
+			if (drain(s, m, &vi) < 0)
+				return -1;
+		}
 		/* Cliques, in address order: a leader stays unreached. */
+		vi.mode = VISIT_CLIQUE;
 		for (i = 0; i < s->n; i++) {
 			if ((s->st[i] & ST_MASK) != ST_UNREACHED)
 				continue;
+			vi.leader = (uint32_t)i;
 			push(s, (uint32_t)i);
-			if (drain(s, m, (long)i) < 0)
+			if (drain(s, m, &vi) < 0)
 				return -1;
 		}
 		for (i = 0; i < s->n; i++)
