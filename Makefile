@@ -311,7 +311,7 @@ $(BUILD)/bench/leaks_engine: bench/leaks_engine.c $(BUILD)/bench/leaks_engine.d 
 .PHONY: bench-leaks
 bench-leaks: $(BUILD)/bench/leaks_engine
 	$(Q)$(BUILD)/bench/leaks_engine
-	$(Q)$(BUILD)/bench/leaks_engine -v
+	$(Q)$(BUILD)/bench/leaks_engine -V
 
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.

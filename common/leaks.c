@@ -52,12 +52,20 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
 /* Past this many candidates a page's probe bisects instead of walking. */
 #define PROBE_WALK 8
 /* Pointer candidates looked up together (visit_batch). */
-#define BATCH 16
+#define BATCH 32
+/*
+ * Pending blocks closer than this are read as one piece: copying the gap
+ * costs less than another piece (a readv entry, a system call).
+ */
+#define RUN_GAP 1024
+/* Sweeps over the heap before the stack takes what is left (settle). */
+#define MAX_SWEEPS 4
 
 /* Marking states; memcheck's Unreached, Possible, Reachable, IndirectLeak. */
 enum { ST_UNREACHED, ST_POSSIBLE, ST_REACHABLE, ST_INDIRECT };
 #define ST_MASK 3u
-#define ST_PENDING 4u
+#define ST_PENDING 4u		/* to be scanned */
+#define ST_TAKEN 8u		/* in the sweep's batch being read */
 
 struct cluster {
 	uint64_t lo, hi;	/* first block's addr, last block's end */
@@ -97,6 +105,8 @@ struct leak_scan {
 	uint8_t *st;		/* per block: ST_* | ST_PENDING */
 	uint32_t *stack;	/* the mark stack, N entries */
 	size_t sp;
+	size_t npending;	/* blocks with ST_PENDING */
+	int use_stack;		/* push onto the stack, not only the bit */
 	struct cluster *cl;
 	size_t ncl;
 	uint32_t *index;	/* every cluster's pidx; NULL: binary search */
@@ -253,10 +263,13 @@ static int build_index(struct leak_scan *s)
 
 /* ---------------------------------------------------------------- marking */
 
+/* Block I is to be scanned: found by the next sweep, or on the stack. */
 static inline void push(struct leak_scan *s, uint32_t i)
 {
 	s->st[i] |= ST_PENDING;
-	s->stack[s->sp++] = i;
+	s->npending++;
+	if (s->use_stack)
+		s->stack[s->sp++] = i;
 }
 
 /*
@@ -407,7 +420,7 @@ static int visit_piece(struct leak_scan *s, const struct memsrc *m, const struct
 {
 	uint64_t a, e;
 
-	if (m->read(m->arg, lo, s->buf, (size_t)(hi - lo)) == 0) {
+	if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
 		*vi->counted += hi - lo;
 		visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
 		return 0;
@@ -423,7 +436,7 @@ static int visit_piece(struct leak_scan *s, const struct memsrc *m, const struct
 			*vi->skipped += e - a;
 			continue;
 		}
-		if (m->read(m->arg, a, s->buf, (size_t)(e - a)) == 0) {
+		if ((s->stats.reads++, m->read(m->arg, a, s->buf, (size_t)(e - a))) == 0) {
 			*vi->counted += e - a;
 			visit_words(s, vi, a, s->buf, (size_t)(e - a));
 		} else if (errno == EFAULT) {
@@ -452,19 +465,199 @@ static int visit_range(struct leak_scan *s, const struct memsrc *m, const struct
 	return 0;
 }
 
+/* Take the top of the mark stack. */
+static uint32_t pop(struct leak_scan *s, const struct visit *vi)
+{
+	uint32_t i = s->stack[--s->sp];
+
+	(void)vi;
+	s->st[i] &= (uint8_t)~ST_PENDING;
+	s->npending--;
+	return i;
+}
+
+/*
+ * Blocks from the top of the mark stack whose words fit in the buffer
+ * together, at most MEMSRC_READV_MAX, read in one readv and visited; or
+ * one by one when the memsrc has no readv or it failed. A block bigger
+ * than the buffer is read in pieces.
+ */
+static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+{
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	uint64_t mask = s->ptr_size - 1, used = 0;
+	size_t k = 0, j;
+
+	while (s->sp && k < MEMSRC_READV_MAX) {
+		const struct leak_block *b = &s->b[s->stack[s->sp - 1]];
+		uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+		uint64_t len = hi > lo ? hi - lo : 0;
+
+		if (len > BUF_SIZE - used) {
+			if (k)
+				break;
+			pop(s, vi);
+			return visit_range(s, m, vi, b->addr, b->addr + b->size);
+		}
+		pop(s, vi);
+		if (!len)
+			continue;
+		pc[k].addr = lo;
+		pc[k].buf = s->buf + used;
+		pc[k++].len = (size_t)len;
+		used += len;
+	}
+	if (k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, pc, k)) == 0) {
+		*vi->counted += used;
+		for (j = 0; j < k; j++)
+			visit_words(s, vi, pc[j].addr, pc[j].buf, pc[j].len);
+		return 0;
+	}
+	for (j = 0; j < k; j++)
+		if (visit_range(s, m, vi, pc[j].addr, pc[j].addr + pc[j].len) < 0)
+			return -1;
+	return 0;
+}
+
 /* Scan what the mark stack holds, each block as VI says. */
 static int drain(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
 {
-	while (s->sp) {
-		uint32_t i = s->stack[--s->sp];
-		const struct leak_block *b = &s->b[i];
-
-		/* Only a reachable block could be pushed again (it is not). */
-		if (vi->mode == VISIT_MARK)
-			s->st[i] &= (uint8_t)~ST_PENDING;
-		if (b->size && visit_range(s, m, vi, b->addr, b->addr + b->size) < 0)
+	while (s->sp)
+		if (drain_some(s, m, vi) < 0)
 			return -1;
+	return 0;
+}
+
+/* Visit the blocks taken in [FIRST, LAST], whose words RUN_LO on are at BUF. */
+static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t first, size_t last, uint64_t run_lo,
+			const unsigned char *buf)
+{
+	uint64_t mask = s->ptr_size - 1;
+	size_t i;
+
+	for (i = first; i <= last; i++) {
+		const struct leak_block *b = &s->b[i];
+		uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+
+		if (!(s->st[i] & ST_TAKEN))
+			continue;
+		s->st[i] &= (uint8_t)~ST_TAKEN;
+		if (hi > lo) {
+			*vi->counted += hi - lo;
+			visit_words(s, vi, lo, buf + (lo - run_lo), (size_t)(hi - lo));
+		}
 	}
+}
+
+/*
+ * One sweep in address order over the pending blocks: runs of pending
+ * blocks with less than RUN_GAP between them are read as one piece, up to
+ * MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. A block made
+ * pending behind the sweep waits for the next one.
+ */
+static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+{
+	uint64_t mask = s->ptr_size - 1;
+	size_t i = 0;
+
+	while (i < s->n && s->npending) {
+		struct memsrc_piece pc[MEMSRC_READV_MAX];
+		size_t first[MEMSRC_READV_MAX], last[MEMSRC_READV_MAX], k = 0, j;
+		uint64_t used = 0;
+
+		for (; i < s->n; i++) {
+			const struct leak_block *b = &s->b[i];
+			uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+
+			if (!(s->st[i] & ST_PENDING))
+				continue;
+			if (hi <= lo) {
+				s->st[i] &= (uint8_t)~ST_PENDING;
+				s->npending--;
+				continue;
+			}
+			if (hi - lo > BUF_SIZE) {
+				if (k)
+					break;
+				s->st[i] &= (uint8_t)~ST_PENDING;
+				s->npending--;
+				if (visit_range(s, m, vi, lo, hi) < 0)
+					return -1;
+				continue;
+			}
+			if (k && lo - (pc[k - 1].addr + pc[k - 1].len) < RUN_GAP &&
+			    used + (hi - pc[k - 1].addr - pc[k - 1].len) <= BUF_SIZE) {
+				used += hi - pc[k - 1].addr - pc[k - 1].len;
+				pc[k - 1].len = (size_t)(hi - pc[k - 1].addr);
+				last[k - 1] = i;
+			} else if (k < MEMSRC_READV_MAX && used + (hi - lo) <= BUF_SIZE) {
+				pc[k].addr = lo;
+				pc[k].buf = s->buf + used;
+				pc[k].len = (size_t)(hi - lo);
+				first[k] = last[k] = i;
+				used += hi - lo;
+				k++;
+			} else {
+				break;
+			}
+			s->st[i] = (uint8_t)((s->st[i] & ~ST_PENDING) | ST_TAKEN);
+			s->npending--;
+		}
+		if (!k)
+			continue;
+		if (k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, pc, k)) == 0) {
+			for (j = 0; j < k; j++)
+				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
+			continue;
+		}
+		/* One by one; a piece that fails, block by block (which reuses the buffer from its start). */
+		for (j = 0; j < k; j++) {
+			if ((s->stats.reads++, m->read(m->arg, pc[j].addr, pc[j].buf, pc[j].len)) == 0) {
+				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
+				continue;
+			}
+			if (errno != EFAULT)
+				return -1;
+			for (i = first[j]; i <= last[j]; i++) {
+				const struct leak_block *b = &s->b[i];
+
+				if (!(s->st[i] & ST_TAKEN))
+					continue;
+				s->st[i] &= (uint8_t)~ST_TAKEN;
+				if (visit_range(s, m, vi, b->addr, b->addr + b->size) < 0)
+					return -1;
+			}
+			i = last[k - 1] + 1;
+		}
+		i = last[k - 1] + 1;
+	}
+	return 0;
+}
+
+/*
+ * Scan every pending block, and those it makes pending, as VI says: a few
+ * sweeps (they read the heap in big pieces, what a live process read from
+ * outside needs: a system call per block costs more than the scan), then
+ * the stack for what is left (a list linked backwards in memory takes a
+ * sweep per block).
+ */
+static int settle(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+{
+	int n;
+	size_t i;
+
+	for (n = 0; n < MAX_SWEEPS && s->npending; n++)
+		if (sweep(s, m, vi) < 0)
+			return -1;
+	if (!s->npending)
+		return 0;
+	s->use_stack = 1;
+	for (i = 0; i < s->n; i++)
+		if (s->st[i] & ST_PENDING)
+			s->stack[s->sp++] = (uint32_t)i;
+	if (drain(s, m, vi) < 0)
+		return -1;
+	s->use_stack = 0;
 	return 0;
 }
 
@@ -592,18 +785,18 @@ int leak_scan_finish(struct leak_scan *s, const struct memsrc *m)
 
 	if (!s->finished) {
 		vi.mode = VISIT_MARK;
-		if (drain(s, m, &vi) < 0)
+		if (settle(s, m, &vi) < 0)
 			return -1;
+		/* Every possibly lost block is still to be scanned. */
 		vi.mode = VISIT_POSSIBLE;
-		for (i = 0; i < s->n; i++) {
-			if (s->st[i] != ST_POSSIBLE)	/* not pending: not scanned yet */
-				continue;
-			push(s, (uint32_t)i);
-			if (drain(s, m, &vi) < 0)
-				return -1;
-		}
+		for (i = 0; i < s->n; i++)
+			if (s->st[i] == ST_POSSIBLE)
+				push(s, (uint32_t)i);
+		if (settle(s, m, &vi) < 0)
+			return -1;
 		/* Cliques, in address order: a leader stays unreached. */
 		vi.mode = VISIT_CLIQUE;
+		s->use_stack = 1;
 		for (i = 0; i < s->n; i++) {
 			if ((s->st[i] & ST_MASK) != ST_UNREACHED)
 				continue;

@@ -97,6 +97,7 @@ struct leak_scan_stats {
 	uint64_t block_bytes;	/* block contents read */
 	uint64_t unreadable;	/* bytes skipped as unreadable */
 	size_t memory;		/* the scan's own memory at its largest, bytes */
+	uint64_t reads;		/* calls to the memsrc's read and readv (system calls, live) */
 };
 void leak_scan_stats(const struct leak_scan *s, struct leak_scan_stats *st);
 

@@ -45,6 +45,8 @@ struct space {
 	int nseg;
 	uint64_t bad[4];	/* unreadable pages (their first byte) */
 	int nbad;
+	int no_readv;		/* the memsrc offers no readv */
+	unsigned long readvs;	/* readv calls */
 };
 
 static int space_read(void *arg, uint64_t addr, void *buf, size_t len)
@@ -65,10 +67,30 @@ fault:
 	return -1;
 }
 
+/* As process_vm_readv: all or an error; counts its calls. */
+static int space_readv(void *arg, const struct memsrc_piece *pc, size_t n)
+{
+	struct space *sp = arg;
+	size_t i;
+
+	sp->readvs++;
+	if (n > MEMSRC_READV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (space_read(arg, pc[i].addr, pc[i].buf, pc[i].len) < 0)
+			return -1;
+	return 0;
+}
+
+/* The space's memsrc: with readv, or now and then without (the engine reads one by one). */
 static struct memsrc space_src(struct space *sp)
 {
 	struct memsrc m = { .read = space_read, .arg = sp, .ptr_size = sp->ps };
 
+	if (!sp->no_readv)
+		m.readv = space_readv;
 	return m;
 }
 
@@ -355,6 +377,7 @@ static void test_hand(unsigned ps)
 	for (i = 1; i < 7; i++)
 		put(&h.sp, h.b[t[(i - 1) / 2]].addr + ps * (1 + (i - 1) % 2), h.b[t[i]].addr);
 	run_hand(&h, what);
+	CHECK(h.sp.readvs > 0, "%s: the blocks were read one by one, not by readv", what);
 	EXPECT(&h, t[0], LEAK_DEFINITE, 192);
 	for (i = 1; i < 7; i++)
 		EXPECT(&h, t[i], LEAK_INDIRECT, 0);
@@ -372,6 +395,25 @@ static void test_hand(unsigned ps)
 	EXPECT(&h, c, LEAK_DEFINITE, 72);
 	EXPECT(&h, b, LEAK_INDIRECT, 0);
 	EXPECT(&h, a, LEAK_INDIRECT, 0);
+	heap_free(&h);
+
+	/*
+	 * A list linked backwards in memory, its head last: a sweep in
+	 * address order reaches one more node each time, so the stack takes
+	 * over; its tail points inside a lost block.
+	 */
+	what = "list linked backwards";
+	heap_init(&h, ps, base, 2 * PAGE, 64);
+	a = add_block(&h, base + 256, 32);
+	for (i = 0; i < 40; i++) {
+		b = add_block(&h, base + 512 + 48 * i, 40);
+		put(&h.sp, h.b[b].addr + ps, i ? h.b[b - 1].addr : h.b[a].addr + 4);
+	}
+	put(&h.sp, base, h.b[b].addr);
+	run_hand(&h, what);
+	EXPECT(&h, a, LEAK_POSSIBLE, 0);
+	for (i = 1; i <= 40; i++)
+		EXPECT(&h, i, LEAK_REACHABLE, 0);
 	heap_free(&h);
 
 	/* A lost 2-cycle: 64 (32 direct, 32 indirect). */
@@ -661,6 +703,7 @@ static void random_heap(struct heap *h, unsigned ps)
 
 		h->sp.bad[h->sp.nbad++] = s->lo + PAGE * below(s->len / PAGE);
 	}
+	h->sp.no_readv = !below(3);
 }
 
 /* who_points: what the engine calls back with, and the plain walk's. */
@@ -730,6 +773,7 @@ static void test_model(unsigned ps, unsigned cases)
 	uint8_t *v = NULL;
 	uint64_t *ind = NULL;
 	size_t cap = 0;
+	unsigned long readvs = 0;
 	unsigned c;
 
 	for (c = 0; c < cases; c++) {
@@ -771,9 +815,11 @@ static void test_model(unsigned ps, unsigned cases)
 		CHECK(dl == lost, "ptr size %u, case %u: lost %" PRIu64 " bytes, leaders hold %" PRIu64, ps, c, lost,
 		      dl);
 		check_who(&h, s, c);
+		readvs += h.sp.readvs;
 		leak_scan_free(s);
 		heap_free(&h);
 	}
+	CHECK(!cases || readvs > 0, "ptr size %u: readv never used", ps);
 	free(v);
 	free(ind);
 }
