@@ -59,7 +59,8 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
  */
 #define RUN_GAP 1024
 /* Sweeps over the heap before the stack takes what is left (settle). */
-#define MAX_SWEEPS 4
+#define MIN_SWEEPS 4
+#define SWEEP_YIELD 64
 
 /* Marking states; memcheck's Unreached, Possible, Reachable, IndirectLeak. */
 enum { ST_UNREACHED, ST_POSSIBLE, ST_REACHABLE, ST_INDIRECT };
@@ -112,6 +113,8 @@ struct leak_scan {
 	uint32_t *index;	/* every cluster's pidx; NULL: binary search */
 	unsigned shift;		/* log2 of the index's slot */
 	unsigned char *buf;	/* BUF_SIZE */
+	unsigned char *wbuf;	/* BUF_SIZE: the cliques' read-ahead window */
+	uint64_t wlo, whi;	/* what wbuf holds */
 	struct root_range *ranges;	/* kept for who_points */
 	size_t nranges, cap_ranges;
 	uint64_t *words;	/* root words, kept for who_points */
@@ -519,12 +522,60 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 	return 0;
 }
 
+/*
+ * Block I for a clique, through a window read ahead over the unreached
+ * blocks that follow it (each less than RUN_GAP past the window's end): the
+ * leaders come in address order and most lost blocks are small, so one
+ * read serves many (a live process: a system call each otherwise).
+ */
+static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t i)
+{
+	uint64_t mask = s->ptr_size - 1;
+	const struct leak_block *b = s->b;
+	uint64_t lo = (b[i].addr + mask) & ~mask, hi = (b[i].addr + b[i].size) & ~mask, e = hi;
+	size_t j;
+
+	if (hi <= lo)
+		return 0;
+	if (hi - lo > BUF_SIZE)
+		return visit_range(s, m, vi, lo, hi);
+	if (lo < s->wlo || hi > s->whi) {
+		for (j = i + 1; j < s->n && b[j].addr - e < RUN_GAP; j++) {
+			uint64_t jhi = (b[j].addr + b[j].size) & ~mask;
+
+			if ((s->st[j] & ST_MASK) != ST_UNREACHED)
+				continue;
+			if (jhi - lo > BUF_SIZE)
+				break;
+			if (jhi > e)
+				e = jhi;
+		}
+		s->whi = 0;
+		s->stats.reads++;
+		if (m->read(m->arg, lo, s->wbuf, (size_t)(e - lo)) < 0) {
+			if (errno != EFAULT)
+				return -1;
+			return visit_range(s, m, vi, lo, hi);
+		}
+		s->wlo = lo;
+		s->whi = e;
+	}
+	*vi->counted += hi - lo;
+	visit_words(s, vi, lo, s->wbuf + (lo - s->wlo), (size_t)(hi - lo));
+	return 0;
+}
+
 /* Scan what the mark stack holds, each block as VI says. */
 static int drain(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
 {
-	while (s->sp)
-		if (drain_some(s, m, vi) < 0)
+	while (s->sp) {
+		if (vi->mode != VISIT_CLIQUE) {
+			if (drain_some(s, m, vi) < 0)
+				return -1;
+		} else if (visit_windowed(s, m, vi, pop(s, vi)) < 0) {
 			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -555,7 +606,7 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
  * MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. A block made
  * pending behind the sweep waits for the next one.
  */
-static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t *done)
 {
 	uint64_t mask = s->ptr_size - 1;
 	size_t i = 0;
@@ -571,14 +622,17 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 
 			if (!(s->st[i] & ST_PENDING))
 				continue;
+			++*done;
 			if (hi <= lo) {
 				s->st[i] &= (uint8_t)~ST_PENDING;
 				s->npending--;
 				continue;
 			}
 			if (hi - lo > BUF_SIZE) {
-				if (k)
+				if (k) {
+					--*done;
 					break;
+				}
 				s->st[i] &= (uint8_t)~ST_PENDING;
 				s->npending--;
 				if (visit_range(s, m, vi, lo, hi) < 0)
@@ -598,6 +652,7 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 				used += hi - lo;
 				k++;
 			} else {
+				--*done;
 				break;
 			}
 			s->st[i] = (uint8_t)((s->st[i] & ~ST_PENDING) | ST_TAKEN);
@@ -635,20 +690,24 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 }
 
 /*
- * Scan every pending block, and those it makes pending, as VI says: a few
- * sweeps (they read the heap in big pieces, what a live process read from
- * outside needs: a system call per block costs more than the scan), then
- * the stack for what is left (a list linked backwards in memory takes a
- * sweep per block).
+ * Scan every pending block, and those it makes pending, as VI says: sweeps
+ * (they read the heap in big pieces, what a live process read from outside
+ * needs: a system call per block costs more than the scan), at least
+ * MIN_SWEEPS and then while one scans at least 1/SWEEP_YIELD of the blocks
+ * (so at most SWEEP_YIELD more sweeps over the state array); then the
+ * stack for what is left (a list linked backwards in memory takes a sweep
+ * per block).
  */
 static int settle(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
 {
+	size_t i, done = SIZE_MAX;
 	int n;
-	size_t i;
 
-	for (n = 0; n < MAX_SWEEPS && s->npending; n++)
-		if (sweep(s, m, vi) < 0)
+	for (n = 0; s->npending && (n < MIN_SWEEPS || done >= s->n / SWEEP_YIELD); n++) {
+		done = 0;
+		if (sweep(s, m, vi, &done) < 0)
 			return -1;
+	}
 	if (!s->npending)
 		return 0;
 	s->use_stack = 1;
@@ -691,9 +750,10 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 	s->st = calloc(n ? n : 1, 1);
 	s->stack = malloc((n ? n : 1) * sizeof(*s->stack));
 	s->buf = malloc(BUF_SIZE);
-	if (!s->st || !s->stack || !s->buf)
+	s->wbuf = malloc(BUF_SIZE);
+	if (!s->st || !s->stack || !s->buf || !s->wbuf)
 		goto out_free;
-	mem_add(s, (n ? n : 1) * (1 + sizeof(*s->stack)) + BUF_SIZE);
+	mem_add(s, (n ? n : 1) * (1 + sizeof(*s->stack)) + 2 * BUF_SIZE);
 	if (n && build_index(s) < 0)
 		goto out_free;
 	for (i = 0; i < n; i++) {
@@ -828,6 +888,7 @@ void leak_scan_free(struct leak_scan *s)
 	free(s->st);
 	free(s->stack);
 	free(s->buf);
+	free(s->wbuf);
 	free(s->cl);
 	free(s->index);
 	free(s->ranges);
