@@ -58,6 +58,8 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
  * costs less than another piece (a readv entry, a system call).
  */
 #define RUN_GAP 1024
+/* The mark stack's first size; it grows (cliques, a heap sweeps do not settle). */
+#define STACK_FIRST 4096
 /* Sweeps over the heap before the stack takes what is left (settle). */
 #define MIN_SWEEPS 4
 #define SWEEP_YIELD 64
@@ -104,13 +106,14 @@ struct leak_scan {
 	unsigned ptr_size;
 	uint64_t lo, hi;	/* any block's bytes: [b[0].addr, end of b[n-1]) */
 	uint8_t *st;		/* per block: ST_* | ST_PENDING */
-	uint32_t *stack;	/* the mark stack, N entries */
-	size_t sp;
+	uint32_t *stack;	/* the mark stack, grown up to N entries */
+	size_t sp, cap_stack;
 	size_t npending;	/* blocks with ST_PENDING */
 	int use_stack;		/* push onto the stack, not only the bit */
 	struct cluster *cl;
 	size_t ncl;
 	uint32_t *index;	/* every cluster's pidx; NULL: binary search */
+	uint32_t *key;		/* with the index: each block's addr less its cluster's lo */
 	unsigned shift;		/* log2 of the index's slot */
 	unsigned char *buf;	/* BUF_SIZE */
 	unsigned char *wbuf;	/* BUF_SIZE: the cliques' read-ahead window */
@@ -180,13 +183,24 @@ static inline const uint32_t *slot_of(const struct leak_scan *s, const struct cl
 /* The block holding V, which falls in C and its slot P, or -1. */
 static inline long find_in_slot(const struct leak_scan *s, const struct cluster *c, const uint32_t *p, uint64_t v)
 {
-	const struct leak_block *b = s->b;
+	const uint32_t *key = s->key;
+	uint32_t off = (uint32_t)(v - c->lo);
 	size_t i = p[0], j = p[1] < c->last ? p[1] : c->last;
 
-	if (b[i].addr > v)
+	if (key[i] > off)
 		return -1;
-	i = probe(b, i, j, v);
-	return v < block_end(&b[i]) ? (long)i : -1;
+	while (j - i > PROBE_WALK) {
+		size_t mid = i + (j - i + 1) / 2;
+
+		if (key[mid] <= off)
+			i = mid;
+		else
+			j = mid - 1;
+	}
+	while (i < j && key[i + 1] <= off)
+		i++;
+	/* A start pointer needs no more; only an interior one reads the block's size. */
+	return key[i] == off || v < block_end(&s->b[i]) ? (long)i : -1;
 }
 
 /* The index of the block holding V ([addr, end)), or -1. */
@@ -205,6 +219,13 @@ static long find_block(const struct leak_scan *s, uint64_t v)
 	return c ? find_in_slot(s, c, slot_of(s, c, v), v) : -1;
 }
 
+/* Block I starts a new cluster after the one that starts at FIRST: a wide
+ * gap, or offsets in the cluster (key) would pass 32 bits. */
+static int new_cluster(const struct leak_block *b, size_t first, size_t i)
+{
+	return b[i].addr - block_end(&b[i - 1]) >= CLUSTER_GAP || block_end(&b[i]) - b[first].addr > UINT32_MAX;
+}
+
 /* The clusters and their page index; without the index when too big. */
 static int build_index(struct leak_scan *s)
 {
@@ -213,9 +234,11 @@ static int build_index(struct leak_scan *s)
 	size_t i, k, first;
 
 	s->ncl = 0;
-	for (i = 0; i < s->n; i++)
-		if (i == 0 || b[i].addr - block_end(&b[i - 1]) >= CLUSTER_GAP)
+	for (i = 0, first = 0; i < s->n; i++)
+		if (i == 0 || new_cluster(b, first, i)) {
 			s->ncl++;
+			first = i;
+		}
 	s->cl = calloc(s->ncl ? s->ncl : 1, sizeof(*s->cl));
 	if (!s->cl)
 		return -1;
@@ -223,7 +246,7 @@ static int build_index(struct leak_scan *s)
 	for (i = 0, k = 0, first = 0; i < s->n; i++) {
 		struct cluster *c = &s->cl[k];
 
-		if (i + 1 < s->n && b[i + 1].addr - block_end(&b[i]) < CLUSTER_GAP)
+		if (i + 1 < s->n && !new_cluster(b, first, i + 1))
 			continue;
 		c->lo = b[first].addr;
 		c->hi = block_end(&b[i]);
@@ -243,9 +266,10 @@ static int build_index(struct leak_scan *s)
 	if (entries * sizeof(uint32_t) > MAX_INDEX_BYTES)
 		return 0;	/* binary search: s->index stays NULL */
 	s->index = malloc((size_t)entries * sizeof(uint32_t));
-	if (!s->index)
+	s->key = malloc(s->n * sizeof(*s->key));
+	if (!s->index || !s->key)
 		return -1;
-	mem_add(s, (size_t)entries * sizeof(uint32_t));
+	mem_add(s, (size_t)entries * sizeof(uint32_t) + s->n * sizeof(*s->key));
 	entries = 0;
 	for (k = 0, first = 0; k < s->ncl; k++) {
 		struct cluster *c = &s->cl[k];
@@ -253,6 +277,8 @@ static int build_index(struct leak_scan *s)
 
 		c->pidx = s->index + entries;
 		entries += npages + 1;
+		for (i = first; i <= c->last; i++)
+			s->key[i] = (uint32_t)(b[i].addr - c->lo);
 		/* Ends rise with addresses (no overlap), so one pass fills it. */
 		for (i = first; i <= c->last; i++)
 			while (pg < npages && c->base + ((uint64_t)pg << s->shift) < block_end(&b[i]))
@@ -266,12 +292,35 @@ static int build_index(struct leak_scan *s)
 
 /* ---------------------------------------------------------------- marking */
 
-/* Block I is to be scanned: found by the next sweep, or on the stack. */
+/* Room for one more on the mark stack (at most N: a block is on it once). */
+static int stack_room(struct leak_scan *s)
+{
+	size_t cap = s->cap_stack * 2 < s->n ? s->cap_stack * 2 : s->n;
+	uint32_t *p;
+
+	if (s->sp < s->cap_stack)
+		return 0;
+	p = realloc(s->stack, cap * sizeof(*p));
+	if (!p) {
+		s->oom = 1;
+		return -1;
+	}
+	mem_add(s, (cap - s->cap_stack) * sizeof(*p));
+	s->stack = p;
+	s->cap_stack = cap;
+	return 0;
+}
+
+/*
+ * Block I is to be scanned: found by the next sweep, or on the stack. With
+ * no memory to grow the stack it stays pending but unscanned, and
+ * leak_scan_finish fails with ENOMEM.
+ */
 static inline void push(struct leak_scan *s, uint32_t i)
 {
 	s->st[i] |= ST_PENDING;
 	s->npending++;
-	if (s->use_stack)
+	if (s->use_stack && stack_room(s) == 0)
 		s->stack[s->sp++] = i;
 }
 
@@ -346,14 +395,14 @@ static void visit_batch(struct leak_scan *s, const struct visit *vi, const uint6
 				__builtin_prefetch(p[j]);
 			}
 		}
+		/* The block is at or just past the slot's first: same lines. */
 		for (j = 0; j < k; j++)
-			if (c[j])
-				__builtin_prefetch(&s->b[p[j][0]]);
-		for (j = 0; j < k; j++) {
+			if (c[j]) {
+				__builtin_prefetch(&s->key[p[j][0]]);
+				__builtin_prefetch(&s->st[p[j][0]], 1);
+			}
+		for (j = 0; j < k; j++)
 			at[j] = c[j] ? find_in_slot(s, c[j], p[j], v[j]) : -1;
-			if (at[j] >= 0)
-				__builtin_prefetch(&s->st[at[j]], 1);
-		}
 	}
 	for (j = 0; j < k; j++) {
 		if (at[j] < 0)
@@ -713,7 +762,8 @@ static int settle(struct leak_scan *s, const struct memsrc *m, const struct visi
 	s->use_stack = 1;
 	for (i = 0; i < s->n; i++)
 		if (s->st[i] & ST_PENDING)
-			s->stack[s->sp++] = (uint32_t)i;
+			if (stack_room(s) == 0)
+				s->stack[s->sp++] = (uint32_t)i;
 	if (drain(s, m, vi) < 0)
 		return -1;
 	s->use_stack = 0;
@@ -748,12 +798,13 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 		s->hi = block_end(&blocks[n - 1]);
 	}
 	s->st = calloc(n ? n : 1, 1);
-	s->stack = malloc((n ? n : 1) * sizeof(*s->stack));
+	s->cap_stack = n < STACK_FIRST ? (n ? n : 1) : STACK_FIRST;
+	s->stack = malloc(s->cap_stack * sizeof(*s->stack));
 	s->buf = malloc(BUF_SIZE);
 	s->wbuf = malloc(BUF_SIZE);
 	if (!s->st || !s->stack || !s->buf || !s->wbuf)
 		goto out_free;
-	mem_add(s, (n ? n : 1) * (1 + sizeof(*s->stack)) + 2 * BUF_SIZE);
+	mem_add(s, (n ? n : 1) + s->cap_stack * sizeof(*s->stack) + 2 * BUF_SIZE);
 	if (n && build_index(s) < 0)
 		goto out_free;
 	for (i = 0; i < n; i++) {
@@ -891,6 +942,7 @@ void leak_scan_free(struct leak_scan *s)
 	free(s->wbuf);
 	free(s->cl);
 	free(s->index);
+	free(s->key);
 	free(s->ranges);
 	free(s->words);
 	free(s);
