@@ -535,31 +535,67 @@ static void test_hand(unsigned ps)
 	}
 }
 
-/* Blocks spread so wide that the page index would pass 64 MiB: binary search. */
-static void test_spread(void)
+/*
+ * Blocks less than 1 MiB apart over NBLOCKS MiB: one cluster but for the
+ * 4 GiB a cluster's keys reach (5,400 blocks: two clusters, indexed), or
+ * an index past 64 MiB (70,000: binary search). Pointers to both ends, to
+ * the middle block from a root, inside.
+ */
+static void test_spread(size_t nblocks, int indexed)
 {
-	const char *what = "spread heap (binary search)";
+	const char *what = indexed ? "spread heap (split at 4 GiB)" : "spread heap (binary search)";
 	uint64_t base = UINT64_C(0x100000000), stride = (UINT64_C(1) << 20) - PAGE;
-	size_t nblocks = 70000, i;
+	size_t mid = nblocks / 2 + 7, wrap, i;
 	struct leak_scan_stats st;
 	struct leak_scan *s;
 	struct heap h;
 
 	heap_init(&h, 8, base, PAGE, 16);
-	space_add(&h.sp, base + stride * 40000, PAGE);
+	space_add(&h.sp, base + stride * mid, PAGE);
 	for (i = 0; i < nblocks; i++)
 		add_block(&h, base + 64 + stride * i, 32);
-	put(&h.sp, base, h.b[40000].addr + 8);
-	put(&h.sp, h.b[40000].addr, h.b[nblocks - 1].addr);
-	put(&h.sp, h.b[40000].addr + 8, h.b[0].addr);
+	put(&h.sp, base, h.b[mid].addr + 8);
+	put(&h.sp, h.b[mid].addr, h.b[nblocks - 1].addr);
+	put(&h.sp, h.b[mid].addr + 8, h.b[0].addr);
+	put(&h.sp, h.b[mid].addr + 16, h.b[4100].addr + 31);
+	/* The last block before 4 GiB from the first: keys there would wrap. */
+	wrap = (size_t)((UINT64_C(1) << 32) - 64 + stride - 1) / stride - 1;
+	put(&h.sp, h.b[mid].addr + 24, h.b[wrap].addr);
 	CHECK(run_engine(&h, &s) == 0, "%s: scan: %s", what, strerror(errno));
 	leak_scan_stats(s, &st);
-	CHECK(st.memory < 2u << 20, "%s: %zu bytes of scan memory: an index was built", what, st.memory);
+	if (indexed)
+		CHECK(st.memory > nblocks * 4, "%s: %zu bytes of scan memory: no index", what, st.memory);
+	else
+		CHECK(st.memory < 2u << 20, "%s: %zu bytes of scan memory: an index was built", what, st.memory);
 	leak_scan_free(s);
-	EXPECT(&h, 40000, LEAK_POSSIBLE, 0);
+	EXPECT(&h, mid, LEAK_POSSIBLE, 0);
 	EXPECT(&h, nblocks - 1, LEAK_POSSIBLE, 0);
 	EXPECT(&h, 0, LEAK_POSSIBLE, 0);
+	EXPECT(&h, 4100, LEAK_POSSIBLE, 0);
+	EXPECT(&h, wrap, LEAK_POSSIBLE, 0);
 	EXPECT(&h, 1, LEAK_DEFINITE, 0);
+	heap_free(&h);
+}
+
+/* A lost block pointing at 10,000 others: the clique's stack grows. */
+static void test_wide(void)
+{
+	const char *what = "wide lost fan";
+	uint64_t base = 0x40000000, sum = 0;
+	size_t n = 10000, i;
+	struct heap h;
+
+	heap_init(&h, 8, base, 8 * n + 64 * n + 2 * PAGE, 16);
+	add_block(&h, base + 64, 8 * n);
+	for (i = 0; i < n; i++) {
+		add_block(&h, base + 64 + 8 * n + 64 + 48 * i, 40);
+		put(&h.sp, base + 64 + 8 * i, h.b[i + 1].addr + (i & 7));
+		sum += 40;
+	}
+	run_hand(&h, what);
+	EXPECT(&h, 0, LEAK_DEFINITE, sum);
+	for (i = 1; i <= n; i += 999)
+		EXPECT(&h, i, LEAK_INDIRECT, 0);
 	heap_free(&h);
 }
 
@@ -841,8 +877,10 @@ int main(int argc, char **argv)
 	test_hand(8);
 	test_hand(4);
 	test_invalid();
-	check_step("spread heap", 60);
-	test_spread();
+	check_step("spread heaps", 60);
+	test_spread(5400, 1);
+	test_spread(70000, 0);
+	test_wide();
 	check_step("model check, 64-bit", 120);
 	test_model(8, cases);
 	check_step("model check, 32-bit", 120);
