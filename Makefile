@@ -12,6 +12,7 @@
 #   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
 #   make bench        deps, build, per-allocation overhead beside heaptrack
 #   make bench-mi     GDB/MI parser throughput;  make bench-decode: decoding beside addr2line
+#   make bench-leaks  the leak verdict engine's speed and memory (bench/leaks_engine.c)
 #   make fuzz [FUZZ_SECONDS=300]   libFuzzer on the GDB/MI parser and memtrace-server's decoders
 #   make install      PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=  (the agent goes to
 #                     $(LIBDIR)/memtrace, where memtrace looks for it last)
@@ -305,6 +306,16 @@ $(BUILD)/bench/%: bench/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -Icommon $(PROG_DEPFLAGS) -o $@ $<
 
+# The leak engine's benchmark links the engine: make bench-leaks (bench/README.md).
+$(BUILD)/bench/leaks_engine: bench/leaks_engine.c $(BUILD)/bench/leaks_engine.d $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)$(call prog_deps,$(CC) $(BASE_CFLAGS) -O2,bench/leaks_engine.c common/leaks.c)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 -o $@ bench/leaks_engine.c common/leaks.c
+.PHONY: bench-leaks
+bench-leaks: $(BUILD)/bench/leaks_engine
+	$(Q)$(BUILD)/bench/leaks_engine
+	$(Q)$(BUILD)/bench/leaks_engine -V
+
 # Unit tests are host code: built with AddressSanitizer and UBSan, except the ones
 # that exercise agent code, which runs inside targets without sanitizers.
 UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
@@ -316,6 +327,7 @@ UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := $(INJECTOR_SRCS) common/util.c common/log.c
+UNIT_test_leaks := common/leaks.c
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
 # must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
 UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)
@@ -325,6 +337,7 @@ UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
+UNIT_SAN_test_leaks := $(ASAN_FLAGS)
 endif
 UNIT_CC = $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
 	$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) $(UNIT_SAN_$*)

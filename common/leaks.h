@@ -63,10 +63,15 @@ struct leak_scan;
 /*
  * A scan over the N blocks at BLOCKS (owned by the caller, kept until
  * leak_scan_free; the scan writes verdict and indirect). They must be
- * sorted by addr and must not overlap: -1 with errno EINVAL otherwise.
- * NULL with errno ENOMEM. The scan's own memory is about 8 bytes a block
- * plus a page index (one 4-byte entry per 4 KiB page of the span the blocks
- * cover, when that is at most 64 MiB of index; a binary search otherwise).
+ * sorted by addr and must not overlap: NULL with errno EINVAL otherwise
+ * (also for a PTR_SIZE other than 4 or 8, N of 2^32 - 1 or more, a block
+ * that wraps past the top of the address space).
+ * NULL with errno ENOMEM. The scan's own memory is about 5 bytes a block
+ * plus an index (4-byte entries per slot of 64 bytes to 4 KiB of the span
+ * the blocks cover, less the gaps of 1 MiB or more between them: at most
+ * 2 bytes a block or 1 KiB per 4 MiB of span; when that would pass 64 MiB,
+ * a binary search instead) plus 128 KiB of buffers (docs/architecture.md,
+ * "Leak verdicts: the engine").
  */
 struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned ptr_size);
 
@@ -95,6 +100,7 @@ struct leak_scan_stats {
 	uint64_t block_bytes;	/* block contents read */
 	uint64_t unreadable;	/* bytes skipped as unreadable */
 	size_t memory;		/* the scan's own memory at its largest, bytes */
+	uint64_t reads;		/* calls to the memsrc's read and readv (system calls, live) */
 };
 void leak_scan_stats(const struct leak_scan *s, struct leak_scan_stats *st);
 

@@ -11,6 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One piece of a vector read (memsrc.readv). */
+struct memsrc_piece {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+};
+
+/* The most pieces a caller passes to readv at once. */
+#define MEMSRC_READV_MAX 64
+
 struct memsrc {
 	/*
 	 * Copy LEN bytes at ADDR into BUF: 0 when all LEN bytes were read, -1
@@ -22,6 +32,16 @@ struct memsrc {
 	int (*read)(void *arg, uint64_t addr, void *buf, size_t len);
 	void *arg;
 	unsigned ptr_size;	/* the target's pointer size: 4 or 8 */
+	/*
+	 * Optional (NULL: the caller reads piece by piece): read the N
+	 * (at most MEMSRC_READV_MAX) pieces at once, as one
+	 * process_vm_readv does, for a caller with many small reads (the
+	 * leak scan's blocks: one system call for up to 64 blocks instead of
+	 * one each). 0 when every piece was read whole; -1 as read when any
+	 * was not, without saying which: the caller then reads them one by
+	 * one through read.
+	 */
+	int (*readv)(void *arg, const struct memsrc_piece *pieces, size_t n);
 };
 
 /* A word of the target (ptr_size bytes, the host's byte order) at BUF. */

@@ -1,0 +1,980 @@
+/*
+ * The leak verdict engine (leaks.h): memcheck's marking and clique passes
+ * over a sorted block array, with the world stopped, so built for speed and
+ * a small footprint (docs/architecture.md, "Leak verdicts: the engine").
+ *
+ * - Lookup: a word is first tested against [lowest block, highest block
+ *   end), then a per-4 KiB-page index gives the first block that can hold
+ *   it and a short probe finds it. Blocks far apart (64-bit thread heaps,
+ *   mmapped chunks) are split into clusters, each with its own index, so
+ *   the index covers heap, not the holes between heaps. A binary search
+ *   over the whole array replaces the index when it would pass 64 MiB.
+ * - Marking: one state byte per block (state + pending bit) and a stack of
+ *   uint32 block indices; a block is pushed when its state rises and is not
+ *   pending, so the stack never holds more than N entries. No recursion.
+ * - Memory is read through the memsrc into one 64 KiB buffer; a block that
+ *   fits is read in one call; a piece that cannot be read is retried page
+ *   by page and what still fails is skipped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leaks.h"
+
+const char *const leak_verdict_key[LEAK_NVERDICTS] = {
+	"still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost",
+};
+const char *const leak_verdict_text[LEAK_NVERDICTS] = {
+	"still reachable", "possibly lost", "indirectly lost", "definitely lost",
+};
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
+/*
+ * The index's slots are pages, or down to 64 bytes for a heap of small
+ * blocks: as fine as keeps the index at most 2 bytes a block, so that a
+ * slot holds a block or two and the probe touches one or two entries of
+ * the block array (cache misses are the cost of the scan).
+ */
+#define SLOT_MAX_SHIFT PAGE_SHIFT
+#define SLOT_MIN_SHIFT 6
+/* Big enough that a read costs little beside the scan of what it brings,
+ * small enough to stay in L2 while it is scanned. */
+#define BUF_SIZE (64u * 1024)
+#define MAX_INDEX_BYTES (UINT64_C(64) << 20)
+/*
+ * Blocks split into clusters at a gap this wide: a gap kept inside one
+ * index costs gap / 1024 bytes of index, so at most 1 KiB, while a cluster
+ * costs a struct and a step of the cluster search.
+ */
+#define CLUSTER_GAP (UINT64_C(1) << 20)
+/* Past this many candidates a page's probe bisects instead of walking. */
+#define PROBE_WALK 8
+/* Pointer candidates looked up together (visit_batch). */
+#define BATCH 32
+/*
+ * Pending blocks closer than this are read as one piece: copying the gap
+ * costs less than another piece (a readv entry, a system call).
+ */
+#define RUN_GAP 1024
+/* The mark stack's first size; it grows (cliques, a heap sweeps do not settle). */
+#define STACK_FIRST 4096
+/* Sweeps over the heap before the stack takes what is left (settle). */
+#define MIN_SWEEPS 4
+#define SWEEP_YIELD 64
+
+/* Marking states; memcheck's Unreached, Possible, Reachable, IndirectLeak. */
+enum { ST_UNREACHED, ST_POSSIBLE, ST_REACHABLE, ST_INDIRECT };
+#define ST_MASK 3u
+#define ST_PENDING 4u		/* to be scanned */
+#define ST_TAKEN 8u		/* in the sweep's batch being read */
+
+struct cluster {
+	uint64_t lo, hi;	/* first block's addr, last block's end */
+	uint64_t base;		/* lo rounded down to a slot */
+	uint32_t last;		/* its last block */
+	uint32_t *pidx;		/* per slot from base: first block ending past the slot's start; one more entry past the end */
+};
+
+struct root_range {
+	uint64_t lo, hi;
+};
+
+/* What a scan of memory does with each word. */
+enum visit_mode {
+	VISIT_MARK,		/* from roots and reachable blocks: reachable or possibly lost */
+	VISIT_POSSIBLE,		/* from possibly lost blocks: possibly lost */
+	VISIT_CLIQUE,		/* clique phase: absorb unreached blocks into LEADER */
+	VISIT_WHO,		/* who_points: report matching words */
+};
+
+struct visit {
+	enum visit_mode mode;
+	uint32_t leader;	/* VISIT_CLIQUE */
+	long holder;		/* VISIT_WHO: block index or LEAK_WHO_ROOT */
+	uint64_t lo, hi;	/* VISIT_WHO: values that match */
+	void (*fn)(void *arg, uint64_t where, uint64_t value, long block);
+	void *arg;
+	uint64_t *counted;	/* where the bytes read are counted */
+	uint64_t *skipped;	/* where the bytes not readable are counted */
+};
+
+struct leak_scan {
+	struct leak_block *b;
+	size_t n;
+	unsigned ptr_size;
+	uint64_t lo, hi;	/* any block's bytes: [b[0].addr, end of b[n-1]) */
+	uint8_t *st;		/* per block: ST_* | ST_PENDING */
+	uint32_t *stack;	/* the mark stack, grown up to N entries */
+	size_t sp, cap_stack;
+	size_t npending;	/* blocks with ST_PENDING */
+	int use_stack;		/* push onto the stack, not only the bit */
+	struct cluster *cl;
+	size_t ncl;
+	uint32_t *index;	/* every cluster's pidx; NULL: binary search */
+	uint32_t *key;		/* with the index: each block's addr less its cluster's lo */
+	unsigned shift;		/* log2 of the index's slot */
+	unsigned char *buf;	/* BUF_SIZE */
+	unsigned char *wbuf;	/* BUF_SIZE: the cliques' read-ahead window */
+	uint64_t wlo, whi;	/* what wbuf holds */
+	struct root_range *ranges;	/* kept for who_points */
+	size_t nranges, cap_ranges;
+	uint64_t *words;	/* root words, kept for who_points */
+	size_t nwords, cap_words;
+	int oom;		/* keeping a root failed: finish says ENOMEM */
+	int finished;
+	size_t mem;		/* bytes held now */
+	struct leak_scan_stats stats;
+};
+
+static inline uint64_t block_end(const struct leak_block *b)
+{
+	return b->addr + (b->size ? b->size : 1);
+}
+
+static void mem_add(struct leak_scan *s, size_t bytes)
+{
+	s->mem += bytes;
+	if (s->mem > s->stats.memory)
+		s->stats.memory = s->mem;
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+/* The last block in [I, J] starting at or below V (B[I].addr <= V). */
+static inline size_t probe(const struct leak_block *b, size_t i, size_t j, uint64_t v)
+{
+	while (j - i > PROBE_WALK) {
+		size_t mid = i + (j - i + 1) / 2;
+
+		if (b[mid].addr <= v)
+			i = mid;
+		else
+			j = mid - 1;
+	}
+	while (i < j && b[i + 1].addr <= v)
+		i++;
+	return i;
+}
+
+/* The cluster that may hold V, in [lo, hi) (a word in it or not), or NULL. */
+static inline const struct cluster *cluster_of(const struct leak_scan *s, uint64_t v)
+{
+	size_t lo = 0, hi = s->ncl - 1;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+
+		if (s->cl[mid].lo <= v)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return v >= s->cl[lo].lo && v < s->cl[lo].hi ? &s->cl[lo] : NULL;
+}
+
+/* V's slot of C's index. */
+static inline const uint32_t *slot_of(const struct leak_scan *s, const struct cluster *c, uint64_t v)
+{
+	return c->pidx + ((v - c->base) >> s->shift);
+}
+
+/* The block holding V, which falls in C and its slot P, or -1. */
+static inline long find_in_slot(const struct leak_scan *s, const struct cluster *c, const uint32_t *p, uint64_t v)
+{
+	const uint32_t *key = s->key;
+	uint32_t off = (uint32_t)(v - c->lo);
+	size_t i = p[0], j = p[1] < c->last ? p[1] : c->last;
+
+	if (key[i] > off)
+		return -1;
+	while (j - i > PROBE_WALK) {
+		size_t mid = i + (j - i + 1) / 2;
+
+		if (key[mid] <= off)
+			i = mid;
+		else
+			j = mid - 1;
+	}
+	while (i < j && key[i + 1] <= off)
+		i++;
+	/* A start pointer needs no more; only an interior one reads the block's size. */
+	return key[i] == off || v < block_end(&s->b[i]) ? (long)i : -1;
+}
+
+/* The index of the block holding V ([addr, end)), or -1. */
+static long find_block(const struct leak_scan *s, uint64_t v)
+{
+	const struct cluster *c;
+	size_t i;
+
+	if (v < s->lo || v >= s->hi)
+		return -1;
+	if (!s->index) {
+		i = probe(s->b, 0, s->n - 1, v);
+		return v < block_end(&s->b[i]) ? (long)i : -1;
+	}
+	c = cluster_of(s, v);
+	return c ? find_in_slot(s, c, slot_of(s, c, v), v) : -1;
+}
+
+/* Block I starts a new cluster after the one that starts at FIRST: a wide
+ * gap, or offsets in the cluster (key) would pass 32 bits. */
+static int new_cluster(const struct leak_block *b, size_t first, size_t i)
+{
+	return b[i].addr - block_end(&b[i - 1]) >= CLUSTER_GAP || block_end(&b[i]) - b[first].addr > UINT32_MAX;
+}
+
+/* The clusters and their page index; without the index when too big. */
+static int build_index(struct leak_scan *s)
+{
+	const struct leak_block *b = s->b;
+	uint64_t entries = 0, span = 0, slot;
+	size_t i, k, first;
+
+	s->ncl = 0;
+	for (i = 0, first = 0; i < s->n; i++)
+		if (i == 0 || new_cluster(b, first, i)) {
+			s->ncl++;
+			first = i;
+		}
+	s->cl = calloc(s->ncl ? s->ncl : 1, sizeof(*s->cl));
+	if (!s->cl)
+		return -1;
+	mem_add(s, (s->ncl ? s->ncl : 1) * sizeof(*s->cl));
+	for (i = 0, k = 0, first = 0; i < s->n; i++) {
+		struct cluster *c = &s->cl[k];
+
+		if (i + 1 < s->n && !new_cluster(b, first, i + 1))
+			continue;
+		c->lo = b[first].addr;
+		c->hi = block_end(&b[i]);
+		c->last = (uint32_t)i;
+		span += c->hi - c->lo;
+		k++;
+		first = i + 1;
+	}
+	s->shift = SLOT_MAX_SHIFT;
+	while (s->shift > SLOT_MIN_SHIFT && span >> (s->shift - 1) <= s->n / 2)
+		s->shift--;
+	slot = UINT64_C(1) << s->shift;
+	for (k = 0; k < s->ncl; k++) {
+		s->cl[k].base = s->cl[k].lo & ~(slot - 1);
+		entries += ((s->cl[k].hi - 1 - s->cl[k].base) >> s->shift) + 2;
+	}
+	if (entries * sizeof(uint32_t) > MAX_INDEX_BYTES)
+		return 0;	/* binary search: s->index stays NULL */
+	s->index = malloc((size_t)entries * sizeof(uint32_t));
+	s->key = malloc(s->n * sizeof(*s->key));
+	if (!s->index || !s->key)
+		return -1;
+	mem_add(s, (size_t)entries * sizeof(uint32_t) + s->n * sizeof(*s->key));
+	entries = 0;
+	for (k = 0, first = 0; k < s->ncl; k++) {
+		struct cluster *c = &s->cl[k];
+		size_t npages = ((c->hi - 1 - c->base) >> s->shift) + 1, pg = 0;
+
+		c->pidx = s->index + entries;
+		entries += npages + 1;
+		for (i = first; i <= c->last; i++)
+			s->key[i] = (uint32_t)(b[i].addr - c->lo);
+		/* Ends rise with addresses (no overlap), so one pass fills it. */
+		for (i = first; i <= c->last; i++)
+			while (pg < npages && c->base + ((uint64_t)pg << s->shift) < block_end(&b[i]))
+				c->pidx[pg++] = (uint32_t)i;
+		while (pg <= npages)
+			c->pidx[pg++] = c->last + 1;
+		first = c->last + 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- marking */
+
+/* Room for one more on the mark stack (at most N: a block is on it once). */
+static int stack_room(struct leak_scan *s)
+{
+	size_t cap = s->cap_stack * 2 < s->n ? s->cap_stack * 2 : s->n;
+	uint32_t *p;
+
+	if (s->sp < s->cap_stack)
+		return 0;
+	p = realloc(s->stack, cap * sizeof(*p));
+	if (!p) {
+		s->oom = 1;
+		return -1;
+	}
+	mem_add(s, (cap - s->cap_stack) * sizeof(*p));
+	s->stack = p;
+	s->cap_stack = cap;
+	return 0;
+}
+
+/*
+ * Block I is to be scanned: found by the next sweep, or on the stack. With
+ * no memory to grow the stack it stays pending but unscanned, and
+ * leak_scan_finish fails with ENOMEM.
+ */
+static inline void push(struct leak_scan *s, uint32_t i)
+{
+	s->st[i] |= ST_PENDING;
+	s->npending++;
+	if (s->use_stack && stack_room(s) == 0)
+		s->stack[s->sp++] = i;
+}
+
+/*
+ * memcheck's lc_push_without_clique_if_a_chunk_ptr (leaks.h's rules), in
+ * two passes, so that each block is scanned once where memcheck scans a
+ * block reached first by an interior pointer twice: first what roots and
+ * reachable blocks reach (only reachable blocks are pushed: a start
+ * pointer makes one, anything else marks possibly lost), then from every
+ * possibly lost block what it reaches (possibly lost too). The same
+ * verdicts: possibly lost blocks never make a block reachable.
+ */
+static inline void mark(struct leak_scan *s, long i, uint64_t v)
+{
+	unsigned st;
+
+	st = s->st[i] & ST_MASK;	/* pending: a reachable block on the stack */
+	if (st == ST_REACHABLE)
+		return;
+	if (v == s->b[i].addr) {
+		s->st[i] = ST_REACHABLE;
+		push(s, (uint32_t)i);
+	} else if (st == ST_UNREACHED) {
+		s->st[i] = ST_POSSIBLE;
+	}
+}
+
+/* The second pass: the pending bit stays, a block is pushed once. */
+static inline void mark_possible(struct leak_scan *s, long i)
+{
+	if (s->st[i] == ST_UNREACHED) {
+		s->st[i] = ST_POSSIBLE;
+		push(s, (uint32_t)i);
+	}
+}
+
+/* memcheck's lc_push_with_clique_if_a_chunk_ptr: start or interior alike. */
+static inline void absorb(struct leak_scan *s, long i, uint32_t leader)
+{
+	struct leak_block *b = s->b;
+
+	if ((uint32_t)i == leader || (s->st[i] & ST_MASK) != ST_UNREACHED)
+		return;
+	/* An earlier leader brings its clique's bytes with it. */
+	b[leader].indirect += b[i].size + b[i].indirect;
+	b[i].indirect = 0;
+	s->st[i] = ST_INDIRECT;
+	push(s, (uint32_t)i);
+}
+
+/*
+ * The K values at V, all in [lo, hi), marked as VI says. They are looked
+ * up together, each step for all of them before the next, with the memory
+ * the next step reads prefetched: a lookup is a chain of cache misses
+ * (the slot, the block array, the state), and this overlaps them.
+ */
+static void visit_batch(struct leak_scan *s, const struct visit *vi, const uint64_t *v, size_t k)
+{
+	const struct cluster *c[BATCH];
+	const uint32_t *p[BATCH];
+	long at[BATCH];
+	size_t j;
+
+	if (!s->index) {
+		for (j = 0; j < k; j++)
+			at[j] = find_block(s, v[j]);
+	} else {
+		for (j = 0; j < k; j++) {
+			c[j] = s->ncl == 1 ? s->cl : cluster_of(s, v[j]);
+			if (c[j]) {
+				p[j] = slot_of(s, c[j], v[j]);
+				__builtin_prefetch(p[j]);
+			}
+		}
+		/* The block is at or just past the slot's first: same lines. */
+		for (j = 0; j < k; j++)
+			if (c[j]) {
+				__builtin_prefetch(&s->key[p[j][0]]);
+				__builtin_prefetch(&s->st[p[j][0]], 1);
+			}
+		for (j = 0; j < k; j++)
+			at[j] = c[j] ? find_in_slot(s, c[j], p[j], v[j]) : -1;
+	}
+	for (j = 0; j < k; j++) {
+		if (at[j] < 0)
+			continue;
+		switch (vi->mode) {
+		case VISIT_MARK:
+			mark(s, at[j], v[j]);
+			break;
+		case VISIT_POSSIBLE:
+			mark_possible(s, at[j]);
+			break;
+		case VISIT_CLIQUE:
+			absorb(s, at[j], vi->leader);
+			break;
+		case VISIT_WHO:
+			break;
+		}
+	}
+}
+
+/* The LEN bytes at P, read from ADDR (both aligned to the word). */
+static void visit_words(struct leak_scan *s, const struct visit *vi, uint64_t addr, const unsigned char *p,
+			size_t len)
+{
+	uint64_t cand[BATCH], span = s->hi - s->lo;
+	size_t off, k = 0;
+
+	/* One loop per word size, so that each inner loop is plain. */
+#define EACH_WORD(T, BODY)                                                                 \
+	for (off = 0; off + sizeof(T) <= len; off += sizeof(T)) {                          \
+		T w_;                                                                      \
+		uint64_t v;                                                                \
+		memcpy(&w_, p + off, sizeof(T));                                           \
+		v = w_;                                                                    \
+		BODY;                                                                      \
+	}
+#define BY_SIZE(BODY)                               \
+	do {                                        \
+		if (s->ptr_size == 8)               \
+			EACH_WORD(uint64_t, BODY)   \
+		else                                \
+			EACH_WORD(uint32_t, BODY)   \
+	} while (0)
+
+	if (vi->mode == VISIT_WHO) {
+		BY_SIZE(if (v >= vi->lo && v < vi->hi) vi->fn(vi->arg, addr + off, v, vi->holder));
+		return;
+	}
+	/* Most words fall outside the blocks: one compare and on. */
+	BY_SIZE(if (v - s->lo < span) {
+		cand[k++] = v;
+		if (k == BATCH) {
+			visit_batch(s, vi, cand, k);
+			k = 0;
+		}
+	});
+	if (k)
+		visit_batch(s, vi, cand, k);
+#undef BY_SIZE
+#undef EACH_WORD
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Read [LO, HI) into the buffer and visit it; EFAULT: a page at a time. */
+static int visit_piece(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, uint64_t lo, uint64_t hi)
+{
+	uint64_t a, e;
+
+	if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
+		*vi->counted += hi - lo;
+		visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
+		return 0;
+	}
+	if (errno != EFAULT)
+		return -1;
+	for (a = lo; a < hi; a = e) {
+		e = (a & ~(PAGE_SIZE - 1)) + PAGE_SIZE;
+		if (e > hi)
+			e = hi;
+		if (a == lo && e == hi) {
+			/* The piece was within this page: it failed already. */
+			*vi->skipped += e - a;
+			continue;
+		}
+		if ((s->stats.reads++, m->read(m->arg, a, s->buf, (size_t)(e - a))) == 0) {
+			*vi->counted += e - a;
+			visit_words(s, vi, a, s->buf, (size_t)(e - a));
+		} else if (errno == EFAULT) {
+			*vi->skipped += e - a;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every aligned word of [LO, HI), in pieces of at most the buffer. */
+static int visit_range(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, uint64_t lo, uint64_t hi)
+{
+	uint64_t mask = s->ptr_size - 1;
+
+	lo = (lo + mask) & ~mask;
+	hi &= ~mask;
+	while (lo < hi) {
+		uint64_t e = hi - lo > BUF_SIZE ? lo + BUF_SIZE : hi;
+
+		if (visit_piece(s, m, vi, lo, e) < 0)
+			return -1;
+		lo = e;
+	}
+	return 0;
+}
+
+/* Take the top of the mark stack. */
+static uint32_t pop(struct leak_scan *s, const struct visit *vi)
+{
+	uint32_t i = s->stack[--s->sp];
+
+	(void)vi;
+	s->st[i] &= (uint8_t)~ST_PENDING;
+	s->npending--;
+	return i;
+}
+
+/*
+ * Blocks from the top of the mark stack whose words fit in the buffer
+ * together, at most MEMSRC_READV_MAX, read in one readv and visited; or
+ * one by one when the memsrc has no readv or it failed. A block bigger
+ * than the buffer is read in pieces.
+ */
+static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+{
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	uint64_t mask = s->ptr_size - 1, used = 0;
+	size_t k = 0, j;
+
+	while (s->sp && k < MEMSRC_READV_MAX) {
+		const struct leak_block *b = &s->b[s->stack[s->sp - 1]];
+		uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+		uint64_t len = hi > lo ? hi - lo : 0;
+
+		if (len > BUF_SIZE - used) {
+			if (k)
+				break;
+			pop(s, vi);
+			return visit_range(s, m, vi, b->addr, b->addr + b->size);
+		}
+		pop(s, vi);
+		if (!len)
+			continue;
+		pc[k].addr = lo;
+		pc[k].buf = s->buf + used;
+		pc[k++].len = (size_t)len;
+		used += len;
+	}
+	if (k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, pc, k)) == 0) {
+		*vi->counted += used;
+		for (j = 0; j < k; j++)
+			visit_words(s, vi, pc[j].addr, pc[j].buf, pc[j].len);
+		return 0;
+	}
+	for (j = 0; j < k; j++)
+		if (visit_range(s, m, vi, pc[j].addr, pc[j].addr + pc[j].len) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Block I for a clique, through a window read ahead over the unreached
+ * blocks that follow it (each less than RUN_GAP past the window's end): the
+ * leaders come in address order and most lost blocks are small, so one
+ * read serves many (a live process: a system call each otherwise).
+ */
+static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t i)
+{
+	uint64_t mask = s->ptr_size - 1;
+	const struct leak_block *b = s->b;
+	uint64_t lo = (b[i].addr + mask) & ~mask, hi = (b[i].addr + b[i].size) & ~mask, e = hi;
+	size_t j;
+
+	if (hi <= lo)
+		return 0;
+	if (hi - lo > BUF_SIZE)
+		return visit_range(s, m, vi, lo, hi);
+	if (lo < s->wlo || hi > s->whi) {
+		for (j = i + 1; j < s->n && b[j].addr - e < RUN_GAP; j++) {
+			uint64_t jhi = (b[j].addr + b[j].size) & ~mask;
+
+			if ((s->st[j] & ST_MASK) != ST_UNREACHED)
+				continue;
+			if (jhi - lo > BUF_SIZE)
+				break;
+			if (jhi > e)
+				e = jhi;
+		}
+		s->whi = 0;
+		s->stats.reads++;
+		if (m->read(m->arg, lo, s->wbuf, (size_t)(e - lo)) < 0) {
+			if (errno != EFAULT)
+				return -1;
+			return visit_range(s, m, vi, lo, hi);
+		}
+		s->wlo = lo;
+		s->whi = e;
+	}
+	*vi->counted += hi - lo;
+	visit_words(s, vi, lo, s->wbuf + (lo - s->wlo), (size_t)(hi - lo));
+	return 0;
+}
+
+/* Scan what the mark stack holds, each block as VI says. */
+static int drain(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+{
+	while (s->sp) {
+		if (vi->mode != VISIT_CLIQUE) {
+			if (drain_some(s, m, vi) < 0)
+				return -1;
+		} else if (visit_windowed(s, m, vi, pop(s, vi)) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Visit the blocks taken in [FIRST, LAST], whose words RUN_LO on are at BUF. */
+static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t first, size_t last, uint64_t run_lo,
+			const unsigned char *buf)
+{
+	uint64_t mask = s->ptr_size - 1;
+	size_t i;
+
+	for (i = first; i <= last; i++) {
+		const struct leak_block *b = &s->b[i];
+		uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+
+		if (!(s->st[i] & ST_TAKEN))
+			continue;
+		s->st[i] &= (uint8_t)~ST_TAKEN;
+		if (hi > lo) {
+			*vi->counted += hi - lo;
+			visit_words(s, vi, lo, buf + (lo - run_lo), (size_t)(hi - lo));
+		}
+	}
+}
+
+/*
+ * One sweep in address order over the pending blocks: runs of pending
+ * blocks with less than RUN_GAP between them are read as one piece, up to
+ * MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. A block made
+ * pending behind the sweep waits for the next one.
+ */
+static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t *done)
+{
+	uint64_t mask = s->ptr_size - 1;
+	size_t i = 0;
+
+	while (i < s->n && s->npending) {
+		struct memsrc_piece pc[MEMSRC_READV_MAX];
+		size_t first[MEMSRC_READV_MAX], last[MEMSRC_READV_MAX], k = 0, j;
+		uint64_t used = 0;
+
+		for (; i < s->n; i++) {
+			const struct leak_block *b = &s->b[i];
+			uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+
+			if (!(s->st[i] & ST_PENDING))
+				continue;
+			++*done;
+			if (hi <= lo) {
+				s->st[i] &= (uint8_t)~ST_PENDING;
+				s->npending--;
+				continue;
+			}
+			if (hi - lo > BUF_SIZE) {
+				if (k) {
+					--*done;
+					break;
+				}
+				s->st[i] &= (uint8_t)~ST_PENDING;
+				s->npending--;
+				if (visit_range(s, m, vi, lo, hi) < 0)
+					return -1;
+				continue;
+			}
+			if (k && lo - (pc[k - 1].addr + pc[k - 1].len) < RUN_GAP &&
+			    used + (hi - pc[k - 1].addr - pc[k - 1].len) <= BUF_SIZE) {
+				used += hi - pc[k - 1].addr - pc[k - 1].len;
+				pc[k - 1].len = (size_t)(hi - pc[k - 1].addr);
+				last[k - 1] = i;
+			} else if (k < MEMSRC_READV_MAX && used + (hi - lo) <= BUF_SIZE) {
+				pc[k].addr = lo;
+				pc[k].buf = s->buf + used;
+				pc[k].len = (size_t)(hi - lo);
+				first[k] = last[k] = i;
+				used += hi - lo;
+				k++;
+			} else {
+				--*done;
+				break;
+			}
+			s->st[i] = (uint8_t)((s->st[i] & ~ST_PENDING) | ST_TAKEN);
+			s->npending--;
+		}
+		if (!k)
+			continue;
+		if (k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, pc, k)) == 0) {
+			for (j = 0; j < k; j++)
+				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
+			continue;
+		}
+		/* One by one; a piece that fails, block by block (which reuses the buffer from its start). */
+		for (j = 0; j < k; j++) {
+			if ((s->stats.reads++, m->read(m->arg, pc[j].addr, pc[j].buf, pc[j].len)) == 0) {
+				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
+				continue;
+			}
+			if (errno != EFAULT)
+				return -1;
+			for (i = first[j]; i <= last[j]; i++) {
+				const struct leak_block *b = &s->b[i];
+
+				if (!(s->st[i] & ST_TAKEN))
+					continue;
+				s->st[i] &= (uint8_t)~ST_TAKEN;
+				if (visit_range(s, m, vi, b->addr, b->addr + b->size) < 0)
+					return -1;
+			}
+			i = last[k - 1] + 1;
+		}
+		i = last[k - 1] + 1;
+	}
+	return 0;
+}
+
+/*
+ * Scan every pending block, and those it makes pending, as VI says: sweeps
+ * (they read the heap in big pieces, what a live process read from outside
+ * needs: a system call per block costs more than the scan), at least
+ * MIN_SWEEPS and then while one scans at least 1/SWEEP_YIELD of the blocks
+ * (so at most SWEEP_YIELD more sweeps over the state array); then the
+ * stack for what is left (a list linked backwards in memory takes a sweep
+ * per block).
+ */
+static int settle(struct leak_scan *s, const struct memsrc *m, const struct visit *vi)
+{
+	size_t i, done = SIZE_MAX;
+	int n;
+
+	for (n = 0; s->npending && (n < MIN_SWEEPS || done >= s->n / SWEEP_YIELD); n++) {
+		done = 0;
+		if (sweep(s, m, vi, &done) < 0)
+			return -1;
+	}
+	if (!s->npending)
+		return 0;
+	s->use_stack = 1;
+	for (i = 0; i < s->n; i++)
+		if (s->st[i] & ST_PENDING)
+			if (stack_room(s) == 0)
+				s->stack[s->sp++] = (uint32_t)i;
+	if (drain(s, m, vi) < 0)
+		return -1;
+	s->use_stack = 0;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned ptr_size)
+{
+	struct leak_scan *s;
+	size_t i;
+
+	if ((ptr_size != 4 && ptr_size != 8) || n >= UINT32_MAX)
+		goto out_inval;
+	for (i = 0; i < n; i++) {
+		/* A block may not wrap past the top of the address space. */
+		if (blocks[i].size > UINT64_MAX - blocks[i].addr)
+			goto out_inval;
+		if (i && blocks[i].addr < block_end(&blocks[i - 1]))
+			goto out_inval;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	mem_add(s, sizeof(*s));
+	s->b = blocks;
+	s->n = n;
+	s->ptr_size = ptr_size;
+	if (n) {
+		s->lo = blocks[0].addr;
+		s->hi = block_end(&blocks[n - 1]);
+	}
+	s->st = calloc(n ? n : 1, 1);
+	s->cap_stack = n < STACK_FIRST ? (n ? n : 1) : STACK_FIRST;
+	s->stack = malloc(s->cap_stack * sizeof(*s->stack));
+	s->buf = malloc(BUF_SIZE);
+	s->wbuf = malloc(BUF_SIZE);
+	if (!s->st || !s->stack || !s->buf || !s->wbuf)
+		goto out_free;
+	mem_add(s, (n ? n : 1) + s->cap_stack * sizeof(*s->stack) + 2 * BUF_SIZE);
+	if (n && build_index(s) < 0)
+		goto out_free;
+	for (i = 0; i < n; i++) {
+		blocks[i].indirect = 0;
+		blocks[i].verdict = LEAK_DEFINITE;
+	}
+	return s;
+
+out_free:
+	leak_scan_free(s);
+	errno = ENOMEM;
+	return NULL;
+out_inval:
+	errno = EINVAL;
+	return NULL;
+}
+
+/* Keep what who_points rereads; a failure shows at leak_scan_finish. */
+static void *keep(struct leak_scan *s, void *arr, size_t n, size_t *cap, size_t add, size_t size)
+{
+	size_t want = *cap ? *cap : 16;
+	void *p;
+
+	if (n + add <= *cap)
+		return arr;
+	while (want < n + add)
+		want *= 2;
+	p = realloc(arr, want * size);
+	if (!p) {
+		s->oom = 1;
+		return NULL;
+	}
+	mem_add(s, (want - *cap) * size);
+	*cap = want;
+	return p;
+}
+
+void leak_scan_root_words(struct leak_scan *s, const uint64_t *words, size_t n)
+{
+	uint64_t mask = s->ptr_size == 4 ? UINT32_MAX : UINT64_MAX;
+	uint64_t *w = keep(s, s->words, s->nwords, &s->cap_words, n, sizeof(*words));
+	size_t i;
+
+	if (w) {
+		s->words = w;
+		memcpy(s->words + s->nwords, words, n * sizeof(*words));
+	}
+	/* Counted even when not kept: who_points numbers them over all calls. */
+	s->nwords += w ? n : 0;
+	for (i = 0; i < n; i++) {
+		long at = find_block(s, words[i] & mask);
+
+		if (at >= 0)
+			mark(s, at, words[i] & mask);
+	}
+}
+
+int leak_scan_root_range(struct leak_scan *s, const struct memsrc *m, uint64_t lo, uint64_t hi)
+{
+	struct visit vi = {
+		.mode = VISIT_MARK,
+		.counted = &s->stats.root_bytes, .skipped = &s->stats.unreadable,
+	};
+	struct root_range *r;
+
+	if (lo >= hi)
+		return 0;
+	r = keep(s, s->ranges, s->nranges, &s->cap_ranges, 1, sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->ranges = r;
+	s->ranges[s->nranges].lo = lo;
+	s->ranges[s->nranges++].hi = hi;
+	return visit_range(s, m, &vi, lo, hi);
+}
+
+int leak_scan_finish(struct leak_scan *s, const struct memsrc *m)
+{
+	static const uint8_t verdict[] = {
+		[ST_UNREACHED] = LEAK_DEFINITE,
+		[ST_POSSIBLE] = LEAK_POSSIBLE,
+		[ST_REACHABLE] = LEAK_REACHABLE,
+		[ST_INDIRECT] = LEAK_INDIRECT,
+	};
+	struct visit vi = { .counted = &s->stats.block_bytes, .skipped = &s->stats.unreadable };
+	size_t i;
+
+	if (!s->finished) {
+		vi.mode = VISIT_MARK;
+		if (settle(s, m, &vi) < 0)
+			return -1;
+		/* Every possibly lost block is still to be scanned. */
+		vi.mode = VISIT_POSSIBLE;
+		for (i = 0; i < s->n; i++)
+			if (s->st[i] == ST_POSSIBLE)
+				push(s, (uint32_t)i);
+		if (settle(s, m, &vi) < 0)
+			return -1;
+		/* Cliques, in address order: a leader stays unreached. */
+		vi.mode = VISIT_CLIQUE;
+		s->use_stack = 1;
+		for (i = 0; i < s->n; i++) {
+			if ((s->st[i] & ST_MASK) != ST_UNREACHED)
+				continue;
+			vi.leader = (uint32_t)i;
+			push(s, (uint32_t)i);
+			if (drain(s, m, &vi) < 0)
+				return -1;
+		}
+		for (i = 0; i < s->n; i++)
+			s->b[i].verdict = verdict[s->st[i] & ST_MASK];
+		s->finished = 1;
+	}
+	if (s->oom) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void leak_scan_stats(const struct leak_scan *s, struct leak_scan_stats *st)
+{
+	*st = s->stats;
+}
+
+void leak_scan_free(struct leak_scan *s)
+{
+	if (!s)
+		return;
+	free(s->st);
+	free(s->stack);
+	free(s->buf);
+	free(s->wbuf);
+	free(s->cl);
+	free(s->index);
+	free(s->key);
+	free(s->ranges);
+	free(s->words);
+	free(s);
+}
+
+int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t addr, uint64_t len,
+			 void (*fn)(void *arg, uint64_t where, uint64_t value, long block), void *arg)
+{
+	uint64_t mask = s->ptr_size == 4 ? UINT32_MAX : UINT64_MAX;
+	uint64_t ignored = 0;	/* the scan's figures count the scan only */
+	struct visit vi = {
+		.mode = VISIT_WHO, .lo = addr, .hi = len > 1 ? addr + len : addr + 1,
+		.fn = fn, .arg = arg, .counted = &ignored, .skipped = &ignored,
+	};
+	size_t i;
+
+	if (vi.hi < vi.lo)	/* wrapped past the top: up to the top */
+		vi.hi = UINT64_MAX;
+	for (i = 0; i < s->nwords; i++) {
+		uint64_t v = s->words[i] & mask;
+
+		if (v >= vi.lo && v < vi.hi)
+			fn(arg, i, v, LEAK_WHO_REGISTER);
+	}
+	vi.holder = LEAK_WHO_ROOT;
+	for (i = 0; i < s->nranges; i++)
+		if (visit_range(s, m, &vi, s->ranges[i].lo, s->ranges[i].hi) < 0)
+			return -1;
+	for (i = 0; i < s->n; i++) {
+		vi.holder = (long)i;
+		if (s->b[i].size && visit_range(s, m, &vi, s->b[i].addr, s->b[i].addr + s->b[i].size) < 0)
+			return -1;
+	}
+	return 0;
+}
