@@ -406,7 +406,8 @@ static void symfile_find(struct symfile *f, struct want *w, size_t n)
 		GElf_Sym s;
 
 		if (!gelf_getsym(f->syms, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value ||
-		    GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_name >= f->strsz)
+		    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_OBJECT) ||
+		    s.st_name >= f->strsz)
 			continue;
 		name = f->strs + s.st_name;
 		for (size_t k = 0; k < n; k++) {

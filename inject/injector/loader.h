@@ -70,7 +70,7 @@ struct inj_module {
 int inj_module_of(const struct inj_maps *m, const struct inj_map *any, struct inj_module *mod);
 
 /*
- * Address in the target of function NAME of module MOD, from its .dynsym
+ * Address in the target of function or data object NAME of module MOD, from its .dynsym
  * (section headers, else PT_DYNAMIC for stripped-to-the-bone files),
  * preferring the default symbol version. 1 found (*ADDR, *SIZE may be NULL),
  * 0 not found, -1 when the file cannot be read (errno).

@@ -123,6 +123,7 @@ struct scan {
 	struct anchortab tab;
 	struct ranges own;		/* the agent's memory and thread stack mappings: never roots */
 	int control_tid;
+	struct range control_stack;	/* the mapping of the control thread's stack, or 0 */
 	struct leak_block *blocks;
 	size_t n, cap;
 	struct inj_leaks *out;
@@ -230,8 +231,10 @@ static int read_own(struct scan *s)
 	if (w[ANCHOR_O_THREAD_STACK]) {
 		const struct inj_map *m = map_of(&s->maps, w[ANCHOR_O_THREAD_STACK]);
 
-		if (m)
+		if (m) {
 			ranges_add(&s->own, m->start, m->end);
+			s->control_stack = (struct range){ m->start, m->end };
+		}
 	}
 	return 0;
 }
@@ -276,7 +279,7 @@ static int heap_blocks(struct scan *s, struct ranges *owned)
 	struct heap_walk hw = { s, owned };
 	struct glibcheap_walk w = { .chunk = heap_chunk, .owned = heap_owned, .arg = &hw };
 	struct glibcheap_map *maps;
-	char err[200];
+	char err[160];
 	size_t n0 = s->n;
 	int ret;
 
@@ -490,6 +493,48 @@ static void blocks_sort(struct scan *s)
 	s->n = k;
 }
 
+/* The block holding ADDR, or NULL (the blocks sorted, not overlapping). */
+static struct leak_block *block_at(struct scan *s, uint64_t addr)
+{
+	size_t a = 0, b = s->n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (s->blocks[mid].addr <= addr)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	if (a && addr < s->blocks[a - 1].addr + (s->blocks[a - 1].size ? s->blocks[a - 1].size : 1))
+		return &s->blocks[a - 1];
+	return NULL;
+}
+
+/*
+ * The blocks the agent's control thread holds: glibc made them for it
+ * (its DTV, calloc'ed by pthread_create and held from the thread's control
+ * block at the top of its stack mapping), so they are the agent's, judged
+ * but never reported. Every word of that mapping that points into a block
+ * marks it.
+ */
+static void control_blocks(struct scan *s)
+{
+	unsigned char buf[4096];
+	size_t ps = s->mem.ptr_size;
+
+	for (uint64_t at = s->control_stack.lo; at < s->control_stack.hi; at += sizeof(buf)) {
+		if (s->mem.read(s->mem.arg, at, buf, sizeof(buf)) < 0)
+			continue;
+		for (size_t i = 0; i + ps <= sizeof(buf); i += ps) {
+			struct leak_block *b = block_at(s, memsrc_word(&s->mem, buf + i));
+
+			if (b && !b->ctx)
+				b->internal = 1;
+		}
+	}
+}
+
 /* Everything done while the process is stopped. */
 static int judge(struct scan *s, struct inj_task *t)
 {
@@ -521,6 +566,7 @@ static int judge(struct scan *s, struct inj_task *t)
 	}
 	s->out->before_attach = heap == 1;
 	blocks_sort(s);
+	control_blocks(s);
 	ls = leak_scan_new(s->blocks, s->n, s->mem.ptr_size);
 	if (!ls) {
 		log_err("leaks: no memory for the scan of %zu blocks", s->n);
@@ -538,6 +584,10 @@ static int judge(struct scan *s, struct inj_task *t)
 		goto out;
 	}
 	leak_scan_stats(ls, &s->out->st);
+	for (size_t i = 0; i < s->n && log_get_level() >= LOG_DEBUG; i++)
+		if (s->blocks[i].verdict != LEAK_REACHABLE)
+			log_debug("leaks: 0x%" PRIx64 " %" PRIu64 " bytes, context %u: %s", s->blocks[i].addr,
+				  s->blocks[i].size, s->blocks[i].ctx, leak_verdict_text[s->blocks[i].verdict]);
 	ret = 0;
 out:
 	leak_scan_free(ls);

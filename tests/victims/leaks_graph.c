@@ -56,7 +56,7 @@ static void *volatile g_global;
 static char *volatile g_interior;
 static void *volatile *g_map;
 static __thread void *volatile t_tls;
-static int park_fd[2];
+static int park_fd[2][2];	/* [0] the stack holder's pipe, [1] the register holder's */
 static volatile int g_stack_tid, g_reg_tid;
 
 NOINLINE static void say(const char *fn, const char *kind, size_t blocks, size_t bytes)
@@ -126,7 +126,7 @@ static void *stack_holder(void *arg)
 	p = NULL;
 	while (!p) {
 		/* Wait for the go: the block is made after the attach. */
-		if (read(park_fd[0], &c, 1) == 1 && c == 's') {
+		if (read(park_fd[0][0], &c, 1) == 1) {
 			p = must(malloc(56));
 			memset((void *)p, 's', 56);
 			g_stack_tid = (int)gettid();
@@ -191,7 +191,7 @@ static void *register_holder(void *arg)
 	char c;
 
 	(void)arg;
-	while (read(park_fd[0], &c, 1) != 1 || c != 'r')
+	while (read(park_fd[1][0], &c, 1) != 1)
 		;
 	/* Whatever of the block's address the call left on this stack goes. */
 	{
@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 	int ok = 1;
 
 	at_init(argc, argv);
-	if (pipe(park_fd) < 0)
+	if (pipe(park_fd[0]) < 0 || pipe(park_fd[1]) < 0)
 		vt_die("pipe");
 	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (map == MAP_FAILED)
@@ -337,7 +337,7 @@ int main(int argc, char **argv)
 	hold_global();
 	hold_tls();
 	hold_mmap();
-	if (write(park_fd[1], "sr", 2) != 2)
+	if (write(park_fd[0][1], "s", 1) != 1 || write(park_fd[1][1], "r", 1) != 1)
 		vt_die("write");
 	while (!g_stack_tid || !g_reg_tid)
 		usleep(1000);

@@ -1,0 +1,84 @@
+#!/bin/bash
+# t-leaks-live: `leaks` on a process that is still running gives valgrind's
+# verdicts. leaks_graph (tests/victims/leaks_graph.c) builds a heap of known
+# reachability, partly before the attach, and prints one line per verdict it
+# makes: "VERDICT FUNCTION KIND BLOCKS BYTES". Attached, after it says
+# leaked:
+#   - `leaks -c 0 --kind all --json -o all.json`: the contexts grouped by
+#     their first frame in the program give exactly the victim's lines for
+#     every function (lost singles, a lost list, a lost cycle, blocks held
+#     only through an interior pointer, only on a parked thread's stack,
+#     only in a parked thread's register, only in TLS, only in an anonymous
+#     mapping, by a global);
+#   - context 0 (blocks from before the attach, found by walking glibc's
+#     heap) holds exactly the victim's definitely and indirectly lost
+#     pre-attach blocks, and among its possibly lost ones at least the two
+#     parked threads' DTVs (glibc keeps a thread's DTV only through a
+#     pointer two words in: valgrind says possibly lost too);
+#   - the summary's definitely and indirectly lost totals are the victim's;
+#   - the text form prints the four summary lines;
+#   - the victim, checked after the scan and after detach, behaves exactly
+#     as an untraced run (its kept blocks hold their patterns).
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/attach.sh
+. "$(dirname "$0")/../lib/attach.sh"
+
+prog=$(victim leaks_graph) || exit 99
+
+# The untraced run: what the traced one must print.
+vstart plain "$prog"
+vgo plain
+vwait_file plain leaked || broken "leaks_graph did not say leaked"
+vstop plain
+
+vstart v "$prog"
+attach_console c "$VPID" || finish
+vgo v
+vwait_file v leaked || { fail_later "leaks_graph did not say leaked while attached"; finish; }
+rm -f all.json
+console_send "leaks -c 0 --kind all --json -o all.json"
+WAIT_SECONDS=60 wait_for valid_json all.json || { fail_later "leaks --json -o all.json: no valid file"; show c.err; }
+console_send "leaks"
+WAIT_SECONDS=60 wait_for has c.out '^still reachable ' || fail_later "leaks: no text summary"
+mt_end c detach
+vstop v
+same_behaviour plain v || fail_later "the victim behaved differently traced"
+
+# "FUNCTION KIND BLOCKS BYTES" per first frame in the program, context 0 as before_attach.
+jq -r --arg m "$prog" '
+	def kinds: {definite: .definitely_lost, indirect: .indirectly_lost,
+		    possible: .possibly_lost, reachable: .still_reachable};
+	.contexts[]
+	| (if .id == 0 then "before_attach"
+	   else ([.frames[] | select(.module == $m) | .symbol // "??" | sub("\\+0x[0-9a-f]+$"; "")] | first // "??")
+	   end) as $fn
+	| kinds | to_entries[] | select(.value.blocks > 0)
+	| "\($fn) \(.key) \(.value.blocks) \(.value.bytes)"' all.json |
+	awk '{ b[$1 " " $2] += $3; s[$1 " " $2] += $4 } END { for (k in b) print k, b[k], s[k] }' |
+	sort >got.txt
+sed -n 's/^VERDICT //p' plain.out | sort >want.txt
+[ -s want.txt ] || broken "leaks_graph printed no VERDICT lines"
+
+# Every function's line exactly, but context 0's possibly lost and still
+# reachable blocks (glibc's and the loader's own), checked below.
+grep -v '^before_attach \(possible\|reachable\) ' got.txt >got-exact.txt
+if ! cmp -s want.txt got-exact.txt; then
+	fail_later "the verdicts differ from what leaks_graph states (< stated, > leaks)"
+	diff want.txt got-exact.txt | sed 's/^/    /'
+fi
+if [ "$(jq -r '.scan.before_attach' all.json)" = true ]; then
+	pl=$(awk '$1 == "before_attach" && $2 == "possible" { print $3 }' got.txt)
+	[ "${pl:-0}" -ge 2 ] || fail_later "context 0: ${pl:-0} possibly lost blocks, the two threads' DTVs at least"
+else
+	fail_later "blocks from before the attach were not judged: $(jq -r '.scan.note' all.json)"
+fi
+for k in definite indirect; do
+	want=$(awk -v k=$k '$2 == k { n += $4 } END { print n + 0 }' want.txt)
+	key=$([ $k = definite ] && echo definitely_lost || echo indirectly_lost)
+	got=$(jq -r ".summary.$key.bytes" all.json)
+	[ "$want" = "$got" ] || fail_later "summary: $key $got bytes, leaks_graph states $want"
+done
+note "process stopped $(jq -r '.scan.stopped_ms' all.json) ms for $(jq -r '.scan.blocks' all.json) blocks"
+[ "$FAILURES" -eq 0 ] || { show got.txt; show c.err; }
+finish
