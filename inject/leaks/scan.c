@@ -356,8 +356,8 @@ static int thread_roots(struct scan *s, struct leak_scan *ls, int tid, int held,
 		uint64_t words[sizeof(r.w) / 4];
 
 		if (inj_regs_get(tid, &r) < 0) {
-			log_warn("leaks: thread %d: its registers cannot be read (%s); its stack is still scanned",
-				 tid, strerror(errno));
+			log_warn("leaks: thread %d: its registers cannot be read (%s); its registers and stack "
+				 "are left out of the roots", tid, strerror(errno));
 			return 0;
 		}
 		nw = r.len / ps;

@@ -162,13 +162,16 @@ NOINLINE static void park_with_register(void *p)
 			     : "r"(p)
 			     : "x0", "x1", "x2", "x3", "x8", "x19", "memory");
 #elif defined(__arm__)
+	/* r7 is the frame pointer in Thumb code: saved around the call by hand. */
 	__asm__ __volatile__("mov r5, %0\n\t"
-			     "1: mov r7, #29\n\t" /* pause */
+			     "1: push {r7}\n\t"
+			     "mov r7, #29\n\t" /* pause */
 			     "svc #0\n\t"
+			     "pop {r7}\n\t"
 			     "b 1b"
 			     :
 			     : "r"(p)
-			     : "r0", "r5", "r7", "memory");
+			     : "r0", "r5", "memory");
 #else
 	void *volatile keep = p;
 
