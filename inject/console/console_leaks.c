@@ -205,7 +205,7 @@ static void print_leaks(FILE *out, const cJSON *doc)
 		inj_json_num(scan, "blocks", 0), human_size(h1, sizeof(h1), (uint64_t)inj_json_num(scan, "root_bytes", 0)),
 		human_size(h2, sizeof(h2), (uint64_t)inj_json_num(scan, "block_bytes", 0)), inj_json_num(scan, "stopped_ms", 0));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "before_attach")))
-		fputs("   blocks from before the attach are judged too (context 0)\n", out);
+		fputs("   blocks allocated before recording began (the attach) are judged too: context 0\n", out);
 	else
 		fprintf(out, "   %s\n", inj_json_str(scan, "note", "only blocks allocated since the attach are judged"));
 	if (inj_json_str(scan, "warning", NULL))
@@ -218,7 +218,7 @@ static void print_leaks(FILE *out, const cJSON *doc)
 	}
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "contexts")) {
 		fprintf(out, "\ncontext %.0f%s: ", inj_json_num(c, "id", 0),
-			inj_json_num(c, "id", 0) == 0 ? " (allocated before the attach: no callstack)" : "");
+			inj_json_num(c, "id", 0) == 0 ? " (allocated before recording began: no callstack)" : "");
 		print_counts(out, c, ", ");
 		fputc('\n', out);
 		inj_report_print_frames(out, c);

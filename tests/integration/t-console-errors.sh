@@ -4,12 +4,14 @@
 # command) and the session goes on: later commands still work, PROG is not
 # disturbed, memtrace still exits with PROG's status.  Bad commands:
 # frobnicate, report -c abc, report --bogus, dump (no -c), dump -c 999999
-# (no such context), dump -c, sleep abc, kill NOSUCHSIGNAL.
+# (no such context), dump -c, sleep abc, kill NOSUCHSIGNAL, leaks --kind
+# lost, leaks -c abc.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 prog=$(victim ticker)
-bad=(frobnicate 'report -c abc' 'report --bogus' dump 'dump -c 999999' 'dump -c' 'sleep abc' 'kill NOSUCHSIGNAL')
+bad=(frobnicate 'report -c abc' 'report --bogus' dump 'dump -c 999999' 'dump -c' 'sleep abc' 'kill NOSUCHSIGNAL'
+	'leaks --kind lost' 'leaks -c abc')
 args=()
 for cmd in "${bad[@]}"; do
 	args+=(-x "$cmd")
