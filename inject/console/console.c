@@ -439,6 +439,10 @@ static const struct console_cmd {
 	  "verdicts); the N contexts (default " STR(PROTO_REPORT_COUNT) ", 0: all) with the most lost\n"
 	  "bytes, or with blocks of kind K (definite, indirect, possible,\n"
 	  "reachable, all)" },
+	{ "who-points", NULL, inj_console_who_points, "ADDR [LEN]",
+	  "stop the process and list the registers, memory and blocks\n"
+	  "holding a pointer to ADDR or into LEN bytes from it (default:\n"
+	  "to the end of its block): why a block counts as reachable" },
 	{ "clear", NULL, cmd_clear, "", "forget every block recorded so far; counts start again" },
 	{ "dump", NULL, cmd_dump, "-c ID [-n N] [-b BYTES]",
 	  "hex dump of the first BYTES (default " STR(PROTO_DUMP_BYTES) ") of up to N (default "

@@ -103,8 +103,9 @@ long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);
 /* Print the monitor line that is due and schedule the next. */
 void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 
-/* The leaks command (console_leaks.c). */
+/* The leaks and who-points commands (console_leaks.c). */
 int inj_console_leaks(struct inj_console *con, int argc, char **argv);
+int inj_console_who_points(struct inj_console *con, int argc, char **argv);
 
 /*
  * The hold (console_hold.c), for coredump -c and gdb -c: arm the agent's

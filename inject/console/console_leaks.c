@@ -13,10 +13,12 @@
  * default). Context 0 holds the blocks from before
  * the attach (no callstack).
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "console/console.h"
+#include "injector/loader.h"
 #include "leaks/scan.h"
 #include "log.h"
 #include "report.h"
@@ -271,7 +273,7 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 	}
 	if (inj_console_need_session(con, "leaks") < 0)
 		return -1;
-	if (inj_leaks_scan(con->pid, &l) < 0)
+	if (inj_leaks_scan(con->pid, NULL, &l) < 0)
 		return -1;
 	/* The callstacks: every context's, as the agent has them now (contexts are never
 	 * forgotten while attached, so every one the scan saw is there). */
@@ -286,4 +288,70 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 	ret = inj_console_output(con, "leaks", file, json, doc, print_leaks);
 	cJSON_Delete(doc);
 	return ret;
+}
+
+/* What mapping of process PID holds ADDR, for the user: a path, [stack], "anonymous". */
+static const char *mapping_name(const struct inj_maps *m, uint64_t addr)
+{
+	for (size_t i = 0; m && i < m->n; i++)
+		if (addr >= m->v[i].start && addr < m->v[i].end)
+			return m->v[i].path[0] ? m->v[i].path : "anonymous memory";
+	return "no mapping now";
+}
+
+static void print_holder(FILE *out, const struct inj_leaks *l, const struct inj_leaks_holder *h,
+			 const struct inj_maps *maps, uint64_t addr)
+{
+	if (h->tid) {
+		fprintf(out, "  register %" PRIu64 " of thread %d", h->where, h->tid);
+	} else if (h->block >= 0) {
+		const struct leak_block *b = &l->blocks[h->block];
+
+		fprintf(out, "  block 0x%" PRIx64 " (%" PRIu64 " bytes, context %u, %s) at +%" PRIu64, b->addr,
+			b->size, b->ctx, leak_verdict_text[b->verdict], h->where - b->addr);
+	} else {
+		fprintf(out, "  0x%" PRIx64 " in %s", h->where, mapping_name(maps, h->where));
+	}
+	fprintf(out, ": 0x%" PRIx64 "%s\n", h->value, h->value == addr ? "" : " (inside)");
+}
+
+int inj_console_who_points(struct inj_console *con, int argc, char **argv)
+{
+	struct inj_leaks_who who = { .len = 0 };
+	const struct leak_block *in = NULL;
+	struct inj_maps maps, *mp = &maps;
+	struct inj_leaks l;
+	long len;
+
+	if (argc < 2 || argc > 3)
+		return log_err("who-points: which address? who-points ADDR [LEN]");
+	if (parse_u64(argv[1], &who.addr) < 0)
+		return log_err("who-points: '%s' is not an address (0x1a2b or decimal)", argv[1]);
+	if (argc == 3 && parse_long(argv[2], 1, 1L << 30, &len) < 0)
+		return log_err("who-points: LEN is a number of bytes from 1, not '%s'", argv[2]);
+	if (argc == 3)
+		who.len = (uint64_t)len;
+	if (inj_console_need_session(con, "who-points") < 0)
+		return -1;
+	if (inj_leaks_scan(con->pid, &who, &l) < 0)
+		return -1;
+	if (inj_maps_read(con->pid, &maps) < 0)
+		mp = NULL;
+	for (size_t i = 0; i < l.n; i++)
+		if (who.addr >= l.blocks[i].addr && who.addr < l.blocks[i].addr + (l.blocks[i].size ? l.blocks[i].size : 1))
+			in = &l.blocks[i];
+	if (in)
+		fprintf(con->out, "0x%" PRIx64 " is in block 0x%" PRIx64 " of %" PRIu64 " bytes, context %u: %s\n",
+			who.addr, in->addr, in->size, in->ctx, leak_verdict_text[in->verdict]);
+	else
+		fprintf(con->out, "0x%" PRIx64 " is in no live block\n", who.addr);
+	fprintf(con->out, "%zu pointer%s to 0x%" PRIx64 "%s:\n", l.nholders, l.nholders == 1 ? "" : "s", who.addr,
+		who.len > 1 || (!who.len && in) ? " or into what follows it" : "");
+	for (size_t i = 0; i < l.nholders; i++)
+		print_holder(con->out, &l, &l.holders[i], mp, who.addr);
+	fflush(con->out);
+	if (mp)
+		inj_maps_free(mp);
+	inj_leaks_free(&l);
+	return 0;
 }

@@ -124,6 +124,9 @@ struct scan {
 	struct ranges own;		/* the agent's memory and thread stack mappings: never roots */
 	int control_tid;
 	struct range control_stack;	/* the mapping of the control thread's stack, or 0 */
+	/* Which thread's registers are root words [first, first + n): for who-points. */
+	struct regs_at { int tid; size_t first, n; } *regs;	/* MAX_THREADS of them */
+	size_t nregs, nwords;
 	struct leak_block *blocks;
 	size_t n, cap;
 	struct inj_leaks *out;
@@ -364,6 +367,12 @@ static int thread_roots(struct scan *s, struct leak_scan *ls, int tid, int held,
 		for (size_t i = 0; i < nw; i++)
 			words[i] = memsrc_word(&s->mem, (const unsigned char *)r.w + i * ps);
 		leak_scan_root_words(ls, words, nw);
+		if (s->nregs < MAX_THREADS) {
+			s->regs[s->nregs].tid = tid;
+			s->regs[s->nregs].first = s->nwords;
+			s->regs[s->nregs++].n = nw;
+		}
+		s->nwords += nw;
 		sp = inj_arch_sp(&r);
 	} else {
 		sp = running_sp(s->pid, tid);
@@ -535,8 +544,37 @@ static void control_blocks(struct scan *s)
 	}
 }
 
+static void who_add(void *arg, uint64_t where, uint64_t value, long block)
+{
+	struct scan *s = arg;
+	struct inj_leaks *o = s->out;
+	struct inj_leaks_holder *h;
+
+	o->holders = realloc(o->holders, (o->nholders + 1) * sizeof(*o->holders));
+	if (!o->holders)
+		log_oom();
+	h = &o->holders[o->nholders++];
+	*h = (struct inj_leaks_holder){ .where = where, .value = value, .block = block < 0 ? -1 : block };
+	if (block == LEAK_WHO_REGISTER)
+		for (size_t i = 0; i < s->nregs; i++)
+			if (where >= s->regs[i].first && where < s->regs[i].first + s->regs[i].n) {
+				h->tid = s->regs[i].tid;
+				h->where = where - s->regs[i].first;
+			}
+}
+
+/* WHO's length; 0 asks for the rest of the block holding its address (1 outside any). */
+static uint64_t who_len(struct scan *s, const struct inj_leaks_who *who)
+{
+	const struct leak_block *b = block_at(s, who->addr);
+
+	if (who->len)
+		return who->len;
+	return b && b->size ? b->addr + b->size - who->addr : 1;
+}
+
 /* Everything done while the process is stopped. */
-static int judge(struct scan *s, struct inj_task *t)
+static int judge(struct scan *s, struct inj_task *t, const struct inj_leaks_who *who)
 {
 	struct ranges owned = { 0 }, stacks = { 0 };
 	struct leak_scan *ls = NULL;
@@ -584,6 +622,10 @@ static int judge(struct scan *s, struct inj_task *t)
 		goto out;
 	}
 	leak_scan_stats(ls, &s->out->st);
+	if (who && leak_scan_who_points(ls, &s->mem, who->addr, who_len(s, who), who_add, s) < 0) {
+		log_err("leaks: reading the memory of process %d failed: %s", s->pid, strerror(errno));
+		goto out;
+	}
 	for (size_t i = 0; i < s->n && log_get_level() >= LOG_DEBUG; i++)
 		if (s->blocks[i].verdict != LEAK_REACHABLE)
 			log_debug("leaks: 0x%" PRIx64 " %" PRIu64 " bytes, context %u: %s", s->blocks[i].addr,
@@ -596,7 +638,7 @@ out:
 	return ret;
 }
 
-int inj_leaks_scan(int pid, struct inj_leaks *out)
+int inj_leaks_scan(int pid, const struct inj_leaks_who *who, struct inj_leaks *out)
 {
 	struct scan s = { .pid = pid, .control_tid = -1, .out = out };
 	struct inj_task *t;
@@ -616,6 +658,7 @@ int inj_leaks_scan(int pid, struct inj_leaks *out)
 			       e == EPERM ? " (is it traced by someone else, e.g. a debugger?)" :
 			       e == ETIMEDOUT ? " (a thread did not stop: uninterruptible sleep?)" : "");
 	}
+	s.regs = xcalloc(MAX_THREADS, sizeof(*s.regs));
 	if (inj_maps_read(pid, &s.maps) < 0) {
 		log_err("leaks: cannot read /proc/%d/maps: %s", pid, strerror(errno));
 		goto out;
@@ -625,7 +668,7 @@ int inj_leaks_scan(int pid, struct inj_leaks *out)
 	s.tab = (struct anchortab){ .m = &s.mem, .where = s.proc.where, .anchor = s.anchor };
 	if (anchortab_read(&s.tab) < 0 || read_own(&s) < 0)
 		goto out;
-	if (judge(&s, t) < 0)
+	if (judge(&s, t, who) < 0)
 		goto out;
 	out->blocks = s.blocks;
 	out->n = s.n;
@@ -638,12 +681,15 @@ out:
 	inj_maps_free(&s.maps);
 	free(s.own.v);
 	free(s.blocks);
+	free(s.regs);
 	return ret;
 }
 
 void inj_leaks_free(struct inj_leaks *l)
 {
 	free(l->blocks);
+	free(l->holders);
 	l->blocks = NULL;
-	l->n = 0;
+	l->holders = NULL;
+	l->n = l->nholders = 0;
 }

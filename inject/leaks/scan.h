@@ -17,6 +17,14 @@
 
 #include "leaks.h"
 
+/* A holder of a pointer into the block asked about (inj_leaks_scan's WHO). */
+struct inj_leaks_holder {
+	uint64_t where;		/* the word's address; for a register, its index in the thread's regset */
+	uint64_t value;		/* what it holds */
+	int tid;		/* a register: the thread's; else 0 */
+	long block;		/* the holding block's index in blocks, or -1 for root memory or a register */
+};
+
 struct inj_leaks {
 	struct leak_block *blocks;	/* sorted by address, each with its verdict */
 	size_t n;
@@ -29,6 +37,15 @@ struct inj_leaks {
 	uint64_t root_ranges;		/* memory ranges scanned as roots */
 	int64_t stopped_ns;		/* how long the process was stopped */
 	int own_overflow;		/* the agent could not list all its memory: verdicts may be kind */
+	/* With WHO: every word of the roots and blocks pointing into it. */
+	struct inj_leaks_holder *holders;
+	size_t nholders;
+};
+
+/* A who-points question: pointers into [addr, addr + len) (len 1: to addr
+ * only; 0: from addr to the end of the block holding it, else to addr only). */
+struct inj_leaks_who {
+	uint64_t addr, len;
 };
 
 /*
@@ -37,9 +54,10 @@ struct inj_leaks {
  * glibc's allocator (an arena locked) is let run a few ms, up to a few
  * times, so the heap is walked whole. 0 with *OUT filled (free it with
  * inj_leaks_free), or -1 after logging what failed and what to do; the
- * process is let go in every case.
+ * process is let go in every case. With WHO (may be NULL), the holders of a
+ * pointer into WHO's range are listed too, read while still stopped.
  */
-int inj_leaks_scan(int pid, struct inj_leaks *out);
+int inj_leaks_scan(int pid, const struct inj_leaks_who *who, struct inj_leaks *out);
 
 void inj_leaks_free(struct inj_leaks *l);
 

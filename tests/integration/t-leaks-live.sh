@@ -17,6 +17,9 @@
 #     pointer two words in: valgrind says possibly lost too);
 #   - the summary's definitely and indirectly lost totals are the victim's;
 #   - the text form prints the four summary lines;
+#   - who-points on the held blocks names what holds each: the program's
+#     data (inside the interior block; at the start of the global's), a
+#     thread's stack, a thread's register;
 #   - the victim, checked after the scan and after detach, behaves exactly
 #     as an untraced run (its kept blocks hold their patterns).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -41,9 +44,30 @@ console_send "leaks -c 0 --kind all --json -o all.json"
 WAIT_SECONDS=60 wait_for valid_json all.json || { fail_later "leaks --json -o all.json: no valid file"; show c.err; }
 console_send "leaks"
 WAIT_SECONDS=60 wait_for has c.out '^still reachable ' || fail_later "leaks: no text summary"
+# who-points: why each held block counts (the victim wrote their addresses).
+for h in interior global stack register; do
+	console_send "who-points $(cat v.d/addr.$h)"
+	console_send "sleep 0.1"
+done
+four_answers() {
+	[ "$(grep -c ' is in block ' c.out)" -ge 4 ] && has c.out '^ +register [0-9]+ of thread'
+}
+WAIT_SECONDS=60 wait_for four_answers || fail_later "who-points: not 4 answers"
 mt_end c detach
 vstop v
 same_behaviour plain v || fail_later "the victim behaved differently traced"
+
+# who-points' answers, in order: the interior block held only at +16 by a
+# global in the program's memory; the global's block by the program's
+# memory at its start; the stack holder's by anonymous memory (a thread
+# stack); the register holder's by a register of a thread.
+awk '/ is in block /{n++} n{print n": "$0}' c.out >who.txt
+grep -qE "^1: .*possibly lost" who.txt || fail_later "who-points interior: not possibly lost"
+grep -qE "^1: +0x[0-9a-f]+ in $prog: 0x[0-9a-f]+ \(inside\)" who.txt || fail_later "who-points interior: no pointer inside it from the program's data"
+grep -qE "^2: +0x[0-9a-f]+ in $prog: 0x[0-9a-f]+$" who.txt || fail_later "who-points global: no start pointer from the program's data"
+grep -qE "^3: +0x[0-9a-f]+ in anonymous memory: " who.txt || fail_later "who-points stack: no pointer from a thread's stack"
+grep -qE "^4: +register [0-9]+ of thread [0-9]+: " who.txt || fail_later "who-points register: no pointer from a register"
+[ "$FAILURES" -eq 0 ] || show who.txt
 
 # "FUNCTION KIND BLOCKS BYTES" per first frame in the program, context 0 as before_attach.
 jq -r --arg m "$prog" '

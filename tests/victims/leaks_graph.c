@@ -26,6 +26,9 @@
  * The sizes of pre-attach blocks are their usable sizes (what the heap walk
  * can know): the victim prints them as malloc_usable_size gives them.
  *
+ * Each held block's address goes to DIR/addr.{interior,global,stack,register}
+ * as text (who-points asks about them).
+ *
  * stdout: one line per verdict, "VERDICT FUNCTION KIND BLOCKS BYTES" (KIND:
  * definite indirect possible reachable), pre-attach ones as function
  * "before_attach", printed before ready (the test reads them from the
@@ -62,6 +65,19 @@ static volatile int g_stack_tid, g_reg_tid;
 NOINLINE static void say(const char *fn, const char *kind, size_t blocks, size_t bytes)
 {
 	vt_printf("VERDICT %s %s %zu %zu\n", fn, kind, blocks, bytes);
+}
+
+/*
+ * DIR/addr.NAME: the block's address as text, for who-points (a file, not
+ * memory: the text is no pointer, and stdout must not vary from run to run).
+ */
+NOINLINE static void tell(const char *name, const void *p)
+{
+	char file[64], text[32];
+
+	vt_format(file, sizeof(file), "addr.%s", name);
+	vt_format(text, sizeof(text), "0x%lx\n", (unsigned long)(uintptr_t)p);
+	at_put(file, text);
 }
 
 /* Zero the stack below the caller: stale pointers from calls that returned. */
@@ -129,6 +145,7 @@ static void *stack_holder(void *arg)
 		if (read(park_fd[0][0], &c, 1) == 1) {
 			p = must(malloc(56));
 			memset((void *)p, 's', 56);
+			tell("stack", (void *)p);
 			g_stack_tid = (int)gettid();
 		}
 	}
@@ -200,6 +217,7 @@ static void *register_holder(void *arg)
 	{
 		void *p = make_register_block();
 
+		tell("register", p);
 		g_reg_tid = (int)gettid();
 		scrub();
 		park_with_register(p);
@@ -246,12 +264,14 @@ NOINLINE static void hold_interior(void)
 	memset(q, 'q', 16);
 	memcpy(p + 32, &q, sizeof(q));
 	g_interior = p + 16;
+	tell("interior", p);
 }
 
 NOINLINE static void hold_global(void)
 {
 	g_global = must(malloc(40));
 	memset((void *)g_global, 'g', 40);
+	tell("global", (void *)g_global);
 }
 
 NOINLINE static void hold_tls(void)
