@@ -11,7 +11,8 @@
 #   vg_in_use TAG               "BYTES BLOCKS" in use at exit
 #   vg_totals TAG               "ALLOCS FREES BYTES" of the whole run
 #   vg_records TAG              one line per loss record:
-#                               BYTES<tab>BLOCKS<tab>CALLER<tab>STACK
+#                               BYTES<tab>BLOCKS<tab>CALLER<tab>STACK (BYTES
+#                               as in vg_verdicts)
 #   vg_verdicts TAG             one line per loss record of a memcheck log or of
 #                               vgdb's leak_check output (TAG.vg):
 #                               KIND<tab>BLOCKS<tab>BYTES<tab>STACK, KIND one of
@@ -67,31 +68,15 @@ vg_totals() {
 }
 
 vg_records() {
-	vg_log "$1" | awk '
-		function flush() {
-			if (bytes != "") print bytes "\t" blocks "\t" caller "\t" stack
-			bytes = ""
-		}
-		/ bytes in [0-9,]+ blocks are .* in loss record / {
-			flush()
-			line = $0
-			gsub(",", "", line)
-			split(line, w, " ")
-			bytes = w[1]; blocks = w[4]; caller = ""; stack = ""
-			next
-		}
-		bytes != "" && /^ *by 0x[0-9A-Fa-f]+: / {
-			f = $0
-			sub(/^ *by 0x[0-9A-Fa-f]+: /, "", f)
-			if (caller == "") {
-				caller = f
-				sub(/ \([^()]*\)$/, "", caller)
-			}
-			stack = stack == "" ? f : stack " < " f
-			next
-		}
-		bytes != "" && !/^ *at 0x/ { flush() }
-		END { flush() }'
+	vg_verdicts "$1" | awk -F '\t' '{
+		stack = $4
+		i = index(stack, " < ")
+		stack = i ? substr(stack, i + 3) : ""	# the allocator ("at") goes
+		caller = stack
+		sub(/ < .*/, "", caller)
+		sub(/ \([^()]*\)$/, "", caller)
+		print $3 "\t" $2 "\t" caller "\t" stack
+	}'
 }
 
 vg_verdicts() {
