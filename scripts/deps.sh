@@ -28,8 +28,9 @@ fi
 
 # libtcmalloc-minimal4 and libjemalloc2: the allocators the C++ tests preload
 # (t-cxx-alloc, t-attach-cxx-alloc); strace: what the server's gdb opens and
-# runs (t-server-gdb-gate, t-server-gdb-sysroot)
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace"
+# runs (t-server-gdb-gate, t-server-gdb-sysroot); valgrind: the oracle of
+# the verdicts memtrace must match (t-ctor-leak, t-cxx-pool, t-leaks-valgrind)
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace valgrind"
 cross=""
 vm=0
 case "${1:-}" in

@@ -11,7 +11,15 @@
 #   vg_in_use TAG               "BYTES BLOCKS" in use at exit
 #   vg_totals TAG               "ALLOCS FREES BYTES" of the whole run
 #   vg_records TAG              one line per loss record:
-#                               BYTES<tab>BLOCKS<tab>CALLER<tab>STACK
+#                               BYTES<tab>BLOCKS<tab>CALLER<tab>STACK (BYTES
+#                               as in vg_verdicts)
+#   vg_verdicts TAG             one line per loss record of a memcheck log or of
+#                               vgdb's leak_check output (TAG.vg):
+#                               KIND<tab>BLOCKS<tab>BYTES<tab>STACK, KIND one of
+#                               definite indirect possible reachable, BYTES the
+#                               record's own (a definitely lost record's
+#                               "direct" part: its indirect blocks have their
+#                               own records)
 #
 # CALLER is the first frame under the allocator (what memtrace's frames[0]
 # names), STACK every frame under it joined by " < ", each "function (where)"
@@ -60,29 +68,48 @@ vg_totals() {
 }
 
 vg_records() {
-	vg_log "$1" | awk '
+	vg_verdicts "$1" | awk -F '\t' '{
+		stack = $4
+		i = index(stack, " < ")
+		stack = i ? substr(stack, i + 3) : ""	# the allocator ("at") goes
+		caller = stack
+		sub(/ < .*/, "", caller)
+		sub(/ \([^()]*\)$/, "", caller)
+		print $3 "\t" $2 "\t" caller "\t" stack
+	}'
+}
+
+vg_verdicts() {
+	# vgdb's leak_check adds the change since the last check to each
+	# number ("24 (+24) bytes"): dropped first.
+	vg_log "$1" | sed -E 's/ \([+-][0-9,]+\)//g' | awk '
 		function flush() {
-			if (bytes != "") print bytes "\t" blocks "\t" caller "\t" stack
-			bytes = ""
+			if (kind != "") print kind "\t" blocks "\t" bytes "\t" stack
+			kind = ""
 		}
 		/ bytes in [0-9,]+ blocks are .* in loss record / {
 			flush()
 			line = $0
 			gsub(",", "", line)
-			split(line, w, " ")
-			bytes = w[1]; blocks = w[4]; caller = ""; stack = ""
+			kind = "reachable"
+			if (line ~ /are definitely lost/) kind = "definite"
+			if (line ~ /are indirectly lost/) kind = "indirect"
+			if (line ~ /are possibly lost/) kind = "possible"
+			if (match(line, /\([0-9]+ direct /))
+				bytes = substr(line, RSTART + 1, RLENGTH - 9)
+			else
+				bytes = substr(line, 1, index(line, " ") - 1)
+			sub(/.* bytes in /, "", line)
+			blocks = substr(line, 1, index(line, " ") - 1)
+			stack = ""
 			next
 		}
-		bytes != "" && /^ *by 0x[0-9A-Fa-f]+: / {
+		kind != "" && /^ *(at|by) 0x[0-9A-Fa-f]+: / {
 			f = $0
-			sub(/^ *by 0x[0-9A-Fa-f]+: /, "", f)
-			if (caller == "") {
-				caller = f
-				sub(/ \([^()]*\)$/, "", caller)
-			}
+			sub(/^ *(at|by) 0x[0-9A-Fa-f]+: /, "", f)
 			stack = stack == "" ? f : stack " < " f
 			next
 		}
-		bytes != "" && !/^ *at 0x/ { flush() }
+		kind != "" { flush() }
 		END { flush() }'
 }

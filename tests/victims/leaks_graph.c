@@ -34,6 +34,8 @@
  * "before_attach", printed before ready (the test reads them from the
  * untraced run too). Then it waits for stop and checks every block it
  * keeps still holds its pattern (exit 1 if not).
+ * t-leaks-valgrind checks these lines against valgrind memcheck's verdicts
+ * (vgdb leak_check at leaked, the point t-leaks-live scans).
  *
  * Stale copies of dropped pointers are cleared: every block is built in a
  * noinline function that returns nothing, and the stack below is zeroed
