@@ -227,6 +227,7 @@ static int cmd_clear(struct inj_console *con, int argc, char **argv)
 static int cmd_dump(struct inj_console *con, int argc, char **argv)
 {
 	long id = -1, n = PROTO_DUMP_BLOCKS, bytes = PROTO_DUMP_BYTES;
+	int kind = -1;
 	const cJSON *b;
 	cJSON *args, *r;
 
@@ -235,6 +236,17 @@ static int cmd_dump(struct inj_console *con, int argc, char **argv)
 		long *dst;
 		long max;
 
+		if (!strcmp(argv[i], "--lost")) {
+			kind = INJ_CONSOLE_KIND_LOST;
+			continue;
+		}
+		if (!strcmp(argv[i], "--kind")) {
+			if (!(v = optval("dump", argc, argv, &i)))
+				return -1;
+			if ((kind = inj_console_leak_kind(v)) < 0)
+				return log_err("dump: --kind is definite, indirect, possible or reachable, not '%s'", v);
+			continue;
+		}
 		if (!strcmp(argv[i], "-c"))
 			dst = &id, max = INJ_CONSOLE_CTX_ID_MAX;
 		else if (!strcmp(argv[i], "-n"))
@@ -245,11 +257,19 @@ static int cmd_dump(struct inj_console *con, int argc, char **argv)
 			return bad_option("dump", argv[i]);
 		if (!(v = optval("dump", argc, argv, &i)))
 			return -1;
-		if (parse_long(v, 1, max, dst) < 0)
-			return log_err("dump: %s wants a number from 1 to %ld, not '%s'", argv[i - 1], max, v);
+		if (parse_long(v, dst == &id ? 0 : 1, max, dst) < 0)
+			return log_err("dump: %s wants a number from %d to %ld, not '%s'", argv[i - 1],
+				       dst == &id ? 0 : 1, max, v);
 	}
-	if (id < 0)
+	if (id < 0 && kind == -1)
 		return log_err("dump: which context? dump -c ID (IDs are in the report)");
+	if (id < 0)
+		return log_err("dump: which context? dump -c ID --kind K (IDs are in leaks; 0: before the attach)");
+	if (kind != -1)
+		return inj_console_dump_kind(con, id, kind, n, bytes);
+	if (id == 0)
+		return log_err("dump: context 0 holds the blocks from before the attach, known only to leaks: "
+			       "dump -c 0 --lost or --kind K");
 	if (need_session(con, "dump") < 0)
 		return -1;
 	args = cJSON_CreateObject();
@@ -444,9 +464,10 @@ static const struct console_cmd {
 	  "holding a pointer to ADDR or into LEN bytes from it (default:\n"
 	  "to the end of its block): why a block counts as reachable" },
 	{ "clear", NULL, cmd_clear, "", "forget every block recorded so far; counts start again" },
-	{ "dump", NULL, cmd_dump, "-c ID [-n N] [-b BYTES]",
+	{ "dump", NULL, cmd_dump, "-c ID [-n N] [-b BYTES] [--lost|--kind K]",
 	  "hex dump of the first BYTES (default " STR(PROTO_DUMP_BYTES) ") of up to N (default "
-	  STR(PROTO_DUMP_BLOCKS) ")\nlive blocks of context ID, oldest first" },
+	  STR(PROTO_DUMP_BLOCKS) ")\nlive blocks of context ID, oldest first; with --lost or --kind,\n"
+	  "those leaks judges so (context 0: from before the attach)" },
 	{ "coredump", NULL, inj_console_coredump, "-n|-c ID [-t SEC] [-f PATH] [--gz]",
 	  "write a core now (-n), or at the next allocation in context ID\n"
 	  "with that thread first; default PATH core.memtrace.PID.N;\n"

@@ -13,9 +13,11 @@
  * default). Context 0 holds the blocks from before
  * the attach (no callstack).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "console/console.h"
 #include "injector/loader.h"
@@ -30,7 +32,7 @@ struct agg {
 };
 
 /* --kind all: every context, ranked as the default. */
-#define KIND_ALL (-3)
+#define KIND_ALL INJ_CONSOLE_KIND_ALL
 
 /* The order of the contexts shown: by the kinds' bytes, most first. */
 struct rank {
@@ -230,7 +232,7 @@ static void print_leaks(FILE *out, const cJSON *doc)
 	fflush(out);
 }
 
-static int kind_of(const char *s)
+int inj_console_leak_kind(const char *s)
 {
 	static const char *const names[LEAK_NVERDICTS] = { "reachable", "possible", "indirect", "definite" };
 
@@ -264,7 +266,7 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 		} else if (!strcmp(argv[i], "--kind")) {
 			if (!(v = inj_console_optval("leaks", argc, argv, &i)))
 				return -1;
-			if ((kind = kind_of(v)) == -2)
+			if ((kind = inj_console_leak_kind(v)) == -2)
 				return log_err("leaks: --kind is definite, indirect, possible, reachable or all, "
 					       "not '%s'", v);
 		} else {
@@ -353,5 +355,49 @@ int inj_console_who_points(struct inj_console *con, int argc, char **argv)
 	if (mp)
 		inj_maps_free(mp);
 	inj_leaks_free(&l);
+	return 0;
+}
+
+/* LOST: definitely or indirectly lost; else KIND exactly. */
+static int wanted(const struct leak_block *b, int kind)
+{
+	if (kind == INJ_CONSOLE_KIND_LOST)
+		return b->verdict == LEAK_DEFINITE || b->verdict == LEAK_INDIRECT;
+	return b->verdict == kind;
+}
+
+int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, long bytes)
+{
+	unsigned char *buf = xmalloc((size_t)bytes);
+	struct inj_leaks l;
+	long shown = 0, found = 0;
+
+	if (inj_console_need_session(con, "dump") < 0 || inj_leaks_scan(con->pid, NULL, &l) < 0) {
+		free(buf);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		found += l.blocks[i].ctx == id && !l.blocks[i].internal && wanted(&l.blocks[i], kind);
+	fprintf(con->out, "context %ld: %ld %s blocks\n", id, found,
+		kind == INJ_CONSOLE_KIND_LOST ? "lost (definitely or indirectly)" : leak_verdict_text[kind]);
+	/* Read now that the process runs again: a lost block has no owner to free it. */
+	for (size_t i = 0; i < l.n && shown < n; i++) {
+		const struct leak_block *b = &l.blocks[i];
+		size_t len = b->size < (uint64_t)bytes ? (size_t)b->size : (size_t)bytes;
+		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)b->addr, len };
+
+		if (b->ctx != id || b->internal || !wanted(b, kind))
+			continue;
+		fprintf(con->out, "block 0x%" PRIx64 ", %" PRIu64 " bytes, %s:\n", b->addr, b->size,
+			leak_verdict_text[b->verdict]);
+		if (process_vm_readv(con->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+			fprintf(con->out, "  (not readable: %s)\n", strerror(errno));
+		else
+			hexdump(con->out, buf, len, "  ");
+		shown++;
+	}
+	fflush(con->out);
+	inj_leaks_free(&l);
+	free(buf);
 	return 0;
 }

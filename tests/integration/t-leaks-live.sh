@@ -17,6 +17,8 @@
 #     pointer two words in: valgrind says possibly lost too);
 #   - the summary's definitely and indirectly lost totals are the victim's;
 #   - the text form prints the four summary lines;
+#   - dump -c 0 --lost shows the 4 lost blocks from before the attach with
+#     their bytes;
 #   - who-points on the held blocks names what holds each: the program's
 #     data (inside the interior block; at the start of the global's), a
 #     thread's stack, a thread's register;
@@ -53,6 +55,10 @@ four_answers() {
 	[ "$(grep -c ' is in block ' c.out)" -ge 4 ] && has c.out '^ +register [0-9]+ of thread'
 }
 WAIT_SECONDS=60 wait_for four_answers || fail_later "who-points: not 4 answers"
+# dump of the lost blocks from before the attach: pre_single's 200 'p's and
+# pre_list's 'l' nodes, nothing else.
+console_send "dump -c 0 --lost -n 10 -b 16"
+WAIT_SECONDS=60 wait_for has c.out '^context 0: [0-9]+ lost' || fail_later "dump -c 0 --lost: no answer"
 mt_end c detach
 vstop v
 same_behaviour plain v || fail_later "the victim behaved differently traced"
@@ -68,6 +74,16 @@ grep -qE "^2: +0x[0-9a-f]+ in $prog: 0x[0-9a-f]+$" who.txt || fail_later "who-po
 grep -qE "^3: +0x[0-9a-f]+ in anonymous memory: " who.txt || fail_later "who-points stack: no pointer from a thread's stack"
 grep -qE "^4: +register [0-9]+ of thread [0-9]+: " who.txt || fail_later "who-points register: no pointer from a register"
 [ "$FAILURES" -eq 0 ] || show who.txt
+
+sed -n '/^context 0: [0-9]* lost/,$p' c.out >dump.txt
+has dump.txt '^context 0: 4 lost' || fail_later "dump -c 0 --lost: not the 4 lost blocks from before the attach"
+# (Sizes are usable sizes there, which differ by architecture: not compared.)
+[ "$(grep -c '^block 0x[0-9a-f]*, [0-9]* bytes, definitely lost:' dump.txt)" = 2 ] ||
+	fail_later "dump -c 0 --lost: not 2 definitely lost blocks (pre_single, pre_list's head)"
+[ "$(grep -c '^block 0x[0-9a-f]*, [0-9]* bytes, indirectly lost:' dump.txt)" = 2 ] ||
+	fail_later "dump -c 0 --lost: not pre_list's 2 other nodes"
+has dump.txt 'pppppppppppppppp' || fail_later "dump -c 0 --lost: pre_single's bytes not shown"
+[ "$FAILURES" -eq 0 ] || show dump.txt
 
 # "FUNCTION KIND BLOCKS BYTES" per first frame in the program, context 0 as before_attach.
 jq -r --arg m "$prog" '
