@@ -170,39 +170,48 @@ int inj_console_output(struct inj_console *con, const char *cmd, const char *fil
 	return ret;
 }
 
+int inj_console_report_opt(const char *cmd, int argc, char **argv, int *i, struct inj_report_opts *o)
+{
+	const char *v;
+
+	if (!strcmp(argv[*i], "--json")) {
+		o->json = 1;
+	} else if (!strcmp(argv[*i], "--raw")) {
+		o->raw = 1;
+	} else if (!strcmp(argv[*i], "-c")) {
+		if (!(v = optval(cmd, argc, argv, i)))
+			return -1;
+		if (parse_long(v, 0, PROTO_REPORT_MAX_COUNT, &o->count) < 0)
+			return log_err("%s: -c wants a number of contexts (0 for all), not '%s'", cmd, v);
+	} else if (!strcmp(argv[*i], "-o")) {
+		if (!(o->file = optval(cmd, argc, argv, i)))
+			return -1;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 static int cmd_report(struct inj_console *con, int argc, char **argv)
 {
-	const char *file = NULL;
-	int json = 0, raw = 0;
-	long count = PROTO_REPORT_COUNT;
+	struct inj_report_opts o = INJ_REPORT_OPTS;
 	cJSON *rep;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		const char *v;
+		int r = inj_console_report_opt("report", argc, argv, &i, &o);
 
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--raw")) {
-			raw = 1;
-		} else if (!strcmp(argv[i], "-c")) {
-			if (!(v = optval("report", argc, argv, &i)))
-				return -1;
-			if (parse_long(v, 0, PROTO_REPORT_MAX_COUNT, &count) < 0)
-				return log_err("report: -c wants a number of contexts (0 for all), not '%s'", v);
-		} else if (!strcmp(argv[i], "-o")) {
-			if (!(file = optval("report", argc, argv, &i)))
-				return -1;
-		} else {
+		if (r < 0)
+			return -1;
+		if (!r)
 			return bad_option("report", argv[i]);
-		}
 	}
 	if (need_session(con, "report") < 0)
 		return -1;
-	rep = inj_console_fetch_report(con, "report", count, raw);
+	rep = inj_console_fetch_report(con, "report", o.count, o.raw);
 	if (!rep)
 		return -1;
-	ret = inj_console_output(con, "report", file, json, rep, print_report);
+	ret = inj_console_output(con, "report", o.file, o.json, rep, print_report);
 	cJSON_Delete(rep);
 	return ret;
 }

@@ -82,6 +82,17 @@ int inj_console_need_session(struct inj_console *con, const char *cmd);
 const char *inj_console_optval(const char *cmd, int argc, char **argv, int *i);
 /* -1 after naming the unknown option OPT of CMD. */
 int inj_console_bad_option(const char *cmd, const char *opt);
+/* The options report and leaks share: -c N, -o FILE, --json, --raw. */
+struct inj_report_opts {
+	long count;		/* contexts shown, 0: all */
+	const char *file;	/* NULL: the console */
+	int json, raw;
+};
+#define INJ_REPORT_OPTS { .count = PROTO_REPORT_COUNT }
+/* ARGV[*I] if it is one of them (then *I is past its value): 1; 0 if it is
+ * not; -1 after saying what is wrong with its value (CMD first). */
+int inj_console_report_opt(const char *cmd, int argc, char **argv, int *i, struct inj_report_opts *o);
+
 /*
  * The agent's report of its COUNT (0: all) contexts with the most live
  * bytes, in the public form (docs/protocol.md): symbols from con->syms,

@@ -244,26 +244,20 @@ int inj_console_leak_kind(const char *s)
 
 int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 {
-	const char *file = NULL, *v;
-	int json = 0, raw = 0, kind = -1, ret;
-	long count = PROTO_REPORT_COUNT;
+	struct inj_report_opts o = INJ_REPORT_OPTS;
+	const char *v;
+	int kind = -1, ret;
 	struct inj_leaks l;
 	cJSON *rep, *doc;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--raw")) {
-			raw = 1;
-		} else if (!strcmp(argv[i], "-c")) {
-			if (!(v = inj_console_optval("leaks", argc, argv, &i)))
-				return -1;
-			if (parse_long(v, 0, PROTO_REPORT_MAX_COUNT, &count) < 0)
-				return log_err("leaks: -c wants a number of contexts (0 for all), not '%s'", v);
-		} else if (!strcmp(argv[i], "-o")) {
-			if (!(file = inj_console_optval("leaks", argc, argv, &i)))
-				return -1;
-		} else if (!strcmp(argv[i], "--kind")) {
+		int r = inj_console_report_opt("leaks", argc, argv, &i, &o);
+
+		if (r < 0)
+			return -1;
+		if (r)
+			continue;
+		if (!strcmp(argv[i], "--kind")) {
 			if (!(v = inj_console_optval("leaks", argc, argv, &i)))
 				return -1;
 			if ((kind = inj_console_leak_kind(v)) == -2)
@@ -279,15 +273,15 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 		return -1;
 	/* The callstacks: every context's, as the agent has them now (contexts are never
 	 * forgotten while attached, so every one the scan saw is there). */
-	rep = inj_console_fetch_report(con, "leaks", 0, raw);
+	rep = inj_console_fetch_report(con, "leaks", 0, o.raw);
 	if (!rep) {
 		inj_leaks_free(&l);
 		return -1;
 	}
-	doc = leaks_doc(&l, rep, count, kind);
+	doc = leaks_doc(&l, rep, o.count, kind);
 	inj_leaks_free(&l);
 	cJSON_Delete(rep);
-	ret = inj_console_output(con, "leaks", file, json, doc, print_leaks);
+	ret = inj_console_output(con, "leaks", o.file, o.json, doc, print_leaks);
 	cJSON_Delete(doc);
 	return ret;
 }

@@ -427,20 +427,27 @@ static int not_root(const struct inj_map *m)
 	return !strcmp(m->path, "[vvar]") || !strcmp(m->path, "[vsyscall]") || !strcmp(m->path, "[vvar_vclock]");
 }
 
-/* [LO, HI) less the blocks (sorted) as roots. */
-static int root_minus_blocks(struct scan *s, struct leak_scan *ls, uint64_t lo, uint64_t hi)
+/* The index of the first block ending after ADDR (a zero-size block takes 1 byte); n if none. */
+static size_t first_ending_after(const struct scan *s, uint64_t addr)
 {
 	size_t a = 0, b = s->n;
 
-	/* The first block ending after LO. */
 	while (a < b) {
 		size_t mid = a + (b - a) / 2;
 
-		if (s->blocks[mid].addr + s->blocks[mid].size <= lo)
+		if (s->blocks[mid].addr + (s->blocks[mid].size ? s->blocks[mid].size : 1) <= addr)
 			a = mid + 1;
 		else
 			b = mid;
 	}
+	return a;
+}
+
+/* [LO, HI) less the blocks (sorted) as roots. */
+static int root_minus_blocks(struct scan *s, struct leak_scan *ls, uint64_t lo, uint64_t hi)
+{
+	size_t a = first_ending_after(s, lo);
+
 	for (size_t i = a; i < s->n && lo < hi && s->blocks[i].addr < hi; i++) {
 		if (s->blocks[i].addr > lo) {
 			s->out->root_ranges++;
@@ -505,19 +512,9 @@ static void blocks_sort(struct scan *s)
 /* The block holding ADDR, or NULL (the blocks sorted, not overlapping). */
 static struct leak_block *block_at(struct scan *s, uint64_t addr)
 {
-	size_t a = 0, b = s->n;
+	size_t i = first_ending_after(s, addr);
 
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (s->blocks[mid].addr <= addr)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	if (a && addr < s->blocks[a - 1].addr + (s->blocks[a - 1].size ? s->blocks[a - 1].size : 1))
-		return &s->blocks[a - 1];
-	return NULL;
+	return i < s->n && s->blocks[i].addr <= addr ? &s->blocks[i] : NULL;
 }
 
 /*
