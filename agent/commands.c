@@ -250,19 +250,15 @@ static void hold_write(struct jsonw *w, const struct agent_hold_info *h)
 
 	jsonw_key(w, "hold");
 	jsonw_obj(w);
-	jsonw_key(w, "state");
-	jsonw_str(w, names[h->state]);
+	jsonw_kv_str(w, "state", names[h->state]);
 	if (h->state == AGENT_HOLD_ARMED || h->state == AGENT_HOLD_HELD) {
-		jsonw_key(w, "ctx");
-		jsonw_u64(w, h->ctx);
+		jsonw_kv_u64(w, "ctx", h->ctx);
 	}
 	if (h->state == AGENT_HOLD_HELD) {
-		jsonw_key(w, "tid");
-		jsonw_i64(w, h->tid);
+		jsonw_kv_i64(w, "tid", h->tid);
 		jsonw_key(w, "addr");
 		jsonw_hex(w, h->addr);
-		jsonw_key(w, "size");
-		jsonw_u64(w, h->size);
+		jsonw_kv_u64(w, "size", h->size);
 	}
 	jsonw_obj_end(w);
 }
@@ -520,12 +516,10 @@ static void exit_members(struct jsonw *w, int sig)
 {
 	int code;
 
-	jsonw_key(w, "signal");
-	jsonw_i64(w, sig);
+	jsonw_kv_i64(w, "signal", sig);
 	code = agent_exit_code();
 	if (!sig && code >= 0) {
-		jsonw_key(w, "code");
-		jsonw_i64(w, code);
+		jsonw_kv_i64(w, "code", code);
 	}
 	jsonw_key(w, "report");
 	jsonw_obj(w);

@@ -35,6 +35,31 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n);
 void jsonw_u64(struct jsonw *w, uint64_t v);
 void jsonw_i64(struct jsonw *w, int64_t v);
 void jsonw_bool(struct jsonw *w, int v);
+
+/* A member: the key, then its value (one call where an object has many). */
+static inline void jsonw_kv_str(struct jsonw *w, const char *key, const char *s)
+{
+	jsonw_key(w, key);
+	jsonw_str(w, s);
+}
+
+static inline void jsonw_kv_u64(struct jsonw *w, const char *key, uint64_t v)
+{
+	jsonw_key(w, key);
+	jsonw_u64(w, v);
+}
+
+static inline void jsonw_kv_i64(struct jsonw *w, const char *key, int64_t v)
+{
+	jsonw_key(w, key);
+	jsonw_i64(w, v);
+}
+
+static inline void jsonw_kv_bool(struct jsonw *w, const char *key, int v)
+{
+	jsonw_key(w, key);
+	jsonw_bool(w, v);
+}
 void jsonw_null(struct jsonw *w);
 void jsonw_hex(struct jsonw *w, uint64_t v);	/* "0x1a2b" */
 

@@ -26,8 +26,7 @@ static int message_begin(struct jsonw *w)
 	if (jsonw_init(w, PROTO_HEADER_SIZE) < 0)
 		return -1;
 	jsonw_obj(w);
-	jsonw_key(w, "v");
-	jsonw_i64(w, PROTO_VERSION);
+	jsonw_kv_i64(w, "v", PROTO_VERSION);
 	return 0;
 }
 
@@ -35,10 +34,8 @@ int agent_reply_begin(struct jsonw *w, int64_t id, int ok)
 {
 	if (message_begin(w) < 0)
 		return -1;
-	jsonw_key(w, "id");
-	jsonw_i64(w, id);
-	jsonw_key(w, "ok");
-	jsonw_bool(w, ok);
+	jsonw_kv_i64(w, "id", id);
+	jsonw_kv_bool(w, "ok", ok);
 	return 0;
 }
 
@@ -46,8 +43,7 @@ int agent_event_begin(struct jsonw *w, const char *name)
 {
 	if (message_begin(w) < 0)
 		return -1;
-	jsonw_key(w, "event");
-	jsonw_str(w, name);
+	jsonw_kv_str(w, "event", name);
 	return 0;
 }
 

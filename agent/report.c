@@ -101,54 +101,35 @@ void agent_status_write(struct jsonw *w)
 
 	exe[n > 0 ? n : 0] = '\0';
 	sum_contexts(&t);
-	jsonw_key(w, "pid");
-	jsonw_i64(w, getpid());
-	jsonw_key(w, "program");
-	jsonw_str(w, exe);
-	jsonw_key(w, "since");
-	jsonw_str(w, agent_state.since ? agent_state.since : "start");
-	jsonw_key(w, "unwinder");
-	jsonw_str(w, agent_state.unwinder ? agent_state.unwinder->name : "none");
-	jsonw_key(w, "depth");
-	jsonw_i64(w, agent_state.depth);
-	jsonw_key(w, "start_wall_ms");
-	jsonw_i64(w, agent_state.start_wall_ms);
-	jsonw_key(w, "uptime_ms");
-	jsonw_i64(w, since_start_ms(agent_now_ns()));
+	jsonw_kv_i64(w, "pid", getpid());
+	jsonw_kv_str(w, "program", exe);
+	jsonw_kv_str(w, "since", agent_state.since ? agent_state.since : "start");
+	jsonw_kv_str(w, "unwinder", agent_state.unwinder ? agent_state.unwinder->name : "none");
+	jsonw_kv_i64(w, "depth", agent_state.depth);
+	jsonw_kv_i64(w, "start_wall_ms", agent_state.start_wall_ms);
+	jsonw_kv_i64(w, "uptime_ms", since_start_ms(agent_now_ns()));
 
 	jsonw_key(w, "summary");
 	jsonw_obj(w);
-	jsonw_key(w, "in_use_bytes");
-	jsonw_i64(w, t.live_bytes);
-	jsonw_key(w, "in_use_blocks");
-	jsonw_i64(w, t.live_blocks);
-	jsonw_key(w, "total_allocs");
-	jsonw_u64(w, t.total_allocs);
+	jsonw_kv_i64(w, "in_use_bytes", t.live_bytes);
+	jsonw_kv_i64(w, "in_use_blocks", t.live_blocks);
+	jsonw_kv_u64(w, "total_allocs", t.total_allocs);
 	jsonw_key(w, "total_frees");
 	/* Counters reset by a clear can briefly trail blocks allocated meanwhile. */
 	jsonw_i64(w, (int64_t)t.total_allocs > t.live_blocks ? (int64_t)t.total_allocs - t.live_blocks : 0);
-	jsonw_key(w, "total_bytes");
-	jsonw_u64(w, t.total_bytes);
-	jsonw_key(w, "contexts");
-	jsonw_u64(w, t.live_contexts);
-	jsonw_key(w, "contexts_total");
-	jsonw_u64(w, agent_ctx_count());
+	jsonw_kv_u64(w, "total_bytes", t.total_bytes);
+	jsonw_kv_u64(w, "contexts", t.live_contexts);
+	jsonw_kv_u64(w, "contexts_total", agent_ctx_count());
 	jsonw_obj_end(w);
 
 	jsonw_key(w, "agent");
 	jsonw_obj(w);
-	jsonw_key(w, "memory_bytes");
-	jsonw_u64(w, agent_mem_total());
-	jsonw_key(w, "blocks_bytes");
-	jsonw_u64(w, agent_mem_bytes(AGENT_MEM_BLOCKS));
-	jsonw_key(w, "contexts_bytes");
-	jsonw_u64(w, agent_mem_bytes(AGENT_MEM_CONTEXTS));
-	jsonw_key(w, "other_bytes");
-	jsonw_u64(w, agent_mem_bytes(AGENT_MEM_OTHER));
-	jsonw_key(w, "tracked_blocks");
-	jsonw_u64(w, agent_blocks_count());
-	jsonw_key(w, "recording");
-	jsonw_bool(w, __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED));
+	jsonw_kv_u64(w, "memory_bytes", agent_mem_total());
+	jsonw_kv_u64(w, "blocks_bytes", agent_mem_bytes(AGENT_MEM_BLOCKS));
+	jsonw_kv_u64(w, "contexts_bytes", agent_mem_bytes(AGENT_MEM_CONTEXTS));
+	jsonw_kv_u64(w, "other_bytes", agent_mem_bytes(AGENT_MEM_OTHER));
+	jsonw_kv_u64(w, "tracked_blocks", agent_blocks_count());
+	jsonw_kv_bool(w, "recording", __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED));
 	jsonw_key(w, "failure");
 	if (agent_state.failure)
 		jsonw_str(w, agent_state.failure);
@@ -163,18 +144,12 @@ static void write_context(struct jsonw *w, const struct agent_ctx *c, const stru
 	const struct agent_ctx_stats st = *stp;
 
 	jsonw_obj(w);
-	jsonw_key(w, "id");
-	jsonw_u64(w, c->id);
-	jsonw_key(w, "live_blocks");
-	jsonw_i64(w, st.live_blocks);
-	jsonw_key(w, "live_bytes");
-	jsonw_i64(w, st.live_bytes);
-	jsonw_key(w, "total_allocs");
-	jsonw_u64(w, st.total_allocs);
-	jsonw_key(w, "total_bytes");
-	jsonw_u64(w, st.total_bytes);
-	jsonw_key(w, "peak_live_bytes");
-	jsonw_i64(w, st.peak_live_bytes);
+	jsonw_kv_u64(w, "id", c->id);
+	jsonw_kv_i64(w, "live_blocks", st.live_blocks);
+	jsonw_kv_i64(w, "live_bytes", st.live_bytes);
+	jsonw_kv_u64(w, "total_allocs", st.total_allocs);
+	jsonw_kv_u64(w, "total_bytes", st.total_bytes);
+	jsonw_kv_i64(w, "peak_live_bytes", st.peak_live_bytes);
 	jsonw_key(w, "first_ms");
 	if (st.first_ns)
 		jsonw_i64(w, since_start_ms(st.first_ns));
@@ -185,8 +160,7 @@ static void write_context(struct jsonw *w, const struct agent_ctx *c, const stru
 		jsonw_i64(w, since_start_ms(st.last_ns));
 	else
 		jsonw_null(w);
-	jsonw_key(w, "truncated");
-	jsonw_bool(w, c->truncated);
+	jsonw_kv_bool(w, "truncated", c->truncated);
 	/* Frames as [addr, module index or -1, offset in the module]. */
 	jsonw_key(w, "frames");
 	jsonw_arr(w);
@@ -253,8 +227,7 @@ int agent_report_write(struct jsonw *w, int count)
 	jsonw_arr(w);
 	for (int i = 0; i < mods.n; i++) {
 		jsonw_obj(w);
-		jsonw_key(w, "path");
-		jsonw_str(w, mods.mods[i].path);
+		jsonw_kv_str(w, "path", mods.mods[i].path);
 		jsonw_key(w, "base");
 		jsonw_hex(w, mods.mods[i].bias);
 		jsonw_obj_end(w);
