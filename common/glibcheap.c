@@ -146,7 +146,8 @@ static int set_has(struct addrset *s, uint64_t a)
 	size_t lo = 0, hi;
 
 	if (!s->sorted) {
-		qsort(s->a, s->n, sizeof(*s->a), cmp_u64);
+		if (s->n)
+			qsort(s->a, s->n, sizeof(*s->a), cmp_u64);
 		s->sorted = 1;
 	}
 	hi = s->n;

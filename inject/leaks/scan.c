@@ -496,6 +496,8 @@ static void blocks_sort(struct scan *s)
 {
 	size_t k = 0;
 
+	if (!s->n)
+		return;
 	qsort(s->blocks, s->n, sizeof(*s->blocks), block_cmp);
 	for (size_t i = 0; i < s->n; i++) {
 		if (k && s->blocks[i].addr < s->blocks[k - 1].addr + (s->blocks[k - 1].size ? s->blocks[k - 1].size : 1)) {
