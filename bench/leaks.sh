@@ -27,6 +27,10 @@
 #
 #   BUILD=build RUNS=3 bench/leaks.sh
 #   SHAPES="10MiB:10240:1024" VALGRIND=0 bench/leaks.sh   # one shape, memtrace only
+#   PERF=/tmp/lk VALGRIND=0 bench/leaks.sh   # and one more leaks per shape under perf
+# PERF=DIR: after the timed runs, one more `leaks` per shape, untimed, under
+# `perf stat` (memtrace's process_vm_readv, ptrace and all system calls) and
+# `perf record -g` (DIR/NAME.perf.data; the top functions are printed).
 # Needs `make test-bins` (memtrace, the agent, build/bench/leaks_heap) and
 # valgrind (VALGRIND=0 leaves it out). One run at a time: each tool is
 # measured alone on the machine.
@@ -35,6 +39,7 @@ B=${BUILD:-build}
 RUNS=${RUNS:-3}
 SHAPES=${SHAPES:-10MiB:10240:1024 100MiB:102400:1024 1M-blocks:1000000:100}
 VALGRIND=${VALGRIND:-1}
+PERF=${PERF:-}
 MT="$B/memtrace"
 HEAP="$B/bench/leaks_heap"
 for f in "$MT" "$HEAP"; do
@@ -114,6 +119,7 @@ run_memtrace() {
 		sleep 0.5
 	done
 	hwm=$(kb_of "$mpid" VmHWM)
+	[ -n "$PERF" ] && profile "$name" "$d" "$mpid" "$(( RUNS + 1 ))"
 	echo detach >&7
 	exec 7>&-
 	wait "$mpid"
@@ -128,6 +134,32 @@ run_memtrace() {
 	echo "$(awk '{print $1}' "$d/scan" | stats) $(median <"$d/total_us") \
 $(awk '{print $2 + $3}' "$d/scan" | median) $(awk '{print $3}' "$d/scan" | median) \
 $(awk '{print $4}' "$d/scan" | median) $(( ${hwm:-0} - ${rss0:-0} )) $(awk '{print $5}' "$d/scan" | median)" >"$tmp/$name.mt.row"
+}
+
+# profile NAME DIR MPID N: the Nth `leaks` of the session, untimed, under
+# `perf stat` (memtrace's system calls by kind) and `perf record -g`; the
+# calls and the top of the profile to $tmp/NAME.perf, perf.data kept in $PERF.
+profile() {
+	local name=$1 d=$2 mpid=$3 n=$4 sp rp
+	mkdir -p "$PERF"
+	perf stat -x, -o "$PERF/$name.stat" -e 'syscalls:sys_enter_process_vm_readv,syscalls:sys_enter_ptrace,raw_syscalls:sys_enter' \
+		-p "$mpid" >/dev/null 2>&1 &
+	sp=$!
+	perf record -g -o "$PERF/$name.perf.data" -p "$mpid" >/dev/null 2>&1 &
+	rp=$!
+	PIDS="$PIDS $sp $rp"
+	sleep 1
+	echo "leaks --json -o $d/perf.json" >&7
+	wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$n"
+	kill -INT "$sp" "$rp" 2>/dev/null
+	wait "$sp" "$rp" 2>/dev/null
+	{
+		echo "# $name perf: one leaks (stopped $(jq -r .scan.stopped_ms "$d/perf.json") ms under perf), memtrace's system calls:"
+		awk -F, '$1 ~ /^[0-9]+$/ {printf "#   %12s %s\n", $1, $3}' "$PERF/$name.stat"
+		echo "# $name perf: self time by function (perf report --no-children), top 12:"
+		perf report -i "$PERF/$name.perf.data" --no-children --stdio --sort sym -g none 2>/dev/null |
+			grep '%' | head -12 | sed 's/^ */#   /'
+	} >"$tmp/$name.perf"
 }
 
 # One shape under valgrind: writes to $tmp/NAME.vg.row "leak_check_med_us
@@ -196,5 +228,5 @@ echo "# scan_MiB: root_bytes + block_bytes; scan_mem%: scan_memory_bytes / block
 echo "# goals: ms/100MiB <= 100, scan_mem% <= 10"
 for shape in $SHAPES; do
 	name=${shape%%:*}
-	cat "$tmp/$name.mt" "$tmp/$name.vg" 2>/dev/null
+	cat "$tmp/$name.mt" "$tmp/$name.perf" "$tmp/$name.vg" 2>/dev/null
 done
