@@ -30,7 +30,9 @@
 #   PERF=/tmp/lk VALGRIND=0 bench/leaks.sh   # and one more leaks per shape under perf
 # PERF=DIR: after the timed runs, one more `leaks` per shape, untimed, under
 # `perf stat` (memtrace's process_vm_readv, ptrace and all system calls) and
-# `perf record -g` (DIR/NAME.perf.data; the top functions are printed).
+# `perf record -g` (DIR/NAME.perf.data; the top functions are printed);
+# PERF_CALL="--call-graph dwarf" for callers through glibc (its qsort has
+# no frame pointers).
 # Needs `make test-bins` (memtrace, the agent, build/bench/leaks_heap) and
 # valgrind (VALGRIND=0 leaves it out). One run at a time: each tool is
 # measured alone on the machine.
@@ -40,6 +42,7 @@ RUNS=${RUNS:-3}
 SHAPES=${SHAPES:-10MiB:10240:1024 100MiB:102400:1024 1M-blocks:1000000:100}
 VALGRIND=${VALGRIND:-1}
 PERF=${PERF:-}
+PERF_CALL=${PERF_CALL:--g}
 MT="$B/memtrace"
 HEAP="$B/bench/leaks_heap"
 for f in "$MT" "$HEAP"; do
@@ -145,7 +148,8 @@ profile() {
 	perf stat -x, -o "$PERF/$name.stat" -e 'syscalls:sys_enter_process_vm_readv,syscalls:sys_enter_ptrace,raw_syscalls:sys_enter' \
 		-p "$mpid" >/dev/null 2>&1 &
 	sp=$!
-	perf record -g -o "$PERF/$name.perf.data" -p "$mpid" >/dev/null 2>&1 &
+	# shellcheck disable=SC2086 # PERF_CALL: perf's options, split
+	perf record $PERF_CALL -o "$PERF/$name.perf.data" -p "$mpid" >/dev/null 2>&1 &
 	rp=$!
 	PIDS="$PIDS $sp $rp"
 	sleep 1
