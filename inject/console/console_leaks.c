@@ -68,14 +68,18 @@ static int by_ctx(const void *a, const void *b)
 static size_t aggregate(const struct inj_leaks *l, struct agg **out, struct agg *total)
 {
 	const struct leak_block **v = xmalloc((l->n + 1) * sizeof(*v));
-	struct agg *a = xcalloc(l->n + 1, sizeof(*a));
-	size_t n = 0, k = 0;
+	struct agg *a;
+	size_t n = 0, k = 0, nctx = 0;
 
 	memset(total, 0, sizeof(*total));
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->blocks[i].internal)
 			v[k++] = &l->blocks[i];
 	qsort(v, k, sizeof(*v), by_ctx);
+	/* One entry per context, not per block. */
+	for (size_t i = 0; i < k; i++)
+		nctx += !i || v[i]->ctx != v[i - 1]->ctx;
+	a = xcalloc(nctx + 1, sizeof(*a));
 	for (size_t i = 0; i < k; i++) {
 		const struct leak_block *b = v[i];
 

@@ -112,6 +112,31 @@ static int proc_read(void *arg, uint64_t addr, void *buf, size_t len)
 	return -1;
 }
 
+/* process_vm_readv of up to MEMSRC_READV_MAX pieces in one call: all whole, or -1. */
+static int proc_readv(void *arg, const struct memsrc_piece *pieces, size_t n)
+{
+	const struct proc *p = arg;
+	struct iovec local[MEMSRC_READV_MAX], remote[MEMSRC_READV_MAX];
+	size_t want = 0;
+	ssize_t got;
+
+	if (n > MEMSRC_READV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		local[i] = (struct iovec){ pieces[i].buf, pieces[i].len };
+		remote[i] = (struct iovec){ (void *)(uintptr_t)pieces[i].addr, pieces[i].len };
+		want += pieces[i].len;
+	}
+	got = process_vm_readv(p->pid, local, n, remote, n, 0);
+	if (got == (ssize_t)want)
+		return 0;
+	if (got >= 0 || errno == EFAULT || errno == ENOMEM)
+		errno = EFAULT;
+	return -1;
+}
+
 /* ---------------------------------------------------------------- the state of one scan */
 
 struct scan {
@@ -647,7 +672,7 @@ int inj_leaks_scan(int pid, const struct inj_leaks_who *who, struct inj_leaks *o
 	memset(out, 0, sizeof(*out));
 	s.proc.pid = pid;
 	snprintf(s.proc.where, sizeof(s.proc.where), "process %d", pid);
-	s.mem = (struct memsrc){ .read = proc_read, .arg = &s.proc, .ptr_size = sizeof(void *) };
+	s.mem = (struct memsrc){ .read = proc_read, .readv = proc_readv, .arg = &s.proc, .ptr_size = sizeof(void *) };
 	t0 = inj_now_ns();
 	t = inj_seize(pid, SEIZE_TIMEOUT_MS);
 	if (!t) {
