@@ -572,10 +572,10 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 }
 
 /*
- * Block I for a clique, through a window read ahead over the unreached
- * blocks that follow it (each less than RUN_GAP past the window's end): the
- * leaders come in address order and most lost blocks are small, so one
- * read serves many (a live process: a system call each otherwise).
+ * Block I for a clique, through a window read ahead from a leader over the
+ * unreached blocks that follow it (each less than RUN_GAP past the window's
+ * end): the leaders come in address order and most lost blocks are small,
+ * so one read serves many (a live process: a system call each otherwise).
  */
 static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t i)
 {
@@ -588,6 +588,17 @@ static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const str
 		return 0;
 	if (hi - lo > BUF_SIZE)
 		return visit_range(s, m, vi, lo, hi);
+	if ((lo < s->wlo || hi > s->whi) && i != vi->leader) {
+		/* Inside a clique blocks come in any order: no read-ahead. */
+		if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
+			*vi->counted += hi - lo;
+			visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
+			return 0;
+		}
+		if (errno != EFAULT)
+			return -1;
+		return visit_range(s, m, vi, lo, hi);
+	}
 	if (lo < s->wlo || hi > s->whi) {
 		for (j = i + 1; j < s->n && b[j].addr - e < RUN_GAP; j++) {
 			uint64_t jhi = (b[j].addr + b[j].size) & ~mask;
