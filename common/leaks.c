@@ -660,6 +660,16 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
 	}
 }
 
+#define PENDING8 (UINT64_C(0x0101010101010101) * ST_PENDING)
+
+static inline uint64_t load8(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 /*
  * One sweep in address order over the pending blocks: runs of pending
  * blocks with less than RUN_GAP between them are read as one piece, up to
@@ -677,11 +687,21 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 		uint64_t used = 0;
 
 		for (; i < s->n; i++) {
-			const struct leak_block *b = &s->b[i];
-			uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+			const struct leak_block *b;
+			uint64_t lo, hi;
 
+			/* Eight states a step where none is pending: the array of blocks is not touched. */
+			while ((i & 7) == 0 && i + 8 <= s->n && !(load8(s->st + i) & PENDING8))
+				i += 8;
+			if (i >= s->n)
+				break;
 			if (!(s->st[i] & ST_PENDING))
 				continue;
+			/* The sweep walks the block array forwards: read ahead. */
+			__builtin_prefetch(&s->b[i + 16 < s->n ? i + 16 : i]);
+			b = &s->b[i];
+			lo = (b->addr + mask) & ~mask;
+			hi = (b->addr + b->size) & ~mask;
 			++*done;
 			if (hi <= lo) {
 				s->st[i] &= (uint8_t)~ST_PENDING;
