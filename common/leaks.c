@@ -4,17 +4,20 @@
  * a small footprint (docs/architecture.md, "Leak verdicts: the engine").
  *
  * - Lookup: a word is first tested against [lowest block, highest block
- *   end), then a per-4 KiB-page index gives the first block that can hold
- *   it and a short probe finds it. Blocks far apart (64-bit thread heaps,
- *   mmapped chunks) are split into clusters, each with its own index, so
- *   the index covers heap, not the holes between heaps. A binary search
- *   over the whole array replaces the index when it would pass 64 MiB.
- * - Marking: one state byte per block (state + pending bit) and a stack of
- *   uint32 block indices; a block is pushed when its state rises and is not
- *   pending, so the stack never holds more than N entries. No recursion.
- * - Memory is read through the memsrc into one 64 KiB buffer; a block that
- *   fits is read in one call; a piece that cannot be read is retried page
- *   by page and what still fails is skipped.
+ *   end), then a slot index gives the first block that can hold it and a
+ *   short probe of a compact key per block finds it. Blocks far apart
+ *   (64-bit thread heaps, mmapped chunks) are split into clusters, each
+ *   with its own index, so the index covers heap, not the holes between
+ *   heaps. A binary search over the whole array replaces the index when it
+ *   would pass 64 MiB.
+ * - Marking: one state byte per block; each block is scanned once (the
+ *   reachable flood, then the possibly lost, then the cliques). Pending
+ *   blocks are found by sweeps in address order, which read the heap in
+ *   big pieces; a stack of uint32 block indices takes what sweeps leave
+ *   and the cliques. No recursion.
+ * - Memory is read through the memsrc into 64 KiB buffers, many pieces in
+ *   one readv where the memsrc has it; a piece that cannot be read is
+ *   retried page by page and what still fails is skipped.
  */
 #include <errno.h>
 #include <stdlib.h>
