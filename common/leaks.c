@@ -521,11 +521,10 @@ static int visit_range(struct leak_scan *s, const struct memsrc *m, const struct
 }
 
 /* Take the top of the mark stack. */
-static uint32_t pop(struct leak_scan *s, const struct visit *vi)
+static uint32_t pop(struct leak_scan *s)
 {
 	uint32_t i = s->stack[--s->sp];
 
-	(void)vi;
 	s->st[i] &= (uint8_t)~ST_PENDING;
 	s->npending--;
 	return i;
@@ -551,10 +550,10 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 		if (len > BUF_SIZE - used) {
 			if (k)
 				break;
-			pop(s, vi);
+			pop(s);
 			return visit_range(s, m, vi, b->addr, b->addr + b->size);
 		}
-		pop(s, vi);
+		pop(s);
 		if (!len)
 			continue;
 		pc[k].addr = lo;
@@ -635,11 +634,21 @@ static int drain(struct leak_scan *s, const struct memsrc *m, const struct visit
 		if (vi->mode != VISIT_CLIQUE) {
 			if (drain_some(s, m, vi) < 0)
 				return -1;
-		} else if (visit_windowed(s, m, vi, pop(s, vi)) < 0) {
+		} else if (visit_windowed(s, m, vi, pop(s)) < 0) {
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* VI, or for who_points a copy in TMP that names block I as the holder. */
+static const struct visit *holding(const struct visit *vi, struct visit *tmp, size_t i)
+{
+	if (vi->mode != VISIT_WHO)
+		return vi;
+	*tmp = *vi;
+	tmp->holder = (long)i;
+	return tmp;
 }
 
 /* Visit the blocks taken in [FIRST, LAST], whose words RUN_LO on are at BUF. */
@@ -657,8 +666,10 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
 			continue;
 		s->st[i] &= (uint8_t)~ST_TAKEN;
 		if (hi > lo) {
+			struct visit tmp;
+
 			*vi->counted += hi - lo;
-			visit_words(s, vi, lo, buf + (lo - run_lo), (size_t)(hi - lo));
+			visit_words(s, holding(vi, &tmp, i), lo, buf + (lo - run_lo), (size_t)(hi - lo));
 		}
 	}
 }
@@ -682,7 +693,8 @@ static inline uint64_t load8(const uint8_t *p)
 static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t *done)
 {
 	uint64_t mask = s->ptr_size - 1;
-	size_t i = 0;
+	struct visit tmp;
+	size_t i = 0, x;
 
 	while (i < s->n && s->npending) {
 		struct memsrc_piece pc[MEMSRC_READV_MAX];
@@ -718,7 +730,7 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 				}
 				s->st[i] &= (uint8_t)~ST_PENDING;
 				s->npending--;
-				if (visit_range(s, m, vi, lo, hi) < 0)
+				if (visit_range(s, m, holding(vi, &tmp, i), lo, hi) < 0)
 					return -1;
 				continue;
 			}
@@ -756,17 +768,17 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 			}
 			if (errno != EFAULT)
 				return -1;
-			for (i = first[j]; i <= last[j]; i++) {
-				const struct leak_block *b = &s->b[i];
+			for (x = first[j]; x <= last[j]; x++) {
+				const struct leak_block *b = &s->b[x];
 
-				if (!(s->st[i] & ST_TAKEN))
+				if (!(s->st[x] & ST_TAKEN))
 					continue;
-				s->st[i] &= (uint8_t)~ST_TAKEN;
-				if (visit_range(s, m, vi, b->addr, b->addr + b->size) < 0)
+				s->st[x] &= (uint8_t)~ST_TAKEN;
+				if (visit_range(s, m, holding(vi, &tmp, x), b->addr, b->addr + b->size) < 0)
 					return -1;
 			}
-			i = last[k - 1] + 1;
 		}
+		/* Blocks made pending just behind the last one taken are still ahead. */
 		i = last[k - 1] + 1;
 	}
 	return 0;
@@ -991,8 +1003,14 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 		.mode = VISIT_WHO, .lo = addr, .hi = len > 1 ? addr + len : addr + 1,
 		.fn = fn, .arg = arg, .counted = &ignored, .skipped = &ignored,
 	};
-	size_t i;
+	uint64_t reads = s->stats.reads;
+	size_t i, done = 0;
+	int rc = -1;
 
+	if (!s->finished) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (vi.hi < vi.lo)	/* wrapped past the top: up to the top */
 		vi.hi = UINT64_MAX;
 	for (i = 0; i < s->nwords; i++) {
@@ -1004,11 +1022,19 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 	vi.holder = LEAK_WHO_ROOT;
 	for (i = 0; i < s->nranges; i++)
 		if (visit_range(s, m, &vi, s->ranges[i].lo, s->ranges[i].hi) < 0)
-			return -1;
-	for (i = 0; i < s->n; i++) {
-		vi.holder = (long)i;
-		if (s->b[i].size && visit_range(s, m, &vi, s->b[i].addr, s->b[i].addr + s->b[i].size) < 0)
-			return -1;
-	}
-	return 0;
+			goto out;
+	/* Every block, by the sweep's runs: a read per 64 KiB, not per block. */
+	for (i = 0; i < s->n; i++)
+		s->st[i] |= ST_PENDING;
+	s->npending = s->n;
+	while (s->npending)
+		if (sweep(s, m, &vi, &done) < 0)
+			goto out;
+	rc = 0;
+out:
+	for (i = 0; i < s->n; i++)
+		s->st[i] &= ST_MASK;
+	s->npending = 0;
+	s->stats.reads = reads;
+	return rc;
 }

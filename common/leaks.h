@@ -115,7 +115,7 @@ void leak_scan_free(struct leak_scan *s);
  * LEAK_WHO_REGISTER (WHERE the word's index among those given to
  * leak_scan_root_words, in order over all calls). The root ranges and words
  * are kept by the scan for this and reread through M. 0, or -1 as
- * leak_scan_root_range.
+ * leak_scan_root_range (EINVAL before leak_scan_finish).
  */
 #define LEAK_WHO_ROOT (-1L)
 #define LEAK_WHO_REGISTER (-2L)

@@ -591,6 +591,8 @@ static void test_wide(void)
 	heap_free(&h);
 }
 
+static void on_hit(void *arg, uint64_t where, uint64_t value, long block);
+
 static void test_invalid(void)
 {
 	struct leak_block b[2] = { { .addr = 0x1000, .size = 16 }, { .addr = 0x1008, .size = 16 } };
@@ -612,6 +614,12 @@ static void test_invalid(void)
 		struct memsrc m = space_src(&sp);
 
 		CHECK(s && leak_scan_finish(s, &m) == 0, "no blocks: %s", strerror(errno));
+		leak_scan_free(s);
+		b[1].addr = 0x1010;
+		s = leak_scan_new(b, 2, 8);
+		errno = 0;
+		CHECK(s && leak_scan_who_points(s, &m, 0x1000, 1, on_hit, NULL) < 0 && errno == EINVAL,
+		      "who_points before leak_scan_finish accepted");
 		leak_scan_free(s);
 	}
 	leak_scan_free(NULL);
