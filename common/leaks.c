@@ -37,8 +37,8 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
 /*
  * The index's slots are pages, or down to 64 bytes for a heap of small
  * blocks: as fine as keeps the index at most 2 bytes a block, so that a
- * slot holds a block or two and the probe touches one or two entries of
- * the block array (cache misses are the cost of the scan).
+ * slot holds a block or two and the probe touches one or two keys (cache
+ * misses are the cost of the scan).
  */
 #define SLOT_MAX_SHIFT PAGE_SHIFT
 #define SLOT_MIN_SHIFT 6
@@ -52,7 +52,7 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
  * costs a struct and a step of the cluster search.
  */
 #define CLUSTER_GAP (UINT64_C(1) << 20)
-/* Past this many candidates a page's probe bisects instead of walking. */
+/* Past this many candidates a slot's probe bisects instead of walking. */
 #define PROBE_WALK 8
 /* Pointer candidates looked up together (visit_batch). */
 #define BATCH 32
@@ -61,7 +61,7 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
  * costs less than another piece (a readv entry, a system call).
  */
 #define RUN_GAP 1024
-/* The mark stack's first size; it grows (cliques, a heap sweeps do not settle). */
+/* The mark stack's first size; it grows (cliques, what sweeps leave). */
 #define STACK_FIRST 4096
 /* Sweeps over the heap before the stack takes what is left (settle). */
 #define MIN_SWEEPS 4

@@ -8,8 +8,10 @@
  *    (../shared/notes/leak-verdicts.md 6.1, valgrind with heuristics
  *    none): a lone lost block, a lost tree, a lost 2-cycle, interior and
  *    start pointers, a zero-size block, 32-bit blocks at the top of the
- *    address space, a block read in pieces past an unreadable page, and a
- *    heap too spread for the page index (binary search).
+ *    address space, a block read in pieces past an unreadable page, a list
+ *    linked backwards (past the sweeps), a lost fan of 10,000 blocks (the
+ *    stack grows), heaps spread over 5 GiB (clusters split at 4 GiB) and
+ *    68 GiB (binary search), and the refusals of bad input.
  * 2. A model check: random heaps, both pointer sizes, the engine's
  *    verdicts and indirect bytes against a brute-force reference written
  *    here (a fixpoint over memcheck's rules on an explicit pointer graph,
