@@ -2,14 +2,17 @@
  * leaks_engine: speed and memory of the leak verdict engine (common/leaks.c)
  * on synthetic heaps built in this process's own memory.
  *
- *     build/bench/leaks_engine [-r RUNS] [-d DENSITY] [-v|-V] [HEAP...]
+ *     build/bench/leaks_engine [-r RUNS] [-d DENSITY] [-l NEAR] [-v|-V] [HEAP...]
  *
  * HEAP is "10MB" (blocks of 32-2048 bytes, about 10 MB), "100MB" (the
  * same, about 100 MB) or "1M" (1,000,000 blocks of 16-184 bytes, about
  * 100 MB); all three by default. Blocks are laid out as glibc would, one
  * after the other with a 16-byte header and 16-byte alignment, in one
  * mapping. DENSITY percent of their words (default 20) point to a random
- * block: nine in ten to its start, one in ten inside; the other words are
+ * block (or, NEAR percent of them (default 0), to one of the 64 blocks on
+ * either side, as lists and trees built together are; the default, no
+ * locality at all, is the worst case for the lookup's caches): nine in ten
+ * to its start, one in ten inside; the other words are
  * small numbers and zeros. A 64 KiB root range holds pointers to 1 % of
  * the blocks, so most of the heap is reachable and the rest is lost, as in
  * a real program with a few leaks.
@@ -24,7 +27,8 @@
  * (leak_scan_new, the root range, leak_scan_finish) is printed: ms, ns
  * per word scanned, ms per 100 MB scanned, and the scan's own memory in %
  * of the heap, beside the caller's block array (struct leak_block, which
- * the caller owns). The goal (issue 17): at most 100 ms per 100 MB scanned
+ * the caller owns), and the time of one leak_scan_who_points (a rescan of
+ * the roots and every block). The goal (issue 17): at most 100 ms per 100 MB scanned
  * and the scan's memory at most 10 % of the heap.
  */
 #include <errno.h>
@@ -112,7 +116,8 @@ struct heap {
 };
 
 /* Blocks of MIN + a multiple of 8 up to MAX bytes until BYTES or COUNT. */
-static int build(struct heap *h, uint64_t bytes, size_t count, unsigned min, unsigned max, unsigned density)
+static int build(struct heap *h, uint64_t bytes, size_t count, unsigned min, unsigned max, unsigned density,
+		 unsigned near)
 {
 	size_t cap = count ? count : (size_t)(bytes / ((min + max) / 2)) + 16, i;
 	unsigned char *p;
@@ -149,7 +154,13 @@ static int build(struct heap *h, uint64_t bytes, size_t count, unsigned min, uns
 			uint64_t r = rnd();
 
 			if (r % 100 < density) {
-				const struct leak_block *t = &h->b[(r >> 8) % h->n];
+				size_t to = (r >> 8) % h->n;
+				const struct leak_block *t;
+
+				/* Near: one of the 64 blocks either side, as lists and trees built together are. */
+				if ((r >> 24) % 100 < near)
+					to = (i + h->n + (r >> 32) % 129 - 64) % h->n;
+				t = &h->b[to];
 
 				w[k] = t->addr + ((r >> 40) % 10 ? 0 : (r >> 48) % t->size);
 			} else {
@@ -171,9 +182,18 @@ static void drop(struct heap *h)
 	free(h->root);
 }
 
+static void count_hit(void *arg, uint64_t where, uint64_t value, long block)
+{
+	(void)where;
+	(void)value;
+	(void)block;
+	++*(unsigned long *)arg;
+}
+
 static int run(struct heap *h, const struct memsrc *m, int runs)
 {
-	double best = 0, best_new = 0;
+	double best = 0, best_new = 0, who = 0;
+	unsigned long hits = 0;
 	struct leak_scan_stats st = { 0 };
 	uint64_t count[LEAK_NVERDICTS] = { 0 };
 	int r;
@@ -193,6 +213,15 @@ static int run(struct heap *h, const struct memsrc *m, int runs)
 		}
 		t2 = now_ms();
 		leak_scan_stats(s, &st);
+		if (r == runs - 1) {
+			double t3 = now_ms();
+
+			if (leak_scan_who_points(s, m, h->b[h->n / 2].addr, 1, count_hit, &hits) < 0) {
+				leak_scan_free(s);
+				return -1;
+			}
+			who = now_ms() - t3;
+		}
 		leak_scan_free(s);
 		if (!r || t2 - t0 < best) {
 			best = t2 - t0;
@@ -212,9 +241,9 @@ static int run(struct heap *h, const struct memsrc *m, int runs)
 		       per100 <= 100 ? "met" : "NOT met", mem, mem <= 10 ? "met" : "NOT met",
 		       100.0 * (double)(h->n * sizeof(struct leak_block)) / (double)h->bytes);
 		printf("       verdicts: %" PRIu64 " reachable, %" PRIu64 " possibly, %" PRIu64 " indirectly, %" PRIu64
-		       " definitely lost; %.1f MB scanned in %" PRIu64 " reads\n",
+		       " definitely lost; %.1f MB scanned in %" PRIu64 " reads; who_points %.1f ms (%lu holders)\n",
 		       count[LEAK_REACHABLE], count[LEAK_POSSIBLE], count[LEAK_INDIRECT], count[LEAK_DEFINITE],
-		       scanned / 1e6, st.reads);
+		       scanned / 1e6, st.reads, who, hits);
 	}
 	return 0;
 }
@@ -222,19 +251,22 @@ static int run(struct heap *h, const struct memsrc *m, int runs)
 int main(int argc, char **argv)
 {
 	static const char *const all[] = { "10MB", "100MB", "1M" };
-	unsigned density = 20;
+	unsigned density = 20, near = 0;
 	int runs = 3, opt, vm = 0, i, nheaps;
 	const char *const *heaps = all;
 	pid_t self = getpid();
 	struct memsrc m = { .read = read_copy, .ptr_size = 8 };
 
-	while ((opt = getopt(argc, argv, "r:d:vV")) != -1) {
+	while ((opt = getopt(argc, argv, "r:d:l:vV")) != -1) {
 		switch (opt) {
 		case 'r':
 			runs = atoi(optarg) > 0 ? atoi(optarg) : 1;
 			break;
 		case 'd':
 			density = (unsigned)atoi(optarg);
+			break;
+		case 'l':
+			near = (unsigned)atoi(optarg);
 			break;
 		case 'v':
 			vm = 1;
@@ -243,7 +275,7 @@ int main(int argc, char **argv)
 			vm = 2;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-r RUNS] [-d DENSITY] [-v|-V] [10MB|100MB|1M...]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-r RUNS] [-d DENSITY] [-l NEAR] [-v|-V] [10MB|100MB|1M...]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -256,19 +288,19 @@ int main(int argc, char **argv)
 	nheaps = optind < argc ? argc - optind : 3;
 	if (optind < argc)
 		heaps = (const char *const *)argv + optind;
-	printf("leak engine, %s, %u%% pointer words, best of %d\n",
+	printf("leak engine, %s, %u%% pointer words (%u%% of them near), best of %d\n",
 	       vm > 1 ? "process_vm_readv on itself, up to 64 blocks a call" :
-	       vm ? "process_vm_readv on itself, a call per block" : "memcpy memsrc", density, runs);
+	       vm ? "process_vm_readv on itself, a call per block" : "memcpy memsrc", density, near, runs);
 	for (i = 0; i < nheaps; i++) {
 		struct heap h = { .name = heaps[i] };
 		int rc;
 
 		if (!strcmp(heaps[i], "10MB"))
-			rc = build(&h, 10000000, 0, 32, 2048, density);
+			rc = build(&h, 10000000, 0, 32, 2048, density, near);
 		else if (!strcmp(heaps[i], "100MB"))
-			rc = build(&h, 100000000, 0, 32, 2048, density);
+			rc = build(&h, 100000000, 0, 32, 2048, density, near);
 		else if (!strcmp(heaps[i], "1M"))
-			rc = build(&h, 0, 1000000, 16, 184, density);
+			rc = build(&h, 0, 1000000, 16, 184, density, near);
 		else {
 			fprintf(stderr, "%s: unknown heap %s\n", argv[0], heaps[i]);
 			return 2;

@@ -4,17 +4,20 @@
  * a small footprint (docs/architecture.md, "Leak verdicts: the engine").
  *
  * - Lookup: a word is first tested against [lowest block, highest block
- *   end), then a per-4 KiB-page index gives the first block that can hold
- *   it and a short probe finds it. Blocks far apart (64-bit thread heaps,
- *   mmapped chunks) are split into clusters, each with its own index, so
- *   the index covers heap, not the holes between heaps. A binary search
- *   over the whole array replaces the index when it would pass 64 MiB.
- * - Marking: one state byte per block (state + pending bit) and a stack of
- *   uint32 block indices; a block is pushed when its state rises and is not
- *   pending, so the stack never holds more than N entries. No recursion.
- * - Memory is read through the memsrc into one 64 KiB buffer; a block that
- *   fits is read in one call; a piece that cannot be read is retried page
- *   by page and what still fails is skipped.
+ *   end), then a slot index gives the first block that can hold it and a
+ *   short probe of a compact key per block finds it. Blocks far apart
+ *   (64-bit thread heaps, mmapped chunks) are split into clusters, each
+ *   with its own index, so the index covers heap, not the holes between
+ *   heaps. A binary search over the whole array replaces the index when it
+ *   would pass 64 MiB.
+ * - Marking: one state byte per block; each block is scanned once (the
+ *   reachable flood, then the possibly lost, then the cliques). Pending
+ *   blocks are found by sweeps in address order, which read the heap in
+ *   big pieces; a stack of uint32 block indices takes what sweeps leave
+ *   and the cliques. No recursion.
+ * - Memory is read through the memsrc into 64 KiB buffers, many pieces in
+ *   one readv where the memsrc has it; a piece that cannot be read is
+ *   retried page by page and what still fails is skipped.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,8 +37,8 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
 /*
  * The index's slots are pages, or down to 64 bytes for a heap of small
  * blocks: as fine as keeps the index at most 2 bytes a block, so that a
- * slot holds a block or two and the probe touches one or two entries of
- * the block array (cache misses are the cost of the scan).
+ * slot holds a block or two and the probe touches one or two keys (cache
+ * misses are the cost of the scan).
  */
 #define SLOT_MAX_SHIFT PAGE_SHIFT
 #define SLOT_MIN_SHIFT 6
@@ -49,7 +52,7 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
  * costs a struct and a step of the cluster search.
  */
 #define CLUSTER_GAP (UINT64_C(1) << 20)
-/* Past this many candidates a page's probe bisects instead of walking. */
+/* Past this many candidates a slot's probe bisects instead of walking. */
 #define PROBE_WALK 8
 /* Pointer candidates looked up together (visit_batch). */
 #define BATCH 32
@@ -58,7 +61,7 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
  * costs less than another piece (a readv entry, a system call).
  */
 #define RUN_GAP 1024
-/* The mark stack's first size; it grows (cliques, a heap sweeps do not settle). */
+/* The mark stack's first size; it grows (cliques, what sweeps leave). */
 #define STACK_FIRST 4096
 /* Sweeps over the heap before the stack takes what is left (settle). */
 #define MIN_SWEEPS 4
@@ -518,11 +521,10 @@ static int visit_range(struct leak_scan *s, const struct memsrc *m, const struct
 }
 
 /* Take the top of the mark stack. */
-static uint32_t pop(struct leak_scan *s, const struct visit *vi)
+static uint32_t pop(struct leak_scan *s)
 {
 	uint32_t i = s->stack[--s->sp];
 
-	(void)vi;
 	s->st[i] &= (uint8_t)~ST_PENDING;
 	s->npending--;
 	return i;
@@ -548,10 +550,10 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 		if (len > BUF_SIZE - used) {
 			if (k)
 				break;
-			pop(s, vi);
+			pop(s);
 			return visit_range(s, m, vi, b->addr, b->addr + b->size);
 		}
-		pop(s, vi);
+		pop(s);
 		if (!len)
 			continue;
 		pc[k].addr = lo;
@@ -572,10 +574,10 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 }
 
 /*
- * Block I for a clique, through a window read ahead over the unreached
- * blocks that follow it (each less than RUN_GAP past the window's end): the
- * leaders come in address order and most lost blocks are small, so one
- * read serves many (a live process: a system call each otherwise).
+ * Block I for a clique, through a window read ahead from a leader over the
+ * unreached blocks that follow it (each less than RUN_GAP past the window's
+ * end): the leaders come in address order and most lost blocks are small,
+ * so one read serves many (a live process: a system call each otherwise).
  */
 static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t i)
 {
@@ -588,6 +590,17 @@ static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const str
 		return 0;
 	if (hi - lo > BUF_SIZE)
 		return visit_range(s, m, vi, lo, hi);
+	if ((lo < s->wlo || hi > s->whi) && i != vi->leader) {
+		/* Inside a clique blocks come in any order: no read-ahead. */
+		if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
+			*vi->counted += hi - lo;
+			visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
+			return 0;
+		}
+		if (errno != EFAULT)
+			return -1;
+		return visit_range(s, m, vi, lo, hi);
+	}
 	if (lo < s->wlo || hi > s->whi) {
 		for (j = i + 1; j < s->n && b[j].addr - e < RUN_GAP; j++) {
 			uint64_t jhi = (b[j].addr + b[j].size) & ~mask;
@@ -621,11 +634,21 @@ static int drain(struct leak_scan *s, const struct memsrc *m, const struct visit
 		if (vi->mode != VISIT_CLIQUE) {
 			if (drain_some(s, m, vi) < 0)
 				return -1;
-		} else if (visit_windowed(s, m, vi, pop(s, vi)) < 0) {
+		} else if (visit_windowed(s, m, vi, pop(s)) < 0) {
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* VI, or for who_points a copy in TMP that names block I as the holder. */
+static const struct visit *holding(const struct visit *vi, struct visit *tmp, size_t i)
+{
+	if (vi->mode != VISIT_WHO)
+		return vi;
+	*tmp = *vi;
+	tmp->holder = (long)i;
+	return tmp;
 }
 
 /* Visit the blocks taken in [FIRST, LAST], whose words RUN_LO on are at BUF. */
@@ -643,10 +666,22 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
 			continue;
 		s->st[i] &= (uint8_t)~ST_TAKEN;
 		if (hi > lo) {
+			struct visit tmp;
+
 			*vi->counted += hi - lo;
-			visit_words(s, vi, lo, buf + (lo - run_lo), (size_t)(hi - lo));
+			visit_words(s, holding(vi, &tmp, i), lo, buf + (lo - run_lo), (size_t)(hi - lo));
 		}
 	}
+}
+
+#define PENDING8 (UINT64_C(0x0101010101010101) * ST_PENDING)
+
+static inline uint64_t load8(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
 }
 
 /*
@@ -658,7 +693,8 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
 static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t *done)
 {
 	uint64_t mask = s->ptr_size - 1;
-	size_t i = 0;
+	struct visit tmp;
+	size_t i = 0, x;
 
 	while (i < s->n && s->npending) {
 		struct memsrc_piece pc[MEMSRC_READV_MAX];
@@ -666,11 +702,21 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 		uint64_t used = 0;
 
 		for (; i < s->n; i++) {
-			const struct leak_block *b = &s->b[i];
-			uint64_t lo = (b->addr + mask) & ~mask, hi = (b->addr + b->size) & ~mask;
+			const struct leak_block *b;
+			uint64_t lo, hi;
 
+			/* Eight states a step where none is pending: the array of blocks is not touched. */
+			while ((i & 7) == 0 && i + 8 <= s->n && !(load8(s->st + i) & PENDING8))
+				i += 8;
+			if (i >= s->n)
+				break;
 			if (!(s->st[i] & ST_PENDING))
 				continue;
+			/* The sweep walks the block array forwards: read ahead. */
+			__builtin_prefetch(&s->b[i + 16 < s->n ? i + 16 : i]);
+			b = &s->b[i];
+			lo = (b->addr + mask) & ~mask;
+			hi = (b->addr + b->size) & ~mask;
 			++*done;
 			if (hi <= lo) {
 				s->st[i] &= (uint8_t)~ST_PENDING;
@@ -684,7 +730,7 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 				}
 				s->st[i] &= (uint8_t)~ST_PENDING;
 				s->npending--;
-				if (visit_range(s, m, vi, lo, hi) < 0)
+				if (visit_range(s, m, holding(vi, &tmp, i), lo, hi) < 0)
 					return -1;
 				continue;
 			}
@@ -722,17 +768,17 @@ static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit
 			}
 			if (errno != EFAULT)
 				return -1;
-			for (i = first[j]; i <= last[j]; i++) {
-				const struct leak_block *b = &s->b[i];
+			for (x = first[j]; x <= last[j]; x++) {
+				const struct leak_block *b = &s->b[x];
 
-				if (!(s->st[i] & ST_TAKEN))
+				if (!(s->st[x] & ST_TAKEN))
 					continue;
-				s->st[i] &= (uint8_t)~ST_TAKEN;
-				if (visit_range(s, m, vi, b->addr, b->addr + b->size) < 0)
+				s->st[x] &= (uint8_t)~ST_TAKEN;
+				if (visit_range(s, m, holding(vi, &tmp, x), b->addr, b->addr + b->size) < 0)
 					return -1;
 			}
-			i = last[k - 1] + 1;
 		}
+		/* Blocks made pending just behind the last one taken are still ahead. */
 		i = last[k - 1] + 1;
 	}
 	return 0;
@@ -957,8 +1003,14 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 		.mode = VISIT_WHO, .lo = addr, .hi = len > 1 ? addr + len : addr + 1,
 		.fn = fn, .arg = arg, .counted = &ignored, .skipped = &ignored,
 	};
-	size_t i;
+	uint64_t reads = s->stats.reads;
+	size_t i, done = 0;
+	int rc = -1;
 
+	if (!s->finished) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (vi.hi < vi.lo)	/* wrapped past the top: up to the top */
 		vi.hi = UINT64_MAX;
 	for (i = 0; i < s->nwords; i++) {
@@ -970,11 +1022,19 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 	vi.holder = LEAK_WHO_ROOT;
 	for (i = 0; i < s->nranges; i++)
 		if (visit_range(s, m, &vi, s->ranges[i].lo, s->ranges[i].hi) < 0)
-			return -1;
-	for (i = 0; i < s->n; i++) {
-		vi.holder = (long)i;
-		if (s->b[i].size && visit_range(s, m, &vi, s->b[i].addr, s->b[i].addr + s->b[i].size) < 0)
-			return -1;
-	}
-	return 0;
+			goto out;
+	/* Every block, by the sweep's runs: a read per 64 KiB, not per block. */
+	for (i = 0; i < s->n; i++)
+		s->st[i] |= ST_PENDING;
+	s->npending = s->n;
+	while (s->npending)
+		if (sweep(s, m, &vi, &done) < 0)
+			goto out;
+	rc = 0;
+out:
+	for (i = 0; i < s->n; i++)
+		s->st[i] &= ST_MASK;
+	s->npending = 0;
+	s->stats.reads = reads;
+	return rc;
 }

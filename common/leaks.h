@@ -67,7 +67,7 @@ struct leak_scan;
  * (also for a PTR_SIZE other than 4 or 8, N of 2^32 - 1 or more, a block
  * that wraps past the top of the address space).
  * NULL with errno ENOMEM. The scan's own memory is about 5 bytes a block
- * plus an index (4-byte entries per slot of 64 bytes to 4 KiB of the span
+ * (up to 9 while a mostly lost heap's cliques are scanned) plus an index (4-byte entries per slot of 64 bytes to 4 KiB of the span
  * the blocks cover, less the gaps of 1 MiB or more between them: at most
  * 2 bytes a block or 1 KiB per 4 MiB of span; when that would pass 64 MiB,
  * a binary search instead) plus 128 KiB of buffers (docs/architecture.md,
@@ -115,7 +115,7 @@ void leak_scan_free(struct leak_scan *s);
  * LEAK_WHO_REGISTER (WHERE the word's index among those given to
  * leak_scan_root_words, in order over all calls). The root ranges and words
  * are kept by the scan for this and reread through M. 0, or -1 as
- * leak_scan_root_range.
+ * leak_scan_root_range (EINVAL before leak_scan_finish).
  */
 #define LEAK_WHO_ROOT (-1L)
 #define LEAK_WHO_REGISTER (-2L)
