@@ -15,6 +15,9 @@
 #define MAX_STRIDE 65536u
 #define MAX_CAP (1u << 28)
 
+/* A walk's failure: an error, or only a debug line when the caller retries (T->quiet). */
+#define walk_fail(c, ...) ((c)->quiet ? (log_debug(__VA_ARGS__), -1) : log_err(__VA_ARGS__))
+
 /* Read exactly LEN bytes at ADDR, or -1 (logged at INFO: callers say what failed). */
 static int rd(const struct anchortab *c, uint64_t addr, void *buf, size_t len)
 {
@@ -150,7 +153,7 @@ int anchortab_walk(const struct anchortab *c, int (*fn)(void *arg, const struct 
 		return 0;
 	sh = xmalloc((size_t)(ns * st));
 	if (rd(c, c->b[ANCHOR_B_SHARDS], sh, (size_t)(ns * st)) < 0) {
-		rc = log_err("memtrace's block table is not in %s's memory", c->where);
+		rc = walk_fail(c, "memtrace's block table is not in %s's memory", c->where);
 		goto out;
 	}
 	for (uint64_t k = 0; k < ns && !rc; k++) {
@@ -162,14 +165,14 @@ int anchortab_walk(const struct anchortab *c, int (*fn)(void *arg, const struct 
 		if (!cap || !count || !slots)
 			continue;
 		if (cap > MAX_CAP) {
-			rc = log_err("memtrace's block table in %s: shard %" PRIu64 " claims %" PRIu64 " slots: damaged?",
+			rc = walk_fail(c, "memtrace's block table in %s: shard %" PRIu64 " claims %" PRIu64 " slots: damaged?",
 				     c->where, k, cap);
 			break;
 		}
 		free(tab);
 		tab = xmalloc((size_t)(cap * es));
 		if (rd(c, slots, tab, (size_t)(cap * es)) < 0) {
-			rc = log_err("memtrace's block table (shard %" PRIu64 ") is not in %s's memory", k, c->where);
+			rc = walk_fail(c, "memtrace's block table (shard %" PRIu64 ") is not in %s's memory", k, c->where);
 			break;
 		}
 		for (uint64_t i = 0; i < cap && !rc; i++) {

@@ -25,6 +25,7 @@
 struct anchortab {
 	const struct memsrc *m;	 /* reads go through it; not owned */
 	const char *where;	 /* "the core", "process 1234": for messages */
+	int quiet;		 /* walk failures logged at debug: the caller retries (a live process) */
 	uint64_t anchor;	 /* &memtrace_gdb, set by the caller */
 	uint64_t ps;		 /* the target's pointer size */
 	uint64_t b[ANCHOR_B_WORDS], c[ANCHOR_C_WORDS]; /* the descriptors (anchor.h) */

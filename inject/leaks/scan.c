@@ -605,6 +605,8 @@ static int judge(struct scan *s, struct inj_task *t, const struct inj_leaks_who 
 	int ret = -1, heap;
 
 	for (int tries = 0;; tries++) {
+		int table;
+
 		inj_maps_free(&s->maps);
 		s->n = 0;
 		owned.n = 0;
@@ -612,15 +614,22 @@ static int judge(struct scan *s, struct inj_task *t, const struct inj_leaks_who 
 			log_err("leaks: cannot read /proc/%d/maps: %s", s->pid, strerror(errno));
 			goto out;
 		}
-		if (anchortab_walk(&s->tab, take_block, s) < 0)
-			goto out;
-		heap = heap_blocks(s, &owned);
+		/* The last try says why the table could not be read. */
+		s->tab.quiet = tries < HEAP_TRIES;
+		table = anchortab_walk(&s->tab, take_block, s);
+		heap = table < 0 ? -1 : heap_blocks(s, &owned);
 		if (heap >= 0)
 			break;
 		/* A thread stopped inside malloc or free leaves its arena locked or a
-		 * list half made: let the process run a moment and look again. */
+		 * list half made; one inside a hook, a table of the agent's moving to a
+		 * bigger mapping: let the process run a moment and look again. */
 		if (tries == HEAP_TRIES ||
 		    inj_task_run_a_moment(t, HEAP_RUN_MS, inj_now_ns() + SEIZE_TIMEOUT_MS * 1000000LL) < 0) {
+			if (table < 0) {
+				log_err("leaks: memtrace's table of process %d was being changed each time it was "
+					"looked at (%d tries); try again", s->pid, tries + 1);
+				goto out;
+			}
 			log_info("leaks: %s", s->out->heap_note);
 			heap = 0;
 			break;
