@@ -375,7 +375,7 @@ int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, lo
 		return -1;
 	}
 	for (size_t i = 0; i < l.n; i++)
-		found += l.blocks[i].ctx == id && !l.blocks[i].internal && wanted(&l.blocks[i], kind);
+		found += l.blocks[i].ctx == (uint32_t)id && !l.blocks[i].internal && wanted(&l.blocks[i], kind);
 	fprintf(con->out, "context %ld: %ld %s blocks\n", id, found,
 		kind == INJ_CONSOLE_KIND_LOST ? "lost (definitely or indirectly)" : leak_verdict_text[kind]);
 	/* Read now that the process runs again: a lost block has no owner to free it. */
@@ -384,7 +384,7 @@ int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, lo
 		size_t len = b->size < (uint64_t)bytes ? (size_t)b->size : (size_t)bytes;
 		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)b->addr, len };
 
-		if (b->ctx != id || b->internal || !wanted(b, kind))
+		if (b->ctx != (uint32_t)id || b->internal || !wanted(b, kind))
 			continue;
 		fprintf(con->out, "block 0x%" PRIx64 ", %" PRIu64 " bytes, %s:\n", b->addr, b->size,
 			leak_verdict_text[b->verdict]);

@@ -7,10 +7,9 @@
 
 #include <stdint.h>
 
-#define AGENT_FP_SUPPORTED 1
-#define AGENT_FP_WHY_NOT ((const char *)0)
-#define AGENT_FP_NEXT 0
-#define AGENT_FP_RET 1
+#include "../fp_record.h"
+
+/* Frame pointers are at least this aligned (the stack's alignment). */
 #define AGENT_FP_ALIGN 16
 
 /*

@@ -7,11 +7,8 @@
 
 #include <stdint.h>
 
-#define AGENT_FP_SUPPORTED 1
-#define AGENT_FP_WHY_NOT ((const char *)0)
-/* Words from the frame pointer to the caller's frame pointer and to the return address. */
-#define AGENT_FP_NEXT 0
-#define AGENT_FP_RET 1
+#include "../fp_record.h"
+
 /* Frame pointers are at least this aligned. */
 #define AGENT_FP_ALIGN 8
 
