@@ -22,7 +22,8 @@
 command -v gdb >/dev/null || skip "gdb is not installed (the core is checked with it)"
 prog=$(victim core_victim)
 if command -v strace >/dev/null; then
-	printf '#!/bin/sh\nexec strace -o st.log -ttt -s 400 -e trace=sendto,recvfrom -e signal=none "%s" "$@"\n' \
+	# LeakSanitizer cannot run under ptrace: the ASan memtrace's leak check is off here.
+	printf '#!/bin/sh\nASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec strace -o st.log -ttt -s 400 -e trace=sendto,recvfrom -e signal=none "%s" "$@"\n' \
 		"$MEMTRACE" >mt-strace && chmod +x mt-strace || broken "cannot write mt-strace"
 	MEMTRACE=$PWD/mt-strace console_start h --json -o h.json "$prog" -f stop -s 60
 else
