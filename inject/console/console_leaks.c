@@ -105,13 +105,46 @@ static void add_counts(cJSON *obj, const struct agg *a)
 	}
 }
 
-static const cJSON *report_ctx(const cJSON *rep, uint32_t id)
-{
-	const cJSON *c;
+/* The report's contexts by id, for the callstacks (the report may hold thousands). */
+struct by_id {
+	const cJSON **v;
+	size_t n;
+};
 
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rep, "contexts"))
-		if (inj_json_num(c, "id", -1) == id)
-			return c;
+static int ctx_id_cmp(const void *a, const void *b)
+{
+	double x = inj_json_num(*(const cJSON *const *)a, "id", -1), y = inj_json_num(*(const cJSON *const *)b, "id", -1);
+
+	return x < y ? -1 : x > y;
+}
+
+static void index_contexts(const cJSON *rep, struct by_id *ix)
+{
+	const cJSON *all = cJSON_GetObjectItemCaseSensitive(rep, "contexts"), *c;
+
+	ix->n = 0;
+	ix->v = xmalloc(((size_t)cJSON_GetArraySize(all) + 1) * sizeof(*ix->v));
+	cJSON_ArrayForEach(c, all)
+		ix->v[ix->n++] = c;
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof(*ix->v), ctx_id_cmp);
+}
+
+static const cJSON *report_ctx(const struct by_id *ix, uint32_t id)
+{
+	size_t a = 0, b = ix->n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		double v = inj_json_num(ix->v[mid], "id", -1);
+
+		if (v == id)
+			return ix->v[mid];
+		if (v < id)
+			a = mid + 1;
+		else
+			b = mid;
+	}
 	return NULL;
 }
 
@@ -131,6 +164,7 @@ static cJSON *leaks_doc(const struct inj_leaks *l, const cJSON *rep, long count,
 	struct agg total, *a;
 	size_t n = aggregate(l, &a, &total), listed = 0;
 	struct rank r = { kind };
+	struct by_id ix;
 	cJSON *doc = cJSON_CreateObject(), *scan, *ctxs;
 
 	cJSON_AddNumberToObject(doc, "version", 1);
@@ -158,6 +192,7 @@ static cJSON *leaks_doc(const struct inj_leaks *l, const cJSON *rep, long count,
 				       "some lost blocks may show as reachable");
 	ranking = &r;
 	qsort(a, n, sizeof(*a), agg_cmp);
+	index_contexts(rep, &ix);
 	ctxs = cJSON_AddArrayToObject(doc, "contexts");
 	for (size_t i = 0; i < n && (!count || (long)listed < count); i++) {
 		const cJSON *rc;
@@ -167,7 +202,7 @@ static cJSON *leaks_doc(const struct inj_leaks *l, const cJSON *rep, long count,
 			continue;
 		c = cJSON_CreateObject();
 		cJSON_AddNumberToObject(c, "id", a[i].ctx);
-		rc = report_ctx(rep, a[i].ctx);
+		rc = report_ctx(&ix, a[i].ctx);
 		if (rc && cJSON_GetObjectItemCaseSensitive(rc, "frames"))
 			cJSON_AddItemToObject(c, "frames",
 					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rc, "frames"), 1));
@@ -179,6 +214,7 @@ static cJSON *leaks_doc(const struct inj_leaks *l, const cJSON *rep, long count,
 		cJSON_AddItemToArray(ctxs, c);
 		listed++;
 	}
+	free(ix.v);
 	free(a);
 	return doc;
 }
