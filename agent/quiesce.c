@@ -70,7 +70,24 @@ struct agent_inside *agent_inside_pick(void)
 			    __atomic_compare_exchange_n(&c->owner, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 				s = c;
 		}
-		/* No destructor, no way back: the slot would be lost with the thread. */
+		/*
+		 * A signal handler that came in since the caller saw no slot may
+		 * have picked one for this thread already: that one stays, ours
+		 * goes back. Once ours is this thread's, a handler uses it. (Set
+		 * plainly, the nested pick's slot was overwritten and never given
+		 * back: test_quiesce saw one slot held after every thread ended.)
+		 */
+		if (s) {
+			struct agent_inside *none = NULL;
+
+			if (!__atomic_compare_exchange_n(&agent_inside_mine, &none, s, 0, __ATOMIC_RELAXED,
+							 __ATOMIC_RELAXED)) {
+				__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+				return none;
+			}
+		}
+		/* No destructor, no way back: the slot would be lost with the thread.
+		 * Handlers that used it meanwhile have left it (they nest whole). */
 		if (s && pthread_setspecific(slot_key, s) != 0) {
 			__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
 			s = NULL;
