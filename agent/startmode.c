@@ -13,9 +13,9 @@
  * from (a library constructor run by the loader, an allocation libc makes
  * for itself): it takes no lock of libc's or the loader's and allocates
  * nothing through the hooks (glibc_heap.c's finder calls the real
- * allocator a few times, as the hook is about to anyway). That is why it sits below the hooks (which call
- * agent_start_pending) and apart from lifecycle.c and entry.c, which take
- * locks and allocate.
+ * allocator a few times, as the hook is about to anyway). That is why it
+ * sits below the hooks (which call agent_start_pending) and apart from
+ * lifecycle.c and entry.c, which take locks and allocate.
  */
 #include <elf.h>
 #include <link.h>
