@@ -98,7 +98,14 @@ for kinds_one in $kinds; do
 		fi
 	done
 	note "$kinds_one: $runs fresh attaches in $(($(now_ms) - t0)) ms: $failed failed, $dead victims died, $damaged damaged"
-	[ $((failed * 50)) -le "$runs" ] ||
-		fail_later "$kinds_one: $failed of $runs attaches failed (at most 1 in 50 may)"
+	# At most 1 in 50 may fail. Ten attaches cannot show that: under
+	# emulation a victim with a loader thread (d, i) may fail 1 of its 10,
+	# the known limit of glibc's unfair loader lock (a dlopen that waits 30 s
+	# for it while the thread takes it again and again: once in the armel VM,
+	# the victim unharmed; docs/architecture.md, "Getting the agent in").
+	allowed=$((runs / 50))
+	case $kinds_one in *[di]*) [ -z "${MEMTRACE_TEST_QUICK:-}" ] || allowed=1 ;; esac
+	[ "$failed" -le "$allowed" ] ||
+		fail_later "$kinds_one: $failed of $runs attaches failed (at most 1 in 50 may; $allowed of these $runs)"
 done
 finish
