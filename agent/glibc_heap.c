@@ -25,6 +25,7 @@
 #include "gdb.h"
 #include "glibc_heap.h"
 #include "glibcheap_layout.h"
+#include "quiesce.h"
 #include "real.h"
 
 /* Attempts at the unsorted-bin trick: a block another thread freed or
@@ -251,6 +252,10 @@ void agent_glibc_heap_publish(void)
 	struct glibcheap_info info;
 
 	if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL) || !a.malloc || !a.free)
+		return;
+	/* mincore may be a call the process's filter does not expect: a SIGSYS
+	 * would kill it. Then blocks from before the attach are not judged. */
+	if (agent_seccomp_filtered())
 		return;
 	if (agent_glibc_heap_find(&a, &info) < 0)
 		return;

@@ -99,9 +99,7 @@ struct agent_inside *agent_inside_pick(void)
 	return s;
 }
 
-/* "Seccomp:\t2" in /proc/self/status: a filter that may kill for a system
- * call it does not expect. Unknown counts as filtered. */
-static int seccomp_filtered(void)
+int agent_seccomp_filtered(void)
 {
 	char buf[4096];
 	const char *p;
@@ -130,7 +128,7 @@ void agent_inside_init(void)
 	 * filter it might raise SIGSYS or kill the process, so there every
 	 * entry pays a fence instead.
 	 */
-	filtered_at_start = seccomp_filtered();
+	filtered_at_start = agent_seccomp_filtered();
 	agent_inside_init_as(!filtered_at_start);
 }
 
@@ -171,7 +169,7 @@ int agent_quiesce(int timeout_ms, const char **why)
 
 	if (barrier_cmd >= 0) {
 		/* A filter installed since the start: membarrier could kill. */
-		if (!filtered_at_start && seccomp_filtered()) {
+		if (!filtered_at_start && agent_seccomp_filtered()) {
 			*why = "the process put itself under a seccomp filter since the agent started, so "
 			       "the agent cannot make the barrier it needs to know its tables are unused";
 			return -1;

@@ -38,6 +38,13 @@ extern __thread struct agent_inside *agent_inside_mine;
 /* Nonzero: no membarrier, entering takes a full fence. Set at start. */
 extern int agent_inside_fence;
 
+/*
+ * "Seccomp:\t2" in /proc/self/status: a filter that may kill the process
+ * for a system call it does not expect (membarrier here, mincore in
+ * glibc_heap.c). Unknown counts as filtered.
+ */
+int agent_seccomp_filtered(void);
+
 /* A thread's first entry: claim a slot (else a shared counter). */
 struct agent_inside *agent_inside_pick(void);
 /* A shared counter: for code that may run in a signal handler. */
