@@ -157,7 +157,9 @@ static int find(struct shard *s, uintptr_t ptr, uint64_t h, uint32_t *idx)
 	return 0;
 }
 
-int agent_blocks_with(uintptr_t ptr, agent_block_fn fn, void *arg)
+/* FN on the block at PTR under its shard's lock; the slot emptied if FN says 1.
+ * Always inlined, so that a constant FN (take) is a direct, inlined call. */
+static inline __attribute__((always_inline)) int with_block(uintptr_t ptr, agent_block_fn fn, void *arg)
 {
 	uint64_t h = ptr_hash(ptr);
 	struct shard *s = shard_of(ptr);
@@ -172,6 +174,11 @@ int agent_blocks_with(uintptr_t ptr, agent_block_fn fn, void *arg)
 	return found;
 }
 
+int agent_blocks_with(uintptr_t ptr, agent_block_fn fn, void *arg)
+{
+	return with_block(ptr, fn, arg);
+}
+
 /* agent_blocks_remove's callback: the block copied out, its slot emptied. */
 static int take(struct agent_block *b, void *arg)
 {
@@ -179,10 +186,10 @@ static int take(struct agent_block *b, void *arg)
 	return 1;
 }
 
+/* The free path: with_block and take inlined, no indirect call. */
 int agent_blocks_remove(uintptr_t ptr, struct agent_block *out)
 {
-	/* Inlined with take() by the compiler: the free path pays no indirect call. */
-	return agent_blocks_with(ptr, take, out);
+	return with_block(ptr, take, out);
 }
 
 void agent_blocks_foreach(agent_block_fn fn, void *arg)
