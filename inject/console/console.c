@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "console/console.h"
+#include "leaksdoc.h"
 #include "log.h"
 #include "proto.h"
 #include "report.h"
@@ -150,7 +151,7 @@ static int cmd_dump(struct inj_console *con, int argc, char **argv)
 		if (!strcmp(argv[i], "--kind")) {
 			if (!(v = optval("dump", argc, argv, &i)))
 				return -1;
-			if ((kind = inj_console_leak_kind(v)) < 0)
+			if ((kind = leaks_kind_parse(v)) < 0)
 				return log_err("dump: --kind is definite, indirect, possible or reachable, not '%s'", v);
 			continue;
 		}
