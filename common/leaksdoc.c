@@ -228,9 +228,13 @@ void leaks_doc_print(FILE *out, const cJSON *doc)
 
 	fprintf(out, "== memtrace leaks: pid %.0f, %s\n", inj_json_num(doc, "pid", 0),
 		inj_json_str(doc, "program", "?"));
-	fprintf(out, "   %.0f blocks judged; %s of roots and %s of blocks read; the process was stopped %.1f ms\n",
-		inj_json_num(scan, "blocks", 0), human_size(h1, sizeof(h1), (uint64_t)inj_json_num(scan, "root_bytes", 0)),
-		human_size(h2, sizeof(h2), (uint64_t)inj_json_num(scan, "block_bytes", 0)), inj_json_num(scan, "stopped_ms", 0));
+	fprintf(out, "   %.0f blocks judged; %s of roots and %s of blocks read; ", inj_json_num(scan, "blocks", 0),
+		human_size(h1, sizeof(h1), (uint64_t)inj_json_num(scan, "root_bytes", 0)),
+		human_size(h2, sizeof(h2), (uint64_t)inj_json_num(scan, "block_bytes", 0)));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "core")))
+		fputs("from a core\n", out);
+	else
+		fprintf(out, "the process was stopped %.1f ms\n", inj_json_num(scan, "stopped_ms", 0));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "before_attach")))
 		fputs("   blocks allocated before recording began (the attach) are judged too: context 0\n", out);
 	else

@@ -36,6 +36,9 @@
 struct srv_core {
 	struct gdbmi_session *s;
 	char *tmp;	     /* the gunzipped core, removed at close */
+	int fd;		     /* the core gdb opened (tmp or the caller's), -1 live: its name may go */
+	char *file;	     /* the core's name as the caller gave it, for messages */
+	char *exe;	     /* the program */
 	char *warn;	     /* gdb's "warning:" lines while the core opened */
 	size_t warn_len;
 	int collect;	     /* 1 while warnings are collected */
@@ -312,6 +315,7 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return log_err_null("out of memory");
+	c->fd = -1;
 	c->all_frames = o->all_frames;
 	c->live = o->remote != NULL;
 	go.async_ctx = c;
@@ -321,6 +325,13 @@ struct srv_core *srv_core_open(const struct srv_core_options *o)
 			goto out_free;
 		core = c->tmp;
 	}
+	c->fd = o->remote ? -1 : open(core, O_RDONLY | O_CLOEXEC);
+	if (!o->remote && c->fd < 0) {
+		log_err("%s: %s", core, strerror(errno));
+		goto out_free;
+	}
+	c->file = o->remote ? NULL : xstrdup(o->core);
+	c->exe = xstrdup(o->exe);
 	c->s = gdbmi_session_new(&go);
 	if (!c->s) {
 		if (errno == ENOENT || errno == EACCES)
@@ -389,7 +400,27 @@ void srv_core_close(struct srv_core *c)
 		free(c->tmp);
 	}
 	free(c->warn);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->file);
+	free(c->exe);
 	free(c);
+}
+
+int srv_core_fd(const struct srv_core *c, const char **name)
+{
+	*name = c->file;
+	return c->fd;
+}
+
+const char *srv_core_exe(const struct srv_core *c)
+{
+	return c->exe;
+}
+
+uint64_t srv_core_anchor(const struct srv_core *c)
+{
+	return c->tab.anchor;
 }
 
 /* ---------------------------------------------------------------- frames */

@@ -9,6 +9,7 @@
 #define SRV_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct gdbmi_session;
@@ -68,6 +69,28 @@ void srv_core_close(struct srv_core *c);
 int srv_core_frames(struct srv_core *c, FILE *out, unsigned long id);
 int srv_core_blocks(struct srv_core *c, FILE *out, unsigned long id);
 int srv_core_inspect(struct srv_core *c, FILE *out, const char *addr, const char *type, size_t bytes);
+
+/*
+ * leaks: valgrind's verdicts on the core's heap (common/leakjudge.h, the
+ * same judge as the console's `leaks` on a live process), the contexts'
+ * callstacks decoded with the SYSROOTS; as the console's text, or its
+ * JSON document (docs/protocol.md, "Leaks"). COUNT contexts (0: all) of
+ * KIND (leaksdoc.h: -1 lost blocks of any kind). Not on a live session.
+ */
+struct srv_core_leaks_options {
+	char *const *sysroots;
+	size_t n_sysroots;
+	long count;
+	int kind;
+	int json;
+};
+int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_options *o);
+
+/* The core gdb opened (gunzipped), open read-only, its name as given in
+ * *NAME; -1 on a live session. The program. &memtrace_gdb. */
+int srv_core_fd(const struct srv_core *c, const char **name);
+const char *srv_core_exe(const struct srv_core *c);
+uint64_t srv_core_anchor(const struct srv_core *c);
 
 /* The gdb session, for commands of its own (a live target's console). */
 struct gdbmi_session *srv_core_gdb(struct srv_core *c);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "annotate.h"
+#include "leaksdoc.h"
 #include "core.h"
 #include "decode.h"
 #include "log.h"
@@ -94,6 +95,14 @@ static const char usage_text[] =
 	"                        in hex and ASCII, from its start\n"
 	"        --bytes N       at most N bytes (default 64, at most 4096)\n"
 	"        --type TYPE     gdb's value of *(TYPE *)ADDR instead (a C type: 'struct foo *')\n"
+	"      --leaks           valgrind's verdicts on the core's heap, as the console's leaks:\n"
+	"                        what is definitely, indirectly, possibly lost or still reachable,\n"
+	"                        blocks from before the attach included (context 0); the\n"
+	"                        contexts holding lost blocks, their callstacks decoded\n"
+	"        --kind K        the contexts holding blocks of kind K instead: definite,\n"
+	"                        indirect, possible, reachable, or all\n"
+	"        --count N       the first N contexts only\n"
+	"        --json          the leaks document as JSON (docs/protocol.md, \"Leaks\")\n"
 	"\n"
 	"  -v, --verbose         more messages (repeat for debug); -v logs every link\n"
 	"  -q, --quiet           errors only (and the listening address)\n"
@@ -109,10 +118,12 @@ static const char usage_text[] =
 
 /* One COMMAND of --core, in the order given. */
 struct core_cmd {
-	enum { CMD_FRAMES, CMD_BLOCKS, CMD_INSPECT } kind;
+	enum { CMD_FRAMES, CMD_BLOCKS, CMD_INSPECT, CMD_LEAKS } kind;
 	unsigned long id;
 	const char *addr, *type;
 	long bytes;
+	long count;	/* --leaks: contexts shown (0: all) */
+	int leak_kind;	/* --leaks: leaksdoc.h's kinds, -1 the lost ones */
 };
 
 struct options {
@@ -171,8 +182,10 @@ static int add_cmd(struct options *o, int kind, const char *opt, const char *arg
 
 	if (o->n_cmd == MAX_CORE_CMDS)
 		return log_usage("more than %d commands", MAX_CORE_CMDS);
-	*c = (struct core_cmd){ .kind = kind, .addr = arg, .bytes = 64 };
-	if (kind != CMD_INSPECT) {
+	*c = (struct core_cmd){ .kind = kind, .addr = arg, .bytes = 64, .leak_kind = -1 };
+	if (kind == CMD_LEAKS) {
+		/* no argument */
+	} else if (kind != CMD_INSPECT) {
 		if (parse_long(arg, 1, 0x7fffffffL, &id) < 0)
 			return log_usage("%s '%s': a context ID from memtrace's report (a number from 1)", opt, arg);
 		c->id = (unsigned long)id;
@@ -184,12 +197,21 @@ static int add_cmd(struct options *o, int kind, const char *opt, const char *arg
 	return 0;
 }
 
+static int has_leaks(const struct options *o)
+{
+	for (size_t i = 0; i < o->n_cmd; i++)
+		if (o->cmd[i].kind == CMD_LEAKS)
+			return 1;
+	return 0;
+}
+
 /* 0 to go on, -1 when done (help, version), or the exit status of a usage error. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
 	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
-	       OPT_TYPE, OPT_BYTES, OPT_CORES, OPT_MAX_PENDING, OPT_CORE_BUDGET, OPT_PEER_CORE_BUDGET };
+	       OPT_TYPE, OPT_BYTES, OPT_CORES, OPT_MAX_PENDING, OPT_CORE_BUDGET, OPT_PEER_CORE_BUDGET, OPT_LEAKS,
+	       OPT_KIND, OPT_COUNT };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -213,6 +235,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "inspect", required_argument, NULL, OPT_INSPECT },
 		{ "type", required_argument, NULL, OPT_TYPE },
 		{ "bytes", required_argument, NULL, OPT_BYTES },
+		{ "leaks", no_argument, NULL, OPT_LEAKS },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -310,6 +335,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (rc)
 				return rc;
 			break;
+		case OPT_LEAKS:
+			rc = add_cmd(o, CMD_LEAKS, "--leaks", "");
+			if (rc)
+				return rc;
+			break;
+		case OPT_KIND:
+		case OPT_COUNT:
+			if (!o->n_cmd || o->cmd[o->n_cmd - 1].kind != CMD_LEAKS)
+				return log_usage("%s goes after the --leaks it is for", c == OPT_KIND ? "--kind" : "--count");
+			if (c == OPT_KIND && (o->cmd[o->n_cmd - 1].leak_kind = leaks_kind_parse(optarg)) == -2)
+				return log_usage("--kind '%s': definite, indirect, possible, reachable or all", optarg);
+			if (c == OPT_COUNT && parse_long(optarg, 1, 0x7fffffffL, &o->cmd[o->n_cmd - 1].count) < 0)
+				return log_usage("--count '%s': a number of contexts from 1", optarg);
+			break;
 		case OPT_TYPE:
 		case OPT_BYTES:
 			if (!o->n_cmd || o->cmd[o->n_cmd - 1].kind != CMD_INSPECT)
@@ -352,19 +391,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return log_usage("--core and --report: give one");
 		if (o->net_option)
 			return log_usage("%s is for serving, not with --core", o->net_option);
-		if (o->json)
-			return log_usage("--json goes with --report FILE, not with --core");
+		if (o->json && !has_leaks(o))
+			return log_usage("--json goes with --report FILE, or with --core's --leaks");
 		if (!o->core.exe)
 			return log_usage("--core: give the program the core was taken of with --exe PROG");
 		if (!o->n_cmd)
-			return log_usage("--core: what to show? --frames ID, --blocks ID or --inspect ADDR");
+			return log_usage("--core: what to show? --frames ID, --blocks ID, --inspect ADDR or --leaks");
 		o->core.sysroots = o->sysroots;
 		o->core.n_sysroots = o->n_sysroots;
 	} else if (o->core_option) {
 		return log_usage("%s goes with --core CORE", o->core_option);
 	}
-	if (!o->report && o->json)
-		return log_usage("--json goes with --report FILE");
+	if (!o->report && !o->core.core && o->json)
+		return log_usage("--json goes with --report FILE, or with --core's --leaks");
 	if (token_arg && token_file)
 		return log_usage("--token and --token-file: give one");
 	if (token_arg) {
@@ -662,6 +701,15 @@ static void unpack_cleanup(void)
 	rmdir(unpack_dir);
 }
 
+/* --leaks: the verdicts, decoded with the SYSROOTs. */
+static int core_leaks(const struct options *o, struct srv_core *c, const struct core_cmd *k)
+{
+	struct srv_core_leaks_options lo = { .sysroots = o->sysroots, .n_sysroots = o->n_sysroots,
+					     .count = k->count, .kind = k->leak_kind, .json = o->json };
+
+	return srv_core_leaks(c, stdout, &lo);
+}
+
 /* --core: open the core, run the commands in order. The exit status. */
 static int read_core(struct options *o)
 {
@@ -682,6 +730,8 @@ static int read_core(struct options *o)
 			r = srv_core_frames(c, stdout, k->id);
 		else if (k->kind == CMD_BLOCKS)
 			r = srv_core_blocks(c, stdout, k->id);
+		else if (k->kind == CMD_LEAKS)
+			r = core_leaks(o, c, k);
 		else
 			r = srv_core_inspect(c, stdout, k->addr, k->type, (size_t)k->bytes);
 		if (r < 0)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "leaksdoc.h"
 #include "gdbcmd.h"
 #include "gdbmi.h"
 #include "log.h"
@@ -520,6 +521,29 @@ static int view_inspect(struct srv_work *w, FILE *f, const cJSON *msg, unsigned 
 	num_of(msg, "bytes", 1, 1 << 20, &bytes);
 	return addr ? srv_core_inspect(w->view, f, addr, inj_json_str(msg, "type", NULL), (size_t)bytes)
 		    : log_err("no \"addr\" to inspect");
+}
+
+/* The leaks document of the core (JSON: the console prints it its own way); "kind" and "count" as leaksdoc.h. */
+static int view_leaks(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,
+		      enum srv_gdbcmd_kind kind)
+{
+	struct srv_core_leaks_options o = { .sysroots = w->cfg->sysroots, .n_sysroots = w->cfg->n_sysroots,
+					    .kind = -1, .json = 1 };
+	double v;
+
+	(void)ctx;
+	(void)kind;
+	if (cJSON_GetObjectItemCaseSensitive(msg, "kind")) {
+		if (num_of(msg, "kind", LEAKS_KIND_ALL, LEAK_NVERDICTS - 1, &v) < 0 || v == -2)
+			return log_err("leaks: \"kind\" must be -3 (all), -1 (lost) or a verdict (0 to 3)");
+		o.kind = (int)v;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(msg, "count")) {
+		if (num_of(msg, "count", 0, PROTO_CTX_ID_MAX, &v) < 0)
+			return log_err("leaks: \"count\" must be a number of contexts (0: all)");
+		o.count = (long)v;
+	}
+	return srv_core_leaks(w->view, f, &o);
 }
 
 static int view_site(struct srv_work *w, FILE *f, const cJSON *msg, unsigned long ctx,

@@ -16,6 +16,7 @@
 	X("frames", NULL, view_frames, 1)            \
 	X("blocks", NULL, view_blocks, 1)            \
 	X("inspect", NULL, view_inspect, 0)          \
+	X("leaks", NULL, view_leaks, 0)              \
 	X("gdb-open", do_gdb_open, NULL, 0)          \
 	X("gdb-site", NULL, view_site, 1)            \
 	X("gdb-exec", NULL, view_exec, 0)            \

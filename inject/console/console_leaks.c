@@ -1,7 +1,7 @@
 /*
  * The console's leaks command (docs/user-guide.md, "Leak verdicts"):
  *
- *     leaks [-c N] [--json] [-o FILE] [--kind definite|indirect|possible|reachable|all] [--raw]
+ *     leaks [-c N] [--json] [-o FILE] [--kind definite|indirect|possible|reachable|all] [--raw] [--core]
  *
  * The process is stopped for the scan (inject/leaks/scan.h) and let go;
  * then the verdicts are summed per context and shown with the contexts'
@@ -11,7 +11,8 @@
  * then indirectly, then possibly lost; with --kind K, those holding blocks
  * of kind K, ranked by K's bytes (all: every context, ranked as the
  * default). Context 0 holds the blocks from before
- * the attach (no callstack).
+ * the attach (no callstack). With --core, linked, memtrace-server judges
+ * the core this console sent last (coredump) instead, and decodes it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,23 +21,64 @@
 #include <sys/uio.h>
 
 #include "console/console.h"
+#include "console/console_server.h"
 #include "injector/loader.h"
 #include "leaks/scan.h"
 #include "leaksdoc.h"
+#include "link/srvlink.h"
 #include "log.h"
 #include "report.h"
 #include "util.h"
+
+/* A core judged on the host: gdb has it open already; the scan takes a second per 100 MB or so. */
+#define CORE_LEAKS_MS 300000
+
+/*
+ * leaks --core: memtrace-server judges the core this console sent last
+ * (coredump) and answers with the document, which is printed here as the
+ * console prints its own.
+ */
+static int leaks_of_core(struct inj_console *con, const struct inj_report_opts *o, int kind)
+{
+	cJSON *args, *r, *doc = NULL;
+	long id;
+	int ret = -1;
+
+	if (inj_console_need_link(con, "leaks --core") < 0)
+		return -1;
+	args = cJSON_CreateObject();
+	cJSON_AddNumberToObject(args, "count", (double)o->count);
+	cJSON_AddNumberToObject(args, "kind", kind);
+	id = inj_link_send(con->link, "leaks", args);
+	r = id < 0 ? NULL : inj_link_wait(con->link, id, CORE_LEAKS_MS);
+	if (!r)
+		return -1;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")))
+		log_err("leaks --core: %s", inj_json_str(r, "error", "memtrace-server refused, giving no reason"));
+	else if (!(doc = cJSON_Parse(inj_json_str(r, "text", ""))) || !cJSON_IsObject(doc))
+		log_err("leaks --core: memtrace-server's answer is not a leaks document");
+	else
+		ret = inj_console_output(con, "leaks", o->file, o->json, doc, leaks_doc_print);
+	cJSON_Delete(doc);
+	cJSON_Delete(r);
+	return ret;
+}
 
 int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 {
 	struct inj_report_opts o = INJ_REPORT_OPTS;
 	const char *v;
-	int kind = -1, ret;
+	int kind = -1, ret, core = 0;
 	struct inj_leaks l;
 	cJSON *rep, *doc;
 
 	for (int i = 1; i < argc; i++) {
 		int r = inj_console_report_opt("leaks", argc, argv, &i, &o);
+
+		if (!r && !strcmp(argv[i], "--core")) {
+			core = 1;
+			continue;
+		}
 
 		if (r < 0)
 			return -1;
@@ -52,6 +94,8 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 			return inj_console_bad_option("leaks", argv[i]);
 		}
 	}
+	if (core)
+		return leaks_of_core(con, &o, kind);
 	if (inj_console_need_session(con, "leaks") < 0)
 		return -1;
 	if (inj_leaks_scan(con->pid, NULL, &l) < 0)

@@ -1,0 +1,160 @@
+/*
+ * leaks on a core (core.h, srv_core_leaks): the core as an image
+ * (coreimage.h), judged by common/leakjudge.c as memtrace judges a live
+ * process, the contexts' return addresses read from the agent's table in
+ * the core and decoded with the host's symbols (decode.h), and the same
+ * document and text as the console's `leaks` (common/leaksdoc.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anchortab.h"
+#include "annotate.h"
+#include "core.h"
+#include "coreimage.h"
+#include "leaksdoc.h"
+#include "log.h"
+#include "report.h"
+#include "util.h"
+
+static int by_ctx(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One frame as a report has it (docs/protocol.md): addr, module, offset, build_id. */
+static cJSON *frame(struct srv_coreimage *ci, uint64_t pc)
+{
+	struct srv_coreimage_where w;
+	cJSON *f = cJSON_CreateObject();
+	char hex[24];
+
+	srv_coreimage_where(ci, pc, &w);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, pc);
+	cJSON_AddStringToObject(f, "addr", hex);
+	if (w.module) {
+		cJSON_AddStringToObject(f, "module", w.module);
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, w.offset);
+	} else {
+		cJSON_AddNullToObject(f, "module");
+	}
+	cJSON_AddStringToObject(f, "offset", hex);
+	if (w.build_id)
+		cJSON_AddStringToObject(f, "build_id", w.build_id);
+	return f;
+}
+
+/*
+ * A report of the core's contexts that hold blocks (their frames, raw), as
+ * leaksdoc.h takes it. NULL after logging.
+ */
+static cJSON *contexts_report(struct srv_coreimage *ci, const struct inj_leaks *l, const char *exe)
+{
+	struct leak_image *img = srv_coreimage_image(ci);
+	struct anchortab tab = { .m = img->mem, .where = img->where, .anchor = img->anchor };
+	uint32_t *ids = xmalloc((l->n + 1) * sizeof(*ids));
+	uint64_t *pcs = xmalloc(ANCHORTAB_MAX_DEPTH * sizeof(*pcs));
+	cJSON *rep = cJSON_CreateObject(), *ctxs;
+	size_t n = 0;
+
+	cJSON_AddNumberToObject(rep, "version", 1);
+	cJSON_AddNumberToObject(rep, "pid", srv_coreimage_pid(ci));
+	cJSON_AddStringToObject(rep, "program", exe);
+	ctxs = cJSON_AddArrayToObject(rep, "contexts");
+	for (size_t i = 0; i < l->n; i++)
+		if (l->blocks[i].ctx && !l->blocks[i].internal)
+			ids[n++] = l->blocks[i].ctx;
+	qsort(ids, n, sizeof(*ids), by_ctx);
+	if (anchortab_read(&tab) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *c, *frames;
+		unsigned depth = 0;
+
+		if (i && ids[i] == ids[i - 1])
+			continue;
+		if (anchortab_ctx_pcs(&tab, ids[i], pcs, &depth) < 0)
+			goto fail;
+		c = cJSON_CreateObject();
+		cJSON_AddNumberToObject(c, "id", ids[i]);
+		frames = cJSON_AddArrayToObject(c, "frames");
+		for (unsigned k = 0; k < depth; k++)
+			cJSON_AddItemToArray(frames, frame(ci, pcs[k]));
+		cJSON_AddItemToArray(ctxs, c);
+	}
+	free(ids);
+	free(pcs);
+	return rep;
+fail:
+	free(ids);
+	free(pcs);
+	cJSON_Delete(rep);
+	return NULL;
+}
+
+/* The verdicts of the core, into L. 0, or -1 logged. */
+static int judge(struct srv_coreimage *ci, struct inj_leaks *l)
+{
+	struct leak_judge *j = leak_judge_new(srv_coreimage_image(ci), l);
+	const struct leak_thread *t;
+	size_t nt;
+	int r;
+
+	if (!j)
+		return -1;
+	r = leak_judge_blocks(j, 0);
+	if (r == -2)
+		log_info("leaks: %s", l->heap_note);
+	l->before_attach = r == 1;
+	t = srv_coreimage_threads(ci, &nt);
+	r = r == -1 ? -1 : leak_judge_run(j, t, nt, NULL);
+	leak_judge_free(j);
+	return r;
+}
+
+int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_options *o)
+{
+	const char *file;
+	int fd = srv_core_fd(c, &file);
+	struct srv_decoder *d = NULL;
+	struct srv_coreimage *ci;
+	struct inj_leaks l = { 0 };
+	cJSON *rep = NULL, *doc;
+	char err[256];
+	int ret = -1;
+
+	if (fd < 0)
+		return log_err("leaks: not on a live gdb session: judge the live process with leaks on the device");
+	ci = srv_coreimage_open(fd, file);
+	if (!ci)
+		return -1;
+	srv_coreimage_image(ci)->anchor = srv_core_anchor(c);
+	if (judge(ci, &l) < 0 || !(rep = contexts_report(ci, &l, srv_core_exe(c))))
+		goto out;
+	d = srv_decoder_new((const char *const *)o->sysroots, o->n_sysroots);
+	if (!d)
+		goto out;
+	if (srv_report_decode(d, rep, err, sizeof(err)) != SRV_REPORT_OK) {
+		log_err("leaks: decoding the core's callstacks: %s", err);
+		goto out;
+	}
+	doc = leaks_doc_new(&l, rep, o->count, o->kind);
+	cJSON_AddBoolToObject(cJSON_GetObjectItemCaseSensitive(doc, "scan"), "core", 1);
+	if (o->json) {
+		ret = inj_report_print_json(out, doc);
+	} else {
+		leaks_doc_print(out, doc);
+		ret = 0;
+	}
+	cJSON_Delete(doc);
+out:
+	srv_decoder_free(d);
+	cJSON_Delete(rep);
+	inj_leaks_free(&l);
+	srv_coreimage_close(ci);
+	return ret;
+}
