@@ -20,6 +20,9 @@
 #                 core_item` ITEM-1's fields; the server (--cores kept)
 #                 keeps it and the one of `coredump -n`, which gdb opens
 #                 with every thread in its own function (corecheck.sh);
+#                 `leaks --core` judges that one on the host: 4 threads'
+#                 roots, every core_item still reachable (the list's head
+#                 is a global);
 #   the victim ends normally (status 0: no wait saw EINTR but epoll_wait's,
 #   which any PTRACE_ATTACH causes: -e tolerates it, see core_victim.c);
 #   memtrace -p whose script ends inside the gdb console: gdb detaches
@@ -104,6 +107,8 @@ console_send "inspect ${item1:-0} --type 'struct core_item'"
 console_send 'coredump -n -f core2'
 WAIT_SECONDS=60 wait_for has h.out '^memtrace-server opened the core .*\.2$' ||
 	fail_later "coredump -n: the server did not open the second core"
+console_send 'leaks --core -c 0 --kind all --json -o coreleaks.json'
+WAIT_SECONDS=60 wait_for valid_json coreleaks.json || fail_later "leaks --core: no valid coreleaks.json"
 console_send 'sleep 1'
 touch stop
 console_end
@@ -136,6 +141,19 @@ has h.out "^#[0-9]+ +0x[0-9a-f]+ in core_leak_item \(serial=[0-9]+\) at .*core_v
 	fail_later "frames over the link: core_leak_item at line ${malloc_line:-?} not shown"
 has h.out '^  tag = "ITEM-1\\000' || fail_later "inspect --type over the link: ITEM-1's tag is not shown"
 has h.out '^  serial = 1,$' || fail_later "inspect --type over the link: serial = 1 is not shown"
+# leaks --core: the host judged the second core (in an ARM VM, a 32- or
+# 64-bit ARM core): the four threads but the agent's as roots, and every
+# core_item still reachable from the global list.
+if valid_json coreleaks.json; then
+	[ "$(jq -r '.scan.core' coreleaks.json)" = true ] || fail_later "leaks --core: scan.core is not true"
+	[ "$(jq -r '.scan.threads' coreleaks.json)" = 4 ] ||
+		fail_later "leaks --core: $(jq -r '.scan.threads' coreleaks.json) threads' roots, not the victim's 4"
+	items=$(jq '[.contexts[] | select(any(.frames[]; .function == "core_leak_item"))] | first // {}' coreleaks.json)
+	[ "$(jq -r '.still_reachable.blocks // 0' <<<"$items")" -ge 2 ] ||
+		fail_later "leaks --core: core_leak_item's blocks are not still reachable: $items"
+	[ "$(jq -r '(.definitely_lost.blocks // 0) + (.indirectly_lost.blocks // 0) + (.possibly_lost.blocks // 0)' <<<"$items")" = 0 ] ||
+		fail_later "leaks --core: some of core_leak_item's blocks are judged lost: $items"
+fi
 # --cores: the host keeps both, and gdb sees every thread of the second
 for n in 1 2; do
 	has h.out "^memtrace-server opened the core \(.* MiB\) in gdb with .*; kept as /.*/core\.core_victim\.${pid:-x}\.$n$" ||
