@@ -86,7 +86,7 @@ static int sym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Read the function symbols of section SCN into T. */
+/* Read the function and data object symbols of section SCN into T (objects: what a block's first word points to). */
 static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -106,7 +106,9 @@ static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 		if (!gelf_getsym(data, (int)i, &s))
 			break;
 		type = GELF_ST_TYPE(s.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || !s.st_value)
+		/* Objects only with a size: one without would cover what follows it (code, for a pc). */
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC && (type != STT_OBJECT || !s.st_size)) ||
+		    s.st_shndx == SHN_UNDEF || !s.st_value)
 			continue;
 		name = elf_strptr(elf, sh->sh_link, s.st_name);
 		if (!name || !*name)
@@ -117,7 +119,7 @@ static void read_syms(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct symtab *t)
 			if (!t->syms)
 				log_oom();
 		}
-		t->syms[t->n].start = s.st_value & code_mask;
+		t->syms[t->n].start = type == STT_OBJECT ? s.st_value : s.st_value & code_mask;
 		t->syms[t->n].size = s.st_size;
 		t->syms[t->n].bind_rank = bind_rank(GELF_ST_BIND(s.st_info));
 		t->syms[t->n].name = xstrdup(name);

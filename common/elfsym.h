@@ -20,7 +20,7 @@ struct inj_symcache *inj_symcache_new(const char *root);
 void inj_symcache_free(struct inj_symcache *c);
 
 /*
- * The function of module PATH whose extent holds ADDR (an ELF virtual
+ * The function (or data object: a vtable, an ops table) of module PATH whose extent holds ADDR (an ELF virtual
  * address: the address minus the module's load bias). Returns 1 and sets
  * *NAME (owned by the cache) and *START; 0 when the module cannot be read,
  * has no symbols, or no symbol covers ADDR.

@@ -83,19 +83,22 @@ static void ranges_merge(struct ranges *r)
 	r->n = k + 1;
 }
 
+static int map_cmp(const void *key, const void *elem)
+{
+	uint64_t addr = *(const uint64_t *)key;
+	const struct leak_map *m = elem;
+
+	return addr < m->lo ? -1 : addr >= m->hi;
+}
+
+const struct leak_map *leak_map_of(const struct leak_map *maps, size_t n, uint64_t addr)
+{
+	return n ? bsearch(&addr, maps, n, sizeof(*maps), map_cmp) : NULL;
+}
+
 static const struct leak_map *map_of(const struct leak_image *img, uint64_t addr)
 {
-	size_t a = 0, b = img->nmaps;
-
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (img->maps[mid].hi <= addr)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a < img->nmaps && img->maps[a].lo <= addr ? &img->maps[a] : NULL;
+	return leak_map_of(img->maps, img->nmaps, addr);
 }
 
 /* ---------------------------------------------------------------- blocks */
@@ -454,6 +457,45 @@ static uint64_t who_len(struct leak_judge *j, const struct inj_leaks_who *who)
 	return b && b->size ? b->addr + b->size - who->addr : 1;
 }
 
+/* ---------------------------------------------------------------- signatures */
+
+/*
+ * The first word of every lost block of context 0 (no callstack there: what
+ * it points to, a vtable, an ops table, is the next best name), read now,
+ * while the process is still stopped, 64 blocks a read when the memsrc
+ * can. A block that cannot be read gets none.
+ */
+static void first_words(struct leak_judge *j)
+{
+	struct inj_leaks *o = j->out;
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	unsigned char buf[MEMSRC_READV_MAX][8];
+	size_t idx[MEMSRC_READV_MAX], ps = j->mem->ptr_size, want = 0, k = 0;
+
+	for (size_t i = 0; i < j->n; i++)
+		want += !j->blocks[i].ctx && !j->blocks[i].internal && j->blocks[i].verdict != LEAK_REACHABLE &&
+			j->blocks[i].size >= ps;
+	if (!want)
+		return;
+	o->firsts = xcalloc(want, sizeof(*o->firsts));
+	for (size_t i = 0; i <= j->n; i++) {
+		const struct leak_block *b = i < j->n ? &j->blocks[i] : NULL;
+
+		if (b && !b->ctx && !b->internal && b->verdict != LEAK_REACHABLE && b->size >= ps) {
+			pc[k] = (struct memsrc_piece){ b->addr, buf[k], ps };
+			idx[k++] = i;
+		}
+		if (k == MEMSRC_READV_MAX || (!b && k)) {
+			int whole = j->mem->readv && j->mem->readv(j->mem->arg, pc, k) == 0;
+
+			for (size_t m = 0; m < k; m++)
+				if (whole || j->mem->read(j->mem->arg, pc[m].addr, buf[m], ps) == 0)
+					o->firsts[o->nfirsts++] = (struct inj_leaks_first){ idx[m], memsrc_word(j->mem, buf[m]) };
+			k = 0;
+		}
+	}
+}
+
 /* ---------------------------------------------------------------- the judgement */
 
 int leak_judge_run(struct leak_judge *j, const struct leak_thread *t, size_t n, const struct inj_leaks_who *who)
@@ -489,6 +531,7 @@ int leak_judge_run(struct leak_judge *j, const struct leak_thread *t, size_t n, 
 		goto out;
 	}
 	leak_scan_stats(ls, &j->out->st);
+	first_words(j);
 	if (who && leak_scan_who_points(ls, j->mem, who->addr, who_len(j, who), who_add, j) < 0) {
 		log_err("leaks: reading the memory of %s failed: %s", where, strerror(errno));
 		goto out;
@@ -523,7 +566,9 @@ void inj_leaks_free(struct inj_leaks *l)
 {
 	free(l->blocks);
 	free(l->holders);
+	free(l->firsts);
 	l->blocks = NULL;
 	l->holders = NULL;
-	l->n = l->nholders = 0;
+	l->firsts = NULL;
+	l->n = l->nholders = l->nfirsts = 0;
 }

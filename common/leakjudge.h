@@ -39,6 +39,12 @@ struct inj_leaks_holder {
 	long block;		/* the holding block's index in blocks, or -1 for root memory or a register */
 };
 
+/* The first word of a lost block from before the attach (its signature: a C++ vtable names its class). */
+struct inj_leaks_first {
+	size_t block;		/* its index in blocks */
+	uint64_t word;
+};
+
 /* The verdicts, and how they were reached. */
 struct inj_leaks {
 	struct leak_block *blocks;	/* sorted by address, each with its verdict */
@@ -55,6 +61,9 @@ struct inj_leaks {
 	/* With a who-points question: every word of the roots and blocks pointing into it. */
 	struct inj_leaks_holder *holders;
 	size_t nholders;
+	/* The first words of context 0's lost blocks (definitely, indirectly, possibly), read while stopped. */
+	struct inj_leaks_first *firsts;
+	size_t nfirsts;
 };
 
 /* A who-points question: pointers into [addr, addr + len) (len 1: to addr
@@ -79,6 +88,9 @@ struct leak_thread {
 	size_t nregs;
 	uint64_t sp;		/* its stack pointer; 0 unknown */
 };
+
+/* The map of the N at MAPS (sorted, not overlapping) holding ADDR, or NULL. */
+const struct leak_map *leak_map_of(const struct leak_map *maps, size_t n, uint64_t addr);
 
 struct leak_image {
 	const struct memsrc *mem;

@@ -219,6 +219,134 @@ static void print_counts(FILE *out, const cJSON *obj, const char *sep)
 		fputs("nothing", out);
 }
 
+/* ---------------------------------------------------------------- context 0's groups */
+
+/* One lost block from before the attach, by size and signature. */
+struct sig_rec {
+	uint64_t size, bytes;
+	char *symbol, *module;	/* NULL: the first word is in no module */
+	int verdict;
+};
+
+/* A group of them. */
+struct sig_group {
+	struct agg a;
+	const struct sig_rec *r;	/* its first record: size and signature */
+};
+
+static int str_cmp(const char *x, const char *y)
+{
+	return !x || !y ? (x != NULL) - (y != NULL) : strcmp(x, y);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct sig_rec *x = a, *y = b;
+	int c;
+
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	c = str_cmp(x->symbol, y->symbol);
+	return c ? c : str_cmp(x->module, y->module);
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct sig_group *x = a, *y = b;
+	int c = agg_cmp(&x->a, &y->a);
+
+	return c ? c : rec_cmp(x->r, y->r);
+}
+
+static void add_group(cJSON *arr, const struct sig_group *g)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "size", (double)g->r->size);
+	if (g->r->module) {
+		cJSON *sig = cJSON_AddObjectToObject(o, "signature");
+
+		if (g->r->symbol)
+			cJSON_AddStringToObject(sig, "symbol", g->r->symbol);
+		else
+			cJSON_AddNullToObject(sig, "symbol");
+		cJSON_AddStringToObject(sig, "module", g->r->module);
+	} else {
+		cJSON_AddNullToObject(o, "signature");
+	}
+	add_counts(o, &g->a);
+	cJSON_AddItemToArray(arr, o);
+}
+
+void leaks_doc_groups(cJSON *doc, const struct inj_leaks *l, leaks_namer name, void *arg)
+{
+	cJSON *c0 = NULL, *c, *arr;
+	struct sig_rec *r;
+	struct sig_group *g;
+	struct rank rk = { -1 };
+	size_t ng = 0;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "contexts"))
+		if (inj_json_num(c, "id", -1) == 0)
+			c0 = c;
+	if (!c0 || !l->nfirsts)
+		return;
+	r = xcalloc(l->nfirsts, sizeof(*r));
+	for (size_t i = 0; i < l->nfirsts; i++) {
+		const struct leak_block *b = &l->blocks[l->firsts[i].block];
+		char sym[256];
+		const char *mod = NULL;
+
+		r[i] = (struct sig_rec){ .size = b->size, .bytes = b->size, .verdict = b->verdict };
+		sym[0] = '\0';
+		if (name(arg, l->firsts[i].word, sym, sizeof(sym), &mod) == 1 && mod) {
+			r[i].module = xstrdup(mod);
+			r[i].symbol = sym[0] ? xstrdup(sym) : NULL;
+		}
+	}
+	qsort(r, l->nfirsts, sizeof(*r), rec_cmp);
+	g = xcalloc(l->nfirsts, sizeof(*g));
+	for (size_t i = 0; i < l->nfirsts; i++) {
+		if (!ng || rec_cmp(g[ng - 1].r, &r[i]))
+			g[ng++].r = &r[i];
+		g[ng - 1].a.blocks[r[i].verdict]++;
+		g[ng - 1].a.bytes[r[i].verdict] += r[i].bytes;
+	}
+	ranking = &rk;
+	qsort(g, ng, sizeof(*g), group_cmp);
+	arr = cJSON_AddArrayToObject(c0, "groups");
+	for (size_t i = 0; i < ng && i < LEAKS_GROUPS_MAX; i++)
+		add_group(arr, &g[i]);
+	if (ng > LEAKS_GROUPS_MAX)
+		cJSON_AddNumberToObject(c0, "groups_more", (double)(ng - LEAKS_GROUPS_MAX));
+	for (size_t i = 0; i < l->nfirsts; i++) {
+		free(r[i].symbol);
+		free(r[i].module);
+	}
+	free(g);
+	free(r);
+}
+
+static void print_groups(FILE *out, const cJSON *c)
+{
+	const cJSON *g;
+
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(c, "groups")) {
+		const cJSON *sig = cJSON_GetObjectItemCaseSensitive(g, "signature");
+
+		fprintf(out, "    %.0f bytes each", inj_json_num(g, "size", 0));
+		if (cJSON_IsObject(sig))
+			fprintf(out, ", first word -> %s (%s)", inj_json_str(sig, "symbol", "no symbol"),
+				inj_json_str(sig, "module", "?"));
+		fputs(": ", out);
+		print_counts(out, g, ", ");
+		fputc('\n', out);
+	}
+	if (inj_json_num(c, "groups_more", 0) > 0)
+		fprintf(out, "    and %.0f more groups (--json lists the first %d)\n", inj_json_num(c, "groups_more", 0),
+			LEAKS_GROUPS_MAX);
+}
+
 void leaks_doc_print(FILE *out, const cJSON *doc)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "summary");
@@ -252,6 +380,7 @@ void leaks_doc_print(FILE *out, const cJSON *doc)
 			inj_json_num(c, "id", 0) == 0 ? " (allocated before recording began: no callstack)" : "");
 		print_counts(out, c, ", ");
 		fputc('\n', out);
+		print_groups(out, c);
 		inj_report_print_frames(out, c);
 	}
 	if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "contexts")))

@@ -32,6 +32,7 @@ struct phdr {
 struct seg {
 	uint64_t lo, hi, filesz, offset;	/* [lo, lo + filesz) is in the file at offset */
 	uint32_t flags;				/* PF_R, PF_W, PF_X */
+	uint64_t file_ofs;			/* the mapping's offset in the file NT_FILE names, or 0 */
 };
 
 /* A module's placement, worked out on the first address asked about. */
@@ -46,44 +47,30 @@ struct srv_coreimage {
 	const unsigned char *data;
 	size_t len;
 	void *mapped;			/* srv_coreimage_open's mmap, or NULL */
-	char *name;
 	int is64;
 	unsigned ws;			/* word size: 4 or 8 */
 	int machine;
 	struct seg *segs;
 	struct leak_map *maps;		/* one per PT_LOAD, in address order */
-	uint64_t *file_ofs;		/* per map: its offset in the file named (NT_FILE), or 0 */
 	size_t nsegs;
 	struct module *mods;
 	size_t nmods;
 	struct leak_thread *threads;
 	uint64_t *words;
-	size_t nthreads;
+	size_t nthreads, cap;
 	int pid;
 	struct memsrc mem;
 	struct leak_image img;
+	char name[];			/* for messages */
 };
 
+/* The SIZE-byte little-endian field at P: the host is little-endian, as every core read here (checked). */
 static uint64_t get(const unsigned char *p, unsigned size)
 {
-	if (size == 8) {
-		uint64_t v;
+	uint64_t v = 0;
 
-		memcpy(&v, p, 8);
-		return v;
-	}
-	if (size == 4) {
-		uint32_t v;
-
-		memcpy(&v, p, 4);
-		return v;
-	}
-	{
-		uint16_t v;
-
-		memcpy(&v, p, 2);
-		return v;
-	}
+	memcpy(&v, p, size);
+	return v;
 }
 
 /* The program header at P of the class (64-bit or not). */
@@ -116,19 +103,12 @@ static void ehdr_phdrs(int is64, const unsigned char *p, uint64_t *off, unsigned
 
 /* ---------------------------------------------------------------- memory */
 
+/* The segment holding ADDR: the maps are the segments', in the same order. */
 static const struct seg *seg_of(const struct srv_coreimage *ci, uint64_t addr)
 {
-	size_t a = 0, b = ci->nsegs;
+	const struct leak_map *m = leak_map_of(ci->maps, ci->nsegs, addr);
 
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (ci->segs[mid].hi <= addr)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a < ci->nsegs && ci->segs[a].lo <= addr ? &ci->segs[a] : NULL;
+	return m ? &ci->segs[m - ci->maps] : NULL;
 }
 
 /* memsrc.read: what the core holds, whole, or EFAULT (a segment without contents too). */
@@ -187,7 +167,7 @@ static int note_file(struct srv_coreimage *ci, const unsigned char *d, uint64_t 
 		for (size_t k = 0; k < ci->nsegs; k++)
 			if (ci->maps[k].lo == start) {
 				ci->maps[k].path = name;
-				ci->file_ofs[k] = get(e + 2 * ws, ws) * page;
+				ci->segs[k].file_ofs = get(e + 2 * ws, ws) * page;
 			}
 		name = nul + 1;
 	}
@@ -218,28 +198,20 @@ static int note_prstatus(struct srv_coreimage *ci, const unsigned char *d, uint6
 			       ci->machine);
 	if (size < reg_off + (uint64_t)n * ci->ws)
 		return bad(ci, "NT_PRSTATUS is too short for its machine's registers");
-	if (ci->nthreads == MAX_THREADS)
-		return bad(ci, "too many threads");
-	if (!(ci->nthreads & (ci->nthreads - 1))) {
-		size_t cap = ci->nthreads ? 2 * ci->nthreads : 1;
-
-		ci->threads = realloc(ci->threads, cap * sizeof(*ci->threads));
-		ci->words = realloc(ci->words, cap * MAX_REGS * sizeof(*ci->words));
-		if (!ci->threads || !ci->words)
-			log_oom();
-	}
+	if (ci->nthreads == ci->cap)
+		return bad(ci, "the threads' notes changed between two reads");
 	w = &ci->words[ci->nthreads * MAX_REGS];
 	for (unsigned i = 0; i < n; i++)
 		w[i] = get(d + reg_off + (uint64_t)i * ci->ws, ci->ws);
 	t = &ci->threads[ci->nthreads++];
-	*t = (struct leak_thread){ .tid = (int)get(d + pid_off, 4), .nregs = n, .sp = w[sp] };
+	*t = (struct leak_thread){ .tid = (int)get(d + pid_off, 4), .regs = w, .nregs = n, .sp = w[sp] };
 	if (!ci->pid)
 		ci->pid = t->tid;
 	return 0;
 }
 
-/* Every note of the PT_NOTE segment at [OFF, OFF + SIZE) of the file. */
-static int notes(struct srv_coreimage *ci, uint64_t off, uint64_t size)
+/* Every note of the PT_NOTE segment at [OFF, OFF + SIZE) of the file; with COUNT, only the threads counted. */
+static int notes(struct srv_coreimage *ci, uint64_t off, uint64_t size, int count)
 {
 	const unsigned char *p = ci->data + off, *end = p + size;
 
@@ -251,9 +223,11 @@ static int notes(struct srv_coreimage *ci, uint64_t off, uint64_t size)
 
 		if (name_pad > (uint64_t)(end - p - 12) || desc_pad > (uint64_t)(end - desc))
 			return bad(ci, "a note runs past its segment");
-		if (type == NT_PRSTATUS && namesz == 5 && !memcmp(p + 12, "CORE", 5))
+		if (type == NT_PRSTATUS && namesz == 5 && !memcmp(p + 12, "CORE", 5) && count)
+			r = ci->cap++ == MAX_THREADS ? bad(ci, "too many threads") : 0;
+		else if (type == NT_PRSTATUS && namesz == 5 && !memcmp(p + 12, "CORE", 5))
 			r = note_prstatus(ci, desc, descsz);
-		else if (type == NT_FILE && namesz == 5 && !memcmp(p + 12, "CORE", 5))
+		else if (type == NT_FILE && namesz == 5 && !memcmp(p + 12, "CORE", 5) && !count)
 			r = note_file(ci, desc, descsz);
 		if (r < 0)
 			return -1;
@@ -294,11 +268,10 @@ static int load_segments(struct srv_coreimage *ci, uint64_t phoff, unsigned ents
 		if (h.filesz > h.memsz || h.offset > ci->len || h.filesz > ci->len - h.offset ||
 		    h.vaddr + h.memsz < h.vaddr || (!ci->is64 && h.vaddr + h.memsz > (1ull << 32)))
 			return bad(ci, "a segment is not inside the file or wraps the address space");
-		ci->segs[ci->nsegs++] = (struct seg){ h.vaddr, h.vaddr + h.memsz, h.filesz, h.offset, h.flags };
+		ci->segs[ci->nsegs++] = (struct seg){ h.vaddr, h.vaddr + h.memsz, h.filesz, h.offset, h.flags, 0 };
 	}
 	qsort(ci->segs, ci->nsegs, sizeof(*ci->segs), seg_cmp);
 	ci->maps = xcalloc(ci->nsegs + 1, sizeof(*ci->maps));
-	ci->file_ofs = xcalloc(ci->nsegs + 1, sizeof(*ci->file_ofs));
 	for (size_t i = 0; i < ci->nsegs; i++) {
 		const struct seg *g = &ci->segs[i];
 
@@ -308,24 +281,24 @@ static int load_segments(struct srv_coreimage *ci, uint64_t phoff, unsigned ents
 		snprintf(ci->maps[i].perms, sizeof(ci->maps[i].perms), "%c%c%cp", g->flags & PF_R ? 'r' : '-',
 			 g->flags & PF_W ? 'w' : '-', g->flags & PF_X ? 'x' : '-');
 	}
-	if (notes(ci, note_off, note_size) < 0)
+	/* The threads counted first: their registers' words in one allocation after them. */
+	if (notes(ci, note_off, note_size, 1) < 0)
 		return -1;
-	/* The registers' words are all in place now (realloc moved them while they came). */
-	for (size_t i = 0; i < ci->nthreads; i++)
-		ci->threads[i].regs = &ci->words[i * MAX_REGS];
-	return 0;
+	ci->threads = xcalloc(1, ci->cap * (sizeof(*ci->threads) + MAX_REGS * sizeof(*ci->words)) + 1);
+	ci->words = (uint64_t *)(ci->threads + ci->cap);
+	return notes(ci, note_off, note_size, 0);
 }
 
 struct srv_coreimage *srv_coreimage_from(const void *data, size_t len, const char *name)
 {
-	struct srv_coreimage *ci = xcalloc(1, sizeof(*ci));
+	struct srv_coreimage *ci = xcalloc(1, sizeof(*ci) + strlen(name) + 1);
 	const unsigned char *e = data;
 	uint64_t phoff;
 	unsigned entsize, num;
 
 	ci->data = data;
 	ci->len = len;
-	ci->name = xstrdup(name);
+	strcpy(ci->name, name);
 	if (len < 64 || memcmp(e, ELFMAG, SELFMAG) || (e[EI_CLASS] != ELFCLASS32 && e[EI_CLASS] != ELFCLASS64)) {
 		bad(ci, "no ELF header");
 		goto fail;
@@ -432,7 +405,7 @@ static void place(struct srv_coreimage *ci, struct module *m, const struct leak_
 
 	m->bias = any->lo - any_ofs;
 	for (size_t i = 0; i < ci->nsegs; i++)
-		if (ci->file_ofs[i] == 0 && !strcmp(ci->maps[i].path, m->path)) {
+		if (ci->segs[i].file_ofs == 0 && !strcmp(ci->maps[i].path, m->path)) {
 			lo = ci->maps[i].lo;
 			found = 1;
 			break;
@@ -474,7 +447,7 @@ void srv_coreimage_where(struct srv_coreimage *ci, uint64_t addr, struct srv_cor
 			log_oom();
 		m = &ci->mods[ci->nmods++];
 		*m = (struct module){ .path = map->path };
-		place(ci, m, map, ci->file_ofs[g - ci->segs]);
+		place(ci, m, map, g->file_ofs);
 	}
 	w->module = m->path;
 	w->offset = addr - m->bias;
@@ -488,10 +461,7 @@ void srv_coreimage_close(struct srv_coreimage *ci)
 		munmap(ci->mapped, ci->len);
 	free(ci->segs);
 	free(ci->maps);
-	free(ci->file_ofs);
 	free(ci->mods);
 	free(ci->threads);
-	free(ci->words);
-	free(ci->name);
 	free(ci);
 }

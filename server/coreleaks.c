@@ -14,6 +14,7 @@
 #include "annotate.h"
 #include "core.h"
 #include "coreimage.h"
+#include "gdbmi.h"
 #include "leaksdoc.h"
 #include "log.h"
 #include "report.h"
@@ -96,6 +97,56 @@ fail:
 	return NULL;
 }
 
+/* What a first word points to in the core (leaksdoc.h's namer): its module by the core, its symbol by gdb. */
+struct core_namer {
+	struct srv_coreimage *ci;
+	struct gdbmi_session *gdb;
+	uint64_t word[16];		/* the last words named, and their names: a group shares one */
+	char name[16][256];
+	unsigned next;
+};
+
+/* gdb's "NAME + OFF in section S[ of FILE]" as NAME+0xOFF into SYM; "" for "No symbol matches". */
+static void gdb_symbol(struct gdbmi_session *gdb, uint64_t word, char *sym, size_t len)
+{
+	char cmd[64], *out = NULL, *in;
+	unsigned long long off = 0;
+
+	sym[0] = '\0';
+	snprintf(cmd, sizeof(cmd), "info symbol 0x%" PRIx64, word);
+	if (gdbmi_console(gdb, cmd, &out, NULL) != GDBMI_OK || !out || !(in = strstr(out, " in section "))) {
+		free(out);
+		return;
+	}
+	*in = '\0';
+	if ((in = strstr(out, " + ")) != NULL) {
+		off = strtoull(in + 3, NULL, 10);
+		*in = '\0';
+	}
+	snprintf(sym, len, off ? "%s+0x%llx" : "%s", out, off);
+	free(out);
+}
+
+static int core_name(void *arg, uint64_t word, char *sym, size_t len, const char **module)
+{
+	struct core_namer *n = arg;
+	struct srv_coreimage_where w;
+
+	srv_coreimage_where(n->ci, word, &w);
+	if (!w.module)
+		return 0;
+	*module = w.module;
+	for (unsigned i = 0; i < 16; i++)
+		if (n->word[i] == word && word) {
+			snprintf(sym, len, "%s", n->name[i]);
+			return 1;
+		}
+	gdb_symbol(n->gdb, word, sym, len);
+	n->word[n->next % 16] = word;
+	snprintf(n->name[n->next++ % 16], sizeof(n->name[0]), "%s", sym);
+	return 1;
+}
+
 /* The verdicts of the core, into L. 0, or -1 logged. */
 static int judge(struct srv_coreimage *ci, struct inj_leaks *l)
 {
@@ -143,6 +194,11 @@ int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_op
 		goto out;
 	}
 	doc = leaks_doc_new(&l, rep, o->count, o->kind);
+	{
+		struct core_namer n = { .ci = ci, .gdb = srv_core_gdb(c) };
+
+		leaks_doc_groups(doc, &l, core_name, &n);
+	}
 	cJSON_AddBoolToObject(cJSON_GetObjectItemCaseSensitive(doc, "scan"), "core", 1);
 	if (o->json) {
 		ret = inj_report_print_json(out, doc);

@@ -14,7 +14,9 @@
  * the attach (no callstack). With --core, linked, memtrace-server judges
  * the core this console sent last (coredump) instead, and decodes it.
  */
+#include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include "leaks/scan.h"
 #include "leaksdoc.h"
 #include "link/srvlink.h"
+#include "elfsym.h"
 #include "log.h"
 #include "report.h"
 #include "util.h"
@@ -62,6 +65,60 @@ static int leaks_of_core(struct inj_console *con, const struct inj_report_opts *
 	cJSON_Delete(doc);
 	cJSON_Delete(r);
 	return ret;
+}
+
+/* What a first word of a block points to in process PID (leaksdoc.h's namer), from its maps and ELF symbols. */
+struct live_namer {
+	struct inj_console *con;
+	struct inj_maps maps;
+	const struct inj_map *last;	/* the module of the last word, and its load bias */
+	uint64_t bias;
+};
+
+/* A module's load bias: 0 for an executable at its link address, else where offset 0 is mapped. */
+static uint64_t load_bias(struct live_namer *n, const struct inj_map *m)
+{
+	struct inj_module mod;
+	struct inj_elf_info info;
+	char path[PATH_MAX + 32];
+
+	if (inj_module_of(&n->maps, m, &mod) < 0)
+		return m->start - m->offset;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", n->con->pid, m->path);
+	return inj_elf_info(path, &info) == 0 && info.type == ET_EXEC ? 0 : mod.base;
+}
+
+static int live_name(void *arg, uint64_t word, char *sym, size_t len, const char **module)
+{
+	struct live_namer *n = arg;
+	const struct inj_map *m = NULL;
+	const char *name;
+	uint64_t start;
+
+	for (size_t i = 0; i < n->maps.n && !m; i++)
+		if (word >= n->maps.v[i].start && word < n->maps.v[i].end)
+			m = &n->maps.v[i];
+	if (!m || m->path[0] != '/')
+		return 0;
+	if (!n->last || strcmp(n->last->path, m->path)) {
+		n->bias = load_bias(n, m);
+		n->last = m;
+	}
+	*module = m->path;
+	if (n->con->syms && inj_symcache_lookup(n->con->syms, m->path, word - n->bias, &name, &start) == 1)
+		snprintf(sym, len, word - n->bias == start ? "%s" : "%s+0x%" PRIx64, name, word - n->bias - start);
+	return 1;
+}
+
+/* Context 0's groups, named in the process as it is now (a lost block has no owner to change it). */
+static void live_groups(struct inj_console *con, cJSON *doc, const struct inj_leaks *l)
+{
+	struct live_namer n = { .con = con };
+
+	if (!l->nfirsts || inj_maps_read(con->pid, &n.maps) < 0)
+		return;
+	leaks_doc_groups(doc, l, live_name, &n);
+	inj_maps_free(&n.maps);
 }
 
 int inj_console_leaks(struct inj_console *con, int argc, char **argv)
@@ -108,6 +165,7 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 		return -1;
 	}
 	doc = leaks_doc_new(&l, rep, o.count, kind);
+	live_groups(con, doc, &l);
 	inj_leaks_free(&l);
 	cJSON_Delete(rep);
 	ret = inj_console_output(con, "leaks", o.file, o.json, doc, leaks_doc_print);

@@ -630,3 +630,13 @@ check_status() {
 	done
 	return $ok
 }
+
+# srv_usage TAG WANT ARGS...: memtrace-server ($SERVER) ARGS is a usage error
+# (exit status 2) saying WANT.
+srv_usage() {
+	local tag=$1 want=$2
+	shift 2
+	timeout -k 5 20 "$SERVER" "$@" >"$tag.out" 2>"$tag.err"
+	echo $? >"$tag.rc"
+	expect_rc "$tag" 2 && has "$tag.err" "$want" || fail_later "memtrace-server $*: not a usage error saying '$want'"
+}

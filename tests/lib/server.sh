@@ -3,7 +3,7 @@
 # memtrace-server (the AddressSanitizer build with the [asan] memtrace) and
 # the scripted link peer tests/tools/linkpeer, skipping when either is not
 # built; srv_start/srv_stop run a server in the background; lp runs the
-# peer; line reads its answers; srv_usage checks a usage error;
+# peer; line reads its answers (srv_usage, in common.sh, checks a usage error);
 # stripped_report makes the device's stripped server_leak, its sysroot twin
 # and raw report.
 
@@ -50,16 +50,6 @@ lp() {
 	shift
 	timeout -k 5 30 "$LINKPEER" "$@" >"$tag.out" 2>"$tag.err"
 }
-# srv_usage TAG WANT ARGS...: memtrace-server ARGS is a usage error (exit
-# status 2) saying WANT.
-srv_usage() {
-	local tag=$1 want=$2
-	shift 2
-	timeout -k 5 20 "$SERVER" "$@" >"$tag.out" 2>"$tag.err"
-	echo $? >"$tag.rc"
-	expect_rc "$tag" 2 && has "$tag.err" "$want" || fail_later "memtrace-server $*: not a usage error saying '$want'"
-}
-
 # stripped_report: $dev, a stripped copy of server_leak in dev/ with its
 # unstripped twin at the same path under the sysroot sys/; its raw report
 # raw.json (raw.out, raw.err); the lines it states, $call_line and

@@ -303,8 +303,10 @@ static void test_object(void)
 	CHECK_SYM(c, so, a + 256, NULL, 0);		/* past the last function */
 	CHECK_SYM(c, so, a - 1, NULL, 0);		/* before the first */
 	CHECK_SYM(c, so, 0, NULL, 0);
-	CHECK_SYM(c, so, data_v, NULL, 0);		/* objects are not functions */
-	CHECK_SYM(c, so, data_v + 8, NULL, 0);
+	/* Data objects with a size too: what a block's first word points to (leaks' groups). */
+	CHECK_SYM(c, so, data_v, "data_obj", data_v);
+	CHECK_SYM(c, so, data_v + 8, "data_obj", data_v);
+	CHECK_SYM(c, so, data_v + 64, NULL, 0);		/* past its size */
 	CHECK_SYM(c, so, UINT64_MAX, NULL, 0);
 	inj_symcache_free(c);
 }
@@ -329,7 +331,7 @@ static void test_stripped(void)
 	CHECK_SYM(c, st, a + 235, "nosize_global", a + 208);
 	CHECK_SYM(c, st, a + 241, "last_fn", a + 240);
 	CHECK_SYM(c, st, a + 256, NULL, 0);
-	CHECK_SYM(c, st, data_v, NULL, 0);
+	CHECK_SYM(c, st, data_v + 63, "data_obj", data_v);	/* exported */
 	inj_symcache_free(c);
 }
 

@@ -8,6 +8,9 @@
  *   pre_single    malloc'ed, pointer dropped            definitely lost
  *   pre_list      3 nodes linked, head dropped          1 definitely + 2 indirectly lost
  *   pre_kept      held by a global                      still reachable
+ *   pre_objects   3 "objects" whose first word is &object_ops (an ops
+ *                 table, as a C++ object's first word is its vtable),
+ *                 pointers dropped                      definitely lost
  *   two threads that stay parked (started now, so their DTVs, which glibc
  *   calloc's and keeps only through a pointer 2 words in, are pre-attach
  *   blocks: possibly lost, as valgrind says too)
@@ -31,7 +34,9 @@
  *
  * stdout: one line per verdict, "VERDICT FUNCTION KIND BLOCKS BYTES" (KIND:
  * definite indirect possible reachable), pre-attach ones as function
- * "before_attach", printed before ready (the test reads them from the
+ * "before_attach", and "GROUP before_attach SIZE SYMBOL KIND BLOCKS BYTES"
+ * for the pre-attach blocks leaks must group by size and by what their
+ * first word points to (context 0's groups), printed before ready (the test reads them from the
  * untraced run too). Then it waits for stop and checks every block it
  * keeps still holds its pattern (exit 1 if not).
  * t-leaks-valgrind checks these lines against valgrind memcheck's verdicts
@@ -123,6 +128,37 @@ NOINLINE static void pre_list(void)
 			pre_il_bytes += malloc_usable_size(n);
 		else
 			pre_dl_bytes += malloc_usable_size(n);
+	}
+}
+
+/* What pre_objects' first words point to: a table of functions in the program's RELRO data. */
+struct object_ops {
+	void (*destroy)(void *obj);
+	size_t (*size)(const void *obj);
+};
+
+static void object_destroy(void *obj)
+{
+	free(obj);
+}
+
+static size_t object_size(const void *obj)
+{
+	return malloc_usable_size((void *)obj);
+}
+
+const struct object_ops object_ops = { object_destroy, object_size };
+static size_t pre_obj_size;
+
+NOINLINE static void pre_objects(void)
+{
+	for (int i = 0; i < 3; i++) {
+		const struct object_ops **o = must(malloc(72));
+
+		memset(o, 'o', 72);
+		*o = &object_ops;
+		pre_obj_size = (*o)->size(o);
+		pre_dl_bytes += pre_obj_size;
 	}
 }
 
@@ -339,8 +375,10 @@ int main(int argc, char **argv)
 	pre_single();
 	pre_list();
 	pre_kept();
+	pre_objects();
 	scrub();
-	say("before_attach", "definite", 2, pre_dl_bytes);
+	say("before_attach", "definite", 5, pre_dl_bytes);
+	vt_printf("GROUP before_attach %zu object_ops definite 3 %zu\n", pre_obj_size, 3 * pre_obj_size);
 	say("before_attach", "indirect", 2, pre_il_bytes);
 	say("leak_single", "definite", 1, 24);
 	say("leak_list", "definite", 1, sizeof(struct node));
