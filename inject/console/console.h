@@ -116,6 +116,15 @@ void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 
 /* The leaks and who-points commands (console_leaks.c). */
 int inj_console_leaks(struct inj_console *con, int argc, char **argv);
+/*
+ * What leaks makes of scan L, for memtrace --leaks at the program's end:
+ * the document (docs/protocol.md "Leaks"; caller deletes) with the
+ * callstacks of report REP, COUNT contexts (0: all) of kind KIND as
+ * --kind's (-1: the lost ones); and its text form.
+ */
+struct inj_leaks;
+cJSON *inj_console_leaks_doc(const struct inj_leaks *l, const cJSON *rep, long count, int kind);
+void inj_console_leaks_print(FILE *out, const cJSON *doc);
 int inj_console_who_points(struct inj_console *con, int argc, char **argv);
 /* A verdict by its option name (definite, indirect, possible, reachable: enum
  * leak_verdict), INJ_CONSOLE_KIND_ALL for "all", -2 for anything else. */

@@ -326,6 +326,17 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 	return ret;
 }
 
+/* memtrace --leaks, at the program's end: the same document and text as leaks. */
+cJSON *inj_console_leaks_doc(const struct inj_leaks *l, const cJSON *rep, long count, int kind)
+{
+	return leaks_doc(l, rep, count, kind);
+}
+
+void inj_console_leaks_print(FILE *out, const cJSON *doc)
+{
+	print_leaks(out, doc);
+}
+
 /* What mapping of process PID holds ADDR, for the user: a path, [stack], "anonymous". */
 static const char *mapping_name(const struct inj_maps *m, uint64_t addr)
 {
