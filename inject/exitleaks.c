@@ -25,10 +25,11 @@
 
 void inj_exit_leaks_arm(struct run *r)
 {
-	cJSON *args = cJSON_CreateObject(), *reply;
+	cJSON *args, *reply;
 
 	if (!r->opt->leaks || !r->session)
 		return;
+	args = cJSON_CreateObject();
 	cJSON_AddBoolToObject(args, "on", 1);
 	reply = inj_session_request(r->session, "exit_hold", args, r->con.timeout_ms);
 	cJSON_Delete(args);
