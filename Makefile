@@ -148,7 +148,7 @@ CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/co
 	inject/console/lineedit.c
 # The leak scan: memtrace stops the process and judges it (common/ judges a core alike).
 LEAKS_SRCS := inject/leaks/scan.c common/leakjudge.c common/leaksdoc.c common/leaks.c common/glibcheap.c common/anchortab.c
-INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/spawn.c \
+INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/exitleaks.c inject/spawn.c \
 	inject/session.c inject/outfile.c inject/ns.c inject/reach.c \
 	$(INJECTOR_SRCS) $(CONSOLE_SRCS) $(LEAKS_SRCS) inject/link/srvlink.c inject/link/discover.c inject/core/coredump.c \
 	common/report.c common/elfsym.c common/util.c $(COMMON_SRCS)

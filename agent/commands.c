@@ -430,6 +430,32 @@ static int cmd_release(struct agent_request *r, int64_t id, const struct jsonr_m
 	return hold_release(r, id, 0);
 }
 
+/*
+ * exit_hold {"on": true}: hold the thread that ends the process normally
+ * after the exit event (memtrace --leaks); {"on": false}: disarm, and let
+ * a thread held there go, after the reply (once let go, the process may be
+ * gone before a reply sent later leaves). "held": a thread was held.
+ */
+static int cmd_exit_hold(struct agent_request *r, int64_t id, const struct jsonr_member *m, int n)
+{
+	const struct jsonr_member *on = jsonr_get(m, n, "on");
+	int held = agent_control_exit_held();
+	struct jsonw w;
+	int ret;
+
+	if (!on || on->type != JSONR_BOOL)
+		return agent_reply_error(r->out, id, "\"on\" must be true or false");
+	if (on->num && agent_control_exit_hold(1) < 0)
+		return agent_reply_error(r->out, id, "the agent cannot hold at exit: it could not create an eventfd");
+	if (agent_reply_begin(&w, id, 1) < 0)
+		return -1;
+	jsonw_kv_bool(&w, "held", held);
+	ret = agent_reply_send(r->out, &w);
+	if (!on->num)
+		agent_control_exit_hold(0);
+	return ret;
+}
+
 static int cmd_bye(struct agent_request *r, int64_t id, const struct jsonr_member *m, int n)
 {
 	(void)m;
@@ -455,6 +481,7 @@ static const struct {
 	{ "hold", cmd_hold, 1 },
 	{ "unhold", cmd_unhold, 1 },
 	{ "release", cmd_release, 1 },
+	{ "exit_hold", cmd_exit_hold, 1 },
 	{ "bye", cmd_bye, 1 },
 };
 

@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -76,13 +77,28 @@ static int exit_reported;
 static int64_t orphan_deadline = -1;	/* see agent_control_expect_session */
 static const struct agent_control_ops *ops;	/* the commands, from agent_control_start */
 
+/*
+ * The exit hold (memtrace --leaks): the session asks that the thread ending
+ * the process normally wait after the exit event, so that memtrace can judge
+ * the heap as it is at the end. One word, moved by compare-and-swap: the
+ * control thread arms and disarms, the exiting thread takes it, the control
+ * thread (or the waiter's own deadline) ends it. Once taken it never goes
+ * back to none: the process is ending.
+ */
+enum { EXIT_HOLD_NONE, EXIT_HOLD_ARMED, EXIT_HOLD_HELD, EXIT_HOLD_DONE };
+static int exit_hold;
+static int exit_hold_fd = -1;	/* eventfd: the control thread wakes the waiter */
+
 /* ---------------------------------------------------------------- connections */
 
 static void client_close(struct client *cl)
 {
-	/* memtrace gone without a word (killed): leave the process as it was. */
-	if (cl->session)
+	/* memtrace gone without a word (killed): leave the process as it was,
+	 * and let a thread held at exit go on at once. */
+	if (cl->session) {
+		agent_control_exit_hold(0);
 		ops->session_lost();
+	}
 	agent_outq_close(&cl->q);
 	close(cl->q.fd);
 	cl->q.fd = -1;
@@ -464,9 +480,75 @@ void agent_control_forget(void)
 	exit_reported = 1;
 }
 
+int agent_control_exit_hold(int on)
+{
+	int was = __atomic_load_n(&exit_hold, __ATOMIC_ACQUIRE);
+	uint64_t one = 1;
+
+	if (on) {
+		if (exit_hold_fd < 0)
+			exit_hold_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (exit_hold_fd < 0)
+			return -1;
+		/* Armed already, or the process is ending (taken): nothing to do. */
+		if (was == EXIT_HOLD_NONE)
+			__atomic_compare_exchange_n(&exit_hold, &was, EXIT_HOLD_ARMED, 0, __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
+		return 0;
+	}
+	/* Disarm; or let the held thread go, the eventfd waking its poll. A
+	 * thread taking the hold meanwhile fails its swap and does not wait. */
+	while (was == EXIT_HOLD_ARMED || was == EXIT_HOLD_HELD) {
+		int to = was == EXIT_HOLD_ARMED ? EXIT_HOLD_NONE : EXIT_HOLD_DONE;
+
+		if (__atomic_compare_exchange_n(&exit_hold, &was, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (to == EXIT_HOLD_DONE && write(exit_hold_fd, &one, sizeof(one)) < 0) {
+				/* A full counter wakes it as well. */
+			}
+			return to == EXIT_HOLD_DONE;
+		}
+	}
+	return 0;
+}
+
+int agent_control_exit_held(void)
+{
+	return __atomic_load_n(&exit_hold, __ATOMIC_ACQUIRE) == EXIT_HOLD_HELD;
+}
+
+/*
+ * The held exiting thread waits until the control thread lets it go, at
+ * most AGENT_EXIT_HOLD_MAX_MS: system calls only (poll, clock_gettime),
+ * no lock, no allocation, every signal let in. A signal handler runs and
+ * the wait goes on; a deadly signal kills as it would have.
+ */
+static void exit_hold_wait(void)
+{
+	int64_t until = monotime_ms() + AGENT_EXIT_HOLD_MAX_MS;
+	int held = EXIT_HOLD_HELD;
+	int saved = errno;
+
+	while (__atomic_load_n(&exit_hold, __ATOMIC_ACQUIRE) == EXIT_HOLD_HELD) {
+		struct pollfd pfd = { .fd = exit_hold_fd, .events = POLLIN };
+		int64_t left = until - monotime_ms();
+		int r;
+
+		if (left <= 0)
+			break;
+		r = poll(&pfd, 1, (int)left);
+		if ((r < 0 && errno != EINTR) || (r > 0 && (pfd.revents & (POLLNVAL | POLLERR))))
+			break;
+	}
+	/* Timed out (memtrace alive but silent): the process ends without it. */
+	__atomic_compare_exchange_n(&exit_hold, &held, EXIT_HOLD_DONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	errno = saved;
+}
+
 void agent_control_exit_report(int sig)
 {
 	struct agent_inside *in;
+	int armed = EXIT_HOLD_ARMED;
+	int hold = 0;
 	struct jsonw w;
 
 	if (__atomic_exchange_n(&exit_reported, 1, __ATOMIC_ACQ_REL))
@@ -481,9 +563,24 @@ void agent_control_exit_report(int sig)
 		return;
 	if (agent_event_begin(&w, "exit") < 0)
 		goto out;
+	/* A normal end only: never in the handler of a deadly signal. Taken
+	 * before the event, which says so: memtrace answers only a held exit. */
+	if (!sig && __atomic_load_n(&exit_hold, __ATOMIC_ACQUIRE) == EXIT_HOLD_ARMED)
+		hold = __atomic_compare_exchange_n(&exit_hold, &armed, EXIT_HOLD_HELD, 0, __ATOMIC_ACQ_REL,
+						   __ATOMIC_ACQUIRE);
 	ops->exit_members(&w, sig);
+	if (hold)
+		jsonw_kv_bool(&w, "held", 1);
 	jsonw_obj_end(&w);
+	/* No event (out of memory): nobody would let it go. */
+	if (hold && w.failed) {
+		agent_control_exit_hold(0);
+		hold = 0;
+	}
 	agent_event_send(&w, 0);
 out:
+	/* Out of the tables before waiting: a detach must not wait for us. */
 	agent_leave(in);
+	if (hold)
+		exit_hold_wait();
 }

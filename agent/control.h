@@ -63,9 +63,28 @@ int agent_control_wait_resume(int timeout_ms);
 /*
  * Send the exit event with a full report to the connected memtrace, if any.
  * SIG is the fatal signal, or 0 for a normal exit. Only the first call does
- * anything. Async-signal-safe.
+ * anything. Async-signal-safe. At a normal exit with the exit hold armed
+ * (agent_control_exit_hold), the event says "held" and the caller then
+ * waits until the control thread lets it go, the session's connection
+ * closes, or AGENT_EXIT_HOLD_MAX_MS pass.
  */
 void agent_control_exit_report(int sig);
+
+/* Longest an exiting thread stays held when memtrace never lets it go. */
+#define AGENT_EXIT_HOLD_MAX_MS 60000
+
+/*
+ * Control thread: the session asks (ON 1) that the thread ending the process
+ * normally be held after the exit event (memtrace --leaks judges the heap
+ * then), or no longer (ON 0): disarm, and let a thread held at exit go on.
+ * ON 1: 0, or -1 with errno when its eventfd cannot be made. ON 0: 1 when a
+ * thread was held and is let go, else 0. The session's connection closing
+ * does ON 0. Takes no lock.
+ */
+int agent_control_exit_hold(int on);
+
+/* A thread is held at exit now (control thread, for the reply to exit_hold). */
+int agent_control_exit_held(void);
 
 /*
  * In a fork child (the atfork child handler, or the constructor of a child

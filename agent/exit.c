@@ -4,7 +4,9 @@
  * _exit hook (a program that leaves without running destructors), or from
  * a handler for the deadly signals the program left at their default
  * action; the handler then lets the signal kill the process as it would
- * have. Those handlers are the one place the agent touches signal
+ * have. At a normal end (destructor, _exit) the report may hold the thread
+ * for memtrace's leak scan (control.h, the exit hold); the handler never
+ * waits. Those handlers are the one place the agent touches signal
  * dispositions: a guest in the program's process, it installs them only
  * where the program left the default, and detach puts the default back.
  */

@@ -364,7 +364,9 @@ void leaks_doc_print(FILE *out, const cJSON *doc)
 	else
 		fprintf(out, "the process was stopped %.1f ms\n", inj_json_num(scan, "stopped_ms", 0));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "before_attach")))
-		fputs("   blocks allocated before recording began (the attach) are judged too: context 0\n", out);
+		fprintf(out, "   blocks allocated before recording began (%s) are judged too: context 0\n",
+			strcmp(inj_json_str(doc, "since", "attach"), "attach") ? "the loader's, before the agent's start"
+										: "the attach");
 	else
 		fprintf(out, "   %s\n", inj_json_str(scan, "note", "only blocks allocated since the attach are judged"));
 	if (inj_json_str(scan, "warning", NULL))

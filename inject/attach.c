@@ -164,6 +164,7 @@ int inj_run_attach(struct run *r, const char *agent)
 	if (reattached && reattach(r) < 0)
 		return inj_session_lost(r->session) ? EXIT_GONE : EXIT_AGENT;
 	r->con.session = r->session;
+	inj_exit_leaks_arm(r);
 	inj_run_link(r, -1);
 	if (reattached)
 		log_info("attached to process %d (agent already loaded); recording from now on", (int)r->pid);

@@ -87,6 +87,9 @@ void inj_run_take_events(struct run *r)
 
 		if (!strcmp(name, "exit") && !r->exit_event) {
 			r->exit_event = ev;
+			/* --leaks: the program waits for its scan, before anything else. */
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "held")))
+				inj_exit_leaks_judge(r);
 			continue;
 		}
 		if (!strcmp(name, "held")) {

@@ -18,6 +18,7 @@
 #include "console/console.h"
 #include "elfsym.h"
 #include "fp_frame.h"
+#include "leaksdoc.h"
 #include "log.h"
 #include "run.h"
 #include "session.h"
@@ -38,6 +39,11 @@ static const char usage_text[] =
 	"  -o, --output FILE     write the exit report to FILE (default: standard output);\n"
 	"                        with -p, that of a process that ends while attached\n"
 	"      --json            write the exit report as JSON\n"
+	"      --leaks[=KIND]    at PROG's normal end (exit, return from main, _exit), judge\n"
+	"                        every live block as the console's leaks does (valgrind's\n"
+	"                        verdicts) and print the verdicts after the exit report\n"
+	"                        (with --json: its \"leaks\" member); KIND as leaks --kind\n"
+	"                        (default: the contexts holding lost blocks)\n"
 	"  -x, --exec CMD        run console command CMD (repeatable); with no --console they\n"
 	"                        are the whole console (-p detaches after the last)\n"
 	"      --console FILE    read console commands from FILE (a terminal, a FIFO, a file),\n"
@@ -166,11 +172,12 @@ static int open_console(struct options *o)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_JSON = 256, OPT_UNWIND, OPT_NOSIG, OPT_CONNECT, OPT_MULTICAST, OPT_LISTEN, OPT_TOKEN,
-	       OPT_TOKEN_FILE, OPT_GDBSERVER, OPT_CONSOLE };
+	       OPT_TOKEN_FILE, OPT_GDBSERVER, OPT_CONSOLE, OPT_LEAKS };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "leaks", optional_argument, NULL, OPT_LEAKS },
 		{ "exec", required_argument, NULL, 'x' },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "agent", required_argument, NULL, 'L' },
@@ -212,6 +219,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_JSON:
 			o->json = 1;
+			break;
+		case OPT_LEAKS:
+			o->leaks = 1;
+			o->leaks_kind = optarg ? leaks_kind_parse(optarg) : -1;
+			if (o->leaks_kind == -2)
+				return -log_usage("--leaks=KIND: KIND is definite, indirect, possible, reachable or "
+						    "all, not '%s'", optarg);
 			break;
 		case 'x':
 			o->cmds[o->ncmds++] = optarg;
@@ -352,6 +366,7 @@ int main(int argc, char **argv)
 out:
 	inj_link_free(r.link);
 	cJSON_Delete(r.exit_event);
+	inj_exit_leaks_free(&r);
 	inj_session_free(r.session);
 	inj_symcache_free(r.con.syms);
 	if (r.sfd >= 0)

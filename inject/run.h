@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "console/console.h"
@@ -45,6 +46,8 @@ struct options {
 	int signals;
 	struct inj_link_opts link;	/* --connect, --multicast, --listen, --token */
 	const char *gdbserver;		/* --gdbserver, or NULL: from PATH */
+	int leaks;			/* --leaks: leak verdicts at the program's end */
+	int leaks_kind;			/* --leaks=KIND: as leaks --kind (-1: the lost) */
 };
 
 struct run {
@@ -64,6 +67,8 @@ struct run {
 	int con_fd;		/* the console's input (standard input or --console), -1: none */
 	FILE *con_file;		/* --console on a terminal: the console writes there */
 	cJSON *exit_event;
+	struct inj_leaks *exit_leaks;	/* --leaks: the scan at the held exit, NULL: none */
+	const char *exit_leaks_why;	/* --leaks: why there is no scan, when known */
 };
 
 /* Set up the console's state for R (after r->pid and r->attached). */
@@ -97,6 +102,20 @@ void inj_run_drain(struct run *r);
  * it. 0, or -1 when the report could not be written.
  */
 int inj_run_exit_report(struct run *r, const char *prog);
+
+/*
+ * --leaks (exitleaks.c). Arm: ask the agent to hold the thread that ends
+ * the program normally (start mode before `resume`, attached before the
+ * console); a refusal is a warning. Judge: the exit event says that thread
+ * is held: scan the process now (inj_leaks_scan), then let it go. Print:
+ * the verdicts with the exit report REP (text after it on OUT, or its
+ * "leaks" member with JSON), or why there are none. Free: the scan.
+ */
+void inj_exit_leaks_arm(struct run *r);
+void inj_exit_leaks_judge(struct run *r);
+void inj_exit_leaks_text(struct run *r, FILE *out, const cJSON *rep);
+void inj_exit_leaks_json(struct run *r, cJSON *rep);
+void inj_exit_leaks_free(struct run *r);
 
 /* Start mode: start ARGV[0] with AGENT preloaded; returns memtrace's exit status. */
 int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t *old_mask);

@@ -114,6 +114,7 @@ int inj_run_exit_report(struct run *r, const char *prog)
 		cJSON_AddNumberToObject(rep, "pid", r->pid);
 		cJSON_AddStringToObject(rep, "program", prog);
 		cJSON_AddItemToObject(rep, "exit", exit_object(r, 0));
+		/* Without an exit event there is no held end to judge either. */
 		if (!r->opt->json && !r->opt->output) {
 			cJSON_Delete(rep);
 			return 0;
@@ -137,14 +138,18 @@ int inj_run_exit_report(struct run *r, const char *prog)
 		out = file.f;
 	}
 	if (r->opt->json) {
+		/* --leaks: one document, the verdicts its "leaks" member. */
+		inj_exit_leaks_json(r, rep);
 		ret = inj_report_print_json(out, rep);
 	} else if (cJSON_GetObjectItemCaseSensitive(rep, "contexts")) {
 		char title[256];
 
 		snprintf(title, sizeof(title), "memtrace exit report (the program %s)", how);
 		inj_report_print_text(out, rep, title);
+		inj_exit_leaks_text(r, out, rep);
 	} else {
 		fprintf(out, "== memtrace: pid %d %s; no exit report\n", (int)r->pid, how);
+		inj_exit_leaks_text(r, out, rep);
 	}
 	if (r->opt->output) {
 		/* Whole or none: a failure leaves no part of it (outfile.h). */
@@ -200,6 +205,7 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 	if (r->session) {
 		/* The program waits in the agent for the resume, timeout_s from its start. */
 		inj_run_link(r, opt->timeout_s * 1000 / 2);
+		inj_exit_leaks_arm(r);
 		resumed = inj_session_request(r->session, "resume", NULL, r->con.timeout_ms);
 		cJSON_Delete(resumed);
 		inj_run_take_events(r);
