@@ -88,6 +88,38 @@ static uint64_t load_bias(struct live_namer *n, const struct inj_map *m)
 	return inj_elf_info(path, &info) == 0 && info.type == ET_EXEC ? 0 : mod.base;
 }
 
+/*
+ * A vtable's ELF name as a C++ user reads it: _ZTV7Session "vtable for
+ * Session", _ZTVN2ns7SessionE "vtable for ns::Session"; NAME as it is for
+ * anything else (templates and the like are left mangled).
+ */
+static void vtable_name(const char *name, char *out, size_t len)
+{
+	const char *p = name + 4;
+	int nested = 0, n = 0;
+	size_t at;
+
+	if (strncmp(name, "_ZTV", 4) || len < 16) {
+		snprintf(out, len, "%s", name);
+		return;
+	}
+	if (*p == 'N') {
+		nested = 1;
+		p++;
+	}
+	at = (size_t)snprintf(out, len, "vtable for ");
+	while (*p >= '1' && *p <= '9' && at < len) {
+		long l = strtol(p, (char **)&p, 10);
+
+		if ((long)strnlen(p, (size_t)l) < l || at + (size_t)l + 3 >= len)
+			break;
+		at += (size_t)snprintf(out + at, len - at, "%s%.*s", n++ ? "::" : "", (int)l, p);
+		p += l;
+	}
+	if (!n || *p != (nested ? 'E' : '\0') || (nested && p[1]))
+		snprintf(out, len, "%s", name);
+}
+
 static int live_name(void *arg, uint64_t word, char *sym, size_t len, const char **module)
 {
 	struct live_namer *n = arg;
@@ -105,8 +137,12 @@ static int live_name(void *arg, uint64_t word, char *sym, size_t len, const char
 		n->last = m;
 	}
 	*module = m->path;
-	if (n->con->syms && inj_symcache_lookup(n->con->syms, m->path, word - n->bias, &name, &start) == 1)
-		snprintf(sym, len, word - n->bias == start ? "%s" : "%s+0x%" PRIx64, name, word - n->bias - start);
+	if (n->con->syms && inj_symcache_lookup(n->con->syms, m->path, word - n->bias, &name, &start) == 1) {
+		char readable[256];
+
+		vtable_name(name, readable, sizeof(readable));
+		snprintf(sym, len, word - n->bias == start ? "%s" : "%s+0x%" PRIx64, readable, word - n->bias - start);
+	}
 	return 1;
 }
 
