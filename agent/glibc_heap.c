@@ -255,8 +255,10 @@ void agent_glibc_heap_publish(void)
 		return;
 	/* mincore may be a call the process's filter does not expect: a SIGSYS
 	 * would kill it. Then blocks from before the attach are not judged. */
-	if (agent_seccomp_filtered())
+	if (agent_seccomp_filtered()) {
+		agent_gdb_heap.kind = ANCHOR_HEAP_SECCOMP;	/* so that leaks can say why */
 		return;
+	}
 	if (agent_glibc_heap_find(&a, &info) < 0)
 		return;
 	agent_gdb_heap.version = info.version;

@@ -90,10 +90,12 @@ enum anchor_memory_word {
  * The process's allocator as the agent measured it when recording began
  * (agent/glibc_heap.c), for the heap walk of common/glibcheap.c. KIND is 0
  * until then, and stays 0 when the allocator is not glibc or did not check
- * out.
+ * out; ANCHOR_HEAP_SECCOMP when the agent did not measure it, the process
+ * being under a seccomp filter (the measure's mincore could be a call the
+ * filter kills for).
  */
 enum anchor_heap_word {
-	ANCHOR_H_KIND,		/* ANCHOR_HEAP_UNKNOWN or ANCHOR_HEAP_GLIBC */
+	ANCHOR_H_KIND,		/* ANCHOR_HEAP_UNKNOWN, ANCHOR_HEAP_GLIBC or ANCHOR_HEAP_SECCOMP */
 	ANCHOR_H_VERSION,	/* glibc's version, 100 * major + minor: 236 */
 	ANCHOR_H_MAIN_ARENA,	/* &main_arena */
 	ANCHOR_H_TCACHE_KEY,	/* tcache_key; 0: tcache off or not known */
@@ -102,6 +104,7 @@ enum anchor_heap_word {
 
 #define ANCHOR_HEAP_UNKNOWN 0
 #define ANCHOR_HEAP_GLIBC 1
+#define ANCHOR_HEAP_SECCOMP 2
 
 /* The agent's own memory's descriptor (agent/arena.c). */
 enum anchor_own_word {

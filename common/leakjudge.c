@@ -228,6 +228,13 @@ static int heap_blocks(struct leak_judge *j)
 	size_t n0 = j->n;
 	int ret;
 
+	if (h[ANCHOR_H_KIND] == ANCHOR_HEAP_SECCOMP) {
+		snprintf(j->out->heap_note, sizeof(j->out->heap_note),
+			 "only blocks allocated since the attach are judged: the process runs under a seccomp "
+			 "filter, and memtrace does not measure glibc's heap there (its probe's system call "
+			 "could be one the filter kills for)");
+		return 0;
+	}
 	if (h[ANCHOR_H_KIND] != ANCHOR_HEAP_GLIBC) {
 		snprintf(j->out->heap_note, sizeof(j->out->heap_note),
 			 "only blocks allocated since the attach are judged: the allocator is not glibc 2.35 or "

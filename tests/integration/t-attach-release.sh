@@ -21,7 +21,9 @@
 # The victim answers, churns, can dlopen and behaves as an untraced run.
 # Then the same on attach_server under a seccomp filter that kills it if
 # it calls membarrier(2) (the barrier detach uses where it is safe): the
-# agent must see the filter and take fences instead; with 20,000 blocks,
+# agent must see the filter and take fences instead, and leave glibc's heap
+# unmeasured (its probe's mincore could be killed for under another
+# filter: leaks says the filter is why); with 20,000 blocks,
 # detach gives their tables back and the victim lives on and ends with
 # status 0.  And with the filter installed while attached (`sandbox`): the
 # agent cannot make the barrier any more, so detach keeps the tables and
@@ -116,6 +118,11 @@ sstart f "$prog" no-membarrier
 pid=$VPID
 attach_console f1 "$pid" || finish
 scmd hold 20000 || fail_later "seccomp: hold while attached: no answer"
+# Under a filter the agent does not measure glibc's heap, and leaks says why.
+console_send "leaks --json -o fl.json"
+WAIT_SECONDS=60 wait_for valid_json fl.json || fail_later "seccomp: leaks --json: no valid file"
+[ "$(jq -r .scan.before_attach fl.json 2>/dev/null)" = false ] && jq -r .scan.note fl.json | grep -q 'seccomp filter' ||
+	fail_later "seccomp: leaks does not say the blocks from before the attach are left out for the filter: $(jq -c .scan fl.json 2>/dev/null)"
 mt_report f1 f.json
 bb=$(agent blocks_bytes f.json)
 scmd drop || fail_later "seccomp: drop while attached: no answer"

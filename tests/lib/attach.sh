@@ -402,12 +402,13 @@ mt_refused() {
 
 # ---------------------------------------------------------------- attach_server
 
-# sstart TAG [PROG]: the server victim, with fd 8 on its command FIFO.
+# sstart TAG [PROG [ARGS...]]: the server victim, with fd 8 on its command FIFO.
 SSEQ=0
 sstart() {
 	local tag=$1 prog=${2:-}
+	shift $(($# < 2 ? $# : 2))
 	[ -n "$prog" ] || prog=$(victim attach_server) || exit 99
-	vstart "$tag" "$prog"
+	vstart "$tag" "$prog" "$@"
 	STAG=$tag
 	exec 8<>"$tag.d/cmd" || broken "cannot open $tag.d/cmd"
 }
