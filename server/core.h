@@ -86,6 +86,17 @@ struct srv_core_leaks_options {
 };
 int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_options *o);
 
+/*
+ * inspect of the blocks of a verdict: the core judged as by srv_core_leaks,
+ * then up to N blocks of context CTX (0: from before the attach) of KIND
+ * (enum leak_verdict, or SRV_CORE_KIND_LOST: definitely or indirectly
+ * lost), each as srv_core_inspect shows it (TYPE may be NULL; at most
+ * BYTES, or the block's size). Not on a live session.
+ */
+#define SRV_CORE_KIND_LOST (-4)
+int srv_core_inspect_kind(struct srv_core *c, FILE *out, unsigned long ctx, int kind, long n, const char *type,
+			  size_t bytes);
+
 /* The core gdb opened (gunzipped), open read-only, its name as given in
  * *NAME; -1 on a live session. The program. &memtrace_gdb. */
 int srv_core_fd(const struct srv_core *c, const char **name);

@@ -167,6 +167,76 @@ static int judge(struct srv_coreimage *ci, struct inj_leaks *l)
 	return r;
 }
 
+/* LEN bytes at ADDR of the core's memory. 0, or -1 when it does not hold them. */
+static int core_read_block(struct srv_coreimage *ci, uint64_t addr, void *buf, size_t len)
+{
+	const struct memsrc *m = srv_coreimage_image(ci)->mem;
+
+	return m->read(m->arg, addr, buf, len);
+}
+
+/* LOST (-4): definitely or indirectly lost; else KIND exactly. */
+static int wanted(const struct leak_block *b, int kind)
+{
+	return kind == SRV_CORE_KIND_LOST ? b->verdict == LEAK_DEFINITE || b->verdict == LEAK_INDIRECT
+					  : b->verdict == kind;
+}
+
+int srv_core_inspect_kind(struct srv_core *c, FILE *out, unsigned long ctx, int kind, long n, const char *type,
+			  size_t bytes)
+{
+	const char *file;
+	int fd = srv_core_fd(c, &file), ret = 0;
+	struct srv_coreimage *ci;
+	struct inj_leaks l = { 0 };
+	long found = 0, shown = 0;
+	unsigned char *buf = xmalloc(bytes + 1);
+	size_t len;
+
+	if (fd < 0) {
+		free(buf);
+		return log_err("inspect --lost: not on a live gdb session: use dump --lost on the device");
+	}
+	ci = srv_coreimage_open(fd, file);
+	if (ci)
+		srv_coreimage_image(ci)->anchor = srv_core_anchor(c);
+	if (!ci || judge(ci, &l) < 0) {
+		srv_coreimage_close(ci);
+		free(buf);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		found += l.blocks[i].ctx == ctx && !l.blocks[i].internal && wanted(&l.blocks[i], kind);
+	fprintf(out, "== context %lu: %ld %s blocks in the core\n", ctx, found,
+		kind == SRV_CORE_KIND_LOST ? "lost (definitely or indirectly)" : leak_verdict_text[kind]);
+	for (size_t i = 0; i < l.n && shown < n && ret == 0; i++) {
+		const struct leak_block *b = &l.blocks[i];
+		char addr[24];
+
+		if (b->ctx != ctx || b->internal || !wanted(b, kind))
+			continue;
+		fprintf(out, "block 0x%" PRIx64 ", %" PRIu64 " bytes, %s:\n", b->addr, b->size,
+			leak_verdict_text[b->verdict]);
+		shown++;
+		if (type) {
+			/* gdb's value of it: the gate checks TYPE (gdbcmd.h) */
+			snprintf(addr, sizeof(addr), "0x%" PRIx64, b->addr);
+			ret = srv_core_inspect(c, out, addr, type, bytes);
+			continue;
+		}
+		/* Its bytes, read from the core as the judge read them */
+		len = b->size < bytes ? (size_t)b->size : bytes;
+		if (core_read_block(ci, b->addr, buf, len) < 0)
+			fprintf(out, "  (not in the core)\n");
+		else
+			hexdump(out, buf, len, "  ");
+	}
+	inj_leaks_free(&l);
+	srv_coreimage_close(ci);
+	free(buf);
+	return ret;
+}
+
 int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_options *o)
 {
 	const char *file;

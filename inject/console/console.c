@@ -385,8 +385,10 @@ static const struct console_cmd {
 	  "(linked) the frames of the thread allocating in context ID,\n"
 	  "with arguments and locals, in the last core sent or under gdb" },
 	{ "blocks", NULL, inj_console_frames, "ID", "(linked) the live blocks of context ID, read by gdb" },
-	{ "inspect", NULL, inj_console_frames, "ADDR [--type T] [--bytes N]",
-	  "(linked) the block at ADDR in hex and ASCII, or as type T" },
+	{ "inspect", NULL, inj_console_frames, "ADDR|-c ID --lost|--kind K [-n N] [--type T] [--bytes N]",
+	  "(linked) the block at ADDR in hex and ASCII, or as type T; with -c ID\n"
+	  "and --lost (definitely or indirectly) or --kind K: up to N (10) blocks\n"
+	  "of context ID with that verdict in the core, judged on the host" },
 	{ "gdb", NULL, inj_console_gdb, "[-c ID [-t SEC]]",
 	  "(linked) gdb on the host, attached through gdbserver here: now,\n"
 	  "or stopped just after the next allocation in context ID;\n"

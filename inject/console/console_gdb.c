@@ -32,6 +32,7 @@
 
 #include "console/console.h"
 #include "console/console_server.h"
+#include "leaksdoc.h"
 #include "log.h"
 #include "net.h"
 #include "proto.h"
@@ -58,6 +59,61 @@ struct inj_gdb {
 
 /* ---------------------------------------------------------------- frames, blocks, inspect */
 
+/*
+ * inspect ADDR [--type T] [--bytes N], or inspect -c ID --lost|--kind K
+ * [-n N] [--type T] [--bytes N] (the blocks of a verdict in the core the
+ * server holds): the request's fields into ARGS. 0, or -1 said.
+ */
+static int inspect_args(int argc, char **argv, cJSON *args)
+{
+	const char *addr = NULL, *v;
+	long num, ctx = -1, n = 10;
+	int kind = -99;
+
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+
+		if (o[0] != '-' && !addr) {
+			addr = o;
+			continue;
+		}
+		if (!strcmp(o, "--lost")) {
+			kind = INJ_CONSOLE_KIND_LOST;
+			continue;
+		}
+		if (i + 1 == argc)
+			return log_err("inspect: '%s' is not --type TYPE, --bytes N, -c ID, -n N, --kind K or --lost", o);
+		v = argv[++i];
+		if (!strcmp(o, "--type"))
+			cJSON_AddStringToObject(args, "type", v);
+		else if (!strcmp(o, "--bytes") && parse_long(v, 1, PROTO_INSPECT_MAX_BYTES, &num) == 0)
+			cJSON_AddNumberToObject(args, "bytes", (double)num);
+		else if (!strcmp(o, "-c") && parse_long(v, 0, INJ_CONSOLE_CTX_ID_MAX, &num) == 0)
+			ctx = num;
+		else if (!strcmp(o, "-n") && parse_long(v, 1, PROTO_DUMP_MAX_BLOCKS, &num) == 0)
+			n = num;
+		else if (!strcmp(o, "--kind") && (kind = leaks_kind_parse(v)) >= 0)
+			continue;
+		else
+			return log_err("inspect: '%s %s' is not --type TYPE, --bytes N (1 to %d), -c ID, -n N (1 to %d), "
+				       "--kind definite|indirect|possible|reachable or --lost",
+				       o, v, PROTO_INSPECT_MAX_BYTES, PROTO_DUMP_MAX_BLOCKS);
+	}
+	if (addr && (kind != -99 || ctx >= 0))
+		return log_err("inspect: give an address, or -c ID with --lost or --kind K, not both");
+	if (!addr && (kind == -99 || ctx < 0))
+		return log_err("inspect: which address? inspect ADDR [--type 'struct foo'] [--bytes N], "
+			       "or inspect -c ID --lost|--kind K [-n N] for the blocks of a verdict");
+	if (addr) {
+		cJSON_AddStringToObject(args, "addr", addr);
+		return 0;
+	}
+	cJSON_AddNumberToObject(args, "ctx", (double)ctx);
+	cJSON_AddNumberToObject(args, "kind", kind);
+	cJSON_AddNumberToObject(args, "n", (double)n);
+	return 0;
+}
+
 int inj_console_frames(struct inj_console *con, int argc, char **argv)
 {
 	cJSON *args;
@@ -67,22 +123,9 @@ int inj_console_frames(struct inj_console *con, int argc, char **argv)
 		return -1;
 	args = cJSON_CreateObject();
 	if (!strcmp(argv[0], "inspect")) {
-		if (argc < 2 || argv[1][0] == '-') {
+		if (inspect_args(argc, argv, args) < 0) {
 			cJSON_Delete(args);
-			return log_err("inspect: which address? inspect ADDR [--type 'struct foo'] [--bytes N]");
-		}
-		cJSON_AddStringToObject(args, "addr", argv[1]);
-		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--type") && i + 1 < argc) {
-				cJSON_AddStringToObject(args, "type", argv[++i]);
-			} else if (!strcmp(argv[i], "--bytes") && i + 1 < argc && parse_long(argv[i + 1], 1, PROTO_INSPECT_MAX_BYTES, &id) == 0) {
-				cJSON_AddNumberToObject(args, "bytes", (double)id);
-				i++;
-			} else {
-				cJSON_Delete(args);
-				return log_err("inspect: '%s' is not --type TYPE or --bytes N (1 to %d)", argv[i],
-					       PROTO_INSPECT_MAX_BYTES);
-			}
+			return -1;
 		}
 	} else {
 		if (argc != 2 || parse_long(argv[1], 1, INJ_CONSOLE_CTX_ID_MAX, &id) < 0) {

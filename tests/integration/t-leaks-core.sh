@@ -8,7 +8,9 @@
 #   - `coredump -n --gz` (sent to the server over the link), then `leaks`
 #     on the live process at the same moment (the victim waits), then
 #     `leaks --core` twice (JSON to a file and text): the server judges the
-#     core it received;
+#     core it received; `inspect -c 0 --lost` shows the 7 lost blocks from
+#     before the attach, `inspect -c ID --lost --type 'struct node'` the
+#     lost list's 5 nodes as gdb prints them;
 #   - offline, `memtrace-server --core CORE --exe PROG --leaks --kind all
 #     --json sys` on the gzip'ed core, and the text form.
 # Checks: the core's verdicts are the live process's, context by context,
@@ -50,13 +52,33 @@ console_send "coredump -n --gz -f v.core.gz"
 console_send "leaks -c 0 --kind all --json -o live.json"
 console_send "leaks --core -c 0 --kind all --json -o linked.json"
 console_send "leaks --core -c 2"
+console_send "inspect -c 0 --lost -n 20 --bytes 16"
+console_send "sleep 0.2"
 # A core is sent and opened in gdb first: generous for a loaded machine.
 WAIT_SECONDS=60 wait_for valid_json linked.json || { fail_later "leaks --core --json -o linked.json: no valid file"; show c.err; }
 WAIT_SECONDS=60 wait_for has c.out 'from a core$' || fail_later "leaks --core: no text answer"
+WAIT_SECONDS=60 wait_for has c.out '^== context 0: [0-9]+ lost' || fail_later "inspect -c 0 --lost: no answer"
+# The blocks of a verdict, typed by gdb on the host: leak_list's lost nodes as struct node.
+list=$(jq -r '.contexts[] | select(any(.frames[]; .function == "leak_list")) | .id' linked.json 2>/dev/null | head -n 1)
+console_send "inspect -c ${list:-1} --lost --type 'struct node'"
+WAIT_SECONDS=60 wait_for has c.out "^== context ${list:-1}: 5 lost" || fail_later "inspect -c ${list:-?} --lost --type: no answer"
+console_send "sleep 0.5"
 mt_end c detach
 vstop v
 same_behaviour plain v || fail_later "the victim behaved differently traced"
 valid_json live.json || fail_later "leaks --json -o live.json: no valid file"
+
+# inspect of a verdict's blocks: context 0's 7 lost ones (pre_single's 'p's, pre_list's 'l's, pre_objects'
+# 'o's after their first word), leak_list's 5 nodes typed (gdb shows their next pointers).
+awk '/^== context 0: [0-9]+ lost/ { on = 1; print; next } /^== context / { on = 0 } on' c.out >insp0.txt
+has insp0.txt '^== context 0: 7 lost \(definitely or indirectly\) blocks in the core$' ||
+	fail_later "inspect -c 0 --lost: not the 7 lost blocks from before the attach"
+[ "$(grep -c '^block 0x[0-9a-f]*, [0-9]* bytes, definitely lost:$' insp0.txt)" = 5 ] ||
+	fail_later "inspect -c 0 --lost: not 5 definitely lost blocks"
+has insp0.txt 'pppppppppppppppp' || fail_later "inspect -c 0 --lost: pre_single's bytes not shown"
+[ "$(grep -c '^== \*(struct node \*) 0x' c.out)" = 5 ] || fail_later "inspect --lost --type 'struct node': not 5 nodes shown typed"
+has c.out '^  next = (0x0|0x[0-9a-f]+),?$' || fail_later "inspect --lost --type 'struct node': no next field"
+[ "$FAILURES" -eq 0 ] || show insp0.txt
 
 # Offline, from the gzip'ed core and the unstripped build.
 timeout -k 5 60 "$SERVER" --core v.core.gz --exe "sys$prog" --leaks --kind all --json sys >offline.json 2>offline.err
