@@ -71,6 +71,7 @@ static int leaks_of_core(struct inj_console *con, const struct inj_report_opts *
 struct live_namer {
 	struct inj_console *con;
 	struct inj_maps maps;
+	const struct inj_map *hit;	/* the mapping of the last word */
 	const struct inj_map *last;	/* the module of the last word, and its load bias */
 	uint64_t bias;
 };
@@ -127,9 +128,12 @@ static int live_name(void *arg, uint64_t word, char *sym, size_t len, const char
 	const char *name;
 	uint64_t start;
 
+	/* The words of a group point into one mapping: the last one first. */
+	if (n->hit && word >= n->hit->start && word < n->hit->end)
+		m = n->hit;
 	for (size_t i = 0; i < n->maps.n && !m; i++)
 		if (word >= n->maps.v[i].start && word < n->maps.v[i].end)
-			m = &n->maps.v[i];
+			m = n->hit = &n->maps.v[i];
 	if (!m || m->path[0] != '/')
 		return 0;
 	if (!n->last || strcmp(n->last->path, m->path)) {
