@@ -78,6 +78,14 @@ $(BUILD)/tests/unit/test_gdbcmd: tests/unit/test_gdbcmd.c $(BUILD)/tests/unit/te
 	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS),$< server/gdbcmd.c)
 	$(Q)$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< server/gdbcmd.c
 
+# The core reader of leaks on cores, with the judge behind it: host code, sanitized too.
+TEST_COREIMAGE_SRCS := server/coreimage.c common/leakjudge.c common/leaks.c common/glibcheap.c common/anchortab.c \
+	common/util.c common/log.c
+$(BUILD)/tests/unit/test_coreimage: tests/unit/test_coreimage.c $(BUILD)/tests/unit/test_coreimage.d $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS),$< $(TEST_COREIMAGE_SRCS))
+	$(Q)$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< $(TEST_COREIMAGE_SRCS)
+
 $(BUILD)/bench/decode: bench/decode.c $(BUILD)/bench/decode.d $(TARGET_STAMP)
 	$(echo_cmd) CC $@
 	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O2,$< $(SERVER_DECODER_SRCS))
@@ -164,6 +172,6 @@ install-server: $(SERVER)
 else
 # The decoder runs on the host: a cross build makes neither its test nor its
 # benchmark (test_decode is then absent, and tests/run.sh runs only what exists),
-# nor the link tests' peer; nor the gdb console's test (test_gdbcmd).
-$(BUILD)/tests/unit/test_decode $(BUILD)/tests/unit/test_gdbcmd $(BUILD)/bench/decode: ; @:
+# nor the link tests' peer; nor the gdb console's test (test_gdbcmd), nor the core reader's (test_coreimage).
+$(BUILD)/tests/unit/test_decode $(BUILD)/tests/unit/test_gdbcmd $(BUILD)/tests/unit/test_coreimage $(BUILD)/bench/decode: ; @:
 endif
