@@ -87,21 +87,12 @@ static void ehdr(unsigned char *e, int is64, uint16_t type, uint16_t machine, ui
 static void phdr(unsigned char *p, int is64, uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr,
 		 uint64_t filesz, uint64_t memsz)
 {
-	if (is64) {
-		put_word(p, type, 4);
-		put_word(p + 4, flags, 4);
-		put_word(p + 8, off, 8);
-		put_word(p + 16, vaddr, 8);
-		put_word(p + 32, filesz, 8);
-		put_word(p + 40, memsz, 8);
-	} else {
-		put_word(p, type, 4);
-		put_word(p + 4, off, 4);
-		put_word(p + 8, vaddr, 4);
-		put_word(p + 16, filesz, 4);
-		put_word(p + 20, memsz, 4);
-		put_word(p + 24, flags, 4);
-	}
+	/* p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz: where each is in the class's Phdr */
+	static const unsigned at64[] = { 0, 4, 8, 16, 32, 40 }, at32[] = { 0, 24, 4, 8, 16, 20 };
+	const uint64_t v[] = { type, flags, off, vaddr, filesz, memsz };
+
+	for (unsigned i = 0; i < 6; i++)
+		put_word(p + (is64 ? at64 : at32)[i], v[i], is64 && i >= 2 ? 8 : 4);
 }
 
 struct layout {
