@@ -58,6 +58,9 @@ struct inj_leaks {
 	uint64_t root_ranges;		/* memory ranges scanned as roots */
 	int64_t stopped_ns;		/* how long the process was stopped (0 for a core) */
 	int own_overflow;		/* the agent could not list all its memory: verdicts may be kind */
+	/* The allocator, when the caller found it is one whose own memory keeps
+	 * pointers to the blocks it handed out ("jemalloc"), or NULL. */
+	const char *kind_allocator;
 	/* With a who-points question: every word of the roots and blocks pointing into it. */
 	struct inj_leaks_holder *holders;
 	size_t nholders;

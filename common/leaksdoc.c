@@ -170,6 +170,14 @@ cJSON *leaks_doc_new(const struct inj_leaks *l, const cJSON *rep, long count, in
 	cJSON_AddBoolToObject(scan, "before_attach", l->before_attach);
 	if (l->heap_note[0])
 		cJSON_AddStringToObject(scan, "note", l->heap_note);
+	if (l->kind_allocator) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "the allocator is %s, whose thread caches and bookkeeping keep pointers "
+			 "to blocks it handed out: a lost block may be judged still reachable", l->kind_allocator);
+		cJSON_AddStringToObject(scan, "allocator", l->kind_allocator);
+		cJSON_AddStringToObject(scan, "allocator_warning", why);
+	}
 	if (l->own_overflow)
 		cJSON_AddStringToObject(scan, "warning", "the agent could not list all its own memory: "
 				       "some lost blocks may show as reachable");
@@ -369,6 +377,8 @@ void leaks_doc_print(FILE *out, const cJSON *doc)
 										: "the attach");
 	else
 		fprintf(out, "   %s\n", inj_json_str(scan, "note", "only blocks allocated since the attach are judged"));
+	if (inj_json_str(scan, "allocator_warning", NULL))
+		fprintf(out, "   warning: %s\n", inj_json_str(scan, "allocator_warning", ""));
 	if (inj_json_str(scan, "warning", NULL))
 		fprintf(out, "   warning: %s\n", inj_json_str(scan, "warning", ""));
 	for (int k = LEAK_NVERDICTS - 1; k >= 0; k--) {

@@ -147,6 +147,22 @@ static int core_name(void *arg, uint64_t word, char *sym, size_t len, const char
 	return 1;
 }
 
+/* jemalloc, whose own memory keeps pointers to the blocks it handed out, when gdb finds its mallctl; else NULL. */
+static const char *kind_allocator(struct gdbmi_session *gdb)
+{
+	static const char *const probes[] = { "(unsigned long long) &mallctl", "(unsigned long long) &je_mallctl" };
+
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		char *v = NULL;
+		int found = gdbmi_evaluate(gdb, probes[i], &v) == GDBMI_OK;
+
+		free(v);
+		if (found)
+			return "jemalloc";
+	}
+	return NULL;
+}
+
 /* The verdicts of the core, into L. 0, or -1 logged. */
 static int judge(struct srv_coreimage *ci, struct inj_leaks *l)
 {
@@ -256,6 +272,8 @@ int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_op
 	srv_coreimage_image(ci)->anchor = srv_core_anchor(c);
 	if (judge(ci, &l) < 0 || !(rep = contexts_report(ci, &l, srv_core_exe(c))))
 		goto out;
+	if (!l.before_attach)
+		l.kind_allocator = kind_allocator(srv_core_gdb(c));
 	d = srv_decoder_new((const char *const *)o->sysroots, o->n_sysroots);
 	if (!d)
 		goto out;

@@ -237,6 +237,35 @@ static int blocks(struct scan *s, struct inj_task *t, struct leak_judge *j, stru
 	}
 }
 
+/*
+ * An allocator whose own memory keeps pointers to the blocks it handed out
+ * (jemalloc: its thread caches' stacks and its extents), which the scan
+ * cannot tell from the program's: found by its mallctl export in a module
+ * of process PID. Looked for only when glibc's heap was not walked.
+ */
+static const char *kind_allocator(int pid)
+{
+	struct inj_maps maps;
+	const char *found = NULL, *last = "";
+
+	if (inj_maps_read(pid, &maps) < 0)
+		return NULL;
+	for (size_t i = 0; i < maps.n && !found; i++) {
+		struct inj_module mod;
+		uint64_t addr;
+
+		if (maps.v[i].path[0] != '/' || !strcmp(maps.v[i].path, last) ||
+		    inj_module_of(&maps, &maps.v[i], &mod) < 0)
+			continue;
+		last = maps.v[i].path;
+		if (inj_module_sym(pid, &mod, "mallctl", &addr, NULL) == 1 ||
+		    inj_module_sym(pid, &mod, "je_mallctl", &addr, NULL) == 1)
+			found = "jemalloc";
+	}
+	inj_maps_free(&maps);
+	return found;
+}
+
 int inj_leaks_scan(int pid, const struct inj_leaks_who *who, struct inj_leaks *out)
 {
 	struct scan s = { .pid = pid };
@@ -271,6 +300,9 @@ out:
 	if (inj_release(t) < 0)
 		log_warn("leaks: process %d: some threads could not be let go cleanly", pid);
 	out->stopped_ns = inj_now_ns() - t0;
+	/* Once the process runs again: the files of its modules are read. */
+	if (ret == 0 && !out->before_attach)
+		out->kind_allocator = kind_allocator(pid);
 	leak_judge_free(j);
 	inj_maps_free(&s.maps);
 	free(s.lmaps);
