@@ -142,7 +142,7 @@ AGENT_SRCS += agent/quiesce.c agent/tables.c
 # memtrace, by part (inject/'s folders; docs/architecture.md, "Layout").
 INJECTOR_SRCS := inject/injector/inject.c inject/injector/loader.c inject/injector/ptrace.c \
 	inject/injector/remote.c inject/injector/regs.c inject/injector/arch/$(ARCH)/regs.c \
-	inject/injector/safepoint.c inject/injector/stackwalk.c
+	inject/injector/safepoint.c inject/injector/stackwalk.c inject/injector/seccomp.c
 CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/console/console_hold.c \
 	inject/console/console_gdb.c inject/console/console_server.c inject/console/console_leaks.c inject/console/console_util.c \
 	inject/console/lineedit.c
@@ -327,11 +327,14 @@ UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agent/quiesce.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := $(INJECTOR_SRCS) common/util.c common/log.c
+UNIT_test_seccomp := $(INJECTOR_SRCS) common/util.c common/log.c
 UNIT_test_leaks := common/leaks.c
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
 # must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
 UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)
 UNIT_LIBS_test_inject := $(call pc_libs,libunwind-ptrace)
+UNIT_CFLAGS_test_seccomp := $(UNIT_CFLAGS_test_inject)
+UNIT_LIBS_test_seccomp := $(UNIT_LIBS_test_inject)
 ifeq ($(CROSS_BUILD),)
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "injector/inject.h"
+#include "injector/ptrace.h"
+#include "injector/regs.h"
+#include "injector/seccomp.h"
 #include "log.h"
 #include "proto.h"
 #include "reach.h"
@@ -130,13 +133,87 @@ static int attach_ended(struct run *r)
 	return inj_run_exit_report(r, prog) < 0 ? EXIT_FAILURE_MT : EXIT_GONE;
 }
 
+/* Whether the agent is mapped in process PID already (a later memtrace -p). */
+static int agent_mapped(int pid)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/libmemtrace-agent") != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The default unwinder makes system calls in the process: libunwind tries
+ * mincore once when it starts, and checks addresses with it from then on,
+ * or with msync when it failed. Starting inside the attach's remote calls,
+ * a SIGSYS there is caught and the call made to fail (EPERM), so a filter
+ * that kills only for mincore leaves libunwind on msync, unharmed. So the
+ * attach is refused, before anything is loaded, where some thread's filter
+ * may kill the process for msync as well (libunwind would fall back to it
+ * and die of it), or for mincore when the agent is loaded already (its
+ * libunwind may have chosen mincore before the filter came), or where a
+ * filter cannot be read. --unwind naming the unwinder turns the refusal
+ * into a warning. 0 to go on, or the exit status.
+ */
+static int seccomp_guard(struct run *r)
+{
+	static int tids[4096];
+	const struct options *opt = r->opt;
+	const char *const *names;
+	const int *nrs;
+	size_t n = inj_arch_walk_syscalls(&nrs, &names), nt;
+	enum inj_seccomp_verdict v[2];
+	int loaded;
+	struct inj_task *t;
+	char why[256];
+
+	if (n != 2 || strcmp(opt->unwind, "libunwind") || !inj_seccomp_any(r->pid))
+		return 0;
+	loaded = agent_mapped(r->pid);
+	t = inj_seize(r->pid, opt->timeout_s * 1000);
+	if (!t)
+		return 0;	/* the attach itself says why */
+	nt = inj_task_list(t, tids, sizeof(tids) / sizeof(tids[0]));
+	inj_seccomp_judge(r->pid, tids, nt < 4096 ? nt : 4096, nrs, n, v, why, sizeof(why));
+	if (inj_release(t) < 0)
+		log_warn("process %d: some threads could not be let go cleanly after reading its seccomp filters",
+			 (int)r->pid);
+	if (v[0] == INJ_SECCOMP_UNKNOWN) {
+		/* WHY: which thread's filter, and why it cannot be read */
+	} else if (v[1] >= INJ_SECCOMP_MAY_KILL || (loaded && v[0] >= INJ_SECCOMP_MAY_KILL)) {
+		int k = v[1] >= INJ_SECCOMP_MAY_KILL;
+
+		snprintf(why, sizeof(why), "its seccomp filter may kill it for %s%s", names[k],
+			 k ? " (and libunwind checks addresses with it where mincore fails)" :
+			     " (the agent there started libunwind before, perhaps before the filter came)");
+	} else {
+		return 0;
+	}
+	if (opt->unwind_given) {
+		log_warn("process %d: %s; --unwind libunwind was asked for: attaching", (int)r->pid, why);
+		return 0;
+	}
+	log_err("process %d: %s; libunwind, the default unwinder, makes such calls in the process, which could "
+		"die of them: nothing was loaded; attach with --unwind fp (frame pointers), or with --unwind "
+		"libunwind to take the risk", (int)r->pid, why);
+	return EXIT_SECCOMP;
+}
+
 int inj_run_attach(struct run *r, const char *agent)
 {
 	const struct options *opt = r->opt;
 	struct inj_result res;
 	char config[128];
 	cJSON *reply;
-	int reattached = 0;
+	int reattached = 0, rc;
 
 	r->attached = 1;
 	r->pid = opt->attach_pid;
@@ -147,6 +224,8 @@ int inj_run_attach(struct run *r, const char *agent)
 	/* A container: make sure its agent can be reached before loading it. */
 	if (inj_reach_check(r->pid) < 0)
 		return errno == EPERM || errno == EACCES ? EXIT_PERM : EXIT_FAILURE_MT;
+	if ((rc = seccomp_guard(r)) != 0)
+		return rc;
 	if (inj_load_agent(r->pid, agent, config, opt->timeout_s * 1000, &res) < 0) {
 		if (res.kind != INJ_ALREADY_LOADED) {
 			log_err("%s", res.message);

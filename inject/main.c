@@ -248,6 +248,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -log_usage("--unwind fp is not available here (%s); use --unwind "
 						    "libunwind", AGENT_FP_WHY_NOT);
 			o->unwind = optarg;
+			o->unwind_given = 1;
 			break;
 		case 'd':
 			if (parse_long(optarg, 1, AGENT_MAX_DEPTH, &v) < 0)

@@ -41,6 +41,7 @@ struct options {
 	int console_fd;			/* its fd, opened by the option parser */
 	const char *agent;
 	const char *unwind;
+	int unwind_given;	/* --unwind on the command line: the user's choice, taken even when risky */
 	int depth;
 	int timeout_s;
 	int signals;

@@ -39,6 +39,17 @@ unsigned inj_arch_fp_regset(size_t *size_hint);
 
 /* Bytes below the stack pointer that the ABI lets a function use (x86_64: 128). */
 unsigned inj_arch_red_zone(void);
+/* The architecture as a seccomp filter compares it (AUDIT_ARCH_*). */
+uint32_t inj_arch_audit(void);
+/*
+ * The system calls the agent's table walk (its default unwinder) may make
+ * in the process on this architecture, their numbers into *NRS and names
+ * into *NAMES: libunwind checks addresses with mincore, the first, which it
+ * tries once when it starts, or with msync, the second, when mincore
+ * failed then; libgcc's EHABI walk (32-bit ARM) makes none. Their count
+ * (0 or 2).
+ */
+size_t inj_arch_walk_syscalls(const int **nrs, const char *const **names);
 
 /* Most integer arguments passed in registers (the only ones supported). */
 unsigned inj_arch_max_args(void);

@@ -3,7 +3,7 @@
  * tests that attach to it again and again, kill memtrace under it, or make
  * memtrace fail on it.
  *
- *     attach_server DIR [seccomp|no-membarrier]
+ *     attach_server DIR [seccomp|no-membarrier|no-mincore|no-mincore-msync]
  *
  * Before ready it makes its pre-attach blocks (attach.h), a FIFO DIR/cmd and
  * a thread that allocates and frees tagged blocks without pause and writes
@@ -36,7 +36,10 @@
  * With "no-membarrier", a filter that raises SIGSYS for membarrier(2) and
  * allows everything else: the agent must see the filter and never make
  * that call (t-attach-release). The command "sandbox SEQ" installs the same
- * filter later, while memtrace may be attached ("SEQ sandboxed").
+ * filter later, while memtrace may be attached ("SEQ sandboxed"). With
+ * "no-mincore", a filter that raises SIGSYS for mincore(2), which libunwind
+ * tries when it starts and checks addresses with; with "no-mincore-msync"
+ * for msync(2) too, its fallback (t-attach-seccomp-unwind).
  * Its output depends only on the commands it got.  A read() on the FIFO that
  * fails (EINTR: an injection that let it through) is a FAIL line.
  */
@@ -108,6 +111,19 @@ static void no_membarrier(void)
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	install_filter(f, sizeof(f) / sizeof(f[0]));
+}
+
+/* mincore, and with ALSO msync: trap (SIGSYS, which kills), as a sandbox that never expected them would. */
+static void no_addr_checks(int also)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mincore, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, also ? __NR_msync : __NR_mincore, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -346,6 +362,10 @@ int main(int argc, char **argv)
 		no_exec_mappings();
 	if (argc > 2 && !strcmp(argv[2], "no-membarrier"))
 		no_membarrier();
+	if (argc > 2 && !strcmp(argv[2], "no-mincore"))
+		no_addr_checks(0);
+	if (argc > 2 && !strcmp(argv[2], "no-mincore-msync"))
+		no_addr_checks(1);
 	fd = at_fifo("cmd");
 	vt_thread_start(&t, churn, NULL);
 	vt_printf("server: started\n");

@@ -9,6 +9,8 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
@@ -119,4 +121,20 @@ int inj_arch_after_call(int tid, uint64_t addr)
 	/* bl imm26; blr Xn; blraa, blrab, blraaz, blrabz (pointer authentication). */
 	return (insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffffc1fu) == 0xd63f0000u ||
 	       (insn & 0xfefff800u) == 0xd63f0800u;
+}
+
+uint32_t inj_arch_audit(void)
+{
+	return AUDIT_ARCH_AARCH64;
+}
+
+size_t inj_arch_walk_syscalls(const int **nrs, const char *const **names)
+{
+	/* libunwind's address checks (its tdep_init_mem_validate and validate_mem) */
+	static const int n[] = { SYS_mincore, SYS_msync };
+	static const char *const s[] = { "mincore", "msync" };
+
+	*nrs = n;
+	*names = s;
+	return 2;
 }

@@ -6,6 +6,8 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
@@ -150,4 +152,17 @@ int inj_arch_after_call(int tid, uint64_t addr)
 		return ((insn & 0x0f000000u) == 0x0b000000u && (insn >> 28) != 0xfu) ||
 		       (insn & 0xfe000000u) == 0xfa000000u || (insn & 0x0ffffff0u) == 0x012fff30u;
 	}
+}
+
+uint32_t inj_arch_audit(void)
+{
+	return AUDIT_ARCH_ARM;
+}
+
+size_t inj_arch_walk_syscalls(const int **nrs, const char *const **names)
+{
+	/* libgcc's EHABI walk reads memory and makes no system call */
+	*nrs = NULL;
+	*names = NULL;
+	return 0;
 }

@@ -6,6 +6,8 @@
 #include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
@@ -145,4 +147,20 @@ int inj_arch_after_call(int tid, uint64_t addr)
 			return 1;
 	}
 	return 0;
+}
+
+uint32_t inj_arch_audit(void)
+{
+	return AUDIT_ARCH_X86_64;
+}
+
+size_t inj_arch_walk_syscalls(const int **nrs, const char *const **names)
+{
+	/* libunwind's address checks (its tdep_init_mem_validate and validate_mem) */
+	static const int n[] = { SYS_mincore, SYS_msync };
+	static const char *const s[] = { "mincore", "msync" };
+
+	*nrs = n;
+	*names = s;
+	return 2;
 }
