@@ -20,6 +20,7 @@
  *   retried page by page and what still fails is skipped.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,7 @@ struct leak_scan {
 	uint32_t *stack;	/* the mark stack, grown up to N entries */
 	size_t sp, cap_stack;
 	size_t npending;	/* blocks with ST_PENDING */
+	long plo, phi;		/* every pending block is in [plo, phi] (not every one there is) */
 	int use_stack;		/* push onto the stack, not only the bit */
 	struct cluster *cl;
 	size_t ncl;
@@ -323,6 +325,10 @@ static inline void push(struct leak_scan *s, uint32_t i)
 {
 	s->st[i] |= ST_PENDING;
 	s->npending++;
+	if ((long)i < s->plo)
+		s->plo = (long)i;
+	if ((long)i > s->phi)
+		s->phi = (long)i;
 	if (s->use_stack && stack_room(s) == 0)
 		s->stack[s->sp++] = i;
 }
@@ -371,7 +377,14 @@ static inline void absorb(struct leak_scan *s, long i, uint32_t leader)
 	b[leader].indirect += b[i].size + b[i].indirect;
 	b[i].indirect = 0;
 	s->st[i] = ST_INDIRECT;
-	push(s, (uint32_t)i);
+	/*
+	 * An unreached block below the leader led a clique of its own already
+	 * (leaders come in address order): all it reaches is taken, so
+	 * memcheck's rescan of it would find nothing new. Only blocks above
+	 * are scanned.
+	 */
+	if ((uint32_t)i > leader)
+		push(s, (uint32_t)i);
 }
 
 /*
@@ -684,102 +697,227 @@ static inline uint64_t load8(const uint8_t *p)
 	return v;
 }
 
-/*
- * One sweep in address order over the pending blocks: runs of pending
- * blocks with less than RUN_GAP between them are read as one piece, up to
- * MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. A block made
- * pending behind the sweep waits for the next one.
- */
-static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t *done)
+/* Block I's words: [*LO, *HI), aligned inward (empty when HI <= LO). */
+static inline void block_words(const struct leak_scan *s, size_t i, uint64_t *lo, uint64_t *hi)
 {
 	uint64_t mask = s->ptr_size - 1;
+
+	*lo = (s->b[i].addr + mask) & ~mask;
+	*hi = (s->b[i].addr + s->b[i].size) & ~mask;
+}
+
+/* Block I leaves the pending set: taken by a sweep, to be visited now. */
+static inline void unpend(struct leak_scan *s, size_t i, size_t *done)
+{
+	s->st[i] &= (uint8_t)~ST_PENDING;
+	if (!--s->npending) {
+		s->plo = LONG_MAX;
+		s->phi = -1;
+	}
+	++*done;
+}
+
+/*
+ * The first pending block from I on, upwards, or downwards when DOWN; -1
+ * if none. Only [plo, phi] is looked at, and what is found empty leaves it:
+ * a sweep that follows a list takes one block at a time, and looks again
+ * from where its batch began each time.
+ */
+static long next_pending(struct leak_scan *s, long i, int down)
+{
+	long from = i;
+
+	/* Eight states a step where none is pending: the array of blocks is not touched. */
+	if (!down) {
+		for (i = i < s->plo ? s->plo : i; i <= s->phi; i++) {
+			while ((i & 7) == 0 && i + 8 <= s->phi && !(load8(s->st + i) & PENDING8))
+				i += 8;
+			if (i <= s->phi && (s->st[i] & ST_PENDING))
+				return i;
+		}
+		if (from <= s->phi)
+			s->phi = from - 1;
+		return -1;
+	}
+	for (i = i > s->phi ? s->phi : i; i >= s->plo; i--) {
+		while (i - 7 >= s->plo && (i & 7) == 7 && !(load8(s->st + i - 7) & PENDING8))
+			i -= 8;
+		if (i >= s->plo && (s->st[i] & ST_PENDING))
+			return i;
+	}
+	if (from >= s->plo)
+		s->plo = from + 1;
+	return -1;
+}
+
+/* What one sweep reads at once: pieces, each a run of blocks [lo_i, hi_i] in address order. */
+struct batch {
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	size_t lo_i[MEMSRC_READV_MAX], hi_i[MEMSRC_READV_MAX];
+	int ok[MEMSRC_READV_MAX];	/* the piece was read */
+	size_t k;
+	uint64_t used;
+};
+
+/*
+ * Take block I (words [LO, HI), at most the buffer) into the batch, going
+ * down or up: it joins the last piece when the gap is under RUN_GAP, else
+ * it starts a piece. 0 when the batch is full.
+ */
+static int batch_take(struct leak_scan *s, struct batch *bt, size_t i, uint64_t lo, uint64_t hi, int down)
+{
+	struct memsrc_piece *p = bt->k ? &bt->pc[bt->k - 1] : NULL;
+
+	if (p && !down && lo - (p->addr + p->len) < RUN_GAP && bt->used + (hi - p->addr - p->len) <= BUF_SIZE) {
+		bt->used += hi - p->addr - p->len;
+		p->len = (size_t)(hi - p->addr);
+		bt->hi_i[bt->k - 1] = i;
+	} else if (p && down && p->addr - hi < RUN_GAP && bt->used + (p->addr - lo) <= BUF_SIZE) {
+		bt->used += p->addr - lo;
+		p->len += (size_t)(p->addr - lo);
+		p->addr = lo;
+		bt->lo_i[bt->k - 1] = i;
+	} else if (bt->k < MEMSRC_READV_MAX && bt->used + (hi - lo) <= BUF_SIZE) {
+		p = &bt->pc[bt->k];
+		p->addr = lo;
+		p->len = (size_t)(hi - lo);
+		bt->lo_i[bt->k] = bt->hi_i[bt->k] = i;
+		bt->used += hi - lo;
+		bt->k++;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Read the batch (one readv, or piece by piece) and visit its blocks in
+ * order. A piece that cannot be read is visited block by block, each read
+ * page by page through the start of the buffer: what the buffer held is
+ * then lost (ok cleared), and batch_again does nothing.
+ */
+static int batch_visit(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, struct batch *bt)
+{
 	struct visit tmp;
-	size_t i = 0, x;
+	uint64_t off = 0;
+	size_t j, x;
+	int lost = 0;
 
-	while (i < s->n && s->npending) {
-		struct memsrc_piece pc[MEMSRC_READV_MAX];
-		size_t first[MEMSRC_READV_MAX], last[MEMSRC_READV_MAX], k = 0, j;
-		uint64_t used = 0;
+	for (j = 0; j < bt->k; j++) {
+		bt->pc[j].buf = s->buf + off;
+		off += bt->pc[j].len;
+		bt->ok[j] = 1;
+	}
+	if (bt->k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, bt->pc, bt->k)) == 0) {
+		for (j = 0; j < bt->k; j++)
+			visit_taken(s, vi, bt->lo_i[j], bt->hi_i[j], bt->pc[j].addr, bt->pc[j].buf);
+		return 0;
+	}
+	for (j = 0; j < bt->k; j++) {
+		if ((s->stats.reads++, m->read(m->arg, bt->pc[j].addr, bt->pc[j].buf, bt->pc[j].len)) == 0) {
+			visit_taken(s, vi, bt->lo_i[j], bt->hi_i[j], bt->pc[j].addr, bt->pc[j].buf);
+			continue;
+		}
+		if (errno != EFAULT)
+			return -1;
+		lost = 1;
+		for (x = bt->lo_i[j]; x <= bt->hi_i[j]; x++) {
+			if (!(s->st[x] & ST_TAKEN))
+				continue;
+			s->st[x] &= (uint8_t)~ST_TAKEN;
+			if (visit_range(s, m, holding(vi, &tmp, x), s->b[x].addr, s->b[x].addr + s->b[x].size) < 0)
+				return -1;
+		}
+	}
+	for (j = 0; lost && j < bt->k; j++)
+		bt->ok[j] = 0;
+	return 0;
+}
 
-		for (; i < s->n; i++) {
-			const struct leak_block *b;
+/*
+ * Blocks the batch made pending inside the pieces it read: visited from
+ * the buffer, no read, in the sweep's direction first (a list followed
+ * that way is done in one round), a few rounds at most (what is left goes
+ * to the next batch).
+ */
+static void batch_again(struct leak_scan *s, const struct visit *vi, struct batch *bt, int down, size_t *done)
+{
+	struct visit tmp;
+	int round, more = 1;
+
+	for (round = 0; more && round < 4; round++, down = !down) {
+		more = 0;
+		for (size_t j = 0; j < bt->k; j++) {
+			size_t a = bt->lo_i[j], z = bt->hi_i[j];
+
+			if (!bt->ok[j] || z - a < 1)
+				continue;
+			for (size_t c = 0; c <= z - a; c++) {
+				size_t x = down ? z - c : a + c;
+				uint64_t lo, hi;
+
+				if (!(s->st[x] & ST_PENDING))
+					continue;
+				unpend(s, x, done);
+				block_words(s, x, &lo, &hi);
+				if (hi > lo) {
+					*vi->counted += hi - lo;
+					visit_words(s, holding(vi, &tmp, x), lo,
+						    (const unsigned char *)bt->pc[j].buf + (lo - bt->pc[j].addr),
+						    (size_t)(hi - lo));
+				}
+				more = 1;
+			}
+		}
+	}
+}
+
+/*
+ * One sweep over the pending blocks, up or down in address order: runs of
+ * pending blocks with less than RUN_GAP between them are read as one piece,
+ * up to MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. Blocks a
+ * batch makes pending inside what it read are visited from the buffer; the
+ * sweep then goes on from where the batch began, so that it also takes
+ * what the batch made pending among and ahead of its blocks. A block made
+ * pending behind waits for the next sweep, which goes the other way: a
+ * list linked backwards in memory is followed by one sweep down, a list
+ * linked forwards by one sweep up.
+ */
+static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, int down, size_t *done)
+{
+	struct visit tmp;
+	long start = down ? (long)s->n - 1 : 0;
+
+	while (s->npending && (start = next_pending(s, start, down)) >= 0) {
+		struct batch bt;
+		long x;
+
+		bt.k = 0;
+		bt.used = 0;
+		for (x = start; x >= 0; x = next_pending(s, down ? x - 1 : x + 1, down)) {
 			uint64_t lo, hi;
 
-			/* Eight states a step where none is pending: the array of blocks is not touched. */
-			while ((i & 7) == 0 && i + 8 <= s->n && !(load8(s->st + i) & PENDING8))
-				i += 8;
-			if (i >= s->n)
-				break;
-			if (!(s->st[i] & ST_PENDING))
-				continue;
-			/* The sweep walks the block array forwards: read ahead. */
-			__builtin_prefetch(&s->b[i + 16 < s->n ? i + 16 : i]);
-			b = &s->b[i];
-			lo = (b->addr + mask) & ~mask;
-			hi = (b->addr + b->size) & ~mask;
-			++*done;
+			block_words(s, (size_t)x, &lo, &hi);
 			if (hi <= lo) {
-				s->st[i] &= (uint8_t)~ST_PENDING;
-				s->npending--;
-				continue;
-			}
-			if (hi - lo > BUF_SIZE) {
-				if (k) {
-					--*done;
+				unpend(s, (size_t)x, done);
+			} else if (hi - lo > BUF_SIZE) {
+				if (bt.k)
 					break;
-				}
-				s->st[i] &= (uint8_t)~ST_PENDING;
-				s->npending--;
-				if (visit_range(s, m, holding(vi, &tmp, i), lo, hi) < 0)
+				unpend(s, (size_t)x, done);
+				if (visit_range(s, m, holding(vi, &tmp, (size_t)x), lo, hi) < 0)
 					return -1;
-				continue;
-			}
-			if (k && lo - (pc[k - 1].addr + pc[k - 1].len) < RUN_GAP &&
-			    used + (hi - pc[k - 1].addr - pc[k - 1].len) <= BUF_SIZE) {
-				used += hi - pc[k - 1].addr - pc[k - 1].len;
-				pc[k - 1].len = (size_t)(hi - pc[k - 1].addr);
-				last[k - 1] = i;
-			} else if (k < MEMSRC_READV_MAX && used + (hi - lo) <= BUF_SIZE) {
-				pc[k].addr = lo;
-				pc[k].buf = s->buf + used;
-				pc[k].len = (size_t)(hi - lo);
-				first[k] = last[k] = i;
-				used += hi - lo;
-				k++;
+			} else if (batch_take(s, &bt, (size_t)x, lo, hi, down)) {
+				s->st[x] |= ST_TAKEN;
+				unpend(s, (size_t)x, done);
 			} else {
-				--*done;
 				break;
 			}
-			s->st[i] = (uint8_t)((s->st[i] & ~ST_PENDING) | ST_TAKEN);
-			s->npending--;
 		}
-		if (!k)
+		if (!bt.k)
 			continue;
-		if (k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, pc, k)) == 0) {
-			for (j = 0; j < k; j++)
-				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
-			continue;
-		}
-		/* One by one; a piece that fails, block by block (which reuses the buffer from its start). */
-		for (j = 0; j < k; j++) {
-			if ((s->stats.reads++, m->read(m->arg, pc[j].addr, pc[j].buf, pc[j].len)) == 0) {
-				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
-				continue;
-			}
-			if (errno != EFAULT)
-				return -1;
-			for (x = first[j]; x <= last[j]; x++) {
-				const struct leak_block *b = &s->b[x];
-
-				if (!(s->st[x] & ST_TAKEN))
-					continue;
-				s->st[x] &= (uint8_t)~ST_TAKEN;
-				if (visit_range(s, m, holding(vi, &tmp, x), b->addr, b->addr + b->size) < 0)
-					return -1;
-			}
-		}
-		/* Blocks made pending just behind the last one taken are still ahead. */
-		i = last[k - 1] + 1;
+		if (batch_visit(s, m, vi, &bt) < 0)
+			return -1;
+		batch_again(s, vi, &bt, down, done);
 	}
 	return 0;
 }
@@ -800,7 +938,7 @@ static int settle(struct leak_scan *s, const struct memsrc *m, const struct visi
 
 	for (n = 0; s->npending && (n < MIN_SWEEPS || done >= s->n / SWEEP_YIELD); n++) {
 		done = 0;
-		if (sweep(s, m, vi, &done) < 0)
+		if (sweep(s, m, vi, !(n & 1), &done) < 0)
 			return -1;
 	}
 	if (!s->npending)
@@ -843,6 +981,8 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 		s->lo = blocks[0].addr;
 		s->hi = block_end(&blocks[n - 1]);
 	}
+	s->plo = LONG_MAX;
+	s->phi = -1;
 	s->st = calloc(n ? n : 1, 1);
 	s->cap_stack = n < STACK_FIRST ? (n ? n : 1) : STACK_FIRST;
 	s->stack = malloc(s->cap_stack * sizeof(*s->stack));
@@ -1027,8 +1167,10 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 	for (i = 0; i < s->n; i++)
 		s->st[i] |= ST_PENDING;
 	s->npending = s->n;
+	s->plo = 0;
+	s->phi = (long)s->n - 1;
 	while (s->npending)
-		if (sweep(s, m, &vi, &done) < 0)
+		if (sweep(s, m, &vi, 0, &done) < 0)
 			goto out;
 	rc = 0;
 out:
