@@ -50,6 +50,13 @@ struct walker {
 	size_t errlen;
 	struct addrset freed;	/* fastbin and tcache members */
 	struct addrset tstructs;	/* the tcache structs */
+	/* The maps chunks() made of each heap walked, for report(). */
+	struct heapbits {
+		uint64_t first;		/* bit 0 */
+		size_t nbits;
+		uint64_t *start, *used;	/* one allocation */
+	} *hb;
+	size_t nhb;
 	/* Heaps already walked, to leave them out of the mmapped-chunk scan. */
 	struct glibcheap_range *heaps;
 	size_t nheaps;
@@ -287,24 +294,68 @@ static int tcache_struct(struct walker *k, uint64_t c, uint64_t sz, int first)
 	return 0;
 }
 
+/* A bit of a heap's map (heapbits): word I / 64, bit I % 64. */
+static inline void bit_set(uint64_t *v, size_t i)
+{
+	v[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+/* The first set bit of V at or after I, below N (N if none). */
+static size_t bit_next(const uint64_t *v, size_t i, size_t n)
+{
+	uint64_t w;
+
+	if (i >= n)
+		return n;
+	w = v[i / 64] & (~UINT64_C(0) << (i % 64));
+	for (i -= i % 64; !w; w = v[i / 64]) {
+		i += 64;
+		if (i >= n)
+			return n;
+	}
+	i += (size_t)__builtin_ctzll(w);
+	return i < n ? i : n;
+}
+
 /*
  * The chunks of one heap from FIRST up to TOP (the arena's top chunk, when
  * it is in this heap) or to the fencepost ending an older heap, all below
- * LIMIT. ARENA_START: FIRST is the first chunk of its arena (where a
- * thread's first malloc put its tcache struct). Two passes: the first finds the tcache structs (their lists make
- * later chunks free), the second reports.
+ * LIMIT, read once. ARENA_START: FIRST is the first chunk of its arena
+ * (where a thread's first malloc put its tcache struct). The tcache structs
+ * are found on the way (their lists make chunks free, before or after them
+ * in any heap); what is in use is kept in two bitmaps of the heap, one bit
+ * per MALLOC_ALIGNMENT, for report() once every heap was walked: where a
+ * chunk begins (and the walk ended), and which chunks are in use as far as
+ * the next chunk's PREV_INUSE and the tcache key say. The heap is read
+ * once, not once to find the structs and again to report.
  */
-static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t top, uint64_t limit, int pass)
+static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t top, uint64_t limit)
 {
 	const struct glibcheap_layout *l = k->l;
+	struct heapbits *hb;
 	uint64_t c = first;
+	size_t words;
 
+	hb = realloc(k->hb, (k->nhb + 1) * sizeof(*hb));
+	if (!hb)
+		return fail(k, "out of memory");
+	k->hb = hb;
+	hb = &k->hb[k->nhb];
+	hb->first = first;
+	hb->nbits = limit > first ? (size_t)((limit - first) / l->align) + 1 : 1;
+	words = (hb->nbits + 63) / 64;
+	hb->start = calloc(2 * words, sizeof(uint64_t));
+	if (!hb->start)
+		return fail(k, "out of memory for the map of a heap of 0x%" PRIx64 " bytes", limit - first);
+	hb->used = hb->start + words;
+	k->nhb++;
 	k->win_lo = k->win_hi = 0;
 	while (c != top) {
-		uint64_t size, sz, next, nsize;
+		uint64_t size, sz, next, nsize, key;
 
 		if (c + 2 * l->w > limit || wword(k, c + l->w, limit, &size) < 0)
 			return fail(k, "chunk at 0x%" PRIx64 " cannot be read (heap ends at 0x%" PRIx64 ")", c, limit);
+		bit_set(hb->start, (size_t)((c - first) / l->align));
 		sz = size & ~(uint64_t)GLIBCHEAP_FLAGS;
 		if (sz == 0 && top == 0)
 			return 0;	/* the end of an older heap */
@@ -319,31 +370,45 @@ static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t to
 			return 0;
 		if (sz < l->minsize)
 			return fail(k, "chunk at 0x%" PRIx64 " is smaller than a chunk can be (0x%" PRIx64 ")", c, sz);
-		if (pass == 0) {
-			if ((nsize & GLIBCHEAP_PREV_INUSE) && tcache_struct(k, c, sz, arena_start && c == first) < 0)
-				return -1;
-		} else if (!(nsize & GLIBCHEAP_PREV_INUSE) || set_has(&k->freed, c)) {
+		if (!(nsize & GLIBCHEAP_PREV_INUSE)) {
+			k->w->n_free++;
+		} else if (tcache_struct(k, c, sz, arena_start && c == first) < 0) {
+			return -1;
+		} else if (k->info->tcache_key && k->m->ptr_size == 8 && wword(k, c + 3 * l->w, limit, &key) == 0 &&
+			   key == k->info->tcache_key) {
+			/* A tcache member of a list not walked (its struct not recognised). */
 			k->w->n_free++;
 		} else {
-			uint64_t key;
-
-			if (k->info->tcache_key && k->m->ptr_size == 8 &&
-			    wword(k, c + 3 * l->w, limit, &key) == 0 && key == k->info->tcache_key) {
-				/* A tcache member of a list not walked (its struct not recognised). */
-				k->w->n_free++;
-			} else {
-				struct glibcheap_chunk ch = {
-					.mem = c + 2 * l->w,
-					.usable = sz - l->w,
-					.internal = set_has(&k->tstructs, c),
-				};
-
-				k->w->n_used++;
-				if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
-					return 1;
-			}
+			bit_set(hb->used, (size_t)((c - first) / l->align));
 		}
 		c = next;
+	}
+	bit_set(hb->start, (size_t)((c - first) / l->align));
+	return 0;
+}
+
+/*
+ * The chunks in use of a heap chunks() walked, in address order, now that
+ * every tcache list is known: those on none is reported. 1 when the
+ * caller's callback stopped the walk.
+ */
+static int report(struct walker *k, const struct heapbits *hb)
+{
+	const struct glibcheap_layout *l = k->l;
+
+	for (size_t i = bit_next(hb->used, 0, hb->nbits); i < hb->nbits; i = bit_next(hb->used, i + 1, hb->nbits)) {
+		uint64_t c = hb->first + (uint64_t)i * l->align;
+		uint64_t sz = (uint64_t)(bit_next(hb->start, i + 1, hb->nbits) - i) * l->align;
+		struct glibcheap_chunk ch = { .mem = c + 2 * l->w, .usable = sz - l->w };
+
+		if (set_has(&k->freed, c)) {
+			k->w->n_free++;
+			continue;
+		}
+		ch.internal = set_has(&k->tstructs, c);
+		k->w->n_used++;
+		if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
+			return 1;
 	}
 	return 0;
 }
@@ -637,24 +702,19 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 	} while (arena != info->main_arena);
 	w->n_arenas = nar;
 
-	for (int pass = 0; pass < 2; pass++) {
-		if (mend) {
-			r = chunks(k, mfirst, 1, mtop, mend, pass);
-			if (r < 0)
-				goto out;
-			if (r > 0)
-				goto done;
-		}
-		for (size_t a = 0; a < nar; a++)
-			for (size_t i = 0; i < ar[a].nh; i++) {
-				const struct heap *h = &ar[a].hs[i];
+	if (mend && chunks(k, mfirst, 1, mtop, mend) < 0)
+		goto out;
+	for (size_t a = 0; a < nar; a++)
+		for (size_t i = 0; i < ar[a].nh; i++) {
+			const struct heap *h = &ar[a].hs[i];
 
-				r = chunks(k, h->first, h->arena_start, h->top, h->h + h->size, pass);
-				if (r < 0)
-					goto out;
-				if (r > 0)
-					goto done;
-			}
+			if (chunks(k, h->first, h->arena_start, h->top, h->h + h->size) < 0)
+				goto out;
+		}
+	for (size_t i = 0; i < k->nhb; i++) {
+		r = report(k, &k->hb[i]);
+		if (r > 0)
+			goto done;
 	}
 	if (mmapped(k) < 0)
 		goto out;
@@ -668,6 +728,9 @@ out:
 	free(k->freed.a);
 	free(k->tstructs.a);
 	free(k->heaps);
+	for (size_t i = 0; i < k->nhb; i++)
+		free(k->hb[i].start);
+	free(k->hb);
 	free(k);
 	return ret;
 }
