@@ -104,6 +104,25 @@ struct visit {
 	uint64_t *skipped;	/* where the bytes not readable are counted */
 };
 
+/* What one sweep reads at once: pieces, each a run of blocks [lo_i, hi_i] in address order. */
+struct batch {
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	size_t lo_i[MEMSRC_READV_MAX], hi_i[MEMSRC_READV_MAX];
+	int ok[MEMSRC_READV_MAX];	/* the piece was read */
+	size_t k;
+	uint64_t used;
+};
+
+#define PENDING8 (UINT64_C(0x0101010101010101) * ST_PENDING)
+
+static inline uint64_t load8(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 struct leak_scan {
 	struct leak_block *b;
 	size_t n;
@@ -122,7 +141,7 @@ struct leak_scan {
 	unsigned shift;		/* log2 of the index's slot */
 	unsigned char *buf;	/* BUF_SIZE */
 	unsigned char *wbuf;	/* BUF_SIZE: the cliques' read-ahead window */
-	uint64_t wlo, whi;	/* what wbuf holds */
+	struct batch win;	/* what wbuf holds */
 	struct root_range *ranges;	/* kept for who_points */
 	size_t nranges, cap_ranges;
 	uint64_t *words;	/* root words, kept for who_points */
@@ -586,57 +605,140 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 	return 0;
 }
 
+/* Block I's words: [*LO, *HI), aligned inward (empty when HI <= LO). */
+static inline void block_words(const struct leak_scan *s, size_t i, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t mask = s->ptr_size - 1;
+
+	*lo = (s->b[i].addr + mask) & ~mask;
+	*hi = (s->b[i].addr + s->b[i].size) & ~mask;
+}
+
+
 /*
- * Block I for a clique, through a window read ahead from a leader over the
- * unreached blocks that follow it (each less than RUN_GAP past the window's
- * end): the leaders come in address order and most lost blocks are small,
- * so one read serves many (a live process: a system call each otherwise).
+ * Take block I (words [LO, HI), at most the buffer) into the batch, going
+ * down or up: it joins the last piece when the gap is under RUN_GAP, else
+ * it starts a piece. 0 when the batch is full.
+ */
+static int batch_take(struct leak_scan *s, struct batch *bt, size_t i, uint64_t lo, uint64_t hi, int down)
+{
+	struct memsrc_piece *p = bt->k ? &bt->pc[bt->k - 1] : NULL;
+
+	if (p && !down && lo - (p->addr + p->len) < RUN_GAP && bt->used + (hi - p->addr - p->len) <= BUF_SIZE) {
+		bt->used += hi - p->addr - p->len;
+		p->len = (size_t)(hi - p->addr);
+		bt->hi_i[bt->k - 1] = i;
+	} else if (p && down && p->addr - hi < RUN_GAP && bt->used + (p->addr - lo) <= BUF_SIZE) {
+		bt->used += p->addr - lo;
+		p->len += (size_t)(p->addr - lo);
+		p->addr = lo;
+		bt->lo_i[bt->k - 1] = i;
+	} else if (bt->k < MEMSRC_READV_MAX && bt->used + (hi - lo) <= BUF_SIZE) {
+		p = &bt->pc[bt->k];
+		p->addr = lo;
+		p->len = (size_t)(hi - lo);
+		bt->lo_i[bt->k] = bt->hi_i[bt->k] = i;
+		bt->used += hi - lo;
+		bt->k++;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Read the batch's pieces into BUF, in one readv or one by one; a piece
+ * that cannot be read (EFAULT) has ok cleared. -1 on other errors.
+ */
+static int batch_read(struct leak_scan *s, const struct memsrc *m, struct batch *bt, unsigned char *buf)
+{
+	uint64_t off = 0;
+	size_t j;
+
+	for (j = 0; j < bt->k; j++) {
+		bt->pc[j].buf = buf + off;
+		off += bt->pc[j].len;
+		bt->ok[j] = 1;
+	}
+	if (bt->k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, bt->pc, bt->k)) == 0)
+		return 0;
+	for (j = 0; j < bt->k; j++) {
+		if ((s->stats.reads++, m->read(m->arg, bt->pc[j].addr, bt->pc[j].buf, bt->pc[j].len)) == 0)
+			continue;
+		if (errno != EFAULT)
+			return -1;
+		bt->ok[j] = 0;
+	}
+	return 0;
+}
+
+#define UNREACHED8(v) ((((v) | ((v) >> 1)) & UINT64_C(0x0101010101010101)) != UINT64_C(0x0101010101010101))
+
+/*
+ * Block I for a clique, through a window read ahead from a leader: the
+ * unreached blocks from it on, in runs less than RUN_GAP apart, up to
+ * MEMSRC_READV_MAX pieces of the buffer's worth in one readv. The leaders
+ * come in address order and most lost blocks are small, so one read serves
+ * many (a live process: a system call each otherwise).
  */
 static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t i)
 {
-	uint64_t mask = s->ptr_size - 1;
-	const struct leak_block *b = s->b;
-	uint64_t lo = (b[i].addr + mask) & ~mask, hi = (b[i].addr + b[i].size) & ~mask, e = hi;
-	size_t j;
+	struct batch *w = &s->win;
+	uint64_t lo, hi;
+	size_t a = 0, z, x;
 
+	block_words(s, i, &lo, &hi);
 	if (hi <= lo)
 		return 0;
 	if (hi - lo > BUF_SIZE)
 		return visit_range(s, m, vi, lo, hi);
-	if ((lo < s->wlo || hi > s->whi) && i != vi->leader) {
-		/* Inside a clique blocks come in any order: no read-ahead. */
-		if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
-			*vi->counted += hi - lo;
-			visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
-			return 0;
-		}
-		if (errno != EFAULT)
-			return -1;
-		return visit_range(s, m, vi, lo, hi);
-	}
-	if (lo < s->wlo || hi > s->whi) {
-		for (j = i + 1; j < s->n && b[j].addr - e < RUN_GAP; j++) {
-			uint64_t jhi = (b[j].addr + b[j].size) & ~mask;
+	/* The piece holding block I: the last that starts at or below it. */
+	for (z = w->k; a < z;) {
+		size_t mid = a + (z - a) / 2;
 
-			if ((s->st[j] & ST_MASK) != ST_UNREACHED)
-				continue;
-			if (jhi - lo > BUF_SIZE)
-				break;
-			if (jhi > e)
-				e = jhi;
-		}
-		s->whi = 0;
-		s->stats.reads++;
-		if (m->read(m->arg, lo, s->wbuf, (size_t)(e - lo)) < 0) {
+		if (w->lo_i[mid] <= i)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	if (!(a && i <= w->hi_i[a - 1] && w->ok[a - 1])) {
+		if (i != vi->leader) {
+			/* Inside a clique blocks come in any order: no read-ahead. */
+			if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
+				*vi->counted += hi - lo;
+				visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
+				return 0;
+			}
 			if (errno != EFAULT)
 				return -1;
 			return visit_range(s, m, vi, lo, hi);
 		}
-		s->wlo = lo;
-		s->whi = e;
+		w->k = 0;
+		w->used = 0;
+		for (x = i; x < s->n; x++) {
+			uint64_t xlo, xhi;
+
+			/* Eight a step where none is unreached. */
+			while ((x & 7) == 0 && x + 8 <= s->n && !UNREACHED8(load8(s->st + x)))
+				x += 8;
+			if (x >= s->n)
+				break;
+			if ((s->st[x] & ST_MASK) != ST_UNREACHED)
+				continue;
+			block_words(s, x, &xlo, &xhi);
+			if (xhi <= xlo)
+				continue;
+			if (xhi - xlo > BUF_SIZE || !batch_take(s, w, x, xlo, xhi, 0))
+				break;
+		}
+		if (batch_read(s, m, w, s->wbuf) < 0)
+			return -1;
+		a = 1;
+		if (!w->ok[0])
+			return visit_range(s, m, vi, lo, hi);
 	}
 	*vi->counted += hi - lo;
-	visit_words(s, vi, lo, s->wbuf + (lo - s->wlo), (size_t)(hi - lo));
+	visit_words(s, vi, lo, (const unsigned char *)w->pc[a - 1].buf + (lo - w->pc[a - 1].addr), (size_t)(hi - lo));
 	return 0;
 }
 
@@ -687,24 +789,6 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
 	}
 }
 
-#define PENDING8 (UINT64_C(0x0101010101010101) * ST_PENDING)
-
-static inline uint64_t load8(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* Block I's words: [*LO, *HI), aligned inward (empty when HI <= LO). */
-static inline void block_words(const struct leak_scan *s, size_t i, uint64_t *lo, uint64_t *hi)
-{
-	uint64_t mask = s->ptr_size - 1;
-
-	*lo = (s->b[i].addr + mask) & ~mask;
-	*hi = (s->b[i].addr + s->b[i].size) & ~mask;
-}
 
 /* Block I leaves the pending set: taken by a sweep, to be visited now. */
 static inline void unpend(struct leak_scan *s, size_t i, size_t *done)
@@ -748,46 +832,6 @@ static long next_pending(struct leak_scan *s, long i, int down)
 	if (from >= s->plo)
 		s->plo = from + 1;
 	return -1;
-}
-
-/* What one sweep reads at once: pieces, each a run of blocks [lo_i, hi_i] in address order. */
-struct batch {
-	struct memsrc_piece pc[MEMSRC_READV_MAX];
-	size_t lo_i[MEMSRC_READV_MAX], hi_i[MEMSRC_READV_MAX];
-	int ok[MEMSRC_READV_MAX];	/* the piece was read */
-	size_t k;
-	uint64_t used;
-};
-
-/*
- * Take block I (words [LO, HI), at most the buffer) into the batch, going
- * down or up: it joins the last piece when the gap is under RUN_GAP, else
- * it starts a piece. 0 when the batch is full.
- */
-static int batch_take(struct leak_scan *s, struct batch *bt, size_t i, uint64_t lo, uint64_t hi, int down)
-{
-	struct memsrc_piece *p = bt->k ? &bt->pc[bt->k - 1] : NULL;
-
-	if (p && !down && lo - (p->addr + p->len) < RUN_GAP && bt->used + (hi - p->addr - p->len) <= BUF_SIZE) {
-		bt->used += hi - p->addr - p->len;
-		p->len = (size_t)(hi - p->addr);
-		bt->hi_i[bt->k - 1] = i;
-	} else if (p && down && p->addr - hi < RUN_GAP && bt->used + (p->addr - lo) <= BUF_SIZE) {
-		bt->used += p->addr - lo;
-		p->len += (size_t)(p->addr - lo);
-		p->addr = lo;
-		bt->lo_i[bt->k - 1] = i;
-	} else if (bt->k < MEMSRC_READV_MAX && bt->used + (hi - lo) <= BUF_SIZE) {
-		p = &bt->pc[bt->k];
-		p->addr = lo;
-		p->len = (size_t)(hi - lo);
-		bt->lo_i[bt->k] = bt->hi_i[bt->k] = i;
-		bt->used += hi - lo;
-		bt->k++;
-	} else {
-		return 0;
-	}
-	return 1;
 }
 
 /*
@@ -1179,4 +1223,240 @@ out:
 	s->npending = 0;
 	s->stats.reads = reads;
 	return rc;
+}
+
+/* ---------------------------------------------------------------- the caller's array */
+
+/* Runs at least this long are kept as they come; shorter ones are sorted together. */
+#define SORT_RUN_MIN 64
+#define SORT_SMALL 16
+
+/*
+ * X goes before Y: a lower address; at one address, a block with a context
+ * first, then by context, size, internal (a total order: the result is the
+ * same whatever order the blocks came in).
+ */
+static inline int blk_before(const struct leak_block *x, const struct leak_block *y)
+{
+	if (x->addr != y->addr)
+		return x->addr < y->addr;
+	if (!x->ctx != !y->ctx)
+		return x->ctx != 0;
+	if (x->ctx != y->ctx)
+		return x->ctx < y->ctx;
+	if (x->size != y->size)
+		return x->size < y->size;
+	return x->internal < y->internal;
+}
+
+static inline void blk_swap(struct leak_block *x, struct leak_block *y)
+{
+	struct leak_block t = *x;
+
+	*x = *y;
+	*y = t;
+}
+
+static void blk_insertion(struct leak_block *b, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct leak_block t = b[i];
+		size_t j = i;
+
+		for (; j && blk_before(&t, &b[j - 1]); j--)
+			b[j] = b[j - 1];
+		b[j] = t;
+	}
+}
+
+static void blk_sift(struct leak_block *b, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && blk_before(&b[c], &b[c + 1]))
+			c++;
+		if (!blk_before(&b[i], &b[c]))
+			return;
+		blk_swap(&b[i], &b[c]);
+		i = c;
+	}
+}
+
+static void blk_heapsort(struct leak_block *b, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		blk_sift(b, i, n);
+	for (size_t i = n; i-- > 1;) {
+		blk_swap(&b[0], &b[i]);
+		blk_sift(b, 0, i);
+	}
+}
+
+/*
+ * Introsort in place: quicksort on a median of three, heapsort past DEPTH
+ * levels, insertion sort for the small ends. The comparison inlined and no
+ * memory: glibc's qsort took 240 ms (and a copy of the array) for the 1.5 M
+ * blocks of a heap walk and a table.
+ */
+static void blk_introsort(struct leak_block *b, size_t n, unsigned depth)
+{
+	while (n > SORT_SMALL) {
+		size_t m = n / 2, i = 0, j = n - 1;
+		struct leak_block p;
+
+		if (!depth--) {
+			blk_heapsort(b, n);
+			return;
+		}
+		if (blk_before(&b[m], &b[0]))
+			blk_swap(&b[m], &b[0]);
+		if (blk_before(&b[n - 1], &b[m])) {
+			blk_swap(&b[n - 1], &b[m]);
+			if (blk_before(&b[m], &b[0]))
+				blk_swap(&b[m], &b[0]);
+		}
+		p = b[m];
+		for (;;) {
+			while (blk_before(&b[i], &p))
+				i++;
+			while (blk_before(&p, &b[j]))
+				j--;
+			if (i >= j)
+				break;
+			blk_swap(&b[i++], &b[j--]);
+		}
+		/* [0, j] before or as p, [j + 1, n) as or after: the smaller side recursively. */
+		if (j + 1 < n - j - 1) {
+			blk_introsort(b, j + 1, depth);
+			b += j + 1;
+			n -= j + 1;
+		} else {
+			blk_introsort(b + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	blk_insertion(b, n);
+}
+
+/* Merge the sorted [B, B + A) and [B + A, B + A + C), stably, through TMP (min(A, C) blocks). */
+static void blk_merge(struct leak_block *b, size_t a, size_t c, struct leak_block *tmp)
+{
+	size_t i, j, k;
+
+	if (a <= c) {
+		memcpy(tmp, b, a * sizeof(*b));
+		for (i = 0, j = a, k = 0; i < a && j < a + c;)
+			b[k++] = blk_before(&b[j], &tmp[i]) ? b[j++] : tmp[i++];
+		while (i < a)
+			b[k++] = tmp[i++];
+		return;
+	}
+	memcpy(tmp, b + a, c * sizeof(*b));
+	for (i = a, j = c, k = a + c; i && j;)
+		b[--k] = blk_before(&tmp[j - 1], &b[i - 1]) ? b[--i] : tmp[--j];
+	while (j)
+		b[--k] = tmp[--j];
+}
+
+/* The end of the ascending run that starts at I. */
+static size_t run_end(const struct leak_block *b, size_t n, size_t i)
+{
+	for (i++; i < n && !blk_before(&b[i], &b[i - 1]); i++)
+		;
+	return i;
+}
+
+/*
+ * Sorted segments: the long runs as they are, each stretch of short ones
+ * sorted in place; then merged pairwise, smaller side copied out. -1 (the
+ * array unchanged in content) without memory.
+ */
+static int blk_sort_runs(struct leak_block *b, size_t n)
+{
+	size_t *seg = NULL, nseg = 0, cap = 0, i = 0, tcap = 0;
+	struct leak_block *tmp = NULL;
+	unsigned depth = 0;
+	int ret = -1;
+
+	for (size_t x = n; x; x >>= 1)
+		depth += 2;
+	while (i < n) {
+		size_t j = run_end(b, n, i), k = j;
+
+		if (j - i < SORT_RUN_MIN) {
+			while (k < n) {
+				size_t r = run_end(b, n, k);
+
+				if (r - k >= SORT_RUN_MIN)
+					break;
+				k = r;
+			}
+			blk_introsort(b + i, k - i, depth);
+		}
+		if (nseg + 2 > cap) {
+			size_t *ns = realloc(seg, (cap = cap ? 2 * cap : 64) * sizeof(*seg));
+
+			if (!ns)
+				goto out;
+			seg = ns;
+		}
+		seg[nseg++] = i;
+		i = k;
+	}
+	seg[nseg] = n;
+	/* Pairwise, bottom up: segment s is [seg[s], seg[s + 1]). */
+	while (nseg > 1) {
+		size_t out = 0;
+
+		for (size_t s = 0; s < nseg; s += 2) {
+			if (s + 1 < nseg) {
+				size_t a = seg[s + 1] - seg[s], c = seg[s + 2] - seg[s + 1], t = a < c ? a : c;
+
+				if (blk_before(&b[seg[s + 1]], &b[seg[s + 1] - 1])) {
+					if (t > tcap) {
+						free(tmp);
+						tmp = malloc(t * sizeof(*tmp));
+						if (!tmp)
+							goto out;
+						tcap = t;
+					}
+					blk_merge(b + seg[s], a, c, tmp);
+				}
+			}
+			seg[out++] = seg[s];
+		}
+		seg[out] = n;
+		nseg = out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	free(seg);
+	return ret;
+}
+
+size_t leak_blocks_sort(struct leak_block *b, size_t n)
+{
+	size_t i, k = 0;
+
+	if (blk_sort_runs(b, n) < 0) {
+		unsigned depth = 0;
+
+		for (size_t x = n; x; x >>= 1)
+			depth += 2;
+		blk_introsort(b, n, depth);
+	}
+	for (i = 0; i < n; i++) {
+		if (k && b[i].addr < block_end(&b[k - 1])) {
+			/* Overlap: the one with a context (recorded) stays, else the first. */
+			if (!b[k - 1].ctx && b[i].ctx)
+				b[k - 1] = b[i];
+			continue;
+		}
+		b[k++] = b[i];
+	}
+	return k;
 }

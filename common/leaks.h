@@ -61,6 +61,18 @@ struct leak_block {
 struct leak_scan;
 
 /*
+ * Sort the N blocks at B by address for leak_scan_new and drop overlaps:
+ * of two blocks that overlap (a block the heap walk and the agent's table
+ * both give), the one with a context stays, else the lower (at one
+ * address: the one with a context, then the lower context, size,
+ * internal). Returns how many are left, in place. Fast where most blocks come in ascending runs (a heap
+ * walk's chunks): the rest is sorted in place and the runs merged, with at
+ * most as many blocks of scratch as the smaller side of a merge (in place
+ * and slower without that memory). Never fails.
+ */
+size_t leak_blocks_sort(struct leak_block *b, size_t n);
+
+/*
  * A scan over the N blocks at BLOCKS (owned by the caller, kept until
  * leak_scan_free; the scan writes verdict and indirect). They must be
  * sorted by addr and must not overlap: NULL with errno EINVAL otherwise
