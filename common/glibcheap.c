@@ -509,9 +509,31 @@ static int add_heap(struct walker *k, uint64_t lo, uint64_t hi)
 }
 
 /*
+ * The headers of the pages at P[0..N) into HDR (16 bytes each), in one
+ * readv when the memsrc has it; OK[i] cleared for a page that cannot be
+ * read.
+ */
+static void page_headers(struct walker *k, const uint64_t *p, size_t n, unsigned char (*hdr)[16], int *ok)
+{
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		pc[i] = (struct memsrc_piece){ .addr = p[i], .buf = hdr[i], .len = 2 * k->l->w };
+		ok[i] = 1;
+	}
+	if (n > 1 && k->m->readv && k->m->readv(k->m->arg, pc, n) == 0)
+		return;
+	for (i = 0; i < n; i++)
+		ok[i] = k->m->read(k->m->arg, p[i], hdr[i], 2 * k->l->w) == 0;
+}
+
+/*
  * mmapped chunks: prev_size 0, size a multiple of the page with only
  * GLIBCHEAP_IS_MMAPPED set, the whole chunk inside the mapping. Page by page, since
- * neighbouring anonymous mappings merge into one line of maps.
+ * neighbouring anonymous mappings merge into one line of maps; the pages'
+ * headers MEMSRC_READV_MAX at a time (a thread's 8 MiB stack is 2048
+ * pages: a system call each otherwise).
  */
 static int mmapped(struct walker *k)
 {
@@ -519,31 +541,44 @@ static int mmapped(struct walker *k)
 
 	for (size_t i = 0; i < k->nmaps; i++) {
 		const struct glibcheap_map *mp = &k->maps[i];
+		uint64_t p = mp->lo;
 
 		if (!mp->anon_rw)
 			continue;
-		for (uint64_t p = mp->lo; p + 2 * l->w <= mp->hi; p += MMAP_STEP) {
-			unsigned char hdr[16];
-			uint64_t prev, size, sz;
+		while (p + 2 * l->w <= mp->hi) {
+			uint64_t at[MEMSRC_READV_MAX];
+			unsigned char hdr[MEMSRC_READV_MAX][16];
+			int ok[MEMSRC_READV_MAX];
+			size_t n = 0, j;
 
-			if (in_heaps(k, p, p + MMAP_STEP) || k->m->read(k->m->arg, p, hdr, 2 * l->w) < 0)
-				continue;
-			prev = memsrc_word(k->m, hdr);
-			size = memsrc_word(k->m, hdr + l->w);
-			sz = size & ~(uint64_t)GLIBCHEAP_FLAGS;
-			if (prev || (size & GLIBCHEAP_FLAGS) != GLIBCHEAP_IS_MMAPPED || sz < MMAP_STEP || sz % MMAP_STEP ||
-			    sz > mp->hi - p)
-				continue;
-			{
-				struct glibcheap_chunk ch = { .mem = p + 2 * l->w, .usable = sz - 2 * l->w };
+			for (; n < MEMSRC_READV_MAX && p + 2 * l->w <= mp->hi; p += MMAP_STEP)
+				if (!in_heaps(k, p, p + MMAP_STEP))
+					at[n++] = p;
+			page_headers(k, at, n, hdr, ok);
+			for (j = 0; j < n; j++) {
+				uint64_t prev, size, sz;
 
-				k->w->n_mmapped++;
-				k->w->n_used++;
-				owned(k, p, p + sz);
-				if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
-					return 1;
+				if (!ok[j])
+					continue;
+				prev = memsrc_word(k->m, hdr[j]);
+				size = memsrc_word(k->m, hdr[j] + l->w);
+				sz = size & ~(uint64_t)GLIBCHEAP_FLAGS;
+				if (prev || (size & GLIBCHEAP_FLAGS) != GLIBCHEAP_IS_MMAPPED || sz < MMAP_STEP ||
+				    sz % MMAP_STEP || sz > mp->hi - at[j])
+					continue;
+				{
+					struct glibcheap_chunk ch = { .mem = at[j] + 2 * l->w, .usable = sz - 2 * l->w };
+
+					k->w->n_mmapped++;
+					k->w->n_used++;
+					owned(k, at[j], at[j] + sz);
+					if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
+						return 1;
+				}
+				/* The chunk's own pages are not headers: on after it. */
+				p = at[j] + sz;
+				break;
 			}
-			p += sz - MMAP_STEP;
 		}
 	}
 	return 0;
