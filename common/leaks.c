@@ -1007,12 +1007,15 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 
 	if ((ptr_size != 4 && ptr_size != 8) || n >= UINT32_MAX)
 		goto out_inval;
+	/* One pass over the array (a million blocks are 32 MB): checked and reset. */
 	for (i = 0; i < n; i++) {
 		/* A block may not wrap past the top of the address space. */
 		if (blocks[i].size > UINT64_MAX - blocks[i].addr)
 			goto out_inval;
 		if (i && blocks[i].addr < block_end(&blocks[i - 1]))
 			goto out_inval;
+		blocks[i].indirect = 0;
+		blocks[i].verdict = LEAK_DEFINITE;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -1037,10 +1040,6 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 	mem_add(s, (n ? n : 1) + s->cap_stack * sizeof(*s->stack) + 2 * BUF_SIZE);
 	if (n && build_index(s) < 0)
 		goto out_free;
-	for (i = 0; i < n; i++) {
-		blocks[i].indirect = 0;
-		blocks[i].verdict = LEAK_DEFINITE;
-	}
 	return s;
 
 out_free:
