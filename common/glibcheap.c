@@ -351,7 +351,8 @@ static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t to
 	k->nhb++;
 	k->win_lo = k->win_hi = 0;
 	while (c != top) {
-		uint64_t size, sz, next, nsize, key;
+		uint64_t size, sz, next, nsize, key = 0;
+		int keyed = 0;
 
 		if (c + 2 * l->w > limit || wword(k, c + l->w, limit, &size) < 0)
 			return fail(k, "chunk at 0x%" PRIx64 " cannot be read (heap ends at 0x%" PRIx64 ")", c, limit);
@@ -362,6 +363,11 @@ static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t to
 		if (sz < 2 * l->w || sz % l->align || sz > limit - c || (size & GLIBCHEAP_IS_MMAPPED))
 			return fail(k, "chunk at 0x%" PRIx64 " has a size field 0x%" PRIx64 " that makes no sense",
 				    c, size);
+		/* Word 1 before the next header: the window only moves forwards (read
+		 * after it, it moved back at each window's last chunk and read 64 KiB
+		 * again). */
+		if (sz >= l->minsize && k->info->tcache_key && k->m->ptr_size == 8)
+			keyed = wword(k, c + 3 * l->w, limit, &key) == 0 && key == k->info->tcache_key;
 		next = c + sz;
 		if (next + 2 * l->w > limit || wword(k, next + l->w, limit, &nsize) < 0)
 			return fail(k, "chunk at 0x%" PRIx64 " runs past its heap", c);
@@ -374,8 +380,7 @@ static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t to
 			k->w->n_free++;
 		} else if (tcache_struct(k, c, sz, arena_start && c == first) < 0) {
 			return -1;
-		} else if (k->info->tcache_key && k->m->ptr_size == 8 && wword(k, c + 3 * l->w, limit, &key) == 0 &&
-			   key == k->info->tcache_key) {
+		} else if (keyed) {
 			/* A tcache member of a list not walked (its struct not recognised). */
 			k->w->n_free++;
 		} else {
