@@ -12,9 +12,11 @@
  *   would pass 64 MiB.
  * - Marking: one state byte per block; each block is scanned once (the
  *   reachable flood, then the possibly lost, then the cliques). Pending
- *   blocks are found by sweeps in address order, which read the heap in
- *   big pieces; a stack of uint32 block indices takes what sweeps leave
- *   and the cliques. No recursion.
+ *   blocks are found by sweeps in address order, down and up in turn,
+ *   which read the heap in big pieces and follow a list either way; a
+ *   stack of uint32 block indices takes what sweeps leave and the cliques.
+ *   No recursion.
+ * - The caller's array is sorted by leak_blocks_sort (end of the file).
  * - Memory is read through the memsrc into 64 KiB buffers, many pieces in
  *   one readv where the memsrc has it; a piece that cannot be read is
  *   retried page by page and what still fails is skipped.
