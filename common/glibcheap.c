@@ -120,6 +120,8 @@ static int wword(struct walker *k, uint64_t addr, uint64_t limit, uint64_t *v)
 		}
 		k->win_lo = addr;
 		k->win_hi = addr + len;
+		if (k->w->read)
+			k->w->read(k->w->arg, addr, k->win, (size_t)len);
 	}
 	*v = memsrc_word(k->m, k->win + (addr - k->win_lo));
 	return 0;

@@ -16,7 +16,9 @@
  *   which read the heap in big pieces and follow a list either way; a
  *   stack of uint32 block indices takes what sweeps leave and the cliques.
  *   No recursion.
- * - The caller's array is sorted by leak_blocks_sort (end of the file).
+ * - The caller's array is sorted by leak_blocks_sort, and leak_words keeps
+ *   the pointer candidates of what a heap walk read to serve the scan's
+ *   reads of them (end of the file).
  * - Memory is read through the memsrc into 64 KiB buffers, many pieces in
  *   one readv where the memsrc has it; a piece that cannot be read is
  *   retried page by page and what still fails is skipped.
@@ -1460,4 +1462,234 @@ size_t leak_blocks_sort(struct leak_block *b, size_t n)
 		b[k++] = b[i];
 	}
 	return k;
+}
+
+/* ---------------------------------------------------------------- words read ahead */
+
+/*
+ * A live scan reads the heap twice: the walk for the chunk headers (every
+ * page of a heap of small chunks holds some), the scan for the blocks'
+ * words. What the scan can use of the first read is small: the words whose
+ * value may be a pointer to a block (a few a block; the rest is zeros to
+ * it). Kept as (address, value) pairs by span of memory read, they serve
+ * the scan's reads of that memory, zeros around them.
+ */
+
+/* A range kept: [lo, hi), its words at[first, first + n). */
+struct words_span {
+	uint64_t lo, hi;
+	size_t first, n;
+};
+
+struct leak_words {
+	const struct memsrc *under;
+	uint64_t lo, hi;	/* values kept */
+	size_t budget;		/* bytes of words at most */
+	struct words_span *span;
+	size_t nspan, cap_span;
+	uint64_t *at, *val;	/* the words kept, span by span, ascending in each */
+	size_t n, cap;
+	int full;		/* out of budget (or memory): nothing more is kept */
+	int sorted;		/* spans sorted by lo and checked not to overlap */
+	uint64_t covered;
+};
+
+struct leak_words *leak_words_new(const struct memsrc *under, uint64_t lo, uint64_t hi, size_t budget)
+{
+	struct leak_words *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->under = under;
+	w->lo = lo;
+	w->hi = hi;
+	w->budget = budget;
+	return w;
+}
+
+/* Room for one more span and one more word; 0, or -1 (then full). */
+static int words_room(struct leak_words *w)
+{
+	if (w->nspan == w->cap_span) {
+		size_t cap = w->cap_span ? 2 * w->cap_span : 64;
+		struct words_span *p = realloc(w->span, cap * sizeof(*p));
+
+		if (!p)
+			return w->full = 1, -1;
+		w->span = p;
+		w->cap_span = cap;
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 4096;
+		uint64_t *a, *v;
+
+		if ((cap * 2 + w->cap_span) * sizeof(uint64_t) > w->budget)
+			cap = w->cap + 4096;
+		if ((cap * 2 + w->cap_span) * sizeof(uint64_t) > w->budget)
+			return w->full = 1, -1;
+		a = realloc(w->at, cap * sizeof(*a));
+		if (a)
+			w->at = a;
+		v = a ? realloc(w->val, cap * sizeof(*v)) : NULL;
+		if (!v)
+			return w->full = 1, -1;
+		w->val = v;
+		w->cap = cap;
+	}
+	return 0;
+}
+
+void leak_words_add(void *arg, uint64_t addr, const void *buf, size_t len)
+{
+	struct leak_words *w = arg;
+	unsigned ps = w->under->ptr_size;
+	uint64_t mask = ps - 1, lo = (addr + mask) & ~mask, hi = (addr + len) & ~mask, p;
+	struct words_span *sp = w->nspan ? &w->span[w->nspan - 1] : NULL;
+
+	if (w->full || hi <= lo)
+		return;
+	if (sp && lo >= sp->lo && lo <= sp->hi) {
+		if (hi <= sp->hi)
+			return;
+		lo = sp->hi;	/* the part past what the last read kept */
+	} else {
+		if (words_room(w) < 0)
+			return;
+		sp = &w->span[w->nspan++];
+		*sp = (struct words_span){ .lo = lo, .hi = lo, .first = w->n };
+		w->sorted = 0;
+	}
+	for (p = lo; p < hi; p += ps) {
+		uint64_t v = memsrc_word(w->under, (const unsigned char *)buf + (p - addr));
+
+		if (v - w->lo >= w->hi - w->lo)
+			continue;
+		if (w->n == w->cap && words_room(w) < 0)
+			break;
+		w->at[w->n] = p;
+		w->val[w->n++] = v;
+		sp->n++;
+	}
+	w->covered += p - sp->hi;
+	sp->hi = p;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct words_span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The span holding [ADDR, ADDR + LEN) whole, or NULL (then UNDER reads it). */
+static const struct words_span *words_span_of(struct leak_words *w, uint64_t addr, size_t len)
+{
+	size_t a = 0, z;
+
+	if (!w->sorted) {
+		if (w->nspan)
+			qsort(w->span, w->nspan, sizeof(*w->span), span_cmp);
+		for (size_t i = 1; i < w->nspan; i++)
+			if (w->span[i].lo < w->span[i - 1].hi)
+				w->nspan = 0;	/* overlapping reads: keep nothing, read all */
+		w->sorted = 1;
+	}
+	for (z = w->nspan; a < z;) {
+		size_t mid = a + (z - a) / 2;
+
+		if (w->span[mid].lo <= addr)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	if (!a || addr + len > w->span[a - 1].hi || addr + len < addr)
+		return NULL;
+	return &w->span[a - 1];
+}
+
+/* The kept words of SP in [ADDR, ADDR + LEN) into BUF, zeros elsewhere. */
+static void words_fill(const struct leak_words *w, const struct words_span *sp, uint64_t addr, void *buf, size_t len)
+{
+	size_t a = sp->first, z = sp->first + sp->n;
+
+	memset(buf, 0, len);
+	while (a < z) {
+		size_t mid = a + (z - a) / 2;
+
+		if (w->at[mid] < addr)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	for (; a < sp->first + sp->n && w->at[a] + w->under->ptr_size <= addr + len; a++) {
+		unsigned char *to = (unsigned char *)buf + (w->at[a] - addr);
+
+		if (w->under->ptr_size == 4) {
+			uint32_t v32 = (uint32_t)w->val[a];
+
+			memcpy(to, &v32, 4);
+		} else {
+			memcpy(to, &w->val[a], 8);
+		}
+	}
+}
+
+static int words_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct leak_words *w = arg;
+	const struct words_span *sp = words_span_of(w, addr, len);
+
+	if (!sp)
+		return w->under->read(w->under->arg, addr, buf, len);
+	words_fill(w, sp, addr, buf, len);
+	return 0;
+}
+
+static int words_readv(void *arg, const struct memsrc_piece *pieces, size_t n)
+{
+	struct leak_words *w = arg;
+	struct memsrc_piece left[MEMSRC_READV_MAX];
+	size_t k = 0;
+
+	if (n > MEMSRC_READV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct words_span *sp = words_span_of(w, pieces[i].addr, pieces[i].len);
+
+		if (sp)
+			words_fill(w, sp, pieces[i].addr, pieces[i].buf, pieces[i].len);
+		else
+			left[k++] = pieces[i];
+	}
+	if (k > 1 && w->under->readv)
+		return w->under->readv(w->under->arg, left, k);
+	for (size_t i = 0; i < k; i++)
+		if (w->under->read(w->under->arg, left[i].addr, left[i].buf, left[i].len) < 0)
+			return -1;
+	return 0;
+}
+
+struct memsrc leak_words_memsrc(struct leak_words *w)
+{
+	return (struct memsrc){ .read = words_read, .readv = words_readv, .arg = w, .ptr_size = w->under->ptr_size };
+}
+
+void leak_words_stats(const struct leak_words *w, size_t *memory, uint64_t *covered)
+{
+	*memory = sizeof(*w) + w->cap_span * sizeof(*w->span) + 2 * w->cap * sizeof(uint64_t);
+	*covered = w->covered;
+}
+
+void leak_words_free(struct leak_words *w)
+{
+	if (!w)
+		return;
+	free(w->span);
+	free(w->at);
+	free(w->val);
+	free(w);
 }

@@ -818,6 +818,64 @@ static void check_who(struct heap *h, struct leak_scan *s, uint64_t seed)
 	free(want.h);
 }
 
+/*
+ * The same heap judged again through leak_words: the memory offered to it
+ * in pieces of random lengths in address order (as a heap walk's windows,
+ * overlapping now and then, unreadable ones left out), under a budget that
+ * is sometimes too small for all of it. The verdicts must not move.
+ */
+static void check_words(struct heap *h, const uint8_t *v, const uint64_t *ind, unsigned ps, unsigned c,
+			uint64_t seed)
+{
+	struct memsrc under = space_src(&h->sp), m;
+	struct leak_words *w;
+	struct leak_scan *s;
+	unsigned char *buf = malloc(16384);
+	size_t i, bad = 0;
+
+	if (!h->n || !buf)
+		goto out;
+	w = leak_words_new(&under, h->b[0].addr, h->b[h->n - 1].addr + (h->b[h->n - 1].size ? h->b[h->n - 1].size : 1),
+			   below(3) ? SIZE_MAX : (size_t)below(8192));
+	CHECK(w != NULL, "leak_words_new: %s", strerror(errno));
+	if (!w)
+		goto out;
+	for (int g = 0; g < h->sp.nseg; g++) {
+		uint64_t a = h->sp.seg[g].lo, end = a + h->sp.seg[g].len;
+
+		while (a < end) {
+			size_t len = (size_t)(1 + below(16384));
+
+			if (len > end - a)
+				len = (size_t)(end - a);
+			if (space_read(&h->sp, a, buf, len) == 0)
+				leak_words_add(w, a, buf, len);
+			a += len;
+			if (a < end && !below(4))
+				a -= below(a - h->sp.seg[g].lo < 16 ? a - h->sp.seg[g].lo : 16);
+		}
+	}
+	m = leak_words_memsrc(w);
+	s = leak_scan_new(h->b, h->n, ps);
+	CHECK(s != NULL, "leak_scan_new: %s", strerror(errno));
+	if (s) {
+		if (h->nregs)
+			leak_scan_root_words(s, h->regs, h->nregs);
+		for (i = 0; i < h->nroots; i++)
+			leak_scan_root_range(s, &m, h->roots[i].lo, h->roots[i].hi);
+		CHECK(leak_scan_finish(s, &m) == 0, "words, case %u: finish: %s", c, strerror(errno));
+		for (i = 0; i < h->n; i++)
+			if ((h->b[i].verdict != v[i] || h->b[i].indirect != ind[i]) && bad++ < 3)
+				CHECK(0, "ptr size %u, case %u (rng %" PRIu64 ") through leak_words: block %zu: %s %" PRIu64
+				      ", reference %s %" PRIu64, ps, c, seed, i, vname(h->b[i].verdict), h->b[i].indirect,
+				      vname(v[i]), ind[i]);
+		leak_scan_free(s);
+	}
+	leak_words_free(w);
+out:
+	free(buf);
+}
+
 static void test_model(unsigned ps, unsigned cases)
 {
 	uint8_t *v = NULL;
@@ -867,6 +925,7 @@ static void test_model(unsigned ps, unsigned cases)
 		check_who(&h, s, c);
 		readvs += h.sp.readvs;
 		leak_scan_free(s);
+		check_words(&h, v, ind, ps, c, seed);
 		heap_free(&h);
 	}
 	CHECK(!cases || readvs > 0, "ptr size %u: readv never used", ps);
