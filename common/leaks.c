@@ -1487,7 +1487,8 @@ struct leak_words {
 	size_t budget;		/* bytes of words at most */
 	struct words_span *span;
 	size_t nspan, cap_span;
-	uint64_t *at, *val;	/* the words kept, span by span, ascending in each */
+	uint32_t *at;		/* the words kept, span by span, ascending in each: offsets in the span */
+	uint64_t *val;		/* and their values (12 bytes a word) */
 	size_t n, cap;
 	int full;		/* out of budget (or memory): nothing more is kept */
 	int sorted;		/* spans sorted by lo and checked not to overlap */
@@ -1523,11 +1524,12 @@ static int words_room(struct leak_words *w)
 	}
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 4096;
-		uint64_t *a, *v;
+		uint32_t *a;
+		uint64_t *v;
 
-		if ((cap * 2 + w->cap_span) * sizeof(uint64_t) > w->budget)
+		if (cap * 12 + w->cap_span * sizeof(*w->span) > w->budget)
 			cap = w->cap + 4096;
-		if ((cap * 2 + w->cap_span) * sizeof(uint64_t) > w->budget)
+		if (cap * 12 + w->cap_span * sizeof(*w->span) > w->budget)
 			return w->full = 1, -1;
 		a = realloc(w->at, cap * sizeof(*a));
 		if (a)
@@ -1562,16 +1564,52 @@ void leak_words_add(void *arg, uint64_t addr, const void *buf, size_t len)
 		w->sorted = 0;
 	}
 	for (p = lo; p < hi; p += ps) {
-		uint64_t v = memsrc_word(w->under, (const unsigned char *)buf + (p - addr));
+		const unsigned char *at = (const unsigned char *)buf + (p - addr);
+		uint64_t v;
 
-		if (v - w->lo >= w->hi - w->lo)
-			continue;
+		/* Most words are no candidate: skip them a word size at a time. */
+		if (ps == 8) {
+			uint64_t v64;
+
+			for (; p < hi; p += 8, at += 8) {
+				memcpy(&v64, at, 8);
+				if (v64 - w->lo < w->hi - w->lo)
+					break;
+			}
+			if (p >= hi)
+				break;
+			v = v64;
+		} else {
+			uint32_t v32;
+
+			for (; p < hi; p += 4, at += 4) {
+				memcpy(&v32, at, 4);
+				if ((uint64_t)v32 - w->lo < w->hi - w->lo)
+					break;
+			}
+			if (p >= hi)
+				break;
+			v = v32;
+		}
+		/* words_room may move the spans: SP again after it. */
 		if (w->n == w->cap && words_room(w) < 0)
 			break;
-		w->at[w->n] = p;
+		sp = &w->span[w->nspan - 1];
+		if (p - sp->lo > UINT32_MAX) {
+			/* Offsets are 32 bits: a span of more than 4 GiB goes on in another. */
+			if (words_room(w) < 0)
+				break;
+			sp = &w->span[w->nspan - 1];
+			w->covered += p - sp->hi;
+			sp->hi = p;
+			sp = &w->span[w->nspan++];
+			*sp = (struct words_span){ .lo = p, .hi = p, .first = w->n };
+		}
+		w->at[w->n] = (uint32_t)(p - sp->lo);
 		w->val[w->n++] = v;
 		sp->n++;
 	}
+	sp = &w->span[w->nspan - 1];
 	w->covered += p - sp->hi;
 	sp->hi = p;
 }
@@ -1618,13 +1656,13 @@ static void words_fill(const struct leak_words *w, const struct words_span *sp, 
 	while (a < z) {
 		size_t mid = a + (z - a) / 2;
 
-		if (w->at[mid] < addr)
+		if (sp->lo + w->at[mid] < addr)
 			a = mid + 1;
 		else
 			z = mid;
 	}
-	for (; a < sp->first + sp->n && w->at[a] + w->under->ptr_size <= addr + len; a++) {
-		unsigned char *to = (unsigned char *)buf + (w->at[a] - addr);
+	for (; a < sp->first + sp->n && sp->lo + w->at[a] + w->under->ptr_size <= addr + len; a++) {
+		unsigned char *to = (unsigned char *)buf + (sp->lo + w->at[a] - addr);
 
 		if (w->under->ptr_size == 4) {
 			uint32_t v32 = (uint32_t)w->val[a];
@@ -1680,7 +1718,7 @@ struct memsrc leak_words_memsrc(struct leak_words *w)
 
 void leak_words_stats(const struct leak_words *w, size_t *memory, uint64_t *covered)
 {
-	*memory = sizeof(*w) + w->cap_span * sizeof(*w->span) + 2 * w->cap * sizeof(uint64_t);
+	*memory = sizeof(*w) + w->cap_span * sizeof(*w->span) + w->cap * (sizeof(*w->at) + sizeof(*w->val));
 	*covered = w->covered;
 }
 

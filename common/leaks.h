@@ -138,7 +138,7 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 /*
  * Words read ahead: while glibc's heap is walked (glibcheap.h's read
  * callback) every aligned word of what the walk read whose value is in
- * [LO, HI) is kept, up to BUDGET bytes (16 a word), and the memsrc
+ * [LO, HI) is kept, up to BUDGET bytes (12 a word), and the memsrc
  * leak_words_memsrc gives then serves reads inside what was kept without
  * reading again: the kept words in place, zeros elsewhere, which is the
  * same to the scan when [LO, HI) holds every block (no other word can be a
