@@ -65,10 +65,11 @@ struct leak_scan;
  * of two blocks that overlap (a block the heap walk and the agent's table
  * both give), the one with a context stays, else the lower (at one
  * address: the one with a context, then the lower context, size,
- * internal). Returns how many are left, in place. Fast where most blocks come in ascending runs (a heap
- * walk's chunks): the rest is sorted in place and the runs merged, with at
- * most as many blocks of scratch as the smaller side of a merge (in place
- * and slower without that memory). Never fails.
+ * internal). Returns how many are left, in place. Fast where most blocks
+ * come in ascending runs (a heap walk's chunks): the rest is sorted in
+ * place and the runs merged, with at most as many blocks of scratch as the
+ * smaller side of a merge (in place and slower without that memory).
+ * Never fails.
  */
 size_t leak_blocks_sort(struct leak_block *b, size_t n);
 
@@ -142,8 +143,11 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
  * leak_words_memsrc gives then serves reads inside what was kept without
  * reading again: the kept words in place, zeros elsewhere, which is the
  * same to the scan when [LO, HI) holds every block (no other word can be a
- * pointer candidate); reads elsewhere go to UNDER. Not for who_points,
- * whose range may be anywhere. NULL with errno ENOMEM.
+ * pointer candidate: the caller checks its blocks are inside before it
+ * gives the memsrc to leak_scan_finish); reads elsewhere go to UNDER (not
+ * owned, kept while W is). Not for who_points, whose range may be
+ * anywhere. Reads it serves count in the scan's stats.reads but are no
+ * system call. NULL with errno ENOMEM; leak_words_free(NULL) does nothing.
  */
 struct leak_words;
 struct leak_words *leak_words_new(const struct memsrc *under, uint64_t lo, uint64_t hi, size_t budget);
