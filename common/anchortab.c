@@ -147,6 +147,7 @@ int anchortab_walk(const struct anchortab *c, int (*fn)(void *arg, const struct 
 	uint64_t ns = c->b[ANCHOR_B_NSHARDS], st = c->b[ANCHOR_B_SHARD_STRIDE], es = c->b[ANCHOR_B_ENTRY_STRIDE];
 	uint64_t smask = (1ull << c->b[ANCHOR_B_SIZE_BITS]) - 1;
 	unsigned char *sh, *tab = NULL;
+	uint64_t tab_size = 0;
 	int rc = 0;
 
 	if (!ns)
@@ -169,8 +170,12 @@ int anchortab_walk(const struct anchortab *c, int (*fn)(void *arg, const struct 
 				     c->where, k, cap);
 			break;
 		}
-		free(tab);
-		tab = xmalloc((size_t)(cap * es));
+		/* Shards are of a size: one buffer, grown, not one allocation (and fresh pages) each. */
+		if (cap * es > tab_size) {
+			free(tab);
+			tab_size = cap * es;
+			tab = xmalloc((size_t)tab_size);
+		}
 		if (rd(c, slots, tab, (size_t)(cap * es)) < 0) {
 			rc = walk_fail(c, "memtrace's block table (shard %" PRIu64 ") is not in %s's memory", k, c->where);
 			break;

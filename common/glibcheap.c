@@ -50,6 +50,13 @@ struct walker {
 	size_t errlen;
 	struct addrset freed;	/* fastbin and tcache members */
 	struct addrset tstructs;	/* the tcache structs */
+	/* The maps chunks() made of each heap walked, for report(). */
+	struct heapbits {
+		uint64_t first;		/* bit 0 */
+		size_t nbits;
+		uint64_t *start, *used;	/* one allocation */
+	} *hb;
+	size_t nhb;
 	/* Heaps already walked, to leave them out of the mmapped-chunk scan. */
 	struct glibcheap_range *heaps;
 	size_t nheaps;
@@ -113,6 +120,8 @@ static int wword(struct walker *k, uint64_t addr, uint64_t limit, uint64_t *v)
 		}
 		k->win_lo = addr;
 		k->win_hi = addr + len;
+		if (k->w->read)
+			k->w->read(k->w->arg, addr, k->win, (size_t)len);
 	}
 	*v = memsrc_word(k->m, k->win + (addr - k->win_lo));
 	return 0;
@@ -287,30 +296,80 @@ static int tcache_struct(struct walker *k, uint64_t c, uint64_t sz, int first)
 	return 0;
 }
 
+/* A bit of a heap's map (heapbits): word I / 64, bit I % 64. */
+static inline void bit_set(uint64_t *v, size_t i)
+{
+	v[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+/* The first set bit of V at or after I, below N (N if none). */
+static size_t bit_next(const uint64_t *v, size_t i, size_t n)
+{
+	uint64_t w;
+
+	if (i >= n)
+		return n;
+	w = v[i / 64] & (~UINT64_C(0) << (i % 64));
+	for (i -= i % 64; !w; w = v[i / 64]) {
+		i += 64;
+		if (i >= n)
+			return n;
+	}
+	i += (size_t)__builtin_ctzll(w);
+	return i < n ? i : n;
+}
+
 /*
  * The chunks of one heap from FIRST up to TOP (the arena's top chunk, when
  * it is in this heap) or to the fencepost ending an older heap, all below
- * LIMIT. ARENA_START: FIRST is the first chunk of its arena (where a
- * thread's first malloc put its tcache struct). Two passes: the first finds the tcache structs (their lists make
- * later chunks free), the second reports.
+ * LIMIT, read once. ARENA_START: FIRST is the first chunk of its arena
+ * (where a thread's first malloc put its tcache struct). The tcache structs
+ * are found on the way (their lists make chunks free, before or after them
+ * in any heap); what is in use is kept in two bitmaps of the heap, one bit
+ * per MALLOC_ALIGNMENT, for report() once every heap was walked: where a
+ * chunk begins (and the walk ended), and which chunks are in use as far as
+ * the next chunk's PREV_INUSE and the tcache key say. The heap is read
+ * once, not once to find the structs and again to report.
  */
-static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t top, uint64_t limit, int pass)
+static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t top, uint64_t limit)
 {
 	const struct glibcheap_layout *l = k->l;
+	struct heapbits *hb;
 	uint64_t c = first;
+	size_t words;
 
+	hb = realloc(k->hb, (k->nhb + 1) * sizeof(*hb));
+	if (!hb)
+		return fail(k, "out of memory");
+	k->hb = hb;
+	hb = &k->hb[k->nhb];
+	hb->first = first;
+	hb->nbits = limit > first ? (size_t)((limit - first) / l->align) + 1 : 1;
+	words = (hb->nbits + 63) / 64;
+	hb->start = calloc(2 * words, sizeof(uint64_t));
+	if (!hb->start)
+		return fail(k, "out of memory for the map of a heap of 0x%" PRIx64 " bytes", limit - first);
+	hb->used = hb->start + words;
+	k->nhb++;
 	k->win_lo = k->win_hi = 0;
 	while (c != top) {
-		uint64_t size, sz, next, nsize;
+		uint64_t size, sz, next, nsize, key = 0;
+		int keyed = 0;
 
 		if (c + 2 * l->w > limit || wword(k, c + l->w, limit, &size) < 0)
 			return fail(k, "chunk at 0x%" PRIx64 " cannot be read (heap ends at 0x%" PRIx64 ")", c, limit);
+		bit_set(hb->start, (size_t)((c - first) / l->align));
 		sz = size & ~(uint64_t)GLIBCHEAP_FLAGS;
 		if (sz == 0 && top == 0)
 			return 0;	/* the end of an older heap */
 		if (sz < 2 * l->w || sz % l->align || sz > limit - c || (size & GLIBCHEAP_IS_MMAPPED))
 			return fail(k, "chunk at 0x%" PRIx64 " has a size field 0x%" PRIx64 " that makes no sense",
 				    c, size);
+		/* Word 1 before the next header: the window only moves forwards (read
+		 * after it, it moved back at each window's last chunk and read 64 KiB
+		 * again). */
+		if (sz >= l->minsize && k->info->tcache_key && k->m->ptr_size == 8)
+			keyed = wword(k, c + 3 * l->w, limit, &key) == 0 && key == k->info->tcache_key;
 		next = c + sz;
 		if (next + 2 * l->w > limit || wword(k, next + l->w, limit, &nsize) < 0)
 			return fail(k, "chunk at 0x%" PRIx64 " runs past its heap", c);
@@ -319,31 +378,44 @@ static int chunks(struct walker *k, uint64_t first, int arena_start, uint64_t to
 			return 0;
 		if (sz < l->minsize)
 			return fail(k, "chunk at 0x%" PRIx64 " is smaller than a chunk can be (0x%" PRIx64 ")", c, sz);
-		if (pass == 0) {
-			if ((nsize & GLIBCHEAP_PREV_INUSE) && tcache_struct(k, c, sz, arena_start && c == first) < 0)
-				return -1;
-		} else if (!(nsize & GLIBCHEAP_PREV_INUSE) || set_has(&k->freed, c)) {
+		if (!(nsize & GLIBCHEAP_PREV_INUSE)) {
+			k->w->n_free++;
+		} else if (tcache_struct(k, c, sz, arena_start && c == first) < 0) {
+			return -1;
+		} else if (keyed) {
+			/* A tcache member of a list not walked (its struct not recognised). */
 			k->w->n_free++;
 		} else {
-			uint64_t key;
-
-			if (k->info->tcache_key && k->m->ptr_size == 8 &&
-			    wword(k, c + 3 * l->w, limit, &key) == 0 && key == k->info->tcache_key) {
-				/* A tcache member of a list not walked (its struct not recognised). */
-				k->w->n_free++;
-			} else {
-				struct glibcheap_chunk ch = {
-					.mem = c + 2 * l->w,
-					.usable = sz - l->w,
-					.internal = set_has(&k->tstructs, c),
-				};
-
-				k->w->n_used++;
-				if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
-					return 1;
-			}
+			bit_set(hb->used, (size_t)((c - first) / l->align));
 		}
 		c = next;
+	}
+	bit_set(hb->start, (size_t)((c - first) / l->align));
+	return 0;
+}
+
+/*
+ * The chunks in use of a heap chunks() walked, in address order, now that
+ * every tcache list is known: those on none is reported. 1 when the
+ * caller's callback stopped the walk.
+ */
+static int report(struct walker *k, const struct heapbits *hb)
+{
+	const struct glibcheap_layout *l = k->l;
+
+	for (size_t i = bit_next(hb->used, 0, hb->nbits); i < hb->nbits; i = bit_next(hb->used, i + 1, hb->nbits)) {
+		uint64_t c = hb->first + (uint64_t)i * l->align;
+		uint64_t sz = (uint64_t)(bit_next(hb->start, i + 1, hb->nbits) - i) * l->align;
+		struct glibcheap_chunk ch = { .mem = c + 2 * l->w, .usable = sz - l->w };
+
+		if (set_has(&k->freed, c)) {
+			k->w->n_free++;
+			continue;
+		}
+		ch.internal = set_has(&k->tstructs, c);
+		k->w->n_used++;
+		if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
+			return 1;
 	}
 	return 0;
 }
@@ -444,9 +516,31 @@ static int add_heap(struct walker *k, uint64_t lo, uint64_t hi)
 }
 
 /*
+ * The headers of the pages at P[0..N) into HDR (16 bytes each), in one
+ * readv when the memsrc has it; OK[i] cleared for a page that cannot be
+ * read.
+ */
+static void page_headers(struct walker *k, const uint64_t *p, size_t n, unsigned char (*hdr)[16], int *ok)
+{
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		pc[i] = (struct memsrc_piece){ .addr = p[i], .buf = hdr[i], .len = 2 * k->l->w };
+		ok[i] = 1;
+	}
+	if (n > 1 && k->m->readv && k->m->readv(k->m->arg, pc, n) == 0)
+		return;
+	for (i = 0; i < n; i++)
+		ok[i] = k->m->read(k->m->arg, p[i], hdr[i], 2 * k->l->w) == 0;
+}
+
+/*
  * mmapped chunks: prev_size 0, size a multiple of the page with only
  * GLIBCHEAP_IS_MMAPPED set, the whole chunk inside the mapping. Page by page, since
- * neighbouring anonymous mappings merge into one line of maps.
+ * neighbouring anonymous mappings merge into one line of maps; the pages'
+ * headers MEMSRC_READV_MAX at a time (a thread's 8 MiB stack is 2048
+ * pages: a system call each otherwise).
  */
 static int mmapped(struct walker *k)
 {
@@ -454,31 +548,44 @@ static int mmapped(struct walker *k)
 
 	for (size_t i = 0; i < k->nmaps; i++) {
 		const struct glibcheap_map *mp = &k->maps[i];
+		uint64_t p = mp->lo;
 
 		if (!mp->anon_rw)
 			continue;
-		for (uint64_t p = mp->lo; p + 2 * l->w <= mp->hi; p += MMAP_STEP) {
-			unsigned char hdr[16];
-			uint64_t prev, size, sz;
+		while (p + 2 * l->w <= mp->hi) {
+			uint64_t at[MEMSRC_READV_MAX];
+			unsigned char hdr[MEMSRC_READV_MAX][16];
+			int ok[MEMSRC_READV_MAX];
+			size_t n = 0, j;
 
-			if (in_heaps(k, p, p + MMAP_STEP) || k->m->read(k->m->arg, p, hdr, 2 * l->w) < 0)
-				continue;
-			prev = memsrc_word(k->m, hdr);
-			size = memsrc_word(k->m, hdr + l->w);
-			sz = size & ~(uint64_t)GLIBCHEAP_FLAGS;
-			if (prev || (size & GLIBCHEAP_FLAGS) != GLIBCHEAP_IS_MMAPPED || sz < MMAP_STEP || sz % MMAP_STEP ||
-			    sz > mp->hi - p)
-				continue;
-			{
-				struct glibcheap_chunk ch = { .mem = p + 2 * l->w, .usable = sz - 2 * l->w };
+			for (; n < MEMSRC_READV_MAX && p + 2 * l->w <= mp->hi; p += MMAP_STEP)
+				if (!in_heaps(k, p, p + MMAP_STEP))
+					at[n++] = p;
+			page_headers(k, at, n, hdr, ok);
+			for (j = 0; j < n; j++) {
+				uint64_t prev, size, sz;
 
-				k->w->n_mmapped++;
-				k->w->n_used++;
-				owned(k, p, p + sz);
-				if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
-					return 1;
+				if (!ok[j])
+					continue;
+				prev = memsrc_word(k->m, hdr[j]);
+				size = memsrc_word(k->m, hdr[j] + l->w);
+				sz = size & ~(uint64_t)GLIBCHEAP_FLAGS;
+				if (prev || (size & GLIBCHEAP_FLAGS) != GLIBCHEAP_IS_MMAPPED || sz < MMAP_STEP ||
+				    sz % MMAP_STEP || sz > mp->hi - at[j])
+					continue;
+				{
+					struct glibcheap_chunk ch = { .mem = at[j] + 2 * l->w, .usable = sz - 2 * l->w };
+
+					k->w->n_mmapped++;
+					k->w->n_used++;
+					owned(k, at[j], at[j] + sz);
+					if (k->w->chunk && k->w->chunk(k->w->arg, &ch))
+						return 1;
+				}
+				/* The chunk's own pages are not headers: on after it. */
+				p = at[j] + sz;
+				break;
 			}
-			p += sz - MMAP_STEP;
 		}
 	}
 	return 0;
@@ -637,24 +744,19 @@ int glibcheap_walk(const struct memsrc *m, const struct glibcheap_info *info,
 	} while (arena != info->main_arena);
 	w->n_arenas = nar;
 
-	for (int pass = 0; pass < 2; pass++) {
-		if (mend) {
-			r = chunks(k, mfirst, 1, mtop, mend, pass);
-			if (r < 0)
-				goto out;
-			if (r > 0)
-				goto done;
-		}
-		for (size_t a = 0; a < nar; a++)
-			for (size_t i = 0; i < ar[a].nh; i++) {
-				const struct heap *h = &ar[a].hs[i];
+	if (mend && chunks(k, mfirst, 1, mtop, mend) < 0)
+		goto out;
+	for (size_t a = 0; a < nar; a++)
+		for (size_t i = 0; i < ar[a].nh; i++) {
+			const struct heap *h = &ar[a].hs[i];
 
-				r = chunks(k, h->first, h->arena_start, h->top, h->h + h->size, pass);
-				if (r < 0)
-					goto out;
-				if (r > 0)
-					goto done;
-			}
+			if (chunks(k, h->first, h->arena_start, h->top, h->h + h->size) < 0)
+				goto out;
+		}
+	for (size_t i = 0; i < k->nhb; i++) {
+		r = report(k, &k->hb[i]);
+		if (r > 0)
+			goto done;
 	}
 	if (mmapped(k) < 0)
 		goto out;
@@ -668,6 +770,9 @@ out:
 	free(k->freed.a);
 	free(k->tstructs.a);
 	free(k->heaps);
+	for (size_t i = 0; i < k->nhb; i++)
+		free(k->hb[i].start);
+	free(k->hb);
 	free(k);
 	return ret;
 }

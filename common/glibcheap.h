@@ -75,6 +75,14 @@ struct glibcheap_walk {
 	int (*chunk)(void *arg, const struct glibcheap_chunk *c);
 	/* Called for each range the allocator owns. */
 	void (*owned)(void *arg, const struct glibcheap_range *r);
+	/*
+	 * Optional: called with each piece of a heap the walk read (64 KiB
+	 * windows from a chunk's header on; a heap's in address order, each
+	 * starting past the start of the one before), so the caller may keep what
+	 * it needs of the chunks' contents (leak_words, leaks.h) instead of
+	 * reading them again.
+	 */
+	void (*read)(void *arg, uint64_t addr, const void *buf, size_t len);
 	void *arg;
 	/* Figures: chunks in use, free chunks seen, arenas, heaps, mmapped chunks. */
 	size_t n_used, n_free, n_arenas, n_heaps, n_mmapped;

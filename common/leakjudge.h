@@ -102,6 +102,7 @@ struct leak_image {
 	size_t nmaps;
 	uint64_t anchor;		/* &memtrace_gdb */
 	uint64_t red_zone;		/* bytes below the stack pointer the ABI lets a function use */
+	int cheap_reads;		/* reading costs nothing (a core mapped): the heap walk keeps no copy */
 };
 
 struct leak_judge;

@@ -12,14 +12,19 @@
  *   would pass 64 MiB.
  * - Marking: one state byte per block; each block is scanned once (the
  *   reachable flood, then the possibly lost, then the cliques). Pending
- *   blocks are found by sweeps in address order, which read the heap in
- *   big pieces; a stack of uint32 block indices takes what sweeps leave
- *   and the cliques. No recursion.
+ *   blocks are found by sweeps in address order, down and up in turn,
+ *   which read the heap in big pieces and follow a list either way; a
+ *   stack of uint32 block indices takes what sweeps leave and the cliques.
+ *   No recursion.
+ * - The caller's array is sorted by leak_blocks_sort, and leak_words keeps
+ *   the pointer candidates of what a heap walk read to serve the scan's
+ *   reads of them (end of the file).
  * - Memory is read through the memsrc into 64 KiB buffers, many pieces in
  *   one readv where the memsrc has it; a piece that cannot be read is
  *   retried page by page and what still fails is skipped.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +108,25 @@ struct visit {
 	uint64_t *skipped;	/* where the bytes not readable are counted */
 };
 
+/* What one sweep reads at once: pieces, each a run of blocks [lo_i, hi_i] in address order. */
+struct batch {
+	struct memsrc_piece pc[MEMSRC_READV_MAX];
+	size_t lo_i[MEMSRC_READV_MAX], hi_i[MEMSRC_READV_MAX];
+	int ok[MEMSRC_READV_MAX];	/* the piece was read */
+	size_t k;
+	uint64_t used;
+};
+
+#define PENDING8 (UINT64_C(0x0101010101010101) * ST_PENDING)
+
+static inline uint64_t load8(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 struct leak_scan {
 	struct leak_block *b;
 	size_t n;
@@ -112,6 +136,7 @@ struct leak_scan {
 	uint32_t *stack;	/* the mark stack, grown up to N entries */
 	size_t sp, cap_stack;
 	size_t npending;	/* blocks with ST_PENDING */
+	long plo, phi;		/* every pending block is in [plo, phi] (not every one there is) */
 	int use_stack;		/* push onto the stack, not only the bit */
 	struct cluster *cl;
 	size_t ncl;
@@ -120,7 +145,7 @@ struct leak_scan {
 	unsigned shift;		/* log2 of the index's slot */
 	unsigned char *buf;	/* BUF_SIZE */
 	unsigned char *wbuf;	/* BUF_SIZE: the cliques' read-ahead window */
-	uint64_t wlo, whi;	/* what wbuf holds */
+	struct batch win;	/* what wbuf holds */
 	struct root_range *ranges;	/* kept for who_points */
 	size_t nranges, cap_ranges;
 	uint64_t *words;	/* root words, kept for who_points */
@@ -323,6 +348,10 @@ static inline void push(struct leak_scan *s, uint32_t i)
 {
 	s->st[i] |= ST_PENDING;
 	s->npending++;
+	if ((long)i < s->plo)
+		s->plo = (long)i;
+	if ((long)i > s->phi)
+		s->phi = (long)i;
 	if (s->use_stack && stack_room(s) == 0)
 		s->stack[s->sp++] = i;
 }
@@ -371,7 +400,14 @@ static inline void absorb(struct leak_scan *s, long i, uint32_t leader)
 	b[leader].indirect += b[i].size + b[i].indirect;
 	b[i].indirect = 0;
 	s->st[i] = ST_INDIRECT;
-	push(s, (uint32_t)i);
+	/*
+	 * An unreached block below the leader led a clique of its own already
+	 * (leaders come in address order): all it reaches is taken, so
+	 * memcheck's rescan of it would find nothing new. Only blocks above
+	 * are scanned.
+	 */
+	if ((uint32_t)i > leader)
+		push(s, (uint32_t)i);
 }
 
 /*
@@ -573,57 +609,140 @@ static int drain_some(struct leak_scan *s, const struct memsrc *m, const struct 
 	return 0;
 }
 
+/* Block I's words: [*LO, *HI), aligned inward (empty when HI <= LO). */
+static inline void block_words(const struct leak_scan *s, size_t i, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t mask = s->ptr_size - 1;
+
+	*lo = (s->b[i].addr + mask) & ~mask;
+	*hi = (s->b[i].addr + s->b[i].size) & ~mask;
+}
+
+
 /*
- * Block I for a clique, through a window read ahead from a leader over the
- * unreached blocks that follow it (each less than RUN_GAP past the window's
- * end): the leaders come in address order and most lost blocks are small,
- * so one read serves many (a live process: a system call each otherwise).
+ * Take block I (words [LO, HI), at most the buffer) into the batch, going
+ * down or up: it joins the last piece when the gap is under RUN_GAP, else
+ * it starts a piece. 0 when the batch is full.
+ */
+static int batch_take(struct leak_scan *s, struct batch *bt, size_t i, uint64_t lo, uint64_t hi, int down)
+{
+	struct memsrc_piece *p = bt->k ? &bt->pc[bt->k - 1] : NULL;
+
+	if (p && !down && lo - (p->addr + p->len) < RUN_GAP && bt->used + (hi - p->addr - p->len) <= BUF_SIZE) {
+		bt->used += hi - p->addr - p->len;
+		p->len = (size_t)(hi - p->addr);
+		bt->hi_i[bt->k - 1] = i;
+	} else if (p && down && p->addr - hi < RUN_GAP && bt->used + (p->addr - lo) <= BUF_SIZE) {
+		bt->used += p->addr - lo;
+		p->len += (size_t)(p->addr - lo);
+		p->addr = lo;
+		bt->lo_i[bt->k - 1] = i;
+	} else if (bt->k < MEMSRC_READV_MAX && bt->used + (hi - lo) <= BUF_SIZE) {
+		p = &bt->pc[bt->k];
+		p->addr = lo;
+		p->len = (size_t)(hi - lo);
+		bt->lo_i[bt->k] = bt->hi_i[bt->k] = i;
+		bt->used += hi - lo;
+		bt->k++;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Read the batch's pieces into BUF, in one readv or one by one; a piece
+ * that cannot be read (EFAULT) has ok cleared. -1 on other errors.
+ */
+static int batch_read(struct leak_scan *s, const struct memsrc *m, struct batch *bt, unsigned char *buf)
+{
+	uint64_t off = 0;
+	size_t j;
+
+	for (j = 0; j < bt->k; j++) {
+		bt->pc[j].buf = buf + off;
+		off += bt->pc[j].len;
+		bt->ok[j] = 1;
+	}
+	if (bt->k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, bt->pc, bt->k)) == 0)
+		return 0;
+	for (j = 0; j < bt->k; j++) {
+		if ((s->stats.reads++, m->read(m->arg, bt->pc[j].addr, bt->pc[j].buf, bt->pc[j].len)) == 0)
+			continue;
+		if (errno != EFAULT)
+			return -1;
+		bt->ok[j] = 0;
+	}
+	return 0;
+}
+
+#define UNREACHED8(v) ((((v) | ((v) >> 1)) & UINT64_C(0x0101010101010101)) != UINT64_C(0x0101010101010101))
+
+/*
+ * Block I for a clique, through a window read ahead from a leader: the
+ * unreached blocks from it on, in runs less than RUN_GAP apart, up to
+ * MEMSRC_READV_MAX pieces of the buffer's worth in one readv. The leaders
+ * come in address order and most lost blocks are small, so one read serves
+ * many (a live process: a system call each otherwise).
  */
 static int visit_windowed(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t i)
 {
-	uint64_t mask = s->ptr_size - 1;
-	const struct leak_block *b = s->b;
-	uint64_t lo = (b[i].addr + mask) & ~mask, hi = (b[i].addr + b[i].size) & ~mask, e = hi;
-	size_t j;
+	struct batch *w = &s->win;
+	uint64_t lo, hi;
+	size_t a = 0, z, x;
 
+	block_words(s, i, &lo, &hi);
 	if (hi <= lo)
 		return 0;
 	if (hi - lo > BUF_SIZE)
 		return visit_range(s, m, vi, lo, hi);
-	if ((lo < s->wlo || hi > s->whi) && i != vi->leader) {
-		/* Inside a clique blocks come in any order: no read-ahead. */
-		if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
-			*vi->counted += hi - lo;
-			visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
-			return 0;
-		}
-		if (errno != EFAULT)
-			return -1;
-		return visit_range(s, m, vi, lo, hi);
-	}
-	if (lo < s->wlo || hi > s->whi) {
-		for (j = i + 1; j < s->n && b[j].addr - e < RUN_GAP; j++) {
-			uint64_t jhi = (b[j].addr + b[j].size) & ~mask;
+	/* The piece holding block I: the last that starts at or below it. */
+	for (z = w->k; a < z;) {
+		size_t mid = a + (z - a) / 2;
 
-			if ((s->st[j] & ST_MASK) != ST_UNREACHED)
-				continue;
-			if (jhi - lo > BUF_SIZE)
-				break;
-			if (jhi > e)
-				e = jhi;
-		}
-		s->whi = 0;
-		s->stats.reads++;
-		if (m->read(m->arg, lo, s->wbuf, (size_t)(e - lo)) < 0) {
+		if (w->lo_i[mid] <= i)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	if (!(a && i <= w->hi_i[a - 1] && w->ok[a - 1])) {
+		if (i != vi->leader) {
+			/* Inside a clique blocks come in any order: no read-ahead. */
+			if ((s->stats.reads++, m->read(m->arg, lo, s->buf, (size_t)(hi - lo))) == 0) {
+				*vi->counted += hi - lo;
+				visit_words(s, vi, lo, s->buf, (size_t)(hi - lo));
+				return 0;
+			}
 			if (errno != EFAULT)
 				return -1;
 			return visit_range(s, m, vi, lo, hi);
 		}
-		s->wlo = lo;
-		s->whi = e;
+		w->k = 0;
+		w->used = 0;
+		for (x = i; x < s->n; x++) {
+			uint64_t xlo, xhi;
+
+			/* Eight a step where none is unreached. */
+			while ((x & 7) == 0 && x + 8 <= s->n && !UNREACHED8(load8(s->st + x)))
+				x += 8;
+			if (x >= s->n)
+				break;
+			if ((s->st[x] & ST_MASK) != ST_UNREACHED)
+				continue;
+			block_words(s, x, &xlo, &xhi);
+			if (xhi <= xlo)
+				continue;
+			if (xhi - xlo > BUF_SIZE || !batch_take(s, w, x, xlo, xhi, 0))
+				break;
+		}
+		if (batch_read(s, m, w, s->wbuf) < 0)
+			return -1;
+		a = 1;
+		if (!w->ok[0])
+			return visit_range(s, m, vi, lo, hi);
 	}
 	*vi->counted += hi - lo;
-	visit_words(s, vi, lo, s->wbuf + (lo - s->wlo), (size_t)(hi - lo));
+	visit_words(s, vi, lo, (const unsigned char *)w->pc[a - 1].buf + (lo - w->pc[a - 1].addr), (size_t)(hi - lo));
 	return 0;
 }
 
@@ -674,112 +793,179 @@ static void visit_taken(struct leak_scan *s, const struct visit *vi, size_t firs
 	}
 }
 
-#define PENDING8 (UINT64_C(0x0101010101010101) * ST_PENDING)
 
-static inline uint64_t load8(const uint8_t *p)
+/* Block I leaves the pending set: taken by a sweep, to be visited now. */
+static inline void unpend(struct leak_scan *s, size_t i, size_t *done)
 {
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
+	s->st[i] &= (uint8_t)~ST_PENDING;
+	if (!--s->npending) {
+		s->plo = LONG_MAX;
+		s->phi = -1;
+	}
+	++*done;
 }
 
 /*
- * One sweep in address order over the pending blocks: runs of pending
- * blocks with less than RUN_GAP between them are read as one piece, up to
- * MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. A block made
- * pending behind the sweep waits for the next one.
+ * The first pending block from I on, upwards, or downwards when DOWN; -1
+ * if none. Only [plo, phi] is looked at, and what is found empty leaves it:
+ * a sweep that follows a list takes one block at a time, and looks again
+ * from where its batch began each time.
  */
-static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, size_t *done)
+static long next_pending(struct leak_scan *s, long i, int down)
 {
-	uint64_t mask = s->ptr_size - 1;
+	long from = i;
+
+	/* Eight states a step where none is pending: the array of blocks is not touched. */
+	if (!down) {
+		for (i = i < s->plo ? s->plo : i; i <= s->phi; i++) {
+			while ((i & 7) == 0 && i + 8 <= s->phi && !(load8(s->st + i) & PENDING8))
+				i += 8;
+			if (i <= s->phi && (s->st[i] & ST_PENDING))
+				return i;
+		}
+		if (from <= s->phi)
+			s->phi = from - 1;
+		return -1;
+	}
+	for (i = i > s->phi ? s->phi : i; i >= s->plo; i--) {
+		while (i - 7 >= s->plo && (i & 7) == 7 && !(load8(s->st + i - 7) & PENDING8))
+			i -= 8;
+		if (i >= s->plo && (s->st[i] & ST_PENDING))
+			return i;
+	}
+	if (from >= s->plo)
+		s->plo = from + 1;
+	return -1;
+}
+
+/*
+ * Read the batch (one readv, or piece by piece) and visit its blocks in
+ * order. A piece that cannot be read is visited block by block, each read
+ * page by page through the start of the buffer: what the buffer held is
+ * then lost (ok cleared), and batch_again does nothing.
+ */
+static int batch_visit(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, struct batch *bt)
+{
 	struct visit tmp;
-	size_t i = 0, x;
+	uint64_t off = 0;
+	size_t j, x;
+	int lost = 0;
 
-	while (i < s->n && s->npending) {
-		struct memsrc_piece pc[MEMSRC_READV_MAX];
-		size_t first[MEMSRC_READV_MAX], last[MEMSRC_READV_MAX], k = 0, j;
-		uint64_t used = 0;
+	for (j = 0; j < bt->k; j++) {
+		bt->pc[j].buf = s->buf + off;
+		off += bt->pc[j].len;
+		bt->ok[j] = 1;
+	}
+	if (bt->k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, bt->pc, bt->k)) == 0) {
+		for (j = 0; j < bt->k; j++)
+			visit_taken(s, vi, bt->lo_i[j], bt->hi_i[j], bt->pc[j].addr, bt->pc[j].buf);
+		return 0;
+	}
+	for (j = 0; j < bt->k; j++) {
+		if ((s->stats.reads++, m->read(m->arg, bt->pc[j].addr, bt->pc[j].buf, bt->pc[j].len)) == 0) {
+			visit_taken(s, vi, bt->lo_i[j], bt->hi_i[j], bt->pc[j].addr, bt->pc[j].buf);
+			continue;
+		}
+		if (errno != EFAULT)
+			return -1;
+		lost = 1;
+		for (x = bt->lo_i[j]; x <= bt->hi_i[j]; x++) {
+			if (!(s->st[x] & ST_TAKEN))
+				continue;
+			s->st[x] &= (uint8_t)~ST_TAKEN;
+			if (visit_range(s, m, holding(vi, &tmp, x), s->b[x].addr, s->b[x].addr + s->b[x].size) < 0)
+				return -1;
+		}
+	}
+	for (j = 0; lost && j < bt->k; j++)
+		bt->ok[j] = 0;
+	return 0;
+}
 
-		for (; i < s->n; i++) {
-			const struct leak_block *b;
+/*
+ * Blocks the batch made pending inside the pieces it read: visited from
+ * the buffer, no read, in the sweep's direction first (a list followed
+ * that way is done in one round), a few rounds at most (what is left goes
+ * to the next batch).
+ */
+static void batch_again(struct leak_scan *s, const struct visit *vi, struct batch *bt, int down, size_t *done)
+{
+	struct visit tmp;
+	int round, more = 1;
+
+	for (round = 0; more && round < 4; round++, down = !down) {
+		more = 0;
+		for (size_t j = 0; j < bt->k; j++) {
+			size_t a = bt->lo_i[j], z = bt->hi_i[j];
+
+			if (!bt->ok[j] || z - a < 1)
+				continue;
+			for (size_t c = 0; c <= z - a; c++) {
+				size_t x = down ? z - c : a + c;
+				uint64_t lo, hi;
+
+				if (!(s->st[x] & ST_PENDING))
+					continue;
+				unpend(s, x, done);
+				block_words(s, x, &lo, &hi);
+				if (hi > lo) {
+					*vi->counted += hi - lo;
+					visit_words(s, holding(vi, &tmp, x), lo,
+						    (const unsigned char *)bt->pc[j].buf + (lo - bt->pc[j].addr),
+						    (size_t)(hi - lo));
+				}
+				more = 1;
+			}
+		}
+	}
+}
+
+/*
+ * One sweep over the pending blocks, up or down in address order: runs of
+ * pending blocks with less than RUN_GAP between them are read as one piece,
+ * up to MEMSRC_READV_MAX pieces (the buffer's worth) in one readv. Blocks a
+ * batch makes pending inside what it read are visited from the buffer; the
+ * sweep then goes on from where the batch began, so that it also takes
+ * what the batch made pending among and ahead of its blocks. A block made
+ * pending behind waits for the next sweep, which goes the other way: a
+ * list linked backwards in memory is followed by one sweep down, a list
+ * linked forwards by one sweep up.
+ */
+static int sweep(struct leak_scan *s, const struct memsrc *m, const struct visit *vi, int down, size_t *done)
+{
+	struct visit tmp;
+	long start = down ? (long)s->n - 1 : 0;
+
+	while (s->npending && (start = next_pending(s, start, down)) >= 0) {
+		struct batch bt;
+		long x;
+
+		bt.k = 0;
+		bt.used = 0;
+		for (x = start; x >= 0; x = next_pending(s, down ? x - 1 : x + 1, down)) {
 			uint64_t lo, hi;
 
-			/* Eight states a step where none is pending: the array of blocks is not touched. */
-			while ((i & 7) == 0 && i + 8 <= s->n && !(load8(s->st + i) & PENDING8))
-				i += 8;
-			if (i >= s->n)
-				break;
-			if (!(s->st[i] & ST_PENDING))
-				continue;
-			/* The sweep walks the block array forwards: read ahead. */
-			__builtin_prefetch(&s->b[i + 16 < s->n ? i + 16 : i]);
-			b = &s->b[i];
-			lo = (b->addr + mask) & ~mask;
-			hi = (b->addr + b->size) & ~mask;
-			++*done;
+			block_words(s, (size_t)x, &lo, &hi);
 			if (hi <= lo) {
-				s->st[i] &= (uint8_t)~ST_PENDING;
-				s->npending--;
-				continue;
-			}
-			if (hi - lo > BUF_SIZE) {
-				if (k) {
-					--*done;
+				unpend(s, (size_t)x, done);
+			} else if (hi - lo > BUF_SIZE) {
+				if (bt.k)
 					break;
-				}
-				s->st[i] &= (uint8_t)~ST_PENDING;
-				s->npending--;
-				if (visit_range(s, m, holding(vi, &tmp, i), lo, hi) < 0)
+				unpend(s, (size_t)x, done);
+				if (visit_range(s, m, holding(vi, &tmp, (size_t)x), lo, hi) < 0)
 					return -1;
-				continue;
-			}
-			if (k && lo - (pc[k - 1].addr + pc[k - 1].len) < RUN_GAP &&
-			    used + (hi - pc[k - 1].addr - pc[k - 1].len) <= BUF_SIZE) {
-				used += hi - pc[k - 1].addr - pc[k - 1].len;
-				pc[k - 1].len = (size_t)(hi - pc[k - 1].addr);
-				last[k - 1] = i;
-			} else if (k < MEMSRC_READV_MAX && used + (hi - lo) <= BUF_SIZE) {
-				pc[k].addr = lo;
-				pc[k].buf = s->buf + used;
-				pc[k].len = (size_t)(hi - lo);
-				first[k] = last[k] = i;
-				used += hi - lo;
-				k++;
+			} else if (batch_take(s, &bt, (size_t)x, lo, hi, down)) {
+				s->st[x] |= ST_TAKEN;
+				unpend(s, (size_t)x, done);
 			} else {
-				--*done;
 				break;
 			}
-			s->st[i] = (uint8_t)((s->st[i] & ~ST_PENDING) | ST_TAKEN);
-			s->npending--;
 		}
-		if (!k)
+		if (!bt.k)
 			continue;
-		if (k > 1 && m->readv && (s->stats.reads++, m->readv(m->arg, pc, k)) == 0) {
-			for (j = 0; j < k; j++)
-				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
-			continue;
-		}
-		/* One by one; a piece that fails, block by block (which reuses the buffer from its start). */
-		for (j = 0; j < k; j++) {
-			if ((s->stats.reads++, m->read(m->arg, pc[j].addr, pc[j].buf, pc[j].len)) == 0) {
-				visit_taken(s, vi, first[j], last[j], pc[j].addr, pc[j].buf);
-				continue;
-			}
-			if (errno != EFAULT)
-				return -1;
-			for (x = first[j]; x <= last[j]; x++) {
-				const struct leak_block *b = &s->b[x];
-
-				if (!(s->st[x] & ST_TAKEN))
-					continue;
-				s->st[x] &= (uint8_t)~ST_TAKEN;
-				if (visit_range(s, m, holding(vi, &tmp, x), b->addr, b->addr + b->size) < 0)
-					return -1;
-			}
-		}
-		/* Blocks made pending just behind the last one taken are still ahead. */
-		i = last[k - 1] + 1;
+		if (batch_visit(s, m, vi, &bt) < 0)
+			return -1;
+		batch_again(s, vi, &bt, down, done);
 	}
 	return 0;
 }
@@ -800,7 +986,7 @@ static int settle(struct leak_scan *s, const struct memsrc *m, const struct visi
 
 	for (n = 0; s->npending && (n < MIN_SWEEPS || done >= s->n / SWEEP_YIELD); n++) {
 		done = 0;
-		if (sweep(s, m, vi, &done) < 0)
+		if (sweep(s, m, vi, !(n & 1), &done) < 0)
 			return -1;
 	}
 	if (!s->npending)
@@ -825,12 +1011,15 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 
 	if ((ptr_size != 4 && ptr_size != 8) || n >= UINT32_MAX)
 		goto out_inval;
+	/* One pass over the array (a million blocks are 32 MB): checked and reset. */
 	for (i = 0; i < n; i++) {
 		/* A block may not wrap past the top of the address space. */
 		if (blocks[i].size > UINT64_MAX - blocks[i].addr)
 			goto out_inval;
 		if (i && blocks[i].addr < block_end(&blocks[i - 1]))
 			goto out_inval;
+		blocks[i].indirect = 0;
+		blocks[i].verdict = LEAK_DEFINITE;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -843,6 +1032,8 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 		s->lo = blocks[0].addr;
 		s->hi = block_end(&blocks[n - 1]);
 	}
+	s->plo = LONG_MAX;
+	s->phi = -1;
 	s->st = calloc(n ? n : 1, 1);
 	s->cap_stack = n < STACK_FIRST ? (n ? n : 1) : STACK_FIRST;
 	s->stack = malloc(s->cap_stack * sizeof(*s->stack));
@@ -853,10 +1044,6 @@ struct leak_scan *leak_scan_new(struct leak_block *blocks, size_t n, unsigned pt
 	mem_add(s, (n ? n : 1) + s->cap_stack * sizeof(*s->stack) + 2 * BUF_SIZE);
 	if (n && build_index(s) < 0)
 		goto out_free;
-	for (i = 0; i < n; i++) {
-		blocks[i].indirect = 0;
-		blocks[i].verdict = LEAK_DEFINITE;
-	}
 	return s;
 
 out_free:
@@ -1027,8 +1214,10 @@ int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t a
 	for (i = 0; i < s->n; i++)
 		s->st[i] |= ST_PENDING;
 	s->npending = s->n;
+	s->plo = 0;
+	s->phi = (long)s->n - 1;
 	while (s->npending)
-		if (sweep(s, m, &vi, &done) < 0)
+		if (sweep(s, m, &vi, 0, &done) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -1037,4 +1226,508 @@ out:
 	s->npending = 0;
 	s->stats.reads = reads;
 	return rc;
+}
+
+/* ---------------------------------------------------------------- the caller's array */
+
+/* Runs at least this long are kept as they come; shorter ones are sorted together. */
+#define SORT_RUN_MIN 64
+#define SORT_SMALL 16
+
+/*
+ * X goes before Y: a lower address; at one address, a block with a context
+ * first, then by context, size, internal (a total order: the result is the
+ * same whatever order the blocks came in).
+ */
+static inline int blk_before(const struct leak_block *x, const struct leak_block *y)
+{
+	if (x->addr != y->addr)
+		return x->addr < y->addr;
+	if (!x->ctx != !y->ctx)
+		return x->ctx != 0;
+	if (x->ctx != y->ctx)
+		return x->ctx < y->ctx;
+	if (x->size != y->size)
+		return x->size < y->size;
+	return x->internal < y->internal;
+}
+
+static inline void blk_swap(struct leak_block *x, struct leak_block *y)
+{
+	struct leak_block t = *x;
+
+	*x = *y;
+	*y = t;
+}
+
+static void blk_insertion(struct leak_block *b, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct leak_block t = b[i];
+		size_t j = i;
+
+		for (; j && blk_before(&t, &b[j - 1]); j--)
+			b[j] = b[j - 1];
+		b[j] = t;
+	}
+}
+
+static void blk_sift(struct leak_block *b, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && blk_before(&b[c], &b[c + 1]))
+			c++;
+		if (!blk_before(&b[i], &b[c]))
+			return;
+		blk_swap(&b[i], &b[c]);
+		i = c;
+	}
+}
+
+static void blk_heapsort(struct leak_block *b, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		blk_sift(b, i, n);
+	for (size_t i = n; i-- > 1;) {
+		blk_swap(&b[0], &b[i]);
+		blk_sift(b, 0, i);
+	}
+}
+
+/*
+ * Introsort in place: quicksort on a median of three, heapsort past DEPTH
+ * levels, insertion sort for the small ends. The comparison inlined and no
+ * memory: glibc's qsort took 240 ms (and a copy of the array) for the 1.5 M
+ * blocks of a heap walk and a table.
+ */
+static void blk_introsort(struct leak_block *b, size_t n, unsigned depth)
+{
+	while (n > SORT_SMALL) {
+		size_t m = n / 2, i = 0, j = n - 1;
+		struct leak_block p;
+
+		if (!depth--) {
+			blk_heapsort(b, n);
+			return;
+		}
+		if (blk_before(&b[m], &b[0]))
+			blk_swap(&b[m], &b[0]);
+		if (blk_before(&b[n - 1], &b[m])) {
+			blk_swap(&b[n - 1], &b[m]);
+			if (blk_before(&b[m], &b[0]))
+				blk_swap(&b[m], &b[0]);
+		}
+		p = b[m];
+		for (;;) {
+			while (blk_before(&b[i], &p))
+				i++;
+			while (blk_before(&p, &b[j]))
+				j--;
+			if (i >= j)
+				break;
+			blk_swap(&b[i++], &b[j--]);
+		}
+		/* [0, j] before or as p, [j + 1, n) as or after: the smaller side recursively. */
+		if (j + 1 < n - j - 1) {
+			blk_introsort(b, j + 1, depth);
+			b += j + 1;
+			n -= j + 1;
+		} else {
+			blk_introsort(b + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	blk_insertion(b, n);
+}
+
+/* Merge the sorted [B, B + A) and [B + A, B + A + C), stably, through TMP (min(A, C) blocks). */
+static void blk_merge(struct leak_block *b, size_t a, size_t c, struct leak_block *tmp)
+{
+	size_t i, j, k;
+
+	if (a <= c) {
+		memcpy(tmp, b, a * sizeof(*b));
+		for (i = 0, j = a, k = 0; i < a && j < a + c;)
+			b[k++] = blk_before(&b[j], &tmp[i]) ? b[j++] : tmp[i++];
+		while (i < a)
+			b[k++] = tmp[i++];
+		return;
+	}
+	memcpy(tmp, b + a, c * sizeof(*b));
+	for (i = a, j = c, k = a + c; i && j;)
+		b[--k] = blk_before(&tmp[j - 1], &b[i - 1]) ? b[--i] : tmp[--j];
+	while (j)
+		b[--k] = tmp[--j];
+}
+
+/* The end of the ascending run that starts at I. */
+static size_t run_end(const struct leak_block *b, size_t n, size_t i)
+{
+	for (i++; i < n && !blk_before(&b[i], &b[i - 1]); i++)
+		;
+	return i;
+}
+
+/*
+ * Sorted segments: the long runs as they are, each stretch of short ones
+ * sorted in place; then merged pairwise, smaller side copied out. -1 (the
+ * array unchanged in content) without memory.
+ */
+static int blk_sort_runs(struct leak_block *b, size_t n)
+{
+	size_t *seg = NULL, nseg = 0, cap = 0, i = 0, tcap = 0;
+	struct leak_block *tmp = NULL;
+	unsigned depth = 0;
+	int ret = -1;
+
+	for (size_t x = n; x; x >>= 1)
+		depth += 2;
+	while (i < n) {
+		size_t j = run_end(b, n, i), k = j;
+
+		if (j - i < SORT_RUN_MIN) {
+			while (k < n) {
+				size_t r = run_end(b, n, k);
+
+				if (r - k >= SORT_RUN_MIN)
+					break;
+				k = r;
+			}
+			blk_introsort(b + i, k - i, depth);
+		}
+		if (nseg + 2 > cap) {
+			size_t *ns = realloc(seg, (cap = cap ? 2 * cap : 64) * sizeof(*seg));
+
+			if (!ns)
+				goto out;
+			seg = ns;
+		}
+		seg[nseg++] = i;
+		i = k;
+	}
+	seg[nseg] = n;
+	/* Pairwise, bottom up: segment s is [seg[s], seg[s + 1]). */
+	while (nseg > 1) {
+		size_t out = 0;
+
+		for (size_t s = 0; s < nseg; s += 2) {
+			if (s + 1 < nseg) {
+				size_t a = seg[s + 1] - seg[s], c = seg[s + 2] - seg[s + 1], t = a < c ? a : c;
+
+				if (blk_before(&b[seg[s + 1]], &b[seg[s + 1] - 1])) {
+					if (t > tcap) {
+						free(tmp);
+						tmp = malloc(t * sizeof(*tmp));
+						if (!tmp)
+							goto out;
+						tcap = t;
+					}
+					blk_merge(b + seg[s], a, c, tmp);
+				}
+			}
+			seg[out++] = seg[s];
+		}
+		seg[out] = n;
+		nseg = out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	free(seg);
+	return ret;
+}
+
+size_t leak_blocks_sort(struct leak_block *b, size_t n)
+{
+	size_t i, k = 0;
+
+	if (blk_sort_runs(b, n) < 0) {
+		unsigned depth = 0;
+
+		for (size_t x = n; x; x >>= 1)
+			depth += 2;
+		blk_introsort(b, n, depth);
+	}
+	for (i = 0; i < n; i++) {
+		if (k && b[i].addr < block_end(&b[k - 1])) {
+			/* Overlap: the one with a context (recorded) stays, else the first. */
+			if (!b[k - 1].ctx && b[i].ctx)
+				b[k - 1] = b[i];
+			continue;
+		}
+		b[k++] = b[i];
+	}
+	return k;
+}
+
+/* ---------------------------------------------------------------- words read ahead */
+
+/*
+ * A live scan reads the heap twice: the walk for the chunk headers (every
+ * page of a heap of small chunks holds some), the scan for the blocks'
+ * words. What the scan can use of the first read is small: the words whose
+ * value may be a pointer to a block (a few a block; the rest is zeros to
+ * it). Kept as (address, value) pairs by span of memory read, they serve
+ * the scan's reads of that memory, zeros around them.
+ */
+
+/* A range kept: [lo, hi), its words at[first, first + n). */
+struct words_span {
+	uint64_t lo, hi;
+	size_t first, n;
+};
+
+struct leak_words {
+	const struct memsrc *under;
+	uint64_t lo, hi;	/* values kept */
+	size_t budget;		/* bytes of words at most */
+	struct words_span *span;
+	size_t nspan, cap_span;
+	uint32_t *at;		/* the words kept, span by span, ascending in each: offsets in the span */
+	uint64_t *val;		/* and their values (12 bytes a word) */
+	size_t n, cap;
+	int full;		/* out of budget (or memory): nothing more is kept */
+	int sorted;		/* spans sorted by lo and checked not to overlap */
+	uint64_t covered;
+};
+
+struct leak_words *leak_words_new(const struct memsrc *under, uint64_t lo, uint64_t hi, size_t budget)
+{
+	struct leak_words *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->under = under;
+	w->lo = lo;
+	w->hi = hi;
+	w->budget = budget;
+	return w;
+}
+
+/* Room for one more span and one more word; 0, or -1 (then full). */
+static int words_room(struct leak_words *w)
+{
+	if (w->nspan == w->cap_span) {
+		size_t cap = w->cap_span ? 2 * w->cap_span : 64;
+		struct words_span *p = realloc(w->span, cap * sizeof(*p));
+
+		if (!p)
+			return w->full = 1, -1;
+		w->span = p;
+		w->cap_span = cap;
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 4096;
+		uint32_t *a;
+		uint64_t *v;
+
+		if (cap * 12 + w->cap_span * sizeof(*w->span) > w->budget)
+			cap = w->cap + 4096;
+		if (cap * 12 + w->cap_span * sizeof(*w->span) > w->budget)
+			return w->full = 1, -1;
+		a = realloc(w->at, cap * sizeof(*a));
+		if (a)
+			w->at = a;
+		v = a ? realloc(w->val, cap * sizeof(*v)) : NULL;
+		if (!v)
+			return w->full = 1, -1;
+		w->val = v;
+		w->cap = cap;
+	}
+	return 0;
+}
+
+void leak_words_add(void *arg, uint64_t addr, const void *buf, size_t len)
+{
+	struct leak_words *w = arg;
+	unsigned ps = w->under->ptr_size;
+	uint64_t mask = ps - 1, lo = (addr + mask) & ~mask, hi = (addr + len) & ~mask, p;
+	struct words_span *sp = w->nspan ? &w->span[w->nspan - 1] : NULL;
+
+	if (w->full || hi <= lo)
+		return;
+	if (sp && lo >= sp->lo && lo <= sp->hi) {
+		if (hi <= sp->hi)
+			return;
+		lo = sp->hi;	/* the part past what the last read kept */
+	} else {
+		if (words_room(w) < 0)
+			return;
+		sp = &w->span[w->nspan++];
+		*sp = (struct words_span){ .lo = lo, .hi = lo, .first = w->n };
+		w->sorted = 0;
+	}
+	for (p = lo; p < hi; p += ps) {
+		const unsigned char *at = (const unsigned char *)buf + (p - addr);
+		uint64_t v;
+
+		/* Most words are no candidate: skip them a word size at a time. */
+		if (ps == 8) {
+			uint64_t v64;
+
+			for (; p < hi; p += 8, at += 8) {
+				memcpy(&v64, at, 8);
+				if (v64 - w->lo < w->hi - w->lo)
+					break;
+			}
+			if (p >= hi)
+				break;
+			v = v64;
+		} else {
+			uint32_t v32;
+
+			for (; p < hi; p += 4, at += 4) {
+				memcpy(&v32, at, 4);
+				if ((uint64_t)v32 - w->lo < w->hi - w->lo)
+					break;
+			}
+			if (p >= hi)
+				break;
+			v = v32;
+		}
+		/* words_room may move the spans: SP again after it. */
+		if (w->n == w->cap && words_room(w) < 0)
+			break;
+		sp = &w->span[w->nspan - 1];
+		if (p - sp->lo > UINT32_MAX) {
+			/* Offsets are 32 bits: a span of more than 4 GiB goes on in another. */
+			if (words_room(w) < 0)
+				break;
+			sp = &w->span[w->nspan - 1];
+			w->covered += p - sp->hi;
+			sp->hi = p;
+			sp = &w->span[w->nspan++];
+			*sp = (struct words_span){ .lo = p, .hi = p, .first = w->n };
+		}
+		w->at[w->n] = (uint32_t)(p - sp->lo);
+		w->val[w->n++] = v;
+		sp->n++;
+	}
+	sp = &w->span[w->nspan - 1];
+	w->covered += p - sp->hi;
+	sp->hi = p;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct words_span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The span holding [ADDR, ADDR + LEN) whole, or NULL (then UNDER reads it). */
+static const struct words_span *words_span_of(struct leak_words *w, uint64_t addr, size_t len)
+{
+	size_t a = 0, z;
+
+	if (!w->sorted) {
+		if (w->nspan)
+			qsort(w->span, w->nspan, sizeof(*w->span), span_cmp);
+		for (size_t i = 1; i < w->nspan; i++)
+			if (w->span[i].lo < w->span[i - 1].hi)
+				w->nspan = 0;	/* overlapping reads: keep nothing, read all */
+		w->sorted = 1;
+	}
+	for (z = w->nspan; a < z;) {
+		size_t mid = a + (z - a) / 2;
+
+		if (w->span[mid].lo <= addr)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	if (!a || addr + len > w->span[a - 1].hi || addr + len < addr)
+		return NULL;
+	return &w->span[a - 1];
+}
+
+/* The kept words of SP in [ADDR, ADDR + LEN) into BUF, zeros elsewhere. */
+static void words_fill(const struct leak_words *w, const struct words_span *sp, uint64_t addr, void *buf, size_t len)
+{
+	size_t a = sp->first, z = sp->first + sp->n;
+
+	memset(buf, 0, len);
+	while (a < z) {
+		size_t mid = a + (z - a) / 2;
+
+		if (sp->lo + w->at[mid] < addr)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	for (; a < sp->first + sp->n && sp->lo + w->at[a] + w->under->ptr_size <= addr + len; a++) {
+		unsigned char *to = (unsigned char *)buf + (sp->lo + w->at[a] - addr);
+
+		if (w->under->ptr_size == 4) {
+			uint32_t v32 = (uint32_t)w->val[a];
+
+			memcpy(to, &v32, 4);
+		} else {
+			memcpy(to, &w->val[a], 8);
+		}
+	}
+}
+
+static int words_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct leak_words *w = arg;
+	const struct words_span *sp = words_span_of(w, addr, len);
+
+	if (!sp)
+		return w->under->read(w->under->arg, addr, buf, len);
+	words_fill(w, sp, addr, buf, len);
+	return 0;
+}
+
+static int words_readv(void *arg, const struct memsrc_piece *pieces, size_t n)
+{
+	struct leak_words *w = arg;
+	struct memsrc_piece left[MEMSRC_READV_MAX];
+	size_t k = 0;
+
+	if (n > MEMSRC_READV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct words_span *sp = words_span_of(w, pieces[i].addr, pieces[i].len);
+
+		if (sp)
+			words_fill(w, sp, pieces[i].addr, pieces[i].buf, pieces[i].len);
+		else
+			left[k++] = pieces[i];
+	}
+	if (k > 1 && w->under->readv)
+		return w->under->readv(w->under->arg, left, k);
+	for (size_t i = 0; i < k; i++)
+		if (w->under->read(w->under->arg, left[i].addr, left[i].buf, left[i].len) < 0)
+			return -1;
+	return 0;
+}
+
+struct memsrc leak_words_memsrc(struct leak_words *w)
+{
+	return (struct memsrc){ .read = words_read, .readv = words_readv, .arg = w, .ptr_size = w->under->ptr_size };
+}
+
+void leak_words_stats(const struct leak_words *w, size_t *memory, uint64_t *covered)
+{
+	*memory = sizeof(*w) + w->cap_span * sizeof(*w->span) + w->cap * (sizeof(*w->at) + sizeof(*w->val));
+	*covered = w->covered;
+}
+
+void leak_words_free(struct leak_words *w)
+{
+	if (!w)
+		return;
+	free(w->span);
+	free(w->at);
+	free(w->val);
+	free(w);
 }

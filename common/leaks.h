@@ -61,6 +61,19 @@ struct leak_block {
 struct leak_scan;
 
 /*
+ * Sort the N blocks at B by address for leak_scan_new and drop overlaps:
+ * of two blocks that overlap (a block the heap walk and the agent's table
+ * both give), the one with a context stays, else the lower (at one
+ * address: the one with a context, then the lower context, size,
+ * internal). Returns how many are left, in place. Fast where most blocks
+ * come in ascending runs (a heap walk's chunks): the rest is sorted in
+ * place and the runs merged, with at most as many blocks of scratch as the
+ * smaller side of a merge (in place and slower without that memory).
+ * Never fails.
+ */
+size_t leak_blocks_sort(struct leak_block *b, size_t n);
+
+/*
  * A scan over the N blocks at BLOCKS (owned by the caller, kept until
  * leak_scan_free; the scan writes verdict and indirect). They must be
  * sorted by addr and must not overlap: NULL with errno EINVAL otherwise
@@ -100,7 +113,8 @@ struct leak_scan_stats {
 	uint64_t block_bytes;	/* block contents read */
 	uint64_t unreadable;	/* bytes skipped as unreadable */
 	size_t memory;		/* the scan's own memory at its largest, bytes */
-	uint64_t reads;		/* calls to the memsrc's read and readv (system calls, live) */
+	uint64_t reads;		/* calls to the memsrc's read and readv (system calls, live, but
+				   those leak_words serves) */
 };
 void leak_scan_stats(const struct leak_scan *s, struct leak_scan_stats *st);
 
@@ -121,5 +135,28 @@ void leak_scan_free(struct leak_scan *s);
 #define LEAK_WHO_REGISTER (-2L)
 int leak_scan_who_points(struct leak_scan *s, const struct memsrc *m, uint64_t addr, uint64_t len,
 			 void (*fn)(void *arg, uint64_t where, uint64_t value, long block), void *arg);
+
+/*
+ * Words read ahead: while glibc's heap is walked (glibcheap.h's read
+ * callback) every aligned word of what the walk read whose value is in
+ * [LO, HI) is kept, up to BUDGET bytes (12 a word), and the memsrc
+ * leak_words_memsrc gives then serves reads inside what was kept without
+ * reading again: the kept words in place, zeros elsewhere, which is the
+ * same to the scan when [LO, HI) holds every block (no other word can be a
+ * pointer candidate: the caller checks its blocks are inside before it
+ * gives the memsrc to leak_scan_finish); reads elsewhere go to UNDER (not
+ * owned, kept while W is). Not for who_points, whose range may be
+ * anywhere. Reads it serves count in the scan's stats.reads but are no
+ * system call. NULL with errno ENOMEM; leak_words_free(NULL) does nothing.
+ */
+struct leak_words;
+struct leak_words *leak_words_new(const struct memsrc *under, uint64_t lo, uint64_t hi, size_t budget);
+/* A range read at ADDR: LEN bytes at BUF (glibcheap_walk.read's shape). */
+void leak_words_add(void *w, uint64_t addr, const void *buf, size_t len);
+/* The memsrc serving reads (valid while W is). */
+struct memsrc leak_words_memsrc(struct leak_words *w);
+/* Bytes held, and bytes of memory kept (read once, served since). */
+void leak_words_stats(const struct leak_words *w, size_t *memory, uint64_t *covered);
+void leak_words_free(struct leak_words *w);
 
 #endif

@@ -315,7 +315,7 @@ struct srv_coreimage *srv_coreimage_from(const void *data, size_t len, const cha
 		goto fail;
 	ci->mem = (struct memsrc){ .read = core_read, .arg = ci, .ptr_size = ci->ws };
 	ci->img = (struct leak_image){ .mem = &ci->mem, .where = ci->name, .maps = ci->maps, .nmaps = ci->nsegs,
-				       .red_zone = ci->machine == EM_X86_64 ? 128 : 0 };
+				       .red_zone = ci->machine == EM_X86_64 ? 128 : 0, .cheap_reads = 1 };
 	return ci;
 fail:
 	srv_coreimage_close(ci);

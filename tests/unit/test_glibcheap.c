@@ -12,7 +12,9 @@
  * Checked: every kept block is in use with malloc_usable_size's usable
  * size, no freed block is reported, the two tcache structs (main thread,
  * the thread) and nothing else are internal, the mmapped block is found,
- * the owned ranges cover every block and main_arena; the finder gives the
+ * the owned ranges cover every block and main_arena, what the walk passes
+ * to its read callback is the memory and covers every block of a heap; the
+ * finder gives the
  * same main_arena from a thread on another arena. The whole run is
  * repeated in child processes with GLIBC_TUNABLES tcache_count=0 (no
  * tcache: the key must be 0) and mxfast=0 (no fastbins).
@@ -130,6 +132,35 @@ static void on_owned(void *arg, const struct glibcheap_range *r)
 {
 	if (nown < MAXOWNED)
 		own[nown++] = *r;
+}
+
+/* What the walk passed to its read callback: ranges, merged when they touch; and whether each piece was the memory. */
+#define MAXREAD 4096
+static struct glibcheap_range readr[MAXREAD];
+static size_t nread, read_wrong;
+
+static void on_read(void *arg, uint64_t addr, const void *buf, size_t len)
+{
+	const struct memsrc *m = arg;
+	static char again[65536];
+
+	if (len > sizeof(again) || m->read(m->arg, addr, again, len) < 0 || memcmp(again, buf, len))
+		read_wrong++;
+	if (nread && addr >= readr[nread - 1].lo && addr <= readr[nread - 1].hi) {
+		if (addr + len > readr[nread - 1].hi)
+			readr[nread - 1].hi = addr + len;
+	} else if (nread < MAXREAD) {
+		readr[nread++] = (struct glibcheap_range){ addr, addr + len };
+	}
+}
+
+/* Whether [LO, HI) lies in what the walk passed to on_read. */
+static int was_read(uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < nread; i++)
+		if (lo >= readr[i].lo && hi <= readr[i].hi)
+			return 1;
+	return 0;
 }
 
 static int by_mem(const void *a, const void *b)
@@ -330,9 +361,18 @@ static void run(const char *mode)
 	kept[nkept++] = (struct kept){ last, 40, "the last block" };
 
 	snapshot();
-	nchunks = nown = 0;
+	nchunks = nown = nread = read_wrong = 0;
+	w.read = on_read;
+	w.arg = &m;
 	rc = glibcheap_walk(&m, &info, maps, nmaps, &w, err, sizeof(err));
 	CHECK(rc == 0, "%s: walk: %s", mode, err);
+	/* The read callback: what the walk read, as it is in memory, every block in a heap inside it. */
+	CHECK(read_wrong == 0, "%s: %zu pieces passed to the read callback are not the memory", mode, read_wrong);
+	for (size_t i = 0; i < nkept; i++)
+		if (kept[i].p != mm)
+			CHECK(was_read((uintptr_t)kept[i].p, (uintptr_t)kept[i].p + kept[i].size),
+			      "%s: %s %p is in no piece the walk passed to its read callback", mode, kept[i].what,
+			      kept[i].p);
 	printf("%s: %zu in use, %zu free, %zu arenas, %zu heaps, %zu mmapped, %zu owned ranges\n", mode,
 	       w.n_used, w.n_free, w.n_arenas, w.n_heaps, w.n_mmapped, nown);
 	CHECK(nchunks < MAXCHUNKS, "%s: fewer chunks than the test keeps", mode);

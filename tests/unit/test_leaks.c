@@ -818,6 +818,64 @@ static void check_who(struct heap *h, struct leak_scan *s, uint64_t seed)
 	free(want.h);
 }
 
+/*
+ * The same heap judged again through leak_words: the memory offered to it
+ * in pieces of random lengths in address order (as a heap walk's windows,
+ * overlapping now and then, unreadable ones left out), under a budget that
+ * is sometimes too small for all of it. The verdicts must not move.
+ */
+static void check_words(struct heap *h, const uint8_t *v, const uint64_t *ind, unsigned ps, unsigned c,
+			uint64_t seed)
+{
+	struct memsrc under = space_src(&h->sp), m;
+	struct leak_words *w;
+	struct leak_scan *s;
+	unsigned char *buf = malloc(16384);
+	size_t i, bad = 0;
+
+	if (!h->n || !buf)
+		goto out;
+	w = leak_words_new(&under, h->b[0].addr, h->b[h->n - 1].addr + (h->b[h->n - 1].size ? h->b[h->n - 1].size : 1),
+			   below(3) ? SIZE_MAX : (size_t)below(8192));
+	CHECK(w != NULL, "leak_words_new: %s", strerror(errno));
+	if (!w)
+		goto out;
+	for (int g = 0; g < h->sp.nseg; g++) {
+		uint64_t a = h->sp.seg[g].lo, end = a + h->sp.seg[g].len;
+
+		while (a < end) {
+			size_t len = (size_t)(1 + below(16384));
+
+			if (len > end - a)
+				len = (size_t)(end - a);
+			if (space_read(&h->sp, a, buf, len) == 0)
+				leak_words_add(w, a, buf, len);
+			a += len;
+			if (a < end && !below(4))
+				a -= below(a - h->sp.seg[g].lo < 16 ? a - h->sp.seg[g].lo : 16);
+		}
+	}
+	m = leak_words_memsrc(w);
+	s = leak_scan_new(h->b, h->n, ps);
+	CHECK(s != NULL, "leak_scan_new: %s", strerror(errno));
+	if (s) {
+		if (h->nregs)
+			leak_scan_root_words(s, h->regs, h->nregs);
+		for (i = 0; i < h->nroots; i++)
+			leak_scan_root_range(s, &m, h->roots[i].lo, h->roots[i].hi);
+		CHECK(leak_scan_finish(s, &m) == 0, "words, case %u: finish: %s", c, strerror(errno));
+		for (i = 0; i < h->n; i++)
+			if ((h->b[i].verdict != v[i] || h->b[i].indirect != ind[i]) && bad++ < 3)
+				CHECK(0, "ptr size %u, case %u (rng %" PRIu64 ") through leak_words: block %zu: %s %" PRIu64
+				      ", reference %s %" PRIu64, ps, c, seed, i, vname(h->b[i].verdict), h->b[i].indirect,
+				      vname(v[i]), ind[i]);
+		leak_scan_free(s);
+	}
+	leak_words_free(w);
+out:
+	free(buf);
+}
+
 static void test_model(unsigned ps, unsigned cases)
 {
 	uint8_t *v = NULL;
@@ -867,11 +925,106 @@ static void test_model(unsigned ps, unsigned cases)
 		check_who(&h, s, c);
 		readvs += h.sp.readvs;
 		leak_scan_free(s);
+		check_words(&h, v, ind, ps, c, seed);
 		heap_free(&h);
 	}
 	CHECK(!cases || readvs > 0, "ptr size %u: readv never used", ps);
 	free(v);
 	free(ind);
+}
+
+/* ---------------------------------------------------------------- leak_blocks_sort */
+
+/* leaks.h's order, written out: address, context first, context, size, internal. */
+static int ref_before(const struct leak_block *x, const struct leak_block *y)
+{
+	uint64_t kx[5] = { x->addr, !x->ctx, x->ctx, x->size, x->internal };
+	uint64_t ky[5] = { y->addr, !y->ctx, y->ctx, y->size, y->internal };
+
+	for (int i = 0; i < 5; i++)
+		if (kx[i] != ky[i])
+			return kx[i] < ky[i];
+	return 0;
+}
+
+/* The reference: a stable sort (insertion, on indices) by address, a block with a context first at one address, then the overlaps dropped. */
+static size_t ref_sort(struct leak_block *b, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 1; i < n; i++) {
+		struct leak_block t = b[i];
+		size_t j = i;
+
+		for (; j && ref_before(&t, &b[j - 1]); j--)
+			b[j] = b[j - 1];
+		b[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		if (k && b[i].addr < b[k - 1].addr + (b[k - 1].size ? b[k - 1].size : 1)) {
+			if (!b[k - 1].ctx && b[i].ctx)
+				b[k - 1] = b[i];
+			continue;
+		}
+		b[k++] = b[i];
+	}
+	return k;
+}
+
+/*
+ * Arrays shaped as the live scan makes them (the agent's table in hash
+ * order, then the heap walk's chunks in ascending runs, heap by heap, most
+ * at the table's addresses with other sizes), plus random overlaps and
+ * sorted stretches, against the reference.
+ */
+static void test_sort(unsigned cases)
+{
+	for (unsigned c = 0; c < cases; c++) {
+		size_t n = 0, cap = 1 + below(c % 10 == 0 ? 5000 : 600), nt, i, k1, k2;
+		struct leak_block *a = calloc(cap, sizeof(*a)), *r = calloc(cap, sizeof(*r));
+		uint64_t at = 0x10000;
+
+		/* The heap walk's chunks: runs of ascending addresses, ctx 0. */
+		while (n < cap) {
+			size_t run = 1 + below(below(2) ? 8 : 400);
+			uint64_t base = below(3) ? at : 0x10000 + below(1u << 24) * 16;
+
+			for (i = 0; i < run && n < cap; i++) {
+				a[n] = (struct leak_block){ .addr = base, .size = below(5) ? 16 + below(200) : below(3) };
+				base += 16 + below(4) * 16 + (below(4) ? a[n].size : 0);
+				n++;
+			}
+			at = base;
+		}
+		/* The table: some of those addresses, with a context, moved to the front in random order. */
+		nt = below(n + 1);
+		for (i = 0; i < nt; i++) {
+			struct leak_block t = a[below(n)];
+
+			t.ctx = (uint32_t)(1 + below(5));
+			t.size = below(4) ? t.size : below(300);
+			t.internal = (uint8_t)!below(8);
+			if (!below(20))
+				t.addr += 16 * below(3);
+			if (!below(10))
+				t.ctx = 0;
+			a[i] = t;
+		}
+		for (i = nt; i > 1; i--) {
+			size_t j = below(i);
+			struct leak_block t = a[i - 1];
+
+			a[i - 1] = a[j];
+			a[j] = t;
+		}
+		memcpy(r, a, n * sizeof(*a));
+		k1 = leak_blocks_sort(a, n);
+		k2 = ref_sort(r, n);
+		CHECK(k1 == k2 && !memcmp(a, r, k1 * sizeof(*a)), "sort case %u: %zu blocks, %zu left, expected %zu", c,
+		      n, k1, k2);
+		free(a);
+		free(r);
+	}
 }
 
 int main(int argc, char **argv)
@@ -883,6 +1036,8 @@ int main(int argc, char **argv)
 	test_hand(8);
 	test_hand(4);
 	test_invalid();
+	check_step("sorting the caller's array", 30);
+	test_sort(cases / 10);
 	check_step("spread heaps", 60);
 	test_spread(5400, 1);
 	test_spread(70000, 0);
