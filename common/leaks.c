@@ -1272,19 +1272,14 @@ static void blk_insertion(struct leak_block *b, size_t n)
 	}
 }
 
+/* Move B[I] down the heap of N (the later block on top) to where it belongs. */
 static void blk_sift(struct leak_block *b, size_t i, size_t n)
 {
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && blk_before(&b[c], &b[c + 1]))
-			c++;
+	for (size_t c = 2 * i + 1; c < n; i = c, c = 2 * i + 1) {
+		c += c + 1 < n && blk_before(&b[c], &b[c + 1]);
 		if (!blk_before(&b[i], &b[c]))
-			return;
+			break;
 		blk_swap(&b[i], &b[c]);
-		i = c;
 	}
 }
 
@@ -1724,10 +1719,10 @@ void leak_words_stats(const struct leak_words *w, size_t *memory, uint64_t *cove
 
 void leak_words_free(struct leak_words *w)
 {
-	if (!w)
-		return;
-	free(w->span);
-	free(w->at);
-	free(w->val);
+	if (w) {
+		free(w->span);
+		free(w->at);
+		free(w->val);
+	}
 	free(w);
 }

@@ -3,6 +3,7 @@
  * out of memory is fatal here (log_oom says why).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -142,4 +143,27 @@ int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int proc_status_value(const char *path, const char *key, char *val, size_t len)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "re");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (ret < 0 && fgets(line, sizeof(line), f)) {
+		const char *v = line + klen;
+
+		if (strncmp(line, key, klen))
+			continue;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		snprintf(val, len, "%.*s", (int)strcspn(v, "\n"), v);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
 }

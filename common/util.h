@@ -32,4 +32,11 @@ void hexdump(FILE *out, const unsigned char *p, size_t len, const char *indent);
 /* "1.5 MiB"-style size into BUF. */
 const char *human_size(char *buf, size_t size, uint64_t bytes);
 
+/*
+ * The value of the first line of /proc status file PATH that starts with
+ * KEY ("Seccomp:", "CapEff:"), blanks before it skipped, into VAL (LEN
+ * bytes). 0, or -1 when there is no such file or line.
+ */
+int proc_status_value(const char *path, const char *key, char *val, size_t len);
+
 #endif

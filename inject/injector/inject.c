@@ -152,17 +152,11 @@ static int yama_scope(void)
 
 static int have_cap_ptrace(void)
 {
-	char line[256];
-	unsigned long long caps = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	char caps[32];
 
-	if (!f)
+	if (proc_status_value("/proc/self/status", "CapEff:", caps, sizeof(caps)) < 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return !!(caps & (1ULL << CAP_SYS_PTRACE_BIT));
+	return !!(strtoull(caps, NULL, 16) & (1ULL << CAP_SYS_PTRACE_BIT));
 }
 
 static void user_name(unsigned uid, char *buf, size_t size)

@@ -20,6 +20,7 @@
 
 #include "injector/regs.h"
 #include "injector/seccomp.h"
+#include "util.h"
 
 #ifndef PTRACE_SECCOMP_GET_FILTER
 #define PTRACE_SECCOMP_GET_FILTER 0x420c
@@ -233,19 +234,10 @@ enum inj_seccomp_verdict inj_seccomp_run(const void *prog, size_t n, uint32_t ar
 /* Whether thread TID of PID is under a filter: /proc's "Seccomp: 2". */
 static int filtered(int pid, int tid)
 {
-	char path[64], line[128];
-	FILE *f;
-	int mode = 0;
+	char path[64], mode[16];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Seccomp: %d", &mode) == 1)
-			break;
-	fclose(f);
-	return mode == SECCOMP_MODE_FILTER;
+	return proc_status_value(path, "Seccomp:", mode, sizeof(mode)) == 0 && atoi(mode) == SECCOMP_MODE_FILTER;
 }
 
 int inj_seccomp_any(int pid)

@@ -41,6 +41,8 @@
 #define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 #define LD_ARCH BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch))
 #define RET(a) BPF_STMT(BPF_RET | BPF_K, (a))
+/* System call NR gets ACTION, every other is allowed. */
+#define ONE_CALL(nr, action) LD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), RET(action), RET(SECCOMP_RET_ALLOW)
 
 #ifndef SECCOMP_RET_USER_NOTIF
 #define SECCOMP_RET_USER_NOTIF 0x7fc00000U
@@ -65,12 +67,7 @@ static void crafted(void)
 {
 	const uint32_t arch = inj_arch_audit();
 	struct sock_filter allow_all[] = { RET(SECCOMP_RET_ALLOW) };
-	struct sock_filter kill_mincore[] = {
-		LD_NR,
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mincore, 0, 1),
-		RET(SECCOMP_RET_KILL_PROCESS),
-		RET(SECCOMP_RET_ALLOW),
-	};
+	struct sock_filter kill_mincore[] = { ONE_CALL(SYS_mincore, SECCOMP_RET_KILL_PROCESS) };
 	/* mmap with PROT_EXEC traps: the verdict depends on an argument */
 	struct sock_filter trap_exec_mmap[] = {
 		LD_NR,
@@ -140,12 +137,7 @@ static void crafted(void)
 /* A child under a filter that traps mincore, read through ptrace as an attach does. */
 static void live(void)
 {
-	struct sock_filter f[] = {
-		LD_NR,
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mincore, 0, 1),
-		RET(SECCOMP_RET_TRAP),
-		RET(SECCOMP_RET_ALLOW),
-	};
+	struct sock_filter f[] = { ONE_CALL(SYS_mincore, SECCOMP_RET_TRAP) };
 	struct sock_fprog prog = { (unsigned short)N(f), f };
 	int nrs[] = { SYS_mincore, SYS_msync }, p[2], tids[4];
 	enum inj_seccomp_verdict v[2], all;

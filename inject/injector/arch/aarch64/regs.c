@@ -128,13 +128,4 @@ uint32_t inj_arch_audit(void)
 	return AUDIT_ARCH_AARCH64;
 }
 
-size_t inj_arch_walk_syscalls(const int **nrs, const char *const **names)
-{
-	/* libunwind's address checks (its tdep_init_mem_validate and validate_mem) */
-	static const int n[] = { SYS_mincore, SYS_msync };
-	static const char *const s[] = { "mincore", "msync" };
-
-	*nrs = n;
-	*names = s;
-	return 2;
-}
+#include "../walk_libunwind.h"
