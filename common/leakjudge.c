@@ -44,6 +44,10 @@ struct leak_judge {
 	struct inj_leaks *out;
 	struct leak_words *words;	/* the heap's words, kept by the walk (leaks.h) */
 	uint64_t words_lo, words_hi;
+	/* The table's blocks, sorted at the front of blocks, and a cursor in them
+	 * for the heap walk's chunks, which come in ascending runs (a heap each). */
+	size_t ntab, tcur;
+	uint64_t tlast;
 };
 
 static void ranges_add(struct ranges *r, uint64_t lo, uint64_t hi)
@@ -104,6 +108,23 @@ static const struct leak_map *map_of(const struct leak_image *img, uint64_t addr
 }
 
 /* ---------------------------------------------------------------- blocks */
+
+/* The index of the first of the N blocks at B ending after ADDR (a zero-size block takes 1 byte); N if none. */
+static size_t ending_after(const struct leak_block *b, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b[mid].addr + (b[mid].size ? b[mid].size : 1) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 
 static struct leak_block *block_push(struct leak_judge *j)
 {
@@ -194,10 +215,34 @@ struct leak_judge *leak_judge_new(const struct leak_image *img, struct inj_leaks
 	return j;
 }
 
+/*
+ * Whether a block of the table lies in [LO, HI): the chunk there is the
+ * table's block (recorded, with its context), and is not pushed again
+ * (a third of the array less where half the heap was recorded, its pages
+ * never touched). The cursor moves forwards along a heap, and is found
+ * again by bisection when the walk goes on to the next heap.
+ */
+static int table_holds(struct leak_judge *j, uint64_t lo, uint64_t hi)
+{
+	if (!j->ntab)
+		return 0;
+	if (lo < j->tlast)
+		j->tcur = ending_after(j->blocks, j->ntab, lo);
+	while (j->tcur < j->ntab &&
+	       j->blocks[j->tcur].addr + (j->blocks[j->tcur].size ? j->blocks[j->tcur].size : 1) <= lo)
+		j->tcur++;
+	j->tlast = lo;
+	return j->tcur < j->ntab && j->blocks[j->tcur].addr < hi;
+}
+
 static int heap_chunk(void *arg, const struct glibcheap_chunk *c)
 {
-	struct leak_block *b = block_push(arg);
+	struct leak_judge *j = arg;
+	struct leak_block *b;
 
+	if (table_holds(j, c->mem, c->mem + (c->usable ? c->usable : 1)))
+		return 0;
+	b = block_push(j);
 	b->addr = c->mem;
 	b->size = c->usable;
 	b->internal = (uint8_t)c->internal;
@@ -248,6 +293,15 @@ static void heap_owned(void *arg, const struct glibcheap_range *r)
 	ranges_add(&j->owned, r->lo, r->hi);
 }
 
+/* Whether [LO, HI) is one of the agent's own mappings: no chunk of glibc's is looked for there. */
+static int owned_by_agent(const struct leak_judge *j, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < j->own.n; i++)
+		if (j->own.v[i].lo <= lo && hi <= j->own.v[i].hi)
+			return 1;
+	return 0;
+}
+
 /* glibc's heap walked (leak_judge_blocks's 1, 0 or -2). */
 static int heap_blocks(struct leak_judge *j)
 {
@@ -279,7 +333,8 @@ static int heap_blocks(struct leak_judge *j)
 
 		maps[i].lo = m->lo;
 		maps[i].hi = m->hi;
-		maps[i].anon_rw = !m->path[0] && m->perms[0] == 'r' && m->perms[1] == 'w' && m->perms[3] == 'p';
+		maps[i].anon_rw = !m->path[0] && m->perms[0] == 'r' && m->perms[1] == 'w' && m->perms[3] == 'p' &&
+				  !owned_by_agent(j, m->lo, m->hi);
 	}
 	words_start(j, &w);
 	ret = glibcheap_walk(j->mem, &info, maps, j->img->nmaps, &w, err, sizeof(err));
@@ -305,23 +360,16 @@ int leak_judge_blocks(struct leak_judge *j, int quiet)
 	j->tab.quiet = quiet;
 	if (anchortab_walk(&j->tab, take_block, j) < 0)
 		return -1;
+	j->n = leak_blocks_sort(j->blocks, j->n);
+	j->ntab = j->n;
+	j->tcur = 0;
+	j->tlast = 0;
 	return heap_blocks(j);
 }
 
-/* The index of the first block ending after ADDR (a zero-size block takes 1 byte); n if none. */
 static size_t first_ending_after(const struct leak_judge *j, uint64_t addr)
 {
-	size_t a = 0, b = j->n;
-
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (j->blocks[mid].addr + (j->blocks[mid].size ? j->blocks[mid].size : 1) <= addr)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a;
+	return ending_after(j->blocks, j->n, addr);
 }
 
 /* The block holding ADDR, or NULL (the blocks sorted, not overlapping). */
@@ -341,19 +389,23 @@ static struct leak_block *block_at(struct leak_judge *j, uint64_t addr)
  */
 static void control_blocks(struct leak_judge *j)
 {
-	unsigned char buf[4096];
+	enum { PIECE = 64 << 10 };
+	unsigned char *buf = xmalloc(PIECE);
 	size_t ps = j->mem->ptr_size;
 
-	for (uint64_t at = j->control_stack.lo; at < j->control_stack.hi; at += sizeof(buf)) {
-		if (j->mem->read(j->mem->arg, at, buf, sizeof(buf)) < 0)
-			continue;
-		for (size_t i = 0; i + ps <= sizeof(buf); i += ps) {
+	for (uint64_t at = j->control_stack.lo; at < j->control_stack.hi; at += PIECE) {
+		size_t len = j->control_stack.hi - at < PIECE ? (size_t)(j->control_stack.hi - at) : PIECE;
+
+		if (j->mem->read(j->mem->arg, at, buf, len) < 0)
+			continue;	/* a guard page in it: nothing of the thread's there */
+		for (size_t i = 0; i + ps <= len; i += ps) {
 			struct leak_block *b = block_at(j, memsrc_word(j->mem, buf + i));
 
 			if (b && !b->ctx)
 				b->internal = 1;
 		}
 	}
+	free(buf);
 }
 
 /* ---------------------------------------------------------------- roots */

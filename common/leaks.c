@@ -1440,6 +1440,8 @@ size_t leak_blocks_sort(struct leak_block *b, size_t n)
 {
 	size_t i, k = 0;
 
+	if (n < 2)
+		return n;	/* sorted; and no segment to merge (blk_sort_runs wants one) */
 	if (blk_sort_runs(b, n) < 0) {
 		unsigned depth = 0;
 

@@ -1025,6 +1025,13 @@ static void test_sort(unsigned cases)
 		free(a);
 		free(r);
 	}
+	/* No block, one block: a process that recorded nothing since the attach. */
+	{
+		struct leak_block one = { .addr = 0x1000, .size = 8 };
+
+		CHECK(leak_blocks_sort(NULL, 0) == 0, "sorting no block");
+		CHECK(leak_blocks_sort(&one, 1) == 1 && one.addr == 0x1000, "sorting one block");
+	}
 }
 
 int main(int argc, char **argv)
