@@ -134,6 +134,7 @@ ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
+	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c \
 	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c agent/glibc_heap.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
@@ -322,7 +323,9 @@ UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
-UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
+UNIT_test_unwind := agent/real.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c \
+	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c
+UNIT_test_unwind_tables := $(UNIT_test_unwind)
 UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agent/quiesce.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c

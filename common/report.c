@@ -137,6 +137,7 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(status, "summary");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(status, "agent");
+	const cJSON *tb = cJSON_GetObjectItemCaseSensitive(status, "tables");
 	char h1[32], h2[32];
 
 	fprintf(out, "in use: %.0f bytes in %.0f blocks\n", inj_json_num(s, "in_use_bytes", 0),
@@ -157,6 +158,13 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "recording")) ? "yes" : "no",
 			failure ? ", stopped: " : "", failure ? failure : "");
 	}
+	if (tb)
+		fprintf(out, "unwind tables: %s in %.0f modules (%.0f without), %.0f functions (%.0f fall back "
+			"to libunwind); %.0f stacks walked by libunwind, %.0f addresses in no module\n",
+			human_size(h1, sizeof(h1), (uint64_t)inj_json_num(tb, "bytes", 0)),
+			inj_json_num(tb, "modules", 0), inj_json_num(tb, "modules_without", 0),
+			inj_json_num(tb, "functions", 0), inj_json_num(tb, "functions_fallback", 0),
+			inj_json_num(tb, "fallback_stacks", 0), inj_json_num(tb, "unknown_pcs", 0));
 }
 
 /* "function at file:line" of a decoded place (a frame or one of its inlined calls). */
