@@ -196,6 +196,14 @@ VARIANTS := nopie now noplt norelro
 VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
 # The C++ operators through GLOB_DAT slots under full RELRO.
 VICTIMS += $(BUILD)/tests/victims/attach_cxx_ops-noplt
+# The unwinders' call shapes as compilers make them: at -O0, -O2 and -Os, with
+# and without frame pointers, inlining and sibling calls allowed (t-unwind-tables).
+SHAPES_FLAGS_O0 := -O0 -fno-omit-frame-pointer
+SHAPES_FLAGS_O2 := -O2 -fno-omit-frame-pointer
+SHAPES_FLAGS_O2-nofp := -O2 -fomit-frame-pointer
+SHAPES_FLAGS_Os-nofp := -Os -fomit-frame-pointer
+SHAPES_VICTIMS := $(foreach v,O0 O2 O2-nofp Os-nofp,$(BUILD)/tests/victims/unwind_shapes-$(v))
+VICTIMS += $(SHAPES_VICTIMS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 # What test_inject injects and attaches to, built for the target here so the
@@ -299,6 +307,10 @@ $(BUILD)/tests/victims/lib%.so: tests/victims/%.c $$(call dep_file,$$@.d) $(TARG
 $(BUILD)/tests/victims/%: tests/victims/%.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) -o $@ $<
+$(SHAPES_VICTIMS): $(BUILD)/tests/victims/unwind_shapes-%: tests/victims/unwind_shapes.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
+	$(echo_cmd) CXX $@
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ -g -D_GNU_SOURCE -pthread -Wall $(ARCH_CFLAGS) $(SHAPES_FLAGS_$*) \
+		$(PROG_DEPFLAGS) -o $@ $<
 $(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) \

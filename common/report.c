@@ -80,7 +80,7 @@ static cJSON *frame_object(const cJSON *wf, const cJSON *modules, struct inj_sym
 cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms)
 {
 	static const char *const top[] = { "pid", "program", "since", "unwinder", "depth",
-					    "start_wall_ms", "uptime_ms", "summary", "agent" };
+					    "start_wall_ms", "uptime_ms", "summary", "agent", "tables" };
 	static const char *const ctx_fields[] = { "id", "live_blocks", "live_bytes", "total_allocs",
 						   "total_bytes", "peak_live_bytes", "first_ms",
 						   "last_ms", "truncated" };
