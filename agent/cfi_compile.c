@@ -62,7 +62,8 @@ static uint64_t rd(struct cur *c, size_t n)
 	return v;
 }
 
-static uint64_t uleb(struct cur *c)
+/* An LEB128 number, sign-extended when SIGNED. */
+static uint64_t leb(struct cur *c, int is_signed)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -74,24 +75,19 @@ static uint64_t uleb(struct cur *c)
 			v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 	} while ((b & 0x80) && !c->bad);
+	if (is_signed && shift < 64 && (b & 0x40))
+		v |= ~(uint64_t)0 << shift;
 	return v;
+}
+
+static uint64_t uleb(struct cur *c)
+{
+	return leb(c, 0);
 }
 
 static int64_t sleb(struct cur *c)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		b = (uint8_t)rd(c, 1);
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !c->bad);
-	if (shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
-	return (int64_t)v;
+	return (int64_t)leb(c, 1);
 }
 
 /* DW_EH_PE_* (LSB 10.5.1). */
@@ -389,9 +385,8 @@ static void execute(struct run *r, const uint8_t *p, const uint8_t *end)
 		case 0x07: set_reg(r, uleb(&c), R_UNDEF, 0); break;	/* undefined */
 		case 0x08: set_reg(r, uleb(&c), R_SAME, 0); break;	/* same_value */
 		case 0x09:						/* register */
-			reg = uleb(&c);
+			set_reg(r, uleb(&c), R_OTHER, 0);
 			uleb(&c);
-			set_reg(r, reg, R_OTHER, 0);
 			break;
 		case 0x0a:						/* remember_state */
 			if (depth == STATE_STACK)
@@ -417,9 +412,8 @@ static void execute(struct run *r, const uint8_t *p, const uint8_t *end)
 		case 0x0f: skip_block(&c); r->st.cfa_expr = 1; break;	/* def_cfa_expression */
 		case 0x10:						/* expression */
 		case 0x16:						/* val_expression */
-			reg = uleb(&c);
+			set_reg(r, uleb(&c), R_OTHER, 0);
 			skip_block(&c);
-			set_reg(r, reg, R_OTHER, 0);
 			break;
 		case 0x11:						/* offset_extended_sf */
 			reg = uleb(&c);

@@ -428,18 +428,15 @@ static NOIPA void shape_recursion(void) { recurse(100); }
 static NOFP void odd(int n);
 static NOFP void even(int n)
 {
-	if (n <= 0)
-		capture_both();
-	else
-		odd(n - 1);
+	n > 0 ? odd(n - 1) : capture_both();
 	sink++;
 }
 static NOFP void odd(int n)
 {
-	if (n <= 0)
-		capture_both();
-	else
-		even(n - 1);
+	switch (n > 0) {
+	case 1: even(n - 1); break;
+	default: capture_both(); break;
+	}
 	sink++;
 }
 static NOIPA void shape_mutual(void) { even(11); }
@@ -461,24 +458,18 @@ static NOFP void with_alloca(int n)
 static NOIPA void shape_alloca(void) { with_alloca(1000 + sink % 7); }
 
 /* Big frames: 64 KiB fits a row; 1 MiB does not (the walk falls back). */
-static NOFP void big_frame(void)
-{
-	volatile char buf[64 << 10];
-
-	buf[0] = 1;
-	capture_both();
-	sink += buf[0] + buf[sizeof(buf) - 1];
-}
+#define FRAME_OF(name, bytes)                                    \
+	static NOFP void name(void)                              \
+	{                                                        \
+		volatile char buf[bytes];                        \
+                                                                 \
+		buf[0] = 1;                                      \
+		capture_both();                                  \
+		sink += buf[0] + buf[sizeof(buf) - 1];           \
+	}
+FRAME_OF(big_frame, 64 << 10)
+FRAME_OF(huge_frame, 1 << 20)
 static NOIPA void shape_big(void) { big_frame(); }
-
-static NOFP void huge_frame(void)
-{
-	volatile char buf[1 << 20];
-
-	buf[0] = 1;
-	capture_both();
-	sink += buf[0] + buf[sizeof(buf) - 1];
-}
 static NOIPA void shape_huge(void) { huge_frame(); }
 
 /* A signal handler: the signal frame is libunwind's (a fallback). */

@@ -52,10 +52,10 @@ NOINLINE static void even(int n)
 }
 NOINLINE static void odd(int n)
 {
-	if (n <= 0)
-		keep(malloc(103));
-	else
-		even(n - 1);
+	switch (n > 0) {
+	case 1: even(n - 1); break;
+	default: keep(malloc(103)); break;
+	}
 	sink++;
 }
 
