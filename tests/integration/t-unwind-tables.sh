@@ -8,6 +8,9 @@
 # build: the program behaves as it does alone under both unwinders, the
 # exit reports hold the same stacks (module and offset of every frame of
 # every context), the deepest is the 20-level recursion on its full path,
+# the blocks allocated in a signal handler, in a destructor run by an
+# exception, in qsort's callback and in the library's callback have the
+# function that raised, caught, sorted or called the library in their stack,
 # and the tables walked the stacks themselves: status's "tables" shows the
 # modules compiled, and only the stacks through a signal frame, the huge
 # frame or the loader's start code were handed to libunwind.
@@ -58,6 +61,16 @@ for v in O0 O2 O2-nofp Os-nofp; do
 		| select(test("recurse"))] | length] | max' "tables-$v.json")
 	[ "$got" -ge 20 ] || fail_later "$v: the deepest recursion shows $got frames of recurse, not 20 or more"
 	grep -q 'libplugin_shapes.so+' "tables-$v.stacks" || fail_later "$v: no stack through the dlopen'ed library"
+	# The block of each shape (by its size) on its way back to its caller:
+	# through the signal frame, the exception's unwinding, qsort, the library.
+	# (A sibling call at -O2 may leave the caller of the library out.)
+	for want in "108 shapes" "109 catcher" "110 through_libc" "111 plugin_shapes_run"; do
+		read -r size fn <<<"$want"
+		got=$(jq -r --argjson s "$size" --arg f "$fn" "$JQ_DEFS"'[.contexts[]
+			| select(.live_bytes == $s) | [.frames[] | fn | select(test($f))]
+			| length] | map(select(. > 0)) | length' "tables-$v.json")
+		[ "$got" -ge 1 ] || fail_later "$v: no stack of a $size-byte block reaches $fn"
+	done
 	read -r mods fb without <<<"$(jq -r '.tables | "\(.modules) \(.fallback_stacks) \(.modules_without)"' "tables-$v.json")"
 	[ "${mods:-null}" != null ] && [ "$mods" -ge 4 ] ||
 		fail_later "$v: status's tables: '$mods' modules compiled (expected the program, its library, libc, libstdc++...)"
