@@ -159,8 +159,8 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 			failure ? ", stopped: " : "", failure ? failure : "");
 	}
 	if (tb)
-		fprintf(out, "unwind tables: %s in %.0f modules (%.0f without), %.0f functions (%.0f fall back "
-			"to libunwind); %.0f stacks walked by libunwind, %.0f addresses in no module\n",
+		fprintf(out, "unwind tables: %s for %.0f modules (%.0f without), %.0f functions (%.0f partly "
+			"libunwind's); stacks handed to libunwind: %.0f, addresses in no module: %.0f\n",
 			human_size(h1, sizeof(h1), (uint64_t)inj_json_num(tb, "bytes", 0)),
 			inj_json_num(tb, "modules", 0), inj_json_num(tb, "modules_without", 0),
 			inj_json_num(tb, "functions", 0), inj_json_num(tb, "functions_fallback", 0),
