@@ -291,6 +291,7 @@ struct run {
 	struct cfa_state st;
 	const struct cfa_state *init;	/* the CIE's state, for DW_CFA_restore */
 	uintptr_t loc, base;
+	uintptr_t end;			/* the FDE's end: no row at or past it */
 	struct out *out;		/* NULL while running the CIE */
 	int bad;
 	int fell;			/* a row fell back */
@@ -327,7 +328,7 @@ static void restore_reg(struct run *r, uint64_t reg)
 
 static void advance(struct run *r, uint64_t delta)
 {
-	if (r->out) {
+	if (r->out && r->loc < r->end) {
 		uint32_t rule = rule_of(&r->st, r->cie);
 
 		if (rule == AGENT_CFI_FALLBACK)
@@ -556,7 +557,8 @@ static int fde_compile(const struct module *m, uint32_t i, struct cie *cie, stru
 		return -1;
 	if (cie_initial(cie, &init) < 0)
 		return -1;
-	r = (struct run){ .cie = cie, .st = init, .init = &init, .loc = begin, .base = m->base, .out = o };
+	r = (struct run){ .cie = cie, .st = init, .init = &init, .loc = begin, .base = m->base,
+			  .end = begin + range, .out = o };
 	execute(&r, c.p, end);
 	if (r.bad || r.loc > begin + range) {
 		/* Its program is not understood: the whole function falls back. */
@@ -594,7 +596,8 @@ int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agen
 	size_t size;
 	uint32_t fdes;
 
-	if (!AGENT_CFI_SUPPORTED || module_find(base, end, bias, &m) < 0) {
+	/* Rows hold 32-bit offsets. */
+	if (!AGENT_CFI_SUPPORTED || end - base > UINT32_MAX || module_find(base, end, bias, &m) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
