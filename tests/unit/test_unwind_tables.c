@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -333,6 +334,97 @@ static void test_reference(void)
 		printf("  (no readelf: the reference comparison was skipped)\n");
 }
 
+/* ---------------------------------------------------------------- damaged tables */
+
+/*
+ * The compiler reads only the segment around .eh_frame_hdr: damaged
+ * tables end a compilation or an FDE, never read elsewhere or loop. The
+ * test binary's own file, copied into memory where its read-only segments
+ * sit at their addresses (file offset = address there), is compiled once
+ * whole, then 2999 times with random bytes of .eh_frame_hdr and .eh_frame
+ * changed; a read outside the segment crashes the test (the pages after it
+ * and between it and the program headers are inaccessible).
+ */
+static void test_damaged(void)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	long page = getpagesize();
+	const ElfW(Ehdr) *eh;
+	const ElfW(Phdr) *ph, *hdr = NULL, *seg = NULL;
+	uint8_t *pristine, *buf;
+	size_t size, map;
+	int ok = 0, failed = 0;
+	FILE *f;
+
+	if (n <= 0)
+		broken("readlink");
+	exe[n] = '\0';
+	f = fopen(exe, "rb");
+	if (!f || fseek(f, 0, SEEK_END) < 0)
+		broken(exe);
+	size = (size_t)ftell(f);
+	rewind(f);
+	map = (size + 2 * (size_t)page - 1) / (size_t)page * (size_t)page;
+	pristine = malloc(size);
+	buf = mmap(NULL, map + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!pristine || buf == MAP_FAILED || fread(pristine, 1, size, f) != size)
+		broken("reading the test binary");
+	fclose(f);
+	srandom((unsigned)check_seed(0));
+	mprotect(buf + map, (size_t)page, PROT_NONE);
+	eh = (const ElfW(Ehdr) *)pristine;
+	ph = (const ElfW(Phdr) *)(pristine + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			hdr = &ph[i];
+	for (int i = 0; hdr && i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr <= hdr->p_vaddr &&
+		    hdr->p_vaddr < ph[i].p_vaddr + ph[i].p_filesz)
+			seg = &ph[i];
+	if (!seg || seg->p_offset != seg->p_vaddr || seg->p_offset + seg->p_filesz > size) {
+		printf("  (the test binary's .eh_frame is not at its file offset: damaged tables not tried)\n");
+		free(pristine);
+		return;
+	}
+	/*
+	 * The copy ends where the segment does, against the inaccessible page,
+	 * and the whole pages between the program headers and the segment are
+	 * made inaccessible too. Only what follows .eh_frame_hdr's start is
+	 * changed: the program headers are the loader's.
+	 */
+	size = seg->p_offset + seg->p_filesz;
+	for (int round = 0; round < 3000; round++) {
+		struct agent_cfi_table t;
+		size_t lo = hdr->p_offset, span = size - lo;
+		uint8_t *base = buf + map - size;
+		uintptr_t hole_lo = ((uintptr_t)base + eh->e_phoff + eh->e_phnum * sizeof(*ph) + (uintptr_t)page - 1) &
+				    ~(uintptr_t)(page - 1);
+		uintptr_t hole_hi = ((uintptr_t)base + seg->p_offset) & ~(uintptr_t)(page - 1);
+
+		mprotect(buf, map, PROT_READ | PROT_WRITE);
+		memset(buf, 0, map);
+		memcpy(base, pristine, size);
+		for (int k = 0; round > 0 && k < 1 + (int)((size_t)random() % 4); k++)
+			buf[map - size + lo + (size_t)random() % span] ^= (uint8_t)(1 + (size_t)random() % 255);
+		if (hole_hi > hole_lo)
+			mprotect((void *)hole_lo, hole_hi - hole_lo, PROT_NONE);
+		if (agent_cfi_compile((uintptr_t)base, (uintptr_t)(buf + map), (uintptr_t)base, &t) == 0) {
+			ok++;
+			CHECK(t.nrows == 0 || t.rows[t.nrows - 1].off <= size, "round %d: a row past the module", round);
+			for (uint32_t i = 1; i < t.nrows; i++)
+				if (t.rows[i].off <= t.rows[i - 1].off && !failed++)
+					CHECK(0, "round %d: rows out of order at %u", round, i);
+			agent_cfi_release(&t);
+		} else if (round == 0) {
+			CHECK(0, "the test binary's undamaged copy does not compile: %s", strerror(errno));
+		}
+	}
+	printf("  damaged tables: %d of 3000 copies still compiled, none read outside its segment\n", ok);
+	munmap(buf, map + (size_t)page);
+	free(pristine);
+}
+
 /* ---------------------------------------------------------------- 2. stacks */
 
 #define MAXF 64
@@ -548,6 +640,7 @@ int main(int argc, char **argv)
 		printf("  (no libstdc++.so.6 here)\n");
 	if (AGENT_CFI_SUPPORTED) {
 		test_reference();
+		test_damaged();
 	} else {
 		printf("test_unwind_tables: no compact tables on this architecture\n");
 		return check_done();
