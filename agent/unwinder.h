@@ -59,6 +59,12 @@ const struct agent_unwinder *agent_unwinder_find(const char *name);
 
 /* The agent's own code range, skipped at the start of captured stacks. */
 void agent_set_self_range(uintptr_t lo, uintptr_t hi);
-int agent_in_self(uintptr_t pc);
+extern uintptr_t agent_self_lo, agent_self_hi;	/* agent_set_self_range's */
+
+/* Inline: the walks ask it for their first frames on every capture. */
+static inline int agent_in_self(uintptr_t pc)
+{
+	return pc >= agent_self_lo && pc < agent_self_hi;
+}
 
 #endif
