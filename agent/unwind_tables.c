@@ -206,7 +206,8 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 {
 	const uintptr_t w = sizeof(uintptr_t);
 	uint32_t gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
-	uintptr_t pc, sp, fp, lr, lo, hi;
+	uintptr_t pc, sp, fp, lr, lo, hi, last_key = 0;
+	uint32_t last_rule = AGENT_CFI_FALLBACK;
 	int n = 0, first = 1;
 	/* The agent's own frames (3) come first; a cycle ends here. */
 	int steps = max + 8;
@@ -219,11 +220,20 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 	while (n < max && steps-- > 0) {
 		/* A caller's return address may be just past its function (a
 		 * call to a noreturn function): look up the call's last byte. */
-		uint32_t rule = rule_for(first ? pc : pc - 1, gen);
-		uint32_t kind = AGENT_CFI_KIND(rule);
-		int ra_slot = AGENT_CFI_RA_SLOT(rule), fp_slot = AGENT_CFI_FP_SLOT(rule);
+		uintptr_t key = first ? pc : pc - 1;
+		uint32_t rule, kind;
+		int ra_slot, fp_slot;
 		uintptr_t cfa, ra, a;
 
+		/* Recursion repeats a return address: its rule is known. */
+		if (key != last_key) {
+			last_rule = rule_for(key, gen);
+			last_key = key;
+		}
+		rule = last_rule;
+		kind = AGENT_CFI_KIND(rule);
+		ra_slot = AGENT_CFI_RA_SLOT(rule);
+		fp_slot = AGENT_CFI_FP_SLOT(rule);
 		if (unlikely(kind == AGENT_CFI_END))
 			break;
 		if (unlikely(kind == AGENT_CFI_FALLBACK))
