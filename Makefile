@@ -134,6 +134,7 @@ ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
+	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c \
 	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c agent/glibc_heap.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
@@ -195,6 +196,14 @@ VARIANTS := nopie now noplt norelro
 VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
 # The C++ operators through GLOB_DAT slots under full RELRO.
 VICTIMS += $(BUILD)/tests/victims/attach_cxx_ops-noplt
+# The unwinders' call shapes as compilers make them: at -O0, -O2 and -Os, with
+# and without frame pointers, inlining and sibling calls allowed (t-unwind-tables).
+SHAPES_FLAGS_O0 := -O0 -fno-omit-frame-pointer
+SHAPES_FLAGS_O2 := -O2 -fno-omit-frame-pointer
+SHAPES_FLAGS_O2-nofp := -O2 -fomit-frame-pointer
+SHAPES_FLAGS_Os-nofp := -Os -fomit-frame-pointer
+SHAPES_VICTIMS := $(foreach v,O0 O2 O2-nofp Os-nofp,$(BUILD)/tests/victims/unwind_shapes-$(v))
+VICTIMS += $(SHAPES_VICTIMS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 # What test_inject injects and attaches to, built for the target here so the
@@ -298,6 +307,10 @@ $(BUILD)/tests/victims/lib%.so: tests/victims/%.c $$(call dep_file,$$@.d) $(TARG
 $(BUILD)/tests/victims/%: tests/victims/%.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) -o $@ $<
+$(SHAPES_VICTIMS): $(BUILD)/tests/victims/unwind_shapes-%: tests/victims/unwind_shapes.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
+	$(echo_cmd) CXX $@
+	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ -g -D_GNU_SOURCE -pthread -Wall $(ARCH_CFLAGS) $(SHAPES_FLAGS_$*) \
+		$(PROG_DEPFLAGS) -o $@ $<
 $(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CXX $@
 	$(Q)mkdir -p $(dir $@) && $(CROSS_COMPILE)g++ $(filter-out -std=gnu11,$(VICTIM_CFLAGS)) $(PROG_DEPFLAGS) \
@@ -322,7 +335,9 @@ UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
 UNIT_test_quiesce := agent/quiesce.c
-UNIT_test_unwind := agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c
+UNIT_test_unwind := agent/real.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c \
+	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c
+UNIT_test_unwind_tables := $(UNIT_test_unwind)
 UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agent/quiesce.c
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c

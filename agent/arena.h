@@ -13,6 +13,7 @@ enum agent_mem_kind {
 	AGENT_MEM_BLOCKS,	/* the live-block tables */
 	AGENT_MEM_CONTEXTS,	/* contexts and their index */
 	AGENT_MEM_OTHER,	/* buffers for requests and reports */
+	AGENT_MEM_UNWIND,	/* the compact unwind tables (cfi.h) */
 	AGENT_MEM_KINDS
 };
 

@@ -103,7 +103,7 @@ int agent_reattach(const struct agent_settings *s, char *err, size_t errlen)
 	int ret = -1;
 
 	if (!u) {
-		snprintf(err, errlen, "unknown unwinder \"%.32s\" (fp or libunwind)", s->unwind);
+		snprintf(err, errlen, "unknown unwinder \"%.32s\" (fp, libunwind or tables)", s->unwind);
 		return -1;
 	}
 	if (s->depth < 1 || s->depth > AGENT_MAX_DEPTH) {
@@ -119,7 +119,7 @@ int agent_reattach(const struct agent_settings *s, char *err, size_t errlen)
 		agent_tables_clear();
 	agent_guard = 1;
 	if (u->init() < 0) {
-		const char *why = u == &agent_unwind_fp ? AGENT_FP_WHY_NOT : NULL;
+		const char *why = u->why_not ? u->why_not() : NULL;
 
 		snprintf(err, errlen, "the %s unwinder cannot start in this process%s%s%s", u->name,
 			 why ? " (" : "", why ? why : "", why ? ")" : "");

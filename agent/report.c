@@ -93,6 +93,25 @@ static int64_t since_start_ms(uint64_t ns)
 	return ns >= agent_state.start_ns ? (int64_t)((ns - agent_state.start_ns) / 1000000) : 0;
 }
 
+/* The compact tables' work (--unwind tables): their memory and fallbacks. */
+static void tables_write(struct jsonw *w)
+{
+	struct agent_tables_stats t;
+
+	agent_unwind_tables_stats(&t);
+	jsonw_key(w, "tables");
+	jsonw_obj(w);
+	jsonw_kv_u64(w, "bytes", t.bytes);
+	jsonw_kv_u64(w, "modules", t.modules);
+	jsonw_kv_u64(w, "modules_without", t.modules_failed);
+	jsonw_kv_u64(w, "functions", t.fdes);
+	jsonw_kv_u64(w, "functions_fallback", t.fallback_fdes);
+	jsonw_kv_u64(w, "rows", t.rows);
+	jsonw_kv_u64(w, "fallback_stacks", t.fallback_stacks);
+	jsonw_kv_u64(w, "unknown_pcs", t.unknown_pcs);
+	jsonw_obj_end(w);
+}
+
 void agent_status_write(struct jsonw *w)
 {
 	struct totals t;
@@ -128,6 +147,7 @@ void agent_status_write(struct jsonw *w)
 	jsonw_kv_u64(w, "blocks_bytes", agent_mem_bytes(AGENT_MEM_BLOCKS));
 	jsonw_kv_u64(w, "contexts_bytes", agent_mem_bytes(AGENT_MEM_CONTEXTS));
 	jsonw_kv_u64(w, "other_bytes", agent_mem_bytes(AGENT_MEM_OTHER));
+	jsonw_kv_u64(w, "unwind_bytes", agent_mem_bytes(AGENT_MEM_UNWIND));
 	jsonw_kv_u64(w, "tracked_blocks", agent_blocks_count());
 	jsonw_kv_bool(w, "recording", __atomic_load_n(&agent_state.recording, __ATOMIC_RELAXED));
 	jsonw_key(w, "failure");
@@ -136,6 +156,8 @@ void agent_status_write(struct jsonw *w)
 	else
 		jsonw_null(w);
 	jsonw_obj_end(w);
+	if (agent_state.unwinder == &agent_unwind_tables)
+		tables_write(w);
 }
 
 static void write_context(struct jsonw *w, const struct agent_ctx *c, const struct agent_ctx_stats *stp,

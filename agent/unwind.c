@@ -6,17 +6,12 @@
  */
 #include "unwinder.h"
 
-static uintptr_t self_lo, self_hi;
+uintptr_t agent_self_lo, agent_self_hi;
 
 __thread int agent_in_phdr;
 
 void agent_set_self_range(uintptr_t lo, uintptr_t hi)
 {
-	self_lo = lo;
-	self_hi = hi;
-}
-
-int agent_in_self(uintptr_t pc)
-{
-	return pc >= self_lo && pc < self_hi;
+	agent_self_lo = lo;
+	agent_self_hi = hi;
 }

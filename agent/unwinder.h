@@ -1,12 +1,15 @@
 /*
- * Callstack capture. Two interchangeable backends behind one const struct,
+ * Callstack capture. Interchangeable backends behind one const struct,
  * chosen when the agent starts:
  *   fp         walks the frame-pointer chain, bounds-checked against the
  *              thread's stack mapping: ~1 ns a frame, true only for code
  *              built with frame pointers;
  *   libunwind  unw_backtrace() from libunwind with its per-thread cache:
  *              slower, but true through code without frame pointers
- *              (Debian's libc and libstdc++) wherever unwind tables exist.
+ *              (Debian's libc and libstdc++) wherever unwind tables exist;
+ *   tables     the same stacks from .eh_frame compiled into compact rows
+ *              per module (cfi.h), walked by lookup; libunwind walks the
+ *              stacks the rows cannot describe (x86_64 and aarch64).
  */
 #ifndef AGENT_UNWINDER_H
 #define AGENT_UNWINDER_H
@@ -24,6 +27,8 @@ struct agent_unwinder {
 	 * Must not allocate through malloc, lock, or clobber errno.
 	 */
 	int (*capture)(uintptr_t *pcs, int max, void *frame);
+	/* Why init fails in this process (a static text), or NULL; optional. */
+	const char *(*why_not)(void);
 };
 
 extern const struct agent_unwinder agent_unwind_fp;
@@ -36,11 +41,30 @@ extern const struct agent_unwinder agent_unwind_fp;
 extern __thread int agent_in_phdr;
 extern const struct agent_unwinder agent_unwind_libunwind;
 
-/* Backend by name ("fp", "libunwind"); NULL if unknown. */
+extern const struct agent_unwinder agent_unwind_tables;
+
+/* What the tables backend has done so far, for status (any thread). */
+struct agent_tables_stats {
+	unsigned long bytes;		/* the rows' memory */
+	unsigned long modules, modules_failed;	/* compiled; without usable tables */
+	unsigned long fdes, fallback_fdes;	/* functions; those with a fallback row */
+	unsigned long rows;
+	unsigned long fallback_stacks;	/* stacks libunwind walked instead */
+	unsigned long unknown_pcs;	/* lookups of an address in no compiled module */
+};
+void agent_unwind_tables_stats(struct agent_tables_stats *s);
+
+/* Backend by name ("fp", "libunwind", "tables"); NULL if unknown. */
 const struct agent_unwinder *agent_unwinder_find(const char *name);
 
 /* The agent's own code range, skipped at the start of captured stacks. */
 void agent_set_self_range(uintptr_t lo, uintptr_t hi);
-int agent_in_self(uintptr_t pc);
+extern uintptr_t agent_self_lo, agent_self_hi;	/* agent_set_self_range's */
+
+/* Inline: the walks ask it for their first frames on every capture. */
+static inline int agent_in_self(uintptr_t pc)
+{
+	return pc >= agent_self_lo && pc < agent_self_hi;
+}
 
 #endif

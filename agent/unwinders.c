@@ -12,5 +12,7 @@ const struct agent_unwinder *agent_unwinder_find(const char *name)
 		return &agent_unwind_fp;
 	if (!strcmp(name, agent_unwind_libunwind.name))
 		return &agent_unwind_libunwind;
+	if (!strcmp(name, agent_unwind_tables.name))
+		return &agent_unwind_tables;
 	return NULL;
 }

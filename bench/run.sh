@@ -272,7 +272,7 @@ else
 fi
 
 if [ "$have_memtrace" = 1 ]; then
-	for u in fp libunwind; do
+	for u in fp libunwind tables; do
 		json=$TMP/$u.json
 		if measure "$FAST_RUNS" strict "$json" \
 			"$MEMTRACE" -L "$AGENT" --unwind "$u" --json -o "$json" "$CHURN" "${CHURN_ARGS[@]}"; then
@@ -291,6 +291,7 @@ if [ "$have_memtrace" = 1 ]; then
 else
 	row "memtrace --unwind fp" "not run"
 	row "memtrace --unwind libunwind" "not run"
+	row "memtrace --unwind tables" "not run"
 fi
 
 if [ "$have_heaptrack" = 1 ]; then
@@ -371,7 +372,7 @@ if run_one strict "" "$LIVEBLOCKS" -n "$LIVE"; then
 	plain_rss=$R_RSS
 	lrow "plain" "-" "-" "-" "-" "-" "$plain_rss KiB" ""
 	if [ "$have_memtrace" = 1 ]; then
-		for u in fp libunwind; do
+		for u in fp libunwind tables; do
 			json=$TMP/live-$u.json
 			if ! run_one strict "$LEXPECT" "$MEMTRACE" -L "$AGENT" --unwind "$u" --json -o "$json" "$LIVEBLOCKS" -n "$LIVE"; then
 				lrow "memtrace --unwind $u" FAILED

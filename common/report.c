@@ -80,7 +80,7 @@ static cJSON *frame_object(const cJSON *wf, const cJSON *modules, struct inj_sym
 cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms)
 {
 	static const char *const top[] = { "pid", "program", "since", "unwinder", "depth",
-					    "start_wall_ms", "uptime_ms", "summary", "agent" };
+					    "start_wall_ms", "uptime_ms", "summary", "agent", "tables" };
 	static const char *const ctx_fields[] = { "id", "live_blocks", "live_bytes", "total_allocs",
 						   "total_bytes", "peak_live_bytes", "first_ms",
 						   "last_ms", "truncated" };
@@ -137,6 +137,7 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(status, "summary");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(status, "agent");
+	const cJSON *tb = cJSON_GetObjectItemCaseSensitive(status, "tables");
 	char h1[32], h2[32];
 
 	fprintf(out, "in use: %.0f bytes in %.0f blocks\n", inj_json_num(s, "in_use_bytes", 0),
@@ -157,6 +158,13 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "recording")) ? "yes" : "no",
 			failure ? ", stopped: " : "", failure ? failure : "");
 	}
+	if (tb)
+		fprintf(out, "unwind tables: %s for %.0f modules (%.0f without), %.0f functions (%.0f partly "
+			"libunwind's); stacks handed to libunwind: %.0f, addresses in no module: %.0f\n",
+			human_size(h1, sizeof(h1), (uint64_t)inj_json_num(tb, "bytes", 0)),
+			inj_json_num(tb, "modules", 0), inj_json_num(tb, "modules_without", 0),
+			inj_json_num(tb, "functions", 0), inj_json_num(tb, "functions_fallback", 0),
+			inj_json_num(tb, "fallback_stacks", 0), inj_json_num(tb, "unknown_pcs", 0));
 }
 
 /* "function at file:line" of a decoded place (a frame or one of its inlined calls). */

@@ -1,0 +1,86 @@
+/*
+ * Compact unwind rows compiled from a module's .eh_frame (the "tables"
+ * unwinder, unwind_tables.c). Each row says, from its address to the next
+ * row's, how to find the caller: CFA = SP or FP + offset, the return
+ * address and the caller's frame pointer at fixed slots from the CFA (or
+ * the return address still in the link register, on aarch64). What does
+ * not fit (DWARF expressions, signal frames, registers saved in other
+ * registers, code between functions) is a FALLBACK row: the walk hands
+ * that stack to libunwind.
+ */
+#ifndef AGENT_CFI_H
+#define AGENT_CFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A row's kind, in the low two bits of its rule. */
+enum {
+	AGENT_CFI_FALLBACK = 0,	/* not expressible: libunwind walks this stack */
+	AGENT_CFI_CFA_SP = 1,	/* CFA = stack pointer + offset */
+	AGENT_CFI_CFA_FP = 2,	/* CFA = frame pointer + offset */
+	AGENT_CFI_END = 3,	/* the return address is undefined: the outermost frame */
+};
+
+/*
+ * A rule in 32 bits: kind (2 bits), CFA offset in words (14 bits, unsigned),
+ * the caller's FP slot in words from the CFA (signed 8 bits; 0: the FP is
+ * unchanged), the return address's slot likewise (0: in the link register).
+ */
+#define AGENT_CFI_KIND(r) ((r) & 3u)
+#define AGENT_CFI_CFA_WORDS(r) (((r) >> 2) & 0x3fffu)
+#define AGENT_CFI_FP_SLOT(r) ((int8_t)((r) >> 16))
+#define AGENT_CFI_RA_SLOT(r) ((int8_t)((r) >> 24))
+#define AGENT_CFI_RULE(kind, cfa_words, fp_slot, ra_slot)                                     \
+	((uint32_t)(kind) | (uint32_t)(cfa_words) << 2 | (uint32_t)(uint8_t)(fp_slot) << 16 | \
+	 (uint32_t)(uint8_t)(ra_slot) << 24)
+
+/* One row: the rule from module offset OFF up to the next row's. */
+struct agent_cfi_row {
+	uint32_t off;
+	uint32_t rule;
+};
+
+/* A module's rows, sorted by off, from agent_map (AGENT_MEM_UNWIND). */
+struct agent_cfi_table {
+	uintptr_t base;			/* offsets are from here (the module's start) */
+	uintptr_t end;			/* the module's end */
+	const struct agent_cfi_row *rows;
+	uint32_t nrows;
+	size_t map_size;		/* what was mapped for ROWS */
+	uint32_t fdes;			/* FDEs compiled */
+	uint32_t fallback_fdes;		/* FDEs with a FALLBACK row */
+};
+
+/*
+ * Compile the .eh_frame of the module mapped at [BASE, END) whose ELF
+ * header is at BASE, with load bias BIAS, into T. Reads only the module's
+ * memory (its program headers, PT_GNU_EH_FRAME and the PT_LOAD around it),
+ * every read bounds-checked against that segment; no file, no lock, no
+ * malloc: callable from an allocator hook. 0, or -1 (EINVAL: no usable
+ * .eh_frame_hdr, or malformed; ENOMEM) with T untouched.
+ */
+int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agent_cfi_table *t);
+
+/* Give T's rows back. */
+void agent_cfi_release(struct agent_cfi_table *t);
+
+/* The rule for module offset OFF (FALLBACK outside every row). */
+static inline uint32_t agent_cfi_lookup(const struct agent_cfi_table *t, uint32_t off)
+{
+	const struct agent_cfi_row *r = t->rows;
+	uint32_t lo = 0, n = t->nrows;
+
+	if (!n || off < r[0].off)
+		return AGENT_CFI_FALLBACK;
+	/* The last row at or below OFF, branch-light. */
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		lo = r[lo + half].off <= off ? lo + half : lo;
+		n -= half;
+	}
+	return r[lo].rule;
+}
+
+#endif

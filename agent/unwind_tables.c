@@ -1,0 +1,299 @@
+/*
+ * Compact-table backend ("--unwind tables"): true stacks through code
+ * without frame pointers, walked by lookup instead of by interpreting
+ * DWARF. Each module's .eh_frame is compiled into rows (cfi.h) lazily, the
+ * first time a walk meets one of its addresses; a walk is then, per frame,
+ * one probe of a rule cache, a few arithmetic operations and two bounded
+ * loads from the stack. Whatever the rows cannot say (a FALLBACK row, an
+ * address in no module, a rule that would read outside the thread's stack)
+ * hands the whole stack to the libunwind backend, so stacks stay
+ * libunwind's.
+ *
+ * Modules are found with glibc's _dl_find_object (2.35), which takes no
+ * lock: dl_iterate_phdr would take the loader's, which a hook must not.
+ * A module is known by (start, .eh_frame_hdr, link_map) as the loader
+ * reports it on a cache miss; a slot is claimed under a try-lock of our
+ * own (a thread that finds it busy, even a signal handler interrupting
+ * the holder, falls back instead of waiting), compiled outside it by the
+ * thread that claimed it (others fall back meanwhile), and published by
+ * its state. Slots and rows are never given back while the agent is
+ * loaded: a thread may be reading them at any time, and the agent stays
+ * loaded after a detach. A module unloaded and another mapped at its
+ * addresses has another identity, so misses find the new one; a new slot
+ * also invalidates the rule cache (a generation in its check word).
+ *
+ * The rule cache is shared by all threads, direct-mapped, 16 bytes an
+ * entry: per-thread caches would need thread-local storage of that size,
+ * which an agent loaded by dlopen cannot have (initial-exec TLS comes from
+ * the loader's small static surplus). An entry is written as two words
+ * without a lock; a reader that sees halves of two writes finds the check
+ * word wrong and takes the miss path.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "cfi.h"
+#include "cfi_arch.h"
+#include "real.h"
+#include "stackmap.h"
+#include "unwinder.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * glibc 2.35's _dl_find_object, looked up in the link map at init (no
+ * version requirement on the agent: it still loads into an older glibc,
+ * where this backend refuses to start).
+ */
+static int (*find_object)(void *pc, struct dl_find_object *d);
+
+#define MAX_MODULES 1024
+
+enum { MOD_COMPILING = 1, MOD_READY, MOD_FAILED };
+
+struct tmod {
+	uintptr_t lo, hi;
+	const void *eh_frame;
+	const struct link_map *lm;
+	int state;			/* MOD_*, release when READY */
+	struct agent_cfi_table t;
+};
+
+static struct tmod mods[MAX_MODULES];
+static int nmods;			/* slots published (release) */
+static int claim_lock;			/* ours alone: try-lock only */
+
+#define CACHE_BITS 12
+struct centry {
+	uintptr_t key;
+	uint64_t val;			/* rule << 32 | (check(key) ^ generation) */
+};
+static struct centry cache[1u << CACHE_BITS];
+static uint32_t cache_gen;
+
+/* What status shows (agent_unwind_tables_stats). */
+static unsigned long n_fallback_stacks, n_unknown_pcs;
+
+static inline uint32_t slot_of(uintptr_t key)
+{
+	return ((uint32_t)key * 0x9e3779b1u) >> (32 - CACHE_BITS);
+}
+
+static inline uint32_t check_of(uintptr_t key, uint32_t gen)
+{
+	return ((uint32_t)key ^ (uint32_t)((uint64_t)key >> 32) ^ 0x5bd1e995u) ^ gen;
+}
+
+static struct tmod *module_claim(const struct dl_find_object *d)
+{
+	struct tmod *m = NULL;
+	int n;
+
+	if (__atomic_exchange_n(&claim_lock, 1, __ATOMIC_ACQUIRE))
+		return NULL;
+	n = __atomic_load_n(&nmods, __ATOMIC_RELAXED);
+	for (int i = 0; i < n; i++)
+		if (mods[i].lo == (uintptr_t)d->dlfo_map_start && mods[i].eh_frame == d->dlfo_eh_frame &&
+		    mods[i].lm == d->dlfo_link_map) {
+			__atomic_store_n(&claim_lock, 0, __ATOMIC_RELEASE);
+			return &mods[i];	/* another thread claimed it meanwhile */
+		}
+	if (n < MAX_MODULES) {
+		m = &mods[n];
+		m->lo = (uintptr_t)d->dlfo_map_start;
+		m->hi = (uintptr_t)d->dlfo_map_end;
+		m->eh_frame = d->dlfo_eh_frame;
+		m->lm = d->dlfo_link_map;
+		m->state = MOD_COMPILING;
+		__atomic_store_n(&nmods, n + 1, __ATOMIC_RELEASE);
+		/* Entries cached for an address now in this module are stale. */
+		__atomic_add_fetch(&cache_gen, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&claim_lock, 0, __ATOMIC_RELEASE);
+	if (m) {
+		struct agent_cfi_table t;
+		int ok = m->eh_frame && m->lm && agent_cfi_compile(m->lo, m->hi, m->lm->l_addr, &t) == 0;
+
+		if (ok)
+			m->t = t;
+		__atomic_store_n(&m->state, ok ? MOD_READY : MOD_FAILED, __ATOMIC_RELEASE);
+	}
+	return m;
+}
+
+/* The compiled module holding PC, or NULL (unknown, being compiled, failed). */
+static struct tmod *module_of(uintptr_t pc)
+{
+	struct dl_find_object d;
+	struct tmod *m = NULL;
+	int n;
+
+	if (find_object((void *)pc, &d) != 0)
+		return NULL;
+	n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n && !m; i++)
+		if (mods[i].lo == (uintptr_t)d.dlfo_map_start && mods[i].eh_frame == d.dlfo_eh_frame &&
+		    mods[i].lm == d.dlfo_link_map)
+			m = &mods[i];
+	if (!m)
+		m = module_claim(&d);
+	if (!m || __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != MOD_READY)
+		return NULL;
+	return m;
+}
+
+/* The cache missed: the module's rows, and the rule cached when it is final. */
+static __attribute__((noinline)) uint32_t rule_miss(uintptr_t key, uint32_t gen, struct centry *e)
+{
+	struct tmod *m = module_of(key);
+	uint32_t rule;
+
+	if (!m) {
+		__atomic_add_fetch(&n_unknown_pcs, 1, __ATOMIC_RELAXED);
+		return AGENT_CFI_FALLBACK;
+	}
+	rule = agent_cfi_lookup(&m->t, (uint32_t)(key - m->t.base));
+	/* The key first: a reader seeing it with the old value fails the check. */
+	*(volatile uintptr_t *)&e->key = key;
+	*(volatile uint64_t *)&e->val = (uint64_t)rule << 32 | check_of(key, gen);
+	return rule;
+}
+
+static inline __attribute__((always_inline)) uint32_t rule_for(uintptr_t key, uint32_t gen)
+{
+	struct centry *e = &cache[slot_of(key)];
+	uintptr_t k = *(volatile uintptr_t *)&e->key;
+	uint64_t v = *(volatile uint64_t *)&e->val;
+
+	if (likely(k == key && (uint32_t)v == check_of(key, gen)))
+		return (uint32_t)(v >> 32);
+	return rule_miss(key, gen, e);
+}
+
+static int tables_init(void)
+{
+	if (!AGENT_CFI_SUPPORTED)
+		return -1;
+	if (!find_object)
+		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))
+				 agent_real_lookup("_dl_find_object"), __ATOMIC_RELEASE);
+	if (!find_object)
+		return -1;
+	/* The fallback. */
+	return agent_unwind_libunwind.init();
+}
+
+static const char *tables_why_not(void)
+{
+	if (!AGENT_CFI_SUPPORTED)
+		return AGENT_CFI_WHY_NOT;
+	if (!find_object && !agent_real_lookup("_dl_find_object"))
+		return "it needs glibc 2.35's _dl_find_object";
+	return NULL;
+}
+
+static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *frame)
+{
+	__atomic_add_fetch(&n_fallback_stacks, 1, __ATOMIC_RELAXED);
+	return agent_unwind_libunwind.capture(pcs, max, frame);
+}
+
+static int tables_capture(uintptr_t *pcs, int max, void *frame)
+{
+	const uintptr_t w = sizeof(uintptr_t);
+	uint32_t gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
+	uintptr_t pc, sp, fp, lr, lo, hi, last_key = 0;
+	uint32_t last_rule = AGENT_CFI_FALLBACK;
+	int n = 0, first = 1;
+	/* The agent's own frames (3) come first; a cycle ends here. */
+	int steps = max + 8;
+
+	AGENT_CFI_HERE(pc, sp, fp, lr);
+	if (unlikely(agent_stack_of(sp) < 0))
+		return fallback(pcs, max, frame);
+	lo = agent_stack_lo;
+	hi = agent_stack_hi;
+	while (n < max && steps-- > 0) {
+		/* A caller's return address may be just past its function (a
+		 * call to a noreturn function): look up the call's last byte. */
+		uintptr_t key = first ? pc : pc - 1;
+		uint32_t rule, kind;
+		int ra_slot, fp_slot;
+		uintptr_t cfa, ra, a;
+
+		/* Recursion repeats a return address: its rule is known. */
+		if (key != last_key) {
+			last_rule = rule_for(key, gen);
+			last_key = key;
+		}
+		rule = last_rule;
+		kind = AGENT_CFI_KIND(rule);
+		ra_slot = AGENT_CFI_RA_SLOT(rule);
+		fp_slot = AGENT_CFI_FP_SLOT(rule);
+		if (unlikely(kind == AGENT_CFI_END))
+			break;
+		if (unlikely(kind == AGENT_CFI_FALLBACK))
+			return fallback(pcs, max, frame);
+		cfa = (kind == AGENT_CFI_CFA_SP ? sp : fp) + AGENT_CFI_CFA_WORDS(rule) * w;
+		if (unlikely(cfa < sp || cfa > hi))
+			return fallback(pcs, max, frame);
+		if (ra_slot) {
+			a = cfa + (uintptr_t)(intptr_t)ra_slot * w;
+			if (unlikely(a < lo || a > hi - w))
+				return fallback(pcs, max, frame);
+			ra = agent_cfi_strip_ra(*(const uintptr_t *)a);
+		} else if (first) {
+			ra = lr;
+		} else {
+			return fallback(pcs, max, frame);
+		}
+		if (fp_slot) {
+			a = cfa + (uintptr_t)(intptr_t)fp_slot * w;
+			if (unlikely(a < lo || a > hi - w))
+				return fallback(pcs, max, frame);
+			fp = *(const uintptr_t *)a;
+		}
+		sp = cfa;
+		pc = ra;
+		first = 0;
+		if (!pc)
+			break;
+		if (n == 0 && agent_in_self(pc))
+			continue;
+		pcs[n++] = pc;
+	}
+	return n;
+}
+
+void agent_unwind_tables_stats(struct agent_tables_stats *s)
+{
+	int n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
+
+	*s = (struct agent_tables_stats){ 0 };
+	for (int i = 0; i < n; i++) {
+		int state = __atomic_load_n(&mods[i].state, __ATOMIC_ACQUIRE);
+
+		if (state == MOD_READY) {
+			s->modules++;
+			s->fdes += mods[i].t.fdes;
+			s->fallback_fdes += mods[i].t.fallback_fdes;
+			s->rows += mods[i].t.nrows;
+		} else if (state == MOD_FAILED) {
+			s->modules_failed++;
+		}
+	}
+	s->bytes = agent_mem_bytes(AGENT_MEM_UNWIND);
+	s->fallback_stacks = __atomic_load_n(&n_fallback_stacks, __ATOMIC_RELAXED);
+	s->unknown_pcs = __atomic_load_n(&n_unknown_pcs, __ATOMIC_RELAXED);
+}
+
+const struct agent_unwinder agent_unwind_tables = {
+	.name = "tables",
+	.init = tables_init,
+	.capture = tables_capture,
+	.why_not = tables_why_not,
+};

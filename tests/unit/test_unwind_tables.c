@@ -1,0 +1,678 @@
+/*
+ * Unit test of the compact unwind tables (agent/cfi_compile.c) and of the
+ * "tables" backend (agent/unwind_tables.c), built without sanitizers as
+ * the agent is.
+ *
+ * 1. Against a DWARF reference: every module loaded here (the test, libc,
+ *    ld.so, and libstdc++ and libgcc_s dlopen'ed) is compiled, and every
+ *    row that binutils' readelf --debug-dump=frames-interp prints for its
+ *    .eh_frame (an independent CFI interpreter) is looked up in the compiled
+ *    table at that address: the compact rule must be exactly the one the
+ *    reference's CFA, frame-pointer and return-address columns say, or
+ *    FALLBACK where the compact form cannot say it (expressions, signal
+ *    frames). FDEs without instructions take their CIE's initial row.
+ *    Skipped (the part, not the test) where readelf is missing.
+ * 2. Against libunwind: stacks of many shapes (chains with and without
+ *    frame pointers, recursion, mutual recursion, a function pointer,
+ *    alloca, a 64 KiB frame, a frame too big for a row, qsort calling back
+ *    through libc, a signal handler, a thread) are captured by both
+ *    backends from one call site: the return addresses must be equal, and
+ *    the tables must have walked them themselves (no fallback) except
+ *    where a fallback is the rule (a signal frame, the huge frame).
+ *
+ * Arguments: more libraries to dlopen and compile (figures for a big one).
+ * Exit status: 0 pass, 1 fail, 99 broken harness.
+ */
+#include "agent.h"
+#include "cfi.h"
+#include "cfi_arch.h"
+#include "fp_frame.h"
+#include "unwinder.h"
+
+#include <alloca.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define NOIPA __attribute__((noipa, noinline))
+#define NOFP __attribute__((noipa, noinline, optimize("omit-frame-pointer")))
+
+#if defined(__x86_64__)
+#define REF_SP "rsp"
+#define REF_FP "rbp"
+#define REF_RA "ra"
+#elif defined(__aarch64__)
+#define REF_SP "sp"
+#define REF_FP "x29"
+#define REF_RA "x30"
+#else
+#define REF_SP "?"
+#define REF_FP "?"
+#define REF_RA "?"
+#endif
+#define W ((long)sizeof(uintptr_t))
+
+/* ---------------------------------------------------------------- 1. reference */
+
+struct mod {
+	char path[512];
+	uintptr_t bias, lo, hi;
+};
+
+static struct mod mods[64];
+static int nmods;
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct mod *m = &mods[nmods];
+	int has_hdr = 0;
+
+	(void)size;
+	(void)arg;
+	if (nmods == 64)
+		return 1;
+	m->lo = UINTPTR_MAX;
+	m->hi = 0;
+	m->bias = info->dlpi_addr;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+
+		if (p->p_type == PT_GNU_EH_FRAME)
+			has_hdr = 1;
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + p->p_vaddr < m->lo)
+			m->lo = (info->dlpi_addr + p->p_vaddr) & ~(uintptr_t)(getpagesize() - 1);
+		if (info->dlpi_addr + p->p_vaddr + p->p_memsz > m->hi)
+			m->hi = info->dlpi_addr + p->p_vaddr + p->p_memsz;
+	}
+	if (!has_hdr)
+		return 0;
+	if (info->dlpi_name && info->dlpi_name[0]) {
+		snprintf(m->path, sizeof(m->path), "%s", info->dlpi_name);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
+
+		if (n <= 0 || nmods > 0)
+			return 0;	/* the vDSO has no file */
+		m->path[n] = '\0';
+	}
+	nmods++;
+	return 0;
+}
+
+/* The compact rule the reference's columns say (cfi.h's limits). */
+static uint32_t expected(const char *cfa, const char *fp, const char *ra, int signal)
+{
+	long off, fslot = 0, rslot = 0;
+	uint32_t kind;
+	char reg[16];
+
+	if (signal)
+		return AGENT_CFI_FALLBACK;
+	/* readelf prints "u" for a column never set, and for undefined: where
+	 * the return address starts in a register, the first (agrees()). */
+	if (ra && !strcmp(ra, "u") && !AGENT_CFI_RA_IN_REG)
+		return AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0);
+	if (ra && !strcmp(ra, "u"))
+		ra = NULL;
+	if (sscanf(cfa, "%15[a-z0-9]+%ld", reg, &off) != 2)
+		return AGENT_CFI_FALLBACK;
+	if (!strcmp(reg, REF_SP))
+		kind = AGENT_CFI_CFA_SP;
+	else if (!strcmp(reg, REF_FP))
+		kind = AGENT_CFI_CFA_FP;
+	else
+		return AGENT_CFI_FALLBACK;
+	if (off < 0 || off % W || off / W > 0x3fff)
+		return AGENT_CFI_FALLBACK;
+	if (!ra || !strcmp(ra, "s")) {
+		if (!AGENT_CFI_RA_IN_REG)
+			return AGENT_CFI_FALLBACK;
+	} else if (ra[0] == 'c' && sscanf(ra + 1, "%ld", &rslot) == 1) {
+		if (rslot % W || rslot / W < -128 || rslot / W > 127 || !rslot)
+			return AGENT_CFI_FALLBACK;
+		rslot /= W;
+	} else {
+		return AGENT_CFI_FALLBACK;
+	}
+	if (fp && fp[0] == 'c' && sscanf(fp + 1, "%ld", &fslot) == 1) {
+		if (fslot % W || fslot / W < -128 || fslot / W > 127 || !fslot)
+			return AGENT_CFI_FALLBACK;
+		fslot /= W;
+	} else if (fp && strcmp(fp, "u") && strcmp(fp, "s")) {
+		return AGENT_CFI_FALLBACK;
+	}
+	return AGENT_CFI_RULE(kind, off / W, fslot, rslot);
+}
+
+/* GOT for a row whose reference rule is WANT: equal, or an undefined
+ * return address that readelf cannot tell from one in the link register. */
+static int agrees(uint32_t got, uint32_t want, const char *ra)
+{
+	return got == want || (AGENT_CFI_RA_IN_REG && ra && !strcmp(ra, "u") &&
+			       got == AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0));
+}
+
+struct cie_ref {
+	unsigned long off;
+	int signal;
+	char cfa[32], fp[32], ra[32];
+	int has_fp, has_ra;
+};
+
+/* Compare module M's table with readelf's rows. Rows compared, or -1 (no readelf). */
+static long reference_check(const struct mod *m, const struct agent_cfi_table *t, long *mismatches)
+{
+	static struct cie_ref cies[256];
+	int ncies = 0;
+	char cmd[700], line[1024], cols[16][16];
+	int ncols = 0, in_cie = 0, fde_rows = 0;
+	struct cie_ref *cie = NULL, *cur_cie = NULL;
+	unsigned long lo = 0, hi = 0;
+	long rows = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "readelf --debug-dump=frames-interp '%s' 2>/dev/null", m->path);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b, c;
+		char kind[8], rest[256];
+
+		if (sscanf(line, "%lx %lx %lx %7s %255[^\n]", &a, &b, &c, kind, rest) == 5 &&
+		    (!strcmp(kind, "CIE") || !strcmp(kind, "FDE"))) {
+			/* An FDE without rows of its own starts at its CIE's. */
+			if (!in_cie && cur_cie && !fde_rows && hi > lo) {
+				uint32_t want = expected(cur_cie->cfa, cur_cie->has_fp ? cur_cie->fp : NULL,
+							 cur_cie->has_ra ? cur_cie->ra : NULL, cur_cie->signal);
+				uint32_t got = agent_cfi_lookup(t, (uint32_t)(m->bias + lo - t->base));
+
+				rows++;
+				if (!agrees(got, want, cur_cie->has_ra ? cur_cie->ra : NULL) && (*mismatches)++ < 10)
+					printf("  %s: FDE %#lx (no rows): rule %#x, reference %#x\n", m->path, lo, got, want);
+			}
+			ncols = 0;
+			fde_rows = 0;
+			if (!strcmp(kind, "CIE")) {
+				in_cie = 1;
+				if (ncies == 256) {
+					cie = NULL;
+					continue;
+				}
+				cie = &cies[ncies++];
+				memset(cie, 0, sizeof(*cie));
+				cie->off = a;
+				cie->signal = strchr(rest, 'S') && strchr(rest, '"') < strchr(rest, 'S') &&
+					      strchr(rest, 'S') < strrchr(rest, '"');
+			} else {
+				unsigned long cid;
+
+				in_cie = 0;
+				cur_cie = NULL;
+				if (sscanf(rest, "cie=%lx pc=%lx..%lx", &cid, &lo, &hi) != 3)
+					continue;
+				for (int i = 0; i < ncies; i++)
+					if (cies[i].off == cid)
+						cur_cie = &cies[i];
+			}
+			continue;
+		}
+		if (strstr(line, "LOC") && strstr(line, "CFA")) {
+			char *tok = strtok(line, " \n");
+
+			ncols = 0;
+			while (tok && ncols < 16) {
+				snprintf(cols[ncols++], sizeof(cols[0]), "%s", tok);
+				tok = strtok(NULL, " \n");
+			}
+			continue;
+		}
+		if (ncols >= 2 && sscanf(line, "%lx", &a) == 1 && line[0] != ' ') {
+			char vals[16][32];
+			const char *cfa = NULL, *fp = NULL, *ra = NULL;
+			char *tok = strtok(line, " \n");
+			int nv = 0;
+
+			while (tok && nv < 16) {
+				/* "r10 (r10)": a register rule names its register twice */
+				if (tok[0] == '(' && nv > 0)
+					strncat(vals[nv - 1], tok, sizeof(vals[0]) - strlen(vals[nv - 1]) - 1);
+				else
+					snprintf(vals[nv++], sizeof(vals[0]), "%s", tok);
+				tok = strtok(NULL, " \n");
+			}
+			for (int i = 1; i < nv && i < ncols; i++) {
+				if (!strcmp(cols[i], "CFA"))
+					cfa = vals[i];
+				else if (!strcmp(cols[i], REF_FP))
+					fp = vals[i];
+				else if (!strcmp(cols[i], REF_RA) || !strcmp(cols[i], "ra"))
+					ra = vals[i];
+			}
+			if (!cfa)
+				continue;
+			if (in_cie) {
+				if (cie) {
+					snprintf(cie->cfa, sizeof(cie->cfa), "%s", cfa);
+					cie->has_fp = fp != NULL;
+					cie->has_ra = ra != NULL;
+					if (fp)
+						snprintf(cie->fp, sizeof(cie->fp), "%s", fp);
+					if (ra)
+						snprintf(cie->ra, sizeof(cie->ra), "%s", ra);
+				}
+				continue;
+			}
+			fde_rows++;
+			if (!cur_cie || a < lo || a >= hi)
+				continue;
+			{
+				uint32_t want = expected(cfa, fp, ra, cur_cie->signal);
+				uint32_t got = agent_cfi_lookup(t, (uint32_t)(m->bias + a - t->base));
+
+				rows++;
+				if (!agrees(got, want, ra) && (*mismatches)++ < 10)
+					printf("  %s: %#lx: rule %#x, reference %#x (CFA %s, fp %s, ra %s)\n", m->path, a,
+					       got, want, cfa, fp ? fp : "-", ra ? ra : "-");
+			}
+		}
+	}
+	if (pclose(f) != 0 && rows == 0)
+		return -1;
+	return rows;
+}
+
+static void test_reference(void)
+{
+	int compared = 0;
+
+	nmods = 0;
+	dl_iterate_phdr(collect, NULL);
+	CHECK(nmods >= 3, "only %d modules with .eh_frame_hdr", nmods);
+	for (int i = 0; i < nmods; i++) {
+		struct agent_cfi_table t;
+		long mismatches = 0, rows;
+
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (agent_cfi_compile(mods[i].lo, mods[i].hi, mods[i].bias, &t) < 0) {
+			CHECK(0, "%s: cannot compile its .eh_frame: %s", mods[i].path, strerror(errno));
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("  %s: %u FDEs, %u with a fallback row (%.2f%%), %u rows, %zu bytes, %.2f ms\n", mods[i].path,
+		       t.fdes, t.fallback_fdes, t.fdes ? 100.0 * t.fallback_fdes / t.fdes : 0.0, t.nrows,
+		       (size_t)t.nrows * sizeof(t.rows[0]),
+		       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		if (strstr(mods[i].path, "libc.so") || strstr(mods[i].path, "libstdc++"))
+			CHECK(t.fdes > 1000 && t.fallback_fdes * 100 < t.fdes,
+			      "%s: %u FDEs, %u fall back: expected > 1000, under 1%%", mods[i].path, t.fdes,
+			      t.fallback_fdes);
+		rows = reference_check(&mods[i], &t, &mismatches);
+		if (rows >= 0) {
+			compared++;
+			printf("  %s: %ld reference rows, %ld differ\n", mods[i].path, rows, mismatches);
+			CHECK(rows > 0 && mismatches == 0, "%s: %ld of %ld rows differ from readelf's", mods[i].path,
+			      mismatches, rows);
+		}
+		agent_cfi_release(&t);
+	}
+	if (!compared)
+		printf("  (no readelf: the reference comparison was skipped)\n");
+}
+
+/* ---------------------------------------------------------------- damaged tables */
+
+/*
+ * The compiler reads only the segment around .eh_frame_hdr: damaged
+ * tables end a compilation or an FDE, never read elsewhere or loop. The
+ * test binary's own file, copied into memory where its read-only segments
+ * sit at their addresses (file offset = address there), is compiled once
+ * whole, then 2999 times with random bytes of .eh_frame_hdr and .eh_frame
+ * changed; a read outside the segment crashes the test (the pages after it
+ * and between it and the program headers are inaccessible).
+ */
+static void test_damaged(void)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	long page = getpagesize();
+	const ElfW(Ehdr) *eh;
+	const ElfW(Phdr) *ph, *hdr = NULL, *seg = NULL;
+	uint8_t *pristine, *buf;
+	size_t size, map;
+	int ok = 0, failed = 0;
+	FILE *f;
+
+	if (n <= 0)
+		broken("readlink");
+	exe[n] = '\0';
+	f = fopen(exe, "rb");
+	if (!f || fseek(f, 0, SEEK_END) < 0)
+		broken(exe);
+	size = (size_t)ftell(f);
+	rewind(f);
+	map = (size + 2 * (size_t)page - 1) / (size_t)page * (size_t)page;
+	pristine = malloc(size);
+	buf = mmap(NULL, map + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!pristine || buf == MAP_FAILED || fread(pristine, 1, size, f) != size)
+		broken("reading the test binary");
+	fclose(f);
+	srandom((unsigned)check_seed(0));
+	mprotect(buf + map, (size_t)page, PROT_NONE);
+	eh = (const ElfW(Ehdr) *)pristine;
+	ph = (const ElfW(Phdr) *)(pristine + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			hdr = &ph[i];
+	for (int i = 0; hdr && i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr <= hdr->p_vaddr &&
+		    hdr->p_vaddr < ph[i].p_vaddr + ph[i].p_filesz)
+			seg = &ph[i];
+	if (!seg || seg->p_offset != seg->p_vaddr || seg->p_offset + seg->p_filesz > size) {
+		printf("  (the test binary's .eh_frame is not at its file offset: damaged tables not tried)\n");
+		free(pristine);
+		return;
+	}
+	/*
+	 * The copy ends where the segment does, against the inaccessible page,
+	 * and the whole pages between the program headers and the segment are
+	 * made inaccessible too. Only what follows .eh_frame_hdr's start is
+	 * changed: the program headers are the loader's.
+	 */
+	size = seg->p_offset + seg->p_filesz;
+	for (int round = 0; round < 3000; round++) {
+		struct agent_cfi_table t;
+		size_t lo = hdr->p_offset, span = size - lo;
+		uint8_t *base = buf + map - size;
+		uintptr_t hole_lo = ((uintptr_t)base + eh->e_phoff + eh->e_phnum * sizeof(*ph) + (uintptr_t)page - 1) &
+				    ~(uintptr_t)(page - 1);
+		uintptr_t hole_hi = ((uintptr_t)base + seg->p_offset) & ~(uintptr_t)(page - 1);
+
+		mprotect(buf, map, PROT_READ | PROT_WRITE);
+		memset(buf, 0, map);
+		memcpy(base, pristine, size);
+		for (int k = 0; round > 0 && k < 1 + (int)((size_t)random() % 4); k++)
+			buf[map - size + lo + (size_t)random() % span] ^= (uint8_t)(1 + (size_t)random() % 255);
+		if (hole_hi > hole_lo)
+			mprotect((void *)hole_lo, hole_hi - hole_lo, PROT_NONE);
+		if (agent_cfi_compile((uintptr_t)base, (uintptr_t)(buf + map), (uintptr_t)base, &t) == 0) {
+			ok++;
+			CHECK(t.nrows == 0 || t.rows[t.nrows - 1].off <= size, "round %d: a row past the module", round);
+			for (uint32_t i = 1; i < t.nrows; i++)
+				if (t.rows[i].off <= t.rows[i - 1].off && !failed++)
+					CHECK(0, "round %d: rows out of order at %u", round, i);
+			agent_cfi_release(&t);
+		} else if (round == 0) {
+			CHECK(0, "the test binary's undamaged copy does not compile: %s", strerror(errno));
+		}
+	}
+	printf("  damaged tables: %d of 3000 copies still compiled, none read outside its segment\n", ok);
+	munmap(buf, map + (size_t)page);
+	free(pristine);
+}
+
+/* ---------------------------------------------------------------- 2. stacks */
+
+#define MAXF 64
+struct result {
+	uintptr_t pcs[MAXF];
+	int n;
+};
+static struct result res[2];	/* tables, libunwind */
+static volatile int sink;
+
+/* One call site for both backends, so that their first frames are equal
+ * (the second, into capture_both, differs by one call's length). */
+static NOIPA void capture_with(const struct agent_unwinder *u, struct result *r)
+{
+	r->n = u->capture(r->pcs, MAXF, __builtin_frame_address(0));
+	sink++;
+}
+
+static NOIPA void capture_both(void)
+{
+	capture_with(&agent_unwind_tables, &res[0]);
+	capture_with(&agent_unwind_libunwind, &res[1]);
+	sink++;
+}
+
+static const char *name_of(uintptr_t pc)
+{
+	Dl_info di;
+
+	if (dladdr((void *)(pc - 1), &di) && di.dli_sname)
+		return di.dli_sname;
+	return "?";
+}
+
+static unsigned long fallbacks(void)
+{
+	struct agent_tables_stats s;
+
+	agent_unwind_tables_stats(&s);
+	return s.fallback_stacks;
+}
+
+/* Run SHAPE; its stacks must be equal, and walked by the tables unless MAY_FALL_BACK. */
+static void compare(const char *shape, void (*run)(void), int may_fall_back)
+{
+	unsigned long before;
+	int same;
+
+	run();	/* once to compile and fill the cache */
+	before = fallbacks();
+	memset(res, 0, sizeof(res));
+	run();
+	/* A fallback's libunwind walk starts inside the tables backend: in the
+	 * agent those frames are dropped with the agent's range, here they
+	 * are dropped up to the first frame both walks share. */
+	if (fallbacks() != before) {
+		int k = 0;
+
+		while (k < 4 && k < res[0].n && res[0].pcs[k] != res[1].pcs[0])
+			k++;
+		if (k < 4 && k < res[0].n) {
+			memmove(res[0].pcs, res[0].pcs + k, sizeof(uintptr_t) * (size_t)(res[0].n - k));
+			res[0].n -= k;
+		}
+	}
+	same = res[0].n == res[1].n;
+	for (int i = 0; same && i < res[0].n; i++)
+		same = i == 1 ? res[0].pcs[1] < res[1].pcs[1] : res[0].pcs[i] == res[1].pcs[i];
+	CHECK(res[1].n >= 3, "%s: libunwind found %d frames", shape, res[1].n);
+	CHECK(same, "%s: tables %d frames, libunwind %d, not the same", shape, res[0].n, res[1].n);
+	if (!same)
+		for (int i = 0; i < MAXF && (i < res[0].n || i < res[1].n); i++)
+			printf("    %2d %#14lx %-24s %#14lx %s\n", i, (unsigned long)res[0].pcs[i],
+			       i < res[0].n ? name_of(res[0].pcs[i]) : "", (unsigned long)res[1].pcs[i],
+			       i < res[1].n ? name_of(res[1].pcs[i]) : "");
+	if (!may_fall_back)
+		CHECK(fallbacks() == before, "%s: the tables handed the stack to libunwind", shape);
+	else
+		CHECK(fallbacks() > before, "%s: expected a fallback (the rows cannot say this frame)", shape);
+}
+
+/* Chains with and without frame pointers. */
+static NOFP void nofp_c(void) { capture_both(); sink++; }
+static NOFP void nofp_b(void) { nofp_c(); sink++; }
+static NOIPA void fp_a(void) { nofp_b(); sink++; }
+static NOFP void shape_mixed(void) { fp_a(); sink++; }
+
+/* Recursion, deeper than MAXF, without frame pointers. */
+static NOFP void recurse(int n)
+{
+	if (n == 0)
+		capture_both();
+	else
+		recurse(n - 1);
+	sink++;
+}
+static NOIPA void shape_recursion(void) { recurse(100); }
+
+/* Mutual recursion. */
+static NOFP void odd(int n);
+static NOFP void even(int n)
+{
+	n > 0 ? odd(n - 1) : capture_both();
+	sink++;
+}
+static NOFP void odd(int n)
+{
+	switch (n > 0) {
+	case 1: even(n - 1); break;
+	default: capture_both(); break;
+	}
+	sink++;
+}
+static NOIPA void shape_mutual(void) { even(11); }
+
+/* Through a function pointer. */
+static void (*volatile fptr)(void) = capture_both;
+static NOFP void via_pointer(void) { fptr(); sink++; }
+static NOIPA void shape_pointer(void) { via_pointer(); }
+
+/* alloca: a frame whose size is known only at run time (CFA from the FP). */
+static NOFP void with_alloca(int n)
+{
+	volatile char *p = alloca((size_t)n);
+
+	p[0] = 1;
+	capture_both();
+	sink += p[0];
+}
+static NOIPA void shape_alloca(void) { with_alloca(1000 + sink % 7); }
+
+/* Big frames: 64 KiB fits a row; 1 MiB does not (the walk falls back). */
+#define FRAME_OF(name, bytes)                                    \
+	static NOFP void name(void)                              \
+	{                                                        \
+		volatile char buf[bytes];                        \
+                                                                 \
+		buf[0] = 1;                                      \
+		capture_both();                                  \
+		sink += buf[0] + buf[sizeof(buf) - 1];           \
+	}
+FRAME_OF(big_frame, 64 << 10)
+FRAME_OF(huge_frame, 1 << 20)
+static NOIPA void shape_big(void) { big_frame(); }
+static NOIPA void shape_huge(void) { huge_frame(); }
+
+/* A signal handler: the signal frame is libunwind's (a fallback). */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	capture_both();
+}
+static NOIPA void shape_signal(void)
+{
+	raise(SIGUSR1);
+	sink++;
+}
+
+static void run_shapes(const char *where)
+{
+	char name[64];
+
+#define SHAPE(fn, fb) (snprintf(name, sizeof(name), "%s: %s", where, #fn), compare(name, fn, fb))
+	SHAPE(shape_mixed, 0);
+	SHAPE(shape_recursion, 0);
+	SHAPE(shape_mutual, 0);
+	SHAPE(shape_pointer, 0);
+	SHAPE(shape_alloca, 0);
+	SHAPE(shape_big, 0);
+	SHAPE(shape_huge, 1);
+	SHAPE(shape_signal, 1);
+#undef SHAPE
+}
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	run_shapes("thread");
+	return NULL;
+}
+
+/* Called back from inside libc's qsort (built without frame pointers):
+ * the first comparison of a run captures. */
+static int qsort_first_done;
+static int by_value_each(const void *a, const void *b)
+{
+	if (!qsort_first_done++)
+		capture_both();
+	return *(const int *)a - *(const int *)b;
+}
+static NOIPA void shape_libc_callback(void)
+{
+	int v[] = { 3, 1, 2, 5, 4 };
+
+	qsort_first_done = 0;
+	qsort(v, 5, sizeof(v[0]), by_value_each);
+	sink++;
+}
+
+/* ARGS: more libraries to compile and compare (a big one, for the figures). */
+int main(int argc, char **argv)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int calib;
+
+	alarm(600);
+	for (int i = 1; i < argc; i++)
+		if (!dlopen(argv[i], RTLD_LAZY))
+			broken(argv[i]);
+	/* libstdc++ and libgcc_s are compiled too: C++ code without frame pointers. */
+	if (!dlopen("libstdc++.so.6", RTLD_NOW))
+		printf("  (no libstdc++.so.6 here)\n");
+	if (AGENT_CFI_SUPPORTED) {
+		test_reference();
+		test_damaged();
+	} else {
+		printf("test_unwind_tables: no compact tables on this architecture\n");
+		return check_done();
+	}
+	CHECK(agent_unwind_tables.init() == 0, "the tables backend does not start: %s",
+	      agent_unwind_tables.why_not ? agent_unwind_tables.why_not() : "?");
+	if (failures)
+		return check_done();
+	/* libunwind's first frame is its capture function: leave it out. */
+	agent_set_self_range(0, 0);
+	capture_both();
+	calib = res[1].n;
+	CHECK(calib > 1, "libunwind found %d frames", calib);
+	if (calib > 1)
+		agent_set_self_range(res[1].pcs[0], res[1].pcs[0] + 1);
+
+	signal(SIGUSR1, on_usr1);
+	run_shapes("main");
+	compare("main: qsort callback", shape_libc_callback, 0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 4 << 20);
+	if (pthread_create(&th, &attr, thread_main, NULL) != 0)
+		broken("pthread_create");
+	pthread_join(th, NULL);
+	{
+		struct agent_tables_stats s;
+
+		agent_unwind_tables_stats(&s);
+		printf("  tables: %lu modules, %lu bytes, %lu stacks fell back, %lu unknown addresses\n", s.modules,
+		       s.bytes, s.fallback_stacks, s.unknown_pcs);
+		CHECK(s.modules >= 2 && s.bytes > 0, "status: %lu modules, %lu bytes", s.modules, s.bytes);
+	}
+	alarm(0);
+	return check_done();
+}
