@@ -15,7 +15,6 @@
  * record of whether slots are patched, for the dlopen hook.
  */
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <link.h>
@@ -38,6 +37,7 @@
 #include "quiesce.h"
 #include "real.h"
 #include "reloc.h"
+#include "stackmap.h"
 #include "state.h"
 #include "unwinder.h"
 
@@ -339,58 +339,6 @@ static void patch_new(void)
 	pthread_mutex_unlock(&got_lock);
 }
 
-/* ADDR in a line of /proc/self/maps ("lo-hi perms ..."): 1 in it, 0 not, -1 not such a line. */
-static int maps_line_holds(const char *line, uintptr_t addr)
-{
-	char *end;
-	unsigned long lo = strtoul(line, &end, 16), hi;
-
-	if (*end != '-')
-		return -1;
-	hi = strtoul(end + 1, &end, 16);
-	if (*end != ' ')
-		return -1;
-	return addr >= lo && addr < hi;
-}
-
-/*
- * ADDR mapped, by /proc/self/maps: open and read, the calls
- * agent_seccomp_filtered makes too, where msync may be one a seccomp filter
- * kills for. Read in pieces (no allocation); 0 when it cannot be read.
- */
-static int maps_hold(uintptr_t addr)
-{
-	char buf[4096 + 1];
-	size_t len = 0;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
-
-	if (fd < 0)
-		return 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		char *line = buf, *nl;
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		while (!found && (nl = strchr(line, '\n'))) {
-			*nl = '\0';
-			found = maps_line_holds(line, addr) == 1;
-			line = nl + 1;
-		}
-		if (found)
-			break;
-		/* The part line of the end, kept for the next read. */
-		len -= (size_t)(line - buf);
-		memmove(buf, line, len);
-		if (len == sizeof(buf) - 1)
-			len = 0;	/* no line is that long */
-	}
-	close(fd);
-	return found;
-}
-
 /*
  * A page of ours still mapped? msync fails with ENOMEM on an unmapped
  * range, where a read would fault. Under a seccomp filter (FILTERED) msync
@@ -398,8 +346,10 @@ static int maps_hold(uintptr_t addr)
  */
 static int page_mapped(const void *addr, int filtered)
 {
+	uintptr_t lo, hi;
+
 	if (filtered)
-		return maps_hold((uintptr_t)addr);
+		return agent_maps_find((uintptr_t)addr, &lo, &hi) == 0;
 	return msync((void *)((uintptr_t)addr & ~(page_size() - 1)), page_size(), MS_ASYNC) == 0;
 }
 

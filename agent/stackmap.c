@@ -18,8 +18,7 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Find the mapping holding SP. 0 and bounds set, or -1. */
-static int find_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+int agent_maps_find(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 {
 	char buf[4096];
 	uintptr_t a = 0, b = 0;
@@ -71,7 +70,7 @@ int agent_stack_find(uintptr_t sp)
 {
 	int saved = errno;
 	uintptr_t lo, hi;
-	int ret = find_stack(sp, &lo, &hi);
+	int ret = agent_maps_find(sp, &lo, &hi);
 
 	if (ret == 0) {
 		agent_stack_lo = lo;

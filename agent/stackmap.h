@@ -14,6 +14,13 @@
 /* The calling thread's stack mapping, [lo, hi): valid after agent_stack_of. */
 extern __thread uintptr_t agent_stack_lo, agent_stack_hi;
 
+/*
+ * The mapping holding ADDR, by /proc/self/maps (open and read only: no
+ * allocation, no msync or mincore, which a seccomp filter may kill for):
+ * 0 and [*LO, *HI), or -1 (none, or maps unreadable).
+ */
+int agent_maps_find(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
 /* Look the mapping holding SP up. 0, or -1 (none found); errno kept. */
 int agent_stack_find(uintptr_t sp);
 

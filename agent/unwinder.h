@@ -9,7 +9,8 @@
  *              (Debian's libc and libstdc++) wherever unwind tables exist;
  *   tables     the same stacks from .eh_frame compiled into compact rows
  *              per module (cfi.h), walked by lookup; libunwind walks the
- *              stacks the rows cannot describe (x86_64 and aarch64).
+ *              stacks the rows cannot describe (x86_64; cfi_arch.h says
+ *              why not elsewhere).
  */
 #ifndef AGENT_UNWINDER_H
 #define AGENT_UNWINDER_H

@@ -400,6 +400,18 @@ void leaks_doc_print(FILE *out, const cJSON *doc)
 	fflush(out);
 }
 
+int leaks_kind_wanted(const struct leak_block *b, int kind)
+{
+	if (kind == LEAKS_KIND_LOST)
+		return b->verdict == LEAK_DEFINITE || b->verdict == LEAK_INDIRECT;
+	return b->verdict == kind;
+}
+
+const char *leaks_kind_text(int kind)
+{
+	return kind == LEAKS_KIND_LOST ? "lost (definitely or indirectly)" : leak_verdict_text[kind];
+}
+
 int leaks_kind_parse(const char *s)
 {
 	static const char *const names[LEAK_NVERDICTS] = { "reachable", "possible", "indirect", "definite" };

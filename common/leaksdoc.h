@@ -16,6 +16,14 @@
 /* --kind all: every context, ranked as the default. */
 #define LEAKS_KIND_ALL (-3)
 
+/* dump --lost, inspect --lost: definitely or indirectly lost (the wire's -4). */
+#define LEAKS_KIND_LOST (-4)
+
+/* Whether block B is of KIND: an enum leak_verdict, or LEAKS_KIND_LOST. */
+int leaks_kind_wanted(const struct leak_block *b, int kind);
+/* KIND as words: "lost (definitely or indirectly)", "definitely lost"... */
+const char *leaks_kind_text(int kind);
+
 /* "definite", "indirect", "possible", "reachable": the enum leak_verdict;
  * "all": LEAKS_KIND_ALL; -2 for anything else. */
 int leaks_kind_parse(const char *s);

@@ -89,11 +89,10 @@ int srv_core_leaks(struct srv_core *c, FILE *out, const struct srv_core_leaks_op
 /*
  * inspect of the blocks of a verdict: the core judged as by srv_core_leaks,
  * then up to N blocks of context CTX (0: from before the attach) of KIND
- * (enum leak_verdict, or SRV_CORE_KIND_LOST: definitely or indirectly
+ * (enum leak_verdict, or LEAKS_KIND_LOST of leaksdoc.h: definitely or indirectly
  * lost), each as srv_core_inspect shows it (TYPE may be NULL; at most
  * BYTES, or the block's size). Not on a live session.
  */
-#define SRV_CORE_KIND_LOST (-4)
 int srv_core_inspect_kind(struct srv_core *c, FILE *out, unsigned long ctx, int kind, long n, const char *type,
 			  size_t bytes);
 

@@ -191,13 +191,6 @@ static int core_read_block(struct srv_coreimage *ci, uint64_t addr, void *buf, s
 	return m->read(m->arg, addr, buf, len);
 }
 
-/* LOST (-4): definitely or indirectly lost; else KIND exactly. */
-static int wanted(const struct leak_block *b, int kind)
-{
-	return kind == SRV_CORE_KIND_LOST ? b->verdict == LEAK_DEFINITE || b->verdict == LEAK_INDIRECT
-					  : b->verdict == kind;
-}
-
 int srv_core_inspect_kind(struct srv_core *c, FILE *out, unsigned long ctx, int kind, long n, const char *type,
 			  size_t bytes)
 {
@@ -222,14 +215,14 @@ int srv_core_inspect_kind(struct srv_core *c, FILE *out, unsigned long ctx, int 
 		return -1;
 	}
 	for (size_t i = 0; i < l.n; i++)
-		found += l.blocks[i].ctx == ctx && !l.blocks[i].internal && wanted(&l.blocks[i], kind);
+		found += l.blocks[i].ctx == ctx && !l.blocks[i].internal && leaks_kind_wanted(&l.blocks[i], kind);
 	fprintf(out, "== context %lu: %ld %s blocks in the core\n", ctx, found,
-		kind == SRV_CORE_KIND_LOST ? "lost (definitely or indirectly)" : leak_verdict_text[kind]);
+		leaks_kind_text(kind));
 	for (size_t i = 0; i < l.n && shown < n && ret == 0; i++) {
 		const struct leak_block *b = &l.blocks[i];
 		char addr[24];
 
-		if (b->ctx != ctx || b->internal || !wanted(b, kind))
+		if (b->ctx != ctx || b->internal || !leaks_kind_wanted(b, kind))
 			continue;
 		fprintf(out, "block 0x%" PRIx64 ", %" PRIu64 " bytes, %s:\n", b->addr, b->size,
 			leak_verdict_text[b->verdict]);

@@ -525,7 +525,7 @@ static int view_inspect(struct srv_work *w, FILE *f, const cJSON *msg, unsigned 
 	if (!addr && cJSON_GetObjectItemCaseSensitive(msg, "kind")) {
 		if (num_of(msg, "ctx", 0, PROTO_CTX_ID_MAX, &id) < 0)
 			return log_err("inspect: \"ctx\" must be a context ID (0: from before the attach)");
-		if (num_of(msg, "kind", SRV_CORE_KIND_LOST, LEAK_NVERDICTS - 1, &k) < 0 || (k < 0 && k != SRV_CORE_KIND_LOST))
+		if (num_of(msg, "kind", LEAKS_KIND_LOST, LEAK_NVERDICTS - 1, &k) < 0 || (k < 0 && k != LEAKS_KIND_LOST))
 			return log_err("inspect: \"kind\" must be -4 (lost) or a verdict (0 to 3)");
 		if (cJSON_GetObjectItemCaseSensitive(msg, "n") && num_of(msg, "n", 1, PROTO_DUMP_MAX_BLOCKS, &n) < 0)
 			return log_err("inspect: \"n\" must be a number of blocks from 1 to %d", PROTO_DUMP_MAX_BLOCKS);

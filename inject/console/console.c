@@ -145,7 +145,7 @@ static int cmd_dump(struct inj_console *con, int argc, char **argv)
 		long max;
 
 		if (!strcmp(argv[i], "--lost")) {
-			kind = INJ_CONSOLE_KIND_LOST;
+			kind = LEAKS_KIND_LOST;
 			continue;
 		}
 		if (!strcmp(argv[i], "--kind")) {

@@ -117,8 +117,7 @@ void inj_console_monitor_tick(struct inj_console *con, int64_t now_ms);
 /* The leaks and who-points commands (console_leaks.c). */
 int inj_console_leaks(struct inj_console *con, int argc, char **argv);
 int inj_console_who_points(struct inj_console *con, int argc, char **argv);
-/* The verdicts' option names are leaksdoc.h's (leaks_kind_parse), and: */
-#define INJ_CONSOLE_KIND_LOST (-4)	/* dump --lost: definitely or indirectly lost */
+/* The verdicts' option names are leaksdoc.h's (leaks_kind_parse, LEAKS_KIND_LOST for --lost). */
 /* dump -c ID --kind K | --lost: up to N blocks of context ID with that
  * verdict, their first BYTES bytes, after a leak scan. */
 int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, long bytes);

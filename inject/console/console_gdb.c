@@ -78,7 +78,7 @@ static int inspect_args(int argc, char **argv, cJSON *args)
 			continue;
 		}
 		if (!strcmp(o, "--lost")) {
-			kind = INJ_CONSOLE_KIND_LOST;
+			kind = LEAKS_KIND_LOST;
 			continue;
 		}
 		if (i + 1 == argc)

@@ -279,14 +279,6 @@ int inj_console_who_points(struct inj_console *con, int argc, char **argv)
 	return 0;
 }
 
-/* LOST: definitely or indirectly lost; else KIND exactly. */
-static int wanted(const struct leak_block *b, int kind)
-{
-	if (kind == INJ_CONSOLE_KIND_LOST)
-		return b->verdict == LEAK_DEFINITE || b->verdict == LEAK_INDIRECT;
-	return b->verdict == kind;
-}
-
 int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, long bytes)
 {
 	unsigned char *buf = xmalloc((size_t)bytes);
@@ -298,16 +290,16 @@ int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, lo
 		return -1;
 	}
 	for (size_t i = 0; i < l.n; i++)
-		found += l.blocks[i].ctx == (uint32_t)id && !l.blocks[i].internal && wanted(&l.blocks[i], kind);
+		found += l.blocks[i].ctx == (uint32_t)id && !l.blocks[i].internal && leaks_kind_wanted(&l.blocks[i], kind);
 	fprintf(con->out, "context %ld: %ld %s blocks\n", id, found,
-		kind == INJ_CONSOLE_KIND_LOST ? "lost (definitely or indirectly)" : leak_verdict_text[kind]);
+		leaks_kind_text(kind));
 	/* Read now that the process runs again: a lost block has no owner to free it. */
 	for (size_t i = 0; i < l.n && shown < n; i++) {
 		const struct leak_block *b = &l.blocks[i];
 		size_t len = b->size < (uint64_t)bytes ? (size_t)b->size : (size_t)bytes;
 		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)b->addr, len };
 
-		if (b->ctx != (uint32_t)id || b->internal || !wanted(b, kind))
+		if (b->ctx != (uint32_t)id || b->internal || !leaks_kind_wanted(b, kind))
 			continue;
 		fprintf(con->out, "block 0x%" PRIx64 ", %" PRIu64 " bytes, %s:\n", b->addr, b->size,
 			leak_verdict_text[b->verdict]);
