@@ -136,7 +136,7 @@ AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/b
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
 	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c \
 	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
-	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/gdb.c agent/glibc_heap.c common/proto.c \
+	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/snapshot.c agent/gdb.c agent/glibc_heap.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
 # When the tables may be given back (detach).
 AGENT_SRCS += agent/quiesce.c agent/tables.c

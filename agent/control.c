@@ -48,6 +48,7 @@
 #include "proto.h"
 #include "quiesce.h"
 #include "replies.h"
+#include "snapshot.h"
 #include "state.h"
 
 #define MAX_CLIENTS 4
@@ -350,15 +351,21 @@ static void *control_main(void *arg)
 	/* The leak scan leaves this thread's registers and stack out (arena.h). */
 	agent_mem_own_thread((int)syscall(SYS_gettid), &arg);
 	for (;;) {
-		struct pollfd pfd[MAX_CLIENTS + 2];
-		struct client *who[MAX_CLIENTS + 2];
+		struct pollfd pfd[MAX_CLIENTS + 3];
+		struct client *who[MAX_CLIENTS + 3];
 		struct agent_hold_info h;
-		int n = 0, i_hold = -1, timeout;
+		int n = 0, i_hold = -1, i_snap = -1, timeout, snap_ms;
 		int wait_ms = client_deadlines();
 
 		if (agent_hold_notify_fd() >= 0) {
 			i_hold = n;
 			pfd[n].fd = agent_hold_notify_fd();
+			pfd[n].events = POLLIN;
+			who[n++] = NULL;
+		}
+		if (agent_snapshot_fd() >= 0) {
+			i_snap = n;
+			pfd[n].fd = agent_snapshot_fd();
 			pfd[n].events = POLLIN;
 			who[n++] = NULL;
 		}
@@ -376,10 +383,14 @@ static void *control_main(void *arg)
 		timeout = orphan_timeout();
 		if (wait_ms >= 0 && (timeout < 0 || wait_ms < timeout))
 			timeout = wait_ms;
+		/* Copies for the leak scan to reap (snapshot.h): looked at on every wake. */
+		snap_ms = agent_snapshot_tick();
+		if (snap_ms >= 0 && (timeout < 0 || snap_ms < timeout))
+			timeout = snap_ms;
 		if (poll(pfd, (nfds_t)n, timeout) < 0)
 			continue;
 		for (int i = 0; i < n; i++) {
-			if (!pfd[i].revents)
+			if (!pfd[i].revents || i == i_snap)
 				continue;
 			if (i == i_hold) {
 				if (agent_hold_collect(&h))
@@ -409,8 +420,9 @@ int agent_control_start(const struct agent_control_ops *with)
 		clients[i].q.fd = -1;
 	ops = with;
 	sem_init(&resume_sem, 0, 0);
-	/* Without its eventfds the agent works on; `hold` says it cannot. */
+	/* Without its eventfds the agent works on; `hold` says it cannot, the leak scan judges stopped. */
 	agent_hold_init();
+	agent_snapshot_init();
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0)
 		return -1;

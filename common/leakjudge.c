@@ -198,6 +198,11 @@ static int read_own(struct leak_judge *j)
 	return 0;
 }
 
+int leak_judge_control_tid(const struct leak_judge *j)
+{
+	return j->control_tid;
+}
+
 struct leak_judge *leak_judge_new(const struct leak_image *img, struct inj_leaks *out)
 {
 	struct leak_judge *j = xcalloc(1, sizeof(*j));

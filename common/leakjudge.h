@@ -57,6 +57,10 @@ struct inj_leaks {
 	struct leak_scan_stats st;
 	uint64_t root_ranges;		/* memory ranges scanned as roots */
 	int64_t stopped_ns;		/* how long the process was stopped (0 for a core) */
+	/* Judged on a copy of the process (a fork, inject/leaks/scan.c) made while
+	 * stopped, the process let go meanwhile; else snapshot_note says why not. */
+	int snapshot;
+	char snapshot_note[160];
 	int own_overflow;		/* the agent could not list all its memory: verdicts may be kind */
 	/* The allocator, when the caller found it is one whose own memory keeps
 	 * pointers to the blocks it handed out ("jemalloc"), or NULL. */
@@ -135,5 +139,8 @@ int leak_judge_blocks(struct leak_judge *j, int quiet);
 int leak_judge_run(struct leak_judge *j, const struct leak_thread *t, size_t n, const struct inj_leaks_who *who);
 
 void leak_judge_free(struct leak_judge *j);
+
+/* The agent's control thread, as its memory list names it (-1 unknown). */
+int leak_judge_control_tid(const struct leak_judge *j);
 
 #endif

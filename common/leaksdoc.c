@@ -160,6 +160,9 @@ cJSON *leaks_doc_new(const struct inj_leaks *l, const cJSON *rep, long count, in
 	add_counts(cJSON_AddObjectToObject(doc, "summary"), &total);
 	scan = cJSON_AddObjectToObject(doc, "scan");
 	cJSON_AddNumberToObject(scan, "stopped_ms", (double)l->stopped_ns / 1e6);
+	cJSON_AddBoolToObject(scan, "snapshot", l->snapshot);
+	if (l->snapshot_note[0])
+		cJSON_AddStringToObject(scan, "snapshot_note", l->snapshot_note);
 	cJSON_AddNumberToObject(scan, "threads", (double)l->threads);
 	cJSON_AddNumberToObject(scan, "threads_running", (double)l->threads_running);
 	cJSON_AddNumberToObject(scan, "blocks", (double)l->n);
@@ -369,8 +372,13 @@ void leaks_doc_print(FILE *out, const cJSON *doc)
 		human_size(h2, sizeof(h2), (uint64_t)inj_json_num(scan, "block_bytes", 0)));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "core")))
 		fputs("from a core\n", out);
+	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "snapshot")))
+		fprintf(out, "the process was stopped %.1f ms, then a copy of it judged\n",
+			inj_json_num(scan, "stopped_ms", 0));
 	else
 		fprintf(out, "the process was stopped %.1f ms\n", inj_json_num(scan, "stopped_ms", 0));
+	if (inj_json_str(scan, "snapshot_note", NULL))
+		fprintf(out, "   judged stopped: %s\n", inj_json_str(scan, "snapshot_note", ""));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "before_attach")))
 		fprintf(out, "   blocks allocated before recording began (%s) are judged too: context 0\n",
 			strcmp(inj_json_str(doc, "since", "attach"), "attach") ? "the loader's, before the agent's start"

@@ -49,7 +49,7 @@ void inj_exit_leaks_judge(struct run *r)
 	if (r->exit_leaks)
 		return;
 	r->exit_leaks = xcalloc(1, sizeof(*r->exit_leaks));
-	if (inj_leaks_scan(r->pid, NULL, r->exit_leaks) < 0) {
+	if (inj_leaks_scan(r->pid, NULL, 0, r->exit_leaks) < 0) {
 		free(r->exit_leaks);
 		r->exit_leaks = NULL;
 		r->exit_leaks_why = "the leak scan at the program's end failed (said above)";

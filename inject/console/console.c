@@ -361,13 +361,15 @@ static const struct console_cmd {
 	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw]",
 	  "the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT) ", 0: all);\n"
 	  "decoded by memtrace-server when linked, unless --raw" },
-	{ "leaks", NULL, inj_console_leaks, "[-c N] [--json] [-o FILE] [--kind K] [--raw] [--core]",
+	{ "leaks", NULL, inj_console_leaks, "[-c N] [--json] [-o FILE] [--kind K] [--raw] [--core] [--no-fork]",
 	  "stop the process, scan it for pointers and say what is lost:\n"
 	  "definitely, indirectly, possibly lost, still reachable (valgrind's\n"
 	  "verdicts); the N contexts (default " STR(PROTO_REPORT_COUNT) ", 0: all) with the most lost\n"
 	  "bytes, or with blocks of kind K (definite, indirect, possible,\n"
 	  "reachable, all); --core: (linked) memtrace-server judges the core\n"
-	  "sent last by coredump instead, on the host" },
+	  "sent last by coredump instead, on the host. The process is stopped\n"
+	  "only while a copy of it is forked, and the copy judged; --no-fork:\n"
+	  "stopped for the whole scan" },
 	{ "who-points", NULL, inj_console_who_points, "ADDR [LEN]",
 	  "stop the process and list the registers, memory and blocks\n"
 	  "holding a pointer to ADDR or into LEN bytes from it (default:\n"

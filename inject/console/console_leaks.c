@@ -2,8 +2,10 @@
  * The console's leaks command (docs/user-guide.md, "Leak verdicts"):
  *
  *     leaks [-c N] [--json] [-o FILE] [--kind definite|indirect|possible|reachable|all] [--raw] [--core]
+ *           [--no-fork]
  *
- * The process is stopped for the scan (inject/leaks/scan.h) and let go;
+ * The process is stopped while a copy of it is made, and the copy judged
+ * (inject/leaks/scan.h); with --no-fork, stopped for the whole scan;
  * then the verdicts are summed per context and shown with the contexts'
  * callstacks, which the agent's report gives (decoded by memtrace-server
  * when linked). Which contexts: by default those holding lost blocks
@@ -165,7 +167,7 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 {
 	struct inj_report_opts o = INJ_REPORT_OPTS;
 	const char *v;
-	int kind = -1, ret, core = 0;
+	int kind = -1, ret, core = 0, flags = 0;
 	struct inj_leaks l;
 	cJSON *rep, *doc;
 
@@ -174,6 +176,10 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 
 		if (!r && !strcmp(argv[i], "--core")) {
 			core = 1;
+			continue;
+		}
+		if (!r && !strcmp(argv[i], "--no-fork")) {
+			flags |= INJ_LEAKS_NO_FORK;
 			continue;
 		}
 
@@ -195,7 +201,7 @@ int inj_console_leaks(struct inj_console *con, int argc, char **argv)
 		return leaks_of_core(con, &o, kind);
 	if (inj_console_need_session(con, "leaks") < 0)
 		return -1;
-	if (inj_leaks_scan(con->pid, NULL, &l) < 0)
+	if (inj_leaks_scan(con->pid, NULL, flags, &l) < 0)
 		return -1;
 	/* The callstacks: every context's, as the agent has them now (contexts are never
 	 * forgotten while attached, so every one the scan saw is there). */
@@ -256,7 +262,7 @@ int inj_console_who_points(struct inj_console *con, int argc, char **argv)
 		who.len = (uint64_t)len;
 	if (inj_console_need_session(con, "who-points") < 0)
 		return -1;
-	if (inj_leaks_scan(con->pid, &who, &l) < 0)
+	if (inj_leaks_scan(con->pid, &who, 0, &l) < 0)
 		return -1;
 	if (inj_maps_read(con->pid, &maps) < 0)
 		mp = NULL;
@@ -285,7 +291,7 @@ int inj_console_dump_kind(struct inj_console *con, long id, int kind, long n, lo
 	struct inj_leaks l;
 	long shown = 0, found = 0;
 
-	if (inj_console_need_session(con, "dump") < 0 || inj_leaks_scan(con->pid, NULL, &l) < 0) {
+	if (inj_console_need_session(con, "dump") < 0 || inj_leaks_scan(con->pid, NULL, 0, &l) < 0) {
 		free(buf);
 		return -1;
 	}

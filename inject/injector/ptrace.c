@@ -777,6 +777,17 @@ int inj_task_run_a_moment(struct inj_task *t, int ms, int64_t deadline_ns)
 	return wait_stopped(t, deadline_ns);
 }
 
+int inj_task_follow_clones(struct inj_task *t, int tid, int on)
+{
+	struct thr *th = find(t, tid);
+
+	if (!th || th->state != THR_STOPPED) {
+		errno = ESRCH;
+		return -1;
+	}
+	return pt(PTRACE_SETOPTIONS, tid, 0, PTRACE_O_TRACESYSGOOD | (on ? PTRACE_O_TRACECLONE : 0)) < 0 ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- calls */
 
 int inj_task_cont(struct inj_task *t, int tid)

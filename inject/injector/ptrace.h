@@ -56,6 +56,14 @@ struct inj_thread_info {
 size_t inj_task_info(struct inj_task *t, struct inj_thread_info *v, size_t max);
 
 /*
+ * Whether the clones thread TID (held) makes are followed, as inj_seize sets
+ * it (PTRACE_O_TRACECLONE): off around a remote call that forks a process
+ * of its own, which must not become one of T's threads. 0, or -1 with
+ * errno (ESRCH: not a held thread; ptrace's).
+ */
+int inj_task_follow_clones(struct inj_task *t, int tid, int on);
+
+/*
  * Let the process run for about MS milliseconds and stop every thread
  * again, without cutting a system call short: the threads run under
  * PTRACE_SYSCALL, a thread entering a wait that a stop would end with

@@ -56,7 +56,13 @@ struct inj_call {
 	size_t fp_len;
 	uint64_t mask; /* the kernel's sigset: 64 signals */
 	int refused;   /* a seccomp filter refused a system call of the call: its number + 1 */
+	int hold_others; /* no grace: the other threads stay stopped (inj_call_hold_others) */
 };
+
+void inj_call_hold_others(struct inj_call *c)
+{
+	c->hold_others = 1;
+}
 
 int inj_call_tid(const struct inj_call *c)
 {
@@ -321,7 +327,7 @@ enum inj_call_status inj_call(struct inj_call *c, uint64_t fn, const struct inj_
 	deadline = inj_now_ns() + (int64_t)timeout_ms * 1000000;
 	grace = inj_now_ns() + GRACE_NS;
 	for (;;) {
-		int64_t until = !let_run && grace < deadline ? grace : deadline;
+		int64_t until = !let_run && !c->hold_others && grace < deadline ? grace : deadline;
 		int st;
 
 		if (inj_task_wait(c->task, c->tid, until, &st) < 0) {

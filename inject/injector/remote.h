@@ -80,6 +80,14 @@ enum inj_call_status inj_call(struct inj_call *c, uint64_t fn, const struct inj_
  */
 int inj_call_end(struct inj_call *c);
 
+/*
+ * Keep every other thread stopped during C's calls however long they take
+ * (no grace of 20 ms): for a call that must see the process as it was
+ * stopped, e.g. one that forks a copy of it. A call that waits for a lock
+ * another thread holds then times out.
+ */
+void inj_call_hold_others(struct inj_call *c);
+
 /* The thread the calls run in. */
 int inj_call_tid(const struct inj_call *c);
 

@@ -3,19 +3,32 @@
  * stopped process (common/leakjudge.h: maps, threads' registers and stack
  * pointers, memory through process_vm_readv), judge, let go.
  *
- * The scan reads memory with process_vm_readv while every thread is
- * stopped: a copy of nothing (no fork, no core), pieces of 64 KiB.
+ * By default the judge reads a copy: while every thread is stopped, the
+ * agent's control thread forks the process (agent/snapshot.h), and the
+ * process is let go at once; the copy, frozen at that instant, is read
+ * with process_vm_readv and killed after. The process is stopped for the
+ * fork (page tables copied), not for the judge. Where no copy can be made
+ * (a seccomp filter that may kill for the system calls it needs, no room
+ * for a process, --no-fork), the process stays stopped for the judge, as
+ * it did before copies: pieces of 64 KiB read while stopped.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "injector/loader.h"
 #include "injector/ptrace.h"
 #include "injector/regs.h"
+#include "injector/remote.h"
+#include "injector/seccomp.h"
 #include "leaks/scan.h"
 #include "log.h"
 #include "util.h"
@@ -26,6 +39,8 @@
 #define HEAP_RUN_MS 2
 #define MAX_THREADS 4096
 #define AGENT_FILE "libmemtrace-agent.so"
+/* The fork in the control thread: it copies the page tables, long for a large process on a slow board. */
+#define COPY_CALL_MS 10000
 
 /* ---------------------------------------------------------------- memory */
 
@@ -77,6 +92,8 @@ static int proc_readv(void *arg, const struct memsrc_piece *pieces, size_t n)
 
 struct scan {
 	int pid;
+	int copy;			/* the copy judged (its pid), 0: the process itself */
+	int64_t held_since;		/* when the process was stopped last */
 	struct proc proc;
 	struct memsrc mem;
 	struct inj_maps maps;
@@ -113,8 +130,8 @@ static int read_maps(struct scan *s)
 	return 0;
 }
 
-/* &memtrace_gdb in the process: the agent's module's dynamic symbol. */
-static int find_anchor(struct scan *s)
+/* The agent module's dynamic symbol NAME in the process: 0 with *ADDR, or -1. */
+static int agent_sym(struct scan *s, const char *name, uint64_t *addr)
 {
 	for (size_t i = 0; i < s->maps.n; i++) {
 		struct inj_module mod;
@@ -122,9 +139,17 @@ static int find_anchor(struct scan *s)
 		if (strcmp(base_name(s->maps.v[i].path), AGENT_FILE) ||
 		    inj_module_of(&s->maps, &s->maps.v[i], &mod) < 0)
 			continue;
-		if (inj_module_sym(s->pid, &mod, "memtrace_gdb", &s->img.anchor, NULL) == 1)
+		if (inj_module_sym(s->pid, &mod, name, addr, NULL) == 1)
 			return 0;
 	}
+	return -1;
+}
+
+/* &memtrace_gdb in the process: the agent's anchor. */
+static int find_anchor(struct scan *s)
+{
+	if (agent_sym(s, "memtrace_gdb", &s->img.anchor) == 0)
+		return 0;
 	return log_err("leaks: memtrace's agent is not loaded in process %d (or its anchor cannot be read)",
 		       s->pid);
 }
@@ -154,6 +179,15 @@ static int is_held(const int *held, size_t n, int tid)
 		if (held[i] == tid)
 			return 1;
 	return 0;
+}
+
+/* Whether T holds thread TID stopped. */
+static int is_held_tid(struct inj_task *t, int tid)
+{
+	static int held[MAX_THREADS];
+	size_t n = inj_task_list(t, held, MAX_THREADS);
+
+	return is_held(held, n < MAX_THREADS ? n : MAX_THREADS, tid);
 }
 
 /* One thread: its registers as words when it is held, else its stack pointer as the kernel shows it. */
@@ -191,6 +225,7 @@ static int read_threads(struct scan *s, struct inj_task *t)
 	struct dirent *de;
 	DIR *d;
 
+	s->nthreads = 0;
 	if (nheld > MAX_THREADS)
 		return log_err("leaks: process %d has more than %d threads", s->pid, MAX_THREADS);
 	snprintf(path, sizeof(path), "/proc/%d/task", s->pid);
@@ -207,10 +242,161 @@ static int read_threads(struct scan *s, struct inj_task *t)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- the scan */
+/* ---------------------------------------------------------------- the copy */
+
+/* What the copy and its reaping need of the control thread (agent/snapshot.c, control.c). */
+static const int copy_nrs[] = { SYS_clone, SYS_ppoll, SYS_prctl, SYS_wait4, SYS_kill, SYS_read, SYS_write };
+
+/* The copy's pid from the return register: a long of the process's width. */
+static long ret_long(const struct scan *s, uint64_t ret)
+{
+	return s->mem.ptr_size == 4 ? (long)(int32_t)(uint32_t)ret : (long)ret;
+}
+
+/*
+ * A copy of process S (held by T) made by the agent's control thread, every
+ * other thread kept stopped: its pid, seized with PTRACE_O_EXITKILL (if
+ * memtrace dies, so does the copy); or -1 with s->... snapshot_note saying
+ * why not (the scan then judges the process stopped).
+ */
+static int copy_make(struct scan *s, struct inj_task *t, int control_tid, char *note, size_t len)
+{
+	enum inj_seccomp_verdict v[sizeof(copy_nrs) / sizeof(copy_nrs[0])];
+	struct inj_call_fault f;
+	enum inj_call_status st;
+	struct inj_call *c;
+	uint64_t fn, ret = 0;
+	char why[160] = "";
+	long pid;
+
+	if (control_tid <= 0 || !is_held_tid(t, control_tid)) {
+		snprintf(note, len, "the agent's control thread is not stopped (%d)", control_tid);
+		return -1;
+	}
+	if (agent_sym(s, "memtrace_agent_snapshot", &fn) < 0) {
+		snprintf(note, len, "the agent in the process makes no copies (an older agent)");
+		return -1;
+	}
+	switch (inj_seccomp_judge(s->pid, &control_tid, 1, copy_nrs, sizeof(copy_nrs) / sizeof(copy_nrs[0]), v,
+				  why, sizeof(why))) {
+	case INJ_SECCOMP_NO_FILTER:
+	case INJ_SECCOMP_ALLOWS:
+		break;
+	default:
+		snprintf(note, len, "a seccomp filter may refuse the copy's system calls (%s)", why);
+		return -1;
+	}
+	c = inj_task_follow_clones(t, control_tid, 0) == 0 ? inj_call_begin(t, control_tid) : NULL;
+	if (!c) {
+		snprintf(note, len, "the control thread cannot make a call: %s", strerror(errno));
+		inj_task_follow_clones(t, control_tid, 1);
+		return -1;
+	}
+	inj_call_hold_others(c);
+	st = inj_call(c, fn, NULL, 0, COPY_CALL_MS, &ret, &f);
+	if (inj_call_end(c) < 0 || inj_task_follow_clones(t, control_tid, 1) < 0)
+		log_warn("leaks: the agent's control thread in process %d may not be as it was", s->pid);
+	pid = ret_long(s, ret);
+	if (st != INJ_CALL_OK) {
+		snprintf(note, len, "the fork in the control thread did not return (status %d, signal %d)", (int)st,
+			 f.sig);
+		return -1;
+	}
+	if (pid <= 0) {
+		snprintf(note, len, "the process could not be forked: %s", strerror(pid < 0 ? (int)-pid : EINVAL));
+		return -1;
+	}
+	if (ptrace(PTRACE_SEIZE, (pid_t)pid, 0, PTRACE_O_EXITKILL) < 0) {
+		snprintf(note, len, "its copy (%ld) could not be seized: %s", pid, strerror(errno));
+		kill((pid_t)pid, SIGKILL); /* the agent reaps it */
+		return -1;
+	}
+	log_debug("leaks: process %d copied into process %ld", s->pid, pid);
+	return (int)pid;
+}
+
+/* The copy killed; the agent's control thread reaps it (its parent is the process). */
+static void copy_end(struct scan *s)
+{
+	int st;
+
+	if (!s->copy)
+		return;
+	kill(s->copy, SIGKILL);
+	while (waitpid(s->copy, &st, __WALL) < 0 && errno == EINTR)
+		;
+	s->copy = 0;
+	s->proc.pid = s->pid;
+}
+
+/* Let T's process go, counting the time it was held. */
+static void let_go(struct scan *s, struct inj_task **t, struct inj_leaks *out)
+{
+	if (!*t)
+		return;
+	if (inj_release(*t) < 0)
+		log_warn("leaks: process %d: some threads could not be let go cleanly", s->pid);
+	*t = NULL;
+	out->stopped_ns += inj_now_ns() - s->held_since;
+}
+
+/* Stop the process (again): *T, or -1 after logging. */
+static int hold(struct scan *s, struct inj_task **t)
+{
+	s->held_since = inj_now_ns();
+	*t = inj_seize(s->pid, SEIZE_TIMEOUT_MS);
+	if (*t)
+		return 0;
+	return log_err("leaks: cannot stop process %d: %s%s", s->pid, strerror(errno),
+		       errno == EPERM ? " (is it traced by someone else, e.g. a debugger?)" :
+		       errno == ETIMEDOUT ? " (a thread did not stop: uninterruptible sleep?)" : "");
+}
+
+/*
+ * With the process held: its threads, then a copy of it to judge and the
+ * process let go; or, with no copy, the process kept held. -1 only when
+ * the threads cannot be listed.
+ */
+static int take(struct scan *s, struct inj_task **t, struct leak_judge *j, int flags, struct inj_leaks *out)
+{
+	if (read_threads(s, *t) < 0)
+		return -1;
+	if (flags & INJ_LEAKS_NO_FORK) {
+		snprintf(out->snapshot_note, sizeof(out->snapshot_note), "asked to (--no-fork)");
+		return 0;
+	}
+	s->copy = copy_make(s, *t, leak_judge_control_tid(j), out->snapshot_note, sizeof(out->snapshot_note));
+	if (s->copy <= 0) {
+		s->copy = 0;
+		log_info("leaks: judging process %d stopped: %s", s->pid, out->snapshot_note);
+		return 0;
+	}
+	out->snapshot_note[0] = '\0';
+	s->proc.pid = s->copy;
+	let_go(s, t, out);
+	return 0;
+}
+
+/*
+ * Before another try at the blocks: the process run a moment, stopped again
+ * and, judging copies, copied again. The maps are read again.
+ */
+static int again(struct scan *s, struct inj_task **t, struct leak_judge *j, int flags, struct inj_leaks *out)
+{
+	struct timespec moment = { 0, HEAP_RUN_MS * 1000000L };
+
+	if (!s->copy)
+		return inj_task_run_a_moment(*t, HEAP_RUN_MS, inj_now_ns() + SEIZE_TIMEOUT_MS * 1000000LL) < 0 ||
+		       read_maps(s) < 0 ? -1 : 0;
+	copy_end(s);
+	nanosleep(&moment, NULL);
+	if (hold(s, t) < 0 || read_maps(s) < 0)
+		return -1;
+	return take(s, t, j, flags, out);
+}
 
 /* The blocks, the process let run a moment while a thread is inside the allocator. */
-static int blocks(struct scan *s, struct inj_task *t, struct leak_judge *j, struct inj_leaks *out)
+static int blocks(struct scan *s, struct inj_task **t, struct leak_judge *j, int flags, struct inj_leaks *out)
 {
 	for (int tries = 0;; tries++) {
 		/* The last try says why the table could not be read. */
@@ -223,8 +409,7 @@ static int blocks(struct scan *s, struct inj_task *t, struct leak_judge *j, stru
 		/* A thread stopped inside malloc or free leaves its arena locked or a
 		 * list half made; one inside a hook, a table of the agent's moving to a
 		 * bigger mapping: let the process run a moment and look again. */
-		if (tries == HEAP_TRIES ||
-		    inj_task_run_a_moment(t, HEAP_RUN_MS, inj_now_ns() + SEIZE_TIMEOUT_MS * 1000000LL) < 0) {
+		if (tries == HEAP_TRIES || again(s, t, j, flags, out) < 0) {
 			if (r == -1)
 				return log_err("leaks: memtrace's table of process %d was being changed each time it "
 					       "was looked at (%d tries); try again", s->pid, tries + 1);
@@ -232,8 +417,6 @@ static int blocks(struct scan *s, struct inj_task *t, struct leak_judge *j, stru
 			log_info("leaks: %s", out->heap_note);
 			return 0;
 		}
-		if (read_maps(s) < 0)
-			return -1;
 	}
 }
 
@@ -266,12 +449,11 @@ static const char *kind_allocator(int pid)
 	return found;
 }
 
-int inj_leaks_scan(int pid, const struct inj_leaks_who *who, struct inj_leaks *out)
+int inj_leaks_scan(int pid, const struct inj_leaks_who *who, int flags, struct inj_leaks *out)
 {
 	struct scan s = { .pid = pid };
 	struct leak_judge *j = NULL;
-	struct inj_task *t;
-	int64_t t0;
+	struct inj_task *t = NULL;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -279,27 +461,23 @@ int inj_leaks_scan(int pid, const struct inj_leaks_who *who, struct inj_leaks *o
 	snprintf(s.proc.where, sizeof(s.proc.where), "process %d", pid);
 	s.mem = (struct memsrc){ .read = proc_read, .readv = proc_readv, .arg = &s.proc, .ptr_size = sizeof(void *) };
 	s.img = (struct leak_image){ .mem = &s.mem, .where = s.proc.where, .red_zone = inj_arch_red_zone() };
-	t0 = inj_now_ns();
-	t = inj_seize(pid, SEIZE_TIMEOUT_MS);
-	if (!t) {
-		int e = errno;
-
-		return log_err("leaks: cannot stop process %d: %s%s", pid, strerror(e),
-			       e == EPERM ? " (is it traced by someone else, e.g. a debugger?)" :
-			       e == ETIMEDOUT ? " (a thread did not stop: uninterruptible sleep?)" : "");
-	}
+	if (hold(&s, &t) < 0)
+		return -1;
 	s.threads = xcalloc(MAX_THREADS, sizeof(*s.threads));
 	s.words = xcalloc(MAX_THREADS, sizeof(((struct inj_regs *)0)->w) / 4 * sizeof(*s.words));
 	if (read_maps(&s) < 0 || find_anchor(&s) < 0)
 		goto out;
 	j = leak_judge_new(&s.img, out);
-	if (!j || blocks(&s, t, j, out) < 0 || read_threads(&s, t) < 0)
+	if (!j || take(&s, &t, j, flags, out) < 0 || blocks(&s, &t, j, flags, out) < 0)
+		goto out;
+	/* Judging the process itself: its threads as they are after the last try. */
+	if (t && !s.copy && read_threads(&s, t) < 0)
 		goto out;
 	ret = leak_judge_run(j, s.threads, s.nthreads, who);
+	out->snapshot = s.copy != 0;
 out:
-	if (inj_release(t) < 0)
-		log_warn("leaks: process %d: some threads could not be let go cleanly", pid);
-	out->stopped_ns = inj_now_ns() - t0;
+	let_go(&s, &t, out);
+	copy_end(&s);
 	/* Once the process runs again: the files of its modules are read. */
 	if (ret == 0 && !out->before_attach)
 		out->kind_allocator = kind_allocator(pid);

@@ -25,6 +25,10 @@
 #   - who-points on the held blocks names what holds each: the program's
 #     data (inside the interior block; at the start of the global's), a
 #     thread's stack, a thread's register;
+#   - the scan judged a copy of the process (scan.snapshot), and `leaks
+#     --no-fork`, the process stopped throughout, gives the same verdicts;
+#     the copy is gone afterwards (no child of the victim's is left, it saw
+#     no SIGCHLD);
 #   - the victim, checked after the scan and after detach, behaves exactly
 #     as an untraced run (its kept blocks hold their patterns).
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -47,6 +51,9 @@ vwait_file v leaked || { fail_later "leaks_graph did not say leaked while attach
 rm -f all.json
 console_send "leaks -c 0 --kind all --json -o all.json"
 WAIT_SECONDS=60 wait_for valid_json all.json || { fail_later "leaks --json -o all.json: no valid file"; show c.err; }
+rm -f nofork.json
+console_send "leaks -c 0 --kind all --json -o nofork.json --no-fork"
+WAIT_SECONDS=60 wait_for valid_json nofork.json || fail_later "leaks --no-fork: no valid file"
 console_send "leaks"
 WAIT_SECONDS=60 wait_for has c.out '^still reachable ' || fail_later "leaks: no text summary"
 # who-points: why each held block counts (the victim wrote their addresses).
@@ -62,6 +69,9 @@ WAIT_SECONDS=60 wait_for four_answers || fail_later "who-points: not 4 answers"
 # pre_list's 'l' nodes and pre_objects' 'o's, nothing else.
 console_send "dump -c 0 --lost -n 20 -b 16"
 WAIT_SECONDS=60 wait_for has c.out '^context 0: [0-9]+ lost' || fail_later "dump -c 0 --lost: no answer"
+# The copies each scan judged are killed, then reaped by the agent: none is left.
+no_children() { ! cat /proc/"$VPID"/task/*/children 2>/dev/null | grep -q '[0-9]'; }
+WAIT_SECONDS=30 wait_for no_children || fail_later "a child of the victim is left after the scans: $(cat /proc/"$VPID"/task/*/children)"
 mt_end c detach
 vstop v
 same_behaviour plain v || fail_later "the victim behaved differently traced"
@@ -130,6 +140,20 @@ for k in definite indirect; do
 	got=$(jq -r ".summary.$key.bytes" all.json)
 	[ "$want" = "$got" ] || fail_later "summary: $key $got bytes, leaks_graph states $want"
 done
-note "process stopped $(jq -r '.scan.stopped_ms' all.json) ms for $(jq -r '.scan.blocks' all.json) blocks"
+[ "$(jq -r '.scan.snapshot' all.json)" = true ] ||
+	fail_later "leaks did not judge a copy of the process: $(jq -r '.scan.snapshot_note' all.json)"
+[ "$(jq -r '.scan.snapshot' nofork.json)" = false ] || fail_later "leaks --no-fork judged a copy"
+# The same verdicts, context by context, judged stopped (but context 0's
+# possibly lost and still reachable blocks, glibc's and the loader's own,
+# which come and go between two scans).
+verdicts() {
+	jq -c '[.contexts[] | {id, definitely_lost, indirectly_lost}
+		+ (if .id == 0 then {} else {possibly_lost, still_reachable} end)] | sort_by(.id)' "$1"
+}
+[ "$(verdicts all.json)" = "$(verdicts nofork.json)" ] || {
+	fail_later "leaks --no-fork gave other verdicts than the copy"
+	diff <(verdicts all.json | jq .) <(verdicts nofork.json | jq .) | head -20 | sed 's/^/    /'
+}
+note "process stopped $(jq -r '.scan.stopped_ms' all.json) ms for $(jq -r '.scan.blocks' all.json) blocks (a copy judged), $(jq -r '.scan.stopped_ms' nofork.json) ms stopped throughout"
 [ "$FAILURES" -eq 0 ] || { show got.txt; show c.err; }
 finish

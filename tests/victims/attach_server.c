@@ -3,7 +3,7 @@
  * tests that attach to it again and again, kill memtrace under it, or make
  * memtrace fail on it.
  *
- *     attach_server DIR [seccomp|no-membarrier|no-mincore|no-mincore-msync]
+ *     attach_server DIR [seccomp|no-membarrier|no-mincore|no-mincore-msync|no-fork]
  *
  * Before ready it makes its pre-attach blocks (attach.h), a FIFO DIR/cmd and
  * a thread that allocates and frees tagged blocks without pause and writes
@@ -39,10 +39,13 @@
  * filter later, while memtrace may be attached ("SEQ sandboxed"). With
  * "no-mincore", a filter that raises SIGSYS for mincore(2), which libunwind
  * tries when it starts and checks addresses with; with "no-mincore-msync"
- * for msync(2) too, its fallback (t-attach-seccomp-unwind).
+ * for msync(2) too, its fallback (t-attach-seccomp-unwind). With "no-fork",
+ * a filter that raises SIGSYS for clone(2) without CLONE_VM: threads may be
+ * made, processes not (t-leaks-snapshot: the leak scan must not fork it).
  * Its output depends only on the commands it got.  A read() on the FIFO that
  * fails (EINTR: an injection that let it through) is a FAIL line.
  */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <linux/audit.h>
@@ -124,6 +127,22 @@ static void no_addr_checks(int also)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mincore, 1, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, also ? __NR_msync : __NR_mincore, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	install_filter(f, sizeof(f) / sizeof(f[0]));
+}
+
+/* clone without CLONE_VM (a new process, not a thread): trap. clone3 passes (its flags are in memory). */
+static void no_fork(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
+		/* flags are args[0]; CLONE_VM is in their low 32 bits on every ABI here */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_VM, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -366,6 +385,8 @@ int main(int argc, char **argv)
 		no_addr_checks(0);
 	if (argc > 2 && !strcmp(argv[2], "no-mincore-msync"))
 		no_addr_checks(1);
+	if (argc > 2 && !strcmp(argv[2], "no-fork"))
+		no_fork();
 	fd = at_fifo("cmd");
 	vt_thread_start(&t, churn, NULL);
 	vt_printf("server: started\n");
