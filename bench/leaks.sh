@@ -11,7 +11,9 @@
 # interior pointers):
 #   memtrace: leaks_heap is started, memtrace attaches (`memtrace --console -
 #     -p PID`, commands on a FIFO), leaks_heap makes its second half, then
-#     `leaks --json -o FILE` runs RUNS times. From each file's "scan":
+#     `leaks --json -o FILE` runs RUNS times (a copy of the process judged),
+#     each followed by `leaks --no-fork` (the process stopped throughout:
+#     its stop time and total are the nf_ columns). From each file's "scan":
 #     stopped_ms, root_bytes + block_bytes (what was read), scan_memory_bytes
 #     (the scan's own memory); from outside: the wall time from sending the
 #     command to the file's last write, and memtrace's peak RSS (VmHWM) over
@@ -114,15 +116,25 @@ run_memtrace() {
 		f="$d/l$r.json"
 		t0=$(now_us)
 		echo "leaks --json -o $f" >&7
-		wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$r" || {
+		wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$(( 2 * r - 1 ))" || {
 			echo "memtrace: leaks $r gave no file" >&2; cat "$d/c.err" >&2; return 1; }
-		t1=$(nth_stamp "$d/c.out" "leaks written to" "$r")
+		t1=$(nth_stamp "$d/c.out" "leaks written to" "$(( 2 * r - 1 ))")
 		echo "$(( t1 - t0 ))" >>"$d/total_us"
 		jq -r '.scan | "\(.stopped_ms) \(.root_bytes) \(.block_bytes) \(.scan_memory_bytes) \(.blocks)"' "$f" >>"$d/scan"
+		jq -e '.scan.snapshot' "$f" >/dev/null || echo "# $name: run $r judged stopped: $(jq -r .scan.snapshot_note "$f")" >>"$d/notes"
+		sleep 0.5
+		# The same, the process stopped throughout (as before copies).
+		f="$d/n$r.json"
+		t0=$(now_us)
+		echo "leaks --no-fork --json -o $f" >&7
+		wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$(( 2 * r ))" || {
+			echo "memtrace: leaks --no-fork $r gave no file" >&2; cat "$d/c.err" >&2; return 1; }
+		t1=$(nth_stamp "$d/c.out" "leaks written to" "$(( 2 * r ))")
+		echo "$(jq -r .scan.stopped_ms "$f") $(( t1 - t0 ))" >>"$d/nofork"
 		sleep 0.5
 	done
 	hwm=$(kb_of "$mpid" VmHWM)
-	[ -n "$PERF" ] && profile "$name" "$d" "$mpid" "$(( RUNS + 1 ))"
+	[ -n "$PERF" ] && profile "$name" "$d" "$mpid" "$(( 2 * RUNS + 1 ))"
 	echo detach >&7
 	exec 7>&-
 	wait "$mpid"
@@ -133,10 +145,14 @@ run_memtrace() {
 		jq -r --arg n "$name" '.summary | "# \($n) memtrace verdicts: definite \(.definitely_lost.blocks) indirect \(.indirectly_lost.blocks) possible \(.possibly_lost.blocks) reachable \(.still_reachable.blocks)"' "$d/l1.json"
 		echo "# $name memtrace runs (stopped_ms root_bytes block_bytes scan_memory_bytes blocks; total_us):"
 		paste -d' ' "$d/scan" "$d/total_us" | sed 's/^/#   /'
+		echo "# $name memtrace --no-fork runs (stopped_ms total_us):"
+		sed 's/^/#   /' "$d/nofork"
+		cat "$d/notes" 2>/dev/null
 	} >"$tmp/$name.mt"
 	echo "$(awk '{print $1}' "$d/scan" | stats) $(median <"$d/total_us") \
 $(awk '{print $2 + $3}' "$d/scan" | median) $(awk '{print $3}' "$d/scan" | median) \
-$(awk '{print $4}' "$d/scan" | median) $(( ${hwm:-0} - ${rss0:-0} )) $(awk '{print $5}' "$d/scan" | median)" >"$tmp/$name.mt.row"
+$(awk '{print $4}' "$d/scan" | median) $(( ${hwm:-0} - ${rss0:-0} )) $(awk '{print $5}' "$d/scan" | median) \
+$(awk '{print $1}' "$d/nofork" | median) $(awk '{print $2}' "$d/nofork" | median)" >"$tmp/$name.mt.row"
 }
 
 # profile NAME DIR MPID N: the Nth `leaks` of the session, untimed, under
@@ -198,8 +214,8 @@ run_valgrind() {
 }
 
 echo "# leaks: memtrace \`leaks --json\` beside valgrind \`vgdb leak_check full\`, $(uname -sr), $(nproc) cpus, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%F), runs=$RUNS"
-fmt='%-10s %8s %8s %8s %9s %10s %9s %9s %9s %9s %10s\n'
-hdr=$(printf "$fmt" shape blocks stop_med stop_min stop_max total_ms scan_MiB ms/100MiB scan_mem% rss+_MiB vg_lc_ms)
+fmt='%-10s %8s %8s %8s %9s %10s %9s %9s %9s %9s %10s %10s %10s\n'
+hdr=$(printf "$fmt" shape blocks stop_med stop_min stop_max total_ms scan_MiB ms/100MiB scan_mem% rss+_MiB nf_stop_ms nf_total_ms vg_lc_ms)
 res=
 for shape in $SHAPES; do
 	IFS=: read -r name blocks size <<<"$shape"
@@ -211,23 +227,25 @@ for shape in $SHAPES; do
 	fi
 	# shellcheck disable=SC2086
 	set -- $mt
-	if [ $# -ge 9 ]; then
+	if [ $# -ge 11 ]; then
 		row=$(awk -v n="$name" -v smed="$1" -v smin="$2" -v smax="$3" -v tot="$4" -v scanned="$5" \
-			-v heap="$6" -v mem="$7" -v rss="$8" -v blk="$9" -v vg="${vg%% *}" -v f="$fmt" 'BEGIN {
+			-v heap="$6" -v mem="$7" -v rss="$8" -v blk="$9" -v nfs="${10}" -v nft="${11}" -v vg="${vg%% *}" -v f="$fmt" 'BEGIN {
 			mib = scanned / 1048576
 			printf f, n, blk, sprintf("%.1f", smed), sprintf("%.1f", smin), sprintf("%.1f", smax),
 				sprintf("%.1f", tot / 1000), sprintf("%.1f", mib), sprintf("%.1f", smed / mib * 100),
 				sprintf("%.1f", mem / heap * 100), sprintf("%.1f", rss / 1024),
+				sprintf("%.1f", nfs), sprintf("%.1f", nft / 1000),
 				vg == "-" ? "-" : sprintf("%.1f", vg / 1000) }')
 	else
-		row=$(printf "$fmt" "$name" FAILED - - - - - - - - "${vg%% *}")
+		row=$(printf "$fmt" "$name" FAILED - - - - - - - - - - "${vg%% *}")
 	fi
 	res="$res$row"$'\n'
 	[ "$VALGRIND" = 1 ] && echo "# $name: valgrind built the heap in ${vg#* } s" >>"$tmp/$name.vg"
 done
 echo "$hdr"
 printf '%s' "$res"
-echo "# stop_*: the process stopped (ms, scan.stopped_ms); total_ms: the \`leaks\` command, sent to file written;"
+echo "# stop_*: the process stopped (ms, scan.stopped_ms), a copy judged; total_ms: the \`leaks\` command, sent to file written;"
+echo "# nf_*: the same with \`leaks --no-fork\` (the process stopped for the whole scan), medians;"
 echo "# scan_MiB: root_bytes + block_bytes; scan_mem%: scan_memory_bytes / block_bytes; rss+: memtrace's VmHWM over its RSS before"
 echo "# goals: ms/100MiB <= 100, scan_mem% <= 10"
 for shape in $SHAPES; do

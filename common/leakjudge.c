@@ -203,6 +203,11 @@ int leak_judge_control_tid(const struct leak_judge *j)
 	return j->control_tid;
 }
 
+void leak_judge_set_control_tid(struct leak_judge *j, int tid)
+{
+	j->control_tid = tid;
+}
+
 struct leak_judge *leak_judge_new(const struct leak_image *img, struct inj_leaks *out)
 {
 	struct leak_judge *j = xcalloc(1, sizeof(*j));

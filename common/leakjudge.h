@@ -143,4 +143,8 @@ void leak_judge_free(struct leak_judge *j);
 /* The agent's control thread, as its memory list names it (-1 unknown). */
 int leak_judge_control_tid(const struct leak_judge *j);
 
+/* The control thread numbered as the image's threads are (a live process in
+ * another PID namespace is seen by memtrace with other numbers). */
+void leak_judge_set_control_tid(struct leak_judge *j, int tid);
+
 #endif

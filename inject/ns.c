@@ -132,6 +132,43 @@ int inj_ns_host_tid(int pid, int nstid)
 	return found;
 }
 
+int inj_ns_host_child(int pid, int tid, int nspid)
+{
+	char path[96], list[4096];
+	int own = inj_ns_own_pid(pid), found = -1;
+	size_t n;
+	char *p, *end;
+	FILE *f;
+
+	if (own < 0 || nspid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	if (own == pid)
+		return nspid;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, tid);
+	f = fopen(path, "re");
+	if (!f) {
+		errno = ESRCH;
+		return -1;
+	}
+	n = fread(list, 1, sizeof(list) - 1, f);
+	fclose(f);
+	list[n] = '\0';
+	for (p = list; found < 0; p = end) {
+		long c = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		snprintf(path, sizeof(path), "/proc/%ld/status", c);
+		if (c > 0 && last_nspid(path) == nspid)
+			found = (int)c;
+	}
+	if (found < 0)
+		errno = ESRCH;
+	return found;
+}
+
 /* ---------------------------------------------------------------- connecting */
 
 /* Connect a new unix stream socket to abstract NAME ("@..."): its fd, or -1

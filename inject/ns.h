@@ -35,6 +35,15 @@ int inj_ns_own_pid(int pid);
 int inj_ns_host_tid(int pid, int nstid);
 
 /*
+ * The child process that thread TID (numbered as memtrace sees it) of
+ * process PID made, which is NSPID in PID's namespace (what clone returned
+ * there): its pid as memtrace sees it, found among the thread's children.
+ * NSPID itself when no translation is needed; -1 with errno ESRCH when the
+ * thread has no such child.
+ */
+int inj_ns_host_child(int pid, int tid, int nspid);
+
+/*
  * Connect a unix stream socket (SOCK_CLOEXEC) to each abstract name
  * NAMES[i] ("@..."; at most 4) as process PID's network namespace resolves
  * it: FDS[i] is the connected socket, or -1 with ERRS[i] = connect's errno

@@ -29,6 +29,7 @@
 #include "injector/regs.h"
 #include "injector/remote.h"
 #include "injector/seccomp.h"
+#include "ns.h"
 #include "leaks/scan.h"
 #include "log.h"
 #include "util.h"
@@ -268,9 +269,14 @@ static int copy_make(struct scan *s, struct inj_task *t, int control_tid, char *
 	uint64_t fn, ret = 0;
 	char why[160] = "";
 	long pid;
+	int host;
 
 	if (control_tid <= 0 || !is_held_tid(t, control_tid)) {
 		snprintf(note, len, "the agent's control thread is not stopped (%d)", control_tid);
+		return -1;
+	}
+	if (inj_ns_own_pid(s->pid) < 0) {
+		snprintf(note, len, "the process's PID namespace does not show its numbers (a kernel before 4.1)");
 		return -1;
 	}
 	if (agent_sym(s, "memtrace_agent_snapshot", &fn) < 0) {
@@ -306,13 +312,20 @@ static int copy_make(struct scan *s, struct inj_task *t, int control_tid, char *
 		snprintf(note, len, "the process could not be forked: %s", strerror(pid < 0 ? (int)-pid : EINVAL));
 		return -1;
 	}
-	if (ptrace(PTRACE_SEIZE, (pid_t)pid, 0, PTRACE_O_EXITKILL) < 0) {
-		snprintf(note, len, "its copy (%ld) could not be seized: %s", pid, strerror(errno));
-		kill((pid_t)pid, SIGKILL); /* the agent reaps it */
+	/* Numbered in the process's PID namespace: memtrace's number for it (a container's differ). */
+	host = inj_ns_host_child(s->pid, control_tid, (int)pid);
+	if (host <= 0) {
+		snprintf(note, len, "its copy (%ld in the process's PID namespace) is not found among the control "
+			 "thread's children", pid);
+		return -1; /* the agent kills it when it is too old, and reaps it */
+	}
+	if (ptrace(PTRACE_SEIZE, host, 0, PTRACE_O_EXITKILL) < 0) {
+		snprintf(note, len, "its copy (%d) could not be seized: %s", host, strerror(errno));
+		kill(host, SIGKILL); /* the agent reaps it */
 		return -1;
 	}
-	log_debug("leaks: process %d copied into process %ld", s->pid, pid);
-	return (int)pid;
+	log_debug("leaks: process %d copied into process %d", s->pid, host);
+	return host;
 }
 
 /* The copy killed; the agent's control thread reaps it (its parent is the process). */
@@ -468,6 +481,9 @@ int inj_leaks_scan(int pid, const struct inj_leaks_who *who, int flags, struct i
 	if (read_maps(&s) < 0 || find_anchor(&s) < 0)
 		goto out;
 	j = leak_judge_new(&s.img, out);
+	/* The agent numbers its control thread in the process's PID namespace. */
+	if (j && leak_judge_control_tid(j) > 0)
+		leak_judge_set_control_tid(j, inj_ns_host_tid(pid, leak_judge_control_tid(j)));
 	if (!j || take(&s, &t, j, flags, out) < 0 || blocks(&s, &t, j, flags, out) < 0)
 		goto out;
 	/* Judging the process itself: its threads as they are after the last try. */

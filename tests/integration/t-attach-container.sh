@@ -5,8 +5,10 @@
 #     network namespace, in both: attached between ready and go, the report
 #     holds exactly its EXPECT lines, "pid" is the host's pid and "ns_pid"
 #     the namespace's (none for the network namespace alone), the GOT is
-#     hooked while attached and clean after detach, memtrace exits 0; the
-#     victim's output and exit status are those of an untraced run.
+#     hooked while attached and clean after detach, `leaks` judges a copy
+#     of the process (its agent's clone numbers it in the namespace; memtrace
+#     finds its own number), memtrace exits 0; the victim's output and exit
+#     status are those of an untraced run.
 #  2. Two PID namespaces on the host's network, both victims pid 1: both
 #     attached at the same time (the second agent's first name is taken:
 #     it listens on its second name, which memtrace finds).
@@ -118,6 +120,9 @@ ctraced() {
 	vgo "$tag"
 	if vwait_file "$tag" leaked; then
 		mt_report "$tag.mt" "$tag.json"
+		rm -f "$tag.leaks.json"
+		console_send "leaks --json -o $tag.leaks.json"
+		WAIT_SECONDS=60 wait_for valid_json "$tag.leaks.json" || fail_later "$tag: leaks: no valid file"
 	else
 		fail_later "$tag: the victim did not say leaked within 30 s of go under memtrace"
 	fi
@@ -128,6 +133,13 @@ ctraced() {
 # statuses FILE N: FILE holds at least N status outputs.
 statuses() {
 	[ "$(grep -c '^ *in use: ' "$1" 2>/dev/null)" -ge "$2" ]
+}
+
+# check_copy TAG: leaks judged a copy of the victim (forked by its agent,
+# numbered in its namespace, seized by memtrace with the host's number).
+check_copy() {
+	[ "$(jq -r .scan.snapshot "$1.leaks.json" 2>/dev/null)" = true ] ||
+		fail_later "$1: leaks did not judge a copy: $(jq -r .scan.snapshot_note "$1.leaks.json" 2>/dev/null)"
 }
 
 # check_ns_pid TAG NSPID: the report's ns_pid (absent when "-").
@@ -148,6 +160,7 @@ if [ "${MEMTRACE_TEST_QUICK:-0}" = 0 ]; then
 	ctraced pid 1 unshare -p -f --mount-proc -- "$prog"
 	check_traced plain pid "$prog" exact
 	check_ns_pid pid 1
+	check_copy pid
 	ctraced net - unshare -n -- "$prog"
 	check_traced plain net "$prog" exact
 	check_ns_pid net -
@@ -156,6 +169,7 @@ note "1. a PID and a network namespace"
 ctraced both 1 unshare -p -f -n --mount-proc -- "$prog"
 check_traced plain both "$prog" exact
 check_ns_pid both 1
+check_copy both
 
 # ---------------------------------------------------------------- 2. two pid 1 on one network
 
