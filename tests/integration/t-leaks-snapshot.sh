@@ -3,6 +3,10 @@
 # control thread forks while memtrace holds every other thread stopped
 # (agent/snapshot.h), and nothing of the copy outlives the scan, whatever
 # happens to memtrace:
+#   - the copy stays a copy-on-write image while it is judged: its private
+#     memory (Private_Dirty, sampled until it is gone) stays under a tenth of
+#     the victim's (memtrace reads it without pinning its pages, which
+#     would make the kernel copy each one);
 #   - memtrace killed (SIGKILL) while it judges the copy of a heap of a
 #     million blocks: the copy dies with it (PTRACE_O_EXITKILL) and the
 #     agent reaps it, so the victim is left with no child; it answers, its
@@ -32,6 +36,31 @@ sstart t "$prog"
 tpid=$VPID
 attach_console c "$tpid" || finish
 SCMD_WAIT=120 scmd hold $N || fail_later "hold $N: no answer"
+
+# The copy's own memory while it is judged, sampled every 5 ms until it is gone.
+kib() { awk -v k="$2:" '$1 == k { print $2 }' "$1" 2>/dev/null; }
+console_send "leaks --json -o first.json"
+copy= max=0
+for _ in $(seq 24000); do
+	c=$(children_of "$tpid" | tr -d ' ')
+	if [ -n "$c" ]; then
+		copy=$c
+		pd=$(kib /proc/"$c"/smaps_rollup Private_Dirty)
+		[ "${pd:-0}" -gt "$max" ] && max=$pd
+	elif [ -n "$copy" ] || [ -s first.json ]; then
+		break
+	fi
+	sleep 0.005
+done
+WAIT_SECONDS=120 wait_for valid_json first.json || fail_later "leaks --json -o first.json: no valid file"
+rss=$(kib /proc/"$tpid"/status VmRSS)
+if [ -z "$copy" ]; then
+	fail_later "no copy of the victim was seen during the first leaks"
+elif [ "$max" -gt $((rss / 10)) ]; then
+	fail_later "the copy's private memory grew to $max KiB while judged: over a tenth of the victim's $rss KiB"
+fi
+note "the copy's Private_Dirty: at most $max KiB (the victim's RSS $rss KiB)"
+
 console_send "leaks --json -o big.json"
 # The copy shows as a child of the victim's control thread; looked for
 # every 5 ms, for up to 120 s (an ASan build under load is slow to get there).
