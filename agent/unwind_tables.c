@@ -217,6 +217,18 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		return fallback(pcs, max, frame);
 	lo = agent_stack_lo;
 	hi = agent_stack_hi;
+	/* From the hook's caller where its frame says it (cfi_arch.h). */
+	if (AGENT_CFI_FRAME_START && frame) {
+		uintptr_t f = (uintptr_t)frame;
+
+		if (unlikely(f < sp || f > hi - 2 * w))
+			return fallback(pcs, max, frame);
+		agent_cfi_frame_start(f, &pc, &sp, &fp);
+		if (!pc)
+			return 0;
+		pcs[n++] = pc;
+		first = 0;
+	}
 	while (n < max && steps-- > 0) {
 		/* A caller's return address may be just past its function (a
 		 * call to a noreturn function): look up the call's last byte. */

@@ -35,6 +35,18 @@
 			 : "=&r"(pc), "=&r"(sp), "=&r"(fp), "=r"(lr))
 
 /*
+ * No start at the hook's caller: the hook's frame record does not say
+ * where its frame begins (GCC puts the record at the bottom of the frame),
+ * so the caller's stack pointer comes from the hook's own rule.
+ */
+#define AGENT_CFI_FRAME_START 0
+static inline void agent_cfi_frame_start(uintptr_t frame, uintptr_t *pc, uintptr_t *sp, uintptr_t *fp)
+{
+	(void)frame;
+	*pc = *sp = *fp = 0;
+}
+
+/*
  * A return address read from the stack, without a pointer-authentication
  * code (code built with -mbranch-protection signs it before storing it).
  * XPACLRI is in the hint space: a no-op on cores without the extension.

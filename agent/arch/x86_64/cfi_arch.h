@@ -31,6 +31,21 @@
 		(lr) = 0;                                                                 \
 	} while (0)
 
+/*
+ * The walk may start at the hook's caller: the agent is built with frame
+ * pointers, so the frame of the hook the application called (FRAME) holds
+ * the caller's %rbp at [FRAME] and the return address at [FRAME + 8], and
+ * the hook's CFA, the caller's stack pointer, is FRAME + 16. Three lookups
+ * fewer a stack (the agent's own frames) than walking out of them.
+ */
+#define AGENT_CFI_FRAME_START 1
+static inline void agent_cfi_frame_start(uintptr_t frame, uintptr_t *pc, uintptr_t *sp, uintptr_t *fp)
+{
+	*fp = ((const uintptr_t *)frame)[0];
+	*pc = ((const uintptr_t *)frame)[1];
+	*sp = frame + 2 * sizeof(uintptr_t);
+}
+
 /* A return address read from the stack, as the walk reports it. */
 static inline uintptr_t agent_cfi_strip_ra(uintptr_t ra)
 {
