@@ -24,8 +24,8 @@ enum {
 
 /*
  * A rule in 32 bits: kind (2 bits), CFA offset in words (14 bits, unsigned),
- * the caller's FP slot in words from the CFA (signed 8 bits; 0: the FP is
- * unchanged), the return address's slot likewise (0: in the link register).
+ * the caller's FP slot (signed 8 bits, below; 0: the FP is unchanged), the
+ * return address's slot likewise (0: in the link register).
  */
 #define AGENT_CFI_KIND(r) ((r) & 3u)
 #define AGENT_CFI_CFA_WORDS(r) (((r) >> 2) & 0x3fffu)
@@ -34,6 +34,38 @@ enum {
 #define AGENT_CFI_RULE(kind, cfa_words, fp_slot, ra_slot)                                     \
 	((uint32_t)(kind) | (uint32_t)(cfa_words) << 2 | (uint32_t)(uint8_t)(fp_slot) << 16 | \
 	 (uint32_t)(uint8_t)(ra_slot) << 24)
+
+/*
+ * A slot is a word offset from the CFA, -120 to 127, or from the frame's
+ * bottom (the CFA less its offset) when in AGENT_CFI_SLOT_BOTTOM ..
+ * AGENT_CFI_SLOT_BOTTOM + 7: aarch64 code saves x29/x30 at the bottom of a
+ * frame too big for their usual place (GCC's stack-clash protection: a
+ * 64 KiB frame puts the return address 8194 words below the CFA).
+ */
+#define AGENT_CFI_SLOT_BOTTOM (-128)
+#define AGENT_CFI_SLOT_NEAR_MIN (-120)
+
+/* Slot for a register saved WORDS words from the CFA of a rule of CFA_WORDS: 0, or -1 (cannot say). */
+static inline int agent_cfi_slot_encode(int64_t words, uint32_t cfa_words, int8_t *slot)
+{
+	if (words >= AGENT_CFI_SLOT_NEAR_MIN && words <= 127 && words != 0) {
+		*slot = (int8_t)words;
+		return 0;
+	}
+	if (words + cfa_words >= 0 && words + cfa_words <= 7) {
+		*slot = (int8_t)(AGENT_CFI_SLOT_BOTTOM + (int)(words + cfa_words));
+		return 0;
+	}
+	return -1;
+}
+
+/* The words from the CFA that SLOT (not 0) of a rule of CFA_WORDS says. */
+static inline intptr_t agent_cfi_slot_words(int8_t slot, uint32_t cfa_words)
+{
+	if (slot < AGENT_CFI_SLOT_NEAR_MIN)
+		return (intptr_t)(slot - AGENT_CFI_SLOT_BOTTOM) - (intptr_t)cfa_words;
+	return slot;
+}
 
 /* One row: the rule from module offset OFF up to the next row's. */
 struct agent_cfi_row {

@@ -245,12 +245,11 @@ static void emit(struct out *o, uint32_t off, uint32_t rule)
 		o->rows[o->n++] = (struct agent_cfi_row){ off, rule };
 }
 
-static int slot_of(int64_t off, int8_t *slot)
+static int slot_of(int64_t off, int64_t cfa_off, int8_t *slot)
 {
-	if (off % WORD || off / WORD < -128 || off / WORD > 127 || off == 0)
+	if (off % WORD || off == 0)
 		return -1;
-	*slot = (int8_t)(off / WORD);
-	return 0;
+	return agent_cfi_slot_encode(off / WORD, (uint32_t)(cfa_off / WORD), slot);
 }
 
 static uint32_t rule_of(const struct cfa_state *s, const struct cie *cie)
@@ -271,13 +270,13 @@ static uint32_t rule_of(const struct cfa_state *s, const struct cie *cie)
 	if (s->cfa_off < 0 || s->cfa_off % WORD || s->cfa_off / WORD > 0x3fff)
 		return AGENT_CFI_FALLBACK;
 	if (s->ra.how == R_OFFSET) {
-		if (slot_of(s->ra.off, &ra) < 0)
+		if (slot_of(s->ra.off, s->cfa_off, &ra) < 0)
 			return AGENT_CFI_FALLBACK;
 	} else if (s->ra.how != R_SAME || !AGENT_CFI_RA_IN_REG) {
 		return AGENT_CFI_FALLBACK;
 	}
 	if (s->fp.how == R_OFFSET) {
-		if (slot_of(s->fp.off, &fp) < 0)
+		if (slot_of(s->fp.off, s->cfa_off, &fp) < 0)
 			return AGENT_CFI_FALLBACK;
 	} else if (s->fp.how != R_SAME) {
 		return AGENT_CFI_FALLBACK;

@@ -104,6 +104,11 @@ static void tables_write(struct jsonw *w)
 	jsonw_kv_u64(w, "bytes", t.bytes);
 	jsonw_kv_u64(w, "modules", t.modules);
 	jsonw_kv_u64(w, "modules_without", t.modules_failed);
+	jsonw_key(w, "modules_without_names");
+	jsonw_arr(w);
+	for (unsigned long i = 0; i < 8 && agent_unwind_tables_without(i); i++)
+		jsonw_str(w, agent_unwind_tables_without(i));
+	jsonw_arr_end(w);
 	jsonw_kv_u64(w, "functions", t.fdes);
 	jsonw_kv_u64(w, "functions_fallback", t.fallback_fdes);
 	jsonw_kv_u64(w, "rows", t.rows);

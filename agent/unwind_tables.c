@@ -254,7 +254,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		if (unlikely(cfa < sp || cfa > hi))
 			return fallback(pcs, max, frame);
 		if (ra_slot) {
-			a = cfa + (uintptr_t)(intptr_t)ra_slot * w;
+			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)ra_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
 				return fallback(pcs, max, frame);
 			ra = agent_cfi_strip_ra(*(const uintptr_t *)a);
@@ -264,7 +264,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 			return fallback(pcs, max, frame);
 		}
 		if (fp_slot) {
-			a = cfa + (uintptr_t)(intptr_t)fp_slot * w;
+			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)fp_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
 				return fallback(pcs, max, frame);
 			fp = *(const uintptr_t *)a;
@@ -301,6 +301,16 @@ void agent_unwind_tables_stats(struct agent_tables_stats *s)
 	s->bytes = agent_mem_bytes(AGENT_MEM_UNWIND);
 	s->fallback_stacks = __atomic_load_n(&n_fallback_stacks, __ATOMIC_RELAXED);
 	s->unknown_pcs = __atomic_load_n(&n_unknown_pcs, __ATOMIC_RELAXED);
+}
+
+const char *agent_unwind_tables_without(unsigned long i)
+{
+	int n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
+
+	for (int k = 0; k < n; k++)
+		if (__atomic_load_n(&mods[k].state, __ATOMIC_ACQUIRE) == MOD_FAILED && i-- == 0)
+			return mods[k].lm && mods[k].lm->l_name ? mods[k].lm->l_name : "";
+	return NULL;
 }
 
 const struct agent_unwinder agent_unwind_tables = {

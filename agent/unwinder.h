@@ -9,7 +9,7 @@
  *              (Debian's libc and libstdc++) wherever unwind tables exist;
  *   tables     the same stacks from .eh_frame compiled into compact rows
  *              per module (cfi.h), walked by lookup; libunwind walks the
- *              stacks the rows cannot describe (x86_64; cfi_arch.h says
+ *              stacks the rows cannot describe (x86_64, aarch64; cfi_arch.h says
  *              why not elsewhere).
  */
 #ifndef AGENT_UNWINDER_H
@@ -54,6 +54,10 @@ struct agent_tables_stats {
 	unsigned long unknown_pcs;	/* lookups of an address in no compiled module */
 };
 void agent_unwind_tables_stats(struct agent_tables_stats *s);
+
+/* The name of the I-th module without usable tables (its link map's: "" for
+ * the program), or NULL past the last. Any thread. */
+const char *agent_unwind_tables_without(unsigned long i);
 
 /* Backend by name ("fp", "libunwind", "tables"); NULL if unknown. */
 const struct agent_unwinder *agent_unwinder_find(const char *name);

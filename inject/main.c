@@ -54,7 +54,7 @@ static const char usage_text[] =
 	"  -L, --agent PATH      the agent library (default: beside memtrace, then its lib dir)\n"
 	"      --unwind METHOD   libunwind (default: true stacks wherever unwind tables exist),\n"
 	"                        tables (the same stacks, faster: .eh_frame compiled to compact\n"
-	"                        rows; x86_64, glibc 2.35) or fp (frame pointers:\n"
+	"                        rows; x86_64 and aarch64, glibc 2.35) or fp (frame pointers:\n"
 	"                        fastest, for code built with them; not on 32-bit ARM)\n"
 	"  -d, --depth N         frames per callstack, 1-64 (default 32)\n"
 	"  -t, --timeout SEC     how long to wait for the agent (default 10)\n"

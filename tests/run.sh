@@ -14,6 +14,7 @@
 # passing test took), and the last line is
 # "N passed, N failed, N skipped".  Exit status 1 if any test failed.
 # VARIANTS="plain" (or "asan") runs the integration tests with one memtrace.
+# A failing test's last $TAIL_LINES (30) lines of output are printed.
 #
 # Test exit status: 0 pass, 77 skip (last "SKIP: reason" line of its output
 # is the reason), 99 broken harness, anything else fail.
@@ -25,7 +26,7 @@ cd "$TOP" || exit 2
 BUILD=$(readlink -f "${BUILD:-build}")
 JOBS=${JOBS:-2}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
-TAIL_LINES=30
+TAIL_LINES=${TAIL_LINES:-30}
 
 kind=all
 filters=()

@@ -13,5 +13,7 @@ fi
 # takes 55-105 s in the VMs on a quiet machine and passed 120 s in the armel
 # VM while the machine ran other work; a hang is still caught.
 export BUILD=/t/build VARIANTS=plain TMPDIR=/tmp JOBS=${JOBS:-$(nproc)} MEMTRACE_TEST_QUICK=1
-export TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+# TAIL_LINES: more of a failing test's output than on the host (80 lines, not 30):
+# a stack comparison prints a line a frame.
+export TEST_TIMEOUT=${TEST_TIMEOUT:-300} TAIL_LINES=${TAIL_LINES:-80}
 exec bash tests/run.sh "${filters[@]}"

@@ -71,14 +71,18 @@ for v in O0 O2 O2-nofp Os-nofp; do
 			| length] | map(select(. > 0)) | length' "tables-$v.json")
 		[ "$got" -ge 1 ] || fail_later "$v: no stack of a $size-byte block reaches $fn"
 	done
-	read -r mods fb without <<<"$(jq -r '.tables | "\(.modules) \(.fallback_stacks) \(.modules_without)"' "tables-$v.json")"
+	read -r mods fb <<<"$(jq -r '.tables | "\(.modules) \(.fallback_stacks)"' "tables-$v.json")"
 	[ "${mods:-null}" != null ] && [ "$mods" -ge 4 ] ||
 		fail_later "$v: status's tables: '$mods' modules compiled (expected the program, its library, libc, libstdc++...)"
 	# Two signal frames (main and the thread), the 1 MiB frame, and the
 	# loader's start code under a constructor's allocation, at most.
 	[ "${fb:-null}" != null ] && [ "$fb" -le 4 ] ||
 		fail_later "$v: $fb stacks were handed to libunwind (expected 4 at most)"
-	[ "${without:-1}" = 0 ] || fail_later "$v: $without modules without usable tables"
+	# But the vDSO: arm64's has no .eh_frame_hdr, and the one frame of it a
+	# walk meets is the signal trampoline, which libunwind walks anyway.
+	without=$(jq -r '[.tables.modules_without_names[] | select(. != "linux-vdso.so.1")] | length' "tables-$v.json")
+	[ "${without:-1}" = 0 ] ||
+		fail_later "$v: $without modules without usable tables: $(jq -c '.tables.modules_without_names' "tables-$v.json")"
 done
 
 prog=$(victim attach_basic) || exit 99
