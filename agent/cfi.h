@@ -67,6 +67,10 @@ static inline intptr_t agent_cfi_slot_words(int8_t slot, uint32_t cfa_words)
 	return slot;
 }
 
+/* END with its CFA field 1: the stack ends before this frame, which is not
+ * reported (32-bit ARM's EXIDX_CANTUNWIND, as libgcc's walk treats it). */
+#define AGENT_CFI_END_HIDDEN AGENT_CFI_RULE(AGENT_CFI_END, 1, 0, 0)
+
 /* One row: the rule from module offset OFF up to the next row's. */
 struct agent_cfi_row {
 	uint32_t off;
@@ -96,6 +100,17 @@ int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agen
 
 /* Give T's rows back. */
 void agent_cfi_release(struct agent_cfi_table *t);
+
+/* ROWS, mapped with *SIZE bytes, trimmed to N rows where that gives pages back (*SIZE updated). */
+struct agent_cfi_row *agent_cfi_rows_trim(struct agent_cfi_row *rows, size_t *size, uint32_t n);
+
+/*
+ * 32-bit ARM (cfi_arch.h's AGENT_CFI_EXIDX): agent_cfi_compile reads the
+ * module's .ARM.exidx instead (arch/arm/cfi_exidx.c), each function's
+ * unwind opcodes made one rule by agent_exidx_rule (N opcode bytes at OPS).
+ */
+int agent_exidx_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agent_cfi_table *t);
+uint32_t agent_exidx_rule(const uint8_t *ops, size_t n);
 
 /* The rule for module offset OFF (FALLBACK outside every row). */
 static inline uint32_t agent_cfi_lookup(const struct agent_cfi_table *t, uint32_t off)

@@ -588,6 +588,20 @@ static uint32_t compile_all(const struct module *m, struct out *o)
 	return fdes;
 }
 
+struct agent_cfi_row *agent_cfi_rows_trim(struct agent_cfi_row *rows, size_t *size, uint32_t n)
+{
+	size_t want = (size_t)n * sizeof(*rows);
+	struct agent_cfi_row *r;
+
+	if (want + agent_page_size() > *size)
+		return rows;
+	r = agent_remap(rows, *size, want ? want : 1, AGENT_MEM_UNWIND);
+	if (!r)
+		return rows;
+	*size = want ? want : 1;
+	return r;
+}
+
 int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agent_cfi_table *t)
 {
 	struct out o = { 0 };
@@ -595,6 +609,10 @@ int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agen
 	size_t size;
 	uint32_t fdes;
 
+#if AGENT_CFI_EXIDX
+	/* Rows hold 32-bit offsets: always so here. */
+	return agent_exidx_compile(base, end, bias, t);
+#endif
 	/* Rows hold 32-bit offsets. */
 	if (!AGENT_CFI_SUPPORTED || end - base > UINT32_MAX || module_find(base, end, bias, &m) < 0) {
 		errno = EINVAL;
@@ -613,15 +631,7 @@ int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agen
 	o.fallback = 0;
 	fdes = compile_all(&m, &o);
 	/* Merging leaves most of the first pass's room unused: give it back. */
-	if ((size_t)o.n * sizeof(*o.rows) + agent_page_size() <= size) {
-		size_t want = (size_t)o.n * sizeof(*o.rows);
-		struct agent_cfi_row *n = agent_remap(o.rows, size, want ? want : 1, AGENT_MEM_UNWIND);
-
-		if (n) {
-			o.rows = n;
-			size = want ? want : 1;
-		}
-	}
+	o.rows = agent_cfi_rows_trim(o.rows, &size, o.n);
 	t->base = base;
 	t->end = end;
 	t->rows = o.rows;

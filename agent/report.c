@@ -93,6 +93,30 @@ static int64_t since_start_ms(uint64_t ns)
 	return ns >= agent_state.start_ns ? (int64_t)((ns - agent_state.start_ns) / 1000000) : 0;
 }
 
+/* Where the last stacks that fell back could not be walked: module and offset. */
+static void fallback_pcs_write(struct jsonw *w)
+{
+	uintptr_t pcs[8];
+	unsigned n = agent_unwind_tables_fallback_pcs(pcs, 8);
+	struct agent_modules mods;
+	int have = n && agent_modules_snapshot(&mods) == 0;
+
+	jsonw_key(w, "fallback_at");
+	jsonw_arr(w);
+	for (unsigned i = 0; i < n; i++) {
+		int m = have ? agent_modules_find(&mods, pcs[i]) : -1;
+
+		jsonw_obj(w);
+		jsonw_kv_str(w, "module", m >= 0 ? mods.mods[m].path : "");
+		jsonw_key(w, "offset");
+		jsonw_hex(w, m >= 0 ? pcs[i] - mods.mods[m].bias : pcs[i]);
+		jsonw_obj_end(w);
+	}
+	jsonw_arr_end(w);
+	if (have)
+		agent_modules_release(&mods);
+}
+
 /* The compact tables' work (--unwind tables): their memory and fallbacks. */
 static void tables_write(struct jsonw *w)
 {
@@ -113,6 +137,7 @@ static void tables_write(struct jsonw *w)
 	jsonw_kv_u64(w, "functions_fallback", t.fallback_fdes);
 	jsonw_kv_u64(w, "rows", t.rows);
 	jsonw_kv_u64(w, "fallback_stacks", t.fallback_stacks);
+	fallback_pcs_write(w);
 	jsonw_kv_u64(w, "unknown_pcs", t.unknown_pcs);
 	jsonw_obj_end(w);
 }

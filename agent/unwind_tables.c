@@ -77,6 +77,9 @@ static uint32_t cache_gen;
 
 /* What status shows (agent_unwind_tables_stats). */
 static unsigned long n_fallback_stacks, n_unknown_pcs;
+#define FB_PCS 8
+static uintptr_t fb_pcs[FB_PCS];	/* the last addresses that made a stack fall back */
+static unsigned fb_next;
 
 static inline uint32_t slot_of(uintptr_t key)
 {
@@ -196,9 +199,22 @@ static const char *tables_why_not(void)
 	return NULL;
 }
 
-static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *frame)
+/*
+ * Libunwind walks this stack; PC (0: none) is the address the rows could not
+ * take, kept among the last FB_PCS distinct ones for status.
+ */
+static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *frame, uintptr_t pc)
 {
 	__atomic_add_fetch(&n_fallback_stacks, 1, __ATOMIC_RELAXED);
+	if (pc) {
+		int seen = 0;
+
+		for (int i = 0; i < FB_PCS && !seen; i++)
+			seen = __atomic_load_n(&fb_pcs[i], __ATOMIC_RELAXED) == pc;
+		if (!seen)
+			__atomic_store_n(&fb_pcs[__atomic_fetch_add(&fb_next, 1, __ATOMIC_RELAXED) % FB_PCS], pc,
+					 __ATOMIC_RELAXED);
+	}
 	return agent_unwind_libunwind.capture(pcs, max, frame);
 }
 
@@ -208,13 +224,13 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 	uint32_t gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
 	uintptr_t pc, sp, fp, lr, lo, hi, last_key = 0;
 	uint32_t last_rule = AGENT_CFI_FALLBACK;
-	int n = 0, first = 1;
+	int n = 0, first = 1, pushed = 0;
 	/* The agent's own frames (3) come first; a cycle ends here. */
 	int steps = max + 8;
 
 	AGENT_CFI_HERE(pc, sp, fp, lr);
 	if (unlikely(agent_stack_of(sp) < 0))
-		return fallback(pcs, max, frame);
+		return fallback(pcs, max, frame, 0);
 	lo = agent_stack_lo;
 	hi = agent_stack_hi;
 	/* From the hook's caller where its frame says it (cfi_arch.h). */
@@ -222,12 +238,13 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		uintptr_t f = (uintptr_t)frame;
 
 		if (unlikely(f < sp || f > hi - 2 * w))
-			return fallback(pcs, max, frame);
+			return fallback(pcs, max, frame, 0);
 		agent_cfi_frame_start(f, &pc, &sp, &fp);
 		if (!pc)
 			return 0;
 		pcs[n++] = pc;
 		first = 0;
+		pushed = 1;
 	}
 	while (n < max && steps-- > 0) {
 		/* A caller's return address may be just past its function (a
@@ -246,27 +263,31 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		kind = AGENT_CFI_KIND(rule);
 		ra_slot = AGENT_CFI_RA_SLOT(rule);
 		fp_slot = AGENT_CFI_FP_SLOT(rule);
-		if (unlikely(kind == AGENT_CFI_END))
+		if (unlikely(kind == AGENT_CFI_END)) {
+			/* A hidden end (32-bit ARM's EXIDX_CANTUNWIND) takes this frame out. */
+			if (rule == AGENT_CFI_END_HIDDEN && pushed)
+				n--;
 			break;
+		}
 		if (unlikely(kind == AGENT_CFI_FALLBACK))
-			return fallback(pcs, max, frame);
+			return fallback(pcs, max, frame, key);
 		cfa = (kind == AGENT_CFI_CFA_SP ? sp : fp) + AGENT_CFI_CFA_WORDS(rule) * w;
 		if (unlikely(cfa < sp || cfa > hi))
-			return fallback(pcs, max, frame);
+			return fallback(pcs, max, frame, key);
 		if (ra_slot) {
 			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)ra_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
-				return fallback(pcs, max, frame);
+				return fallback(pcs, max, frame, key);
 			ra = agent_cfi_strip_ra(*(const uintptr_t *)a);
 		} else if (first) {
 			ra = lr;
 		} else {
-			return fallback(pcs, max, frame);
+			return fallback(pcs, max, frame, key);
 		}
 		if (fp_slot) {
 			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)fp_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
-				return fallback(pcs, max, frame);
+				return fallback(pcs, max, frame, key);
 			fp = *(const uintptr_t *)a;
 		}
 		sp = cfa;
@@ -274,9 +295,9 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		first = 0;
 		if (!pc)
 			break;
-		if (n == 0 && agent_in_self(pc))
-			continue;
-		pcs[n++] = pc;
+		pushed = !(n == 0 && agent_in_self(pc));
+		if (pushed)
+			pcs[n++] = pc;
 	}
 	return n;
 }
@@ -301,6 +322,19 @@ void agent_unwind_tables_stats(struct agent_tables_stats *s)
 	s->bytes = agent_mem_bytes(AGENT_MEM_UNWIND);
 	s->fallback_stacks = __atomic_load_n(&n_fallback_stacks, __ATOMIC_RELAXED);
 	s->unknown_pcs = __atomic_load_n(&n_unknown_pcs, __ATOMIC_RELAXED);
+}
+
+unsigned agent_unwind_tables_fallback_pcs(uintptr_t *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < FB_PCS && n < max; i++) {
+		uintptr_t pc = __atomic_load_n(&fb_pcs[i], __ATOMIC_RELAXED);
+
+		if (pc)
+			out[n++] = pc;
+	}
+	return n;
 }
 
 const char *agent_unwind_tables_without(unsigned long i)

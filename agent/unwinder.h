@@ -7,10 +7,10 @@
  *   libunwind  unw_backtrace() from libunwind with its per-thread cache:
  *              slower, but true through code without frame pointers
  *              (Debian's libc and libstdc++) wherever unwind tables exist;
- *   tables     the same stacks from .eh_frame compiled into compact rows
- *              per module (cfi.h), walked by lookup; libunwind walks the
- *              stacks the rows cannot describe (x86_64, aarch64; cfi_arch.h says
- *              why not elsewhere).
+ *   tables     the same stacks from .eh_frame (.ARM.exidx on 32-bit ARM:
+ *              arch/arm/cfi_exidx.c) compiled into compact rows per
+ *              module (cfi.h), walked by lookup; libunwind (libgcc on
+ *              32-bit ARM) walks the stacks the rows cannot describe.
  */
 #ifndef AGENT_UNWINDER_H
 #define AGENT_UNWINDER_H
@@ -54,6 +54,9 @@ struct agent_tables_stats {
 	unsigned long unknown_pcs;	/* lookups of an address in no compiled module */
 };
 void agent_unwind_tables_stats(struct agent_tables_stats *s);
+
+/* Up to MAX of the last addresses (in the order kept) whose rule made a stack fall back: how many. */
+unsigned agent_unwind_tables_fallback_pcs(uintptr_t *out, unsigned max);
 
 /* The name of the I-th module without usable tables (its link map's: "" for
  * the program), or NULL past the last. Any thread. */

@@ -346,6 +346,55 @@ static void test_reference(void)
  * changed; a read outside the segment crashes the test (the pages after it
  * and between it and the program headers are inaccessible).
  */
+/*
+ * 32-bit ARM's unwind opcodes (IHI 0038, 10.3), one rule each: the
+ * prologues GCC writes in ARM and Thumb code, the rest of the encodings,
+ * and what the rows cannot say. Word slots are 4 bytes there.
+ */
+static void test_exidx_rules(void)
+{
+	static const struct {
+		const char *what;
+		uint8_t ops[8];
+		size_t n;
+		uint32_t want;
+	} cases[] = {
+		{ "leaf: finish", { 0xb0 }, 1, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 0, 0, 0) },
+		{ "nothing: as finish", { 0 }, 0, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 0, 0, 0) },
+		{ "pop {r4, lr}", { 0xa8, 0xb0 }, 2, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 2, 0, -1) },
+		{ "sub sp 16; pop {r4-r7, lr}", { 0x03, 0xab }, 2,
+		  AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 9, AGENT_CFI_REG_FP == 7 ? -2 : 0, -1) },
+		{ "pop {r4-r11, lr}", { 0xaf }, 1,
+		  AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 9, AGENT_CFI_REG_FP == 7 ? -6 : -2, -1) },
+		{ "pop mask {r4, r7, r11, lr}", { 0x84, 0x89 }, 2,
+		  AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 4, AGENT_CFI_REG_FP == 7 ? -3 : -2, -1) },
+		{ "pop mask {r4, pc}", { 0x88, 0x01 }, 2, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 2, 0, -1) },
+		{ "frame pointer: vsp = fp; vsp -= 4; pop {r4, fp, lr}", { (uint8_t)(0x90 | AGENT_CFI_REG_FP), 0x40,
+		  0x84, (uint8_t)(AGENT_CFI_REG_FP == 7 ? 0x09 : 0x81) }, 4, 0 },
+		{ "vsp += 0x204 + 8", { 0xb2, 0x02 }, 2, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, (0x204 + 8) / 4, 0, 0) },
+		{ "vpush d8-d9; pop {r4, lr}", { 0xd1, 0xa8 }, 2, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 6, 0, -1) },
+		{ "fstmfdx d8; pop {r4, lr}", { 0xb8, 0xa8 }, 2, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 5, 0, -1) },
+		{ "pop {r0-r3}", { 0xb1, 0x0f }, 2, AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 4, 0, 0) },
+		{ "refuse to unwind", { 0x80, 0x00 }, 2, AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0) },
+		{ "sp popped", { 0x82, 0x00 }, 2, AGENT_CFI_FALLBACK },
+		{ "vsp = r5", { 0x95 }, 1, AGENT_CFI_FALLBACK },
+		{ "vsp = fp after a pop", { 0xa8, (uint8_t)(0x90 | AGENT_CFI_REG_FP) }, 2, AGENT_CFI_FALLBACK },
+		{ "spare 0xb4", { 0xb4 }, 1, AGENT_CFI_FALLBACK },
+		{ "pop mask cut short", { 0x84 }, 1, AGENT_CFI_FALLBACK },
+		{ "below the stack pointer", { 0x40 }, 1, AGENT_CFI_FALLBACK },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t want = cases[i].want, got = agent_exidx_rule(cases[i].ops, cases[i].n);
+
+		/* The frame-pointer prologue: CFA = fp + 8, fp at -2, lr at -1 words. */
+		if (i == 7)
+			want = AGENT_CFI_RULE(AGENT_CFI_CFA_FP, 2, -2, -1);
+		CHECK(got == want, "exidx %s: rule %#x, expected %#x", cases[i].what, got, want);
+	}
+	printf("  exidx: %zu opcode sequences decoded\n", sizeof(cases) / sizeof(cases[0]));
+}
+
 /* Every module of this process (the loader and the vDSO among them) compiles, or says why not. */
 static int every_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -358,7 +407,7 @@ static int every_module(struct dl_phdr_info *info, size_t size, void *arg)
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
-		if (ph->p_type == PT_GNU_EH_FRAME)
+		if (ph->p_type == (AGENT_CFI_EXIDX ? PT_ARM_EXIDX : PT_GNU_EH_FRAME))
 			has_hdr = 1;
 		if (ph->p_type != PT_LOAD)
 			continue;
@@ -641,7 +690,8 @@ static void run_shapes(const char *where)
 	SHAPE(shape_mutual, 0);
 	SHAPE(shape_pointer, 0);
 	SHAPE(shape_alloca, 0);
-	SHAPE(shape_big, 0);
+	/* 64 KiB and more: past the rows' CFA offset (16,383 words) where a word is 4 bytes. */
+	SHAPE(shape_big, sizeof(void *) == 4);
 	SHAPE(shape_huge, 1);
 	SHAPE(shape_signal, 1);
 #undef SHAPE
@@ -687,7 +737,11 @@ int main(int argc, char **argv)
 	if (!dlopen("libstdc++.so.6", RTLD_NOW))
 		printf("  (no libstdc++.so.6 here)\n");
 	if (AGENT_CFI_SUPPORTED) {
-		test_reference();
+		/* binutils' reference reads .eh_frame; 32-bit ARM's tables are .ARM.exidx. */
+		if (AGENT_CFI_EXIDX)
+			test_exidx_rules();
+		else
+			test_reference();
 		dl_iterate_phdr(every_module, NULL);
 		test_damaged();
 	} else {

@@ -10,6 +10,8 @@
 
 #define AGENT_CFI_SUPPORTED 1
 #define AGENT_CFI_WHY_NOT ((const char *)0)
+/* Its tables are .eh_frame (not 32-bit ARM's .ARM.exidx). */
+#define AGENT_CFI_EXIDX 0
 
 /* DWARF register numbers (DWARF for the Arm 64-bit Architecture, 4.1). */
 #define AGENT_CFI_REG_SP 31
