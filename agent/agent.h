@@ -13,13 +13,17 @@
 
 #define AGENT_EXPORT __attribute__((visibility("default")))
 
+/* The unwinder memtrace asks for by default: the compact tables where they
+ * can start (glibc 2.35's _dl_find_object), else libunwind. */
+#define AGENT_UNWIND_AUTO "auto"
+
 /* Frames per callstack: the default and the largest accepted. */
 #define AGENT_DEFAULT_DEPTH 32
 #define AGENT_MAX_DEPTH 64
 
 /*
  * Start the agent in a process it was dlopen'ed into. CONFIG is a string of
- * "key=value" words separated by spaces: unwind=fp|libunwind, depth=N (1 to
+ * "key=value" words separated by spaces: unwind=auto|tables|libunwind|fp, depth=N (1 to
  * AGENT_MAX_DEPTH), wait=MS (how long the control thread waits for
  * memtrace's session), signals=0|1 (report fatal signals; 0 unless given here), parent=PID;
  * unknown keys and bad values are ignored. Returns 0; AGENT_START_NAME_TAKEN

@@ -196,7 +196,7 @@ static int cmd_attach(struct agent_request *r, int64_t id, const struct jsonr_me
 		return agent_reply_error(r->out, id, "this program was started by memtrace: it is attached already");
 	if (unwind) {
 		if (unwind->type != JSONR_STRING)
-			return agent_reply_error(r->out, id, "\"unwind\" must be \"fp\", \"libunwind\" or \"tables\"");
+			return agent_reply_error(r->out, id, "\"unwind\" must be \"auto\", \"fp\", \"libunwind\" or \"tables\"");
 		set.unwind = unwind->str;
 	}
 	if (depth) {

@@ -16,6 +16,7 @@
  * armed and never started).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "agent.h"
 #include "control.h"
@@ -98,12 +99,12 @@ int agent_attach(void)
 
 int agent_reattach(const struct agent_settings *s, char *err, size_t errlen)
 {
-	const struct agent_unwinder *u = agent_unwinder_find(s->unwind);
+	const struct agent_unwinder *u = agent_unwinder_find(s->unwind), *started;
 	const char *why = NULL;
 	int ret = -1;
 
-	if (!u) {
-		snprintf(err, errlen, "unknown unwinder \"%.32s\" (fp, libunwind or tables)", s->unwind);
+	if (!u && strcmp(s->unwind, AGENT_UNWIND_AUTO)) {
+		snprintf(err, errlen, "unknown unwinder \"%.32s\" (auto, fp, libunwind or tables)", s->unwind);
 		return -1;
 	}
 	if (s->depth < 1 || s->depth > AGENT_MAX_DEPTH) {
@@ -118,14 +119,15 @@ int agent_reattach(const struct agent_settings *s, char *err, size_t errlen)
 	if (agent_tables_release(&why) < 0)
 		agent_tables_clear();
 	agent_guard = 1;
-	if (u->init() < 0) {
-		const char *why = u->why_not ? u->why_not() : NULL;
+	started = agent_unwinder_start(s->unwind);
+	if (!started) {
+		const char *why = u && u->why_not ? u->why_not() : NULL;
 
-		snprintf(err, errlen, "the %s unwinder cannot start in this process%s%s%s", u->name,
+		snprintf(err, errlen, "the %s unwinder cannot start in this process%s%s%s", u ? u->name : "libunwind",
 			 why ? " (" : "", why ? why : "", why ? ")" : "");
 		goto out;
 	}
-	agent_state.unwinder = u;
+	agent_state.unwinder = started;
 	agent_state.depth = s->depth;
 	agent_state.failure = NULL;
 	agent_state.start_ns = agent_now_ns();

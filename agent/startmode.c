@@ -164,8 +164,8 @@ int agent_recording_begin(const struct agent_config *cfg, const char *since)
 	agent_glibc_heap_publish();
 	/* Before any thread can enter the tables. */
 	agent_inside_init();
-	u = agent_unwinder_find(cfg->unwind);
-	if (!u || u->init() < 0)
+	u = agent_unwinder_start(cfg->unwind);
+	if (!u)
 		u = &agent_unwind_libunwind;
 	if (u->init() < 0) {
 		agent_fail("no unwinder could start");

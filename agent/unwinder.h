@@ -65,6 +65,12 @@ const char *agent_unwind_tables_without(unsigned long i);
 /* Backend by name ("fp", "libunwind", "tables"); NULL if unknown. */
 const struct agent_unwinder *agent_unwinder_find(const char *name);
 
+/*
+ * Backend NAME (or AGENT_UNWIND_AUTO) started: its init run once, outside
+ * any hook. NULL when NAME is unknown or cannot start here.
+ */
+const struct agent_unwinder *agent_unwinder_start(const char *name);
+
 /* The agent's own code range, skipped at the start of captured stacks. */
 void agent_set_self_range(uintptr_t lo, uintptr_t hi);
 extern uintptr_t agent_self_lo, agent_self_hi;	/* agent_set_self_range's */

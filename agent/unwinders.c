@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "agent.h"
 #include "unwinder.h"
 
 const struct agent_unwinder *agent_unwinder_find(const char *name)
@@ -15,4 +16,17 @@ const struct agent_unwinder *agent_unwinder_find(const char *name)
 	if (!strcmp(name, agent_unwind_tables.name))
 		return &agent_unwind_tables;
 	return NULL;
+}
+
+const struct agent_unwinder *agent_unwinder_start(const char *name)
+{
+	const struct agent_unwinder *u;
+
+	if (!strcmp(name, AGENT_UNWIND_AUTO)) {
+		if (agent_unwind_tables.init() == 0)
+			return &agent_unwind_tables;
+		return agent_unwind_libunwind.init() == 0 ? &agent_unwind_libunwind : NULL;
+	}
+	u = agent_unwinder_find(name);
+	return u && u->init() == 0 ? u : NULL;
 }

@@ -55,17 +55,10 @@ if [ "$VALGRIND" = 1 ] && ! command -v vgdb >/dev/null; then
 	exit 2
 fi
 command -v jq >/dev/null || { echo "leaks.sh: jq missing" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
-PIDS=
-# Every process started here is in PIDS; the end kills what is left of them.
-cleanup() {
-	exec 7>&- 2>/dev/null
-	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+pids_cleanup_on_exit
 
 now_ns() { date +%s%N; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
@@ -87,6 +80,20 @@ count_at_least() { [ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 # nth_stamp FILE WORDS N: the stamp of the Nth line of FILE whose text starts with WORDS.
 nth_stamp() { awk -v w="$2" -v n="$3" 'substr($0, index($0, " ") + 1, length(w)) == w && ++k == n {print $1; exit}' "$1"; }
 kb_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# leaks_timed DIR FILE N [OPTIONS]: `leaks OPTIONS --json -o FILE` on the
+# console (fd 7) of DIR, the Nth of the session: the µs from the command to
+# the console's line saying the file is written.
+leaks_timed() {
+	local d=$1 f=$2 n=$3 t0 t1
+	shift 3
+	t0=$(now_us)
+	echo "leaks $* --json -o $f" >&7
+	wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$n" || {
+		echo "memtrace: leaks $* (the ${n}th) gave no file" >&2; cat "$d/c.err" >&2; return 1; }
+	t1=$(nth_stamp "$d/c.out" "leaks written to" "$n")
+	echo "$(( t1 - t0 ))"
+}
 
 # One shape under memtrace: writes to $tmp/NAME.mt.row "stopped_med stopped_min stopped_max
 # total_med_us scanned_bytes heap_bytes scan_mem_bytes rss_plus_kib blocks";
@@ -114,23 +121,14 @@ run_memtrace() {
 	rss0=$(kb_of "$mpid" VmRSS)
 	for r in $(seq "$RUNS"); do
 		f="$d/l$r.json"
-		t0=$(now_us)
-		echo "leaks --json -o $f" >&7
-		wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$(( 2 * r - 1 ))" || {
-			echo "memtrace: leaks $r gave no file" >&2; cat "$d/c.err" >&2; return 1; }
-		t1=$(nth_stamp "$d/c.out" "leaks written to" "$(( 2 * r - 1 ))")
-		echo "$(( t1 - t0 ))" >>"$d/total_us"
+		leaks_timed "$d" "$f" "$(( 2 * r - 1 ))" >>"$d/total_us" || return 1
 		jq -r '.scan | "\(.stopped_ms) \(.root_bytes) \(.block_bytes) \(.scan_memory_bytes) \(.blocks)"' "$f" >>"$d/scan"
 		jq -e '.scan.snapshot' "$f" >/dev/null || echo "# $name: run $r judged stopped: $(jq -r .scan.snapshot_note "$f")" >>"$d/notes"
 		sleep 0.5
 		# The same, the process stopped throughout (as before copies).
 		f="$d/n$r.json"
-		t0=$(now_us)
-		echo "leaks --no-fork --json -o $f" >&7
-		wait_until 600 count_at_least "$d/c.out" '^[0-9]* leaks written to ' "$(( 2 * r ))" || {
-			echo "memtrace: leaks --no-fork $r gave no file" >&2; cat "$d/c.err" >&2; return 1; }
-		t1=$(nth_stamp "$d/c.out" "leaks written to" "$(( 2 * r ))")
-		echo "$(jq -r .scan.stopped_ms "$f") $(( t1 - t0 ))" >>"$d/nofork"
+		us=$(leaks_timed "$d" "$f" "$(( 2 * r ))" --no-fork) || return 1
+		echo "$(jq -r .scan.stopped_ms "$f") $us" >>"$d/nofork"
 		sleep 0.5
 	done
 	hwm=$(kb_of "$mpid" VmHWM)

@@ -20,3 +20,18 @@ server_port() {
 	done
 	sed -n 's/^memtrace-server: listening on .*:\([0-9]*\)$/\1/p' "$1"
 }
+
+# pids_cleanup_on_exit: at exit, fd 7 closed (a console's FIFO), every
+# process in PIDS (the script adds those it starts) killed, and $tmp removed.
+PIDS=
+pids_cleanup() {
+	local p
+	exec 7>&- 2>/dev/null
+	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -z "${tmp:-}" ] || rm -rf "$tmp"
+}
+pids_cleanup_on_exit() {
+	trap pids_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+}

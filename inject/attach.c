@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "injector/inject.h"
 #include "injector/ptrace.h"
 #include "injector/regs.h"
@@ -66,7 +67,10 @@ static int reattach(struct run *r)
 		return -1;	/* the agent said why (logged) */
 	unw = inj_json_str(reply, "unwinder", "?");
 	depth = inj_json_num_int(reply, "depth");
-	if (strcmp(unw, opt->unwind) || depth != opt->depth) {
+	/* auto: the agent took the tables, or libunwind where they cannot start. */
+	if ((strcmp(opt->unwind, AGENT_UNWIND_AUTO) ? strcmp(unw, opt->unwind) :
+	     strcmp(unw, "tables") && strcmp(unw, "libunwind")) ||
+	    depth != opt->depth) {
 		log_err("the agent loaded in process %d records with unwinder %s and depth %ld and could not "
 			"take --unwind %s --depth %d (an agent from an older memtrace?); it is left detached",
 			(int)r->pid, unw, depth, opt->unwind, opt->depth);
@@ -202,9 +206,9 @@ static int seccomp_guard(struct run *r)
 		log_warn("process %d: %s; --unwind %s was asked for: attaching", (int)r->pid, why, opt->unwind);
 		return 0;
 	}
-	log_err("process %d: %s; libunwind, the default unwinder, makes such calls in the process, which could "
-		"die of them: nothing was loaded; attach with --unwind fp (frame pointers), or with --unwind "
-		"libunwind to take the risk", (int)r->pid, why);
+	log_err("process %d: %s; the default unwinder (compact tables, with libunwind for what they cannot "
+		"say) makes such calls in the process, which could die of them: nothing was loaded; attach with "
+		"--unwind fp (frame pointers), or with --unwind tables to take the risk", (int)r->pid, why);
 	return EXIT_SECCOMP;
 }
 

@@ -52,10 +52,13 @@ static const char usage_text[] =
 	"                        it is a terminal or with -p; else it is PROG's, untouched,\n"
 	"                        and there is no console\n"
 	"  -L, --agent PATH      the agent library (default: beside memtrace, then its lib dir)\n"
-	"      --unwind METHOD   libunwind (default: true stacks wherever unwind tables exist),\n"
-	"                        tables (the same stacks, faster: .eh_frame, or .ARM.exidx on\n"
-	"                        32-bit ARM, compiled to compact rows; glibc 2.35) or fp (frame pointers:\n"
-	"                        fastest, for code built with them; not on 32-bit ARM)\n"
+	"      --unwind METHOD   auto (default): tables where they can start, else libunwind;\n"
+	"                        tables: true stacks wherever unwind tables exist, from the\n"
+	"                        module's .eh_frame (.ARM.exidx on 32-bit ARM) compiled to\n"
+	"                        compact rows (glibc 2.35), libunwind walking what they cannot\n"
+	"                        say; libunwind: the same stacks, slower (libgcc's walk on\n"
+	"                        32-bit ARM); fp: frame pointers, for code built with them\n"
+	"                        (not on 32-bit ARM)\n"
 	"  -d, --depth N         frames per callstack, 1-64 (default 32)\n"
 	"  -t, --timeout SEC     how long to wait for the agent (default 10)\n"
 	"      --no-signal-report  no exit report when PROG dies of a signal (leaves its\n"
@@ -203,7 +206,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	long v;
 	int c;
 
-	o->unwind = "libunwind";
+	o->unwind = AGENT_CFI_SUPPORTED ? AGENT_UNWIND_AUTO : "libunwind";
 	o->depth = AGENT_DEFAULT_DEPTH;
 	o->timeout_s = 10;
 	o->signals = 1;
@@ -244,8 +247,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->agent = optarg;
 			break;
 		case OPT_UNWIND:
-			if (strcmp(optarg, "fp") && strcmp(optarg, "libunwind") && strcmp(optarg, "tables"))
-				return -log_usage("--unwind takes fp, libunwind or tables, not '%s'", optarg);
+			if (strcmp(optarg, "fp") && strcmp(optarg, "libunwind") && strcmp(optarg, "tables") &&
+			    strcmp(optarg, AGENT_UNWIND_AUTO))
+				return -log_usage("--unwind takes tables, libunwind, fp or auto, not '%s'", optarg);
 			if (!AGENT_FP_SUPPORTED && !strcmp(optarg, "fp"))
 				return -log_usage("--unwind fp is not available here (%s); use --unwind "
 						    "libunwind", AGENT_FP_WHY_NOT);

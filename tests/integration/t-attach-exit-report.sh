@@ -104,7 +104,7 @@ for way in "${ways[@]}"; do
 	traced "j_$way" "$way" json
 	same_behaviour "p_$way" "j_$way" || fail_later "$way (json): the victim behaves differently under memtrace -p"
 	if valid_json "j_$way.json"; then
-		REPORT_UNWIND=libunwind check_attach_report "j_$way.json" "j_$way" "$prog" exact ||
+		check_attach_report "j_$way.json" "j_$way" "$prog" exact ||
 			fail_later "$way: the exit report (--json -o) is wrong"
 		got=$(jq -c .exit "j_$way.json")
 		[ "$got" = "$(exit_json "$way")" ] ||

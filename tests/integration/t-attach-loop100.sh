@@ -91,7 +91,7 @@ tr=$(tracers "$pid")
 attach_console last "$pid"
 scmd leak 7 || fail_later "last session: leak"
 if mt_report last last.json; then
-	check_report_sane last.json "$prog" libunwind 32 || fail_later "last report: shape"
+	check_report_sane last.json "$prog" "$DEFAULT_UNWINDER" 32 || fail_later "last report: shape"
 	got=$(group_of last.json "$prog" leak_on_request)
 	[ "$got" = "7 280" ] || fail_later "last session: leak_on_request '${got:-nothing}', expected '7 280'"
 fi

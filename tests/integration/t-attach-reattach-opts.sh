@@ -7,9 +7,9 @@
 #   1. --unwind fp -d 2 (libunwind on 32-bit ARM, which has no fp):
 #      `status` says that unwinder and depth 2, and the report's
 #      leak_on_request context has exactly 2 frames, truncated;
-#   2. -d 3, default unwinder (libunwind): status and report say so, and
+#   2. -d 3, default unwinder (the tables): status and report say so, and
 #      the context has 3 frames (leak_on_request, command, main);
-#   3. no option: libunwind, depth 32, more than 3 frames, not truncated.
+#   3. no option: the tables, depth 32, more than 3 frames, not truncated.
 # Session 2 also gives --no-signal-report: its signal dispositions stay as
 # they were (SigCgt in /proc/PID/status), while sessions 1 and 3 catch the
 # deadly signals attach_server leaves at their default (the exit report's
@@ -91,8 +91,8 @@ sstart t "$prog"
 pid=$VPID
 sigcgt0=$(sigcgt "$pid")
 session s1 "$u1" 2 2 --unwind "$u1" -d 2
-session s2 libunwind 3 3 -d 3 --no-signal-report
-session s3 libunwind 32 more
+session s2 "$DEFAULT_UNWINDER" 3 3 -d 3 --no-signal-report
+session s3 "$DEFAULT_UNWINDER" 32 more
 [ "$(agent_loads "$pid")" = 1 ] || fail_later "the agent is mapped $(agent_loads "$pid") times after three sessions, expected once"
 
 sworks "after three sessions"

@@ -16,10 +16,10 @@ touch stop
 console_wait
 expect_rc c 0 || fail_later "exit status"
 
-if check_report_sane before.json "$prog" libunwind 32; then
+if check_report_sane before.json "$prog" "$DEFAULT_UNWINDER" 32; then
 	[ "$(group_of before.json "$prog" leak_big)" = "1 100000" ] || fail_later "before clear: leak_big missing"
 fi
-if check_report_sane after.json "$prog" libunwind 32; then
+if check_report_sane after.json "$prog" "$DEFAULT_UNWINDER" 32; then
 	for fn in leak_big leak_dump_pattern; do
 		got=$(group_of after.json "$prog" $fn)
 		[ -z "$got" ] || fail_later "after clear: $fn, older than the clear, still reported ($got)"

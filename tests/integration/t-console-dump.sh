@@ -42,5 +42,5 @@ case $hex in
 *) fail_later "dump -c ${big:-?}: the bytes of leak_big's block (42 42 ...) are not in the output" ;;
 esac
 [ "$FAILURES" -eq 0 ] || show d.out
-check_victim_run d "$prog" libunwind || fail_later "exit report"
+check_victim_run d "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report"
 finish

@@ -35,7 +35,7 @@ done
 [ "$(grep -c . e.err)" -ge "${#bad[@]}" ] ||
 	fail_later "stderr has $(grep -c . e.err) lines for ${#bad[@]} bad commands"
 check_status e.out || fail_later "status after the bad commands"
-check_report_sane after.json "$prog" libunwind 32 || fail_later "report after the bad commands"
-check_victim_run e "$prog" libunwind || fail_later "exit report"
+check_report_sane after.json "$prog" "$DEFAULT_UNWINDER" 32 || fail_later "report after the bad commands"
+check_victim_run e "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report"
 [ "$FAILURES" -eq 0 ] || show e.err
 finish

@@ -44,7 +44,7 @@ RUN_STDIN=cmds2 run_traced dash --console - "$prog" -s 1
 expect_rc dash 0 || fail_later "2: exit status"
 has dash.out '^ *in use: ' || fail_later "2: no status output"
 [ -s two.txt ] || fail_later "2: report -o two.txt did not run"
-check_victim_run dash "$prog" libunwind || fail_later "2: exit report"
+check_victim_run dash "$prog" "$DEFAULT_UNWINDER" || fail_later "2: exit report"
 
 note "3. --console FIFO, its writer comes later"
 mkfifo ff
@@ -62,7 +62,7 @@ kill -0 "$MT_PID" 2>/dev/null || fail_later "3: memtrace ended at the FIFO's EOF
 touch fifo.stop
 console_wait
 expect_rc fifo 0 || fail_later "3: exit status"
-check_victim_run fifo "$prog" libunwind || fail_later "3: exit report"
+check_victim_run fifo "$prog" "$DEFAULT_UNWINDER" || fail_later "3: exit report"
 
 note "4. -x, then --console"
 printf 'report -c 1 -o four-console.txt\n' >cmds4
@@ -70,7 +70,7 @@ run_traced four -x 'report -c 1 -o four-x.txt' --console cmds4 "$prog" -s 1
 expect_rc four 0 || fail_later "4: exit status"
 [ -s four-x.txt ] || fail_later "4: the -x command did not run"
 [ -s four-console.txt ] || fail_later "4: the console's command did not run after -x"
-check_victim_run four "$prog" libunwind || fail_later "4: exit report"
+check_victim_run four "$prog" "$DEFAULT_UNWINDER" || fail_later "4: exit report"
 
 note "5. attached: standard input is the console, a pipe too"
 aprog=$(victim attach_basic) || exit 99

@@ -11,7 +11,7 @@ start=$(date +%s)
 run_traced k -x 'sleep 1' -x kill "$prog" -s 60
 rc=$(rc_of k)
 if [ "$rc" -gt 128 ] && [ "$rc" -ne 137 ]; then
-	if check_report_sane k.json "$prog" libunwind 32 exit; then
+	if check_report_sane k.json "$prog" "$DEFAULT_UNWINDER" 32 exit; then
 		jq -e --argjson s $((rc - 128)) '.exit.signal == $s' k.json >/dev/null ||
 			fail_later "kill: exit status $rc, report says exit $(jq -c .exit k.json)"
 		[ "$(group_of k.json "$prog" leak_big)" = "1 100000" ] || fail_later "kill: leak_big not reported"

@@ -31,5 +31,5 @@ sleep 2.5
 touch stop
 console_end "$MT_TIMEOUT"
 expect_rc m 0 || fail_later "exit status"
-check_victim_run m "$prog" libunwind || fail_later "exit report"
+check_victim_run m "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report"
 finish

@@ -22,7 +22,7 @@ expect_rc q 0 || fail_later "1: exit status"
 grep -qw leak_big one.txt 2>/dev/null || fail_later "1: report -c 1 -o one.txt did not run"
 has q.err frobnicate || fail_later "1: no message for the bad command"
 [ ! -e late.txt ] || fail_later "1: a command after quit ran"
-check_victim_run q "$prog" libunwind || fail_later "1: exit report"
+check_victim_run q "$prog" "$DEFAULT_UNWINDER" || fail_later "1: exit report"
 
 console_start eof --json -o eof.json "$prog" -f stop -s 60
 wait_for test -e ticker.started || fail_later "2: the ticker did not start"
@@ -35,7 +35,7 @@ kill -0 "$MT_PID" 2>/dev/null || fail_later "2: memtrace ended at console EOF wh
 touch stop
 console_wait
 expect_rc eof 0 || fail_later "2: exit status"
-check_victim_run eof "$prog" libunwind || fail_later "2: exit report"
+check_victim_run eof "$prog" "$DEFAULT_UNWINDER" || fail_later "2: exit report"
 
 printf 'report -o nonl.txt' >cmds3
 RUN_STDIN=cmds3 run_traced nonl --console - "$prog" -s 1

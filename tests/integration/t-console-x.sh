@@ -30,14 +30,14 @@ else
 	fail_later "report -c 1 -o one.txt: no file"
 fi
 
-if check_report_sane one.json "$prog" libunwind 32; then
+if check_report_sane one.json "$prog" "$DEFAULT_UNWINDER" 32; then
 	got=$(jq -r --arg m "$prog" "$JQ_DEFS"'[.contexts[] | own($m) | fn] | join(",")' one.json)
 	[ "$got" = leak_big ] || fail_later "report -c 1 --json: contexts $got, expected leak_big alone"
 else
 	fail_later "report -c 1 --json -o one.json"
 fi
 
-if check_report_sane all.json "$prog" libunwind 32; then
+if check_report_sane all.json "$prog" "$DEFAULT_UNWINDER" 32; then
 	check_symbols all.json "$prog" || fail_later "report --json: symbols"
 	[ "$(group_of all.json "$prog" leak_big)" = "1 100000" ] || fail_later "report --json: leak_big wrong"
 	[ "$(group_of all.json "$prog" leak_dump_pattern)" = "1 64" ] || fail_later "report --json: leak_dump_pattern wrong"
@@ -54,7 +54,7 @@ for cmd in help status monitor report clear dump sleep kill quit; do
 	grep -qw "$cmd" x.out || fail_later "help: does not name the command $cmd"
 done
 
-check_victim_run x "$prog" libunwind || fail_later "exit report"
+check_victim_run x "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report"
 pid=$(cat ticker.started 2>/dev/null)
 for f in all.json x.json; do
 	[ "$(jq .pid $f 2>/dev/null)" = "$pid" ] || fail_later "$f: pid $(jq .pid $f 2>/dev/null), PROG's pid is $pid"

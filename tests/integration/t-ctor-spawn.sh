@@ -22,7 +22,7 @@ same_behaviour plain mt || fail_later "ctor_spawn or the processes its construct
 	show mt.err
 	fail_later "memtrace did not get the program's report"
 }
-if check_report_sane mt.json "$prog" libunwind 32 exit; then
+if check_report_sane mt.json "$prog" "$DEFAULT_UNWINDER" 32 exit; then
 	got=$(report_groups mt.json "$lib")
 	exp=$(expect_groups mt.out)
 	[ "$got" = "$exp" ] ||

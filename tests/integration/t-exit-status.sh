@@ -23,7 +23,7 @@ for how in exit return thread; do
 			fail_later "$what: exit status or output differs under memtrace"
 			continue
 		}
-		check_report_sane "$tag.json" "$prog" libunwind 32 exit || {
+		check_report_sane "$tag.json" "$prog" "$DEFAULT_UNWINDER" 32 exit || {
 			fail_later "$what: report"
 			continue
 		}

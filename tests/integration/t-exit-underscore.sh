@@ -14,7 +14,7 @@ for code in 0 5; do
 	run_traced "$tag" "$prog" $code _exit
 	what="PROG ending with _exit($code)"
 	same_behaviour "$tag.plain" "$tag" || fail_later "$what: exit status or output differs under memtrace"
-	check_report_sane "$tag.json" "$prog" libunwind 32 exit || {
+	check_report_sane "$tag.json" "$prog" "$DEFAULT_UNWINDER" 32 exit || {
 		fail_later "$what: no proper exit report"
 		show "$tag.err"
 		continue

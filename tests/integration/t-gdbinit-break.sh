@@ -54,5 +54,5 @@ has none.out 'memtrace: context [0-9]+ allocated' && fail_later "a stop in conte
 
 console_end "$MT_TIMEOUT"
 expect_rc t 0 || fail_later "exit status"
-check_victim_run t "$prog" libunwind || fail_later "exit report"
+check_victim_run t "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report"
 finish

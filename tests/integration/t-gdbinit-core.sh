@@ -39,7 +39,7 @@ timeout -k 5 "$GDB_TIMEOUT" gdb -batch -nx -q -p "$pid" -ex 'gcore core' </dev/n
 touch stop
 console_end "$MT_TIMEOUT"
 expect_rc s 0 || fail_later "exit status"
-check_victim_run s "$prog" libunwind || fail_later "exit report after gcore"
+check_victim_run s "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report after gcore"
 
 med=$(jq -r --arg m "$prog" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == "leak_medium") | .id' r.json)
 small=$(jq -r --arg m "$prog" "$JQ_DEFS"'.contexts[] | select(own($m) | fn == "leak_small") | .id' r.json)

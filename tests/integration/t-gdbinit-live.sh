@@ -86,5 +86,5 @@ fi
 touch stop
 console_end "$MT_TIMEOUT"
 expect_rc s 0 || fail_later "exit status"
-check_victim_run s "$prog" libunwind || fail_later "exit report after gdb detached"
+check_victim_run s "$prog" "$DEFAULT_UNWINDER" || fail_later "exit report after gdb detached"
 finish

@@ -247,7 +247,7 @@ check_expect_in() {
 # over PROG and the MODULEs), no pre-attach block; with "exact", also the
 # summary's blocks and bytes in use are the EXPECT lines' sums (nothing else
 # was recorded since the attach).  The unwinder and depth the report must
-# name: $REPORT_UNWIND (libunwind), $REPORT_DEPTH (32).
+# name: $REPORT_UNWIND ($DEFAULT_UNWINDER), $REPORT_DEPTH (32).
 check_attach_report() {
 	local report=$1 tag=$2 prog=$3 exact='' bad ok=0 e g
 	shift 3
@@ -255,7 +255,7 @@ check_attach_report() {
 		exact=1
 		shift
 	fi
-	check_report_sane "$report" "$prog" "${REPORT_UNWIND:-libunwind}" "${REPORT_DEPTH:-32}" || return 1
+	check_report_sane "$report" "$prog" "${REPORT_UNWIND:-$DEFAULT_UNWINDER}" "${REPORT_DEPTH:-32}" || return 1
 	jq -e '.since == "attach"' "$report" >/dev/null || {
 		printf '%s: since is %s, expected "attach"\n' "$report" "$(jq -c .since "$report")"
 		ok=1
