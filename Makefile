@@ -344,6 +344,8 @@ UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := $(INJECTOR_SRCS) common/util.c common/log.c
 UNIT_test_seccomp := $(INJECTOR_SRCS) common/util.c common/log.c
 UNIT_test_leaks := common/leaks.c
+UNIT_test_trend := common/trend.c
+UNIT_LIBS_test_trend := -lm
 # The injector walks stacks with libunwind-ptrace; on 32-bit ARM its headers
 # must stay away from the agent's units (see AGENT_UNWIND_CFLAGS).
 UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)
@@ -356,6 +358,7 @@ UNIT_SAN_test_lineedit := $(ASAN_FLAGS)
 UNIT_SAN_test_elfsym := $(ASAN_FLAGS)
 UNIT_SAN_test_jsonr := $(ASAN_FLAGS)
 UNIT_SAN_test_leaks := $(ASAN_FLAGS)
+UNIT_SAN_test_trend := $(ASAN_FLAGS)
 endif
 UNIT_CC = $(CC) $(BASE_CFLAGS) -O1 $(ARCH_CFLAGS) -Iagent -Iagent/arch/$(ARCH) -Iinject \
 	$(AGENT_UNWIND_CFLAGS) $(UNIT_CFLAGS_$*) $(call pc_cflags,libelf libcjson) $(UNIT_SAN_$*)

@@ -243,6 +243,24 @@ static int cmd_report(struct agent_request *r, int64_t id, const struct jsonr_me
 	return agent_reply_send(r->out, &w);
 }
 
+static int cmd_sample(struct agent_request *r, int64_t id, const struct jsonr_member *m, int n)
+{
+	struct jsonw w;
+
+	(void)m;
+	(void)n;
+	if (agent_reply_begin(&w, id, 1) < 0)
+		return -1;
+	jsonw_key(&w, "sample");
+	jsonw_obj(&w);
+	if (agent_sample_write(&w) < 0) {
+		jsonw_release(&w);
+		return agent_reply_error(r->out, id, "the agent is out of memory");
+	}
+	jsonw_obj_end(&w);
+	return agent_reply_send(r->out, &w);
+}
+
 /* "hold": {"state", "ctx", and when held "tid", "addr", "size"}. */
 static void hold_write(struct jsonw *w, const struct agent_hold_info *h)
 {
@@ -474,6 +492,7 @@ static const struct {
 	{ "resume", cmd_resume, 1 },
 	{ "status", cmd_status, 1 },
 	{ "report", cmd_report, 1 },
+	{ "sample", cmd_sample, 1 },
 	{ "clear", cmd_clear, 1 },
 	{ "dump", cmd_dump, 1 },
 	{ "detach", cmd_detach, 1 },

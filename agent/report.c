@@ -142,6 +142,38 @@ static void tables_write(struct jsonw *w)
 	jsonw_obj_end(w);
 }
 
+/* One context's entry of a sample, when it holds live blocks. */
+static void sample_context(struct agent_ctx *c, void *arg)
+{
+	struct jsonw *w = arg;
+	struct agent_ctx_stats st;
+
+	agent_ctx_stats(c, &st);
+	if (st.live_blocks <= 0)
+		return;
+	jsonw_arr(w);
+	jsonw_u64(w, c->id);
+	jsonw_i64(w, st.live_bytes);
+	jsonw_i64(w, st.live_blocks);
+	jsonw_arr_end(w);
+}
+
+int agent_sample_write(struct jsonw *w)
+{
+	struct totals t;
+
+	sum_contexts(&t);
+	jsonw_kv_i64(w, "uptime_ms", since_start_ms(agent_now_ns()));
+	jsonw_kv_i64(w, "in_use_bytes", t.live_bytes);
+	jsonw_kv_i64(w, "in_use_blocks", t.live_blocks);
+	jsonw_kv_u64(w, "contexts_total", agent_ctx_count());
+	jsonw_key(w, "contexts");
+	jsonw_arr(w);
+	agent_ctx_foreach(agent_ctx_count(), sample_context, w);
+	jsonw_arr_end(w);
+	return w->failed ? -1 : 0;
+}
+
 void agent_status_write(struct jsonw *w)
 {
 	struct totals t;

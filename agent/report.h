@@ -18,4 +18,12 @@ void agent_status_write(struct jsonw *w);
  */
 int agent_report_write(struct jsonw *w, int count);
 
+/*
+ * A sample for memtrace's growth series (the "sample" request): uptime,
+ * the heap's totals and, for every context holding live blocks,
+ * [id, live_bytes, live_blocks]; no frames, no sort, no module list, so it
+ * costs one pass over the contexts' counters. 0, or -1 (out of memory).
+ */
+int agent_sample_write(struct jsonw *w);
+
 #endif
