@@ -165,6 +165,13 @@ int trend_add(struct trend *t, int64_t t_ms, const uint32_t *ids, const int64_t 
 	return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -174,7 +181,7 @@ static int cmp_double(const void *a, const void *b)
 
 void trend_growth(const struct trend *t, const struct trend_series *s, struct trend_growth *g)
 {
-	int64_t lo[TREND_WINDOWS], at[TREND_WINDOWS];
+	int64_t lo[TREND_WINDOWS], at[TREND_WINDOWS], swing[TREND_WINDOWS];
 	double slopes[TREND_WINDOWS * (TREND_WINDOWS - 1) / 2];
 	size_t k = t->nslots, w, nw = 0, np = 0, j0;
 
@@ -188,15 +195,27 @@ void trend_growth(const struct trend *t, const struct trend_series *s, struct tr
 	for (size_t a = 0; a < k && nw < TREND_WINDOWS; a += w, nw++) {
 		size_t b = a + w < k ? a + w : k;
 
+		int64_t hi = s->slot[a].hi;
+
 		lo[nw] = s->slot[a].lo;
-		for (size_t i = a + 1; i < b; i++)
+		for (size_t i = a + 1; i < b; i++) {
 			if (s->slot[i].lo < lo[nw])
 				lo[nw] = s->slot[i].lo;
+			if (s->slot[i].hi > hi)
+				hi = s->slot[i].hi;
+		}
+		swing[nw] = hi - lo[nw];
 		/* The window's middle: between its first slot's start and its last's. */
 		at[nw] = (t->t[a] + t->t[b - 1]) / 2;
 	}
 	if (nw < 2)
 		return;
+	/* The low-water mark from each window on: what a window's memory
+	 * never went under again. A queue that drains now and then stays at
+	 * its floor until its last swing; a leak's rises with it. */
+	for (size_t j = nw - 1; j > 0; j--)
+		if (lo[j] < lo[j - 1])
+			lo[j - 1] = lo[j];
 	for (size_t a = 0; a < nw; a++)
 		for (size_t b = a + 1; b < nw; b++)
 			if (at[b] > at[a])
@@ -207,14 +226,21 @@ void trend_growth(const struct trend *t, const struct trend_series *s, struct tr
 	g->bytes_per_s = 1000.0 * (np % 2 ? slopes[np / 2] : (slopes[np / 2 - 1] + slopes[np / 2]) / 2);
 	g->lo_first = lo[0];
 	g->lo_last = lo[nw - 1];
-	/* Growing since the earliest window from which the low-water mark never went down. */
-	j0 = nw - 1;
-	while (j0 > 0 && lo[j0 - 1] <= lo[j0])
-		j0--;
-	/* ... and since the last window at that lowest mark (a leak that began late). */
-	while (j0 + 1 < nw && lo[j0 + 1] == lo[j0])
+	/*
+	 * Steady, or a swing seen at other points of its cycle? A context
+	 * whose mark rose less than TREND_STEADY times what it swings within a
+	 * window (the median window) has not shown growth yet: samples that
+	 * catch a queue's floor a little higher each time make a slope of
+	 * their own, never more than the swing.
+	 */
+	qsort(swing, nw, sizeof(swing[0]), cmp_i64);
+	if (lo[nw - 1] - lo[0] < TREND_STEADY * swing[nw / 2])
+		g->bytes_per_s = 0;
+	/* Growing since the last window at the lowest mark (a leak that began late). */
+	j0 = 0;
+	while (j0 + 1 < nw && lo[j0 + 1] == lo[0])
 		j0++;
-	g->growing_ms = lo[nw - 1] > lo[j0] ? t->t[k - 1] - t->t[j0 * w] : 0;
+	g->growing_ms = g->bytes_per_s > 0 && lo[nw - 1] > lo[j0] ? t->t[k - 1] - t->t[j0 * w] : 0;
 }
 
 size_t trend_memory(const struct trend *t)

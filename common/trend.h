@@ -11,9 +11,14 @@
  *
  * The growth of a context is the Theil-Sen slope (the median of the slopes
  * between every pair) of its low-water marks over up to TREND_WINDOWS
- * windows of the series: a queue that swings and a cache that filled once
- * have flat low-water marks (a step is outvoted by the pairs on either side
- * of it), a leak's rise in every window.
+ * windows of the series, each window's mark being the lowest value from
+ * that window to the last (what the memory never went under again): a
+ * queue that drains now and then stays at its floor but for its last
+ * swing, a cache that filled once is flat (a step is outvoted by the pairs
+ * on either side of it), a leak's mark rises in every window. A rise that
+ * is not larger than TREND_STEADY times the context's swing within a
+ * window is no growth yet: sparse samples of a queue catch its floor at
+ * other points of its cycle, a rise bounded by the swing.
  */
 #ifndef MEMTRACE_TREND_H
 #define MEMTRACE_TREND_H
@@ -23,6 +28,8 @@
 
 #define TREND_SLOTS 64
 #define TREND_WINDOWS 16
+/* A rise under this many times a window's swing is no growth (yet). */
+#define TREND_STEADY 4
 
 struct trend_slot {
 	int64_t lo, hi;		/* the lowest and highest value sampled in the slot */
@@ -61,7 +68,7 @@ int trend_add(struct trend *t, int64_t t_ms, const uint32_t *ids, const int64_t 
 /* What a series says. */
 struct trend_growth {
 	double bytes_per_s;	/* the low-water marks' Theil-Sen slope; 0 when not enough samples */
-	int64_t growing_ms;	/* how long the low-water mark has not gone down, to the last slot */
+	int64_t growing_ms;	/* growing (slope > 0): since the last window at the lowest mark */
 	int64_t lo_first, lo_last;	/* the first and last window's low-water marks */
 };
 

@@ -178,7 +178,7 @@ static enum inj_wake serve(struct run *r, long ms, int with_stdin, const struct 
 	while (!r->done) {
 		struct pollfd pfd[4 + INJ_LINK_MAX_FDS];
 		int n = 0, i_sig, i_sess = -1, i_in = -1, i_wake = -1, i_link, n_link, timeout = -1;
-		long mon;
+		long mon, smp;
 
 		if (wake) {
 			/* Events a request queued (the hold's own reply may bring its `held`)
@@ -218,6 +218,14 @@ static enum inj_wake serve(struct run *r, long ms, int with_stdin, const struct 
 		}
 		if (mon > 0)
 			timeout = (int)mon;
+		smp = inj_sampler_due(&r->con, proto_now_ms());
+		if (smp == 0) {
+			inj_sampler_tick(&r->con, proto_now_ms());
+			inj_run_take_events(r);
+			continue;
+		}
+		if (smp > 0 && (timeout < 0 || smp < timeout))
+			timeout = (int)smp;
 		i_link = n;
 		n_link = inj_link_pollfds(r->link, pfd + n, proto_now_ms(), &timeout);
 		n += n_link;
@@ -359,6 +367,8 @@ void inj_run_console_setup(struct run *r)
 	r->con.attached = r->attached;
 	r->con.timeout_ms = r->opt->timeout_s * 1000;
 	r->con.gdbserver = r->opt->gdbserver;
+	if (r->opt->sample_ms && !r->con.sampler)
+		r->con.sampler = inj_sampler_new(r->opt->sample_ms, r->opt->record);
 	r->con.wait = console_wait;
 	r->con.wait_held = console_wait_held;
 	r->con.owner = r;

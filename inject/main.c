@@ -60,6 +60,11 @@ static const char usage_text[] =
 	"                        32-bit ARM); fp: frame pointers, for code built with them\n"
 	"                        (not on 32-bit ARM)\n"
 	"  -d, --depth N         frames per callstack, 1-64 (default 32)\n"
+	"      --sample SEC      every context's live bytes sampled every SEC seconds (default\n"
+	"                        60, at least 0.1), for the console's trend\n"
+	"      --record FILE     every sample appended to FILE as it is taken (JSON lines,\n"
+	"                        flushed), with each context's callstack; a FILE of the same\n"
+	"                        process is taken up and continued\n"
 	"  -t, --timeout SEC     how long to wait for the agent (default 10)\n"
 	"      --no-signal-report  no exit report when PROG dies of a signal (leaves its\n"
 	"                        signal dispositions untouched, also while attached)\n"
@@ -177,7 +182,7 @@ static int open_console(struct options *o)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_JSON = 256, OPT_UNWIND, OPT_NOSIG, OPT_CONNECT, OPT_MULTICAST, OPT_LISTEN, OPT_TOKEN,
-	       OPT_TOKEN_FILE, OPT_GDBSERVER, OPT_CONSOLE, OPT_LEAKS };
+	       OPT_TOKEN_FILE, OPT_GDBSERVER, OPT_CONSOLE, OPT_LEAKS, OPT_SAMPLE, OPT_RECORD };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
@@ -196,6 +201,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "gdbserver", required_argument, NULL, OPT_GDBSERVER },
+		{ "sample", required_argument, NULL, OPT_SAMPLE },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -208,6 +215,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->unwind = AGENT_CFI_SUPPORTED ? AGENT_UNWIND_AUTO : "libunwind";
 	o->depth = AGENT_DEFAULT_DEPTH;
+	o->sample_ms = 60000;
 	o->timeout_s = 10;
 	o->signals = 1;
 	o->cmds = xcalloc((size_t)argc, sizeof(*o->cmds));
@@ -284,6 +292,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			ret = parse_token(o, c == OPT_TOKEN ? optarg : NULL, c == OPT_TOKEN_FILE ? optarg : NULL);
 			if (ret < 0)
 				return ret;
+			break;
+		case OPT_SAMPLE:
+			if (parse_seconds_ms(optarg, 86400000L, &o->sample_ms) < 0 || o->sample_ms < 100)
+				return -log_usage("--sample wants seconds between samples (0.1 to 86400), not '%s'",
+						  optarg);
+			break;
+		case OPT_RECORD:
+			if (!*optarg)
+				return -log_usage("--record wants the file to append the samples to");
+			o->record = optarg;
 			break;
 		case OPT_GDBSERVER:
 			if (!*optarg)
@@ -378,6 +396,7 @@ out:
 	inj_exit_leaks_free(&r);
 	inj_session_free(r.session);
 	inj_symcache_free(r.con.syms);
+	inj_sampler_free(r.con.sampler);
 	if (r.sfd >= 0)
 		close(r.sfd);
 	if (r.con_file)

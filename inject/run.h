@@ -49,6 +49,8 @@ struct options {
 	const char *gdbserver;		/* --gdbserver, or NULL: from PATH */
 	int leaks;			/* --leaks: leak verdicts at the program's end */
 	int leaks_kind;			/* --leaks=KIND: as leaks --kind (-1: the lost) */
+	long sample_ms;			/* --sample SEC, in ms (0: no sampling) */
+	const char *record;		/* --record FILE, or NULL */
 };
 
 struct run {

@@ -361,6 +361,10 @@ static const struct console_cmd {
 	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw]",
 	  "the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT) ", 0: all);\n"
 	  "decoded by memtrace-server when linked, unless --raw" },
+	{ "trend", NULL, inj_console_trend, "[-c N] [--json] [-o FILE] [--raw]",
+	  "the N contexts (default " STR(PROTO_REPORT_COUNT) ", 0: all) growing the most steadily,\n"
+	  "from the samples taken every --sample seconds: growth per hour of\n"
+	  "their low-water mark, live bytes now, how long they have grown" },
 	{ "leaks", NULL, inj_console_leaks, "[-c N] [--json] [-o FILE] [--kind K] [--raw] [--core] [--no-fork]",
 	  "stop the process, scan it for pointers and say what is lost:\n"
 	  "definitely, indirectly, possibly lost, still reachable (valgrind's\n"

@@ -63,6 +63,8 @@ struct inj_console {
 	double monitor_prev_bytes;
 	int monitor_has_prev;
 	int quit;			/* quit was asked for */
+	/* growth samples and their record (console_trend.c), NULL: none */
+	struct inj_sampler *sampler;
 	/* gdb (console_gdb.c) */
 	const char *gdbserver;		/* its path, NULL: from PATH */
 	struct inj_gdb *gdb;		/* a gdb console is open: lines go to it */
@@ -107,6 +109,16 @@ cJSON *inj_console_fetch_report(struct inj_console *con, const char *cmd, long c
  */
 int inj_console_output(struct inj_console *con, const char *cmd, const char *file, int json, const cJSON *doc,
 		       void (*print_text)(FILE *out, const cJSON *doc));
+
+/* Sampling every MS ms, recorded to RECORD (NULL: not), from the first session on. */
+struct inj_sampler *inj_sampler_new(long ms, const char *record);
+void inj_sampler_free(struct inj_sampler *s);
+/* Milliseconds until the next sample at NOW_MS (0: due now), or -1 when none (no session). */
+long inj_sampler_due(const struct inj_console *con, int64_t now_ms);
+/* Take the sample that is due (and record it) and schedule the next. */
+void inj_sampler_tick(struct inj_console *con, int64_t now_ms);
+/* The trend command (console_trend.c). */
+int inj_console_trend(struct inj_console *con, int argc, char **argv);
 
 /* Milliseconds until the next monitor line at time NOW_MS (0: due now), or -1 when off. */
 long inj_console_monitor_due(const struct inj_console *con, int64_t now_ms);

@@ -96,6 +96,31 @@ static void shapes(void)
 	trend_free(&t);
 }
 
+/* 20 s at 0.5 s (t-trend's wait): the leak first already, the queue far behind. */
+static void few_seconds(void)
+{
+	struct trend t;
+	uint32_t ids[3] = { QUEUE, LEAK, CACHE };
+	int64_t bytes[3];
+
+	trend_init(&t);
+	for (int64_t ms = 0; ms <= 20000; ms += 500) {
+		double s = ms / 1000.0, phase = fmod(s, 2.6) / 1.3;
+
+		/* A triangle: 512 KiB up in 1.3 s, down in 1.3 s. */
+		bytes[0] = (int64_t)(524288 * (phase < 1 ? phase : 2 - phase));
+		bytes[1] = 1000 + (int64_t)(3200 * s);
+		bytes[2] = 2100000;
+		trend_add(&t, ms, ids, bytes, NULL, 3, 0, 0);
+	}
+	printf("  20 s at 0.5 s: B/s: queue %.1f, leak %.1f, cache %.1f\n", rate(&t, QUEUE), rate(&t, LEAK),
+	       rate(&t, CACHE));
+	CHECK(rate(&t, LEAK) > 4 * rate(&t, QUEUE), "after 20 s the queue (%.1f B/s) is near the leak (%.1f)",
+	      rate(&t, QUEUE), rate(&t, LEAK));
+	CHECK(fabs(rate(&t, LEAK) - 3200) < 640, "after 20 s the leak grows %.1f B/s", rate(&t, LEAK));
+	trend_free(&t);
+}
+
 /* A week at 60 s with 2,000 contexts: memory bounded, the rate still right. */
 static void week(void)
 {
@@ -138,6 +163,7 @@ int main(void)
 {
 	g_seed = (unsigned)check_seed(0);
 	shapes();
+	few_seconds();
 	week();
 	return check_done();
 }
