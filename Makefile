@@ -334,7 +334,7 @@ bench-leaks: $(BUILD)/bench/leaks_engine
 # that exercise agent code, which runs inside targets without sanitizers.
 UNIT_test_proto := common/proto.c common/proto_msg.c common/log.c
 UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
-UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(ARCH_AGENT_SRCS)
+UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(filter-out %/cfi_exidx.c,$(ARCH_AGENT_SRCS))
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/real.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c \
 	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c $(ARCH_AGENT_SRCS)
