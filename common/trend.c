@@ -125,7 +125,8 @@ int trend_add(struct trend *t, int64_t t_ms, const uint32_t *ids, const int64_t 
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct named){ ids[i], bytes[i], blocks ? blocks[i] : 0 };
-	qsort(v, n, sizeof(*v), by_id);
+	if (n)
+		qsort(v, n, sizeof(*v), by_id);
 	if (add_new(t, v, n) < 0) {
 		free(v);
 		errno = ENOMEM;

@@ -11,11 +11,13 @@
  *
  * ranks the contexts by how steadily they grow. The record's context ids
  * are the record's own: a later session on the same process (the agent's
- * ids start again after a detach) appends to the file, and a context whose
- * stack the file holds keeps its id there.
+ * ids start again after a detach) appends to the file, after a "session"
+ * line, and a context whose stack the file holds keeps its id there. The
+ * trend of a session is its own samples': what the agent tracks starts
+ * again at each attach (blocks from before are not seen), so the series
+ * of two sessions do not join.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,7 +51,7 @@ struct inj_sampler {
 	FILE *rec;
 	int failed;			/* sampling stopped: the agent is gone or out of memory */
 	int rec_failed;			/* the record could not be written: said once */
-	int header;			/* the record has its header (or the file was resumed) */
+	long recorded;			/* samples of earlier sessions in the record */
 };
 
 static int64_t wall_ms(void)
@@ -195,34 +197,14 @@ static int rec_resume(struct inj_sampler *s, int pid, const char *program)
 		if (!strcmp(type, "context")) {
 			stack_add(s, (uint32_t)inj_json_num(j, "id", 0), cJSON_GetObjectItemCaseSensitive(j, "frames"));
 		} else if (!strcmp(type, "sample")) {
-			const cJSON *c, *cs = cJSON_GetObjectItemCaseSensitive(j, "contexts");
-			size_t n = (size_t)cJSON_GetArraySize(cs), k = 0;
-			uint32_t *ids = xcalloc(n + 1, sizeof(*ids));
-			int64_t *bytes = xcalloc(n + 1, sizeof(*bytes)), *blocks = xcalloc(n + 1, sizeof(*blocks));
-			int64_t t = (int64_t)inj_json_num(j, "t_ms", 0);
-
-			cJSON_ArrayForEach(c, cs) {
-				ids[k] = (uint32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 0));
-				bytes[k] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
-				blocks[k++] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
-			}
-			if (t > s->last_t) {
-				trend_add(&s->trend, t, ids, bytes, blocks, k, (int64_t)inj_json_num(j, "heap_bytes", 0),
-					  (int64_t)inj_json_num(j, "rss_bytes", 0));
-				if (!s->first_t)
-					s->first_t = t;
-				s->last_t = t;
-			}
-			free(ids);
-			free(bytes);
-			free(blocks);
+			s->recorded++;
 		}
 		cJSON_Delete(j);
 	}
 	free(line);
 	fclose(f);
 	if (ret == 0)
-		log_info("record %s taken up: %" PRIu64 " samples, %u stacks", s->path, s->trend.samples, s->next_rec - 1);
+		log_info("record %s taken up: %ld samples, %u stacks", s->path, s->recorded, s->next_rec - 1);
 	return ret;
 }
 
@@ -240,16 +222,21 @@ static int rec_open(struct inj_sampler *s, struct inj_console *con)
 		s->rec = fopen(s->path, "ae");
 	if (r >= 0 && !s->rec)
 		r = log_err("record %s: %s", s->path, strerror(errno));
+	/* A new record's header; a record taken up, where this session begins
+	 * (what the agent tracks starts again: blocks from before are not seen). */
+	h = cJSON_CreateObject();
+	cJSON_AddStringToObject(h, "type", r == 1 ? "record" : "session");
 	if (r == 1) {
-		h = cJSON_CreateObject();
-		cJSON_AddStringToObject(h, "type", "record");
 		cJSON_AddNumberToObject(h, "version", 1);
 		cJSON_AddNumberToObject(h, "pid", con->pid);
 		cJSON_AddStringToObject(h, "program", program);
-		cJSON_AddNumberToObject(h, "sample_ms", (double)s->ms);
-		cJSON_AddNumberToObject(h, "start_wall_ms", (double)wall_ms());
-		rec_line(s, h);
 	}
+	cJSON_AddNumberToObject(h, "sample_ms", (double)s->ms);
+	cJSON_AddNumberToObject(h, "start_wall_ms", (double)wall_ms());
+	if (r >= 0)
+		rec_line(s, h);
+	else
+		cJSON_Delete(h);
 	cJSON_Delete(st);
 	return r < 0 ? -1 : 0;
 }
@@ -465,6 +452,7 @@ static cJSON *trend_doc(struct inj_console *con, long count, int raw)
 	cJSON_AddNumberToObject(doc, "pid", con->pid);
 	cJSON_AddStringToObject(doc, "program", inj_json_str(rep, "program", "?"));
 	cJSON_AddNumberToObject(doc, "samples", (double)t->samples);
+	cJSON_AddNumberToObject(doc, "recorded_samples", (double)(t->samples + (uint64_t)s->recorded));
 	cJSON_AddNumberToObject(doc, "sample_ms", (double)s->ms);
 	cJSON_AddNumberToObject(doc, "span_ms", (double)(s->last_t - s->first_t));
 	trend_growth(t, &t->heap, &g);
