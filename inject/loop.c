@@ -294,7 +294,7 @@ static enum inj_wake console_wait_held(struct inj_console *con, unsigned long se
 static int console_input(const struct run *r)
 {
 	if (r->opt->console)
-		return r->opt->console_fd;
+		return r->opt->console_fd;	/* -1 for none */
 	if (r->opt->ncmds)
 		return -1;
 	/* A pipe or file on standard input is PROG's: not a byte is read from it.

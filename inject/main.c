@@ -50,7 +50,9 @@ static const char usage_text[] =
 	"      --console FILE    read console commands from FILE (a terminal, a FIFO, a file),\n"
 	"                        or from standard input with -. Default: standard input when\n"
 	"                        it is a terminal or with -p; else it is PROG's, untouched,\n"
-	"                        and there is no console\n"
+	"                        and there is no console. none: no console, also with -p,\n"
+	"                        which then runs until the process ends or memtrace gets a\n"
+	"                        signal (unattended, e.g. with --record)\n"
 	"  -L, --agent PATH      the agent library (default: beside memtrace, then its lib dir)\n"
 	"      --unwind METHOD   auto (default): tables where they can start, else libunwind;\n"
 	"                        tables: true stacks wherever unwind tables exist, from the\n"
@@ -156,6 +158,10 @@ static int open_console(struct options *o)
 
 	if (!strcmp(o->console, "-")) {
 		o->console_fd = STDIN_FILENO;
+		return 0;
+	}
+	if (!strcmp(o->console, "none")) {
+		o->console_fd = -1;
 		return 0;
 	}
 	fd = open(o->console, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);

@@ -14,6 +14,8 @@
 #     under the same id, the samples going on (recorded_samples counts
 #     both sessions'); the new session's trend (its own samples: the agent
 #     tracks anew at each attach) ranks leak_slowly first again;
+#   - `memtrace -p --console none --record FILE` runs unattended, sampling
+#     into FILE, until SIGTERM, then detaches (status 143);
 #   - the victim, after detach, ends as an untraced run does ("intact").
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -91,6 +93,19 @@ leak_slowly+*) ;;
 esac
 check_record "second session"
 mt_end c2 detach
+
+# Unattended: --console none runs until a signal, sampling into the record, then detaches.
+n2=$(samples)
+"$MEMTRACE" -p "$VPID" --console none --sample 0.5 --record rec.jsonl >bg.out 2>bg.err &
+bg=$!
+WAIT_SECONDS=60 wait_for at_least $((n2 + 4)) || fail_later "--console none: no samples recorded"
+kill -TERM "$bg"
+wait_pid_gone "$bg" 30 || fail_later "--console none: memtrace did not end on SIGTERM"
+wait "$bg"
+rc=$?
+# 128 + SIGTERM: memtrace detached and ended as a signal asked (docs/user-guide.md, exit statuses).
+[ "$rc" = 143 ] || fail_later "--console none: memtrace ended with status $rc after SIGTERM (143: detached on the signal)"
+check_record "unattended session"
 vstop v
 same_behaviour plain v || fail_later "the victim behaved differently traced"
 finish
