@@ -164,8 +164,8 @@ out:
 
 /*
  * An existing record of process PID (PROGRAM) taken up: its stacks (ids
- * kept), its samples (the series go on). 0, 1 when there is no such file,
- * -1 after saying why it cannot be continued.
+ * kept) and how many samples it holds. 0; 1 when there is no such file, or
+ * it has no header (empty); -1 after saying why it cannot be continued.
  */
 static int rec_resume(struct inj_sampler *s, int pid, const char *program)
 {
@@ -173,7 +173,7 @@ static int rec_resume(struct inj_sampler *s, int pid, const char *program)
 	char *line = NULL;
 	size_t cap = 0;
 	long lineno = 0;
-	int ret = 0;
+	int ret = 0, header = 0;
 
 	if (!f)
 		return errno == ENOENT ? 1 : log_err("record %s: %s", s->path, strerror(errno));
@@ -187,6 +187,7 @@ static int rec_resume(struct inj_sampler *s, int pid, const char *program)
 			log_warn("record %s: line %ld is not JSON (cut short?): skipped", s->path, lineno);
 			continue;
 		}
+		header |= !strcmp(type, "record");
 		if (!strcmp(type, "record") && ((long)inj_json_num(j, "pid", 0) != pid ||
 						strcmp(inj_json_str(j, "program", ""), program))) {
 			ret = log_err("record %s is of process %ld (%s), not %d (%s): give another file", s->path,
@@ -203,6 +204,8 @@ static int rec_resume(struct inj_sampler *s, int pid, const char *program)
 	}
 	free(line);
 	fclose(f);
+	if (ret == 0 && !header)
+		return 1;	/* empty, or not a record's start: begun anew after what is there */
 	if (ret == 0)
 		log_info("record %s taken up: %ld samples, %u stacks", s->path, s->recorded, s->next_rec - 1);
 	return ret;

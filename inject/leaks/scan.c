@@ -408,8 +408,8 @@ static long ret_long(const struct scan *s, uint64_t ret)
 /*
  * A copy of process S (held by T) made by the agent's control thread, every
  * other thread kept stopped: its pid, seized with PTRACE_O_EXITKILL (if
- * memtrace dies, so does the copy); or -1 with s->... snapshot_note saying
- * why not (the scan then judges the process stopped).
+ * memtrace dies, so does the copy); or -1 with NOTE (LEN bytes) saying why
+ * not (the scan then judges the process stopped).
  */
 static int copy_make(struct scan *s, struct inj_task *t, int control_tid, char *note, size_t len)
 {
