@@ -14,6 +14,7 @@
 #include "log.h"
 #include "proto.h"
 #include "report.h"
+#include "reportx.h"
 #include "session.h"
 #include "link/srvlink.h"
 #include "util.h"
@@ -91,26 +92,82 @@ static void print_report(FILE *out, const cJSON *rep)
 	inj_report_print_text(out, rep, "memtrace report");
 }
 
+/* A report saved with report --json -o FILE, or NULL after saying what is wrong with it. */
+static cJSON *saved_report(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *doc;
+
+	if (!f) {
+		log_err("report --since %s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	doc = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	if (!doc || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "contexts"))) {
+		cJSON_Delete(doc);
+		log_err("report --since %s: not a report (save one with report -c 0 --json -o FILE)", file);
+		return NULL;
+	}
+	return doc;
+}
+
 static int cmd_report(struct inj_console *con, int argc, char **argv)
 {
 	struct inj_report_opts o = INJ_REPORT_OPTS;
-	cJSON *rep;
+	const char *since = NULL;
+	int folded = 0, count_given = 0;
+	cJSON *rep, *before = NULL, *doc;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		int r = inj_console_report_opt("report", argc, argv, &i, &o);
+		int r;
 
+		if (!strcmp(argv[i], "--folded")) {
+			folded = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--since")) {
+			if (!(since = optval("report", argc, argv, &i)))
+				return -1;
+			continue;
+		}
+		count_given |= !strcmp(argv[i], "-c");
+		r = inj_console_report_opt("report", argc, argv, &i, &o);
 		if (r < 0)
 			return -1;
 		if (!r)
 			return bad_option("report", argv[i]);
 	}
+	if (folded && (since || o.json))
+		return log_err("report: --folded is a form of its own, with neither --json nor --since");
 	if (need_session(con, "report") < 0)
 		return -1;
-	rep = inj_console_fetch_report(con, "report", o.count, o.raw);
-	if (!rep)
+	if (since && !(before = saved_report(since)))
 		return -1;
-	ret = inj_console_output(con, "report", o.file, o.json, rep, print_report);
+	/* Matching against a saved report, or a flame graph: every context. */
+	rep = inj_console_fetch_report(con, "report", since || (folded && !count_given) ? 0 : o.count, o.raw);
+	if (!rep) {
+		cJSON_Delete(before);
+		return -1;
+	}
+	if (folded) {
+		ret = inj_console_output(con, "report", o.file, 0, rep, report_folded_print);
+	} else if (before) {
+		doc = report_since(rep, before, o.count);
+		ret = inj_console_output(con, "report", o.file, o.json, doc, report_since_print);
+		cJSON_Delete(doc);
+	} else {
+		ret = inj_console_output(con, "report", o.file, o.json, rep, print_report);
+	}
+	cJSON_Delete(before);
 	cJSON_Delete(rep);
 	return ret;
 }
@@ -358,9 +415,12 @@ static const struct console_cmd {
 	  "heap summary, the agent's own memory, the unwinder and depth,\nthe server link" },
 	{ "monitor", NULL, cmd_monitor, "[-i SEC] [-s]",
 	  "print the heap summary every SEC seconds (default 3); -s stops" },
-	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw]",
+	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw] [--since SAVED.json] [--folded]",
 	  "the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT) ", 0: all);\n"
-	  "decoded by memtrace-server when linked, unless --raw" },
+	  "decoded by memtrace-server when linked, unless --raw; --since: what\n"
+	  "grew since a report saved with report -c 0 --json -o FILE, contexts\n"
+	  "matched by callstack; --folded: one line a context, frames ';'-joined\n"
+	  "and its live bytes (flamegraph.pl and inferno read it; all contexts)" },
 	{ "trend", NULL, inj_console_trend, "[-c N] [--json] [-o FILE] [--raw]",
 	  "the N contexts (default " STR(PROTO_REPORT_COUNT) ", 0: all) growing the most steadily,\n"
 	  "from the samples taken every --sample seconds: growth per hour of\n"
