@@ -29,8 +29,10 @@ fi
 # libtcmalloc-minimal4 and libjemalloc2: the allocators the C++ tests preload
 # (t-cxx-alloc, t-attach-cxx-alloc); strace: what the server's gdb opens and
 # runs (t-server-gdb-gate, t-server-gdb-sysroot); valgrind: the oracle of
-# the verdicts memtrace must match (t-ctor-leak, t-cxx-pool, t-leaks-valgrind)
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace valgrind"
+# the verdicts memtrace must match (t-ctor-leak, t-cxx-pool, t-leaks-valgrind);
+# chromium and python3: a real browser renders memtrace-server --plot's page
+# and its screenshot is read (t-server-plot, tests/tools/pngstat.py)
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace valgrind chromium python3"
 cross=""
 vm=0
 case "${1:-}" in

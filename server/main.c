@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "annotate.h"
+#include "plot.h"
 #include "leaksdoc.h"
 #include "core.h"
 #include "decode.h"
@@ -38,6 +39,8 @@
 static const char usage_text[] =
 	"usage: memtrace-server [OPTIONS] [SYSROOT...]                 serve memtrace over the network\n"
 	"       memtrace-server --report FILE [--json] [SYSROOT...]    decode a saved report\n"
+	"       memtrace-server --plot RECORD -o OUT.html [--top N] [SYSROOT...]\n"
+	"                                                     a record as charts (one HTML file)\n"
 	"       memtrace-server --core CORE --exe PROG [--gdb PATH] [SYSROOT...] COMMAND...\n"
 	"                                                     read a core of memtrace coredump\n"
 	"Decode memtrace reports with the debug symbols of a build tree: every frame gets\n"
@@ -78,6 +81,11 @@ static const char usage_text[] =
 	"Offline:\n"
 	"      --report FILE     decode FILE ('-': standard input) and print it\n"
 	"      --json            print the decoded report as JSON (default: text)\n"
+	"      --plot RECORD     a record of memtrace --record as one self-contained HTML page:\n"
+	"                        the heap and RSS over time and the contexts that grow the most\n"
+	"                        steadily, labelled with their decoded function and file:line\n"
+	"  -o, --output OUT.html  where --plot writes the page (whole or not at all)\n"
+	"      --top N           how many growers --plot draws (1-12, default 8)\n"
 	"\n"
 	"Cores (docs/server.md, \"Cores\"), read with gdb, which must be installed:\n"
 	"      --core CORE       a core written by memtrace's `coredump` (gzip'ed or not)\n"
@@ -128,6 +136,8 @@ struct core_cmd {
 
 struct options {
 	const char *report;
+	const char *plot, *plot_out;	/* --plot RECORD -o OUT.html */
+	long plot_top;
 	int json;
 	char **sysroots;
 	size_t n_sysroots;
@@ -211,9 +221,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
 	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
 	       OPT_TYPE, OPT_BYTES, OPT_CORES, OPT_MAX_PENDING, OPT_CORE_BUDGET, OPT_PEER_CORE_BUDGET, OPT_LEAKS,
-	       OPT_KIND, OPT_COUNT };
+	       OPT_KIND, OPT_COUNT, OPT_PLOT, OPT_TOP };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "output", required_argument, NULL, 'o' },
+		{ "top", required_argument, NULL, OPT_TOP },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "connect", required_argument, NULL, 'c' },
@@ -253,10 +266,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->max_pending = SRV_MAX_PENDING;
 	o->core_budget = SRV_CORE_BUDGET;
 	o->peer_core_budget = SRV_CORE_PEER_BUDGET;
-	while ((c = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:o:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_REPORT:
 			o->report = optarg;
+			break;
+		case OPT_PLOT:
+			o->plot = optarg;
+			break;
+		case 'o':
+			o->plot_out = optarg;
+			break;
+		case OPT_TOP:
+			if (parse_long(optarg, 1, 12, &o->plot_top) < 0)
+				return log_usage("--top: how many growers to plot, 1 to 12, not '%s'", optarg);
 			break;
 		case OPT_JSON:
 			o->json = 1;
@@ -386,6 +409,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->n_sysroots = (size_t)(argc - optind);
 	if (o->report && o->net_option)
 		return log_usage("%s is for serving, not with --report", o->net_option);
+	if (o->plot && (o->report || o->core.core || o->net_option || o->json))
+		return log_usage("--plot RECORD -o OUT.html [--top N] [SYSROOT...]: nothing else with it");
+	if (o->plot && !o->plot_out)
+		return log_usage("--plot %s: where to write the page? -o OUT.html", o->plot);
+	if (!o->plot && (o->plot_out || o->plot_top))
+		return log_usage("-o and --top go with --plot RECORD");
 	if (o->core.core) {
 		if (o->report)
 			return log_usage("--core and --report: give one");
@@ -777,7 +806,11 @@ int main(int argc, char **argv)
 	d = srv_decoder_new((const char *const *)o.sysroots, o.n_sysroots);
 	if (!d)
 		goto out_delete;
-	if (rep) {
+	if (o.plot) {
+		rc = srv_plot(o.plot, d, o.plot_out, (int)o.plot_top) == 0 ? 0 : EXIT_FAIL;
+		if (!rc)
+			log_info("%s written", o.plot_out);
+	} else if (rep) {
 		rc = decode_file(&o, rep, d);
 		rep = NULL; /* deleted there */
 	} else {

@@ -1,0 +1,21 @@
+/*
+ * A record (memtrace --record, docs/protocol.md "Records") as one
+ * self-contained HTML page (memtrace-server --plot): the heap's total and
+ * the RSS over time, and the contexts that grow the most steadily, each a
+ * line labelled with its decoded function and file:line, with the numbers
+ * in a table and in each point's tooltip. Inline SVG and CSS only: no
+ * script, no external style, font or image.
+ */
+#ifndef SRV_PLOT_H
+#define SRV_PLOT_H
+
+#include "decode.h"
+
+/*
+ * Read RECORD, decode the growers' callstacks with D, and write the page to
+ * OUT (written whole or not at all: a temporary file renamed). TOP: how
+ * many growers (at most 12). 0, or -1 after saying what is wrong.
+ */
+int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top);
+
+#endif
