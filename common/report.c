@@ -4,6 +4,7 @@
  * table); the public form repeats the module path in every frame, which is
  * what scripts and later tools want to read.
  */
+#include <math.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,35 @@ double inj_json_num(const cJSON *obj, const char *name, double def)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+int64_t inj_json_item_i64(const cJSON *item, int64_t def)
+{
+	double v;
+
+	if (!cJSON_IsNumber(item) || isnan(item->valuedouble))
+		return def;
+	v = item->valuedouble;
+	if (v > 4611686018427387904.0)
+		return INT64_C(4611686018427387904);
+	if (v < -4611686018427387904.0)
+		return -INT64_C(4611686018427387904);
+	return (int64_t)v;
+}
+
+int64_t inj_json_i64(const cJSON *obj, const char *name, int64_t def)
+{
+	return inj_json_item_i64(cJSON_GetObjectItemCaseSensitive(obj, name), def);
+}
+
+int inj_json_id(const cJSON *item, uint32_t *out)
+{
+	int64_t v = inj_json_item_i64(item, -1);
+
+	if (v < 0 || v > (int64_t)UINT32_MAX)
+		return 0;
+	*out = (uint32_t)v;
+	return 1;
 }
 
 const char *inj_json_str(const cJSON *obj, const char *name, const char *def)

@@ -8,6 +8,7 @@
 #define INJ_REPORT_H
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "elfsym.h"
@@ -42,5 +43,15 @@ void inj_status_print_text(FILE *out, const cJSON *status);
 double inj_json_num(const cJSON *obj, const char *name, double def);
 /* String member NAME of OBJ, or DEF. */
 const char *inj_json_str(const cJSON *obj, const char *name, const char *def);
+
+/*
+ * ITEM's number as an integer, clamped to +-2^62 (not a number: DEF): what
+ * a peer or a file sent, converted without undefined behaviour.
+ */
+int64_t inj_json_item_i64(const cJSON *item, int64_t def);
+/* Number member NAME of OBJ as inj_json_item_i64 has it. */
+int64_t inj_json_i64(const cJSON *obj, const char *name, int64_t def);
+/* NAME as a 32-bit id: 1 with *OUT when it is a number in [0, 2^32), else 0. */
+int inj_json_id(const cJSON *item, uint32_t *out);
 
 #endif

@@ -2,6 +2,7 @@
  * Growth series and their ranking (trend.h).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,13 +167,6 @@ int trend_add(struct trend *t, int64_t t_ms, const uint32_t *ids, const int64_t 
 	return 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -182,7 +176,8 @@ static int cmp_double(const void *a, const void *b)
 
 void trend_growth(const struct trend *t, const struct trend_series *s, struct trend_growth *g)
 {
-	int64_t lo[TREND_WINDOWS], at[TREND_WINDOWS], swing[TREND_WINDOWS];
+	int64_t lo[TREND_WINDOWS], at[TREND_WINDOWS];
+	double swing[TREND_WINDOWS];
 	double slopes[TREND_WINDOWS * (TREND_WINDOWS - 1) / 2];
 	size_t k = t->nslots, w, nw = 0, np = 0, j0;
 
@@ -205,9 +200,10 @@ void trend_growth(const struct trend *t, const struct trend_series *s, struct tr
 			if (s->slot[i].hi > hi)
 				hi = s->slot[i].hi;
 		}
-		swing[nw] = hi - lo[nw];
+		/* In double: the values are a peer's, however large (the record's reader clamps them to 2^62). */
+		swing[nw] = (double)hi - (double)lo[nw];
 		/* The window's middle: between its first slot's start and its last's. */
-		at[nw] = (t->t[a] + t->t[b - 1]) / 2;
+		at[nw] = t->t[a] + (t->t[b - 1] - t->t[a]) / 2;
 	}
 	if (nw < 2)
 		return;
@@ -220,7 +216,7 @@ void trend_growth(const struct trend *t, const struct trend_series *s, struct tr
 	for (size_t a = 0; a < nw; a++)
 		for (size_t b = a + 1; b < nw; b++)
 			if (at[b] > at[a])
-				slopes[np++] = (double)(lo[b] - lo[a]) / (double)(at[b] - at[a]);
+				slopes[np++] = ((double)lo[b] - (double)lo[a]) / (double)(at[b] - at[a]);
 	if (!np)
 		return;
 	qsort(slopes, np, sizeof(slopes[0]), cmp_double);
@@ -234,8 +230,8 @@ void trend_growth(const struct trend *t, const struct trend_series *s, struct tr
 	 * catch a queue's floor a little higher each time make a slope of
 	 * their own, never more than the swing.
 	 */
-	qsort(swing, nw, sizeof(swing[0]), cmp_i64);
-	if (lo[nw - 1] - lo[0] < TREND_STEADY * swing[nw / 2])
+	qsort(swing, nw, sizeof(swing[0]), cmp_double);
+	if ((double)lo[nw - 1] - (double)lo[0] < TREND_STEADY * swing[nw / 2])
 		g->bytes_per_s = 0;
 	/* Growing since the last window at the lowest mark (a leak that began late). */
 	j0 = 0;
@@ -247,4 +243,11 @@ void trend_growth(const struct trend *t, const struct trend_series *s, struct tr
 size_t trend_memory(const struct trend *t)
 {
 	return t->cap * sizeof(*t->s) + sizeof(*t);
+}
+
+uint64_t trend_per_hour(double bytes_per_s)
+{
+	double h = fabs(bytes_per_s) * 3600;
+
+	return isnan(h) || h > 4611686018427387904.0 ? UINT64_C(4611686018427387904) : (uint64_t)h;
 }

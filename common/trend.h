@@ -75,6 +75,9 @@ struct trend_growth {
 /* The growth of series S of T (windows of its slots; fewer than 4 slots: none). */
 void trend_growth(const struct trend *t, const struct trend_series *s, struct trend_growth *g);
 
+/* |BYTES_PER_S| an hour, as bytes for a human size (clamped to 2^62: a record's numbers may be anything). */
+uint64_t trend_per_hour(double bytes_per_s);
+
 /* The series of context ID, or NULL. */
 const struct trend_series *trend_find(const struct trend *t, uint32_t id);
 

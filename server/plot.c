@@ -53,19 +53,18 @@ static void add_sample(struct record *r, const cJSON *j)
 	size_t n = (size_t)cJSON_GetArraySize(cs), k = 0;
 	uint32_t *ids = xcalloc(n + 1, sizeof(*ids));
 	int64_t *bytes = xcalloc(n + 1, sizeof(*bytes)), *blocks = xcalloc(n + 1, sizeof(*blocks));
-	int64_t t = (int64_t)inj_json_num(j, "t_ms", 0);
+	int64_t t = inj_json_i64(j, "t_ms", 0);
 
 	cJSON_ArrayForEach(c, cs) {
-		if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) < 3)
+		if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) < 3 || !inj_json_id(cJSON_GetArrayItem(c, 0), &ids[k]))
 			continue;
-		ids[k] = (uint32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 0));
-		bytes[k] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
-		blocks[k++] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
+		bytes[k] = inj_json_item_i64(cJSON_GetArrayItem(c, 1), 0);
+		blocks[k++] = inj_json_item_i64(cJSON_GetArrayItem(c, 2), 0);
 	}
 	/* Time only goes on (a line out of order, a clock stepped back: its sample is left out). */
 	if (t > r->last_t &&
-	    trend_add(&r->trend, t, ids, bytes, blocks, k, (int64_t)inj_json_num(j, "heap_bytes", 0),
-		      (int64_t)inj_json_num(j, "rss_bytes", 0)) == 0) {
+	    trend_add(&r->trend, t, ids, bytes, blocks, k, inj_json_i64(j, "heap_bytes", 0),
+		      inj_json_i64(j, "rss_bytes", 0)) == 0) {
 		if (!r->first_t)
 			r->first_t = t;
 		r->last_t = t;
@@ -76,16 +75,22 @@ static void add_sample(struct record *r, const cJSON *j)
 	free(blocks);
 }
 
-static int read_record(const char *path, struct record *r)
+/* A line longer than this is not memtrace's (a sample of 100,000 contexts is about 3 MiB). */
+#define LINE_MAX_BYTES (64 << 20)
+
+static int read_record(FILE *f, const char *path, struct record *r)
 {
-	FILE *f = fopen(path, "re");
 	char *line = NULL;
 	size_t cap = 0;
 	long lineno = 0, bad = 0;
+	ssize_t len;
 
-	if (!f)
-		return log_err("--plot %s: %s", path, strerror(errno));
-	while (getline(&line, &cap, f) > 0) {
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (len > LINE_MAX_BYTES) {
+			free(line);
+			return log_err("--plot %s: line %ld is %zd bytes long: not a record of memtrace --record", path,
+				       lineno + 1, len);
+		}
 		cJSON *j = cJSON_Parse(line);
 		const char *type = inj_json_str(j, "type", "");
 
@@ -95,16 +100,19 @@ static int read_record(const char *path, struct record *r)
 		} else if (!strcmp(type, "record")) {
 			free(r->program);
 			r->program = xstrdup(inj_json_str(j, "program", "?"));
-			r->pid = (long)inj_json_num(j, "pid", 0);
+			r->pid = (long)inj_json_i64(j, "pid", 0);
 			r->sessions++;
 		} else if (!strcmp(type, "session")) {
 			r->sessions++;
 		} else if (!strcmp(type, "context")) {
 			const cJSON *frames = cJSON_GetObjectItemCaseSensitive(j, "frames");
 			char name[16];
+			uint32_t id;
 
-			snprintf(name, sizeof(name), "%u", (uint32_t)inj_json_num(j, "id", 0));
-			if (cJSON_IsArray(frames) && !cJSON_GetObjectItemCaseSensitive(r->frames, name))
+			if (!inj_json_id(cJSON_GetObjectItemCaseSensitive(j, "id"), &id))
+				id = 0;
+			snprintf(name, sizeof(name), "%u", id);
+			if (id && cJSON_IsArray(frames) && !cJSON_GetObjectItemCaseSensitive(r->frames, name))
 				cJSON_AddItemToObject(r->frames, name, cJSON_Duplicate(frames, 1));
 		} else if (!strcmp(type, "sample")) {
 			add_sample(r, j);
@@ -112,7 +120,6 @@ static int read_record(const char *path, struct record *r)
 		cJSON_Delete(j);
 	}
 	free(line);
-	fclose(f);
 	if (bad)
 		log_warn("--plot %s: %ld of %ld lines are not JSON (cut short?): left out", path, bad, lineno);
 	if (!r->program)
@@ -250,14 +257,14 @@ static void axes_draw(FILE *f, const struct axes *a, const char *title)
 	esc(f, title);
 	fputs("</text>\n", f);
 	for (int i = 0; i <= 4; i++) {
-		int64_t v = a->ymax * i / 4;
+		int64_t v = a->ymax / 4 * i;
 
 		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
 			   "<text x=\"%d\" y=\"%.1f\" class=\"ylab\">%s</text>\n",
 			ML, W - MR, py(a, v), py(a, v), ML - 6, py(a, v) + 4, human_size(b, sizeof(b), (uint64_t)v));
 	}
 	for (int i = 0; i <= 4; i++) {
-		int64_t t = a->t0 + (a->t1 - a->t0) * i / 4;
+		int64_t t = a->t0 + (a->t1 - a->t0) / 4 * i;
 
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xlab\">%s</text>\n", px(a, t), H - MB + 18,
 			elapsed(b, sizeof(b), t - a->t0));
@@ -329,7 +336,8 @@ static void page(FILE *f, const struct record *r, const struct grower *g, size_t
 		elapsed(b1, sizeof(b1), r->last_t - r->first_t), r->sessions, r->sessions == 1 ? "" : "s");
 
 	/* The heap and the RSS. */
-	a.ymax = max_of(t, &t->rss, max_of(t, &t->heap, 1)) * 21 / 20 + 1;
+	a.ymax = max_of(t, &t->rss, max_of(t, &t->heap, 1));
+	a.ymax += a.ymax / 20 + 1;
 	axes_draw(f, &a, "Heap in use and RSS");
 	series_draw(f, t, &a, &t->rss, "#1f77b4", "RSS");
 	series_draw(f, t, &a, &t->heap, "#d62728", "heap in use");
@@ -344,7 +352,7 @@ static void page(FILE *f, const struct record *r, const struct grower *g, size_t
 	a.ymax = 1;
 	for (size_t i = 0; i < n; i++)
 		a.ymax = max_of(t, g[i].s, a.ymax);
-	a.ymax = a.ymax * 21 / 20 + 1;
+	a.ymax += a.ymax / 20 + 1;
 	axes_draw(f, &a, n ? "The contexts that grow the most steadily (low-water mark; band: the range)"
 			   : "No context grows");
 	for (size_t i = 0; i < n; i++)
@@ -357,7 +365,7 @@ static void page(FILE *f, const struct record *r, const struct grower *g, size_t
 		fprintf(f, "<tr><td style=\"color:%s\">&#9632; %zu</td><td>%u</td><td>%s%s</td><td>%s</td><td>%lld</td>"
 			   "<td>%s</td><td class=\"l\">", colour[i], i + 1, g[i].s->id,
 			g[i].g.bytes_per_s < 0 ? "-" : "+",
-			human_size(b1, sizeof(b1), (uint64_t)fabs(g[i].g.bytes_per_s * 3600)),
+			human_size(b1, sizeof(b1), trend_per_hour(g[i].g.bytes_per_s)),
 			human_size(b2, sizeof(b2), (uint64_t)g[i].s->now), (long long)g[i].s->blocks_now,
 			g[i].g.growing_ms ? elapsed(b3, sizeof(b3), g[i].g.growing_ms) : "-");
 		esc(f, g[i].label);
@@ -365,21 +373,19 @@ static void page(FILE *f, const struct record *r, const struct grower *g, size_t
 	}
 	fprintf(f, "</table>\n<p>Heap growth: %s%s per hour. Made by memtrace-server --plot; growth as "
 		   "memtrace's trend measures it (docs/user-guide.md).</p>\n</body></html>\n",
-		hg.bytes_per_s < 0 ? "-" : "+", human_size(b1, sizeof(b1), (uint64_t)fabs(hg.bytes_per_s * 3600)));
+		hg.bytes_per_s < 0 ? "-" : "+", human_size(b1, sizeof(b1), trend_per_hour(hg.bytes_per_s)));
 }
 
-int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top)
+int srv_plot_stream(FILE *in, const char *record, struct srv_decoder *d, FILE *page_out, int top)
 {
 	struct record r = { 0 };
 	struct grower *g = NULL;
 	size_t n = 0, want = top > 0 && top <= TOP_MAX ? (size_t)top : 8;
-	char tmp[4096];
-	FILE *f;
 	int ret = -1;
 
 	trend_init(&r.trend);
 	r.frames = cJSON_CreateObject();
-	if (read_record(record, &r) < 0)
+	if (read_record(in, record, &r) < 0)
 		goto out;
 	g = xcalloc(r.trend.n + 1, sizeof(*g));
 	for (size_t i = 0; i < r.trend.n; i++) {
@@ -391,21 +397,7 @@ int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top
 	while (n < r.trend.n && n < want && (g[n].g.bytes_per_s > 0 || g[0].g.bytes_per_s <= 0))
 		n++;
 	label(&r, g, n, d);
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid()) >= (int)sizeof(tmp)) {
-		log_err("--plot: -o %s: the name is too long", out);
-		goto out;
-	}
-	f = fopen(tmp, "we");
-	if (!f) {
-		log_err("--plot: cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	page(f, &r, g, n, record);
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, out) != 0) {
-		log_err("--plot: writing %s failed: %s (nothing was written there)", out, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
+	page(page_out, &r, g, n, record);
 	ret = 0;
 out:
 	for (size_t i = 0; g && i < n; i++)
@@ -414,5 +406,32 @@ out:
 	free(r.program);
 	trend_free(&r.trend);
 	cJSON_Delete(r.frames);
+	return ret;
+}
+
+int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top)
+{
+	char tmp[4096];
+	FILE *in, *f;
+	int ret;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid()) >= (int)sizeof(tmp))
+		return log_err("--plot: -o %s: the name is too long", out);
+	in = fopen(record, "re");
+	if (!in)
+		return log_err("--plot %s: %s", record, strerror(errno));
+	f = fopen(tmp, "we");
+	if (!f) {
+		fclose(in);
+		return log_err("--plot: cannot write %s: %s", out, strerror(errno));
+	}
+	ret = srv_plot_stream(in, record, d, f, top);
+	fclose(in);
+	if (ferror(f) | (fclose(f) != 0) || (ret == 0 && rename(tmp, out) != 0)) {
+		log_err("--plot: writing %s failed: %s (nothing was written there)", out, strerror(errno));
+		ret = -1;
+	}
+	if (ret < 0)
+		unlink(tmp);
 	return ret;
 }

@@ -9,6 +9,8 @@
 #ifndef SRV_PLOT_H
 #define SRV_PLOT_H
 
+#include <stdio.h>
+
 #include "decode.h"
 
 /*
@@ -17,5 +19,8 @@
  * many growers (at most 12). 0, or -1 after saying what is wrong.
  */
 int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top);
+
+/* The same from the stream IN (named RECORD in messages) to the stream OUT (the fuzzer's way in). */
+int srv_plot_stream(FILE *in, const char *record, struct srv_decoder *d, FILE *out, int top);
 
 #endif

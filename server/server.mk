@@ -97,13 +97,14 @@ bench-decode: $(BUILD)/bench/decode
 	$(Q)BUILD=$(BUILD) bench/decode.sh
 
 # ---------------------------------------------------------------- fuzzing
-# Four libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
+# Five libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
 # are mi/mi.mk's): server/fuzz_link.c feeds byte streams and datagrams to the
 # link's protocol, server/fuzz_report.c feeds JSON to the report decoder with
 # the victims' build dir as its sysroot, server/fuzz_gdbcmd.c feeds addresses,
 # types and console lines to the gdb gate and checks what passes with a
 # reader of its own, server/fuzz_core.c feeds core files to the core reader
-# and the leak judge behind it. Seeds: tests/fuzz/server-*/, plus a
+# and the leak judge behind it, server/fuzz_plot.c feeds records to --plot
+# and checks no markup of theirs reaches the page. Seeds: tests/fuzz/server-*/, plus a
 # report made from tests/victims/server_leak's own symbols, so that frames
 # land in real functions with DWARF.
 SERVER_FUZZ_DIR := $(BUILD)/fuzz/server
@@ -111,6 +112,7 @@ SERVER_FUZZ_LINK := $(BUILD)/fuzz/server_link_fuzz
 SERVER_FUZZ_REPORT := $(BUILD)/fuzz/server_report_fuzz
 SERVER_FUZZ_GDBCMD := $(BUILD)/fuzz/server_gdbcmd_fuzz
 SERVER_FUZZ_CORE := $(BUILD)/fuzz/server_core_fuzz
+SERVER_FUZZ_PLOT := $(BUILD)/fuzz/server_plot_fuzz
 SERVER_FUZZ_CHECK_SECONDS ?= 7
 SERVER_FUZZ_SYSROOT := $(BUILD)/tests/victims
 SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver \
@@ -129,33 +131,38 @@ $(SERVER_FUZZ_REPORT): server/fuzz_report.c $(SERVER_FUZZ_REPORT).d
 $(SERVER_FUZZ_GDBCMD): server/fuzz_gdbcmd.c $(SERVER_FUZZ_GDBCMD).d
 	$(echo_cmd) FUZZCC $@
 	$(call server_fuzz_build,server/fuzz_gdbcmd.c server/gdbcmd.c)
+$(SERVER_FUZZ_PLOT): server/fuzz_plot.c $(SERVER_FUZZ_PLOT).d
+	$(echo_cmd) FUZZCC $@
+	$(call server_fuzz_build,server/fuzz_plot.c server/plot.c common/trend.c common/report.c common/elfsym.c \
+		$(SERVER_DECODER_SRCS),$(SERVER_LIBS))
 $(SERVER_FUZZ_CORE): server/fuzz_core.c $(SERVER_FUZZ_CORE).d
 	$(echo_cmd) FUZZCC $@
 	$(call server_fuzz_build,server/fuzz_core.c server/coreimage.c common/leakjudge.c common/leaks.c \
 		common/glibcheap.c common/anchortab.c common/util.c common/log.c)
 
 # server_fuzz_seed DIR: the seeds of the targets in DIR/link, DIR/report and DIR/gdbcmd.
-server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report $(1)/gdbcmd $(1)/core && \
+server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report $(1)/gdbcmd $(1)/core $(1)/plot && \
 	cp tests/fuzz/server-link/* $(1)/link/ && cp tests/fuzz/server-report/* $(1)/report/ && \
 	cp tests/fuzz/server-gdbcmd/* $(1)/gdbcmd/ && cp tests/fuzz/server-core/* $(1)/core/ && \
+	cp tests/fuzz/server-plot/* $(1)/plot/ && \
 	tests/fuzz/server-seeds.sh $(SERVER_FUZZ_SYSROOT)/server_leak $(1)
 # server_fuzz_run TARGET: libFuzzer's options for all three.
 server_fuzz_run = SRV_FUZZ_SYSROOT=$(SERVER_FUZZ_SYSROOT) ASAN_OPTIONS=allocator_may_return_null=1 $(1) \
 	-artifact_prefix=$(SERVER_FUZZ_DIR)/ -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-SERVER_FUZZ_BINS := $(SERVER_FUZZ_LINK) $(SERVER_FUZZ_REPORT) $(SERVER_FUZZ_GDBCMD) $(SERVER_FUZZ_CORE) \
+SERVER_FUZZ_BINS := $(SERVER_FUZZ_LINK) $(SERVER_FUZZ_REPORT) $(SERVER_FUZZ_GDBCMD) $(SERVER_FUZZ_CORE) $(SERVER_FUZZ_PLOT) \
 	$(SERVER_FUZZ_SYSROOT)/server_leak
 
 .PHONY: fuzz-server check-server-fuzz
 fuzz: fuzz-server
 fuzz-server: $(SERVER_FUZZ_BINS)
 	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/seeds)
-	$(Q)for t in link report gdbcmd core; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
+	$(Q)for t in link report gdbcmd core plot; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
 		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(FUZZ_SECONDS) \
 			$(SERVER_FUZZ_DIR)/$$t-corpus $(SERVER_FUZZ_DIR)/seeds/$$t || exit 1; done
 
 check-server-fuzz: $(SERVER_FUZZ_BINS)
 	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/check)
-	$(Q)for t in link report gdbcmd core; do \
+	$(Q)for t in link report gdbcmd core plot; do \
 		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(SERVER_FUZZ_CHECK_SECONDS) \
 			$(SERVER_FUZZ_DIR)/check/$$t >$(SERVER_FUZZ_DIR)/check-$$t.log 2>&1 || \
 			{ tail -n 40 $(SERVER_FUZZ_DIR)/check-$$t.log; exit 1; }; \

@@ -188,15 +188,18 @@ static int rec_resume(struct inj_sampler *s, int pid, const char *program)
 			continue;
 		}
 		header |= !strcmp(type, "record");
-		if (!strcmp(type, "record") && ((long)inj_json_num(j, "pid", 0) != pid ||
+		if (!strcmp(type, "record") && (inj_json_i64(j, "pid", 0) != pid ||
 						strcmp(inj_json_str(j, "program", ""), program))) {
 			ret = log_err("record %s is of process %ld (%s), not %d (%s): give another file", s->path,
-				      (long)inj_json_num(j, "pid", 0), inj_json_str(j, "program", "?"), pid, program);
+				      (long)inj_json_i64(j, "pid", 0), inj_json_str(j, "program", "?"), pid, program);
 			cJSON_Delete(j);
 			break;
 		}
 		if (!strcmp(type, "context")) {
-			stack_add(s, (uint32_t)inj_json_num(j, "id", 0), cJSON_GetObjectItemCaseSensitive(j, "frames"));
+			uint32_t id;
+
+			if (inj_json_id(cJSON_GetObjectItemCaseSensitive(j, "id"), &id) && id)
+				stack_add(s, id, cJSON_GetObjectItemCaseSensitive(j, "frames"));
 		} else if (!strcmp(type, "sample")) {
 			s->recorded++;
 		}
@@ -289,13 +292,13 @@ static void learn(struct inj_sampler *s, struct inj_console *con, const cJSON *s
 	int missing = 0;
 
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sample, "contexts"))
-		missing |= !map_find(s, (uint32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 0)));
+		missing |= !map_find(s, (uint32_t)inj_json_item_i64(cJSON_GetArrayItem(c, 0), 0));
 	if (!missing)
 		return;
 	rep = inj_console_fetch_report(con, "sample", 0, 1);
 	contexts = cJSON_GetObjectItemCaseSensitive(rep, "contexts");
 	cJSON_ArrayForEach(rc, contexts) {
-		uint32_t agent = (uint32_t)inj_json_num(rc, "id", 0), rec;
+		uint32_t agent = (uint32_t)inj_json_i64(rc, "id", 0), rec;
 		const cJSON *frames = cJSON_GetObjectItemCaseSensitive(rc, "frames");
 		char *key;
 		const cJSON *known;
@@ -305,7 +308,7 @@ static void learn(struct inj_sampler *s, struct inj_console *con, const cJSON *s
 		key = stack_key(frames);
 		known = cJSON_GetObjectItemCaseSensitive(s->keys, key);
 		free(key);
-		rec = known ? (uint32_t)cJSON_GetNumberValue(known) : s->next_rec;
+		rec = known ? (uint32_t)inj_json_item_i64(known, 0) : s->next_rec;
 		map_add(s, agent, rec);
 		if (!known) {
 			cJSON *line = cJSON_CreateObject();
@@ -347,14 +350,14 @@ void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 	blocks = xcalloc(n + 1, sizeof(*blocks));
 	arr = cJSON_CreateArray();
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sample, "contexts")) {
-		const struct idmap *m = map_find(s, (uint32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 0)));
+		const struct idmap *m = map_find(s, (uint32_t)inj_json_item_i64(cJSON_GetArrayItem(c, 0), 0));
 		cJSON *e;
 
 		if (!m)
 			continue;	/* allocated between the sample and the report: next time */
 		ids[k] = m->rec;
-		bytes[k] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
-		blocks[k] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
+		bytes[k] = inj_json_item_i64(cJSON_GetArrayItem(c, 1), 0);
+		blocks[k] = inj_json_item_i64(cJSON_GetArrayItem(c, 2), 0);
 		e = cJSON_CreateArray();
 		cJSON_AddItemToArray(e, cJSON_CreateNumber(ids[k]));
 		cJSON_AddItemToArray(e, cJSON_CreateNumber((double)bytes[k]));
@@ -362,7 +365,7 @@ void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 		cJSON_AddItemToArray(arr, e);
 		k++;
 	}
-	heap = (int64_t)inj_json_num(sample, "in_use_bytes", 0);
+	heap = inj_json_i64(sample, "in_use_bytes", 0);
 	rss = rss_bytes(con->pid);
 	/* The wall clock may step back: the series' time never does. */
 	if (t <= s->last_t)
@@ -473,7 +476,7 @@ static cJSON *trend_doc(struct inj_console *con, long count, int raw)
 		for (size_t k = 0; k < s->nmap && !frames; k++)
 			if (s->map[k].rec == r[i].s->id)
 				cJSON_ArrayForEach(rc, cJSON_GetObjectItemCaseSensitive(rep, "contexts"))
-					if ((uint32_t)inj_json_num(rc, "id", 0) == s->map[k].agent)
+					if ((uint32_t)inj_json_i64(rc, "id", 0) == s->map[k].agent)
 						frames = cJSON_GetObjectItemCaseSensitive(rc, "frames");
 		snprintf(name, sizeof(name), "%u", r[i].s->id);
 		if (!frames)
@@ -492,7 +495,7 @@ static const char *rate_text(char *buf, size_t len, double bytes_per_s)
 	char h[32];
 
 	snprintf(buf, len, "%s%s/h", bytes_per_s < 0 ? "-" : "+",
-		 human_size(h, sizeof(h), (uint64_t)(bytes_per_s < 0 ? -bytes_per_s : bytes_per_s) * 3600));
+		 human_size(h, sizeof(h), trend_per_hour(bytes_per_s)));
 	return buf;
 }
 

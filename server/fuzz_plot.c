@@ -1,0 +1,77 @@
+/*
+ * fuzz_plot.c: the libFuzzer harness for memtrace-server --plot (`make
+ * fuzz-server`, `make check-server-fuzz`, server/server.mk): a record, which
+ * the device wrote, read and drawn, with the victims' build directory as
+ * the sysroot (as fuzz_report.c). Not part of the server.
+ *
+ * Checked after each input: the page holds no markup the device could have
+ * put there: every text of the record is escaped, so no element the page
+ * itself never writes (script, iframe, img, a, object, embed, link) can
+ * appear. The words of a record stay as text: "javascript:" in a module's
+ * name is harmless where no attribute takes an address.
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "plot.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct srv_decoder *decoder;
+
+/* Elements the page never writes itself. */
+static const char *const never[] = { "<script", "<iframe", "<img", "<a ", "<object", "<embed", "<link" };
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *root = getenv("SRV_FUZZ_SYSROOT");
+	char buf[4096], *self;
+
+	(void)argc;
+	log_set_level(LOG_ERR);
+	if (!root) {
+		self = strdup((*argv)[0]);
+		snprintf(buf, sizeof(buf), "%s/../tests/victims", dirname(self));
+		free(self);
+		root = buf;
+	}
+	decoder = srv_decoder_new(&root, 1);
+	if (!decoder) {
+		fprintf(stderr, "fuzz_plot: no sysroot at %s (set SRV_FUZZ_SYSROOT)\n", root);
+		return -1;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	FILE *in = fmemopen((void *)data, size ? size : 1, "r"), *out;
+	char *page = NULL;
+	size_t len = 0;
+
+	if (!in)
+		return 0;
+	if (!size) {
+		fclose(in);
+		return 0;
+	}
+	out = open_memstream(&page, &len);
+	if (!out) {
+		fclose(in);
+		return 0;
+	}
+	srv_plot_stream(in, "fuzz", decoder, out, 8);
+	fclose(in);
+	fclose(out);
+	for (size_t i = 0; page && i < sizeof(never) / sizeof(never[0]); i++)
+		if (strstr(page, never[i])) {
+			fprintf(stderr, "fuzz_plot: markup from the record (%s) reached the page\n", never[i]);
+			abort();
+		}
+	free(page);
+	return 0;
+}
