@@ -470,6 +470,7 @@ install: all
 	install -m 0755 $(MEMTRACE) $(DESTDIR)$(PREFIX)/bin/memtrace
 	install -m 0644 $(AGENT) $(DESTDIR)$(LIBDIR)/memtrace/libmemtrace-agent.so
 	install -D -m 0644 gdbinit/memtrace.gdb $(DESTDIR)$(PREFIX)/share/memtrace/memtrace.gdb
+	install -D -m 0644 man/memtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/memtrace.1
 
 clean:
 	rm -rf $(BUILD)

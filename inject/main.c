@@ -93,8 +93,8 @@ static const char usage_status[] =
 	"executable or static, 125 memtrace failed, 2 bad usage. With -p: 0 detached, 1 the\n"
 	"process ended while attached (its exit report printed), 3 no such process, 4 permission\n"
 	"refused, 5 already traced, 6 unsupported target, 7 agent unusable, 8 seccomp, 9 dlopen\n"
-	"failed, 10 no safe point in time or remote call failed, 11 another memtrace attached\n"
-	"(docs/user-guide.md).\n";
+	"failed, 10 no safe point in time or remote call failed, 11 another memtrace attached,\n"
+	"128+N detached and ended by signal N (docs/user-guide.md).\n";
 
 static const char *const link_option[] = {
 	[INJ_LINK_CONNECT] = "--connect", [INJ_LINK_MULTICAST] = "--multicast", [INJ_LINK_LISTEN] = "--listen",

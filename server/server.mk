@@ -177,6 +177,7 @@ install: install-server
 install-server: $(SERVER)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(SERVER) $(DESTDIR)$(PREFIX)/bin/memtrace-server
+	install -D -m 0644 man/memtrace-server.1 $(DESTDIR)$(PREFIX)/share/man/man1/memtrace-server.1
 else
 # The decoder runs on the host: a cross build makes neither its test nor its
 # benchmark (test_decode is then absent, and tests/run.sh runs only what exists),
