@@ -146,7 +146,7 @@ INJECTOR_SRCS := inject/injector/inject.c inject/injector/loader.c inject/inject
 	inject/injector/safepoint.c inject/injector/stackwalk.c inject/injector/seccomp.c
 CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/console/console_hold.c \
 	inject/console/console_gdb.c inject/console/console_server.c inject/console/console_leaks.c inject/console/console_util.c \
-	inject/console/console_trend.c common/trend.c common/reportx.c \
+	inject/console/console_trend.c common/trend.c common/reportx.c common/pprof.c \
 	inject/console/lineedit.c
 # The leak scan: memtrace stops the process and judges it (common/ judges a core alike).
 LEAKS_SRCS := inject/leaks/scan.c common/leakjudge.c common/leaksdoc.c common/leaks.c common/glibcheap.c common/anchortab.c

@@ -12,6 +12,7 @@
 #include "console/console.h"
 #include "leaksdoc.h"
 #include "log.h"
+#include "pprof.h"
 #include "proto.h"
 #include "report.h"
 #include "reportx.h"
@@ -119,11 +120,18 @@ static cJSON *saved_report(const char *file)
 	return doc;
 }
 
+/* The gzip'ed profile (binary: only to a file). */
+static void print_pprof(FILE *out, const cJSON *rep)
+{
+	if (report_pprof_write(out, rep) < 0)
+		log_err("report --pprof: the profile could not be compressed (out of memory?)");
+}
+
 static int cmd_report(struct inj_console *con, int argc, char **argv)
 {
 	struct inj_report_opts o = INJ_REPORT_OPTS;
 	const char *since = NULL;
-	int folded = 0, count_given = 0;
+	int folded = 0, pprof = 0, count_given = 0;
 	cJSON *rep, *before = NULL, *doc;
 	int ret;
 
@@ -132,6 +140,10 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 
 		if (!strcmp(argv[i], "--folded")) {
 			folded = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--pprof")) {
+			pprof = 1;
 			continue;
 		}
 		if (!strcmp(argv[i], "--since")) {
@@ -146,19 +158,23 @@ static int cmd_report(struct inj_console *con, int argc, char **argv)
 		if (!r)
 			return bad_option("report", argv[i]);
 	}
-	if (folded && (since || o.json))
-		return log_err("report: --folded is a form of its own, with neither --json nor --since");
+	if ((folded || pprof) && (since || o.json || (folded && pprof)))
+		return log_err("report: --folded and --pprof are forms of their own, with neither --json nor --since");
+	if (pprof && !o.file)
+		return log_err("report --pprof: the profile is binary; give the file: report --pprof -o FILE");
 	if (need_session(con, "report") < 0)
 		return -1;
 	if (since && !(before = saved_report(since)))
 		return -1;
 	/* Matching against a saved report, or a flame graph: every context. */
-	rep = inj_console_fetch_report(con, "report", since || (folded && !count_given) ? 0 : o.count, o.raw);
+	rep = inj_console_fetch_report(con, "report", since || ((folded || pprof) && !count_given) ? 0 : o.count, o.raw);
 	if (!rep) {
 		cJSON_Delete(before);
 		return -1;
 	}
-	if (folded) {
+	if (pprof) {
+		ret = inj_console_output(con, "report", o.file, 0, rep, print_pprof);
+	} else if (folded) {
 		ret = inj_console_output(con, "report", o.file, 0, rep, report_folded_print);
 	} else if (before) {
 		doc = report_since(rep, before, o.count);
@@ -415,12 +431,13 @@ static const struct console_cmd {
 	  "heap summary, the agent's own memory, the unwinder and depth,\nthe server link" },
 	{ "monitor", NULL, cmd_monitor, "[-i SEC] [-s]",
 	  "print the heap summary every SEC seconds (default 3); -s stops" },
-	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw] [--since SAVED.json] [--folded]",
+	{ "report", NULL, cmd_report, "[-c N] [--json] [-o FILE] [--raw] [--since SAVED.json] [--folded] [--pprof -o FILE]",
 	  "the N contexts with the most live bytes (default " STR(PROTO_REPORT_COUNT) ", 0: all);\n"
 	  "decoded by memtrace-server when linked, unless --raw; --since: what\n"
 	  "grew since a report saved with report -c 0 --json -o FILE, contexts\n"
 	  "matched by callstack; --folded: one line a context, frames ';'-joined\n"
-	  "and its live bytes (flamegraph.pl and inferno read it; all contexts)" },
+	  "and its live bytes (flamegraph.pl and inferno read it; all contexts);\n"
+	  "--pprof -o FILE: a gzip'ed pprof profile (go tool pprof FILE)" },
 	{ "trend", NULL, inj_console_trend, "[-c N] [--json] [-o FILE] [--raw]",
 	  "the N contexts (default " STR(PROTO_REPORT_COUNT) ", 0: all) growing the most steadily,\n"
 	  "from the samples taken every --sample seconds: growth per hour of\n"
