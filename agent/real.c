@@ -49,6 +49,7 @@ int agent_real_resolve(void)
 	r.valloc = (void *(*)(size_t))agent_real_lookup("valloc");
 	r.pvalloc = (void *(*)(size_t))agent_real_lookup("pvalloc");
 	r.on_exit = (int (*)(void (*)(int, void *), void *))agent_real_lookup("on_exit");
+	r.dl_find_object = (int (*)(void *, void *))agent_real_lookup("_dl_find_object");
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign)
 		return -1;
 	/* The C++ operators now too, while the link map is the one the
@@ -67,6 +68,7 @@ int agent_real_resolve(void)
 	agent_real.valloc = r.valloc;
 	agent_real.pvalloc = r.pvalloc;
 	agent_real.on_exit = r.on_exit;
+	agent_real.dl_find_object = r.dl_find_object;
 	__atomic_store_n(&agent_real.malloc, r.malloc, __ATOMIC_RELEASE);
 	return 0;
 }

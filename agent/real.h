@@ -23,6 +23,10 @@ struct agent_real {
 	/* Not an allocator: the exit status for the exit report (lifecycle.c).
 	 * NULL where the libc has none (musl). */
 	int (*on_exit)(void (*)(int, void *), void *);
+	/* Not an allocator either: glibc 2.35's _dl_find_object, for the compact
+	 * unwind tables (unwind_tables.c); NULL in an older libc. Resolved here,
+	 * with the rest, while the loader's lock holds the list still. */
+	int (*dl_find_object)(void *pc, void *result);
 	/* The C++ operators by enum agent_cxx_op; NULL until found (a C
 	 * program has none until it loads libstdc++). */
 	void *cxx[AGENT_CXX_NOPS];

@@ -45,9 +45,9 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
- * glibc 2.35's _dl_find_object, looked up in the link map at init (no
- * version requirement on the agent: it still loads into an older glibc,
- * where this backend refuses to start).
+ * glibc 2.35's _dl_find_object, looked up in the link map with the real
+ * allocator (real.c; no version requirement on the agent: it still loads
+ * into an older glibc, where this backend refuses to start).
  */
 static int (*find_object)(void *pc, struct dl_find_object *d);
 
@@ -181,9 +181,12 @@ static int tables_init(void)
 {
 	if (!AGENT_CFI_SUPPORTED)
 		return -1;
+	/* Resolved with the real allocator, under the loader's lock (real.c):
+	 * walking the link map here, another thread's dlopen could change it
+	 * under the walk (the attach of t-attach-safepoint-loader crashed so). */
 	if (!find_object)
-		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))
-				 agent_real_lookup("_dl_find_object"), __ATOMIC_RELEASE);
+		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))agent_real.dl_find_object,
+				 __ATOMIC_RELEASE);
 	if (!find_object)
 		return -1;
 	/* The fallback. */
@@ -194,7 +197,7 @@ static const char *tables_why_not(void)
 {
 	if (!AGENT_CFI_SUPPORTED)
 		return AGENT_CFI_WHY_NOT;
-	if (!find_object && !agent_real_lookup("_dl_find_object"))
+	if (!find_object && !agent_real.dl_find_object)
 		return "it needs glibc 2.35's _dl_find_object";
 	return NULL;
 }

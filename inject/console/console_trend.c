@@ -331,15 +331,25 @@ void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 	size_t n, k = 0;
 	uint32_t *ids;
 	int64_t *bytes, *blocks, t = wall_ms(), heap, rss;
+	enum log_level lvl;
 
 	s->next = now_ms + s->ms;
 	if (s->path && !s->rec && !s->rec_failed && rec_open(s, con) < 0) {
 		s->rec_failed = 1;
 		log_err("record %s: not recording; sampling goes on", s->path);
 	}
+	/* Quiet: the process may end at any moment, and that is no error of sampling's. */
+	lvl = log_get_level();
+	log_set_level((enum log_level)-1);
 	r = inj_session_request(con->session, "sample", NULL, con->timeout_ms);
+	log_set_level(lvl);
 	sample = cJSON_GetObjectItemCaseSensitive(r, "sample");
 	if (!sample) {
+		if (!inj_session_lost(con->session)) {
+			s->failed = 1;
+			log_err("sampling stopped: the agent does not answer samples (an agent of an older memtrace? "
+				"detach, and attach with this one)");
+		}
 		cJSON_Delete(r);
 		return;
 	}

@@ -24,7 +24,7 @@ to=127.0.0.1:$SRV_PORT
 run_traced json --connect "$to" "$dev"
 same_behaviour plain json || fail_later "--connect: server_leak behaves differently under memtrace"
 if expect_decoded "exit report (--json)" json.json; then
-	check_report_sane json.json "$dev" libunwind 32 exit || fail_later "the decoded exit report breaks the raw contract"
+	check_report_sane json.json "$dev" "$DEFAULT_UNWINDER" 32 exit || fail_later "the decoded exit report breaks the raw contract"
 fi
 [ ! -s json.err ] || { fail_later "--connect with a server: memtrace wrote on stderr"; show json.err; }
 

@@ -115,7 +115,7 @@ plain_line=$(awk '$1 == "SOURCE" { print $4 }' plain.out)
 
 run_traced raw "$dev"
 same_behaviour plain raw || fail_later "the stripped server_leak behaves differently under memtrace"
-check_report_sane raw.json "$dev" libunwind 32 exit || fail_later "the raw report breaks the contract"
+check_report_sane raw.json "$dev" "$DEFAULT_UNWINDER" 32 exit || fail_later "the raw report breaks the contract"
 id=$(readelf -n "$prog" | awk '/Build ID/ { print $3 }')
 [ -n "$id" ] || broken "$prog has no build-id note"
 got=$(jq -r --arg m "$dev" '[.contexts[].frames[] | select(.module == $m) | .build_id] | unique | join(" ")' raw.json)
@@ -140,7 +140,7 @@ if decode path sys; then
 		| "  \(.module)+\(.offset): \(.decode)"' path.json)
 	[ -z "$bad" ] || fail_later "path: frames of modules outside the sysroot:
 $bad"
-	check_report_sane path.json "$dev" libunwind 32 exit || fail_later "path: the decoded report breaks the raw contract"
+	check_report_sane path.json "$dev" "$DEFAULT_UNWINDER" 32 exit || fail_later "path: the decoded report breaks the raw contract"
 fi
 
 # The text report shows the same, the inlined call first.

@@ -19,7 +19,7 @@ runs() {
 		tag=$name-$i
 		run_traced "$tag" "$prog" "$@"
 		if ! expect_rc "$tag" "$code" >/dev/null ||
-			! check_report_sane "$tag.json" "$(readlink -f "$prog")" libunwind 32 exit >/dev/null ||
+			! check_report_sane "$tag.json" "$(readlink -f "$prog")" "$DEFAULT_UNWINDER" 32 exit >/dev/null ||
 			{ [ "$name" = exitcode ] && ! check_expect "$tag.json" "$tag.out" "$prog" >/dev/null; }; then
 			bad+=("$tag")
 		fi
