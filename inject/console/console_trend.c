@@ -225,9 +225,12 @@ static int rec_open(struct inj_sampler *s, struct inj_console *con)
 		return -1;
 	r = rec_resume(s, con->pid, program);
 	if (r >= 0)
-		s->rec = fopen(s->path, "ae");
+		s->rec = fopen(s->path, "a+e");
 	if (r >= 0 && !s->rec)
 		r = log_err("record %s: %s", s->path, strerror(errno));
+	/* A line cut short at the end (memtrace killed in a write) stays a line of its own. */
+	if (s->rec && fseek(s->rec, -1, SEEK_END) == 0 && fgetc(s->rec) != '\n')
+		fputc('\n', s->rec);
 	/* A new record's header; a record taken up, where this session begins
 	 * (what the agent tracks starts again: blocks from before are not seen). */
 	h = cJSON_CreateObject();
