@@ -229,8 +229,10 @@ static int rec_open(struct inj_sampler *s, struct inj_console *con)
 	if (r >= 0 && !s->rec)
 		r = log_err("record %s: %s", s->path, strerror(errno));
 	/* A line cut short at the end (memtrace killed in a write) stays a line of its own. */
-	if (s->rec && fseek(s->rec, -1, SEEK_END) == 0 && fgetc(s->rec) != '\n')
+	if (s->rec && fseek(s->rec, -1, SEEK_END) == 0 && fgetc(s->rec) != '\n' && fseek(s->rec, 0, SEEK_END) == 0)
 		fputc('\n', s->rec);
+	if (s->rec)
+		fseek(s->rec, 0, SEEK_END);	/* from reading to writing */
 	/* A new record's header; a record taken up, where this session begins
 	 * (what the agent tracks starts again: blocks from before are not seen). */
 	h = cJSON_CreateObject();
