@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_sysroot.h"
 #include "log.h"
 #include "plot.h"
 
@@ -28,23 +29,9 @@ static const char *const never[] = { "<script", "<iframe", "<img", "<a ", "<obje
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *root = getenv("SRV_FUZZ_SYSROOT");
-	char buf[4096], *self;
-
 	(void)argc;
-	log_set_level(LOG_ERR);
-	if (!root) {
-		self = strdup((*argv)[0]);
-		snprintf(buf, sizeof(buf), "%s/../tests/victims", dirname(self));
-		free(self);
-		root = buf;
-	}
-	decoder = srv_decoder_new(&root, 1);
-	if (!decoder) {
-		fprintf(stderr, "fuzz_plot: no sysroot at %s (set SRV_FUZZ_SYSROOT)\n", root);
-		return -1;
-	}
-	return 0;
+	decoder = fuzz_decoder((*argv)[0], "fuzz_plot");
+	return decoder ? 0 : -1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "annotate.h"
+#include "fuzz_sysroot.h"
 #include "log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -28,22 +29,9 @@ static struct srv_decoder *decoder;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *root = getenv("SRV_FUZZ_SYSROOT");
-	char buf[4096], *self;
-
-	log_set_level(LOG_ERR);
-	if (!root) {
-		self = strdup((*argv)[0]);
-		snprintf(buf, sizeof(buf), "%s/../tests/victims", dirname(self));
-		free(self);
-		root = buf;
-	}
-	decoder = srv_decoder_new(&root, 1);
-	if (!decoder) {
-		fprintf(stderr, "fuzz_report: no sysroot at %s (set SRV_FUZZ_SYSROOT)\n", root);
-		return -1;
-	}
-	return 0;
+	(void)argc;
+	decoder = fuzz_decoder((*argv)[0], "fuzz_report");
+	return decoder ? 0 : -1;
 }
 
 static void check_frames(const cJSON *rep)
