@@ -1,7 +1,7 @@
 #!/bin/bash
 # t-attach-seccomp-unwind: processes under seccomp filters that raise
-# SIGSYS for the system calls libunwind, the default unwinder, makes in
-# the process: it tries mincore(2) once when it starts and checks
+# SIGSYS for the system calls libunwind makes in the process (the default
+# unwinder, the tables, hands it what its rows cannot say): it tries mincore(2) once when it starts and checks
 # addresses with it, or with msync(2) where mincore failed.  memtrace reads
 # the filters (PTRACE_SECCOMP_GET_FILTER) and runs them on those calls:
 #   - a filter against mincore only (attach_server no-mincore): the attach
