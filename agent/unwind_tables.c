@@ -187,6 +187,10 @@ static int tables_init(void)
 	if (!find_object)
 		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))agent_real.dl_find_object,
 				 __ATOMIC_RELEASE);
+	/* Not in an agent (a unit test links this file): nothing resolved it, look now. */
+	if (!find_object && !__atomic_load_n(&agent_real.malloc, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))
+				 agent_real_lookup("_dl_find_object"), __ATOMIC_RELEASE);
 	if (!find_object)
 		return -1;
 	/* The fallback. */
@@ -197,7 +201,7 @@ static const char *tables_why_not(void)
 {
 	if (!AGENT_CFI_SUPPORTED)
 		return AGENT_CFI_WHY_NOT;
-	if (!find_object && !agent_real.dl_find_object)
+	if (!find_object && !agent_real.dl_find_object && agent_real.malloc)
 		return "it needs glibc 2.35's _dl_find_object";
 	return NULL;
 }
