@@ -39,6 +39,6 @@ else
 	expect_rc nofp 2 || fail_later "--unwind fp on 32-bit ARM: exit status"
 	has nofp.err 'not available here [(]32-bit ARM code keeps no frame record' || fail_later "--unwind fp on 32-bit ARM: no message saying why"
 	traced_run d8 "$prog" -- --unwind libunwind -d 8
-	REPORT_DEPTH=8 check_traced plain d8 "$prog" exact
+	REPORT_UNWIND=libunwind REPORT_DEPTH=8 check_traced plain d8 "$prog" exact
 fi
 finish
