@@ -344,6 +344,7 @@ UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agen
 UNIT_test_elfsym := common/elfsym.c common/util.c common/log.c
 UNIT_test_inject := $(INJECTOR_SRCS) common/util.c common/log.c
 UNIT_test_seccomp := $(INJECTOR_SRCS) common/util.c common/log.c
+UNIT_test_safepoint := $(INJECTOR_SRCS) common/util.c common/log.c
 UNIT_test_leaks := common/leaks.c
 UNIT_test_trend := common/trend.c
 UNIT_LIBS_test_trend := -lm
@@ -353,6 +354,8 @@ UNIT_CFLAGS_test_inject := $(call pc_cflags,libunwind-ptrace)
 UNIT_LIBS_test_inject := $(call pc_libs,libunwind-ptrace)
 UNIT_CFLAGS_test_seccomp := $(UNIT_CFLAGS_test_inject)
 UNIT_LIBS_test_seccomp := $(UNIT_LIBS_test_inject)
+UNIT_CFLAGS_test_safepoint := $(UNIT_CFLAGS_test_inject)
+UNIT_LIBS_test_safepoint := $(UNIT_LIBS_test_inject)
 ifeq ($(CROSS_BUILD),)
 UNIT_SAN_test_proto := $(ASAN_FLAGS)
 UNIT_SAN_test_lineedit := $(ASAN_FLAGS)

@@ -561,9 +561,14 @@ static uint64_t frame_addr(const struct inj_frame *f, int i)
 	return i == 0 || f[i - 1].signal ? f[i].pc : f[i].pc - 1;
 }
 
-static int in_system(const struct inj_codemap *cm, const struct inj_frame *f, int i)
+/* Frame I is in the C library; a kernel helper is where its caller is. */
+static int in_system(const struct inj_codemap *cm, const struct inj_frame *f, int n, int i)
 {
-	const struct region *r = region_at(cm, frame_addr(f, i));
+	const struct region *r;
+
+	if (f[i].helper && i + 1 < n)
+		i++;
+	r = region_at(cm, frame_addr(f, i));
 
 	return r && r->kind == R_SYSTEM;
 }
@@ -604,18 +609,18 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 	/* Runs of C library frames, innermost first; a signal frame ends a run. */
 	last_sys = -1;
 	for (i = 0; i < n; i++)
-		if (in_system(cm, f, i))
+		if (in_system(cm, f, n, i))
 			last_sys = i;
 	for (i = 0; i < n;) {
 		const struct fn *entry;
 		int a = i, b;
 		uint64_t pc;
 
-		if (!in_system(cm, f, a) || f[a].signal) {
+		if (!in_system(cm, f, n, a) || f[a].signal) {
 			i++;
 			continue;
 		}
-		for (b = a; b + 1 < n && !f[b].signal && in_system(cm, f, b + 1); b++)
+		for (b = a; b + 1 < n && !f[b].signal && in_system(cm, f, n, b + 1); b++)
 			;
 		i = b + 1;
 		pc = frame_addr(f, b);
@@ -686,7 +691,7 @@ static const char *const verdict_names[] = {
 	[INJ_IN_ALLOCATOR] = "in the allocator", [INJ_NOT_PROVEN] = "not proven",
 };
 
-/* The frames of a stack not proved safe, for -v -v. */
+/* The frames of a stack judged, for -v -v. */
 static void log_frames(const struct inj_codemap *cm, const struct inj_frame *f, int n)
 {
 	char where[300];
@@ -697,7 +702,7 @@ static void log_frames(const struct inj_codemap *cm, const struct inj_frame *f, 
 		describe(cm, frame_addr(f, i), where, sizeof(where));
 		log_debug("  #%-2d pc %#" PRIx64 " sp %#" PRIx64 " %s%s", i, f[i].pc, f[i].sp,
 			  region_at(cm, frame_addr(f, i)) ? where : "(program)",
-			  f[i].signal ? " [signal frame]" : "");
+			  f[i].signal ? " [signal frame]" : f[i].helper ? " [kernel helper]" : "");
 	}
 }
 
@@ -769,8 +774,7 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 		log_debug("thread %d: %s%s%s (%d frames%s)", ti->tid, verdict_names[v],
 			  v == INJ_SAFE ? "" : ": ", v == INJ_SAFE ? "" : why, nf,
 			  end ? "" : ", walk cut short");
-		if (v != INJ_SAFE)
-			log_frames(cm, f, nf);
+		log_frames(cm, f, nf);
 		if (v != INJ_SAFE) {
 			snprintf(lk->reason[v], sizeof(lk->reason[v]), "%s", why);
 			lk->reason_tid[v] = ti->tid;

@@ -49,6 +49,7 @@ struct inj_stackwalk {
 	int tid;
 	struct page pages[NPAGES];
 	unsigned next; /* round-robin victim */
+	unw_word_t ip; /* nonzero: the pc the walk starts from instead of the thread's */
 };
 
 static struct inj_stackwalk *walking;
@@ -73,6 +74,10 @@ static int w_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void 
 static int w_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write,
 			void *arg)
 {
+	if (reg == UNW_REG_IP && walking->ip && !write) {
+		*val = walking->ip;
+		return 0;
+	}
 	return _UPT_access_reg(as, reg, val, write, walking->upt);
 }
 
@@ -202,9 +207,32 @@ void inj_stackwalk_flush(struct inj_stackwalk *w)
 	w->nupts = 0;
 }
 
+/*
+ * A kernel helper the thread is in, called as a leaf: 32-bit ARM's kuser
+ * helpers at the top of the address space (0xffff0f60-0xffff0fff), which
+ * armel's C library calls for every atomic operation, the allocator's
+ * locks among them. They have no unwind tables, touch no stack and return
+ * to the link register, the only record of their caller: the walk goes on
+ * from there. Returns the caller's address (the link register), or 0.
+ */
+static unw_word_t helper_return(unw_cursor_t *c, unw_word_t ip)
+{
+#if defined(__arm__)
+	unw_word_t lr = 0;
+
+	if (ip >= 0xffff0f60u && ip <= 0xffff0fffu && unw_get_reg(c, UNW_ARM_R14, &lr) == 0)
+		return lr;
+#else
+	(void)c;
+	(void)ip;
+#endif
+	return 0;
+}
+
 int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, int max, int *end)
 {
 	unw_cursor_t c;
+	unw_word_t ip = 0, ret;
 	int n = 0, r;
 
 	*end = 0;
@@ -218,10 +246,25 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		return -1;
 	}
 	w->tid = tid;
+	w->ip = 0;
 	walking = w;
 	for (unsigned i = 0; i < NPAGES; i++)
 		w->pages[i].addr = 0;
 	r = unw_init_remote(&c, w->as, w);
+	if (r >= 0 && unw_get_reg(&c, UNW_REG_IP, &ip) == 0 && (ret = helper_return(&c, ip))) {
+		unw_word_t sp = 0;
+
+		unw_get_reg(&c, UNW_REG_SP, &sp);
+		f[n++] = (struct inj_frame){ .pc = ip, .sp = sp, .helper = 1 };
+		if (n == max)
+			goto done;
+		/* The walk starts again at the caller: the same registers, the pc from lr. */
+		w->ip = ret;
+		if (unw_init_remote(&c, w->as, w) < 0) {
+			f[n++] = (struct inj_frame){ .pc = ret, .sp = sp };
+			goto done;
+		}
+	}
 	if (r < 0) {
 		w->upt = NULL;
 		walking = NULL;
@@ -230,13 +273,15 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		return -1;
 	}
 	do {
-		unw_word_t ip = 0, sp = 0;
+		unw_word_t sp = 0;
 
+		ip = 0;
 		unw_get_reg(&c, UNW_REG_IP, &ip);
 		unw_get_reg(&c, UNW_REG_SP, &sp);
 		f[n].pc = ip;
 		f[n].sp = sp;
 		f[n].signal = unw_is_signal_frame(&c) > 0;
+		f[n].helper = 0;
 		n++;
 		if (n == max)
 			break;
@@ -244,6 +289,8 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		if (r == 0)
 			*end = 1;
 	} while (r > 0);
+done:
+	w->ip = 0;
 	w->upt = NULL;
 	walking = NULL;
 	return n;

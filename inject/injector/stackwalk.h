@@ -18,6 +18,8 @@ struct inj_frame {
 	uint64_t pc;     /* frame 0: where the thread is; others: the return address */
 	uint64_t sp;     /* the frame's stack pointer (its canonical frame address above) */
 	int signal;      /* a signal frame: the frame above it was interrupted at PC */
+	int helper;      /* frame 0 only: a kernel helper the frame above called as a leaf
+			  * (32-bit ARM's kuser helpers), judged as part of that call */
 };
 
 /*
