@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+/* LOG_QUIET: nothing printed (a signed enum, so that it is below LOG_ERR). */
+enum log_level { LOG_QUIET = -1, LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 /* Name printed before each message; the string must outlive logging. */
 void log_set_name(const char *name);
