@@ -33,8 +33,10 @@ fi
 # chromium and python3: a real browser renders memtrace-server --plot's page
 # and its screenshot is read (t-server-plot, tests/tools/pngstat.py); man-db
 # (with groff-base): the manual pages are rendered and checked (t-man);
-# golang-go: Go's pprof reads report --pprof's profile (t-report-since)
-pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace valgrind chromium python3 man-db golang-go"
+# golang-go: Go's pprof reads report --pprof's profile (t-report-since);
+# prometheus (promtool with it) and curl: memtrace-server --metrics checked
+# by promtool and scraped by a real Prometheus on loopback (t-server-metrics)
+pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace valgrind chromium python3 man-db golang-go prometheus curl"
 cross=""
 vm=0
 case "${1:-}" in

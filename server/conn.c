@@ -317,6 +317,15 @@ static void offload(struct srv_conn *c, char *text, size_t len, cJSON *msg)
 	c->cfg->offload(c->cfg->ctx, c, j);
 }
 
+/* A sample answered: to ON_SAMPLE, or dropped. */
+static void took_sample(struct srv_conn *c, cJSON *sample)
+{
+	if (sample && c->cfg->on_sample)
+		c->cfg->on_sample(c->cfg->ctx, c, sample);
+	else
+		cJSON_Delete(sample);
+}
+
 /* The message MSG (deleted here, or handed on). */
 static void handle_msg(struct srv_conn *c, cJSON *msg)
 {
@@ -372,9 +381,16 @@ static void handle_msg(struct srv_conn *c, cJSON *msg)
 		send_msg(c, reply);
 		goto out;
 	}
-	if (c->cfg->offload && !strcmp(cmd, "decode")) {
+	if (c->cfg->offload && srv_request_offloads(cmd)) {
 		offload(c, NULL, 0, msg);
 		return; /* MSG was taken */
+	}
+	if (!strcmp(cmd, "sample")) {
+		cJSON *sample;
+
+		send_msg(c, srv_request_sample(c->cfg->decoder, &lim, msg, id, &sample));
+		took_sample(c, sample);
+		goto out;
 	}
 	reply = srv_request_answer(c->cfg->decoder, &lim, msg, id, cmd, &end);
 	send_msg(c, reply);
@@ -422,6 +438,8 @@ void srv_conn_finish(struct srv_conn *c, struct srv_request_job *j)
 			log_warn("%s: %s", c->name, srv_printable(j->why, buf, sizeof(buf)));
 		queue_text(c, j->reply, j->reply_len, j->id);
 		j->reply = NULL;
+		took_sample(c, j->sample);
+		j->sample = NULL;
 	}
 	srv_request_job_free(j);
 	if (!(c->flags & SRV_CONN_BUSY))

@@ -89,6 +89,11 @@ struct srv_conn_config {
 	 * which the reply says before the connection closes. NULL: all in.
 	 */
 	const char *(*admit)(void *ctx, struct srv_conn *c);
+	/*
+	 * A sample request of connection C was answered: ON_SAMPLE takes its
+	 * sample, decoded (server/metrics.h). NULL: samples are dropped.
+	 */
+	void (*on_sample)(void *ctx, struct srv_conn *c, cJSON *sample);
 };
 
 enum srv_conn_flags {

@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "discovery.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -60,6 +61,26 @@ static void release(void *ctx, size_t bytes)
 	if (bytes > budget_used)
 		abort(); /* more given back than taken */
 	budget_used -= bytes;
+}
+
+/* A sample answered: into a store of its own, whose text must come out whole (fuzz_metrics checks its grammar). */
+static void on_sample(void *ctx, struct srv_conn *c, cJSON *sample)
+{
+	struct srv_metrics *m = srv_metrics_new(3);
+	size_t len;
+	char *text;
+
+	(void)ctx;
+	if (!m) {
+		cJSON_Delete(sample);
+		return;
+	}
+	srv_metrics_put(m, srv_conn_name(c), "127.0.0.1", sample);
+	text = srv_metrics_text(m, &len);
+	if (text && strlen(text) != len)
+		abort();
+	free(text);
+	srv_metrics_free(m);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -150,6 +171,7 @@ static void stream(uint8_t mode, const uint8_t *data, size_t size)
 		.large = 256,
 		.reserve = reserve,
 		.release = release,
+		.on_sample = on_sample,
 	};
 	unsigned char *framed = NULL, *out = NULL;
 	const unsigned char *in = data;

@@ -24,6 +24,7 @@
 #include "decode.h"
 #include "log.h"
 #include "net.h"
+#include "metrics.h"
 #include "netserver.h"
 #include "proto.h"
 #include "relay.h"
@@ -74,6 +75,12 @@ static const char usage_text[] =
 	"      --core-budget SIZE  the disk every memtrace's cores may take at once\n"
 	"                        (default 8G); a core is also refused when the disk\n"
 	"                        ($TMPDIR, or --cores DIR) has no room for it\n"
+	"      --metrics ADDR:PORT  serve the latest sample of every linked memtrace that\n"
+	"                        samples, at http://ADDR:PORT/metrics in Prometheus'\n"
+	"                        text format: heap, RSS, and the fastest-growing contexts,\n"
+	"                        labelled with their decoded function and file:line (:0 for\n"
+	"                        any free port; it is printed)\n"
+	"      --metrics-top N   contexts a device on /metrics (1-100, default 10)\n"
 	"      --cores DIR       keep the cores linked memtraces send (coredump) in DIR,\n"
 	"                        as core.PROGRAM.PID.N[.gz], for gdb later (default: each\n"
 	"                        is removed once the next one comes or the link ends)\n"
@@ -142,8 +149,9 @@ struct options {
 	char **sysroots;
 	size_t n_sysroots;
 	/* serving */
-	struct net_hostport listen, connect, group;
-	int listen_given, connect_given, no_multicast;
+	struct net_hostport listen, connect, group, metrics;
+	int listen_given, connect_given, no_multicast, metrics_given;
+	long metrics_top;
 	char *token; /* from --token or --token-file (malloc'ed) */
 	long max_clients, max_pending;
 	uint64_t core_budget, peer_core_budget; /* bytes */
@@ -221,7 +229,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
 	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
 	       OPT_TYPE, OPT_BYTES, OPT_CORES, OPT_MAX_PENDING, OPT_CORE_BUDGET, OPT_PEER_CORE_BUDGET, OPT_LEAKS,
-	       OPT_KIND, OPT_COUNT, OPT_PLOT, OPT_TOP };
+	       OPT_KIND, OPT_COUNT, OPT_PLOT, OPT_TOP, OPT_METRICS, OPT_METRICS_TOP };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "plot", required_argument, NULL, OPT_PLOT },
@@ -237,6 +245,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 		{ "cores", required_argument, NULL, OPT_CORES },
 		{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
 		{ "core-budget", required_argument, NULL, OPT_CORE_BUDGET },
 		{ "peer-core-budget", required_argument, NULL, OPT_PEER_CORE_BUDGET },
 		{ "core", required_argument, NULL, OPT_CORE },
@@ -264,6 +274,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->max_clients = SRV_MAX_CLIENTS;
 	o->max_pending = SRV_MAX_PENDING;
+	o->metrics_top = SRV_METRICS_TOP;
 	o->core_budget = SRV_CORE_BUDGET;
 	o->peer_core_budget = SRV_CORE_PEER_BUDGET;
 	while ((c = getopt_long(argc, argv, "+c:o:vqhV", longopts, NULL)) != -1) {
@@ -319,6 +330,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->net_option = "--max-clients";
 			if (parse_long(optarg, 1, 10000, &o->max_clients) < 0)
 				return log_usage("--max-clients '%s': a number from 1 to 10000", optarg);
+			break;
+		case OPT_METRICS:
+			o->net_option = "--metrics";
+			/* No default port: a scraper must be told one, so the user chooses it. */
+			if (!strrchr(optarg, ':') || (strrchr(optarg, ']') && strrchr(optarg, ':') < strrchr(optarg, ']')))
+				return log_usage("--metrics '%s': which port? (ADDR:PORT, :0 for any free one)", optarg);
+			if (net_parse_listen(optarg, "--metrics", &o->metrics, err, sizeof(err)) < 0)
+				return log_usage("%s", err);
+			o->metrics_given = 1;
+			break;
+		case OPT_METRICS_TOP:
+			o->net_option = "--metrics-top";
+			if (parse_long(optarg, 1, SRV_METRICS_TOP_MAX, &o->metrics_top) < 0)
+				return log_usage("--metrics-top '%s': a number from 1 to %d", optarg, SRV_METRICS_TOP_MAX);
 			break;
 		case OPT_MAX_PENDING:
 			o->net_option = "--max-pending";
@@ -608,6 +633,8 @@ static int serve(struct options *o, struct srv_decoder *d)
 		.token = o->token,
 		.max_clients = (int)o->max_clients,
 		.max_pending = (int)o->max_pending,
+		.metrics = o->metrics_given ? &o->metrics : NULL,
+		.metrics_top = (int)o->metrics_top,
 		.work = &work,
 		.sysroots = o->sysroots,
 		.n_sysroots = o->n_sysroots,

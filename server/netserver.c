@@ -34,6 +34,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "request.h"
+#include "scrape.h"
 #include "util.h"
 
 #define ACCEPT_PER_ROUND 16
@@ -73,7 +74,37 @@ struct server {
 	size_t nparked;
 	struct srv_pool *pool;
 	char busy[160]; /* ADMIT's refusal */
+	struct srv_metrics *metrics; /* --metrics: each link's latest sample; NULL: none */
+	struct srv_scrape *scrape;
 };
+
+/* The key of C's sample among the metrics: its link id, or its name for a dialed link. */
+static const char *metrics_key(struct srv_conn *c)
+{
+	return srv_conn_link(c)[0] ? srv_conn_link(c) : srv_conn_name(c);
+}
+
+/* conn.h's on_sample: the link's latest sample, for /metrics. */
+static void on_sample(void *ctx, struct srv_conn *c, cJSON *sample)
+{
+	struct server *s = ctx;
+	char peer[80];
+	char *colon;
+
+	if (!s->metrics) {
+		cJSON_Delete(sample);
+		return;
+	}
+	/* The address without its port: the device, not its connection. */
+	snprintf(peer, sizeof(peer), "%s", srv_conn_name(c));
+	colon = strrchr(peer, ':');
+	if (colon && strchr(peer, '.'))
+		*colon = '\0';
+	else if (colon && peer[0] == '[' && colon > peer && colon[-1] == ']')
+		*colon = '\0';
+	if (srv_metrics_put(s->metrics, metrics_key(c), peer, sample) < 0)
+		log_warn("%s: out of memory for its sample: not on /metrics", srv_conn_name(c));
+}
 
 /* Said whatever the log level: what a user (or a test) needs to reach the server. */
 static void __attribute__((format(printf, 1, 2))) announce(const char *fmt, ...)
@@ -167,6 +198,7 @@ static void drop_peer(struct server *s, struct srv_peer *p, int64_t now)
 		s->dialed = NULL;
 	}
 	log_debug("%s: connection closed", srv_peer_name(p));
+	srv_metrics_forget(s->metrics, metrics_key(srv_peer_conn(p)));
 	link_free(srv_conn_user(srv_peer_conn(p)));
 	srv_peer_free(p);
 }
@@ -447,7 +479,7 @@ static int setup_listen(struct server *s)
 static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **slot, const sigset_t *mask)
 {
 	int64_t now = proto_now_ms(), next = now + ROUND_MAX_MS;
-	size_t nfds = 0, first_peer, first_work, npolled;
+	size_t nfds = 0, first_peer, first_work, npolled, mslot = 0, nscrape = 0;
 	int lslot = -1, dslot = -1, cslot = -1, pslot, n;
 	struct timespec ts;
 
@@ -478,6 +510,11 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 	}
 	pslot = (int)nfds;
 	fds[nfds++] = (struct pollfd){ .fd = srv_pool_fd(s->pool), .events = POLLIN };
+	if (s->scrape) {
+		mslot = nfds;
+		nscrape = srv_scrape_fds(s->scrape, fds + nfds, now, &next);
+		nfds += nscrape;
+	}
 	first_peer = nfds;
 	for (size_t i = 0; i < s->npeers; i++) {
 		short ev = srv_peer_events(s->peers[i]);
@@ -533,6 +570,8 @@ static int round_once(struct server *s, struct pollfd *fds, struct srv_peer **sl
 	}
 	if (fds[pslot].revents)
 		pool_done(s, now);
+	if (nscrape)
+		srv_scrape_run(s->scrape, fds + mslot, nscrape, now, s->metrics);
 	if (cslot >= 0 && fds[cslot].revents)
 		dial_result(s, now);
 	if (dslot >= 0 && fds[dslot].revents)
@@ -552,7 +591,7 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 
 	s.cfg_in = (struct srv_conn_config){ .decoder = d, .token = o->token, .reserve = budget_reserve,
 					     .release = budget_release, .ctx = &s, .defer = defer_work,
-					     .offload = offload_job, .admit = admit };
+					     .offload = offload_job, .admit = admit, .on_sample = on_sample };
 	s.cfg_out = s.cfg_in;
 	s.cfg_out.dialer = 1;
 	s.cfg_out.admit = NULL;
@@ -564,6 +603,19 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 	log_info("decoding in %u threads", srv_pool_threads(s.pool));
 	if (o->listen && setup_listen(&s) < 0)
 		goto out;
+	if (o->metrics) {
+		char err[512], where[80];
+
+		s.metrics = srv_metrics_new(o->metrics_top ? o->metrics_top : SRV_METRICS_TOP);
+		if (!s.metrics)
+			log_oom();
+		s.scrape = srv_scrape_new(o->metrics, err, sizeof(err));
+		if (!s.scrape) {
+			log_err("--metrics: %s", err);
+			goto out;
+		}
+		announce("metrics on http://%s/metrics", srv_scrape_where(s.scrape, where, sizeof(where)));
+	}
 	if (o->connect) {
 		s.dialer = srv_dialer_new(o->connect);
 		if (!s.dialer)
@@ -571,8 +623,8 @@ int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d)
 		announce("dialing %s (memtrace --listen there)", srv_dialer_name(s.dialer));
 	}
 	while (!*o->stop) {
-		if (room < 2 * s.npeers + 4) {
-			room = 2 * s.npeers + 4 + 16;
+		if (room < 2 * s.npeers + 5 + SRV_SCRAPERS) {
+			room = 2 * s.npeers + 5 + SRV_SCRAPERS + 16;
 			fds = realloc(fds, room * sizeof(*fds));
 			slot = realloc(slot, room * sizeof(*slot));
 			if (!fds || !slot)
@@ -596,6 +648,8 @@ out:
 	free(slot);
 	srv_dialer_free(s.dialer);
 	srv_discovery_free(s.disc);
+	srv_scrape_free(s.scrape);
+	srv_metrics_free(s.metrics);
 	if (s.lfd >= 0)
 		close(s.lfd);
 	return rc;

@@ -33,6 +33,8 @@ struct srv_net_options {
 	char *const *sysroots;		    /* the decode pool's decoders' (kept by pointer) */
 	size_t n_sysroots;
 	unsigned decode_threads;	    /* 0: one per core (server/pool.h) */
+	const struct net_hostport *metrics; /* --metrics: serve /metrics there; NULL: none */
+	int metrics_top;		    /* contexts a device on /metrics (server/metrics.h) */
 	/*
 	 * The program's, for only a program's main() touches signal
 	 * dispositions: STOP is set by its SIGINT and SIGTERM handler (to the
@@ -48,10 +50,11 @@ struct srv_net_options {
 /*
  * Serve until *O->stop is set (SIGINT or SIGTERM); D (which opened the sysroots, so they are
  * known good) is not used by the loop itself. Says on stderr, whatever
- * the log level, "listening on ADDR:PORT" (the real port) and "discovery on
- * GROUP:PORT". Returns the exit status: 0 when stopped by a signal, 1 when
- * the listening socket cannot be set up (logged). Discovery that cannot be
- * set up is a warning, and the server goes on without.
+ * the log level, "listening on ADDR:PORT" (the real port), "discovery on
+ * GROUP:PORT" and, with O->metrics, "metrics on http://ADDR:PORT/metrics".
+ * Returns the exit status: 0 when stopped by a signal, 1 when the listening
+ * socket or the metrics' cannot be set up (logged). Discovery that cannot
+ * be set up is a warning, and the server goes on without.
  */
 int srv_net_run(const struct srv_net_options *o, struct srv_decoder *d);
 

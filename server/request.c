@@ -179,6 +179,40 @@ static cJSON *decode(struct srv_decoder *d, const struct srv_request_limits *lim
 	return reply;
 }
 
+/* Frames of a sampled context that are decoded and kept: the metrics name a context by its first ones. */
+#define SAMPLE_FRAMES 8
+
+cJSON *srv_request_sample(struct srv_decoder *d, const struct srv_request_limits *lim, cJSON *msg, double id,
+			  cJSON **out)
+{
+	cJSON *sample = cJSON_GetObjectItemCaseSensitive(msg, "sample");
+	cJSON *c, *contexts;
+	char err[256];
+
+	*out = NULL;
+	(void)lim;
+	if (!cJSON_IsObject(sample))
+		return srv_reply_error(id, "sample: no \"sample\" object in the request");
+	contexts = cJSON_GetObjectItemCaseSensitive(sample, "contexts");
+	if (cJSON_IsArray(contexts)) {
+		if (cJSON_GetArraySize(contexts) > SRV_SAMPLE_MAX_CONTEXTS)
+			return srv_reply_error(id, "sample: more than %d contexts, the most a sample may hold",
+					       SRV_SAMPLE_MAX_CONTEXTS);
+		cJSON_ArrayForEach(c, contexts) {
+			cJSON *frames = cJSON_GetObjectItemCaseSensitive(c, "frames");
+
+			while (cJSON_IsArray(frames) && cJSON_GetArraySize(frames) > SAMPLE_FRAMES)
+				cJSON_DeleteItemFromArray(frames, cJSON_GetArraySize(frames) - 1);
+		}
+	}
+	if (srv_report_decode(d, sample, err, sizeof(err)) != SRV_REPORT_OK)
+		return srv_reply_error(id, "sample: %s", err);
+	if (srv_decoder_entries(d) > SRV_DECODER_MAX_ENTRIES)
+		srv_decoder_reset(d);
+	*out = cJSON_DetachItemViaPointer(msg, sample);
+	return srv_reply_new(id, 1);
+}
+
 int srv_request_is_work(const char *cmd)
 {
 #define WORK_NAME(name, whole, view, ctx) name,
@@ -199,6 +233,12 @@ cJSON *srv_request_answer(struct srv_decoder *d, const struct srv_request_limits
 	*end = 0;
 	if (!strcmp(cmd, "decode"))
 		return decode(d, lim, msg, id);
+	if (!strcmp(cmd, "sample")) {
+		cJSON *sample, *reply = srv_request_sample(d, lim, msg, id, &sample);
+
+		cJSON_Delete(sample); /* no one keeps samples here */
+		return reply;
+	}
 	if (!strcmp(cmd, "ping"))
 		return srv_reply_new(id, 1);
 	if (!strcmp(cmd, "bye")) {
@@ -207,17 +247,22 @@ cJSON *srv_request_answer(struct srv_decoder *d, const struct srv_request_limits
 	}
 	if (!strcmp(cmd, "hello"))
 		return srv_reply_error(id, "hello: this link has already said hello");
-	return srv_reply_error(id, "unknown command '%s' (this memtrace-server %s knows decode, ping, bye, core, frames, blocks, inspect and gdb-*)",
+	return srv_reply_error(id, "unknown command '%s' (this memtrace-server %s knows decode, sample, ping, bye, core, frames, blocks, inspect and gdb-*)",
 			       srv_printable(cmd, name, sizeof(name)), MEMTRACE_VERSION);
 }
 
-/* 1 when MSG is a version-1 decode request, the one thing a job answers itself. */
+/* 1 when MSG is a version-1 request a job answers itself: decode or sample. */
 static int is_decode(const cJSON *msg)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "v");
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
 
-	return cJSON_IsNumber(v) && v->valuedouble == 1 && cJSON_IsString(cmd) && !strcmp(cmd->valuestring, "decode");
+	return cJSON_IsNumber(v) && v->valuedouble == 1 && cJSON_IsString(cmd) && srv_request_offloads(cmd->valuestring);
+}
+
+int srv_request_offloads(const char *cmd)
+{
+	return !strcmp(cmd, "decode") || !strcmp(cmd, "sample");
 }
 
 void srv_request_run(struct srv_decoder *d, struct srv_request_job *j)
@@ -236,8 +281,12 @@ void srv_request_run(struct srv_decoder *d, struct srv_request_job *j)
 	if (j->msg) {
 		jid = cJSON_GetObjectItemCaseSensitive(j->msg, "id");
 		j->id = cJSON_IsNumber(jid) ? jid->valuedouble : 0;
-		reply = d ? decode(d, &j->lim, j->msg, j->id)
-			  : srv_reply_error(j->id, "decode: this server's decoder could not be set up");
+		if (!d)
+			reply = srv_reply_error(j->id, "decode: this server's decoder could not be set up");
+		else if (!strcmp(cJSON_GetObjectItemCaseSensitive(j->msg, "cmd")->valuestring, "sample"))
+			reply = srv_request_sample(d, &j->lim, j->msg, j->id, &j->sample);
+		else
+			reply = decode(d, &j->lim, j->msg, j->id);
 		cJSON_Delete(j->msg);
 		j->msg = NULL;
 	}
@@ -261,6 +310,7 @@ void srv_request_job_free(struct srv_request_job *j)
 		return;
 	free(j->text);
 	cJSON_Delete(j->msg);
+	cJSON_Delete(j->sample);
 	free(j->reply);
 	free(j);
 }

@@ -64,6 +64,8 @@ struct srv_request_job {
 	int is_error;
 	char why[512];
 	int large; /* its parse trees were large: the runner may give their memory back (malloc_trim) */
+	/* Out: a sample request's sample, decoded (srv_request_sample), for the runner's metrics; or NULL. */
+	cJSON *sample;
 	/* The runner's: the connection waiting for the job (NULL: gone), and its queue. */
 	void *owner;
 	struct srv_request_job *next;
@@ -76,6 +78,21 @@ struct srv_request_job {
 void srv_request_run(struct srv_decoder *d, struct srv_request_job *j);
 /* Free J and what it holds. NULL is a no-op. */
 void srv_request_job_free(struct srv_request_job *j);
+
+/* 1 when CMD is answered by srv_request_run (decode, sample): what conn.h's offload takes. */
+int srv_request_offloads(const char *cmd);
+
+/* The most contexts a sample request may hold (a device sends its --metrics top, at most 100). */
+#define SRV_SAMPLE_MAX_CONTEXTS 1000
+
+/*
+ * The reply to a sample request MSG (its "sample" object: memtrace's trend
+ * document, docs/protocol.md "Server link"): the sample's frames decoded
+ * with D (at most 8 a context kept), and the sample detached from MSG into
+ * *SAMPLE (NULL when the reply is an error). Never returns NULL.
+ */
+cJSON *srv_request_sample(struct srv_decoder *d, const struct srv_request_limits *lim, cJSON *msg, double id,
+			  cJSON **sample);
 
 /*
  * The reply to request MSG (an object whose "v" was checked), of id ID and

@@ -20,7 +20,7 @@ SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/m
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/coreimage.c server/coreleaks.c common/anchortab.c \
 	common/leakjudge.c common/leaksdoc.c common/leaks.c common/glibcheap.c server/work.c server/relay.c server/netserver.c server/corebudget.c server/peer.c server/dialer.c common/proto.c \
-	server/gdbcmd.c server/gdbroot.c server/pool.c server/plot.c common/trend.c common/report.c common/elfsym.c \
+	server/gdbcmd.c server/gdbroot.c server/pool.c server/plot.c server/metrics.c server/scrape.c common/trend.c common/report.c common/elfsym.c \
 	$(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
 SERVER := $(BUILD)/memtrace-server
 SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)
@@ -97,7 +97,7 @@ bench-decode: $(BUILD)/bench/decode
 	$(Q)BUILD=$(BUILD) bench/decode.sh
 
 # ---------------------------------------------------------------- fuzzing
-# Five libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
+# Six libFuzzer targets (clang; FUZZ_CC, FUZZ_SECONDS and the corpus habits
 # are mi/mi.mk's): server/fuzz_link.c feeds byte streams and datagrams to the
 # link's protocol, server/fuzz_report.c feeds JSON to the report decoder with
 # the victims' build dir as its sysroot, server/fuzz_gdbcmd.c feeds addresses,
@@ -113,6 +113,7 @@ SERVER_FUZZ_REPORT := $(BUILD)/fuzz/server_report_fuzz
 SERVER_FUZZ_GDBCMD := $(BUILD)/fuzz/server_gdbcmd_fuzz
 SERVER_FUZZ_CORE := $(BUILD)/fuzz/server_core_fuzz
 SERVER_FUZZ_PLOT := $(BUILD)/fuzz/server_plot_fuzz
+SERVER_FUZZ_METRICS := $(BUILD)/fuzz/server_metrics_fuzz
 SERVER_FUZZ_CHECK_SECONDS ?= 7
 SERVER_FUZZ_SYSROOT := $(BUILD)/tests/victims
 SERVER_FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' -Icommon -Iserver \
@@ -124,7 +125,7 @@ server_fuzz_build = \
 	$(call prog_deps,$(FUZZ_CC) $(SERVER_FUZZ_FLAGS),$(1)) && $(FUZZ_CC) $(SERVER_FUZZ_FLAGS) -o $@ $(1) $(2)
 $(SERVER_FUZZ_LINK): server/fuzz_link.c $(SERVER_FUZZ_LINK).d
 	$(echo_cmd) FUZZCC $@
-	$(call server_fuzz_build,server/fuzz_link.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS),$(SERVER_LIBS))
+	$(call server_fuzz_build,server/fuzz_link.c server/metrics.c $(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS),$(SERVER_LIBS))
 $(SERVER_FUZZ_REPORT): server/fuzz_report.c $(SERVER_FUZZ_REPORT).d
 	$(echo_cmd) FUZZCC $@
 	$(call server_fuzz_build,server/fuzz_report.c $(SERVER_DECODER_SRCS),$(SERVER_LIBS))
@@ -135,34 +136,38 @@ $(SERVER_FUZZ_PLOT): server/fuzz_plot.c $(SERVER_FUZZ_PLOT).d
 	$(echo_cmd) FUZZCC $@
 	$(call server_fuzz_build,server/fuzz_plot.c server/plot.c common/trend.c common/report.c common/elfsym.c \
 		$(SERVER_DECODER_SRCS),$(SERVER_LIBS))
+$(SERVER_FUZZ_METRICS): server/fuzz_metrics.c $(SERVER_FUZZ_METRICS).d
+	$(echo_cmd) FUZZCC $@
+	$(call server_fuzz_build,server/fuzz_metrics.c server/metrics.c,$(call pc_libs,libcjson) -lm)
 $(SERVER_FUZZ_CORE): server/fuzz_core.c $(SERVER_FUZZ_CORE).d
 	$(echo_cmd) FUZZCC $@
 	$(call server_fuzz_build,server/fuzz_core.c server/coreimage.c common/leakjudge.c common/leaks.c \
 		common/glibcheap.c common/anchortab.c common/util.c common/log.c)
 
 # server_fuzz_seed DIR: the seeds of the targets in DIR/link, DIR/report and DIR/gdbcmd.
-server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report $(1)/gdbcmd $(1)/core $(1)/plot && \
+server_fuzz_seed = rm -rf $(1) && mkdir -p $(1)/link $(1)/report $(1)/gdbcmd $(1)/core $(1)/plot $(1)/metrics && \
 	cp tests/fuzz/server-link/* $(1)/link/ && cp tests/fuzz/server-report/* $(1)/report/ && \
 	cp tests/fuzz/server-gdbcmd/* $(1)/gdbcmd/ && cp tests/fuzz/server-core/* $(1)/core/ && \
-	cp tests/fuzz/server-plot/* $(1)/plot/ && \
+	cp tests/fuzz/server-plot/* $(1)/plot/ && cp tests/fuzz/server-metrics/* $(1)/metrics/ && \
 	tests/fuzz/server-seeds.sh $(SERVER_FUZZ_SYSROOT)/server_leak $(1)
 # server_fuzz_run TARGET: libFuzzer's options for all three.
 server_fuzz_run = SRV_FUZZ_SYSROOT=$(SERVER_FUZZ_SYSROOT) ASAN_OPTIONS=allocator_may_return_null=1 $(1) \
 	-artifact_prefix=$(SERVER_FUZZ_DIR)/ -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 SERVER_FUZZ_BINS := $(SERVER_FUZZ_LINK) $(SERVER_FUZZ_REPORT) $(SERVER_FUZZ_GDBCMD) $(SERVER_FUZZ_CORE) $(SERVER_FUZZ_PLOT) \
+	$(SERVER_FUZZ_METRICS) \
 	$(SERVER_FUZZ_SYSROOT)/server_leak
 
 .PHONY: fuzz-server check-server-fuzz
 fuzz: fuzz-server
 fuzz-server: $(SERVER_FUZZ_BINS)
 	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/seeds)
-	$(Q)for t in link report gdbcmd core plot; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
+	$(Q)for t in link report gdbcmd core plot metrics; do mkdir -p $(SERVER_FUZZ_DIR)/$$t-corpus && \
 		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(FUZZ_SECONDS) \
 			$(SERVER_FUZZ_DIR)/$$t-corpus $(SERVER_FUZZ_DIR)/seeds/$$t || exit 1; done
 
 check-server-fuzz: $(SERVER_FUZZ_BINS)
 	$(Q)$(call server_fuzz_seed,$(SERVER_FUZZ_DIR)/check)
-	$(Q)for t in link report gdbcmd core plot; do \
+	$(Q)for t in link report gdbcmd core plot metrics; do \
 		$(call server_fuzz_run,$(BUILD)/fuzz/server_$${t}_fuzz) -max_total_time=$(SERVER_FUZZ_CHECK_SECONDS) \
 			$(SERVER_FUZZ_DIR)/check/$$t >$(SERVER_FUZZ_DIR)/check-$$t.log 2>&1 || \
 			{ tail -n 40 $(SERVER_FUZZ_DIR)/check-$$t.log; exit 1; }; \

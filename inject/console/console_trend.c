@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "console/console.h"
+#include "link/srvlink.h"
 #include "log.h"
 #include "proto.h"
 #include "report.h"
@@ -52,6 +54,8 @@ struct inj_sampler {
 	int failed;			/* sampling stopped: the agent is gone or out of memory */
 	int rec_failed;			/* the record could not be written: said once */
 	long recorded;			/* samples of earlier sessions in the record */
+	int no_server_samples;		/* the linked server does not take samples: said once */
+	char program[256];		/* the process's, for the server's samples ("": not asked yet) */
 };
 
 static int64_t wall_ms(void)
@@ -328,6 +332,9 @@ static void learn(struct inj_sampler *s, struct inj_console *con, const cJSON *s
 	cJSON_Delete(rep);
 }
 
+static cJSON *trend_doc(struct inj_console *con, long count, int raw, int live);
+static void to_server(struct inj_console *con);
+
 void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 {
 	struct inj_sampler *s = con->sampler;
@@ -345,8 +352,10 @@ void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 	}
 	/* Quiet: the process may end at any moment, and that is no error of sampling's. */
 	lvl = log_get_level();
-	log_set_level((enum log_level)-1);
+	log_set_level(LOG_QUIET);
 	r = inj_session_request(con->session, "sample", NULL, con->timeout_ms);
+	if (cJSON_GetObjectItemCaseSensitive(r, "sample"))
+		learn(s, con, cJSON_GetObjectItemCaseSensitive(r, "sample"));
 	log_set_level(lvl);
 	sample = cJSON_GetObjectItemCaseSensitive(r, "sample");
 	if (!sample) {
@@ -358,7 +367,6 @@ void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 		cJSON_Delete(r);
 		return;
 	}
-	learn(s, con, sample);
 	n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sample, "contexts"));
 	ids = xcalloc(n + 1, sizeof(*ids));
 	bytes = xcalloc(n + 1, sizeof(*bytes));
@@ -405,6 +413,67 @@ void inj_sampler_tick(struct inj_console *con, int64_t now_ms)
 	free(bytes);
 	free(blocks);
 	cJSON_Delete(r);
+	if (con->link && !s->no_server_samples && inj_link_linked(con->link))
+		to_server(con);
+}
+
+/* Drop the member "samples" of O (the series: the server keeps only the latest values). */
+static void drop_series(cJSON *o)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "samples");
+}
+
+/*
+ * The sample to the linked server, for its /metrics (memtrace-server
+ * --metrics; docs/protocol.md, "Server link"): the trend document of the
+ * SERVER_TOP fastest growers without the series, their frames raw (from
+ * the stacks learnt, no report fetched), with the device's host name and
+ * the sample's time.
+ */
+#define SERVER_TOP 20
+#define SERVER_SAMPLE_TIMEOUT_MS 30000 /* the server decodes the frames: reading a module's symbols the first time */
+static void to_server(struct inj_console *con)
+{
+	struct inj_sampler *s = con->sampler;
+	cJSON *doc = trend_doc(con, SERVER_TOP, 1, 0), *args = cJSON_CreateObject(), *reply, *c;
+	char host[256] = "";
+	long id;
+
+	drop_series(cJSON_GetObjectItemCaseSensitive(doc, "heap"));
+	drop_series(cJSON_GetObjectItemCaseSensitive(doc, "rss"));
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "contexts"))
+		drop_series(c);
+	if (!s->program[0]) {
+		enum log_level lvl = log_get_level();
+		cJSON *st;
+
+		/* Quiet, as the sample's own requests: the process may have ended meanwhile. */
+		log_set_level(LOG_QUIET);
+		st = inj_session_request(con->session, "status", NULL, con->timeout_ms);
+		log_set_level(lvl);
+		snprintf(s->program, sizeof(s->program), "%s", inj_json_str(st, "program", "?"));
+		cJSON_Delete(st);
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(doc, "program", cJSON_CreateString(s->program));
+	gethostname(host, sizeof(host) - 1);
+	cJSON_AddStringToObject(doc, "host", host);
+	cJSON_AddNumberToObject(doc, "t_ms", (double)s->last_t);
+	cJSON_AddItemToObject(args, "sample", doc);
+	id = inj_link_send(con->link, "sample", args);
+	if (id < 0)
+		return;
+	reply = inj_link_wait(con->link, id, SERVER_SAMPLE_TIMEOUT_MS);
+	if (reply && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+		const char *err = inj_json_str(reply, "error", "?");
+
+		if (strstr(err, "unknown command")) {
+			s->no_server_samples = 1;
+			log_info("memtrace-server does not take samples (one before 0.4): not sent to it");
+		} else {
+			log_warn("memtrace-server refused a sample: %s", err);
+		}
+	}
+	cJSON_Delete(reply);
 }
 
 /* ---------------------------------------------------------------- trend */
@@ -449,8 +518,12 @@ static cJSON *growth_json(const struct trend *t, const struct trend_series *s, c
 	return o;
 }
 
-/* The document of trend (docs/protocol.md, "Trend"): the COUNT (0: all) fastest growers. */
-static cJSON *trend_doc(struct inj_console *con, long count, int raw)
+/*
+ * The document of trend (docs/protocol.md, "Trend"): the COUNT (0: all)
+ * fastest growers. LIVE: their frames from a report of the agent (decoded
+ * when linked, unless RAW) where the context is live; else the record's.
+ */
+static cJSON *trend_doc(struct inj_console *con, long count, int raw, int live)
 {
 	struct inj_sampler *s = con->sampler;
 	const struct trend *t = &s->trend;
@@ -467,7 +540,7 @@ static cJSON *trend_doc(struct inj_console *con, long count, int raw)
 	qsort(r, t->n, sizeof(*r), by_growth);
 	shown = count > 0 && (size_t)count < t->n ? (size_t)count : t->n;
 	/* The callstacks: decoded from the agent's report where the context is live, else the record's. */
-	if (con->session && !inj_session_lost(con->session))
+	if (live && con->session && !inj_session_lost(con->session))
 		rep = inj_console_fetch_report(con, "trend", 0, raw);
 	cJSON_AddNumberToObject(doc, "version", 1);
 	cJSON_AddNumberToObject(doc, "pid", con->pid);
@@ -559,7 +632,7 @@ int inj_console_trend(struct inj_console *con, int argc, char **argv)
 	}
 	if (!con->sampler)
 		return log_err("trend: no samples are taken (memtrace --sample SEC)");
-	doc = trend_doc(con, o.count, o.raw);
+	doc = trend_doc(con, o.count, o.raw, 1);
 	ret = inj_console_output(con, "trend", o.file, o.json, doc, trend_print);
 	cJSON_Delete(doc);
 	return ret;
