@@ -8,7 +8,9 @@
  * put there: every text of the record is escaped, so no element the page
  * itself never writes (script, iframe, img, a, object, embed, link) can
  * appear. The words of a record stay as text: "javascript:" in a module's
- * name is harmless where no attribute takes an address.
+ * name is harmless where no attribute takes an address. The same input is
+ * then read as --report reads a record (srv_record_report): a version-1
+ * report whose every context has a frames array, or nothing.
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -60,5 +62,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	free(page);
+	/* The same record as a report (--report RECORD): a version-1 report whose contexts all hold frames. */
+	in = fmemopen((void *)data, size ? size : 1, "r");
+	if (in) {
+		cJSON *rep = srv_record_report(in, "fuzz");
+		const cJSON *c, *v = cJSON_GetObjectItemCaseSensitive(rep, "version");
+
+		fclose(in);
+		if (rep && !(cJSON_IsNumber(v) && v->valuedouble == 1))
+			abort();
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rep, "contexts"))
+			if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(c, "frames")))
+				abort();
+		cJSON_Delete(rep);
+	}
 	return 0;
 }

@@ -25,6 +25,8 @@
 #include "log.h"
 #include "net.h"
 #include "metrics.h"
+#include "pprof.h"
+#include "reportx.h"
 #include "netserver.h"
 #include "proto.h"
 #include "relay.h"
@@ -39,7 +41,8 @@
 
 static const char usage_text[] =
 	"usage: memtrace-server [OPTIONS] [SYSROOT...]                 serve memtrace over the network\n"
-	"       memtrace-server --report FILE [--json] [SYSROOT...]    decode a saved report\n"
+	"       memtrace-server --report FILE [--json | --folded | --pprof -o OUT] [SYSROOT...]\n"
+	"                                                     decode a saved report or a record\n"
 	"       memtrace-server --plot RECORD -o OUT.html [--top N] [SYSROOT...]\n"
 	"                                                     a record as charts (one HTML file)\n"
 	"       memtrace-server --core CORE --exe PROG [--gdb PATH] [SYSROOT...] COMMAND...\n"
@@ -88,6 +91,11 @@ static const char usage_text[] =
 	"Offline:\n"
 	"      --report FILE     decode FILE ('-': standard input) and print it\n"
 	"      --json            print the decoded report as JSON (default: text)\n"
+	"      --folded          print it as a flame graph's input (flamegraph.pl, inferno):\n"
+	"                        one line a context, 'frame;frame;... BYTES', outermost first\n"
+	"      --pprof           write it as a gzip'ed pprof profile to -o OUT (go tool pprof)\n"
+	"                        FILE may also be a record of memtrace --record: its contexts\n"
+	"                        as they were at its last sample\n"
 	"      --plot RECORD     a record of memtrace --record as one self-contained HTML page:\n"
 	"                        the heap and RSS over time and the contexts that grow the most\n"
 	"                        steadily, labelled with their decoded function and file:line\n"
@@ -143,9 +151,9 @@ struct core_cmd {
 
 struct options {
 	const char *report;
-	const char *plot, *plot_out;	/* --plot RECORD -o OUT.html */
+	const char *plot, *plot_out;	/* --plot RECORD -o OUT.html; --report --pprof -o OUT */
 	long plot_top;
-	int json;
+	int json, folded, pprof;
 	char **sysroots;
 	size_t n_sysroots;
 	/* serving */
@@ -229,10 +237,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum { OPT_REPORT = 256, OPT_JSON, OPT_LISTEN, OPT_GROUP, OPT_NO_MULTICAST, OPT_TOKEN, OPT_TOKEN_FILE,
 	       OPT_MAX_CLIENTS, OPT_CORE, OPT_EXE, OPT_GDB, OPT_FRAMES, OPT_ALL_FRAMES, OPT_BLOCKS, OPT_INSPECT,
 	       OPT_TYPE, OPT_BYTES, OPT_CORES, OPT_MAX_PENDING, OPT_CORE_BUDGET, OPT_PEER_CORE_BUDGET, OPT_LEAKS,
-	       OPT_KIND, OPT_COUNT, OPT_PLOT, OPT_TOP, OPT_METRICS, OPT_METRICS_TOP };
+	       OPT_KIND, OPT_COUNT, OPT_PLOT, OPT_TOP, OPT_METRICS, OPT_METRICS_TOP,
+	       OPT_FOLDED, OPT_PPROF };
 	static const struct option longopts[] = {
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "pprof", no_argument, NULL, OPT_PPROF },
 		{ "output", required_argument, NULL, 'o' },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -294,6 +305,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_JSON:
 			o->json = 1;
+			break;
+		case OPT_FOLDED:
+			o->folded = 1;
+			break;
+		case OPT_PPROF:
+			o->pprof = 1;
 			break;
 		case OPT_LISTEN:
 			o->net_option = "--listen";
@@ -438,8 +455,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return log_usage("--plot RECORD -o OUT.html [--top N] [SYSROOT...]: nothing else with it");
 	if (o->plot && !o->plot_out)
 		return log_usage("--plot %s: where to write the page? -o OUT.html", o->plot);
-	if (!o->plot && (o->plot_out || o->plot_top))
-		return log_usage("-o and --top go with --plot RECORD");
+	if (o->json + o->folded + o->pprof > 1)
+		return log_usage("--json, --folded and --pprof: give one");
+	if ((o->folded || o->pprof) && !o->report)
+		return log_usage("--folded and --pprof go with --report FILE (a report or a record)");
+	if (o->pprof && !o->plot_out)
+		return log_usage("--pprof: where to write the profile? -o OUT.pb.gz");
+	if (!o->plot && !o->pprof && o->plot_out)
+		return log_usage("-o goes with --plot RECORD or --report FILE --pprof");
+	if (!o->plot && o->plot_top)
+		return log_usage("--top goes with --plot RECORD");
 	if (o->core.core) {
 		if (o->report)
 			return log_usage("--core and --report: give one");
@@ -519,6 +544,17 @@ fail:
 	return NULL;
 }
 
+/* TEXT's first line is a record's header ({"type": "record", ...}). */
+static int is_record(const char *text, size_t len)
+{
+	const char *nl = memchr(text, '\n', len);
+	cJSON *first = nl ? cJSON_ParseWithLength(text, (size_t)(nl - text)) : NULL;
+	int yes = !strcmp(inj_json_str(first, "type", ""), "record");
+
+	cJSON_Delete(first);
+	return yes;
+}
+
 static cJSON *parse_report(const char *file)
 {
 	const char *end = NULL;
@@ -531,6 +567,16 @@ static cJSON *parse_report(const char *file)
 	if (!len) {
 		free(text);
 		return log_err_null("%s: empty file, not a memtrace report", file);
+	}
+	/* A record of memtrace --record (JSON lines, the first its header): its last state as a report. */
+	if (is_record(text, len)) {
+		FILE *f = fmemopen(text, len, "r");
+
+		rep = f ? srv_record_report(f, file) : log_err_null("%s: %s", file, strerror(errno));
+		if (f)
+			fclose(f);
+		free(text);
+		return rep;
 	}
 	rep = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
 	if (!rep) {
@@ -687,6 +733,30 @@ static int serve(struct options *o, struct srv_decoder *d)
 	return rc;
 }
 
+/* REP as a gzip'ed pprof profile in OUT, whole or not at all (a temporary file renamed). 0 or -1 (said). */
+static int write_pprof(const char *out, const cJSON *rep)
+{
+	char tmp[4096];
+	FILE *f;
+	int ret;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid()) >= (int)sizeof(tmp))
+		return log_err("--pprof: -o %s: the name is too long", out);
+	f = fopen(tmp, "we");
+	if (!f)
+		return log_err("--pprof: cannot write %s: %s", out, strerror(errno));
+	ret = report_pprof_write(f, rep);
+	if (ret < 0)
+		log_err("--pprof: the profile could not be compressed (out of memory?)");
+	if (ferror(f) | (fclose(f) != 0) || (ret == 0 && rename(tmp, out) != 0)) {
+		log_err("--pprof: writing %s failed: %s (nothing was written there)", out, strerror(errno));
+		ret = -1;
+	}
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
 /* Decode the report REP (deleted here) of --report. The exit status. */
 static int decode_file(const struct options *o, cJSON *rep, struct srv_decoder *d)
 {
@@ -698,6 +768,11 @@ static int decode_file(const struct options *o, cJSON *rep, struct srv_decoder *
 		rc = EXIT_FAIL;
 	} else if (o->json) {
 		rc = inj_report_print_json(stdout, rep) < 0 ? EXIT_FAIL : 0;
+	} else if (o->folded) {
+		report_folded_print(stdout, rep);
+		rc = ferror(stdout) ? EXIT_FAIL : 0;
+	} else if (o->pprof) {
+		rc = write_pprof(o->plot_out, rep) < 0 ? EXIT_FAIL : 0;
 	} else {
 		print_text(stdout, rep);
 		rc = ferror(stdout) ? EXIT_FAIL : 0;

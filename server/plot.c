@@ -78,7 +78,8 @@ static void add_sample(struct record *r, const cJSON *j)
 /* A line longer than this is not memtrace's (a sample of 100,000 contexts is about 3 MiB). */
 #define LINE_MAX_BYTES (64 << 20)
 
-static int read_record(FILE *f, const char *path, struct record *r)
+/* RECORD's lines into R, for OPT (--plot, --report: its messages' prefix); at least MIN samples. 0 or -1 (said). */
+static int read_record(FILE *f, const char *opt, const char *path, struct record *r, long min)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -88,7 +89,7 @@ static int read_record(FILE *f, const char *path, struct record *r)
 	while ((len = getline(&line, &cap, f)) > 0) {
 		if (len > LINE_MAX_BYTES) {
 			free(line);
-			return log_err("--plot %s: line %ld is %zd bytes long: not a record of memtrace --record", path,
+			return log_err("%s %s: line %ld is %zd bytes long: not a record of memtrace --record", opt, path,
 				       lineno + 1, len);
 		}
 		cJSON *j = cJSON_Parse(line);
@@ -121,11 +122,12 @@ static int read_record(FILE *f, const char *path, struct record *r)
 	}
 	free(line);
 	if (bad)
-		log_warn("--plot %s: %ld of %ld lines are not JSON (cut short?): left out", path, bad, lineno);
+		log_warn("%s %s: %ld of %ld lines are not JSON (cut short?): left out", opt, path, bad, lineno);
 	if (!r->program)
-		return log_err("--plot %s: not a record of memtrace --record (no header line)", path);
-	if (r->samples < 2)
-		return log_err("--plot %s: %ld sample%s: nothing to plot yet", path, r->samples, r->samples == 1 ? "" : "s");
+		return log_err("%s %s: not a record of memtrace --record (no header line)", opt, path);
+	if (r->samples < min)
+		return log_err("%s %s: %ld sample%s: nothing to %s yet", opt, path, r->samples, r->samples == 1 ? "" : "s",
+			       min > 1 ? "plot" : "report");
 	return 0;
 }
 
@@ -385,7 +387,7 @@ int srv_plot_stream(FILE *in, const char *record, struct srv_decoder *d, FILE *p
 
 	trend_init(&r.trend);
 	r.frames = cJSON_CreateObject();
-	if (read_record(in, record, &r) < 0)
+	if (read_record(in, "--plot", record, &r, 2) < 0)
 		goto out;
 	g = xcalloc(r.trend.n + 1, sizeof(*g));
 	for (size_t i = 0; i < r.trend.n; i++) {
@@ -434,4 +436,58 @@ int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top
 	if (ret < 0)
 		unlink(tmp);
 	return ret;
+}
+
+static int by_live(const void *a, const void *b)
+{
+	const struct trend_series *x = *(const struct trend_series *const *)a, *y = *(const struct trend_series *const *)b;
+
+	return x->now > y->now ? -1 : x->now < y->now;
+}
+
+cJSON *srv_record_report(FILE *in, const char *record)
+{
+	struct record r = { 0 };
+	const struct trend_series **v = NULL;
+	cJSON *rep = NULL, *ctxs, *sum;
+
+	trend_init(&r.trend);
+	r.frames = cJSON_CreateObject();
+	if (read_record(in, "--report", record, &r, 1) < 0)
+		goto out;
+	v = xcalloc(r.trend.n + 1, sizeof(*v));
+	for (size_t i = 0; i < r.trend.n; i++)
+		v[i] = &r.trend.s[i];
+	qsort(v, r.trend.n, sizeof(*v), by_live);
+	rep = cJSON_CreateObject();
+	cJSON_AddNumberToObject(rep, "version", 1);
+	cJSON_AddNumberToObject(rep, "pid", (double)r.pid);
+	cJSON_AddStringToObject(rep, "program", r.program);
+	cJSON_AddStringToObject(rep, "since", "record");
+	cJSON_AddNumberToObject(rep, "wall_ms", (double)r.last_t);
+	sum = cJSON_AddObjectToObject(rep, "summary");
+	cJSON_AddNumberToObject(sum, "in_use_bytes", (double)r.trend.heap.now);
+	ctxs = cJSON_AddArrayToObject(rep, "contexts");
+	for (size_t i = 0; i < r.trend.n; i++) {
+		const cJSON *frames;
+		cJSON *c;
+		char name[16];
+
+		if (v[i]->now <= 0)
+			continue; /* nothing live at the last sample */
+		snprintf(name, sizeof(name), "%u", v[i]->id);
+		frames = cJSON_GetObjectItemCaseSensitive(r.frames, name);
+		c = cJSON_CreateObject();
+		cJSON_AddNumberToObject(c, "id", v[i]->id);
+		cJSON_AddNumberToObject(c, "live_bytes", (double)v[i]->now);
+		cJSON_AddNumberToObject(c, "live_blocks", (double)v[i]->blocks_now);
+		cJSON_AddItemToObject(c, "frames", frames ? cJSON_Duplicate(frames, 1) : cJSON_CreateArray());
+		cJSON_AddItemToArray(ctxs, c);
+	}
+out:
+	free(v);
+	free(r.program);
+	trend_free(&r.trend);
+	cJSON_Delete(r.frames);
+	return rep;
 }

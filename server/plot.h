@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "decode.h"
 
 /*
@@ -22,5 +24,13 @@ int srv_plot(const char *record, struct srv_decoder *d, const char *out, int top
 
 /* The same from the stream IN (named RECORD in messages) to the stream OUT (the fuzzer's way in). */
 int srv_plot_stream(FILE *in, const char *record, struct srv_decoder *d, FILE *out, int top);
+
+/*
+ * RECORD (read from IN) as a report (docs/protocol.md, "Report"): its
+ * contexts' live bytes and blocks at the last sample, by live bytes, with
+ * the frames the record holds (raw). For --report on a record, so that
+ * --folded and --pprof take either. NULL after saying what is wrong.
+ */
+cJSON *srv_record_report(FILE *in, const char *record);
 
 #endif

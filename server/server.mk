@@ -20,7 +20,7 @@ SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/m
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/coreimage.c server/coreleaks.c common/anchortab.c \
 	common/leakjudge.c common/leaksdoc.c common/leaks.c common/glibcheap.c server/work.c server/relay.c server/netserver.c server/corebudget.c server/peer.c server/dialer.c common/proto.c \
-	server/gdbcmd.c server/gdbroot.c server/pool.c server/plot.c server/metrics.c server/scrape.c common/trend.c common/report.c common/elfsym.c \
+	server/gdbcmd.c server/gdbroot.c server/pool.c server/plot.c server/metrics.c server/scrape.c common/trend.c common/report.c common/reportx.c common/pprof.c common/elfsym.c \
 	$(SERVER_LINK_SRCS) $(SERVER_DECODER_SRCS)
 SERVER := $(BUILD)/memtrace-server
 SERVER_CFLAGS := $(BASE_CFLAGS) -Iserver -Imi $(call pc_cflags,libdw libelf libcjson zlib) $(CFLAGS)

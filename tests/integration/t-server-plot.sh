@@ -10,6 +10,10 @@
 #   - Debian's Chromium, headless, renders it: the screenshot is a chart,
 #     not a blank page (at least 2 % of its pixels inked, in at least 10
 #     colours, tests/tools/pngstat.py);
+#   - the record as exports (`--report rec.jsonl --folded`, `--pprof -o`):
+#     the leak's folded line ends in leak_slowly, and `go tool pprof -top`
+#     lists it by its in-use bytes; a saved report too (server_leak's, raw,
+#     decoded with its unstripped build);
 #   - bad input says what is wrong: a file that is no record, a record of
 #     one sample, -o missing, a page that cannot be written (nothing left
 #     behind).
@@ -59,6 +63,27 @@ if command -v chromium >/dev/null; then
 else
 	fail_later "chromium is missing (make deps installs it)"
 fi
+
+# The record, and a saved report, as the standard exports.
+"$SERVER" --report rec.jsonl --folded / >rec.folded 2>rec.ferr || { fail_later "--report rec.jsonl --folded: exit status $?"; show rec.ferr; }
+grep -qE '^[^ ]*;main;leak_slowly [1-9][0-9]*$' rec.folded || { fail_later "no folded line ends in main;leak_slowly BYTES"; show rec.folded; }
+"$SERVER" --report rec.jsonl --pprof -o rec.pb.gz / >rec.pout 2>rec.perr || { fail_later "--report rec.jsonl --pprof: exit status $?"; show rec.perr; }
+if command -v go >/dev/null; then
+	go tool pprof -top -nodefraction=0 -sample_index=inuse_space rec.pb.gz >top.txt 2>top.err ||
+		{ fail_later "go tool pprof -top of the record's profile failed"; show top.err; }
+	grep -qE '[0-9.]+[kMG]?B .* leak_slowly$' top.txt || { fail_later "go tool pprof -top lists no leak_slowly"; show top.txt; }
+else
+	fail_later "go is missing (make deps installs golang-go)"
+fi
+saved=$(victim server_leak) || exit 99
+run_traced saved "$saved"
+"$SERVER" --report saved.json --folded / >saved.folded 2>saved.ferr || fail_later "--report saved.json --folded: exit status $?"
+grep -qE ';main;server_leak_plain [1-9][0-9]*$' saved.folded ||
+	{ fail_later "no folded line of the saved report ends in main;server_leak_plain BYTES"; show saved.folded; }
+"$SERVER" --report saved.json --pprof -o saved.pb.gz / >/dev/null 2>saved.perr && gzip -t saved.pb.gz ||
+	fail_later "--report saved.json --pprof: no gzip'ed profile"
+srv_usage b5 'where to write the profile' --report rec.jsonl --pprof /
+srv_usage b6 'give one' --report rec.jsonl --folded --json /
 
 # Bad input.
 echo '{"not": "a record"}' >bad.jsonl
