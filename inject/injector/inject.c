@@ -231,17 +231,37 @@ static const char *signame(int sig)
 	return other;
 }
 
+/* " in /lib/x.so+0x1234" for the mapping of PID that holds PC, in BUF (empty when none). */
+static const char *where(int pid, uint64_t pc, char *buf, size_t len)
+{
+	struct inj_maps m;
+
+	buf[0] = '\0';
+	if (inj_maps_read(pid, &m) < 0)
+		return buf;
+	for (size_t i = 0; i < m.n; i++)
+		if (pc >= m.v[i].start && pc < m.v[i].end && m.v[i].path[0]) {
+			snprintf(buf, len, " in %s+%#" PRIx64, m.v[i].path, pc - m.v[i].start + m.v[i].offset);
+			break;
+		}
+	inj_maps_free(&m);
+	return buf;
+}
+
 /* A remote call that did not return normally. */
 static void call_failed(const struct job *j, int tid, const char *what,
 			enum inj_call_status st, const struct inj_call_fault *f,
 			struct inj_result *res)
 {
+	char in[300];
+
 	switch (st) {
 	case INJ_CALL_FAULT:
 		set(res, INJ_CALL_CRASHED, "the remote call to %s crashed in thread %d of process %d "
-		    "(SIG%s, code %d, at pc %#" PRIx64 ", address %#" PRIx64 ")%s; the thread's "
+		    "(SIG%s, code %d, at pc %#" PRIx64 "%s, address %#" PRIx64 ")%s; the thread's "
 		    "registers were restored, but what the call left half done may still affect "
-		    "the process", what, tid, j->pid, signame(f->sig), f->code, f->pc, f->addr,
+		    "the process", what, tid, j->pid, signame(f->sig), f->code, f->pc,
+		    where(j->pid, f->pc, in, sizeof(in)), f->addr,
 		    f->sig == SIGSEGV && f->code == SEGV_CPERR_CODE ?
 		    " (a shadow-stack violation: remote calls do not support CET shadow stacks)" : "");
 		break;
