@@ -131,6 +131,18 @@ static int nonmain_arena(uintptr_t x)
 }
 
 /*
+ * [A, A + LEN) lies within [LO, HI), without overflow: a candidate read
+ * from the heap can be anything (another thread may have taken the block
+ * back and written it), and on 32 bits bk 0 gives the arena 0 - off_top,
+ * which A + LEN wrapped into the range (a crash of memtrace_agent_start
+ * in the armel VM, reading its next pointer at 0x410).
+ */
+static int within(uintptr_t a, uintptr_t len, uintptr_t lo, uintptr_t hi)
+{
+	return a >= lo && a < hi && hi - a >= len;
+}
+
+/*
  * Around the ring from arena START (already checked): every member is
  * either in libc's writable segment [LO, HI) (the main arena, exactly
  * one) or a non-main arena, and the ring closes. The main arena, or 0.
@@ -141,7 +153,7 @@ static uintptr_t ring_main(uintptr_t start, uintptr_t lo, uintptr_t hi)
 	uintptr_t a = start, main = 0;
 
 	for (int n = 0; n < MAX_ARENAS; n++) {
-		if (a >= lo && a + l->state_size <= hi) {
+		if (within(a, l->state_size, lo, hi)) {
 			if (main)
 				return 0;
 			main = a;
@@ -182,7 +194,7 @@ static uintptr_t unsorted_try(const struct agent_glibc_alloc *al, uintptr_t lo, 
 	bk = rd((uintptr_t)b + l->w);
 	arena = bk - l->off_top;
 	if (!(hdr & GLIBCHEAP_NON_MAIN_ARENA)) {
-		if (arena < lo || arena + l->state_size > hi)
+		if (!within(arena, l->state_size, lo, hi))
 			return 0;
 	} else {
 		/* B's heap names its arena: only then is the candidate read. */
