@@ -225,6 +225,10 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *fra
 	return agent_unwind_libunwind.capture(pcs, max, frame);
 }
 
+/* The rule of a body with a frame record: CFA = FP + 2 words, the caller's
+ * FP at the CFA - 2 words, the return address at CFA - 1 word. */
+#define RULE_FP_FRAME AGENT_CFI_RULE(AGENT_CFI_CFA_FP, 2, -2, -1)
+
 static int tables_capture(uintptr_t *pcs, int max, void *frame)
 {
 	const uintptr_t w = sizeof(uintptr_t);
@@ -276,6 +280,18 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 				n--;
 			break;
 		}
+		/* A frame-pointer frame: its reads follow the FP alone, so they
+		 * start before the rule is known (the branch is predicted) and
+		 * the frames' loads overlap the rule lookups. */
+		if (likely(rule == RULE_FP_FRAME)) {
+			if (unlikely(fp + 2 * w < sp || fp < lo || fp > hi - 2 * w))
+				return fallback(pcs, max, frame, key);
+			pc = agent_cfi_strip_ra(((const uintptr_t *)fp)[1]);
+			sp = fp + 2 * w;
+			fp = ((const uintptr_t *)fp)[0];
+			first = 0;
+			goto stepped;
+		}
 		if (unlikely(kind == AGENT_CFI_FALLBACK))
 			return fallback(pcs, max, frame, key);
 		cfa = (kind == AGENT_CFI_CFA_SP ? sp : fp) + AGENT_CFI_CFA_WORDS(rule) * w;
@@ -300,6 +316,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		sp = cfa;
 		pc = ra;
 		first = 0;
+stepped:
 		if (!pc)
 			break;
 		pushed = !(n == 0 && agent_in_self(pc));

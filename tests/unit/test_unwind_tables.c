@@ -18,7 +18,8 @@
  *    through libc, a signal handler, a thread) are captured by both
  *    backends from one call site: the return addresses must be equal, and
  *    the tables must have walked them themselves (no fallback) except
- *    where a fallback is the rule (a signal frame, the huge frame).
+ *    where a fallback is the rule (a signal frame, the huge frame), and two
+ *    callers with equal frames calling one leaf must be told apart.
  *
  * Arguments: more libraries to dlopen and compile (figures for a big one).
  * Exit status: 0 pass, 1 fail, 99 broken harness.
@@ -680,6 +681,34 @@ static NOIPA void shape_signal(void)
 	sink++;
 }
 
+/*
+ * Twins: equal frames, one leaf. The walk stands in the same state (pc, sp,
+ * fp) at the leaf under either twin, and only the return address above it
+ * says which: nothing kept from the walk of one may stand for the other.
+ */
+static NOFP void twin_leaf(void) { capture_both(); sink++; }
+static NOFP void twin_a(void)
+{
+	volatile char pad[48];
+
+	pad[sink & 31] = 1;
+	twin_leaf();
+	sink += pad[0];
+}
+static NOFP void twin_b(void)
+{
+	volatile char pad[48];
+
+	pad[sink & 31] = 2;
+	twin_leaf();
+	sink += pad[0];
+}
+static NOIPA void shape_twins(void)
+{
+	twin_a();
+	twin_b();
+}
+
 static void run_shapes(const char *where)
 {
 	char name[64];
@@ -694,6 +723,7 @@ static void run_shapes(const char *where)
 	SHAPE(shape_big, sizeof(void *) == 4);
 	SHAPE(shape_huge, 1);
 	SHAPE(shape_signal, 1);
+	SHAPE(shape_twins, 0);
 #undef SHAPE
 }
 
