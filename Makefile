@@ -134,7 +134,7 @@ ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
-	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c \
+	agent/unwind_tables.c agent/cfi_compile.c agent/cfi_merge.c agent/unwind_cmds.c agent/stackmap.c \
 	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/snapshot.c agent/gdb.c agent/glibc_heap.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
@@ -152,7 +152,7 @@ CONSOLE_SRCS := inject/console/console.c inject/console/console_core.c inject/co
 LEAKS_SRCS := inject/leaks/scan.c common/leakjudge.c common/leaksdoc.c common/leaks.c common/glibcheap.c common/anchortab.c
 INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject/exitleaks.c inject/spawn.c \
 	inject/session.c inject/outfile.c inject/ns.c inject/reach.c \
-	$(INJECTOR_SRCS) $(CONSOLE_SRCS) $(LEAKS_SRCS) inject/link/srvlink.c inject/link/discover.c inject/core/coredump.c \
+	$(INJECTOR_SRCS) $(CONSOLE_SRCS) $(LEAKS_SRCS) inject/link/srvlink.c inject/link/discover.c inject/link/hostrows.c inject/core/coredump.c \
 	common/report.c common/elfsym.c common/util.c $(COMMON_SRCS)
 
 # An architecture with its own table walk (32-bit ARM: libgcc's, which
@@ -204,6 +204,8 @@ SHAPES_FLAGS_O2 := -O2 -fno-omit-frame-pointer
 SHAPES_FLAGS_O2-nofp := -O2 -fomit-frame-pointer
 SHAPES_FLAGS_Os-nofp := -Os -fomit-frame-pointer
 SHAPES_VICTIMS := $(foreach v,O0 O2 O2-nofp Os-nofp,$(BUILD)/tests/victims/unwind_shapes-$(v))
+# Code without unwind tables or frame pointers, only -g's .debug_frame (t-unwind-host).
+$(BUILD)/tests/victims/nounwind: VICTIM_CFLAGS += -fno-asynchronous-unwind-tables -fno-unwind-tables -fomit-frame-pointer
 VICTIMS += $(SHAPES_VICTIMS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -337,7 +339,7 @@ UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(filter-out %/cfi_exidx.c,$(ARCH_AGENT_SRCS))
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/real.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c \
-	agent/unwind_tables.c agent/cfi_compile.c agent/stackmap.c $(ARCH_AGENT_SRCS)
+	agent/unwind_tables.c agent/cfi_compile.c agent/cfi_merge.c agent/stackmap.c $(ARCH_AGENT_SRCS)
 UNIT_test_unwind_tables := $(UNIT_test_unwind)
 UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agent/quiesce.c

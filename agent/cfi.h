@@ -98,6 +98,22 @@ struct agent_cfi_table {
  */
 int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agent_cfi_table *t);
 
+/*
+ * Rows compiled on the host (HOST, NHOST, keyed by link-time address,
+ * sorted) merged into the module's own OWN (NULL: none) for the module at
+ * [BASE, END) with load bias BIAS (cfi_merge.c): the host's rule wherever
+ * the module's own is FALLBACK or a hidden end, else the module's. OUT's
+ * rows are a new mapping (AGENT_MEM_UNWIND); OWN is not changed. 0, or -1
+ * with *WHY (static) and errno (EINVAL: a host row outside the module or
+ * out of order; ENOMEM).
+ */
+int agent_cfi_merge(const struct agent_cfi_table *own, uintptr_t base, uintptr_t end, uintptr_t bias,
+		    const struct agent_cfi_row *host, uint32_t nhost, struct agent_cfi_table *out,
+		    const char **why);
+
+/* Per mille of [TEXT_LO, TEXT_HI) (run-time addresses) that T's rows say (neither FALLBACK nor a hidden end). */
+unsigned agent_cfi_coverage(const struct agent_cfi_table *t, uintptr_t text_lo, uintptr_t text_hi);
+
 /* Give T's rows back. */
 void agent_cfi_release(struct agent_cfi_table *t);
 

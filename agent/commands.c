@@ -25,6 +25,7 @@
 #include "report.h"
 #include "state.h"
 #include "tables.h"
+#include "unwind_cmds.h"
 
 #define MAX_MEMBERS 32
 
@@ -501,6 +502,8 @@ static const struct {
 	{ "unhold", cmd_unhold, 1 },
 	{ "release", cmd_release, 1 },
 	{ "exit_hold", cmd_exit_hold, 1 },
+	{ "unwind_modules", agent_cmd_unwind_modules, 1 },
+	{ "unwind_rows", agent_cmd_unwind_rows, 1 },
 	{ "bye", cmd_bye, 1 },
 };
 

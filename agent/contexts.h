@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define AGENT_CTX_NO_UNWIND_INFO 2
+
 /* Threads are spread over this many counter slots per context. */
 #define AGENT_CTX_SLOTS 4
 
@@ -34,7 +36,9 @@ struct agent_ctx {
 	/* Read-mostly line: identity and stack. */
 	uint32_t id;			/* 1, 2, ...: stable for the session */
 	uint16_t depth;			/* frames in pcs[] */
-	uint8_t truncated;		/* the stack went deeper than the limit */
+	uint8_t truncated;		/* 1: the stack went deeper than the limit;
+					 * AGENT_CTX_NO_UNWIND_INFO: it ends where
+					 * code has no unwind info (unwinder.h) */
 	uint8_t unused;
 	uint64_t hash;
 	uint64_t first_ns;		/* CLOCK_MONOTONIC of the first allocation (0: none since clear) */

@@ -83,13 +83,14 @@ static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 	int saved = errno;
 	struct agent_inside *in;
 	struct agent_ctx *c;
-	int n, truncated;
+	int n, truncated, blind;
 	uint32_t id;
 	uint64_t seq;
 
 	/* The walk stays outside the tables (quiesce.h): detach need not wait
 	 * for it, and it may take the loader's lock. */
 	n = agent_state.unwinder->capture(pcs, depth + 1, frame);
+	blind = agent_unwind_blind;
 	if (n == 0 && ret) {
 		pcs[0] = AGENT_LU_RETURN_ADDRESS((uintptr_t)ret);
 		n = 1;
@@ -110,6 +111,8 @@ static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 	}
 	if (unlikely(truncated && !c->truncated))
 		c->truncated = 1;
+	else if (unlikely(blind && !truncated && !c->truncated))
+		c->truncated = AGENT_CTX_NO_UNWIND_INFO;
 	seq = next_seq();
 	if (unlikely(agent_blocks_insert((uintptr_t)p, size, c->id, seq) < 0)) {
 		agent_fail("block table out of memory");

@@ -139,6 +139,8 @@ static void tables_write(struct jsonw *w)
 	jsonw_kv_u64(w, "fallback_stacks", t.fallback_stacks);
 	fallback_pcs_write(w);
 	jsonw_kv_u64(w, "unknown_pcs", t.unknown_pcs);
+	jsonw_kv_u64(w, "host_modules", t.host_modules);
+	jsonw_kv_u64(w, "host_rows", t.host_rows);
 	jsonw_obj_end(w);
 }
 
@@ -244,7 +246,9 @@ static void write_context(struct jsonw *w, const struct agent_ctx *c, const stru
 		jsonw_i64(w, since_start_ms(st.last_ns));
 	else
 		jsonw_null(w);
-	jsonw_kv_bool(w, "truncated", c->truncated);
+	jsonw_kv_bool(w, "truncated", c->truncated == 1);
+	if (c->truncated == AGENT_CTX_NO_UNWIND_INFO)
+		jsonw_kv_bool(w, "no_unwind_info", 1);
 	/* Frames as [addr, module index or -1, offset in the module]. */
 	jsonw_key(w, "frames");
 	jsonw_arr(w);

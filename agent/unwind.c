@@ -9,6 +9,7 @@
 uintptr_t agent_self_lo, agent_self_hi;
 
 __thread int agent_in_phdr;
+__thread int agent_unwind_blind;
 
 void agent_set_self_range(uintptr_t lo, uintptr_t hi)
 {

@@ -31,7 +31,10 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <elf.h>
 #include <link.h>
+#include <sched.h>
+#include <string.h>
 
 #include "agent.h"
 #include "arena.h"
@@ -60,7 +63,12 @@ struct tmod {
 	const void *eh_frame;
 	const struct link_map *lm;
 	int state;			/* MOD_*, release when READY */
-	struct agent_cfi_table t;
+	struct agent_cfi_table t;	/* its own rows */
+	/* The rows walks use: &t, or its own merged with the host's (a new
+	 * table, published whole: a walk may be reading the old one, which is
+	 * never given back). Read after state, with acquire. */
+	const struct agent_cfi_table *tab;
+	uint32_t host_rows;		/* rows the host sent (0: none) */
 };
 
 static struct tmod mods[MAX_MODULES];
@@ -91,6 +99,18 @@ static inline uint32_t check_of(uintptr_t key, uint32_t gen)
 	return ((uint32_t)key ^ (uint32_t)((uint64_t)key >> 32) ^ 0x5bd1e995u) ^ gen;
 }
 
+/* D's slot among those published, or NULL. */
+static struct tmod *module_known(const struct dl_find_object *d)
+{
+	int n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++)
+		if (mods[i].lo == (uintptr_t)d->dlfo_map_start && mods[i].eh_frame == d->dlfo_eh_frame &&
+		    mods[i].lm == d->dlfo_link_map)
+			return &mods[i];
+	return NULL;
+}
+
 static struct tmod *module_claim(const struct dl_find_object *d)
 {
 	struct tmod *m = NULL;
@@ -98,13 +118,12 @@ static struct tmod *module_claim(const struct dl_find_object *d)
 
 	if (__atomic_exchange_n(&claim_lock, 1, __ATOMIC_ACQUIRE))
 		return NULL;
+	m = module_known(d);
+	if (m) {
+		__atomic_store_n(&claim_lock, 0, __ATOMIC_RELEASE);
+		return m;	/* another thread claimed it meanwhile */
+	}
 	n = __atomic_load_n(&nmods, __ATOMIC_RELAXED);
-	for (int i = 0; i < n; i++)
-		if (mods[i].lo == (uintptr_t)d->dlfo_map_start && mods[i].eh_frame == d->dlfo_eh_frame &&
-		    mods[i].lm == d->dlfo_link_map) {
-			__atomic_store_n(&claim_lock, 0, __ATOMIC_RELEASE);
-			return &mods[i];	/* another thread claimed it meanwhile */
-		}
 	if (n < MAX_MODULES) {
 		m = &mods[n];
 		m->lo = (uintptr_t)d->dlfo_map_start;
@@ -121,8 +140,10 @@ static struct tmod *module_claim(const struct dl_find_object *d)
 		struct agent_cfi_table t;
 		int ok = m->eh_frame && m->lm && agent_cfi_compile(m->lo, m->hi, m->lm->l_addr, &t) == 0;
 
-		if (ok)
+		if (ok) {
 			m->t = t;
+			m->tab = &m->t;
+		}
 		__atomic_store_n(&m->state, ok ? MOD_READY : MOD_FAILED, __ATOMIC_RELEASE);
 	}
 	return m;
@@ -132,16 +153,11 @@ static struct tmod *module_claim(const struct dl_find_object *d)
 static struct tmod *module_of(uintptr_t pc)
 {
 	struct dl_find_object d;
-	struct tmod *m = NULL;
-	int n;
+	struct tmod *m;
 
 	if (find_object((void *)pc, &d) != 0)
 		return NULL;
-	n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
-	for (int i = 0; i < n && !m; i++)
-		if (mods[i].lo == (uintptr_t)d.dlfo_map_start && mods[i].eh_frame == d.dlfo_eh_frame &&
-		    mods[i].lm == d.dlfo_link_map)
-			m = &mods[i];
+	m = module_known(&d);
 	if (!m)
 		m = module_claim(&d);
 	if (!m || __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != MOD_READY)
@@ -159,7 +175,11 @@ static __attribute__((noinline)) uint32_t rule_miss(uintptr_t key, uint32_t gen,
 		__atomic_add_fetch(&n_unknown_pcs, 1, __ATOMIC_RELAXED);
 		return AGENT_CFI_FALLBACK;
 	}
-	rule = agent_cfi_lookup(&m->t, (uint32_t)(key - m->t.base));
+	{
+		const struct agent_cfi_table *t = __atomic_load_n(&m->tab, __ATOMIC_ACQUIRE);
+
+		rule = agent_cfi_lookup(t, (uint32_t)(key - t->base));
+	}
 	/* The key first: a reader seeing it with the old value fails the check. */
 	*(volatile uintptr_t *)&e->key = key;
 	*(volatile uint64_t *)&e->val = (uint64_t)rule << 32 | check_of(key, gen);
@@ -212,6 +232,8 @@ static const char *tables_why_not(void)
  */
 static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *frame, uintptr_t pc)
 {
+	int n;
+
 	__atomic_add_fetch(&n_fallback_stacks, 1, __ATOMIC_RELAXED);
 	if (pc) {
 		int seen = 0;
@@ -222,7 +244,12 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *fra
 			__atomic_store_n(&fb_pcs[__atomic_fetch_add(&fb_next, 1, __ATOMIC_RELAXED) % FB_PCS], pc,
 					 __ATOMIC_RELAXED);
 	}
-	return agent_unwind_libunwind.capture(pcs, max, frame);
+	n = agent_unwind_libunwind.capture(pcs, max, frame);
+	/* Libunwind got no further than the frame the rows could not step
+	 * from: the stack ends for want of unwind info there. */
+	if (pc && n > 0 && n < max && pcs[n - 1] - pc <= 4)
+		agent_unwind_blind = 1;
+	return n;
 }
 
 /* The rule of a body with a frame record: CFA = FP + 2 words, the caller's
@@ -239,6 +266,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 	/* The agent's own frames (3) come first; a cycle ends here. */
 	int steps = max + 8;
 
+	agent_unwind_blind = 0;
 	AGENT_CFI_HERE(pc, sp, fp, lr);
 	if (unlikely(agent_stack_of(sp) < 0))
 		return fallback(pcs, max, frame, 0);
@@ -278,6 +306,8 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 			/* A hidden end (32-bit ARM's EXIDX_CANTUNWIND) takes this frame out. */
 			if (rule == AGENT_CFI_END_HIDDEN && pushed)
 				n--;
+			/* 32-bit ARM's CANTUNWIND: code without tables, not an outermost frame. */
+			agent_unwind_blind = rule == AGENT_CFI_END_HIDDEN && n > 0;
 			break;
 		}
 		/* A frame-pointer frame: its reads follow the FP alone, so they
@@ -336,9 +366,15 @@ void agent_unwind_tables_stats(struct agent_tables_stats *s)
 
 		if (state == MOD_READY) {
 			s->modules++;
-			s->fdes += mods[i].t.fdes;
-			s->fallback_fdes += mods[i].t.fallback_fdes;
-			s->rows += mods[i].t.nrows;
+			const struct agent_cfi_table *t = __atomic_load_n(&mods[i].tab, __ATOMIC_ACQUIRE);
+
+			s->fdes += t->fdes;
+			s->fallback_fdes += t->fallback_fdes;
+			s->rows += t->nrows;
+			if (mods[i].host_rows) {
+				s->host_modules++;
+				s->host_rows += mods[i].host_rows;
+			}
 		} else if (state == MOD_FAILED) {
 			s->modules_failed++;
 		}
@@ -377,3 +413,142 @@ const struct agent_unwinder agent_unwind_tables = {
 	.capture = tables_capture,
 	.why_not = tables_why_not,
 };
+
+/* The module's code: its first executable PT_LOAD, from the headers the loader mapped at its start. */
+static void text_of(const struct tmod *m, uintptr_t *lo, uintptr_t *hi)
+{
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)m->lo;
+	const ElfW(Phdr) *ph;
+
+	*lo = *hi = 0;
+	if (!m->lm || m->hi - m->lo < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_phentsize != sizeof(*ph) || eh->e_phoff > m->hi - m->lo ||
+	    (uintptr_t)eh->e_phnum * sizeof(*ph) > m->hi - m->lo - eh->e_phoff)
+		return;
+	ph = (const ElfW(Phdr) *)(m->lo + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+			*lo = m->lm->l_addr + ph[i].p_vaddr;
+			*hi = *lo + ph[i].p_memsz;
+			return;
+		}
+}
+
+static void describe(const struct tmod *m, struct agent_tables_module *out)
+{
+	int ready = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == MOD_READY;
+	const struct agent_cfi_table *t = ready ? __atomic_load_n(&m->tab, __ATOMIC_ACQUIRE) : NULL;
+	uintptr_t lo, hi;
+
+	text_of(m, &lo, &hi);
+	*out = (struct agent_tables_module){
+		.addr = m->lo,
+		.name = m->lm && m->lm->l_name ? m->lm->l_name : "",
+		.ready = ready,
+		.coverage = t ? agent_cfi_coverage(t, lo, hi) : 0,
+		.rows = t ? t->nrows : 0,
+		.host_rows = m->host_rows,
+	};
+}
+
+/* The module holding ADDR, claimed and compiled (by this thread, or waited for). */
+static struct tmod *module_settled(uintptr_t addr)
+{
+	struct dl_find_object d;
+	struct tmod *m = NULL;
+
+	if (!find_object || find_object((void *)addr, &d) != 0)
+		return NULL;
+	/* Another thread may hold the claim lock or be compiling it: a little while. */
+	for (int tries = 0; tries < 1000; tries++) {
+		m = module_known(&d);
+		if (!m)
+			m = module_claim(&d);
+		if (m && __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != MOD_COMPILING)
+			return m;
+		m = NULL;
+		sched_yield();
+	}
+	return NULL;
+}
+
+#define LIST_MAX 512
+
+struct listing {
+	uintptr_t at[LIST_MAX];
+	int n;
+};
+
+static int list_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct listing *l = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum && l->n < LIST_MAX; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+			l->at[l->n++] = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+			break;
+		}
+	return 0;
+}
+
+int agent_unwind_tables_modules(void (*fn)(const struct agent_tables_module *mod, void *arg), void *arg)
+{
+	static struct listing l;	/* the control thread's alone */
+	int listed = 0;
+
+	if (!find_object)
+		return -1;
+	/* Listed under the loader's lock, compiled after it. */
+	l.n = 0;
+	dl_iterate_phdr(list_one, &l);
+	for (int i = 0; i < l.n; i++) {
+		struct tmod *m = module_settled(l.at[i]);
+		struct agent_tables_module d;
+
+		if (!m)
+			continue;
+		describe(m, &d);
+		fn(&d, arg);
+		listed++;
+	}
+	return listed;
+}
+
+int agent_unwind_tables_adopt(uintptr_t addr, const struct agent_cfi_row *rows, uint32_t n,
+			      struct agent_tables_module *mod, const char **why)
+{
+	struct tmod *m = module_settled(addr);
+	struct agent_cfi_table *t;
+	int ready;
+
+	if (!m) {
+		*why = "no loaded module holds that address (or it is being compiled)";
+		return -1;
+	}
+	if (!m->lm) {
+		*why = "the loader does not describe that module";
+		return -1;
+	}
+	ready = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == MOD_READY;
+	t = agent_map(sizeof(*t), AGENT_MEM_UNWIND);
+	if (!t) {
+		*why = "out of memory";
+		return -1;
+	}
+	/* Merged with the module's own rows, never with an earlier merge. */
+	if (agent_cfi_merge(ready ? &m->t : NULL, m->lo, m->hi, m->lm->l_addr, rows, n, t, why) < 0) {
+		agent_unmap(t, sizeof(*t), AGENT_MEM_UNWIND);
+		return -1;
+	}
+	m->host_rows = n;
+	if (!ready)
+		m->t = (struct agent_cfi_table){ .base = m->lo, .end = m->hi };
+	__atomic_store_n(&m->tab, t, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->state, MOD_READY, __ATOMIC_RELEASE);
+	/* Rules cached from the old rows are stale. */
+	__atomic_add_fetch(&cache_gen, 1, __ATOMIC_RELEASE);
+	if (mod)
+		describe(m, mod);
+	return 0;
+}

@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "cfi.h"
+
 struct agent_unwinder {
 	const char *name;
 	/* Once, at agent start, outside any hook. 0 or -1. */
@@ -44,6 +46,14 @@ extern const struct agent_unwinder agent_unwind_libunwind;
 
 extern const struct agent_unwinder agent_unwind_tables;
 
+/*
+ * Set by the tables backend's capture in its thread: 1 when the stack it
+ * gave ends at a frame whose code has no unwind info (no row, and
+ * libunwind got no further; 32-bit ARM's EXIDX_CANTUNWIND), not at the
+ * outermost frame. The report says so for the context.
+ */
+extern __thread int agent_unwind_blind;
+
 /* What the tables backend has done so far, for status (any thread). */
 struct agent_tables_stats {
 	unsigned long bytes;		/* the rows' memory */
@@ -52,6 +62,8 @@ struct agent_tables_stats {
 	unsigned long rows;
 	unsigned long fallback_stacks;	/* stacks libunwind walked instead */
 	unsigned long unknown_pcs;	/* lookups of an address in no compiled module */
+	unsigned long host_modules;	/* modules given rows compiled on the host */
+	unsigned long host_rows;	/* the rows the host sent for them */
 };
 void agent_unwind_tables_stats(struct agent_tables_stats *s);
 
@@ -61,6 +73,33 @@ unsigned agent_unwind_tables_fallback_pcs(uintptr_t *out, unsigned max);
 /* The name of the I-th module without usable tables (its link map's: "" for
  * the program), or NULL past the last. Any thread. */
 const char *agent_unwind_tables_without(unsigned long i);
+
+/* A loaded module as the tables see it (agent_unwind_tables_modules). */
+struct agent_tables_module {
+	uintptr_t addr;			/* its start: where the loader mapped it */
+	const char *name;		/* its link map's name ("" for the program) */
+	int ready;			/* rows to walk by (its own or the host's) */
+	unsigned coverage;		/* per mille of its code those rows say */
+	uint32_t rows;
+	uint32_t host_rows;		/* rows from the host in them (0: none) */
+};
+
+/*
+ * Every loaded module compiled now, if no walk did yet, and FN called for
+ * each. For the control thread (it takes the loader's lock to list them);
+ * the tables backend must have started. The modules listed, or -1.
+ */
+int agent_unwind_tables_modules(void (*fn)(const struct agent_tables_module *mod, void *arg), void *arg);
+
+/*
+ * Rows compiled on the host for the module holding ADDR (N rows keyed by
+ * link-time address, sorted: cfi.h's agent_cfi_merge) merged into its own
+ * and used from the next walk on; *MOD (if MOD) says the module after.
+ * The control thread. 0, or -1 with *WHY (static): no such module, a
+ * module compiling in another thread, rows outside it, out of memory.
+ */
+int agent_unwind_tables_adopt(uintptr_t addr, const struct agent_cfi_row *rows, uint32_t n,
+			      struct agent_tables_module *mod, const char **why);
 
 /* Backend by name ("fp", "libunwind", "tables"); NULL if unknown. */
 const struct agent_unwinder *agent_unwinder_find(const char *name);

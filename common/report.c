@@ -113,7 +113,7 @@ cJSON *inj_report_from_wire(const cJSON *wire, struct inj_symcache *syms)
 					    "start_wall_ms", "uptime_ms", "summary", "agent", "tables" };
 	static const char *const ctx_fields[] = { "id", "live_blocks", "live_bytes", "total_allocs",
 						   "total_bytes", "peak_live_bytes", "first_ms",
-						   "last_ms", "truncated" };
+						   "last_ms", "truncated", "no_unwind_info" };
 	const cJSON *modules = cJSON_GetObjectItemCaseSensitive(wire, "modules");
 	const cJSON *contexts = cJSON_GetObjectItemCaseSensitive(wire, "contexts");
 	const cJSON *wc;
@@ -195,6 +195,9 @@ void inj_status_print_text(FILE *out, const cJSON *status)
 			inj_json_num(tb, "modules", 0), inj_json_num(tb, "modules_without", 0),
 			inj_json_num(tb, "functions", 0), inj_json_num(tb, "functions_fallback", 0),
 			inj_json_num(tb, "fallback_stacks", 0), inj_json_num(tb, "unknown_pcs", 0));
+	if (tb && inj_json_num(tb, "host_modules", 0) > 0)
+		fprintf(out, "unwind rows from memtrace-server: %.0f modules, %.0f rows\n",
+			inj_json_num(tb, "host_modules", 0), inj_json_num(tb, "host_rows", 0));
 }
 
 /* "function at file:line" of a decoded place (a frame or one of its inlined calls). */
@@ -249,10 +252,20 @@ void inj_report_print_frames(FILE *out, const cJSON *ctx)
 	const cJSON *f;
 	int i = 0;
 
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ctx, "frames"))
+	const cJSON *last = NULL;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ctx, "frames")) {
 		print_frame(out, i++, f);
+		last = f;
+	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "truncated")))
 		fprintf(out, "    ... deeper frames cut at the depth limit (%d)\n", i);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "no_unwind_info"))) {
+		const char *mod = inj_json_str(last, "module", "?"), *base = strrchr(mod, '/');
+
+		fprintf(out, "    ... truncated: no unwind info in %s (memtrace-server, linked, sends the host's)\n",
+			base ? base + 1 : mod);
+	}
 }
 
 void inj_report_print_text(FILE *out, const cJSON *report, const char *title)

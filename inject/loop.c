@@ -24,6 +24,7 @@
 #include "report.h"
 #include "run.h"
 #include "session.h"
+#include "link/hostrows.h"
 #include "link/srvlink.h"
 
 #define MT_PROMPT "memtrace> "
@@ -357,6 +358,9 @@ void inj_run_link(struct run *r, int budget_ms)
 	r->link = inj_link_new(&r->opt->link, (int)r->pid, inj_json_str(hello, "program", "?"));
 	r->con.link = r->link;
 	inj_link_start(r->link, budget_ms);
+	/* Rows for the modules short of unwind tables, before stacks go through them. */
+	if (inj_link_linked(r->link))
+		inj_hostrows(r->session, r->link, r->con.syms, (int)r->pid, r->con.timeout_ms);
 }
 
 void inj_run_console_setup(struct run *r)

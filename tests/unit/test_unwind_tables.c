@@ -20,6 +20,7 @@
  *    the tables must have walked them themselves (no fallback) except
  *    where a fallback is the rule (a signal frame, the huge frame), and two
  *    callers with equal frames calling one leaf must be told apart.
+ * 3. Host rows merged into a module's own (agent_cfi_merge), on made-up rows.
  *
  * Arguments: more libraries to dlopen and compile (figures for a big one).
  * Exit status: 0 pass, 1 fail, 99 broken harness.
@@ -752,6 +753,57 @@ static NOIPA void shape_libc_callback(void)
 	sink++;
 }
 
+/*
+ * Host rows merged into a module's own (cfi_merge.c): the host's rule where
+ * the module's own is FALLBACK or a hidden end, the module's elsewhere;
+ * rows out of the module or out of order are refused.
+ */
+static void test_merge(void)
+{
+	const uint32_t sp2 = AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 2, 0, -1), sp4 = AGENT_CFI_RULE(AGENT_CFI_CFA_SP, 4, -2, -1);
+	const uint32_t fp2 = AGENT_CFI_RULE(AGENT_CFI_CFA_FP, 2, -2, -1);
+	/* Own: a function at 0x100-0x180, a hidden end at 0x200-0x280, nothing past. */
+	const struct agent_cfi_row own_rows[] = {
+		{ 0x100, sp2 }, { 0x180, AGENT_CFI_FALLBACK }, { 0x200, AGENT_CFI_END_HIDDEN }, { 0x280, AGENT_CFI_FALLBACK },
+	};
+	/* Host, at link-time addresses (bias 0x1000 - 0 here: base 0x1000): all of 0x80-0x300. */
+	const struct agent_cfi_row host[] = {
+		{ 0x80, fp2 }, { 0x140, sp4 }, { 0x220, fp2 }, { 0x300, AGENT_CFI_FALLBACK },
+	};
+	const struct agent_cfi_row bad[] = { { 0x80, fp2 }, { 0x80, sp4 } };
+	const struct agent_cfi_row outside[] = { { 0x5000, fp2 } };
+	struct agent_cfi_table own = { .base = 0x1000, .end = 0x2000, .rows = own_rows, .nrows = 4 }, t;
+	/* offset: the rule a walk must find there */
+	const struct { uint32_t off, rule; } want[] = {
+		{ 0x7f, AGENT_CFI_FALLBACK }, { 0x80, fp2 }, { 0xff, fp2 }, { 0x100, sp2 }, { 0x17f, sp2 },
+		{ 0x180, sp4 }, { 0x1ff, sp4 }, { 0x200, sp4 }, { 0x220, fp2 }, { 0x27f, fp2 }, { 0x280, fp2 },
+		{ 0x2ff, fp2 }, { 0x300, AGENT_CFI_FALLBACK }, { 0x900, AGENT_CFI_FALLBACK },
+	};
+	const char *why = NULL;
+
+	CHECK(agent_cfi_merge(&own, 0x1000, 0x2000, 0x1000, host, 4, &t, &why) == 0, "merge: %s", why ? why : "?");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(agent_cfi_lookup(&t, want[i].off) == want[i].rule, "merge: at %#x rule %#x, want %#x", want[i].off,
+		      agent_cfi_lookup(&t, want[i].off), want[i].rule);
+	for (uint32_t i = 1; i < t.nrows; i++)
+		CHECK(t.rows[i].off > t.rows[i - 1].off && t.rows[i].rule != t.rows[i - 1].rule,
+		      "merge: row %u not after the last, or the same rule", i);
+	CHECK(agent_cfi_coverage(&t, 0x1080, 0x1300) == 1000, "merge: covers %u per mille of 0x80-0x300",
+	      agent_cfi_coverage(&t, 0x1080, 0x1300));
+	CHECK(agent_cfi_coverage(&own, 0x1080, 0x1300) == 200, "own rows cover %u per mille of 0x80-0x300, want 200",
+	      agent_cfi_coverage(&own, 0x1080, 0x1300));
+	agent_cfi_release(&t);
+	/* A module without rows of its own takes the host's as they are. */
+	CHECK(agent_cfi_merge(NULL, 0x1000, 0x2000, 0x1000, host, 4, &t, &why) == 0 && t.nrows == 4 &&
+	      agent_cfi_lookup(&t, 0x200) == sp4, "merge into nothing");
+	agent_cfi_release(&t);
+	why = NULL;
+	CHECK(agent_cfi_merge(&own, 0x1000, 0x2000, 0x1000, bad, 2, &t, &why) < 0 && why, "unsorted host rows taken");
+	why = NULL;
+	CHECK(agent_cfi_merge(&own, 0x1000, 0x2000, 0x1000, outside, 1, &t, &why) < 0 && why,
+	      "a host row outside the module taken");
+}
+
 /* ARGS: more libraries to compile and compare (a big one, for the figures). */
 int main(int argc, char **argv)
 {
@@ -778,6 +830,7 @@ int main(int argc, char **argv)
 		printf("test_unwind_tables: no compact tables on this architecture\n");
 		return check_done();
 	}
+	test_merge();
 	CHECK(agent_unwind_tables.init() == 0, "the tables backend does not start: %s",
 	      agent_unwind_tables.why_not ? agent_unwind_tables.why_not() : "?");
 	if (failures)
