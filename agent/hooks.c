@@ -89,6 +89,7 @@ static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 
 	/* The walk stays outside the tables (quiesce.h): detach need not wait
 	 * for it, and it may take the loader's lock. */
+	agent_unwind_blind = 0;
 	n = agent_state.unwinder->capture(pcs, depth + 1, frame);
 	blind = agent_unwind_blind;
 	if (n == 0 && ret) {

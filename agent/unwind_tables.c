@@ -266,7 +266,6 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 	/* The agent's own frames (3) come first; a cycle ends here. */
 	int steps = max + 8;
 
-	agent_unwind_blind = 0;
 	AGENT_CFI_HERE(pc, sp, fp, lr);
 	if (unlikely(agent_stack_of(sp) < 0))
 		return fallback(pcs, max, frame, 0);
@@ -306,8 +305,6 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 			/* A hidden end (32-bit ARM's EXIDX_CANTUNWIND) takes this frame out. */
 			if (rule == AGENT_CFI_END_HIDDEN && pushed)
 				n--;
-			/* 32-bit ARM's CANTUNWIND: code without tables, not an outermost frame. */
-			agent_unwind_blind = rule == AGENT_CFI_END_HIDDEN && n > 0;
 			break;
 		}
 		/* A frame-pointer frame: its reads follow the FP alone, so they

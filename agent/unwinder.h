@@ -49,8 +49,10 @@ extern const struct agent_unwinder agent_unwind_tables;
 /*
  * Set by the tables backend's capture in its thread: 1 when the stack it
  * gave ends at a frame whose code has no unwind info (no row, and
- * libunwind got no further; 32-bit ARM's EXIDX_CANTUNWIND), not at the
- * outermost frame. The report says so for the context.
+ * libunwind got no further), not at the outermost frame. The report says
+ * so for the context. Not for 32-bit ARM's EXIDX_CANTUNWIND: libgcc ends a
+ * stack there as at its outermost frame, and a C library's start code is
+ * marked so, which would put the note on every stack.
  */
 extern __thread int agent_unwind_blind;
 
