@@ -102,7 +102,8 @@ int agent_cfi_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agen
  * Rows compiled on the host (HOST, NHOST, keyed by link-time address,
  * sorted) merged into the module's own OWN (NULL: none) for the module at
  * [BASE, END) with load bias BIAS (cfi_merge.c): the host's rule wherever
- * the module's own is FALLBACK or a hidden end, else the module's. OUT's
+ * the module's own is FALLBACK or a hidden end and the host's is not
+ * FALLBACK, else the module's. OUT's
  * rows are a new mapping (AGENT_MEM_UNWIND); OWN is not changed. 0, or -1
  * with *WHY (static) and errno (EINVAL: a host row outside the module or
  * out of order; ENOMEM).

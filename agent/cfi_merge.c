@@ -7,8 +7,9 @@
  * copy's tables into the same rows (server/cfi_host.c), memtrace hands them
  * to the agent, and here they fill the module's holes: wherever the
  * module's own rule is FALLBACK (no row, or one the compact form cannot
- * say) or a hidden end (CANTUNWIND), the host's rule; everywhere else the
- * module's own, which describes the very code that runs.
+ * say) or a hidden end (CANTUNWIND) and the host's is not FALLBACK, the
+ * host's rule; everywhere else the module's own, which describes the very
+ * code that runs.
  */
 #include <errno.h>
 
@@ -72,7 +73,9 @@ int agent_cfi_merge(const struct agent_cfi_table *own, uintptr_t base, uintptr_t
 			ib++;
 		ra = ia ? a[ia - 1].rule : AGENT_CFI_FALLBACK;
 		rb = ib ? host[ib - 1].rule : AGENT_CFI_FALLBACK;
-		rule = weak(ra) ? rb : ra;
+		/* The host's where it says something: a hidden end (_start's
+		 * CANTUNWIND) stays one where the host has no row either. */
+		rule = weak(ra) && AGENT_CFI_KIND(rb) != AGENT_CFI_FALLBACK ? rb : ra;
 		if (!n || rows[n - 1].rule != rule)
 			rows[n++] = (struct agent_cfi_row){ off, rule };
 	}

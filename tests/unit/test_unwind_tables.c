@@ -20,7 +20,8 @@
  *    the tables must have walked them themselves (no fallback) except
  *    where a fallback is the rule (a signal frame, the huge frame), and two
  *    callers with equal frames calling one leaf must be told apart.
- * 3. Host rows merged into a module's own (agent_cfi_merge), on made-up rows.
+ * 3. Host rows merged into a module's own (agent_cfi_merge), on made-up rows:
+ *    a hidden end where the host has no row stays a hidden end.
  *
  * Arguments: more libraries to dlopen and compile (figures for a big one).
  * Exit status: 0 pass, 1 fail, 99 broken harness.
@@ -765,6 +766,7 @@ static void test_merge(void)
 	/* Own: a function at 0x100-0x180, a hidden end at 0x200-0x280, nothing past. */
 	const struct agent_cfi_row own_rows[] = {
 		{ 0x100, sp2 }, { 0x180, AGENT_CFI_FALLBACK }, { 0x200, AGENT_CFI_END_HIDDEN }, { 0x280, AGENT_CFI_FALLBACK },
+		{ 0x400, AGENT_CFI_END_HIDDEN },
 	};
 	/* Host, at link-time addresses (bias 0x1000 - 0 here: base 0x1000): all of 0x80-0x300. */
 	const struct agent_cfi_row host[] = {
@@ -772,12 +774,14 @@ static void test_merge(void)
 	};
 	const struct agent_cfi_row bad[] = { { 0x80, fp2 }, { 0x80, sp4 } };
 	const struct agent_cfi_row outside[] = { { 0x5000, fp2 } };
-	struct agent_cfi_table own = { .base = 0x1000, .end = 0x2000, .rows = own_rows, .nrows = 4 }, t;
+	struct agent_cfi_table own = { .base = 0x1000, .end = 0x2000, .rows = own_rows, .nrows = 5 }, t;
 	/* offset: the rule a walk must find there */
 	const struct { uint32_t off, rule; } want[] = {
 		{ 0x7f, AGENT_CFI_FALLBACK }, { 0x80, fp2 }, { 0xff, fp2 }, { 0x100, sp2 }, { 0x17f, sp2 },
 		{ 0x180, sp4 }, { 0x1ff, sp4 }, { 0x200, sp4 }, { 0x220, fp2 }, { 0x27f, fp2 }, { 0x280, fp2 },
-		{ 0x2ff, fp2 }, { 0x300, AGENT_CFI_FALLBACK }, { 0x900, AGENT_CFI_FALLBACK },
+		{ 0x2ff, fp2 }, { 0x300, AGENT_CFI_FALLBACK }, { 0x3ff, AGENT_CFI_FALLBACK },
+		/* a hidden end (_start's CANTUNWIND) where the host has no row stays one */
+		{ 0x400, AGENT_CFI_END_HIDDEN }, { 0x900, AGENT_CFI_END_HIDDEN },
 	};
 	const char *why = NULL;
 
