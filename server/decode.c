@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "cfi_host.h"
 #include "decode.h"
 #include "modmap.h"
 #include "rootfs.h"
@@ -23,8 +24,10 @@ struct srv_decoder {
 	size_t n_roots;
 	struct srv_modmap *modmap;
 	struct srv_symcache *syms;
+	struct srv_cfi_cache *cfi; /* unwind rows compiled for requests (request.c) */
 	struct modstate *states;
 	size_t n_states;
+	size_t n_lookups; /* srv_decoder_modfile's: each may add a module to the modmap */
 	struct srv_frame_info no_module;
 };
 
@@ -62,6 +65,7 @@ struct srv_decoder *srv_decoder_new(const char *const *sysroots, size_t n)
 	}
 	d->modmap = srv_modmap_new(d->roots, n);
 	d->syms = srv_symcache_new();
+	d->cfi = srv_cfi_cache_new();
 	d->no_module.status = SRV_NO_MODULE;
 	d->no_module.message = "the address is in no module";
 	return d;
@@ -72,6 +76,7 @@ static void forget(struct srv_decoder *d)
 {
 	srv_modmap_free(d->modmap);
 	srv_symcache_free(d->syms);
+	srv_cfi_cache_free(d->cfi);
 	while (d->states) {
 		struct modstate *s = d->states;
 
@@ -79,11 +84,12 @@ static void forget(struct srv_decoder *d)
 		free(s);
 	}
 	d->n_states = 0;
+	d->n_lookups = 0;
 }
 
 size_t srv_decoder_entries(const struct srv_decoder *d)
 {
-	return d->n_states + srv_symcache_entries(d->syms);
+	return d->n_states + d->n_lookups + srv_symcache_entries(d->syms);
 }
 
 void srv_decoder_reset(struct srv_decoder *d)
@@ -91,6 +97,7 @@ void srv_decoder_reset(struct srv_decoder *d)
 	forget(d);
 	d->modmap = srv_modmap_new(d->roots, d->n_roots);
 	d->syms = srv_symcache_new();
+	d->cfi = srv_cfi_cache_new();
 }
 
 void srv_decoder_free(struct srv_decoder *d)
@@ -139,4 +146,16 @@ const struct srv_frame_info *srv_decode(struct srv_decoder *d, const char *modul
 		return &d->no_module;
 	s = state_of(d, srv_modmap_get(d->modmap, module, build_id));
 	return s->mod ? srv_dwmod_lookup(s->mod, addr) : &s->fail;
+}
+
+struct srv_modfile *srv_decoder_modfile(struct srv_decoder *d, const char *module, const char *build_id)
+{
+	/* Counted for srv_decoder_entries: a peer naming ever new modules must not grow the modmap without bound. */
+	d->n_lookups++;
+	return srv_modmap_get(d->modmap, module, build_id);
+}
+
+struct srv_cfi_cache *srv_decoder_cfi_cache(struct srv_decoder *d)
+{
+	return d->cfi;
 }

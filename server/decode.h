@@ -85,6 +85,20 @@ const struct srv_frame_info *srv_decode(struct srv_decoder *d, const char *modul
 size_t srv_decoder_entries(const struct srv_decoder *d);
 void srv_decoder_reset(struct srv_decoder *d);
 
+/*
+ * The host file of MODULE with BUILD_ID as srv_decode looks it up (the same
+ * rules and the same cache, modmap.h), for a request that reads the file
+ * itself (unwind rows: request.c). Never NULL; owned by D and valid until
+ * srv_decoder_reset or srv_decoder_free. Its fd is the decoder's: a caller
+ * dup()s it (when not -1) or opens host_file.
+ */
+struct srv_modfile;
+struct srv_modfile *srv_decoder_modfile(struct srv_decoder *d, const char *module, const char *build_id);
+
+/* D's cache of unwind rows compiled on the host (cfi_host.h), emptied by srv_decoder_reset. */
+struct srv_cfi_cache;
+struct srv_cfi_cache *srv_decoder_cfi_cache(struct srv_decoder *d);
+
 /* "ok", "no_module", "not_found", "build_id_mismatch", "refused", "unreadable". */
 const char *srv_status_name(enum srv_status s);
 

@@ -2,8 +2,11 @@
  * fuzz_link.c: the libFuzzer harness for the server link's message side
  * (`make fuzz-server`, `make check-server-fuzz`, server/server.mk): the
  * framing, the hello in both directions, request parsing and dispatch,
- * decode requests included (with no sysroot: every frame is not_found) up
- * to, but not including, socket IO. Not part of the server.
+ * decode and unwind requests included, up to, but not including, socket
+ * IO. Not part of the server. The decoder's sysroot is the victims' build
+ * directory (fuzz_sysroot.h): a request naming one of them (/server_leak)
+ * is decoded, or its unwind rows compiled, for real; any other module is
+ * not_found.
  *
  * The first byte of an input chooses the mode:
  *   0x01  this side dialed (it says hello first and reads the reply)
@@ -24,6 +27,7 @@
 
 #include "conn.h"
 #include "discovery.h"
+#include "fuzz_sysroot.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -85,8 +89,7 @@ static void on_sample(void *ctx, struct srv_conn *c, cJSON *sample)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	log_set_level(LOG_ERR);
-	decoder = srv_decoder_new(NULL, 0);
+	decoder = fuzz_decoder((*argv)[0], "fuzz_link");
 	return decoder ? 0 : -1;
 }
 

@@ -11,11 +11,12 @@
 # Needs libdw (Debian libdw-dev), libstdc++ for its demangler, zlib (zlib1g-dev) for
 # gzip'ed cores, and libgdbmi (mi/mi.mk) to drive gdb for --core (server/core.c). Its unit test
 # (tests/unit/test_decode.c) and benchmark (bench/decode.c) link the decoder,
+# tests/unit/test_cfi_host.c the decoder, the requests and the agent's CFI compiler,
 # and tests/unit/test_gdbcmd.c the gdb console's allowlist (server/gdbcmd.c),
 # so they have rules of their own here rather than the top Makefile's generic ones.
 
 SERVER_DECODER_SRCS := server/rootfs.c server/elfinfo.c server/strmap.c server/modmap.c \
-	server/funcindex.c server/symcache.c server/decode.c server/annotate.c common/util.c common/log.c
+	server/funcindex.c server/symcache.c server/decode.c server/annotate.c server/cfi_host.c common/util.c common/log.c
 # The link's protocol, pure over byte buffers (what the message fuzzer drives), then its sockets.
 SERVER_LINK_SRCS := server/msgin.c server/outq.c server/conn.c server/request.c server/discovery.c common/net.c
 SERVER_SRCS := server/main.c server/core.c server/coreimage.c server/coreleaks.c common/anchortab.c \
@@ -78,6 +79,28 @@ $(BUILD)/tests/unit/test_gdbcmd: tests/unit/test_gdbcmd.c $(BUILD)/tests/unit/te
 	$(echo_cmd) CC $@
 	$(Q)$(call prog_deps,$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS),$< server/gdbcmd.c)
 	$(Q)$(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $< server/gdbcmd.c
+
+# Unwind rows compiled on the host (server/cfi_host.c), beside readelf, beside the agent's own
+# compiler (agent/cfi_compile.c, linked in: both compile the modules the test has loaded) and
+# through the unwind request (server/request.c); host code, sanitized. Its fixture is built as a
+# device's code often is, without unwind tables (its functions' CFI in .debug_frame only), and
+# again with them, as a shared object the test loads for the agent to compile.
+CFI_HOST_FIXTURES := $(BUILD)/tests/unit/cfi_host_fixture $(BUILD)/tests/unit/cfi_host_fixture_eh.so
+TEST_CFI_HOST_SRCS := server/request.c $(SERVER_DECODER_SRCS) agent/cfi_compile.c agent/arena.c
+TEST_CFI_HOST_CC = $(CC) $(SERVER_CFLAGS) -O1 $(ASAN_FLAGS) -Iagent -Iagent/arch/$(ARCH) \
+	-DFIXTURE_SRC='"$(abspath tests/unit/cfi_host_fixture.c)"'
+$(BUILD)/tests/unit/test_cfi_host: tests/unit/test_cfi_host.c $(BUILD)/tests/unit/test_cfi_host.d $(CFI_HOST_FIXTURES) \
+		$(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)$(call prog_deps,$(TEST_CFI_HOST_CC),$< $(TEST_CFI_HOST_SRCS))
+	$(Q)$(TEST_CFI_HOST_CC) -o $@ $< $(TEST_CFI_HOST_SRCS) $(SERVER_LIBS) -ldl
+$(BUILD)/tests/unit/cfi_host_fixture: tests/unit/cfi_host_fixture.c $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) -g -O2 -fno-asynchronous-unwind-tables -fno-unwind-tables -fomit-frame-pointer \
+		-o $@ $<
+$(BUILD)/tests/unit/cfi_host_fixture_eh.so: tests/unit/cfi_host_fixture.c $(TARGET_STAMP)
+	$(echo_cmd) CC $@
+	$(Q)mkdir -p $(dir $@) && $(CC) -shared -fPIC -O2 -fomit-frame-pointer -o $@ $<
 
 # The core reader of leaks on cores, with the judge behind it: host code, sanitized too.
 TEST_COREIMAGE_SRCS := server/coreimage.c common/leakjudge.c common/leaks.c common/glibcheap.c common/anchortab.c \
@@ -186,6 +209,8 @@ install-server: $(SERVER)
 else
 # The decoder runs on the host: a cross build makes neither its test nor its
 # benchmark (test_decode is then absent, and tests/run.sh runs only what exists),
-# nor the link tests' peer; nor the gdb console's test (test_gdbcmd), nor the core reader's (test_coreimage).
-$(BUILD)/tests/unit/test_decode $(BUILD)/tests/unit/test_gdbcmd $(BUILD)/tests/unit/test_coreimage $(BUILD)/bench/decode: ; @:
+# nor the link tests' peer; nor the gdb console's test (test_gdbcmd), nor the core reader's (test_coreimage),
+# nor the host-compiled unwind rows' (test_cfi_host).
+$(BUILD)/tests/unit/test_decode $(BUILD)/tests/unit/test_gdbcmd $(BUILD)/tests/unit/test_coreimage \
+	$(BUILD)/tests/unit/test_cfi_host $(BUILD)/bench/decode: ; @:
 endif

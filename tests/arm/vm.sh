@@ -125,7 +125,7 @@ ln -s "$root/lib" "$hostsys/lib"
 ln -s "$root/t/build" "$hostsys/t/build"
 strip=$triplet-strip
 command -v "$strip" >/dev/null || strip=strip
-for v in server_leak core_victim; do
+for v in server_leak core_victim nounwind; do
 	[ -x "$tbuild/tests/victims/$v" ] || continue
 	"$strip" -o "$root/t/dev/$v" "$tbuild/tests/victims/$v" &&
 		cp "$tbuild/tests/victims/$v" "$hostsys/t/dev/" || die "cannot strip $v"

@@ -84,7 +84,7 @@ esac
 	[ "$(line garbage 2)" = closed ] || fail_later "garbage bytes: $(cat garbage.out)"
 [ "$(error_of json 2)" = "0 a message that is not a JSON object" ] &&
 	[ "$(error_of json 3)" = "5 protocol version 2: this memtrace-server speaks version 1" ] &&
-	[ "$(error_of json 4)" = "6 unknown command 'frob' (this memtrace-server 0.2.0 knows decode, sample, ping, bye, core, frames, blocks, inspect and gdb-*)" ] &&
+	[ "$(error_of json 4)" = "6 unknown command 'frob' (this memtrace-server 0.2.0 knows decode, sample, unwind, ping, bye, core, frames, blocks, inspect and gdb-*)" ] &&
 	[[ "$(error_of json 5)" = "0 a message that is not JSON (error near byte 0 of 8)" ]] &&
 	[ "$(error_of json 6)" = "7 no \"cmd\" in the request" ] &&
 	[ "$(error_of json 7)" = "8 core: no channel of that key has said hello (or it waited more than 10 s)" ] &&
