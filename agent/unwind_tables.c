@@ -247,8 +247,13 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *fra
 	n = agent_unwind_libunwind.capture(pcs, max, frame);
 	/* Libunwind got no further than the frame the rows could not step
 	 * from: the stack ends for want of unwind info there. */
-	if (pc && n > 0 && n < max && pcs[n - 1] - pc <= 4)
+	if (pc && n > 0 && n < max && pcs[n - 1] - pc <= 4) {
+		/* aarch64's libunwind takes a frame without tables for a leaf
+		 * and its caller from the link register: the frame again. */
+		if (n > 1 && pcs[n - 1] == pcs[n - 2])
+			n--;
 		agent_unwind_blind = 1;
+	}
 	return n;
 }
 
