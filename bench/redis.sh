@@ -29,7 +29,7 @@ CONFIGS=${CONFIGS:-alone tables libunwind fp}
 MT="$B/memtrace"
 [ -x "$MT" ] || { echo "redis.sh: $MT missing (make)" >&2; exit 2; }
 for c in redis-server redis-benchmark redis-cli; do
-	command -v "$c" >/dev/null || { echo "redis.sh: $c missing (apt-get install redis-server redis-tools)" >&2; exit 2; }
+	command -v "$c" >/dev/null || { echo "redis.sh: $c missing (scripts/deps.sh --bench installs it)" >&2; exit 2; }
 done
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"

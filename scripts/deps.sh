@@ -40,7 +40,7 @@ pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcj
 cross=""
 vm=0
 case "${1:-}" in
---bench) pkgs="$pkgs heaptrack" ;;
+--bench) pkgs="$pkgs heaptrack redis-server redis-tools" ;;
 --cross | --arm)
 	[ "$1" = --cross ] || vm=1
 	shift
