@@ -13,10 +13,14 @@
 #     leak's stack is whole: nu_inner, nu_middle, nu_outer, main, as the
 #     source says (decoded on the host), and the callers' lines are those of
 #     gdb's backtrace of the unstripped build (host only: the VMs have no gdb);
+#     attached (`memtrace -p --connect`) the same, the rows given right after
+#     the attach, before the victim is let go to leak;
 #   - status counts the module given host rows; the victim's output and exit
 #     status are those of its run without memtrace.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/attach.sh
+. "$(dirname "$0")/../lib/attach.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/link.sh
 . "$(dirname "$0")/../lib/link.sh"
 
@@ -89,6 +93,19 @@ if [ -z "${MEMTRACE_TEST_SERVER:-}" ] && command -v gdb >/dev/null; then
 fi
 [ "$(jq 'first(.contexts[] | select(.live_bytes == 120)) | .no_unwind_info' linked.json)" = null ] ||
 	fail_later "linked: the whole stack still says it ends for want of unwind info"
+# Attached: the rows come right after the attach, before the victim leaks.
+vstart va "$DEV"
+attach_console a "$VPID" --connect "$to" -v
+vgo va
+vwait_file va leaked
+mt_report a attached.json
+mt_end a detach
+vstop va
+[ "$(cat va.rc 2>/dev/null)" = 0 ] || fail_later "attached: nounwind ended with status $(cat va.rc 2>/dev/null)"
+got=$(frames_of attached.json)
+note "attached: $got"
+case $got in "nu_inner nu_middle nu_outer main "*) ;;
+*) fail_later "attached: the leak's stack is '$got', want 'nu_inner nu_middle nu_outer main ...'"; show a.err ;; esac
 [ "$(jq '.tables.host_modules' linked.json)" -ge 1 ] ||
 	fail_later "linked: the report's tables count no module with host rows: $(jq -c .tables linked.json)"
 finish

@@ -9,10 +9,13 @@
  *
  * nu_inner leaks 3 blocks of 40 bytes, called through nu_middle and
  * nu_outer from main: that whole path is what the stacks must show.
+ *
+ * `nounwind DIR` is an attach victim (attach.h): ready, leaks after go,
+ * leaked, and exits 0 after stop.
  */
 #include <stdlib.h>
 
-#include "victim.h"
+#include "attach.h"
 
 static NOINLINE void *nu_inner(int k)
 {
@@ -47,15 +50,24 @@ static NOINLINE void *nu_outer(int k)
 	return p;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static void *keep[3];
 	/* Read each time: one call site, not the loop unrolled into three. */
 	static volatile int rounds = 3;
 
+	if (argc > 1) {
+		at_init(argc, argv);
+		at_ready();
+		at_wait_go();
+	}
 	for (int i = 0; i < rounds; i++)
 		keep[i] = nu_outer(i);
 	vt_touch(keep);
 	vt_expect("nu_inner", 3, 120);
+	if (argc > 1) {
+		at_put("leaked", "leaked\n");
+		at_wait("stop", AT_WAIT_MS);
+	}
 	return 0;
 }
