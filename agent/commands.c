@@ -549,6 +549,7 @@ int agent_commands_handle(struct agent_request *r, char *buf, size_t len)
 void agent_commands_session_lost(void)
 {
 	agent_hold_cancel(NULL);
+	agent_unwind_rows_forget();
 	if (attached_mode() && __atomic_load_n(&agent_state.recording, __ATOMIC_ACQUIRE))
 		agent_detach(NULL);
 }

@@ -83,6 +83,11 @@ static void module_cb(const struct agent_tables_module *mod, void *arg)
 	module_write(arg, mod);
 }
 
+void agent_unwind_rows_forget(void)
+{
+	pending_drop();
+}
+
 int agent_cmd_unwind_modules(struct agent_request *r, int64_t id, const struct jsonr_member *m, int n)
 {
 	struct jsonw w;

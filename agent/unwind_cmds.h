@@ -13,4 +13,7 @@
 int agent_cmd_unwind_modules(struct agent_request *r, int64_t id, const struct jsonr_member *m, int n);
 int agent_cmd_unwind_rows(struct agent_request *r, int64_t id, const struct jsonr_member *m, int n);
 
+/* The session ended: rows gathered for a module and not yet complete are given back. */
+void agent_unwind_rows_forget(void);
+
 #endif
