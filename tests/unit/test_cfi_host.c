@@ -7,12 +7,13 @@
  *    server/server.mk without unwind tables: its functions' CFI is in
  *    .debug_frame, its start files' in .eh_frame) is compiled, and every
  *    row binutils' readelf --debug-dump=frames-interp prints for either
- *    section (an independent CFI interpreter) must have the rule its CFA,
- *    frame-pointer and return-address columns say; each FDE's end must be
- *    FALLBACK unless another FDE starts there; the FDE count must be
- *    readelf's. On x86_64 the fixture's assembly gives the rare rules,
- *    each checked by name too. The same for the fixture built at test time
- *    by each cross compiler found (aarch64, ARM hard- and soft-float).
+ *    section (an independent CFI interpreter; read by cfi_ref.h, shared
+ *    with test_unwind_tables) must have the rule its CFA, frame-pointer
+ *    and return-address columns say; each FDE's end must be FALLBACK
+ *    unless another FDE starts there; the FDE count must be readelf's. On
+ *    x86_64 the fixture's assembly gives the rare rules, each checked by
+ *    name too. The same for the fixture built at test time by each cross
+ *    compiler found (aarch64, ARM hard- and soft-float).
  *    Skipped (the part, not the test) without readelf.
  * 2. Beside the agent: every module loaded here that has .eh_frame and no
  *    .debug_frame (libc, ld.so, libdw, this test, and the fixture built
@@ -57,6 +58,7 @@
 #include "log.h"
 #include "request.h"
 
+#include "cfi_ref.h"
 #include "check.h"
 
 static char dir[4096];		/* this test's temporary directory */
@@ -144,18 +146,6 @@ static uint64_t sym_addr(const char *path, const char *name)
 	return v;
 }
 
-static const char *rule_text(uint32_t r)
-{
-	static char bufs[4][64];
-	static int k;
-	char *b = bufs[k++ & 3];
-	static const char *const kinds[] = { "FALLBACK", "SP", "FP", "END" };
-
-	snprintf(b, sizeof(bufs[0]), "%#x (%s+%u words, fp %d, ra %d)", r, kinds[AGENT_CFI_KIND(r)],
-		 AGENT_CFI_CFA_WORDS(r), AGENT_CFI_FP_SLOT(r), AGENT_CFI_RA_SLOT(r));
-	return b;
-}
-
 /* ---------------------------------------------------------------- 1. beside readelf */
 
 /* How readelf names the target's registers in its interpreted tables. */
@@ -166,68 +156,11 @@ struct arch_ref {
 	struct srv_cfi_target t;
 };
 
-/* The rule readelf's columns CFA, FP and RA say for target T (cfi.h's limits), as the agent's test reads them. */
-static uint32_t expected(const struct arch_ref *a, const char *cfa, const char *fp, const char *ra, int signal)
+/* The rule of host rows R (a struct srv_cfi_rows) at VADDR. */
+static uint32_t rows_rule(const void *r, unsigned long vaddr)
 {
-	const long w = a->t.word;
-	long off, fslot = 0, rslot = 0;
-	uint32_t kind;
-	char reg[16];
-	int8_t s8;
-
-	if (signal)
-		return AGENT_CFI_FALLBACK;
-	/* "u" is undefined, or a column never set: where a return address may stay in its register, either. */
-	if (ra && !strcmp(ra, "u") && !a->t.ra_in_reg)
-		return AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0);
-	if (ra && !strcmp(ra, "u"))
-		ra = NULL;
-	if (sscanf(cfa, "%15[a-z0-9]+%ld", reg, &off) != 2)
-		return AGENT_CFI_FALLBACK;
-	if (!strcmp(reg, a->sp))
-		kind = AGENT_CFI_CFA_SP;
-	else if (!strcmp(reg, a->fp))
-		kind = AGENT_CFI_CFA_FP;
-	else
-		return AGENT_CFI_FALLBACK;
-	if (off < 0 || off % w || off / w > 0x3fff)
-		return AGENT_CFI_FALLBACK;
-	if (!ra || !strcmp(ra, "s")) {
-		if (!a->t.ra_in_reg)
-			return AGENT_CFI_FALLBACK;
-	} else if (ra[0] == 'c' && sscanf(ra + 1, "%ld", &rslot) == 1) {
-		if (rslot % w || !rslot || agent_cfi_slot_encode(rslot / w, (uint32_t)(off / w), &s8) < 0)
-			return AGENT_CFI_FALLBACK;
-		rslot = s8;
-	} else {
-		return AGENT_CFI_FALLBACK;
-	}
-	if (fp && fp[0] == 'c' && sscanf(fp + 1, "%ld", &fslot) == 1) {
-		if (fslot % w || !fslot || agent_cfi_slot_encode(fslot / w, (uint32_t)(off / w), &s8) < 0)
-			return AGENT_CFI_FALLBACK;
-		fslot = s8;
-	} else if (fp && strcmp(fp, "u") && strcmp(fp, "s")) {
-		return AGENT_CFI_FALLBACK;
-	}
-	return AGENT_CFI_RULE(kind, off / w, fslot, rslot);
+	return lookup(r, vaddr);
 }
-
-/* GOT agrees with WANT: equal, or END where readelf's "u" may be an undefined return address. */
-static int agrees(const struct arch_ref *a, uint32_t got, uint32_t want, const char *ra)
-{
-	return got == want ||
-	       (a->t.ra_in_reg && ra && !strcmp(ra, "u") && got == AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0));
-}
-
-struct cie_ref {
-	unsigned long off;
-	int signal;
-	char cfa[32], fp[32], ra[32];
-};
-
-struct fde_ref {
-	unsigned long lo, hi;
-};
 
 /*
  * Compare R (PATH compiled for A) with readelf's interpretation of PATH,
@@ -237,152 +170,31 @@ struct fde_ref {
 static long reference_check(const struct arch_ref *a, const char *path, const struct srv_cfi_rows *r,
 			    uint64_t skip_lo, uint64_t skip_hi)
 {
-	static struct cie_ref cies[256];
-	static struct fde_ref fdes[4096];
-	int ncies = 0, nfdes = 0, ncols = 0, in_cie = 0, fde_rows = 0, have_cie_row = 0;
-	char cmd[sizeof(fixture) + sizeof(dir) + 80], line[1024], cols[16][16];
-	const struct cie_ref *cur = NULL;
-	struct cie_ref *cie = NULL;
-	unsigned long lo = 0, hi = 0;
-	long rows = 0, bad = 0;
-	FILE *f;
+	static struct cfi_ref_fde fdes[4096];
+	const struct cfi_ref_regs regs = { a->sp, a->fp, NULL, a->t.word, a->t.ra_in_reg };
+	char what[sizeof(fixture) + sizeof(dir) + 80];
+	struct cfi_ref_check c = { .what = what, .regs = &regs, .rule_at = rows_rule, .table = r,
+				   .skip_lo = skip_lo, .skip_hi = skip_hi, .fdes = fdes, .max_fdes = 4096 };
+	long rows, bad;
 
-	snprintf(cmd, sizeof(cmd), "readelf --debug-dump=frames-interp '%s' 2>/dev/null", path);
-	f = popen(cmd, "r");
-	if (!f)
+	snprintf(what, sizeof(what), "%s %s", a->what, path);
+	rows = cfi_ref_compare(path, &c);
+	if (rows < 0)
 		return -1;
-	/* Each FDE's rows are checked as they come; an FDE without rows of its own has its CIE's. */
-#define FDE_DONE()                                                                                          \
-	do {                                                                                                \
-		if (!in_cie && cur && !fde_rows && hi > lo && have_cie_row && !(lo >= skip_lo && lo < skip_hi)) { \
-			uint32_t want = expected(a, cur->cfa, cur->fp[0] ? cur->fp : NULL,                  \
-						 cur->ra[0] ? cur->ra : NULL, cur->signal);                 \
-			uint32_t got = lookup(r, lo);                                                       \
-			rows++;                                                                             \
-			if (!agrees(a, got, want, cur->ra[0] ? cur->ra : NULL) && bad++ < 10)               \
-				printf("  %s %s: FDE %#lx (no rows): rule %s, reference %s\n", a->what, path, lo, \
-				       rule_text(got), rule_text(want));                                    \
-		}                                                                                           \
-	} while (0)
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long x, y, z;
-		char kind[8], rest[256];
-
-		if (!strncmp(line, "Contents of the ", 16)) {
-			FDE_DONE();
-			/* CIE offsets are per section. */
-			ncies = 0;
-			cur = NULL;
-			in_cie = 0;
-			ncols = 0;
-			continue;
-		}
-		if (sscanf(line, "%lx %lx %lx %7s %255[^\n]", &x, &y, &z, kind, rest) == 5 &&
-		    (!strcmp(kind, "CIE") || !strcmp(kind, "FDE"))) {
-			FDE_DONE();
-			ncols = 0;
-			fde_rows = 0;
-			if (!strcmp(kind, "CIE")) {
-				const char *q1 = strchr(rest, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL, *s;
-
-				in_cie = 1;
-				cie = ncies < 256 ? &cies[ncies++] : NULL;
-				if (cie) {
-					memset(cie, 0, sizeof(*cie));
-					cie->off = x;
-					s = q1 ? strchr(q1, 'S') : NULL;
-					cie->signal = s && q2 && s < q2;
-				}
-			} else {
-				unsigned long cid;
-
-				in_cie = 0;
-				cur = NULL;
-				have_cie_row = 0;
-				if (sscanf(rest, "cie=%lx pc=%lx..%lx", &cid, &lo, &hi) != 3)
-					continue;
-				for (int i = 0; i < ncies; i++)
-					if (cies[i].off == cid)
-						cur = &cies[i];
-				have_cie_row = cur && cur->cfa[0];
-				if (nfdes < 4096)
-					fdes[nfdes++] = (struct fde_ref){ lo, hi };
-			}
-			continue;
-		}
-		if (strstr(line, "LOC") && strstr(line, "CFA")) {
-			char *tok = strtok(line, " \n");
-
-			ncols = 0;
-			while (tok && ncols < 16) {
-				snprintf(cols[ncols++], sizeof(cols[0]), "%s", tok);
-				tok = strtok(NULL, " \n");
-			}
-			continue;
-		}
-		if (ncols >= 2 && line[0] != ' ' && sscanf(line, "%lx", &x) == 1) {
-			char vals[16][32];
-			const char *cfa = NULL, *fp = NULL, *ra = NULL;
-			char *tok = strtok(line, " \n");
-			int nv = 0;
-
-			while (tok && nv < 16) {
-				/* "r0 (rax)": a register rule names its register twice */
-				if (tok[0] == '(' && nv > 0)
-					strncat(vals[nv - 1], tok, sizeof(vals[0]) - strlen(vals[nv - 1]) - 1);
-				else
-					snprintf(vals[nv++], sizeof(vals[0]), "%s", tok);
-				tok = strtok(NULL, " \n");
-			}
-			for (int i = 1; i < nv && i < ncols; i++) {
-				if (!strcmp(cols[i], "CFA"))
-					cfa = vals[i];
-				else if (!strcmp(cols[i], a->fp))
-					fp = vals[i];
-				else if (!strcmp(cols[i], "ra"))
-					ra = vals[i];
-			}
-			if (!cfa)
-				continue;
-			if (in_cie) {
-				if (cie) {
-					snprintf(cie->cfa, sizeof(cie->cfa), "%s", cfa);
-					snprintf(cie->fp, sizeof(cie->fp), "%s", fp ? fp : "");
-					snprintf(cie->ra, sizeof(cie->ra), "%s", ra ? ra : "");
-				}
-				continue;
-			}
-			fde_rows++;
-			if (!cur || x < lo || x >= hi || (x >= skip_lo && x < skip_hi))
-				continue;
-			{
-				uint32_t want = expected(a, cfa, fp, ra, cur->signal), got = lookup(r, x);
-
-				rows++;
-				if (!agrees(a, got, want, ra) && bad++ < 10)
-					printf("  %s %s: %#lx: rule %s, reference %s (CFA %s, fp %s, ra %s)\n", a->what,
-					       path, x, rule_text(got), rule_text(want), cfa, fp ? fp : "-", ra ? ra : "-");
-			}
-		}
-	}
-	FDE_DONE();
-#undef FDE_DONE
-	if (pclose(f) != 0 && rows == 0)
-		return -1;
-	CHECK(bad == 0, "%s %s: %ld of %ld rows differ from readelf's", a->what, path, bad, rows);
+	CHECK(c.bad == 0, "%s %s: %ld of %ld rows differ from readelf's", a->what, path, c.bad, rows);
 	/* Code between functions: FALLBACK at each end where no FDE starts. */
 	bad = 0;
-	for (int i = 0; i < nfdes; i++) {
+	for (int i = 0; i < c.nfdes; i++) {
 		int starts = 0;
 
-		for (int k = 0; k < nfdes && !starts; k++)
+		for (int k = 0; k < c.nfdes && !starts; k++)
 			starts = fdes[k].lo == fdes[i].hi;
 		if (!starts && lookup(r, fdes[i].hi) != AGENT_CFI_FALLBACK && bad++ < 5)
 			printf("  %s: the end of FDE %#lx..%#lx is %s, not FALLBACK\n", a->what, fdes[i].lo,
-			       fdes[i].hi, rule_text(lookup(r, fdes[i].hi)));
+			       fdes[i].hi, cfi_ref_rule_text(lookup(r, fdes[i].hi)));
 	}
 	CHECK(bad == 0, "%s: %ld FDE ends are not FALLBACK", a->what, bad);
-	CHECK(r->fdes == (uint32_t)nfdes, "%s: %u FDEs compiled, readelf lists %d", a->what, r->fdes, nfdes);
+	CHECK(r->fdes == (uint32_t)c.nfdes, "%s: %u FDEs compiled, readelf lists %d", a->what, r->fdes, c.nfdes);
 	return rows;
 }
 
@@ -421,7 +233,7 @@ static void x86_rare_rules(const char *path, const struct srv_cfi_rows *r)
 	CHECK(rules_in(r, a, a + 9, fb) == 1, "a CFA expression is not FALLBACK");
 	a = need_sym(path, "fx_outermost");
 	CHECK(lookup(r, a) == AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0), "an undefined return address is %s, not END",
-	      rule_text(lookup(r, a)));
+	      cfi_ref_rule_text(lookup(r, a)));
 	a = need_sym(path, "fx_signal");
 	CHECK(lookup(r, a) == fb && lookup(r, a + 1) == fb, "a signal frame is not FALLBACK");
 	a = need_sym(path, "fx_remember");
@@ -516,55 +328,6 @@ static void test_reference(void)
 
 /* ---------------------------------------------------------------- 2. beside the agent */
 
-struct mod {
-	char path[PATH_MAX];
-	uintptr_t bias, lo, hi;
-};
-
-static struct mod mods[64];
-static int nmods;
-
-static int collect(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct mod *m = &mods[nmods];
-	int has_hdr = 0;
-
-	(void)size;
-	(void)arg;
-	if (nmods == 64)
-		return 1;
-	m->lo = UINTPTR_MAX;
-	m->hi = 0;
-	m->bias = info->dlpi_addr;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-
-		if (p->p_type == PT_GNU_EH_FRAME)
-			has_hdr = 1;
-		if (p->p_type != PT_LOAD)
-			continue;
-		if (info->dlpi_addr + p->p_vaddr < m->lo)
-			m->lo = (info->dlpi_addr + p->p_vaddr) & ~(uintptr_t)(getpagesize() - 1);
-		if (info->dlpi_addr + p->p_vaddr + p->p_memsz > m->hi)
-			m->hi = info->dlpi_addr + p->p_vaddr + p->p_memsz;
-	}
-	if (!has_hdr)
-		return 0;
-	if (info->dlpi_name && info->dlpi_name[0] == '/') {
-		snprintf(m->path, sizeof(m->path), "%s", info->dlpi_name);
-	} else if (info->dlpi_name && !info->dlpi_name[0] && nmods == 0) {
-		ssize_t n = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
-
-		if (n <= 0)
-			return 0;
-		m->path[n] = '\0';
-	} else {
-		return 0;	/* the vDSO: no file */
-	}
-	nmods++;
-	return 0;
-}
-
 /* 1 when PATH has a .debug_frame with contents (the host then prefers it: not the agent's source). */
 static int has_debug_frame(const char *path)
 {
@@ -591,6 +354,7 @@ static int has_debug_frame(const char *path)
 
 static void test_agent(char **extra)
 {
+	static struct cfi_ref_mods mods;
 	const struct srv_cfi_target t = { sizeof(uintptr_t), AGENT_CFI_REG_SP, AGENT_CFI_REG_FP, AGENT_CFI_REG_RA,
 					  AGENT_CFI_RA_IN_REG };
 	void *h;
@@ -605,10 +369,9 @@ static void test_agent(char **extra)
 	CHECK(h, "dlopen %s: %s", fixture_eh, dlerror());
 	for (; *extra; extra++)
 		CHECK(dlopen(*extra, RTLD_LAZY | RTLD_LOCAL), "dlopen %s: %s", *extra, dlerror());
-	nmods = 0;
-	dl_iterate_phdr(collect, NULL);
-	for (int i = 0; i < nmods; i++) {
-		const struct mod *m = &mods[i];
+	cfi_ref_modules(&mods, 1);
+	for (int i = 0; i < mods.n; i++) {
+		const struct cfi_ref_mod *m = &mods.m[i];
 		struct agent_cfi_table at;
 		struct srv_cfi_rows r;
 		char err[256];
@@ -638,7 +401,7 @@ static void test_agent(char **extra)
 			points++;
 			if (theirs != r.rows[k].rule && bad++ < 10)
 				printf("  %s: %#llx: host %s, agent %s\n", m->path, (unsigned long long)v,
-				       rule_text(r.rows[k].rule), rule_text(theirs));
+				       cfi_ref_rule_text(r.rows[k].rule), cfi_ref_rule_text(theirs));
 		}
 		for (uint32_t k = 0; k < at.nrows; k++) {
 			uint64_t v = (uint64_t)(at.base + at.rows[k].off - m->bias);
@@ -646,7 +409,7 @@ static void test_agent(char **extra)
 			points++;
 			if (lookup(&r, v) != at.rows[k].rule && bad++ < 10)
 				printf("  %s: %#llx: host %s, agent %s\n", m->path, (unsigned long long)v,
-				       rule_text(lookup(&r, v)), rule_text(at.rows[k].rule));
+				       cfi_ref_rule_text(lookup(&r, v)), cfi_ref_rule_text(at.rows[k].rule));
 		}
 		printf("  %s: host %u rows, %u FDEs, %u falling back; agent %u rows, %u FDEs, %u falling back; %ld of %ld "
 		       "boundaries differ\n",

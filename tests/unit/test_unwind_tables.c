@@ -6,11 +6,12 @@
  * 1. Against a DWARF reference: every module loaded here (the test, libc,
  *    ld.so, and libstdc++ and libgcc_s dlopen'ed) is compiled, and every
  *    row that binutils' readelf --debug-dump=frames-interp prints for its
- *    .eh_frame (an independent CFI interpreter) is looked up in the compiled
- *    table at that address: the compact rule must be exactly the one the
- *    reference's CFA, frame-pointer and return-address columns say, or
- *    FALLBACK where the compact form cannot say it (expressions, signal
- *    frames). FDEs without instructions take their CIE's initial row.
+ *    .eh_frame (an independent CFI interpreter; read by cfi_ref.h, shared
+ *    with test_cfi_host) is looked up in the compiled table at that
+ *    address: the compact rule must be exactly the one the reference's CFA,
+ *    frame-pointer and return-address columns say, or FALLBACK where the
+ *    compact form cannot say it (expressions, signal frames). FDEs without
+ *    instructions take their CIE's initial row.
  *    Skipped (the part, not the test) where readelf is missing.
  * 2. Against libunwind: stacks of many shapes (chains with and without
  *    frame pointers, recursion, mutual recursion, a function pointer,
@@ -45,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfi_ref.h"
 #include "check.h"
 
 #define NOIPA __attribute__((noipa, noinline))
@@ -67,269 +69,67 @@
 
 /* ---------------------------------------------------------------- 1. reference */
 
-struct mod {
-	char path[512];
-	uintptr_t bias, lo, hi;
+static const struct cfi_ref_regs ref_regs = { REF_SP, REF_FP, REF_RA, W, AGENT_CFI_RA_IN_REG };
+
+/* What reference_check() looks up: module M's compiled table T. */
+struct compiled {
+	const struct cfi_ref_mod *m;
+	const struct agent_cfi_table *t;
 };
 
-static struct mod mods[64];
-static int nmods;
-
-static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+/* The rule of the table at link-time address VADDR. */
+static uint32_t compiled_rule(const void *table, unsigned long vaddr)
 {
-	struct mod *m = &mods[nmods];
-	int has_hdr = 0;
+	const struct compiled *c = table;
 
-	(void)size;
-	(void)arg;
-	if (nmods == 64)
-		return 1;
-	m->lo = UINTPTR_MAX;
-	m->hi = 0;
-	m->bias = info->dlpi_addr;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-
-		if (p->p_type == PT_GNU_EH_FRAME)
-			has_hdr = 1;
-		if (p->p_type != PT_LOAD)
-			continue;
-		if (info->dlpi_addr + p->p_vaddr < m->lo)
-			m->lo = (info->dlpi_addr + p->p_vaddr) & ~(uintptr_t)(getpagesize() - 1);
-		if (info->dlpi_addr + p->p_vaddr + p->p_memsz > m->hi)
-			m->hi = info->dlpi_addr + p->p_vaddr + p->p_memsz;
-	}
-	if (!has_hdr)
-		return 0;
-	if (info->dlpi_name && info->dlpi_name[0]) {
-		snprintf(m->path, sizeof(m->path), "%s", info->dlpi_name);
-	} else {
-		ssize_t n = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
-
-		if (n <= 0 || nmods > 0)
-			return 0;	/* the vDSO has no file */
-		m->path[n] = '\0';
-	}
-	nmods++;
-	return 0;
+	return agent_cfi_lookup(c->t, (uint32_t)(c->m->bias + vaddr - c->t->base));
 }
-
-/* The compact rule the reference's columns say (cfi.h's limits). */
-static uint32_t expected(const char *cfa, const char *fp, const char *ra, int signal)
-{
-	long off, fslot = 0, rslot = 0;
-	uint32_t kind;
-	char reg[16];
-	int8_t s8;
-
-	if (signal)
-		return AGENT_CFI_FALLBACK;
-	/* readelf prints "u" for a column never set, and for undefined: where
-	 * the return address starts in a register, the first (agrees()). */
-	if (ra && !strcmp(ra, "u") && !AGENT_CFI_RA_IN_REG)
-		return AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0);
-	if (ra && !strcmp(ra, "u"))
-		ra = NULL;
-	if (sscanf(cfa, "%15[a-z0-9]+%ld", reg, &off) != 2)
-		return AGENT_CFI_FALLBACK;
-	if (!strcmp(reg, REF_SP))
-		kind = AGENT_CFI_CFA_SP;
-	else if (!strcmp(reg, REF_FP))
-		kind = AGENT_CFI_CFA_FP;
-	else
-		return AGENT_CFI_FALLBACK;
-	if (off < 0 || off % W || off / W > 0x3fff)
-		return AGENT_CFI_FALLBACK;
-	if (!ra || !strcmp(ra, "s")) {
-		if (!AGENT_CFI_RA_IN_REG)
-			return AGENT_CFI_FALLBACK;
-	} else if (ra[0] == 'c' && sscanf(ra + 1, "%ld", &rslot) == 1) {
-		if (rslot % W || !rslot || agent_cfi_slot_encode(rslot / W, (uint32_t)(off / W), &s8) < 0)
-			return AGENT_CFI_FALLBACK;
-		rslot = s8;
-	} else {
-		return AGENT_CFI_FALLBACK;
-	}
-	if (fp && fp[0] == 'c' && sscanf(fp + 1, "%ld", &fslot) == 1) {
-		if (fslot % W || !fslot || agent_cfi_slot_encode(fslot / W, (uint32_t)(off / W), &s8) < 0)
-			return AGENT_CFI_FALLBACK;
-		fslot = s8;
-	} else if (fp && strcmp(fp, "u") && strcmp(fp, "s")) {
-		return AGENT_CFI_FALLBACK;
-	}
-	return AGENT_CFI_RULE(kind, off / W, fslot, rslot);
-}
-
-/* GOT for a row whose reference rule is WANT: equal, or an undefined
- * return address that readelf cannot tell from one in the link register. */
-static int agrees(uint32_t got, uint32_t want, const char *ra)
-{
-	return got == want || (AGENT_CFI_RA_IN_REG && ra && !strcmp(ra, "u") &&
-			       got == AGENT_CFI_RULE(AGENT_CFI_END, 0, 0, 0));
-}
-
-struct cie_ref {
-	unsigned long off;
-	int signal;
-	char cfa[32], fp[32], ra[32];
-	int has_fp, has_ra;
-};
 
 /* Compare module M's table with readelf's rows. Rows compared, or -1 (no readelf). */
-static long reference_check(const struct mod *m, const struct agent_cfi_table *t, long *mismatches)
+static long reference_check(const struct cfi_ref_mod *m, const struct agent_cfi_table *t, long *mismatches)
 {
-	static struct cie_ref cies[256];
-	int ncies = 0;
-	char cmd[700], line[1024], cols[16][16];
-	int ncols = 0, in_cie = 0, fde_rows = 0;
-	struct cie_ref *cie = NULL, *cur_cie = NULL;
-	unsigned long lo = 0, hi = 0;
-	long rows = 0;
-	FILE *f;
+	const struct compiled table = { m, t };
+	struct cfi_ref_check c = { .what = m->path, .regs = &ref_regs, .rule_at = compiled_rule, .table = &table };
+	long rows = cfi_ref_compare(m->path, &c);
 
-	snprintf(cmd, sizeof(cmd), "readelf --debug-dump=frames-interp '%s' 2>/dev/null", m->path);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long a, b, c;
-		char kind[8], rest[256];
-
-		if (sscanf(line, "%lx %lx %lx %7s %255[^\n]", &a, &b, &c, kind, rest) == 5 &&
-		    (!strcmp(kind, "CIE") || !strcmp(kind, "FDE"))) {
-			/* An FDE without rows of its own starts at its CIE's. */
-			if (!in_cie && cur_cie && !fde_rows && hi > lo) {
-				uint32_t want = expected(cur_cie->cfa, cur_cie->has_fp ? cur_cie->fp : NULL,
-							 cur_cie->has_ra ? cur_cie->ra : NULL, cur_cie->signal);
-				uint32_t got = agent_cfi_lookup(t, (uint32_t)(m->bias + lo - t->base));
-
-				rows++;
-				if (!agrees(got, want, cur_cie->has_ra ? cur_cie->ra : NULL) && (*mismatches)++ < 10)
-					printf("  %s: FDE %#lx (no rows): rule %#x, reference %#x\n", m->path, lo, got, want);
-			}
-			ncols = 0;
-			fde_rows = 0;
-			if (!strcmp(kind, "CIE")) {
-				in_cie = 1;
-				if (ncies == 256) {
-					cie = NULL;
-					continue;
-				}
-				cie = &cies[ncies++];
-				memset(cie, 0, sizeof(*cie));
-				cie->off = a;
-				cie->signal = strchr(rest, 'S') && strchr(rest, '"') < strchr(rest, 'S') &&
-					      strchr(rest, 'S') < strrchr(rest, '"');
-			} else {
-				unsigned long cid;
-
-				in_cie = 0;
-				cur_cie = NULL;
-				if (sscanf(rest, "cie=%lx pc=%lx..%lx", &cid, &lo, &hi) != 3)
-					continue;
-				for (int i = 0; i < ncies; i++)
-					if (cies[i].off == cid)
-						cur_cie = &cies[i];
-			}
-			continue;
-		}
-		if (strstr(line, "LOC") && strstr(line, "CFA")) {
-			char *tok = strtok(line, " \n");
-
-			ncols = 0;
-			while (tok && ncols < 16) {
-				snprintf(cols[ncols++], sizeof(cols[0]), "%s", tok);
-				tok = strtok(NULL, " \n");
-			}
-			continue;
-		}
-		if (ncols >= 2 && sscanf(line, "%lx", &a) == 1 && line[0] != ' ') {
-			char vals[16][32];
-			const char *cfa = NULL, *fp = NULL, *ra = NULL;
-			char *tok = strtok(line, " \n");
-			int nv = 0;
-
-			while (tok && nv < 16) {
-				/* "r10 (r10)": a register rule names its register twice */
-				if (tok[0] == '(' && nv > 0)
-					strncat(vals[nv - 1], tok, sizeof(vals[0]) - strlen(vals[nv - 1]) - 1);
-				else
-					snprintf(vals[nv++], sizeof(vals[0]), "%s", tok);
-				tok = strtok(NULL, " \n");
-			}
-			for (int i = 1; i < nv && i < ncols; i++) {
-				if (!strcmp(cols[i], "CFA"))
-					cfa = vals[i];
-				else if (!strcmp(cols[i], REF_FP))
-					fp = vals[i];
-				else if (!strcmp(cols[i], REF_RA) || !strcmp(cols[i], "ra"))
-					ra = vals[i];
-			}
-			if (!cfa)
-				continue;
-			if (in_cie) {
-				if (cie) {
-					snprintf(cie->cfa, sizeof(cie->cfa), "%s", cfa);
-					cie->has_fp = fp != NULL;
-					cie->has_ra = ra != NULL;
-					if (fp)
-						snprintf(cie->fp, sizeof(cie->fp), "%s", fp);
-					if (ra)
-						snprintf(cie->ra, sizeof(cie->ra), "%s", ra);
-				}
-				continue;
-			}
-			fde_rows++;
-			if (!cur_cie || a < lo || a >= hi)
-				continue;
-			{
-				uint32_t want = expected(cfa, fp, ra, cur_cie->signal);
-				uint32_t got = agent_cfi_lookup(t, (uint32_t)(m->bias + a - t->base));
-
-				rows++;
-				if (!agrees(got, want, ra) && (*mismatches)++ < 10)
-					printf("  %s: %#lx: rule %#x, reference %#x (CFA %s, fp %s, ra %s)\n", m->path, a,
-					       got, want, cfa, fp ? fp : "-", ra ? ra : "-");
-			}
-		}
-	}
-	if (pclose(f) != 0 && rows == 0)
-		return -1;
+	*mismatches = c.bad;
 	return rows;
 }
 
 static void test_reference(void)
 {
+	static struct cfi_ref_mods mods;
 	int compared = 0;
 
-	nmods = 0;
-	dl_iterate_phdr(collect, NULL);
-	CHECK(nmods >= 3, "only %d modules with .eh_frame_hdr", nmods);
-	for (int i = 0; i < nmods; i++) {
+	/* The vDSO too: compiled from its mapping (readelf has no file for it). */
+	cfi_ref_modules(&mods, 0);
+	CHECK(mods.n >= 3, "only %d modules with .eh_frame_hdr", mods.n);
+	for (int i = 0; i < mods.n; i++) {
+		const struct cfi_ref_mod *m = &mods.m[i];
 		struct agent_cfi_table t;
 		long mismatches = 0, rows;
 
 		struct timespec t0, t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (agent_cfi_compile(mods[i].lo, mods[i].hi, mods[i].bias, &t) < 0) {
-			CHECK(0, "%s: cannot compile its .eh_frame: %s", mods[i].path, strerror(errno));
+		if (agent_cfi_compile(m->lo, m->hi, m->bias, &t) < 0) {
+			CHECK(0, "%s: cannot compile its .eh_frame: %s", m->path, strerror(errno));
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		printf("  %s: %u FDEs, %u with a fallback row (%.2f%%), %u rows, %zu bytes, %.2f ms\n", mods[i].path,
+		printf("  %s: %u FDEs, %u with a fallback row (%.2f%%), %u rows, %zu bytes, %.2f ms\n", m->path,
 		       t.fdes, t.fallback_fdes, t.fdes ? 100.0 * t.fallback_fdes / t.fdes : 0.0, t.nrows,
 		       (size_t)t.nrows * sizeof(t.rows[0]),
 		       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-		if (strstr(mods[i].path, "libc.so") || strstr(mods[i].path, "libstdc++"))
+		if (strstr(m->path, "libc.so") || strstr(m->path, "libstdc++"))
 			CHECK(t.fdes > 1000 && t.fallback_fdes * 100 < t.fdes,
-			      "%s: %u FDEs, %u fall back: expected > 1000, under 1%%", mods[i].path, t.fdes,
+			      "%s: %u FDEs, %u fall back: expected > 1000, under 1%%", m->path, t.fdes,
 			      t.fallback_fdes);
-		rows = reference_check(&mods[i], &t, &mismatches);
+		rows = reference_check(m, &t, &mismatches);
 		if (rows >= 0) {
 			compared++;
-			printf("  %s: %ld reference rows, %ld differ\n", mods[i].path, rows, mismatches);
-			CHECK(rows > 0 && mismatches == 0, "%s: %ld of %ld rows differ from readelf's", mods[i].path,
+			printf("  %s: %ld reference rows, %ld differ\n", m->path, rows, mismatches);
+			CHECK(rows > 0 && mismatches == 0, "%s: %ld of %ld rows differ from readelf's", m->path,
 			      mismatches, rows);
 		}
 		agent_cfi_release(&t);
