@@ -474,83 +474,120 @@ static struct tmod *module_settled(uintptr_t addr)
 	return NULL;
 }
 
-#define LIST_MAX 512
-
-struct listing {
-	uintptr_t at[LIST_MAX];
-	int n;
+/*
+ * Modules are visited in dl_iterate_phdr's callbacks, with the loader's
+ * lock held: a module listed there is not unmapped meanwhile (dlclose takes
+ * it out of the list under that lock, and unmaps it only after), so its
+ * headers and tables may be read and compiled from the control thread
+ * while the program's threads dlopen and dlclose. Walks take no such care:
+ * the module of a frame on their own stack cannot be unloaded under them.
+ */
+struct visit {
+	/* listing */
+	void (*fn)(const struct agent_tables_module *mod, void *arg);
+	void *arg;
+	int listed;
+	/* adopting */
+	uintptr_t addr;
+	const struct agent_cfi_row *rows;
+	uint32_t n;
+	struct agent_tables_module *mod;
+	const char *why;
+	int ret;
 };
 
 static int list_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct listing *l = arg;
+	struct visit *v = arg;
+	struct agent_tables_module d;
+	struct tmod *m = NULL;
 
 	(void)size;
-	for (int i = 0; i < info->dlpi_phnum && l->n < LIST_MAX; i++)
-		if (info->dlpi_phdr[i].p_type == PT_LOAD) {
-			l->at[l->n++] = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
-			break;
-		}
+	for (int i = 0; i < info->dlpi_phnum && !m; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD)
+			m = module_settled(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	if (m) {
+		describe(m, &d);
+		v->fn(&d, v->arg);
+		v->listed++;
+	}
 	return 0;
 }
 
 int agent_unwind_tables_modules(void (*fn)(const struct agent_tables_module *mod, void *arg), void *arg)
 {
-	static struct listing l;	/* the control thread's alone */
-	int listed = 0;
+	struct visit v = { .fn = fn, .arg = arg };
 
 	if (!find_object)
 		return -1;
-	/* Listed under the loader's lock, compiled after it. */
-	l.n = 0;
-	dl_iterate_phdr(list_one, &l);
-	for (int i = 0; i < l.n; i++) {
-		struct tmod *m = module_settled(l.at[i]);
-		struct agent_tables_module d;
-
-		if (!m)
-			continue;
-		describe(m, &d);
-		fn(&d, arg);
-		listed++;
-	}
-	return listed;
+	dl_iterate_phdr(list_one, &v);
+	return v.listed;
 }
 
-int agent_unwind_tables_adopt(uintptr_t addr, const struct agent_cfi_row *rows, uint32_t n,
-			      struct agent_tables_module *mod, const char **why)
+/* ADDR's module (listed: the loader's lock is held) given V's rows. */
+static int adopt_locked(struct visit *v)
 {
-	struct tmod *m = module_settled(addr);
+	struct tmod *m = module_settled(v->addr);
 	struct agent_cfi_table *t;
 	int ready;
 
 	if (!m) {
-		*why = "no loaded module holds that address (or it is being compiled)";
+		v->why = "that module is being compiled by another thread, or there are too many";
 		return -1;
 	}
 	if (!m->lm) {
-		*why = "the loader does not describe that module";
+		v->why = "the loader does not describe that module";
 		return -1;
 	}
 	ready = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == MOD_READY;
 	t = agent_map(sizeof(*t), AGENT_MEM_UNWIND);
 	if (!t) {
-		*why = "out of memory";
+		v->why = "out of memory";
 		return -1;
 	}
 	/* Merged with the module's own rows, never with an earlier merge. */
-	if (agent_cfi_merge(ready ? &m->t : NULL, m->lo, m->hi, m->lm->l_addr, rows, n, t, why) < 0) {
+	if (agent_cfi_merge(ready ? &m->t : NULL, m->lo, m->hi, m->lm->l_addr, v->rows, v->n, t, &v->why) < 0) {
 		agent_unmap(t, sizeof(*t), AGENT_MEM_UNWIND);
 		return -1;
 	}
-	m->host_rows = n;
+	m->host_rows = v->n;
 	if (!ready)
 		m->t = (struct agent_cfi_table){ .base = m->lo, .end = m->hi };
 	__atomic_store_n(&m->tab, t, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->state, MOD_READY, __ATOMIC_RELEASE);
 	/* Rules cached from the old rows are stale. */
 	__atomic_add_fetch(&cache_gen, 1, __ATOMIC_RELEASE);
-	if (mod)
-		describe(m, mod);
+	if (v->mod)
+		describe(m, v->mod);
 	return 0;
+}
+
+static int adopt_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct visit *v = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + p->p_vaddr;
+
+		if (p->p_type == PT_LOAD && v->addr >= lo && v->addr - lo < p->p_memsz) {
+			v->ret = adopt_locked(v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int agent_unwind_tables_adopt(uintptr_t addr, const struct agent_cfi_row *rows, uint32_t n,
+			      struct agent_tables_module *mod, const char **why)
+{
+	struct visit v = { .addr = addr, .rows = rows, .n = n, .mod = mod, .ret = -1,
+			   .why = "no loaded module holds that address" };
+
+	if (find_object)
+		dl_iterate_phdr(adopt_one, &v);
+	if (v.ret < 0)
+		*why = v.why;
+	return v.ret;
 }

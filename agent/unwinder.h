@@ -88,7 +88,8 @@ struct agent_tables_module {
 
 /*
  * Every loaded module compiled now, if no walk did yet, and FN called for
- * each. For the control thread (it takes the loader's lock to list them);
+ * each, all with the loader's lock held (dl_iterate_phdr: no module is
+ * unmapped meanwhile; FN must not take it again). For the control thread;
  * the tables backend must have started. The modules listed, or -1.
  */
 int agent_unwind_tables_modules(void (*fn)(const struct agent_tables_module *mod, void *arg), void *arg);
@@ -97,8 +98,9 @@ int agent_unwind_tables_modules(void (*fn)(const struct agent_tables_module *mod
  * Rows compiled on the host for the module holding ADDR (N rows keyed by
  * link-time address, sorted: cfi.h's agent_cfi_merge) merged into its own
  * and used from the next walk on; *MOD (if MOD) says the module after.
- * The control thread. 0, or -1 with *WHY (static): no such module, a
- * module compiling in another thread, rows outside it, out of memory.
+ * The control thread, with the loader's lock held meanwhile (as above).
+ * 0, or -1 with *WHY (static): no such module, a module compiling in
+ * another thread, rows outside it, out of memory.
  */
 int agent_unwind_tables_adopt(uintptr_t addr, const struct agent_cfi_row *rows, uint32_t n,
 			      struct agent_tables_module *mod, const char **why);
