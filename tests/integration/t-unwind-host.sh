@@ -15,6 +15,9 @@
 #     gdb's backtrace of the unstripped build (host only: the VMs have no gdb);
 #     attached (`memtrace -p --connect`) the same, the rows given right after
 #     the attach, before the victim is let go to leak;
+#   - at attaches to busy_alloc while a thread of it dlopens and dlcloses in
+#     a loop, every loaded module is compiled from the agent's control
+#     thread under the loader's lock: the victim lives on, unharmed;
 #   - status counts the module given host rows; the victim's output and exit
 #     status are those of its run without memtrace.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -106,6 +109,37 @@ got=$(frames_of attached.json)
 note "attached: $got"
 case $got in "nu_inner nu_middle nu_outer main "*) ;;
 *) fail_later "attached: the leak's stack is '$got', want 'nu_inner nu_middle nu_outer main ...'"; show a.err ;; esac
+# While a thread dlopens and dlcloses a plugin in a loop (busy_alloc d): at
+# each attach the agent compiles every loaded module from its control
+# thread (unwind_modules), under the loader's lock, so none is unmapped
+# under it. The victim lives and works on unharmed.
+busy=$(victim busy_alloc) || exit 99
+plugin=$(victim libplugin_leak.so) || exit 99
+runs=10
+[ -z "${MEMTRACE_TEST_QUICK:-}" ] || runs=4
+timeout=()
+[ -z "${MEMTRACE_TEST_QUICK:-}" ] || timeout=(--timeout 30)	# unfair loader lock, emulated (t-attach-safepoint)
+failed=0
+for i in $(seq 1 "$runs"); do
+	mkdir "busy$i.d"
+	"$busy" "busy$i.d" md "$plugin" >"busy$i.out" 2>"busy$i.err" &
+	bpid=$!
+	VPIDS+=("$bpid")
+	WAIT_SECONDS=20 wait_for test -s "busy$i.d/ready" || { show "busy$i.err"; broken "busy_alloc md did not get ready"; }
+	MT_QUIET=1 run_mt "busy$i.mt" -p "$bpid" --connect "$to" "${timeout[@]}" -x status
+	if [ "$(rc_of "busy$i.mt")" != 0 ]; then
+		failed=$((failed + 1))
+		note "attach $i to busy_alloc md: memtrace exit $(rc_of "busy$i.mt"): $(tail -n 1 "busy$i.mt.err")"
+	fi
+	sleep 0.1
+	kill -TERM "$bpid" 2>/dev/null
+	wait "$bpid"
+	rc=$?
+	[ "$rc" = 0 ] || { fail_later "busy_alloc md, attach $i: the victim ended with status $rc"; show "busy$i.err"; }
+done
+# glibc's unfair loader lock may keep one remote dlopen waiting too long (t-attach-safepoint).
+[ "$failed" -le 1 ] || fail_later "$failed of $runs linked attaches to busy_alloc md failed"
+note "busy_alloc md: $runs linked attaches, $failed failed"
 [ "$(jq '.tables.host_modules' linked.json)" -ge 1 ] ||
 	fail_later "linked: the report's tables count no module with host rows: $(jq -c .tables linked.json)"
 finish
