@@ -85,6 +85,10 @@ case $got in "nu_inner nu_middle nu_outer main "*) ;;
 *) fail_later "linked: the leak's stack is '$got', want 'nu_inner nu_middle nu_outer main ...'"; show linked.err ;; esac
 has linked.err "nounwind: [0-9]+ rows from memtrace-server" ||
 	{ fail_later "linked: memtrace did not say it took the host's rows"; show linked.err; }
+# Another unwinder, linked: nothing to complete, and nothing said about it but at -v.
+run_traced other --connect "$to" --unwind libunwind "$DEV"
+same_behaviour plain other || fail_later "libunwind, linked: nounwind behaves differently"
+has other.err "unwind" && { fail_later "libunwind, linked: memtrace says something of unwind rows"; show other.err; }
 # gdb on the host, on the unstripped build, from its .debug_frame: the callers' lines must be ours.
 if [ -z "${MEMTRACE_TEST_SERVER:-}" ] && command -v gdb >/dev/null; then
 	gdb -batch -nx -ex 'break nu_inner' -ex run -ex bt "sys$DEV" </dev/null >gdb.out 2>gdb.err
