@@ -11,6 +11,7 @@
 #ifndef AGENT_CFI_H
 #define AGENT_CFI_H
 
+#include <link.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,13 @@ struct agent_cfi_table {
 	uint32_t fdes;			/* FDEs compiled */
 	uint32_t fallback_fdes;		/* FDEs with a FALLBACK row */
 };
+
+/*
+ * The program headers of the module whose ELF header the loader mapped at
+ * BASE, checked to lie inside [BASE, END): the first one, their count in
+ * *N; NULL when BASE holds no ELF header of this machine's class.
+ */
+const ElfW(Phdr) *agent_cfi_phdrs(uintptr_t base, uintptr_t end, int *n);
 
 /*
  * Compile the .eh_frame of the module mapped at [BASE, END) whose ELF

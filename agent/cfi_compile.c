@@ -469,20 +469,30 @@ struct module {
 	uint32_t count;
 };
 
-static int module_find(uintptr_t base, uintptr_t end, uintptr_t bias, struct module *m)
+const ElfW(Phdr) *agent_cfi_phdrs(uintptr_t base, uintptr_t end, int *n)
 {
 	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+
+	if (end - base < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_phentsize != sizeof(ElfW(Phdr)) || eh->e_phoff > end - base ||
+	    (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr)) > end - base - eh->e_phoff)
+		return NULL;
+	*n = eh->e_phnum;
+	return (const ElfW(Phdr) *)(base + eh->e_phoff);
+}
+
+static int module_find(uintptr_t base, uintptr_t end, uintptr_t bias, struct module *m)
+{
 	const ElfW(Phdr) *ph, *hdr_ph = NULL;
 	const uint8_t *hdr;
 	struct cur c;
 	uint8_t enc_ptr, enc_count, enc_table;
+	int phnum;
 
-	if (end - base < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_phentsize != sizeof(*ph) || eh->e_phoff > end - base ||
-	    (uintptr_t)eh->e_phnum * sizeof(*ph) > end - base - eh->e_phoff)
+	ph = agent_cfi_phdrs(base, end, &phnum);
+	if (!ph)
 		return -1;
-	ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++)
+	for (int i = 0; i < phnum; i++)
 		if (ph[i].p_type == PT_GNU_EH_FRAME)
 			hdr_ph = &ph[i];
 	if (!hdr_ph)
@@ -490,7 +500,7 @@ static int module_find(uintptr_t base, uintptr_t end, uintptr_t bias, struct mod
 	m->base = base;
 	m->end = end;
 	m->seg_lo = NULL;
-	for (int i = 0; i < eh->e_phnum; i++) {
+	for (int i = 0; i < phnum; i++) {
 		if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr <= hdr_ph->p_vaddr &&
 		    hdr_ph->p_vaddr - ph[i].p_vaddr < ph[i].p_filesz) {
 			m->seg_lo = (const uint8_t *)(bias + ph[i].p_vaddr);

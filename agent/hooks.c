@@ -89,9 +89,11 @@ static NOINLINE void record(void *p, size_t size, void *frame, void *ret)
 
 	/* The walk stays outside the tables (quiesce.h): detach need not wait
 	 * for it, and it may take the loader's lock. */
-	agent_unwind_blind = 0;
 	n = agent_state.unwinder->capture(pcs, depth + 1, frame);
+	/* Read, and cleared only when the capture set it: no store a call. */
 	blind = agent_unwind_blind;
+	if (unlikely(blind))
+		agent_unwind_blind = 0;
 	if (n == 0 && ret) {
 		pcs[0] = AGENT_LU_RETURN_ADDRESS((uintptr_t)ret);
 		n = 1;

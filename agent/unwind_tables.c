@@ -34,7 +34,6 @@
 #include <elf.h>
 #include <link.h>
 #include <sched.h>
-#include <string.h>
 
 #include "agent.h"
 #include "arena.h"
@@ -419,16 +418,11 @@ const struct agent_unwinder agent_unwind_tables = {
 /* The module's code: its first executable PT_LOAD, from the headers the loader mapped at its start. */
 static void text_of(const struct tmod *m, uintptr_t *lo, uintptr_t *hi)
 {
-	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)m->lo;
-	const ElfW(Phdr) *ph;
+	int phnum = 0;
+	const ElfW(Phdr) *ph = m->lm ? agent_cfi_phdrs(m->lo, m->hi, &phnum) : NULL;
 
 	*lo = *hi = 0;
-	if (!m->lm || m->hi - m->lo < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_phentsize != sizeof(*ph) || eh->e_phoff > m->hi - m->lo ||
-	    (uintptr_t)eh->e_phnum * sizeof(*ph) > m->hi - m->lo - eh->e_phoff)
-		return;
-	ph = (const ElfW(Phdr) *)(m->lo + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++)
+	for (int i = 0; ph && i < phnum; i++)
 		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
 			*lo = m->lm->l_addr + ph[i].p_vaddr;
 			*hi = *lo + ph[i].p_memsz;

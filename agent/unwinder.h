@@ -49,8 +49,9 @@ extern const struct agent_unwinder agent_unwind_tables;
 /*
  * Set by the tables backend's capture in its thread: 1 when the stack it
  * gave ends at a frame whose code has no unwind info (no row, and
- * libunwind got no further), not at the outermost frame. The report says
- * so for the context. Not for 32-bit ARM's EXIDX_CANTUNWIND: libgcc ends a
+ * libunwind got no further), not at the outermost frame; the hook that
+ * called the capture reads it and clears it. The report says so for the
+ * context. Not for 32-bit ARM's EXIDX_CANTUNWIND: libgcc ends a
  * stack there as at its outermost frame, and a C library's start code is
  * marked so, which would put the note on every stack.
  */

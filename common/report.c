@@ -249,10 +249,8 @@ static void print_frame(FILE *out, int i, const cJSON *f)
 
 void inj_report_print_frames(FILE *out, const cJSON *ctx)
 {
-	const cJSON *f;
+	const cJSON *f, *last = NULL;
 	int i = 0;
-
-	const cJSON *last = NULL;
 
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ctx, "frames")) {
 		print_frame(out, i++, f);

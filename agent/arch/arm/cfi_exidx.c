@@ -26,7 +26,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
-#include <string.h>
 
 #include "arena.h"
 #include "cfi.h"
@@ -223,7 +222,6 @@ static uint32_t entry_rule(const uint32_t *wp, uint32_t w, const uint8_t *lo, co
 
 int agent_exidx_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct agent_cfi_table *t)
 {
-	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
 	const ElfW(Phdr) *ph, *ix = NULL;
 	const uint8_t *lo = NULL, *hi = NULL;
 	const uint32_t *e;
@@ -231,17 +229,17 @@ int agent_exidx_compile(uintptr_t base, uintptr_t end, uintptr_t bias, struct ag
 	uint32_t n, nrows = 0, fallback = 0;
 	uintptr_t last = 0;
 	size_t size;
+	int phnum;
 
-	if (end - base < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(*ph) ||
-	    eh->e_phoff > end - base || (uintptr_t)eh->e_phnum * sizeof(*ph) > end - base - eh->e_phoff)
+	ph = agent_cfi_phdrs(base, end, &phnum);
+	if (!ph)
 		goto inval;
-	ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++)
+	for (int i = 0; i < phnum; i++)
 		if (ph[i].p_type == PT_ARM_EXIDX)
 			ix = &ph[i];
 	if (!ix)
 		goto inval;
-	for (int i = 0; i < eh->e_phnum; i++)
+	for (int i = 0; i < phnum; i++)
 		if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr <= ix->p_vaddr &&
 		    ix->p_vaddr + ix->p_memsz <= ph[i].p_vaddr + ph[i].p_filesz) {
 			lo = (const uint8_t *)(bias + ph[i].p_vaddr);
