@@ -4,11 +4,14 @@
 #   make deps         install the Debian packages that are missing (apt-get)
 #   make deps-cross   cross compilers, and ARM target libraries in a sysroot
 #   make cross        build `all` for every CROSS_TRIPLETS into build/TRIPLET/
-#   make check        make deps (and deps-arm), then build, cross, every test, ARM VMs too;
+#   make check        make deps (deps-arm, deps-musl), then build, cross, every test, musl
+#                     and ARM VMs too;
 #                     last line "N passed, N failed, N skipped". Its steps after that first
 #                     one install nothing (NO_INSTALL=1): a missing package stops them by name
 #                     (make check NO_INSTALL=1 skips the first too)
 #   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
+#   make musl         memtrace (static) and the agent for x86_64 musl, in build/x86_64-linux-musl/
+#   make check-musl   the start-mode and attach suites against musl victims (tests/musl/suite)
 #   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
 #   make bench        deps, build, per-allocation overhead beside heaptrack
 #   make bench-mi     GDB/MI parser throughput;  make bench-decode: decoding beside addr2line
@@ -62,8 +65,8 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' \
-	-Icommon -fno-omit-frame-pointer
+BASE_CFLAGS = -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DMEMTRACE_VERSION='"$(VERSION)"' \
+	-Icommon -fno-omit-frame-pointer $(MUSL_CFLAGS)
 # Header dependencies: each compile writes beside its output the headers it
 # read (-MMD, without system headers) and an empty rule for each (-MP), so
 # that a deleted header does not stop the build; included at the end.
@@ -93,6 +96,29 @@ PKG_CONFIG_ENV := PKG_CONFIG_SYSROOT_DIR='$(SYSROOT)' \
 TARGET_LDFLAGS := -Wl,-rpath-link,$(SYSROOT)/usr/lib/$(TRIPLET):$(SYSROOT)/lib/$(TRIPLET)
 endif
 endif
+# musl (CC=musl-gcc, or a TRIPLET-musl-gcc): the device side built against
+# musl libc, with the libraries scripts/musl-libs.sh builds from Debian's
+# sources into $(MEMTRACE_CACHE)/musl-TRIPLET (static archives, kernel
+# headers beside them: musl-gcc's search path has neither). Target parts
+# only, as a cross build: memtrace-server and the GDB/MI library stay host
+# code. memtrace is linked statically (it runs on a device whatever its
+# libc's version), the agent against the process's musl libc.so with
+# libunwind and libgcc's unwinder inside it. No C++ victims: Debian has no
+# musl build of libstdc++.
+MUSL := $(if $(findstring musl,$(notdir $(firstword $(CC)))),1)
+ifneq ($(MUSL),)
+MUSL_TRIPLET := $(patsubst %-gnu,%-musl,$(TRIPLET))
+MUSL_PREFIX ?= $(MEMTRACE_CACHE)/musl-$(MUSL_TRIPLET)
+CROSS_BUILD := 1
+PKG_CONFIG_ENV := PKG_CONFIG_LIBDIR='$(MUSL_PREFIX)/lib/pkgconfig'
+PKG_CONFIG += --static
+TARGET_LDFLAGS := -Wl,--eh-frame-hdr
+# musl-gcc's link spec leaves out --eh-frame-hdr, which gcc's own passes:
+# without PT_GNU_EH_FRAME no unwinder finds a module's .eh_frame (here for
+# the programs linked with their compile flags, TARGET_LDFLAGS for the rest).
+MUSL_CFLAGS := -isystem $(MUSL_PREFIX)/include -Wl,--eh-frame-hdr
+MEMTRACE_LDFLAGS := -static
+endif
 # 32-bit ARM code has no frame records libunwind can follow: it needs the
 # .ARM.exidx tables, in the agent's own frames and in the victims'.
 ARCH_CFLAGS_arm := -funwind-tables
@@ -102,8 +128,10 @@ ARCH_CFLAGS := $(ARCH_CFLAGS_$(ARCH))
 # Checked when parsing for the goals that build here; check, demo, bench and
 # cross install what is missing first and build in a sub-make, which checks.
 PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev zlib:zlib1g-dev
-NOCHECK_GOALS := deps deps-cross deps-arm cross arm-bins check check-arm demo bench clean help
-ifeq ($(CROSS_BUILD),)
+NOCHECK_GOALS := deps deps-cross deps-arm deps-musl cross arm-bins musl musl-bins check check-arm check-musl demo bench clean help
+ifneq ($(MUSL),)
+pkg_fix = not in $(MUSL_PREFIX): run 'make musl' or scripts/musl-libs.sh $(MUSL_TRIPLET)
+else ifeq ($(CROSS_BUILD),)
 pkg_fix = run 'make deps' or apt-get install $(1)
 else ifeq ($(SYSROOT),$(if $(DEBARCH),$(MEMTRACE_CACHE)/sysroot-$(DEBARCH),-))
 pkg_fix = not in $(SYSROOT): run 'make deps-cross' or scripts/sysroot.sh $(DEBARCH)
@@ -134,7 +162,7 @@ ARCH_AGENT_SRCS := $(wildcard agent/arch/$(ARCH)/*.c)
 COMMON_SRCS := common/proto.c common/proto_msg.c common/log.c common/net.c
 AGENT_SRCS := agent/hooks.c agent/hooks_cxx.c agent/real.c agent/arena.c agent/blocks.c \
 	agent/contexts.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c \
-	agent/unwind_tables.c agent/cfi_compile.c agent/cfi_merge.c agent/unwind_cmds.c agent/stackmap.c \
+	agent/unwind_tables.c agent/findobj.c agent/cfi_compile.c agent/cfi_merge.c agent/unwind_cmds.c agent/stackmap.c \
 	agent/control.c agent/replies.c agent/commands.c agent/jsonw.c agent/jsonr.c agent/report.c agent/entry.c agent/startmode.c agent/lifecycle.c agent/exit.c agent/state.c \
 	agent/modules.c agent/dynelf.c agent/got.c agent/loaderlock.c agent/hold.c agent/snapshot.c agent/gdb.c agent/glibc_heap.c common/proto.c \
 	$(ARCH_AGENT_SRCS)
@@ -160,7 +188,12 @@ INJECT_SRCS := inject/main.c inject/loop.c inject/start.c inject/attach.c inject
 # headers would hide gcc's unwind.h there.
 AGENT_UNWIND_CFLAGS := $(if $(ARCH_OWN_TABLE_WALK),,$(call pc_cflags,libunwind))
 AGENT_UNWIND_LIBS := $(if $(ARCH_OWN_TABLE_WALK),-lgcc_s,$(call pc_libs,libunwind))
-AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+# The agent's thread-local variables: initial-exec under glibc, whose
+# __tls_get_addr may allocate (inside a malloc hook). musl refuses that
+# model in a library it dlopens (attach), and its dynamic TLS is allocated
+# for every thread by dlopen itself: __tls_get_addr there is a lookup.
+AGENT_TLS := $(if $(MUSL),,-ftls-model=initial-exec)
+AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden $(AGENT_TLS) \
 	-fno-stack-protector -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -Iagent -Iagent/arch/$(ARCH) $(AGENT_UNWIND_CFLAGS) $(ARCH_CFLAGS) $(CFLAGS)
 
@@ -169,6 +202,11 @@ AGENT_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exe
 # _Unwind_Resume. Named first, so that where the agent brings it into a
 # process its unwinder comes before libunwind's _Unwind_* functions.
 AGENT_LIBS := -lgcc_s $(filter-out -lgcc_s,$(AGENT_UNWIND_LIBS)) -lpthread $(TARGET_LDFLAGS)
+# musl-gcc links libgcc's unwinder (libgcc_eh.a) into every program and
+# library it links: no libgcc_s.so there.
+ifneq ($(MUSL),)
+AGENT_LIBS := $(filter-out -lgcc_s,$(AGENT_LIBS))
+endif
 INJECT_CFLAGS := $(BASE_CFLAGS) -Iinject -Iagent -Iagent/arch/$(ARCH) $(call pc_cflags,libelf libcjson zlib libunwind-ptrace) $(CFLAGS)
 INJECT_LIBS := $(call pc_libs,libelf libcjson zlib libunwind-ptrace) $(TARGET_LDFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -179,12 +217,12 @@ MEMTRACE := $(BUILD)/memtrace
 MEMTRACE_ASAN := $(BUILD)/asan/memtrace
 
 VICTIM_C := $(filter-out tests/victims/plugin_%.c tests/victims/linked_%.c,$(wildcard tests/victims/*.c))
-VICTIM_CXX := $(wildcard tests/victims/*.cc)
+VICTIM_CXX := $(if $(MUSL),,$(wildcard tests/victims/*.cc))
 VICTIMS := $(patsubst tests/victims/%.c,$(BUILD)/tests/victims/%,$(VICTIM_C)) \
 	$(patsubst tests/victims/%.c,$(BUILD)/tests/victims/lib%.so,$(wildcard tests/victims/plugin_*.c)) \
 	$(patsubst tests/victims/%.c,$(BUILD)/tests/victims/lib%.so,$(wildcard tests/victims/linked_*.c)) \
 	$(patsubst tests/victims/%.cc,$(BUILD)/tests/victims/%,$(VICTIM_CXX))
-VICTIM_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
+VICTIM_CFLAGS = $(MUSL_CFLAGS) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 	-D_GNU_SOURCE -pthread -Wall $(ARCH_CFLAGS)
 # Victims named attach_*.c are also built as variants: non-PIE, full RELRO
 # (-z now), -fno-plt and no RELRO, to attach to every way a GOT can look.
@@ -196,7 +234,7 @@ VARIANT_FLAGS_norelro := -Wl,-z,norelro
 VARIANTS := nopie now noplt norelro
 VICTIMS += $(foreach v,$(ATTACH_VICTIMS),$(foreach x,$(VARIANTS),$(BUILD)/tests/victims/$(v)-$(x)))
 # The C++ operators through GLOB_DAT slots under full RELRO.
-VICTIMS += $(BUILD)/tests/victims/attach_cxx_ops-noplt
+VICTIMS += $(if $(MUSL),,$(BUILD)/tests/victims/attach_cxx_ops-noplt)
 # The unwinders' call shapes as compilers make them: at -O0, -O2 and -Os, with
 # and without frame pointers, inlining and sibling calls allowed (t-unwind-tables).
 SHAPES_FLAGS_O0 := -O0 -fno-omit-frame-pointer
@@ -206,7 +244,7 @@ SHAPES_FLAGS_Os-nofp := -Os -fomit-frame-pointer
 SHAPES_VICTIMS := $(foreach v,O0 O2 O2-nofp Os-nofp,$(BUILD)/tests/victims/unwind_shapes-$(v))
 # Code without unwind tables or frame pointers, only -g's .debug_frame (t-unwind-host).
 $(BUILD)/tests/victims/nounwind: VICTIM_CFLAGS += -fno-asynchronous-unwind-tables -fno-unwind-tables -fomit-frame-pointer
-VICTIMS += $(SHAPES_VICTIMS)
+VICTIMS += $(if $(MUSL),,$(SHAPES_VICTIMS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 # What test_inject injects and attaches to, built for the target here so the
@@ -216,13 +254,17 @@ UNITS += $(addprefix $(BUILD)/tests/unit/inject/,libtestagent.so libundef.so sta
 ifneq ($(CROSS_BUILD),)
 UNITS := $(filter-out $(BUILD)/tests/unit/test_mi_%,$(UNITS))
 endif
+# glibc's heap, walked from outside: not in a musl process.
+ifneq ($(MUSL),)
+UNITS := $(filter-out $(BUILD)/tests/unit/test_glibcheap,$(UNITS))
+endif
 # The agent tests' scripted client (tests/tools/agentpeer.c): it runs where
 # the agent does, so it is built for the target, as the victims are.
 AGENTPEER := $(BUILD)/tests/tools/agentpeer
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all test-bins target-bins deps deps-cross deps-arm cross arm-bins check-arm check check-unit check-integration demo bench install clean help
+.PHONY: all test-bins target-bins deps deps-cross deps-arm deps-musl cross arm-bins musl musl-bins check-musl check-arm check check-unit check-integration demo bench install clean help
 all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(AGENTPEER) $(BENCHES)
 # What the ARM VMs run (tests/arm/vm.sh): no AddressSanitizer build there.
@@ -281,7 +323,7 @@ $(AGENT): $(patsubst %.c,$(BUILD)/agent/%.o,$(AGENT_SRCS)) agent/agent.map
 		-o $@ $(filter %.o,$^) $(AGENT_LIBS) $(LDFLAGS)
 $(MEMTRACE): $(patsubst %.c,$(BUILD)/inject/%.o,$(INJECT_SRCS))
 	$(echo_cmd) LD $@
-	$(Q)$(CC) -o $@ $^ $(INJECT_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(MEMTRACE_LDFLAGS) -o $@ $^ $(INJECT_LIBS) $(LDFLAGS)
 $(MEMTRACE_ASAN): $(patsubst %.c,$(BUILD)/asan/%.o,$(INJECT_SRCS)) $(AGENT)
 	$(echo_cmd) LD $@
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(INJECT_LIBS) $(LDFLAGS)
@@ -339,7 +381,7 @@ UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(filter-out %/cfi_exidx.c,$(ARCH_AGENT_SRCS))
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/real.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c \
-	agent/unwind_tables.c agent/cfi_compile.c agent/cfi_merge.c agent/stackmap.c $(ARCH_AGENT_SRCS)
+	agent/unwind_tables.c agent/findobj.c agent/cfi_compile.c agent/cfi_merge.c agent/stackmap.c $(ARCH_AGENT_SRCS)
 UNIT_test_unwind_tables := $(UNIT_test_unwind)
 UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agent/quiesce.c
@@ -440,21 +482,38 @@ arm-bins: deps-arm
 check-arm: arm-bins
 	$(Q)BUILD=$(BUILD) tests/arm/run.sh $(ARM_DEBARCHS)
 
-# What check needs is installed first (make deps, and deps-arm or
-# deps-cross); the later steps install nothing (NO_INSTALL=1). The cross
-# builds run before the tests, quietly (their log is shown only when one
-# fails), then a short fuzzing of the GDB/MI parser; tests/check.sh then runs the host suite and the ARM VMs
-# (CHECK_ARM=0: not the VMs) and ends with the sum of their summaries.
+# musl: the device side for x86_64 musl in $(MUSL_BUILD) (the MUSL section
+# above); musl-bins adds what tests/musl/run.sh runs there.
+MUSL_CC ?= musl-gcc
+MUSL_BUILD := $(BUILD)/x86_64-linux-musl
+deps-musl:
+	$(Q)$(DEPS_SH) --musl
+musl: deps-musl
+	$(Q)$(MAKE) all CC=$(MUSL_CC) BUILD=$(MUSL_BUILD)
+musl-bins: deps-musl
+	$(Q)$(MAKE) -j$(ARM_JOBS) target-bins CC=$(MUSL_CC) BUILD=$(MUSL_BUILD)
+check-musl: musl-bins
+	$(Q)$(MAKE) NO_INSTALL=1 all $(BUILD)/tests/tools/linkpeer
+	$(Q)BUILD=$(BUILD) tests/musl/run.sh
+
+# What check needs is installed first (make deps, deps-arm or deps-cross,
+# and deps-musl); the later steps install nothing (NO_INSTALL=1). The cross
+# and musl builds run before the tests, quietly (their log is shown only
+# when one fails), then a short fuzzing of the GDB/MI parser; tests/check.sh
+# then runs the host suite, the musl suite (CHECK_MUSL=0: not it) and the
+# ARM VMs (CHECK_ARM=0: not the VMs) and ends with the sum of their summaries.
 CHECK_ARM ?= 1
+CHECK_MUSL ?= 1
 check:
-	$(Q)$(MAKE) deps $(if $(filter 1,$(CHECK_ARM)),deps-arm,deps-cross)
+	$(Q)$(MAKE) deps $(if $(filter 1,$(CHECK_ARM)),deps-arm,deps-cross) $(if $(filter 1,$(CHECK_MUSL)),deps-musl)
 	$(Q)$(MAKE) NO_INSTALL=1 test-bins
-	$(Q)t0=$$(date +%s); $(MAKE) NO_INSTALL=1 $(if $(filter 1,$(CHECK_ARM)),arm-bins,cross) >$(BUILD)/cross.log 2>&1 || \
+	$(Q)t0=$$(date +%s); $(MAKE) NO_INSTALL=1 $(if $(filter 1,$(CHECK_ARM)),arm-bins,cross) \
+		$(if $(filter 1,$(CHECK_MUSL)),musl-bins) >$(BUILD)/cross.log 2>&1 || \
 		{ cat $(BUILD)/cross.log; exit 1; }; \
-		echo "  CROSS    $(CROSS_TRIPLETS): built in $$(($$(date +%s) - t0)) s"
+		echo "  CROSS    $(CROSS_TRIPLETS)$(if $(filter 1,$(CHECK_MUSL)), x86_64-linux-musl): built in $$(($$(date +%s) - t0)) s"
 	$(Q)$(MAKE) NO_INSTALL=1 check-mi-fuzz
 	$(Q)$(MAKE) NO_INSTALL=1 check-server-fuzz
-	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) ARM_DEBARCHS='$(ARM_DEBARCHS)' tests/check.sh
+	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) CHECK_MUSL=$(CHECK_MUSL) ARM_DEBARCHS='$(ARM_DEBARCHS)' tests/check.sh
 
 check-unit check-integration: test-bins
 	$(Q)BUILD=$(BUILD) tests/run.sh $(subst check-,,$@)

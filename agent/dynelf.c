@@ -26,6 +26,11 @@ uintptr_t agent_self_base(void)
 	return (uintptr_t)eh;
 }
 
+int agent_is_main(const void *phdr)
+{
+	return phdr && phdr == (const void *)getauxval(AT_PHDR);
+}
+
 struct link_map *agent_link_map(void)
 {
 	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);

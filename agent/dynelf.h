@@ -29,6 +29,13 @@ void *agent_dynobj(const struct link_map *lm, const char *name, size_t *size);
  */
 uintptr_t agent_dyn_ptr(uintptr_t base, uintptr_t v);
 
+/*
+ * Whether PHDR (dl_iterate_phdr's dlpi_phdr) is the main program's. glibc
+ * names the main program "", musl by its argv[0] (maybe relative): a
+ * module is told to be the program by its headers, not by its name.
+ */
+int agent_is_main(const void *phdr);
+
 /* Load bias of this shared object (the agent). */
 uintptr_t agent_self_base(void);
 

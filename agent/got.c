@@ -29,6 +29,7 @@
 #include "agent.h"
 #include "arena.h"
 #include "dynelf.h"
+#include "findobj.h"
 #include "exit.h"
 #include "got.h"
 #include "hooks.h"
@@ -262,9 +263,19 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 	struct dyn_tables t;
 
 	(void)size;
-	if (info->dlpi_addr == agent_self_base() || info->dlpi_addr == getauxval(AT_BASE))
+	if (info->dlpi_addr == agent_self_base())
 		return 0;
-	if (vdso && (uintptr_t)info->dlpi_phdr >= vdso && (uintptr_t)info->dlpi_phdr < vdso + 65536)
+#ifdef __GLIBC__
+	/* glibc's loader allocates with its own minimal malloc until the
+	 * program runs, and then through its slots under its lock. musl's
+	 * loader is its C library, whose own calls of malloc (strdup,
+	 * getline, fopen...) go through these slots and are the program's
+	 * allocations; the loader's own call __libc_malloc directly. */
+	if (info->dlpi_addr == getauxval(AT_BASE))
+		return 0;
+#endif
+	/* The vDSO: its headers exactly (a module may be mapped right above it: musl's libc is). */
+	if (vdso && (uintptr_t)info->dlpi_phdr == vdso + ((const ElfW(Ehdr) *)vdso)->e_phoff)
 		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -467,7 +478,7 @@ static int find_caller(struct dl_phdr_info *info, size_t size, void *arg)
 	if (!inside)
 		return 0;
 	cp->found = 1;
-	if (info->dlpi_name && info->dlpi_name[0]) {
+	if (info->dlpi_name && info->dlpi_name[0] && !agent_is_main(info->dlpi_phdr)) {
 		snprintf(cp->origin, sizeof(cp->origin), "%s", info->dlpi_name);
 	} else {
 		ssize_t n = readlink("/proc/self/exe", cp->origin, sizeof(cp->origin) - 1);
@@ -554,8 +565,10 @@ void *agent_dlopen(const char *file, int mode)
 	}
 	h = real_dlopen(use, mode);
 	/* While the slots are hooked (recording, or armed before memtrace_agent_start). */
-	if (h)
+	if (h) {
 		patch_new();
+		agent_findobj_loaded();
+	}
 	return h;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "dynelf.h"
 #include "modules.h"
 
 #define MAX_MODULES 4096
@@ -43,7 +44,7 @@ static int collect_one(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (hi <= lo)
 		return 0;
-	if (!name || !*name) {
+	if (!name || !*name || agent_is_main(info->dlpi_phdr)) {
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 		exe[n > 0 ? n : 0] = '\0';

@@ -9,8 +9,8 @@
  * hands the whole stack to the libunwind backend, so stacks stay
  * libunwind's.
  *
- * Modules are found with glibc's _dl_find_object (2.35), which takes no
- * lock: dl_iterate_phdr would take the loader's, which a hook must not.
+ * Modules are found without a lock (findobj.h: glibc's _dl_find_object, or
+ * musl's list): dl_iterate_phdr would take the loader's, which a hook must not.
  * A module is known by (start, .eh_frame_hdr, link_map) as the loader
  * reports it on a cache miss; a slot is claimed under a try-lock of our
  * own (a thread that finds it busy, even a signal handler interrupting
@@ -39,19 +39,14 @@
 #include "arena.h"
 #include "cfi.h"
 #include "cfi_arch.h"
+#include "dynelf.h"
+#include "findobj.h"
 #include "real.h"
 #include "stackmap.h"
 #include "unwinder.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-/*
- * glibc 2.35's _dl_find_object, looked up in the link map with the real
- * allocator (real.c; no version requirement on the agent: it still loads
- * into an older glibc, where this backend refuses to start).
- */
-static int (*find_object)(void *pc, struct dl_find_object *d);
 
 #define MAX_MODULES 1024
 
@@ -99,18 +94,17 @@ static inline uint32_t check_of(uintptr_t key, uint32_t gen)
 }
 
 /* D's slot among those published, or NULL. */
-static struct tmod *module_known(const struct dl_find_object *d)
+static struct tmod *module_known(const struct agent_fobj *d)
 {
 	int n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
 
 	for (int i = 0; i < n; i++)
-		if (mods[i].lo == (uintptr_t)d->dlfo_map_start && mods[i].eh_frame == d->dlfo_eh_frame &&
-		    mods[i].lm == d->dlfo_link_map)
+		if (mods[i].lo == d->lo && mods[i].eh_frame == d->eh_frame && mods[i].lm == d->lm)
 			return &mods[i];
 	return NULL;
 }
 
-static struct tmod *module_claim(const struct dl_find_object *d)
+static struct tmod *module_claim(const struct agent_fobj *d)
 {
 	struct tmod *m = NULL;
 	int n;
@@ -125,10 +119,10 @@ static struct tmod *module_claim(const struct dl_find_object *d)
 	n = __atomic_load_n(&nmods, __ATOMIC_RELAXED);
 	if (n < MAX_MODULES) {
 		m = &mods[n];
-		m->lo = (uintptr_t)d->dlfo_map_start;
-		m->hi = (uintptr_t)d->dlfo_map_end;
-		m->eh_frame = d->dlfo_eh_frame;
-		m->lm = d->dlfo_link_map;
+		m->lo = d->lo;
+		m->hi = d->hi;
+		m->eh_frame = d->eh_frame;
+		m->lm = d->lm;
 		m->state = MOD_COMPILING;
 		__atomic_store_n(&nmods, n + 1, __ATOMIC_RELEASE);
 		/* Entries cached for an address now in this module are stale. */
@@ -151,10 +145,10 @@ static struct tmod *module_claim(const struct dl_find_object *d)
 /* The compiled module holding PC, or NULL (unknown, being compiled, failed). */
 static struct tmod *module_of(uintptr_t pc)
 {
-	struct dl_find_object d;
+	struct agent_fobj d;
 	struct tmod *m;
 
-	if (find_object((void *)pc, &d) != 0)
+	if (agent_findobj(pc, &d) != 0)
 		return NULL;
 	m = module_known(&d);
 	if (!m)
@@ -200,17 +194,7 @@ static int tables_init(void)
 {
 	if (!AGENT_CFI_SUPPORTED)
 		return -1;
-	/* Resolved with the real allocator, under the loader's lock (real.c):
-	 * walking the link map here, another thread's dlopen could change it
-	 * under the walk (the attach of t-attach-safepoint-loader crashed so). */
-	if (!find_object)
-		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))agent_real.dl_find_object,
-				 __ATOMIC_RELEASE);
-	/* Not in an agent (a unit test links this file): nothing resolved it, look now. */
-	if (!find_object && !__atomic_load_n(&agent_real.malloc, __ATOMIC_ACQUIRE))
-		__atomic_store_n(&find_object, (int (*)(void *, struct dl_find_object *))
-				 agent_real_lookup("_dl_find_object"), __ATOMIC_RELEASE);
-	if (!find_object)
+	if (agent_findobj_init() < 0)
 		return -1;
 	/* The fallback. */
 	return agent_unwind_libunwind.init();
@@ -220,9 +204,7 @@ static const char *tables_why_not(void)
 {
 	if (!AGENT_CFI_SUPPORTED)
 		return AGENT_CFI_WHY_NOT;
-	if (!find_object && !agent_real.dl_find_object && agent_real.malloc)
-		return "it needs glibc 2.35's _dl_find_object";
-	return NULL;
+	return agent_findobj_why_not();
 }
 
 /*
@@ -398,13 +380,21 @@ unsigned agent_unwind_tables_fallback_pcs(uintptr_t *out, unsigned max)
 	return n;
 }
 
+/* M's path as the loader has it; "" for the main program (musl names it by argv[0]). */
+static const char *module_name(const struct tmod *m)
+{
+	if (!m->lm || !m->lm->l_name || m->lm == agent_link_map())
+		return "";
+	return m->lm->l_name;
+}
+
 const char *agent_unwind_tables_without(unsigned long i)
 {
 	int n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
 
 	for (int k = 0; k < n; k++)
 		if (__atomic_load_n(&mods[k].state, __ATOMIC_ACQUIRE) == MOD_FAILED && i-- == 0)
-			return mods[k].lm && mods[k].lm->l_name ? mods[k].lm->l_name : "";
+			return module_name(&mods[k]);
 	return NULL;
 }
 
@@ -439,7 +429,7 @@ static void describe(const struct tmod *m, struct agent_tables_module *out)
 	text_of(m, &lo, &hi);
 	*out = (struct agent_tables_module){
 		.addr = m->lo,
-		.name = m->lm && m->lm->l_name ? m->lm->l_name : "",
+		.name = module_name(m),
 		.ready = ready,
 		.coverage = t ? agent_cfi_coverage(t, lo, hi) : 0,
 		.rows = t ? t->nrows : 0,
@@ -450,10 +440,10 @@ static void describe(const struct tmod *m, struct agent_tables_module *out)
 /* The module holding ADDR, claimed and compiled (by this thread, or waited for). */
 static struct tmod *module_settled(uintptr_t addr)
 {
-	struct dl_find_object d;
+	struct agent_fobj d;
 	struct tmod *m = NULL;
 
-	if (!find_object || find_object((void *)addr, &d) != 0)
+	if (agent_findobj(addr, &d) != 0)
 		return NULL;
 	/* Another thread may hold the claim lock or be compiling it: a little while. */
 	for (int tries = 0; tries < 1000; tries++) {
@@ -512,7 +502,7 @@ int agent_unwind_tables_modules(void (*fn)(const struct agent_tables_module *mod
 {
 	struct visit v = { .fn = fn, .arg = arg };
 
-	if (!find_object)
+	if (!agent_findobj_ready())
 		return -1;
 	dl_iterate_phdr(list_one, &v);
 	return v.listed;
@@ -579,7 +569,7 @@ int agent_unwind_tables_adopt(uintptr_t addr, const struct agent_cfi_row *rows, 
 	struct visit v = { .addr = addr, .rows = rows, .n = n, .mod = mod, .ret = -1,
 			   .why = "no loaded module holds that address" };
 
-	if (find_object)
+	if (agent_findobj_ready())
 		dl_iterate_phdr(adopt_one, &v);
 	if (v.ret < 0)
 		*why = v.why;

@@ -37,15 +37,15 @@ const char *const leak_verdict_text[LEAK_NVERDICTS] = {
 	"still reachable", "possibly lost", "indirectly lost", "definitely lost",
 };
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
+#define LEAK_PAGE_SHIFT 12
+#define LEAK_PAGE (UINT64_C(1) << LEAK_PAGE_SHIFT)
 /*
  * The index's slots are pages, or down to 64 bytes for a heap of small
  * blocks: as fine as keeps the index at most 2 bytes a block, so that a
  * slot holds a block or two and the probe touches one or two keys (cache
  * misses are the cost of the scan).
  */
-#define SLOT_MAX_SHIFT PAGE_SHIFT
+#define SLOT_MAX_SHIFT LEAK_PAGE_SHIFT
 #define SLOT_MIN_SHIFT 6
 /* Big enough that a read costs little beside the scan of what it brings,
  * small enough to stay in L2 while it is scanned. */
@@ -519,7 +519,7 @@ static int visit_piece(struct leak_scan *s, const struct memsrc *m, const struct
 	if (errno != EFAULT)
 		return -1;
 	for (a = lo; a < hi; a = e) {
-		e = (a & ~(PAGE_SIZE - 1)) + PAGE_SIZE;
+		e = (a & ~(LEAK_PAGE - 1)) + LEAK_PAGE;
 		if (e > hi)
 			e = hi;
 		if (a == lo && e == hi) {

@@ -188,6 +188,17 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 		free(prog);
 		return EXIT_NOEXEC;
 	}
+	{
+		struct inj_elf_info info;
+		char msg[PATH_MAX * 2 + 256];
+
+		if (inj_elf_info(prog, &info) == 0 && info.has_interp &&
+		    inj_agent_libc_differs(agent, agent, info.interp, prog, msg, sizeof(msg))) {
+			log_err("%s", msg);
+			free(prog);
+			return EXIT_NOEXEC;
+		}
+	}
 	/* parent: the agent records only in the process whose parent we are,
 	 * not in one a constructor starts before the agent cleans the environment. */
 	snprintf(config, sizeof(config), "unwind=%s depth=%d wait=%d signals=%d parent=%d", opt->unwind,

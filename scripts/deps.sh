@@ -12,6 +12,9 @@
 #                             gdb-multiarch (the host gdb of the VMs' gdb test)
 #                             and what the ARM test VMs boot (kernel, libc,
 #                             busybox, gdbserver: scripts/sysroot.sh --guest)
+#   scripts/deps.sh --musl    musl-gcc, and the target libraries built
+#                             against musl from Debian's sources
+#                             (scripts/musl-libs.sh x86_64-linux-musl)
 #   scripts/deps.sh --check [...]
 #                             install nothing: name what is missing (packages,
 #                             sysroots) and exit 1; the steps of `make check`
@@ -39,8 +42,13 @@ fi
 pkgs="gcc g++ make pkg-config libc6-dev libunwind-dev libelf-dev libdw-dev libcjson-dev zlib1g-dev jq gdb gdbserver clang libclang-rt-dev libtcmalloc-minimal4 libjemalloc2 strace valgrind chromium python3 man-db golang-go prometheus curl"
 cross=""
 vm=0
+musl=""
 case "${1:-}" in
 --bench) pkgs="$pkgs heaptrack redis-server redis-tools" ;;
+--musl)
+	pkgs="make pkg-config musl-tools file"
+	musl=x86_64-linux-musl
+	;;
 --cross | --arm)
 	[ "$1" = --cross ] || vm=1
 	shift
@@ -64,9 +72,10 @@ case "${1:-}" in
 esac
 # shellcheck disable=SC2086
 sysroots() {
-	[ -z "$cross" ] && return 0
 	q=-q
 	[ $only_check = 0 ] || q="-q --check"
+	[ -z "$musl" ] || "$(dirname "$0")/musl-libs.sh" $q $musl
+	[ -z "$cross" ] && return 0
 	"$(dirname "$0")/sysroot.sh" $q $cross
 	[ $vm = 0 ] || "$(dirname "$0")/sysroot.sh" $q --guest $cross
 }

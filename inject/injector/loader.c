@@ -645,6 +645,49 @@ static void mount_point(int pid, const char *path, char *mp, size_t size)
 	fclose(fp);
 }
 
+/* Whether FILE holds NEEDLE (a glibc-linked agent names its symbol versions, GLIBC_2.N). */
+static int file_holds(const char *file, const char *needle)
+{
+	size_t nl = strlen(needle), have = 0;
+	char buf[65536];
+	int found = 0;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return -1;
+	for (;;) {
+		size_t n = fread(buf + have, 1, sizeof(buf) - have, f);
+
+		if (n == 0)
+			break;
+		have += n;
+		if (memmem(buf, have, needle, nl)) {
+			found = 1;
+			break;
+		}
+		/* Keep the tail: a match may straddle two reads. */
+		memmove(buf, buf + have - (nl - 1), nl - 1);
+		have = nl - 1;
+	}
+	fclose(f);
+	return found;
+}
+
+int inj_agent_libc_differs(const char *file, const char *agent, const char *interp, const char *who,
+			   char *msg, size_t msglen)
+{
+	int musl = strstr(interp, "/ld-musl-") != NULL;
+	int glibc_agent = file_holds(file, "GLIBC_2.");
+
+	if (glibc_agent < 0 || glibc_agent != musl)
+		return 0;
+	snprintf(msg, msglen, "agent %s is built for %s but %s runs on %s (its loader is %s): use the "
+		 "agent built for it with --agent (%s)", agent, musl ? "glibc" : "musl", who,
+		 musl ? "musl" : "glibc", interp,
+		 musl ? "make musl builds one into build/x86_64-linux-musl/" : "the one make builds");
+	return 1;
+}
+
 enum inj_kind inj_check_agent(int pid, const char *agent, const struct inj_elf_info *target,
 			      struct inj_agent *a, char *msg, size_t msglen)
 {
@@ -693,6 +736,10 @@ enum inj_kind inj_check_agent(int pid, const char *agent, const struct inj_elf_i
 			 target->elf_class == ELFCLASS64 ? 64 : 32);
 		return INJ_AGENT_WRONG_ARCH;
 	}
+	/* The agent is built per C library: its TLS, errno and libc are that one's. */
+	snprintf(mp, sizeof(mp), "process %d", pid);
+	if (target->has_interp && inj_agent_libc_differs(tpath, a->path, target->interp, mp, msg, msglen))
+		return INJ_AGENT_WRONG_ARCH;
 	if (statvfs(tpath, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
 		mount_point(pid, a->path, mp, sizeof(mp));
 		snprintf(msg, msglen, "agent %s lies on a filesystem mounted noexec%s%s%s, where "

@@ -50,6 +50,16 @@ struct inj_elf_info {
 /* ELF header and PT_INTERP of PATH. 0, or -1 with errno (ENOEXEC: not ELF). */
 int inj_elf_info(const char *path, struct inj_elf_info *info);
 
+/*
+ * Whether the agent (read at FILE, named AGENT) was built against another
+ * C library than the one WHO ("process N", "PROG"), whose loader is INTERP
+ * (PT_INTERP), runs on: glibc's loaders against musl's
+ * (/lib/ld-musl-ARCH.so.1). 1 with MSG (MSGLEN bytes) saying so and what to
+ * use instead, or 0 (the same, or FILE unreadable: the loader will say).
+ */
+int inj_agent_libc_differs(const char *file, const char *agent, const char *interp, const char *who,
+			   char *msg, size_t msglen);
+
 /* "x86_64", "aarch64", "arm"...; "machine N" kept in a static buffer otherwise. */
 const char *inj_machine_name(int machine);
 

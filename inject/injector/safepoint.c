@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "log.h"
@@ -552,6 +553,90 @@ static enum inj_safety scan_stack(const struct inj_codemap *cm, int tid, uint64_
 }
 
 /*
+ * System calls made only to wait (for time, descriptors, signals or
+ * children), which the allocator, the loader and thread creation never
+ * make while they hold their locks: those make mmap, munmap, mprotect,
+ * brk, madvise, clone, open, fstat, close, futex (a lock's wait), and read
+ * regular files. Numbers differ by architecture; some calls exist only on
+ * some (select, poll, pause and epoll_wait have newer forms everywhere).
+ */
+static const long wait_syscalls[] = {
+	SYS_nanosleep, SYS_clock_nanosleep, SYS_ppoll, SYS_pselect6, SYS_epoll_pwait,
+	SYS_rt_sigsuspend, SYS_rt_sigtimedwait, SYS_wait4, SYS_waitid, SYS_accept4,
+	SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendto, SYS_sendmsg, SYS_connect,
+	SYS_msgrcv, SYS_msgsnd, SYS_semtimedop,
+#ifdef SYS_poll
+	SYS_poll,
+#endif
+#ifdef SYS_select
+	SYS_select,
+#endif
+#ifdef SYS__newselect
+	SYS__newselect,
+#endif
+#ifdef SYS_pause
+	SYS_pause,
+#endif
+#ifdef SYS_epoll_wait
+	SYS_epoll_wait,
+#endif
+#ifdef SYS_accept
+	SYS_accept,
+#endif
+#ifdef SYS_recv
+	SYS_recv,
+#endif
+#ifdef SYS_send
+	SYS_send,
+#endif
+#ifdef SYS_semop
+	SYS_semop,
+#endif
+#ifdef SYS_epoll_pwait2
+	SYS_epoll_pwait2,
+#endif
+};
+
+/* Reads and writes, which wait only on what is not a regular file. */
+static const long io_syscalls[] = {
+	SYS_read, SYS_readv, SYS_write, SYS_writev,
+};
+
+/*
+ * Whether thread TID of process PID is stopped in a system call that only
+ * waits, outside every lock of the C library: a wait above, or a read or
+ * write of a pipe, socket or terminal (the loader reads only regular files).
+ * From /proc/PID/task/TID/syscall ("NR ARG0 ..." while in a call).
+ */
+static int waits_unlocked(int pid, int tid)
+{
+	char path[96], buf[256];
+	unsigned long long fd = 0;
+	long nr = -1;
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld %llx", &nr, &fd) < 1)
+		nr = -1;
+	fclose(f);
+	if (nr < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(wait_syscalls) / sizeof(wait_syscalls[0]); i++)
+		if (nr == wait_syscalls[i])
+			return 1;
+	for (size_t i = 0; i < sizeof(io_syscalls) / sizeof(io_syscalls[0]); i++)
+		if (nr == io_syscalls[i]) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%llu", pid, fd);
+			return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+		}
+	return 0;
+}
+
+/*
  * An address inside frame I's call: its pc for the innermost frame and a
  * frame a signal interrupted, else just before the return address (a call
  * that ends a function returns past its end).
@@ -578,7 +663,7 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 {
 	char what[256], where[300];
 	enum inj_safety v;
-	int i, last_sys;
+	int i, last_sys, blind;
 
 	if (n < 1) {
 		snprintf(why, len, "its stack could not be read");
@@ -595,17 +680,27 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 			return v;
 		}
 	}
+	/*
+	 * Where the C library has no unwind tables and hides its system call
+	 * wrappers (Debian's musl), the innermost frame is a wrapper no
+	 * exported function holds, and the frames a walk gives above it are
+	 * guesses: the system call it stopped in says what it waits for, and
+	 * the whole stack above the wrapper is read as words instead.
+	 */
+	blind = in_system(cm, f, n, 0) && !fn_at(cm, frame_addr(f, 0)) && waits_unlocked(cm->pid, tid);
 	/* Above the last frame: what the walk did not reach. */
-	v = scan_stack(cm, tid, f[n - 1].sp, now, what, sizeof(what));
+	v = scan_stack(cm, tid, blind ? f[0].sp : f[n - 1].sp, now, what, sizeof(what));
 	if (v == INJ_NOT_PROVEN) {
 		snprintf(why, len, "its stack above frame %d could not be read", n - 1);
 		return v;
 	}
 	if (v != INJ_SAFE) {
-		snprintf(why, len, "its stack above frame %d holds a return address into %s", n - 1,
-			 what);
+		snprintf(why, len, "its stack above frame %d holds a return address into %s",
+			 blind ? 0 : n - 1, what);
 		return v;
 	}
+	if (blind)
+		return INJ_SAFE;
 	/* Runs of C library frames, innermost first; a signal frame ends a run. */
 	last_sys = -1;
 	for (i = 0; i < n; i++)

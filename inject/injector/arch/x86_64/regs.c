@@ -13,7 +13,8 @@
 
 /* The accessors they share with the other architectures: regs_access.h. */
 typedef struct user_regs_struct arch_regs_t;
-typedef unsigned long long arch_word_t;
+/* glibc declares the registers unsigned long long, musl unsigned long. */
+typedef __typeof__(((struct user_regs_struct *)0)->rip) arch_word_t;
 #define ARCH_PC(u) ((u).rip)
 #define ARCH_SP(u) ((u).rsp)
 #define ARCH_RETVAL(u) ((u).rax)
