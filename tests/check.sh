@@ -2,7 +2,8 @@
 #
 # check.sh: the test part of `make check`.
 #
-# Runs the host suite (tests/run.sh), then, unless CHECK_ARM=0, the ARM VMs
+# Runs the host suite (tests/run.sh), then, unless CHECK_MUSL=0, the musl
+# suite (tests/musl/run.sh), and unless CHECK_ARM=0, the ARM VMs
 # (tests/arm/run.sh $ARM_DEBARCHS), showing their output as it comes; ends
 # with one line per part and last their sum, "N passed, N failed, N skipped".
 # Exit status 1 if anything failed.
@@ -39,6 +40,7 @@ part() {
 }
 
 part host tests/run.sh
+[ "${CHECK_MUSL:-1}" = 0 ] || part musl tests/musl/run.sh
 [ "${CHECK_ARM:-1}" = 0 ] || part arm tests/arm/run.sh ${ARM_DEBARCHS:-}
 printf '%s\n' "${summaries[@]}"
 echo "$passed passed, $failed failed, $skipped skipped"

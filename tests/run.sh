@@ -9,7 +9,7 @@
 # kept and named when it fails), with a time limit of $TEST_TIMEOUT (120) s.
 # Integration tests run twice: with $BUILD/memtrace and with the
 # AddressSanitizer build $BUILD/asan/memtrace ("t-foo [asan]").  A FILTER
-# keeps the tests whose name contains it.  $JOBS (2) tests run at a time;
+# keeps the tests whose name contains it (EXACT=1: whose name it is).  $JOBS (2) tests run at a time;
 # results are printed in a fixed order, one line each (with the seconds a
 # passing test took), and the last line is
 # "N passed, N failed, N skipped".  Exit status 1 if any test failed.
@@ -46,6 +46,10 @@ selected() {
 	local f
 	[ ${#filters[@]} -eq 0 ] && return 0
 	for f in "${filters[@]}"; do
+		if [ "${EXACT:-0}" = 1 ]; then
+			[ "$1" = "$f" ] || [ "$1" = "$f [asan]" ] && return 0
+			continue
+		fi
 		case $1 in *"$f"*) return 0 ;; esac
 	done
 	return 1

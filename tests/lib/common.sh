@@ -74,6 +74,17 @@ case $(uname -m) in
 arm*) HAVE_FP=0 ;;
 *) HAVE_FP=1 ;;
 esac
+# The C library the victims run on, and whether a walk gets out of it to
+# the caller of a C library function that allocates (strdup): not on 32-bit
+# ARM, whose glibc marks most of its code "cannot unwind", nor under
+# Debian's musl, whose libc.so has no unwind tables at all (lost_callers).
+if grep -qa '/ld-musl-' "$VICTIMS/noleak" 2>/dev/null; then
+	VICTIM_LIBC=musl
+	LIBC_UNWINDS=0
+else
+	VICTIM_LIBC=glibc
+	LIBC_UNWINDS=$HAVE_FP
+fi
 # What a report names when --unwind is not given (auto): the compact tables,
 # which start wherever glibc has _dl_find_object (2.35: Debian 12 and its VMs).
 DEFAULT_UNWINDER=tables
@@ -249,12 +260,13 @@ expect_groups() {
 # lost_callers OUT: filter "FUNCTION ..." lines, dropping the functions the
 # victim's output OUT marks "VIA_LIBC FUNCTION" (victim.h vt_via_libc: the
 # allocation is made inside a C library function) where the agent cannot
-# walk out of the C library: on 32-bit ARM, Debian's libc marks most of its
-# code "cannot unwind", so the caller of strdup is lost and the block is
-# reported under libc (docs/user-guide.md, "ARM devices"). Both sides of a
-# comparison go through it.
+# walk out of the C library (LIBC_UNWINDS=0): on 32-bit ARM, Debian's libc
+# marks most of its code "cannot unwind", and Debian's musl has no tables, so
+# the caller of strdup is lost and the block is reported under libc
+# (docs/user-guide.md, "ARM devices", "musl"). Both sides of a comparison go
+# through it.
 lost_callers() {
-	if [ $HAVE_FP = 1 ]; then
+	if [ $LIBC_UNWINDS = 1 ]; then
 		cat
 		return
 	fi

@@ -275,7 +275,7 @@ AT_EXTERN_C NOINLINE VT_UNUSED void pre_attach_end(void)
 #error "attach.h: relocation types of this architecture unknown"
 #endif
 
-#if __ELF_NATIVE_CLASS == 64
+#if UINTPTR_MAX > 0xffffffffu /* musl has no __ELF_NATIVE_CLASS */
 #define AT_R_SYM(i) ELF64_R_SYM(i)
 #define AT_R_TYPE(i) ELF64_R_TYPE(i)
 #else

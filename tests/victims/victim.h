@@ -29,6 +29,16 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+/*
+ * musl has neither pvalloc nor malloc_trim. Where a victim calls pvalloc
+ * for a page-aligned block, valloc gives one (the size not rounded up to
+ * whole pages: checks of the rounding ask for __GLIBC__ themselves).
+ */
+#ifndef __GLIBC__
+#define pvalloc(size) valloc(size)
+#define malloc_trim(pad) ((void)(pad))
+#endif
+
 /* Leak functions must keep their own frame and name in the callstack. */
 #define NOINLINE __attribute__((noinline, noipa))
 #define VT_UNUSED __attribute__((unused))
