@@ -34,6 +34,7 @@
 #include <elf.h>
 #include <link.h>
 #include <sched.h>
+#include <string.h>
 
 #include "agent.h"
 #include "arena.h"
@@ -209,10 +210,13 @@ static const char *tables_why_not(void)
 
 /*
  * Libunwind walks this stack; PC (0: none) is the address the rows could not
- * take, kept among the last FB_PCS distinct ones for status.
+ * take, kept among the last FB_PCS distinct ones for status. The rows had
+ * found the first HAD frames in PCS: where libunwind finds fewer (it has not
+ * the rows memtrace-server sent), those stand, and the stack ends there.
  */
-static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *frame, uintptr_t pc)
+static __attribute__((noinline)) int fallback(uintptr_t *pcs, int had, int max, void *frame, uintptr_t pc)
 {
+	uintptr_t keep[AGENT_MAX_DEPTH];
 	int n;
 
 	__atomic_add_fetch(&n_fallback_stacks, 1, __ATOMIC_RELAXED);
@@ -225,6 +229,9 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *fra
 			__atomic_store_n(&fb_pcs[__atomic_fetch_add(&fb_next, 1, __ATOMIC_RELAXED) % FB_PCS], pc,
 					 __ATOMIC_RELAXED);
 	}
+	if (had > AGENT_MAX_DEPTH)
+		had = AGENT_MAX_DEPTH;
+	memcpy(keep, pcs, (size_t)had * sizeof(*pcs));
 	n = agent_unwind_libunwind.capture(pcs, max, frame);
 	/* Libunwind got no further than the frame the rows could not step
 	 * from: the stack ends for want of unwind info there. */
@@ -234,6 +241,11 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int max, void *fra
 		if (n > 1 && pcs[n - 1] == pcs[n - 2])
 			n--;
 		agent_unwind_blind = 1;
+	}
+	if (had > n) {
+		memcpy(pcs, keep, (size_t)had * sizeof(*pcs));
+		n = had;
+		agent_unwind_blind = pc != 0;
 	}
 	return n;
 }
@@ -254,7 +266,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 
 	AGENT_CFI_HERE(pc, sp, fp, lr);
 	if (unlikely(agent_stack_of(sp) < 0))
-		return fallback(pcs, max, frame, 0);
+		return fallback(pcs, n, max, frame, 0);
 	lo = agent_stack_lo;
 	hi = agent_stack_hi;
 	/* From the hook's caller where its frame says it (cfi_arch.h). */
@@ -262,7 +274,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		uintptr_t f = (uintptr_t)frame;
 
 		if (unlikely(f < sp || f > hi - 2 * w))
-			return fallback(pcs, max, frame, 0);
+			return fallback(pcs, n, max, frame, 0);
 		agent_cfi_frame_start(f, &pc, &sp, &fp);
 		if (!pc)
 			return 0;
@@ -298,7 +310,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		 * the frames' loads overlap the rule lookups. */
 		if (likely(rule == RULE_FP_FRAME)) {
 			if (unlikely(fp + 2 * w < sp || fp < lo || fp > hi - 2 * w))
-				return fallback(pcs, max, frame, key);
+				return fallback(pcs, n, max, frame, key);
 			pc = agent_cfi_strip_ra(((const uintptr_t *)fp)[1]);
 			sp = fp + 2 * w;
 			fp = ((const uintptr_t *)fp)[0];
@@ -306,24 +318,24 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 			goto stepped;
 		}
 		if (unlikely(kind == AGENT_CFI_FALLBACK))
-			return fallback(pcs, max, frame, key);
+			return fallback(pcs, n, max, frame, key);
 		cfa = (kind == AGENT_CFI_CFA_SP ? sp : fp) + AGENT_CFI_CFA_WORDS(rule) * w;
 		if (unlikely(cfa < sp || cfa > hi))
-			return fallback(pcs, max, frame, key);
+			return fallback(pcs, n, max, frame, key);
 		if (ra_slot) {
 			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)ra_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
-				return fallback(pcs, max, frame, key);
+				return fallback(pcs, n, max, frame, key);
 			ra = agent_cfi_strip_ra(*(const uintptr_t *)a);
 		} else if (first) {
 			ra = lr;
 		} else {
-			return fallback(pcs, max, frame, key);
+			return fallback(pcs, n, max, frame, key);
 		}
 		if (fp_slot) {
 			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)fp_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
-				return fallback(pcs, max, frame, key);
+				return fallback(pcs, n, max, frame, key);
 			fp = *(const uintptr_t *)a;
 		}
 		sp = cfa;
@@ -380,11 +392,16 @@ unsigned agent_unwind_tables_fallback_pcs(uintptr_t *out, unsigned max)
 	return n;
 }
 
-/* M's path as the loader has it; "" for the main program (musl names it by argv[0]). */
+/*
+ * M's path as the loader has it; "" for the main program (musl names it by
+ * argv[0]), "(unnamed)" for another without a name (musl's vDSO).
+ */
 static const char *module_name(const struct tmod *m)
 {
-	if (!m->lm || !m->lm->l_name || m->lm == agent_link_map())
+	if (m->lm && m->lm == agent_link_map())
 		return "";
+	if (!m->lm || !m->lm->l_name || !m->lm->l_name[0])
+		return "(unnamed)";
 	return m->lm->l_name;
 }
 

@@ -77,6 +77,9 @@ static int one_module(struct inj_session *s, struct inj_link *l, struct inj_symc
 		cJSON_Delete(piece);
 		if (!done) {
 			ret = inj_session_lost(s) ? -1 : 0;
+			if (!ret)
+				log_warn("%s: the agent did not take memtrace-server's rows (above); its stacks "
+					 "end where its own tables do", path);
 			break;
 		}
 	}
@@ -106,6 +109,10 @@ int inj_hostrows(struct inj_session *s, struct inj_link *l, struct inj_symcache 
 		char exe[4096];
 		int ret;
 
+		log_debug("unwind tables of %s at %s: %s, %.1f%% of its code", *name ? name : "(program)",
+			  inj_json_str(m, "addr", "?"),
+			  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ready")) ? "compiled" : "none",
+			  inj_json_num(m, "coverage", 0) / 10.0);
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ready")) &&
 		    inj_json_num(m, "coverage", 0) >= ENOUGH_PER_MILLE)
 			continue;

@@ -98,8 +98,15 @@ if [ -z "${MEMTRACE_TEST_SERVER:-}" ] && command -v gdb >/dev/null; then
 	note "gdb's callers: $want; memtrace's: $mine"
 	[ "$want" = "$mine " ] || { fail_later "linked: the callers are '$mine', gdb says '$want'"; show gdb.out; }
 fi
-[ "$(jq 'first(.contexts[] | select(.live_bytes == 120)) | .no_unwind_info' linked.json)" = null ] ||
-	fail_later "linked: the whole stack still says it ends for want of unwind info"
+# Under musl the stack does end in libc.so's start code, which has no tables.
+if [ $VICTIM_LIBC = musl ]; then
+	jq -e 'first(.contexts[] | select(.live_bytes == 120)) | .no_unwind_info == true' \
+		linked.json >/dev/null ||
+		fail_later "linked: the stack does not say it ends for want of unwind info in musl's libc"
+else
+	[ "$(jq 'first(.contexts[] | select(.live_bytes == 120)) | .no_unwind_info' linked.json)" = null ] ||
+		fail_later "linked: the whole stack still says it ends for want of unwind info"
+fi
 # Attached: the rows come right after the attach, before the victim leaks.
 vstart va "$DEV"
 attach_console a "$VPID" --connect "$to" -v
