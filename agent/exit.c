@@ -130,6 +130,28 @@ void agent_exit_watch(void)
 		agent_real.on_exit(note_exit_status, NULL);
 }
 
+#ifndef __GLIBC__
+/*
+ * musl has no on_exit: exit()'s status is noted where the program calls it
+ * (its GOT slots while attached; exported in start mode), and exit goes on
+ * as asked. A return from main reaches exit inside libc, through no slot:
+ * that status stays unknown (the report says so).
+ */
+__attribute__((noreturn)) void agent_exit(int status)
+{
+	void (*real)(int) = (void (*)(int))agent_real_lookup("exit");
+
+	if (report_pid && getpid() == report_pid)
+		__atomic_store_n(&exit_code, status & 0xff, __ATOMIC_RELAXED);
+	if (real)
+		real(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+AGENT_EXPORT __attribute__((noreturn)) void exit(int status) __attribute__((alias("agent_exit")));
+#endif
+
 /*
  * A program that leaves through _exit() runs no destructors: report here,
  * then end as asked. Exported (start mode: the dynamic linker binds the

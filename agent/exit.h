@@ -28,4 +28,9 @@ void agent_signals_remove(void);
 /* The _exit hook (and the exported _exit/_Exit in start mode): report, then end. */
 __attribute__((noreturn)) void agent__exit(int status);
 
+#ifndef __GLIBC__
+/* musl, which has no on_exit: the exit hook notes the status, then exits. */
+__attribute__((noreturn)) void agent_exit(int status);
+#endif
+
 #endif

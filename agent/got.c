@@ -129,6 +129,10 @@ static uintptr_t hook_for(const char *name)
 	 * destructor, this is where its exit report leaves. */
 	if (!strcmp(name, "_exit") || !strcmp(name, "_Exit"))
 		return (uintptr_t)agent__exit;
+#ifndef __GLIBC__
+	if (!strcmp(name, "exit"))
+		return (uintptr_t)agent_exit;
+#endif
 	for (const struct agent_hook *h = agent_hooks; h->name; h++)
 		if (!strcmp(name, h->name))
 			return (uintptr_t)h->fn;

@@ -683,20 +683,24 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 	/*
 	 * Where the C library has no unwind tables and hides its system call
 	 * wrappers (Debian's musl), the innermost frame is a wrapper no
-	 * exported function holds, and the frames a walk gives above it are
-	 * guesses: the system call it stopped in says what it waits for, and
-	 * the whole stack above the wrapper is read as words instead.
+	 * exported function holds, and the C library frames a walk gives
+	 * above it are guesses: the system call it stopped in says what it
+	 * waits for (none the allocator, the loader or thread creation makes
+	 * holding a lock), and the runs of C library frames are not judged.
+	 * Every frame was checked against critical code above, and the stack
+	 * beyond the last is read as always. (Not the words between the
+	 * wrapper and the program's frame: those hold stale return addresses,
+	 * left by the calls the program made there before.)
 	 */
 	blind = in_system(cm, f, n, 0) && !fn_at(cm, frame_addr(f, 0)) && waits_unlocked(cm->pid, tid);
 	/* Above the last frame: what the walk did not reach. */
-	v = scan_stack(cm, tid, blind ? f[0].sp : f[n - 1].sp, now, what, sizeof(what));
+	v = scan_stack(cm, tid, f[n - 1].sp, now, what, sizeof(what));
 	if (v == INJ_NOT_PROVEN) {
 		snprintf(why, len, "its stack above frame %d could not be read", n - 1);
 		return v;
 	}
 	if (v != INJ_SAFE) {
-		snprintf(why, len, "its stack above frame %d holds a return address into %s",
-			 blind ? 0 : n - 1, what);
+		snprintf(why, len, "its stack above frame %d holds a return address into %s", n - 1, what);
 		return v;
 	}
 	if (blind)
