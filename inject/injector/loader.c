@@ -645,10 +645,10 @@ static void mount_point(int pid, const char *path, char *mp, size_t size)
 	fclose(fp);
 }
 
-/* Whether FILE holds NEEDLE (a glibc-linked agent names its symbol versions, GLIBC_2.N). */
-static int file_holds(const char *file, const char *needle)
+/* Whether FILE holds the NL bytes of NEEDLE: 1, 0, or -1 (unreadable). */
+static int file_holds(const char *file, const char *needle, size_t nl)
 {
-	size_t nl = strlen(needle), have = 0;
+	size_t have = 0;
 	char buf[65536];
 	int found = 0;
 	FILE *f = fopen(file, "re");
@@ -677,9 +677,13 @@ int inj_agent_libc_differs(const char *file, const char *agent, const char *inte
 			   char *msg, size_t msglen)
 {
 	int musl = strstr(interp, "/ld-musl-") != NULL;
-	int glibc_agent = file_holds(file, "GLIBC_2.");
+	/* The C library the agent was linked against, by its DT_NEEDED name in
+	 * .dynstr (names there lie between NULs): musl's libc.so, glibc's
+	 * libc.so.6. Neither (a library that needs no libc): not judged. */
+	int glibc_agent = file_holds(file, "\0libc.so.6", sizeof("\0libc.so.6"));
+	int musl_agent = file_holds(file, "\0libc.so", sizeof("\0libc.so"));
 
-	if (glibc_agent < 0 || glibc_agent != musl)
+	if (glibc_agent < 0 || musl_agent < 0 || glibc_agent == musl_agent || glibc_agent != musl)
 		return 0;
 	snprintf(msg, msglen, "agent %s is built for %s but %s runs on %s (its loader is %s): use the "
 		 "agent built for it with --agent (%s)", agent, musl ? "glibc" : "musl", who,

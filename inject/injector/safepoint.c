@@ -64,6 +64,9 @@ struct fn {
 
 struct inj_codemap {
 	int pid;
+	/* The C library is its loader too and shows nothing of its internals
+	 * (musl): a thread there may hold any of its locks unseen. */
+	int opaque_libc;
 	char **paths;	/* the paths regions name, owned */
 	size_t npaths;
 	struct region *regions;
@@ -374,6 +377,8 @@ struct inj_codemap *inj_codemap_new(int pid, const struct inj_maps *m, const cha
 		}
 		if (system) {
 			/* musl's libc is its loader too: judged by its exported entries. */
+			if (have_ld && mod->inode == ld.st_ino)
+				cm->opaque_libc = 1;
 			if (add_module_code(cm, m, mod, R_SYSTEM, "the C library") < 0)
 				goto fail;
 			if (inj_module_funcs(pid, mod, system_fn, cm) == -2)
@@ -809,7 +814,8 @@ static void log_frames(const struct inj_codemap *cm, const struct inj_frame *f, 
 struct look {
 	int best;
 	int critical;      /* threads in the loader or the allocator */
-	int frozen_loader; /* ... in the loader and stopped by job control */
+	int frozen_loader; /* ... in the loader and stopped by job control (or where that
+			    * cannot be told, in the C library: musl's) */
 	int movable;       /* threads that can be let run */
 	char reason[4][320];
 	int reason_tid[4];
@@ -879,7 +885,12 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 			lk->reason_tid[v] = ti->tid;
 		}
 		lk->critical += v == INJ_IN_LOADER || v == INJ_IN_ALLOCATOR;
-		lk->frozen_loader += v == INJ_IN_LOADER && ti->group_stop;
+		lk->frozen_loader += (v == INJ_IN_LOADER || (v == INJ_NOT_PROVEN && cm->opaque_libc)) &&
+				     ti->group_stop;
+		if (v == INJ_NOT_PROVEN && cm->opaque_libc && ti->group_stop)
+			snprintf(lk->reason[INJ_IN_LOADER], sizeof(lk->reason[INJ_IN_LOADER]), "%s", why);
+		if (v == INJ_NOT_PROVEN && cm->opaque_libc && ti->group_stop)
+			lk->reason_tid[INJ_IN_LOADER] = ti->tid;
 		if (v == INJ_SAFE && !ti->at_entry && lk->best < 0)
 			lk->best = ti->tid;
 	}
@@ -926,8 +937,10 @@ int inj_safepoint_pick(struct inj_task *t, const struct inj_codemap *cm, int bud
 		if (lk.frozen_loader) {
 			/* It cannot be let run: the call would wait for its lock for ever. */
 			snprintf(why, len, "process %d is stopped (by SIGSTOP or a terminal) while "
-				 "thread %d is inside the dynamic loader (%s): continue it (kill -CONT "
-				 "%d) and attach again", pid, lk.reason_tid[INJ_IN_LOADER],
+				 "thread %d is inside %s (%s): continue it (kill -CONT %d) and attach again",
+				 pid, lk.reason_tid[INJ_IN_LOADER],
+				 cm->opaque_libc ? "the C library, which may hold its allocator's or loader's lock"
+						 : "the dynamic loader",
 				 lk.reason[INJ_IN_LOADER], pid);
 			goto out;
 		}

@@ -195,11 +195,31 @@ static void *locker(void *arg)
 	return NULL;
 }
 
+#ifdef __NR_open
+#define NR_OPEN_OLD __NR_open
+#else
+#define NR_OPEN_OLD __NR_openat
+#endif
+/*
+ * musl's libc (Debian's) names none of its internals and has no unwind
+ * tables, and its dlclose unloads nothing; it opens files with open where
+ * that exists.
+ */
+#ifdef __GLIBC__
+#define OPAQUE_LIBC 0
+#define DLOPEN_OPEN_NR __NR_openat
+#else
+#define OPAQUE_LIBC 1
+#define DLOPEN_OPEN_NR NR_OPEN_OLD
+#endif
+
 static void deny_openat(void)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 1),
+		/* and open where it exists: musl's dlopen opens with it */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_OPEN_OLD, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -613,7 +633,9 @@ static void case_inject(void)
 		CHECK(!strcmp(got, cfg), "run %d: config '%s', expected '%s'", i, got, cfg);
 		CHECK(pid == v.pid && tid == res.tid, "run %d: called in %d/%ld, expected %d/%d", i,
 		      pid, tid, (int)v.pid, res.tid);
-		CHECK(res.tid == v.pid, "run %d: thread %d used, not the main thread (blocked in read)",
+		/* Under musl the main thread may be caught in libc's code between
+		 * two reads, where nothing proves it safe: another one serves. */
+		CHECK(res.tid == v.pid || OPAQUE_LIBC, "run %d: thread %d used, not the main thread (blocked in read)",
 		      i, res.tid);
 		CHECK(tracer_of(v.pid) == 0, "run %d: still traced by %d", i, tracer_of(v.pid));
 		vic_check(&v, "after injecting");
@@ -747,7 +769,14 @@ static void case_failures(void)
 	CHECK(res.agent_ret == 7 && strstr(res.message, "returned 7"), "agent_ret %d: '%s'",
 	      res.agent_ret, res.message);
 	CHECK(access(out, F_OK) == 0, "the failing start function did not run");
+#ifdef __GLIBC__
 	CHECK(!mapped(v.pid, lib_ok), "the agent was not unloaded after its start failed");
+#else
+	/* musl's dlclose unloads nothing: the agent stays, not started; a fresh victim for the crash. */
+	CHECK(mapped(v.pid, lib_ok), "musl unloaded the agent after its start failed");
+	vic_stop(&v, "after the failed start");
+	vic_start(&v, 0);
+#endif
 
 	check_step("crash", 20);
 	snprintf(cfg, sizeof(cfg), "%s crash", out);
@@ -766,7 +795,7 @@ static void case_failures(void)
 	check_step("seccomp", 20);
 	vic_start(&v, V_SECCOMP);
 	res = expect(&v, lib_ok, "x", 5000, INJ_SECCOMP, "seccomp denying openat");
-	snprintf(pidtext, sizeof(pidtext), "%d", __NR_openat);
+	snprintf(pidtext, sizeof(pidtext), "%d", DLOPEN_OPEN_NR);
 	CHECK(strstr(res.message, pidtext) != NULL, "seccomp: syscall not named: '%s'", res.message);
 	vic_stop(&v, "after seccomp");
 }
@@ -863,7 +892,22 @@ static void case_stopped(void)
 	kill(v.pid, SIGSTOP);
 	for (int i = 0; i < 200 && proc_state(v.pid) != 'T'; i++)
 		sleep_ms(5);
+#ifdef __GLIBC__
 	expect_loaded(&v, lib_ok, "stopped.txt", "stopped");
+#else
+	/* musl's libc shows nothing of its allocator or loader: a stopped
+	 * thread there may hold their locks, which the call would wait for
+	 * for ever. Refused, saying what to do, unless every thread waits in
+	 * a call no lock holder makes (the allocators of this victim do not). */
+	{
+		struct inj_result res;
+
+		CHECK(inj_load_agent(v.pid, lib_ok, "x", 5000, &res) < 0 && strstr(res.message, "kill -CONT"),
+		      "stopped: %s: %s, expected a refusal that says to continue it", inj_kind_name(res.kind),
+		      res.message);
+		CHECK(!mapped(v.pid, lib_ok), "stopped: the refused agent is mapped");
+	}
+#endif
 	sleep_ms(50);
 	CHECK(proc_state(v.pid) == 'T', "stopped: state '%c' after injecting, not T",
 	      proc_state(v.pid));
@@ -959,8 +1003,9 @@ static void case_killed(void)
 		loaded = mapped(v.pid, lib_ok);
 		started = access(out, F_OK) == 0;
 		loaded_runs += loaded;
-		CHECK(loaded == started, "run %d: agent %s but %s", i, loaded ? "loaded" : "not loaded",
-		      started ? "started" : "not started");
+		/* musl's dlclose unloads nothing: an agent whose start never came stays mapped. */
+		CHECK(loaded == started || (OPAQUE_LIBC && loaded), "run %d: agent %s but %s", i,
+		      loaded ? "loaded" : "not loaded", started ? "started" : "not started");
 		vic_stop(&v, "after memtrace was killed");
 	}
 	printf("SIGKILL during injection: agent in place after %d of 20 runs\n", loaded_runs);
