@@ -362,7 +362,7 @@ $(BUILD)/tests/victims/%-noplt: tests/victims/%.cc $$(call dep_file,$$@.d) $(TAR
 		$(VARIANT_FLAGS_noplt) -o $@ $<
 $(BUILD)/bench/%: bench/%.c $$(call dep_file,$$@.d) $(TARGET_STAMP)
 	$(echo_cmd) CC $@
-	$(Q)mkdir -p $(dir $@) && $(CC) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -Icommon $(PROG_DEPFLAGS) -o $@ $<
+	$(Q)mkdir -p $(dir $@) && $(CC) $(MUSL_CFLAGS) -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -Wall -Icommon $(PROG_DEPFLAGS) -o $@ $<
 
 # The leak engine's benchmark links the engine: make bench-leaks (bench/README.md).
 $(BUILD)/bench/leaks_engine: bench/leaks_engine.c $(BUILD)/bench/leaks_engine.d $(TARGET_STAMP)
