@@ -78,6 +78,43 @@ struct centry {
 static struct centry cache[1u << CACHE_BITS];
 static uint32_t cache_gen;
 
+/*
+ * Dead ends: addresses the rows could not step from (no row says them) and
+ * where libunwind then ended the stack too, for want of unwind info. A walk
+ * that meets one again ends there at once, marked so, instead of asking
+ * libunwind to walk the whole stack to the same end: under musl every
+ * stack ends so, in libc.so's start code. Tagged with the cache's
+ * generation: a module mapped or given rows since makes them stale.
+ */
+#define DEAD_ENDS 16
+static struct {
+	uintptr_t key;
+	uint32_t gen;
+} dead_ends[DEAD_ENDS];
+static unsigned dead_next;
+
+static int dead_end(uintptr_t key, uint32_t gen)
+{
+	for (int i = 0; i < DEAD_ENDS; i++)
+		if (__atomic_load_n(&dead_ends[i].key, __ATOMIC_RELAXED) == key &&
+		    __atomic_load_n(&dead_ends[i].gen, __ATOMIC_RELAXED) == gen)
+			return 1;
+	return 0;
+}
+
+static void dead_end_add(uintptr_t key, uint32_t gen)
+{
+	unsigned i;
+
+	if (dead_end(key, gen))
+		return;
+	i = __atomic_fetch_add(&dead_next, 1, __ATOMIC_RELAXED) % DEAD_ENDS;
+	/* A reader seeing the key with an old generation (or the reverse) finds no match. */
+	__atomic_store_n(&dead_ends[i].gen, ~0u, __ATOMIC_RELAXED);
+	__atomic_store_n(&dead_ends[i].key, key, __ATOMIC_RELAXED);
+	__atomic_store_n(&dead_ends[i].gen, gen, __ATOMIC_RELEASE);
+}
+
 /* What status shows (agent_unwind_tables_stats). */
 static unsigned long n_fallback_stacks, n_unknown_pcs;
 #define FB_PCS 8
@@ -214,7 +251,8 @@ static const char *tables_why_not(void)
  * found the first HAD frames in PCS: where libunwind finds fewer (it has not
  * the rows memtrace-server sent), those stand, and the stack ends there.
  */
-static __attribute__((noinline)) int fallback(uintptr_t *pcs, int had, int max, void *frame, uintptr_t pc)
+static __attribute__((noinline)) int fallback(uintptr_t *pcs, int had, int max, void *frame, uintptr_t pc,
+					     uint32_t gen, int no_row)
 {
 	uintptr_t keep[AGENT_MAX_DEPTH];
 	int n;
@@ -241,11 +279,15 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int had, int max, 
 		if (n > 1 && pcs[n - 1] == pcs[n - 2])
 			n--;
 		agent_unwind_blind = 1;
+		if (no_row && n == had)
+			dead_end_add(pc, gen);
 	}
 	if (had > n) {
 		memcpy(pcs, keep, (size_t)had * sizeof(*pcs));
 		n = had;
 		agent_unwind_blind = pc != 0;
+		if (no_row)
+			dead_end_add(pc, gen);
 	}
 	return n;
 }
@@ -266,7 +308,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 
 	AGENT_CFI_HERE(pc, sp, fp, lr);
 	if (unlikely(agent_stack_of(sp) < 0))
-		return fallback(pcs, n, max, frame, 0);
+		return fallback(pcs, n, max, frame, 0, gen, 0);
 	lo = agent_stack_lo;
 	hi = agent_stack_hi;
 	/* From the hook's caller where its frame says it (cfi_arch.h). */
@@ -274,7 +316,7 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		uintptr_t f = (uintptr_t)frame;
 
 		if (unlikely(f < sp || f > hi - 2 * w))
-			return fallback(pcs, n, max, frame, 0);
+			return fallback(pcs, n, max, frame, 0, gen, 0);
 		agent_cfi_frame_start(f, &pc, &sp, &fp);
 		if (!pc)
 			return 0;
@@ -310,32 +352,37 @@ static int tables_capture(uintptr_t *pcs, int max, void *frame)
 		 * the frames' loads overlap the rule lookups. */
 		if (likely(rule == RULE_FP_FRAME)) {
 			if (unlikely(fp + 2 * w < sp || fp < lo || fp > hi - 2 * w))
-				return fallback(pcs, n, max, frame, key);
+				return fallback(pcs, n, max, frame, key, gen, 0);
 			pc = agent_cfi_strip_ra(((const uintptr_t *)fp)[1]);
 			sp = fp + 2 * w;
 			fp = ((const uintptr_t *)fp)[0];
 			first = 0;
 			goto stepped;
 		}
-		if (unlikely(kind == AGENT_CFI_FALLBACK))
-			return fallback(pcs, n, max, frame, key);
+		if (unlikely(kind == AGENT_CFI_FALLBACK)) {
+			if (dead_end(key, gen)) {
+				agent_unwind_blind = 1;
+				break;
+			}
+			return fallback(pcs, n, max, frame, key, gen, 1);
+		}
 		cfa = (kind == AGENT_CFI_CFA_SP ? sp : fp) + AGENT_CFI_CFA_WORDS(rule) * w;
 		if (unlikely(cfa < sp || cfa > hi))
-			return fallback(pcs, n, max, frame, key);
+			return fallback(pcs, n, max, frame, key, gen, 0);
 		if (ra_slot) {
 			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)ra_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
-				return fallback(pcs, n, max, frame, key);
+				return fallback(pcs, n, max, frame, key, gen, 0);
 			ra = agent_cfi_strip_ra(*(const uintptr_t *)a);
 		} else if (first) {
 			ra = lr;
 		} else {
-			return fallback(pcs, n, max, frame, key);
+			return fallback(pcs, n, max, frame, key, gen, 0);
 		}
 		if (fp_slot) {
 			a = cfa + (uintptr_t)agent_cfi_slot_words((int8_t)fp_slot, AGENT_CFI_CFA_WORDS(rule)) * w;
 			if (unlikely(a < lo || a > hi - w))
-				return fallback(pcs, n, max, frame, key);
+				return fallback(pcs, n, max, frame, key, gen, 0);
 			fp = *(const uintptr_t *)a;
 		}
 		sp = cfa;
