@@ -4,7 +4,8 @@
 # churn traced by that libc's memtrace and agent) and the attach latency to
 # a waiting victim, for each unwinder.
 #
-#     bench/musl.sh            (after make all, make musl-bins)
+#     bench/musl.sh    (after make all build/bench/churn, make musl-bins and
+#                       make CC=musl-gcc BUILD=build/x86_64-linux-musl build/x86_64-linux-musl/bench/churn)
 #
 # Runs PAIRS (default 10) counted pairs of plain and traced churn after one
 # warm-up pair per unwinder, and prints the median of (traced - plain) wall
@@ -22,7 +23,7 @@ churn_defaults
 MUSL=$BUILD/x86_64-linux-musl
 for d in "$BUILD" "$MUSL"; do
 	for p in memtrace bench/churn tests/victims/attach_blocked; do
-		[ -x "$d/$p" ] || { echo "musl.sh: $d/$p is missing: run 'make all $BUILD/bench/churn' and 'make musl-bins'" >&2; exit 1; }
+		[ -x "$d/$p" ] || { echo "musl.sh: $d/$p is missing (the header of bench/musl.sh says how to build it)" >&2; exit 1; }
 	done
 done
 tmp=$(mktemp -d) || exit 1
