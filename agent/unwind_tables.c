@@ -250,8 +250,9 @@ static const char *tables_why_not(void)
  * take, kept among the last FB_PCS distinct ones for status. The rows had
  * found the first HAD frames in PCS: where libunwind finds fewer (it has not
  * the rows memtrace-server sent), those stand, and the stack ends there.
- * NO_ROW: no row said PC (not a step that left the stack's bounds); where
- * libunwind ended there too, PC becomes a dead end of generation GEN.
+ * NO_ROW: the rule at PC was FALLBACK (not a step that left the stack's
+ * bounds); where libunwind ended at PC's frame too, PC becomes a dead end
+ * of generation GEN.
  */
 static __attribute__((noinline)) int fallback(uintptr_t *pcs, int had, int max, void *frame, uintptr_t pc,
 					     uint32_t gen, int no_row)
@@ -281,7 +282,7 @@ static __attribute__((noinline)) int fallback(uintptr_t *pcs, int had, int max, 
 		if (n > 1 && pcs[n - 1] == pcs[n - 2])
 			n--;
 		agent_unwind_blind = 1;
-		if (no_row && n == had)
+		if (no_row)
 			dead_end_add(pc, gen);
 	}
 	if (had > n) {

@@ -189,11 +189,11 @@ int inj_run_start(struct run *r, char **argv, const char *agent, const sigset_t 
 		return EXIT_NOEXEC;
 	}
 	{
-		struct inj_elf_info info;
+		struct inj_elf_info info, ai;
 		char msg[PATH_MAX * 2 + 256];
 
-		if (inj_elf_info(prog, &info) == 0 && info.has_interp &&
-		    inj_agent_libc_differs(agent, agent, info.interp, prog, msg, sizeof(msg))) {
+		if (inj_elf_info(prog, &info) == 0 && info.has_interp && inj_elf_info(agent, &ai) == 0 &&
+		    inj_agent_libc_differs(&ai, agent, info.interp, prog, msg, sizeof(msg))) {
 			log_err("%s", msg);
 			free(prog);
 			return EXIT_NOEXEC;

@@ -161,6 +161,29 @@ const char *inj_machine_name(int machine)
 	}
 }
 
+/* The C library ELF names among its DT_NEEDED entries ("libc.so..."), into LIBC; "" when none. */
+static void needed_libc(Elf *elf, char *libc, size_t len)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (int i = 0; gelf_getdyn(d, i, &dyn) && dyn.d_tag != DT_NULL; i++) {
+			const char *name = dyn.d_tag == DT_NEEDED ? elf_strptr(elf, sh.sh_link, dyn.d_un.d_val) : NULL;
+
+			if (name && !strncmp(name, "libc.so", 7)) {
+				snprintf(libc, len, "%s", name);
+				return;
+			}
+		}
+	}
+}
+
 int inj_elf_info(const char *path, struct inj_elf_info *info)
 {
 	GElf_Ehdr eh;
@@ -193,6 +216,7 @@ int inj_elf_info(const char *path, struct inj_elf_info *info)
 		info->interp[n] = 0;
 		info->has_interp = 1;
 	}
+	needed_libc(elf, info->libc, sizeof(info->libc));
 	ret = 0;
 out:
 	if (ret < 0 && elf && elf_kind(elf) == ELF_K_ELF)
@@ -645,45 +669,15 @@ static void mount_point(int pid, const char *path, char *mp, size_t size)
 	fclose(fp);
 }
 
-/* Whether FILE holds the NL bytes of NEEDLE: 1, 0, or -1 (unreadable). */
-static int file_holds(const char *file, const char *needle, size_t nl)
-{
-	size_t have = 0;
-	char buf[65536];
-	int found = 0;
-	FILE *f = fopen(file, "re");
-
-	if (!f)
-		return -1;
-	for (;;) {
-		size_t n = fread(buf + have, 1, sizeof(buf) - have, f);
-
-		if (n == 0)
-			break;
-		have += n;
-		if (memmem(buf, have, needle, nl)) {
-			found = 1;
-			break;
-		}
-		/* Keep the tail: a match may straddle two reads. */
-		memmove(buf, buf + have - (nl - 1), nl - 1);
-		have = nl - 1;
-	}
-	fclose(f);
-	return found;
-}
-
-int inj_agent_libc_differs(const char *file, const char *agent, const char *interp, const char *who,
-			   char *msg, size_t msglen)
+int inj_agent_libc_differs(const struct inj_elf_info *ai, const char *agent, const char *interp,
+			   const char *who, char *msg, size_t msglen)
 {
 	int musl = strstr(interp, "/ld-musl-") != NULL;
-	/* The C library the agent was linked against, by its DT_NEEDED name in
-	 * .dynstr (names there lie between NULs): musl's libc.so, glibc's
-	 * libc.so.6. Neither (a library that needs no libc): not judged. */
-	int glibc_agent = file_holds(file, "\0libc.so.6", sizeof("\0libc.so.6"));
-	int musl_agent = file_holds(file, "\0libc.so", sizeof("\0libc.so"));
+	/* musl's C library is libc.so, glibc's libc.so.6; an agent that needs
+	 * neither (a test library) is not judged. */
+	int musl_agent = !strcmp(ai->libc, "libc.so");
 
-	if (glibc_agent < 0 || musl_agent < 0 || glibc_agent == musl_agent || glibc_agent != musl)
+	if (!ai->libc[0] || musl_agent == musl)
 		return 0;
 	snprintf(msg, msglen, "agent %s is built for %s but %s runs on %s (its loader is %s): use the "
 		 "agent built for it with --agent (%s)", agent, musl ? "glibc" : "musl", who,
@@ -742,7 +736,7 @@ enum inj_kind inj_check_agent(int pid, const char *agent, const struct inj_elf_i
 	}
 	/* The agent is built per C library: its TLS, errno and libc are that one's. */
 	snprintf(mp, sizeof(mp), "process %d", pid);
-	if (target->has_interp && inj_agent_libc_differs(tpath, a->path, target->interp, mp, msg, msglen))
+	if (target->has_interp && inj_agent_libc_differs(&ai, a->path, target->interp, mp, msg, msglen))
 		return INJ_AGENT_WRONG_ARCH;
 	if (statvfs(tpath, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
 		mount_point(pid, a->path, mp, sizeof(mp));

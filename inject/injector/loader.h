@@ -45,20 +45,21 @@ struct inj_elf_info {
 	int type;      /* ET_EXEC, ET_DYN... */
 	int has_interp;
 	char interp[256]; /* PT_INTERP */
+	char libc[32];    /* the DT_NEEDED C library (libc.so.6, musl's libc.so), or "" */
 };
 
-/* ELF header and PT_INTERP of PATH. 0, or -1 with errno (ENOEXEC: not ELF). */
+/* ELF header, PT_INTERP and needed C library of PATH. 0, or -1 with errno (ENOEXEC: not ELF). */
 int inj_elf_info(const char *path, struct inj_elf_info *info);
 
 /*
- * Whether the agent (read at FILE, named AGENT) was built against another
- * C library than the one WHO ("process N", "PROG"), whose loader is INTERP
- * (PT_INTERP), runs on: glibc's loaders against musl's
+ * Whether the agent AGENT, whose inj_elf_info is AI, was built against
+ * another C library than the one WHO ("process N", "PROG"), whose loader is
+ * INTERP (PT_INTERP), runs on: glibc's loaders against musl's
  * (/lib/ld-musl-ARCH.so.1). 1 with MSG (MSGLEN bytes) saying so and what to
- * use instead, or 0 (the same, or FILE unreadable: the loader will say).
+ * use instead, or 0 (the same, or an agent that names no C library).
  */
-int inj_agent_libc_differs(const char *file, const char *agent, const char *interp, const char *who,
-			   char *msg, size_t msglen);
+int inj_agent_libc_differs(const struct inj_elf_info *ai, const char *agent, const char *interp,
+			   const char *who, char *msg, size_t msglen);
 
 /* "x86_64", "aarch64", "arm"...; "machine N" kept in a static buffer otherwise. */
 const char *inj_machine_name(int machine);
