@@ -4,14 +4,18 @@
 #   scripts/deps.sh           build and test packages
 #   scripts/deps.sh --bench   also what `make bench` compares against
 #   scripts/deps.sh --cross [DEBARCH...]
-#                             cross gcc and libc for DEBARCH (arm64 armhf armel,
-#                             default all), then the target libraries in a
-#                             sysroot for each (scripts/sysroot.sh)
+#                             cross gcc and libc for DEBARCH (arm64 armhf armel
+#                             mipsel mips64el, default arm64 armhf armel), then
+#                             the target libraries in a sysroot for each
+#                             (scripts/sysroot.sh)
 #   scripts/deps.sh --arm [DEBARCH...]
 #                             the same, plus cross g++, qemu-system-arm, cpio,
 #                             gdb-multiarch (the host gdb of the VMs' gdb test)
 #                             and what the ARM test VMs boot (kernel, libc,
 #                             busybox, gdbserver: scripts/sysroot.sh --guest)
+#   scripts/deps.sh --mips [DEBARCH...]
+#                             the same for the MIPS test VMs (mipsel mips64el,
+#                             the default), with qemu-system-mips
 #   scripts/deps.sh --musl    musl-gcc, and the target libraries built
 #                             against musl from Debian's sources
 #                             (scripts/musl-libs.sh x86_64-linux-musl)
@@ -49,24 +53,32 @@ case "${1:-}" in
 	pkgs="make pkg-config musl-tools file"
 	musl=x86_64-linux-musl
 	;;
---cross | --arm)
+--cross | --arm | --mips)
 	[ "$1" = --cross ] || vm=1
+	cross="arm64 armhf armel"
+	[ "$1" != --mips ] || cross="mipsel mips64el"
 	shift
-	cross=${*:-arm64 armhf armel}
+	cross=${*:-$cross}
 	pkgs="make pkg-config"
-	[ $vm = 0 ] || pkgs="$pkgs qemu-system-arm cpio gdb-multiarch"
+	[ $vm = 0 ] || pkgs="$pkgs cpio gdb-multiarch"
 	for a in $cross; do
 		case $a in
-		arm64) t=aarch64-linux-gnu ;;
-		armhf) t=arm-linux-gnueabihf ;;
-		armel) t=arm-linux-gnueabi ;;
+		arm64) t=aarch64-linux-gnu q=qemu-system-arm ;;
+		armhf) t=arm-linux-gnueabihf q=qemu-system-arm ;;
+		armel) t=arm-linux-gnueabi q=qemu-system-arm ;;
+		mipsel) t=mipsel-linux-gnu q=qemu-system-mips ;;
+		mips64el) t=mips64el-linux-gnuabi64 q=qemu-system-mips ;;
 		*)
-			echo "deps: no cross build for '$a' (arm64, armhf, armel)" >&2
+			echo "deps: no cross build for '$a' (arm64, armhf, armel, mipsel, mips64el)" >&2
 			exit 2
 			;;
 		esac
 		pkgs="$pkgs gcc-$t libc6-dev-$a-cross"
 		[ $vm = 0 ] || pkgs="$pkgs g++-$t"
+		case " $pkgs " in
+		*" $q "*) ;;
+		*) [ $vm = 0 ] || pkgs="$pkgs $q" ;;
+		esac
 	done
 	;;
 esac

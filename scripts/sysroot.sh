@@ -5,7 +5,8 @@
 # architecture: the packages are downloaded with apt-get and unpacked with
 # dpkg -x. libc comes from the cross toolchain (libc6-dev-DEBARCH-cross).
 #
-#   scripts/sysroot.sh [-q] DEBARCH...     DEBARCH: arm64, armhf or armel
+#   scripts/sysroot.sh [-q] DEBARCH...     DEBARCH: arm64, armhf, armel,
+#                                          mipsel or mips64el
 #
 #   scripts/sysroot.sh [-q] --guest DEBARCH...
 #
@@ -19,11 +20,13 @@
 # when there was nothing to do). apt-get and dpkg --add-architecture run
 # through sudo when not root.
 #
-# --guest unpacks instead what the ARM test VMs (tests/arm/vm.sh) run on into
+# --guest unpacks instead what the test VMs (tests/arm/vm.sh) run on into
 # .../guest-DEBARCH: the target's libc, libstdc++, tcmalloc, jemalloc,
-# busybox, bash, jq and gdbserver, and from Debian's kernel for qemu's virt board (arm64 for
-# arm64, armmp for armhf and armel) the vmlinuz and the four modules its
-# virtio network card needs (not the other 350 MB of modules), in
+# busybox, bash, jq and gdbserver, and from Debian's kernel for qemu's board
+# (virt: arm64 for arm64, armmp for armhf and armel; malta: 4kc-malta for
+# mipsel, 5kc-malta for mips64el) the vmlinuz and the modules its virtio
+# network card needs (virt's virtio-net-device: four; malta's
+# virtio-net-pci: eight; not the other 350 MB of modules), in
 # .../guest-DEBARCH/modules in the order they load.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -44,9 +47,9 @@ done
 [ $# -gt 0 ] || set -- usage
 for arch in "$@"; do
 	case $arch in
-	arm64 | armhf | armel) ;;
+	arm64 | armhf | armel | mipsel | mips64el) ;;
 	*)
-		echo "usage: scripts/sysroot.sh [-q] [--check] [--guest] arm64|armhf|armel..." >&2
+		echo "usage: scripts/sysroot.sh [-q] [--check] [--guest] arm64|armhf|armel|mipsel|mips64el..." >&2
 		exit 2
 		;;
 	esac
@@ -65,29 +68,50 @@ if [ $mode = guest ]; then
 	pkgs="libc6 libgcc-s1 libstdc++6 busybox-static bash libtinfo6 jq libjq1 libonig5 gdbserver"
 	pkgs="$pkgs libtcmalloc-minimal4 libjemalloc2"
 fi
-# The kernel modules of the guest's network card (virtio-net-device on the
-# virt board's virtio-mmio transport), in the order insmod needs them.
-netmods="drivers/virtio/virtio_mmio.ko net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko"
-# What a sysroot's stamp holds: it is remade when this changes.
-stampv=$pkgs
-[ $mode = sysroot ] || stampv="$pkgs / $netmods"
+# netmods DEBARCH: the kernel modules of the guest's network card, in the
+# order insmod needs them (dependencies from each .ko's depends=; the
+# kernel package has no modules.dep). ARM: virtio-net-device on the virt
+# board's virtio-mmio transport. MIPS: virtio-net-pci on malta's PCI bus.
+netmods() {
+	case $1 in
+	mips*) echo "drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko" \
+		"drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko" \
+		"drivers/virtio/virtio_pci.ko net/core/failover.ko drivers/net/net_failover.ko" \
+		"drivers/net/virtio_net.ko" ;;
+	*) echo "drivers/virtio/virtio_mmio.ko net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko" ;;
+	esac
+}
+# stampv DEBARCH: what a sysroot's stamp holds: it is remade when this changes.
+stampv() {
+	if [ $mode = sysroot ]; then
+		echo "$pkgs"
+	else
+		echo "$pkgs / $(netmods "$1")"
+	fi
+}
 
 # kernel DEBARCH: the versioned package behind Debian's kernel metapackage
-# for qemu's virt board, e.g. linux-image-6.1.0-50-armmp.
+# for qemu's board, e.g. linux-image-6.1.0-50-armmp.
 # Debian has no armel kernel for the virt board: armel runs on the armmp
 # kernel of armhf (ARMv7), so its guest needs armhf's package index too.
+# MIPS: the malta board's kernels of the architecture itself (4kc-malta is
+# MIPS32r2, 5kc-malta MIPS64r2, Debian's baseline ISAs).
 kernel_arch() {
 	case $1 in
-	arm64) echo arm64 ;;
+	arm64 | mipsel | mips64el) echo "$1" ;;
 	*) echo armhf ;;
 	esac
 }
-kernel_pkg() {
+kernel_meta() {
 	case $1 in
-	arm64) meta=linux-image-arm64 ;;
-	*) meta=linux-image-armmp ;;
+	arm64) echo linux-image-arm64 ;;
+	mipsel) echo linux-image-4kc-malta ;;
+	mips64el) echo linux-image-5kc-malta ;;
+	*) echo linux-image-armmp ;;
 	esac
-	apt-cache depends "$meta:$(kernel_arch "$1")" 2>/dev/null |
+}
+kernel_pkg() {
+	apt-cache depends "$(kernel_meta "$1"):$(kernel_arch "$1")" 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -n 1
 }
 
@@ -97,7 +121,7 @@ cache=${MEMTRACE_CACHE:-${HOME:-/root}/.cache/memtrace}
 todo=""
 for arch in "$@"; do
 	stamp="$cache/$mode-$arch/.memtrace-sysroot"
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stampv" ]; then
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(stampv "$arch")" ]; then
 		[ $quiet = 1 ] || echo "sysroot: $cache/$mode-$arch is up to date"
 	else
 		todo="$todo $arch"
@@ -106,8 +130,13 @@ done
 [ -n "$todo" ] || exit 0
 if [ $only_check = 1 ]; then
 	for arch in $todo; do
+		case $mode-$arch in
+		sysroot-*) target=cross ;;
+		guest-mips*) target=mips ;;
+		*) target=arm ;;
+		esac
 		echo "sysroot: $cache/$mode-$arch is missing or stale:" \
-			"run 'make deps-$([ $mode = sysroot ] && echo cross || echo arm)'" \
+			"run 'make deps-$target'" \
 			"or scripts/sysroot.sh$([ $mode = sysroot ] || echo ' --guest') $arch" >&2
 	done
 	exit 1
@@ -158,7 +187,7 @@ for arch in $todo; do
 	if [ $mode = guest ]; then
 		kernel=$(kernel_pkg "$arch")
 		if [ -z "$kernel" ]; then
-			echo "sysroot: apt knows no kernel package for $arch (linux-image-arm64/armmp)" >&2
+			echo "sysroot: apt knows no kernel package for $arch ($(kernel_meta "$arch"):$(kernel_arch "$arch"))" >&2
 			exit 1
 		fi
 		set -- "$@" "$kernel:$(kernel_arch "$arch")"
@@ -179,14 +208,14 @@ for arch in $todo; do
 		case $d in
 		*/linux-image-*)
 			set --
-			for m in $netmods; do
+			for m in $(netmods "$arch"); do
 				set -- "$@" "./lib/modules/*/kernel/$m"
 			done
 			dpkg-deb --fsys-tarfile "$d" | tar -x -C "$root.new" --wildcards './boot/vmlinuz-*' "$@"
 			mv "$root.new"/boot/vmlinuz-* "$root.new/vmlinuz"
 			mkdir -p "$root.new/modules"
 			n=0
-			for m in $netmods; do
+			for m in $(netmods "$arch"); do
 				n=$((n + 1))
 				mv "$root.new"/lib/modules/*/kernel/"$m" "$root.new/modules/$n-${m##*/}"
 			done
@@ -195,9 +224,23 @@ for arch in $todo; do
 		*) dpkg -x "$d" "$root.new" ;;
 		esac
 	done
+	# mips64el's glibc loader, /lib64/ld.so.1 (PT_INTERP), is an absolute
+	# link to /lib/mips64el-linux-gnuabi64/ld.so.1: here it would lead to
+	# this host's file (for cp -L, gdb, memtrace-server's sysroot), so the
+	# guest gets the loader itself there.
+	for l in "$root.new"/lib64/ld*.so*; do
+		[ -L "$l" ] || continue
+		t=$(readlink "$l")
+		case $t in
+		/*)
+			rm "$l"
+			cp "$root.new$t" "$l"
+			;;
+		esac
+	done
 	# The guest's debs hold a whole kernel (60 MB): not kept.
 	[ $mode = sysroot ] || rm -rf "$debs"
-	echo "$stampv" >"$root.new/.memtrace-sysroot"
+	stampv "$arch" >"$root.new/.memtrace-sysroot"
 	rm -rf "$root"
 	mv "$root.new" "$root"
 	echo "sysroot: unpacked $npkgs $arch packages into $root"

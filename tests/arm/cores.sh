@@ -2,7 +2,7 @@
 #
 # cores.sh: the host half of the ARM core test (t-coredump-arm).
 #
-#   tests/arm/cores.sh DIR SYSROOT
+#   tests/arm/cores.sh DIR SYSROOT [NAME]
 #
 # DIR holds the cores that t-gdb-console, in an ARM VM, sent over the link
 # to this host's memtrace-server (--cores DIR): `coredump -c ID` and
@@ -13,10 +13,11 @@
 #
 # Prints one result line, "PASS t-coredump-arm ...", "FAIL t-coredump-arm:
 # why" or "SKIP t-coredump-arm: why", and exits 0, 1 or 77 accordingly.
+# NAME replaces the test's name (t-coredump-mips for the MIPS VMs).
 
 set -u
 dir=$1 sysroot=$2
-name=t-coredump-arm
+name=${3:-t-coredump-arm}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 command -v gdb-multiarch >/dev/null || { echo "SKIP $name: gdb-multiarch is not installed (make deps-arm)"; exit 77; }
 mapfile -t cores < <(find "$dir" -maxdepth 1 -type f -name 'core.core_victim.*' ! -name '*.gdb' ! -name '*.notes' | sort)

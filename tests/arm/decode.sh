@@ -2,23 +2,24 @@
 #
 # decode.sh: the host half of the ARM decoding test (t-server-decode-arm).
 #
-#   tests/arm/decode.sh LOG SYSROOT SERVER TRIPLET
+#   tests/arm/decode.sh LOG SYSROOT SERVER TRIPLET [NAME]
 #
-# LOG is an ARM VM's console log (tests/arm/vm.sh), holding the raw report
-# tests/arm/rawreport.sh took there of the stripped victim /t/dev/server_leak
-# and the victim's own output. SYSROOT holds the unstripped cross build at
-# t/dev/server_leak. This x86_64 memtrace-server (SERVER) decodes the report
-# with it; the two leaks the victim states must come out in the functions
-# and at the file:line it prints, the inlined helper included, and every
-# frame of the program as TRIPLET-addr2line -f -i -C gives it (when that
-# cross addr2line is installed).
+# LOG is an ARM (or MIPS) VM's console log (tests/arm/vm.sh), holding the
+# raw report tests/arm/rawreport.sh took there of the stripped victim
+# /t/dev/server_leak and the victim's own output. SYSROOT holds the
+# unstripped cross build at t/dev/server_leak. This x86_64 memtrace-server
+# (SERVER) decodes the report with it; the two leaks the victim states must
+# come out in the functions and at the file:line it prints, the inlined
+# helper included, and every frame of the program as TRIPLET-addr2line -f
+# -i -C gives it (when that cross addr2line is installed).
 #
 # Prints one result line, "PASS t-server-decode-arm" or "FAIL
 # t-server-decode-arm: why" (or SKIP), and exits 0, 1 or 77 accordingly.
+# NAME replaces the test's name (t-server-decode-mips for the MIPS VMs).
 
 set -u
 log=$1 sysroot=$2 server=$3 triplet=$4
-name=t-server-decode-arm
+name=${5:-t-server-decode-arm}
 work=$(mktemp -d "${TMPDIR:-/tmp}/memtrace-armdecode.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 

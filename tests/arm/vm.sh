@@ -1,32 +1,42 @@
 #!/bin/bash
 #
-# vm.sh: run memtrace's test suite inside an ARM Linux VM.
+# vm.sh: run memtrace's test suite inside an ARM or MIPS Linux VM.
 #
-#   tests/arm/vm.sh DEBARCH [FILTER...]      DEBARCH: arm64, armhf or armel
+#   tests/arm/vm.sh DEBARCH [FILTER...]      DEBARCH: arm64, armhf, armel,
+#                                            mipsel or mips64el
 #
 # Boots Debian's own kernel for qemu's virt board (arm64 for arm64, armmp for
-# armhf and armel) under qemu-system with an initramfs made here: busybox,
+# armhf and armel) or malta board (4kc-malta for mipsel, 5kc-malta for
+# mips64el) under qemu-system with an initramfs made here: busybox,
 # bash, jq and gdbserver, the target's libc and the libraries memtrace
 # needs, the cross build in $BUILD/TRIPLET (make target-bins), and tests/.
 # Before the boot this host's memtrace-server starts on loopback with
 # gdb-multiarch, a sysroot that mirrors the guest (unstripped victims) and
 # --cores; the guest reaches it at 10.0.2.2 through qemu's user network
 # (virtio-net, its modules loaded by the init), for t-gdb-console.  The guest
-# runs tests/run.sh on the tests in tests/arm/suite (or those matching
-# FILTER); this script prints its result lines.  Then, here:
-# t-server-decode-arm, the server decodes the raw report the guest took of
-# a stripped victim (tests/arm/rawreport.sh, tests/arm/decode.sh); and
-# t-coredump-arm, gdb-multiarch opens the cores t-gdb-console sent to the
-# server (tests/arm/cores.sh).  The last line is
-# "DEBARCH: N passed, N failed, N skipped".  Exit status 0 when every test
+# runs tests/run.sh on the tests in tests/arm/suite, tests/mips/suite for
+# MIPS (or those matching FILTER); this script prints its result lines.
+# Then, here: t-server-decode-arm (-mips), the server decodes the raw
+# report the guest took of a stripped victim (tests/arm/rawreport.sh,
+# tests/arm/decode.sh); and t-coredump-arm (-mips), gdb-multiarch opens the
+# cores t-gdb-console sent to the server (tests/arm/cores.sh).  The last
+# line is "DEBARCH: N passed, N failed, N skipped".  Exit status 0 when every test
 # passed or skipped, 1 when one failed, 2 when the VM could not run the suite.
 #
-# Needs qemu-system-arm, cpio and gdb-multiarch (scripts/deps.sh --arm) and
-# the guest files (scripts/sysroot.sh --guest DEBARCH).  The server's log is
-# kept beside the console log (arm-DEBARCH-server.log).  Environment: BUILD (build),
-# MEMTRACE_CACHE, VM_TIMEOUT (seconds for the whole boot, 600), VM_LOG (the
-# console log is kept there; default $BUILD/arm-DEBARCH.log), VM_SMP (2),
-# VM_MEM (1024 MiB), VM_SCRIPT (a bash script to run instead of the suite).
+# Needs qemu-system-arm (qemu-system-mips), cpio and gdb-multiarch
+# (scripts/deps.sh --arm, --mips) and the guest files (scripts/sysroot.sh
+# --guest DEBARCH).  The server's log is kept beside the console log
+# (arm-DEBARCH-server.log, mips-DEBARCH-server.log).  Environment: BUILD
+# (build), MEMTRACE_CACHE, VM_TIMEOUT (seconds for the whole boot, 600),
+# VM_LOG (the console log is kept there; default $BUILD/arm-DEBARCH.log,
+# $BUILD/mips-DEBARCH.log), VM_SMP (2; MIPS: always 1), VM_MEM (1024 MiB;
+# mipsel: 256), VM_SCRIPT (a bash script to run instead of the suite).
+#
+# MIPS under qemu (measured: /work/shared/notes/mips-musl.md): malta's
+# default Cirrus VGA and PCI NICs want option ROMs Debian's qemu packages
+# leave to ipxe-qemu and vgabios (-vga none, romfile=); an -smp 2 malta
+# guest hangs or panics with these CPUs; the 4kc kernel has no HIGHMEM, so
+# mipsel sees 256 MiB at most.
 
 set -u
 
@@ -37,6 +47,13 @@ arch=${1:-}
 BUILD=$(readlink -f "${BUILD:-build}")
 cache=${MEMTRACE_CACHE:-${HOME:-/root}/.cache/memtrace}
 
+# family: arm or mips (names the suite, the log and the deps target);
+# console, nic: the kernel's console and qemu's network card of the board.
+family=arm
+smp=${VM_SMP:-2}
+mem=${VM_MEM:-1024}
+console=ttyAMA0
+nic=(-device "virtio-net-device,netdev=n0")
 case $arch in
 arm64)
 	triplet=aarch64-linux-gnu
@@ -50,9 +67,26 @@ armel)
 	triplet=arm-linux-gnueabi
 	qemu=(qemu-system-arm -M virt -cpu cortex-a15)
 	;;
+mipsel)
+	triplet=mipsel-linux-gnu
+	qemu=(qemu-system-mipsel -M malta -cpu 24Kf -vga none)
+	mem=${VM_MEM:-256}
+	;;
+mips64el)
+	triplet=mips64el-linux-gnuabi64
+	qemu=(qemu-system-mips64el -M malta -cpu 5KEf -vga none)
+	;;
 *)
-	echo "usage: tests/arm/vm.sh arm64|armhf|armel [FILTER...]" >&2
+	echo "usage: tests/arm/vm.sh arm64|armhf|armel|mipsel|mips64el [FILTER...]" >&2
 	exit 2
+	;;
+esac
+case $arch in
+mips*)
+	family=mips
+	smp=1
+	console=ttyS0
+	nic=(-device "virtio-net-pci,netdev=n0,romfile=")
 	;;
 esac
 
@@ -65,8 +99,8 @@ die() {
 guest=$cache/guest-$arch
 sysroot=$cache/sysroot-$arch
 tbuild=$BUILD/$triplet
-command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} is not installed (make deps-arm)"
-command -v cpio >/dev/null || die "cpio is not installed (make deps-arm)"
+command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} is not installed (make deps-$family)"
+command -v cpio >/dev/null || die "cpio is not installed (make deps-$family)"
 [ -f "$guest/vmlinuz" ] || die "no guest files in $guest (scripts/sysroot.sh --guest $arch)"
 [ -d "$sysroot/usr/lib/$triplet" ] || die "no sysroot $sysroot (scripts/sysroot.sh $arch)"
 [ -x "$tbuild/memtrace" ] && [ -d "$tbuild/tests/victims" ] ||
@@ -80,6 +114,9 @@ root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,dev,proc,sys,tmp,t/src/tests,t/build/tests} ||
 	die "cannot fill $root"
 cp -a "$guest/lib/." "$root/lib/"
+# mips64el's loader is /lib64/ld.so.1 (scripts/sysroot.sh put the file
+# itself there).
+[ -d "$guest/lib64" ] && cp -a "$guest/lib64" "$root/"
 mkdir -p "$root/lib/$triplet"
 cp -a "$guest/usr/lib/$triplet/." "$root/lib/$triplet/"
 # The libraries memtrace and the agent link against (no static archives,
@@ -98,6 +135,8 @@ cp "$guest/usr/bin/jq" "$root/usr/bin/"
 # The tests and the cross build, at the paths the runner expects; the
 # victims' sources for the tests that read their line numbers.
 cp -a tests/run.sh tests/lib tests/integration tests/arm "$root/t/src/tests/"
+[ $family = arm ] || cp -a "tests/$family" "$root/t/src/tests/"
+echo "$family" >"$root/t/family"
 mkdir -p "$root/t/src/tests/victims"
 cp -a tests/victims/*.c tests/victims/*.h "$root/t/src/tests/victims/"
 cp -a "$tbuild/memtrace" "$tbuild/libmemtrace-agent.so" "$root/t/build/"
@@ -122,6 +161,7 @@ printf '%s\n' "$@" >"$root/t/filters"
 hostsys=$work/hostsys
 mkdir -p "$root/t/dev" "$hostsys/t/dev"
 ln -s "$root/lib" "$hostsys/lib"
+[ ! -d "$root/lib64" ] || ln -s "$root/lib64" "$hostsys/lib64"
 ln -s "$root/t/build" "$hostsys/t/build"
 strip=$triplet-strip
 command -v "$strip" >/dev/null || strip=strip
@@ -135,11 +175,11 @@ done
 # network at 10.0.2.2. Without gdb-multiarch, gdbserver or the network
 # modules the guest gets no address and the test skips, saying why.
 server_pid=""
-server_log=${VM_LOG:-$BUILD/arm-$arch.log}
+server_log=${VM_LOG:-$BUILD/$family-$arch.log}
 server_log=${server_log%.log}-server.log
 gdbhost=""
 if ! command -v gdb-multiarch >/dev/null; then
-	gdbhost="gdb-multiarch is not installed on the host (make deps-arm)"
+	gdbhost="gdb-multiarch is not installed on the host (make deps-$family)"
 elif [ ! -x "$root/usr/bin/gdbserver" ] || [ ! -d "$root/modules" ]; then
 	gdbhost="the guest files have no gdbserver or network modules (scripts/sysroot.sh --guest $arch)"
 elif [ ! -x "$BUILD/memtrace-server" ]; then
@@ -206,7 +246,8 @@ if [ -f /t/script.sh ]; then
 	bash /t/script.sh
 	rc=$?
 else
-	bash tests/arm/suite.sh
+	read -r family </t/family
+	bash "tests/$family/suite.sh"
 	rc=$?
 	bash tests/arm/rawreport.sh
 fi
@@ -220,12 +261,12 @@ chmod +x "$root/init"
 
 # ------------------------------------------------------------ boot
 # The console log has each line's second since qemu started in front.
-log=${VM_LOG:-$BUILD/arm-$arch.log}
+log=${VM_LOG:-$BUILD/$family-$arch.log}
 SECONDS=0
-timeout -k 5 "${VM_TIMEOUT:-600}" "${qemu[@]}" -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}" \
-	-nographic -no-reboot -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
+timeout -k 5 "${VM_TIMEOUT:-600}" "${qemu[@]}" -smp "$smp" -m "$mem" \
+	-nographic -no-reboot -netdev user,id=n0 "${nic[@]}" \
 	-kernel "$guest/vmlinuz" -initrd "$work/initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 quiet" </dev/null 2>&1 |
+	-append "console=$console panic=-1 quiet" </dev/null 2>&1 |
 	while IFS= read -r line; do printf '%4d %s\n' "$SECONDS" "${line%$'\r'}"; done >"$log"
 qrc=${PIPESTATUS[0]}
 secs=$SECONDS
@@ -265,11 +306,12 @@ host_test() {
 # t-server-decode-arm: this host's memtrace-server decodes the raw report
 # the VM took (not with VM_SCRIPT, which replaces the suite).
 if [ -z "${VM_SCRIPT:-}" ] && [ -x "$tbuild/tests/victims/server_leak" ]; then
-	host_test tests/arm/decode.sh "$log" "$hostsys" "$BUILD/memtrace-server" "$triplet"
+	host_test tests/arm/decode.sh "$log" "$hostsys" "$BUILD/memtrace-server" "$triplet" \
+		"t-server-decode-$family"
 fi
 # t-coredump-arm: gdb-multiarch here opens the cores the guest's
 # t-gdb-console sent to the server (none: t-gdb-console did not run).
-[ ! -d "$work/cores" ] || host_test tests/arm/cores.sh "$work/cores" "$hostsys"
+[ ! -d "$work/cores" ] || host_test tests/arm/cores.sh "$work/cores" "$hostsys" "t-coredump-$family"
 echo "$arch: $summary (VM $secs s)"
 [ $status -eq 0 ] || exit 1
 exit 0

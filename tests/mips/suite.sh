@@ -1,0 +1,19 @@
+#!/bin/bash
+# suite.sh: what a MIPS VM runs (tests/arm/vm.sh puts it at /t/src/tests/mips).
+# The cross build is in /t/build; the tests to run are the FILTER arguments
+# vm.sh was given (/t/filters), or else every test named in tests/mips/suite.
+# tests/run.sh then prints one line per test and "N passed, N failed, N skipped".
+cd /t/src || exit 2
+mapfile -t filters < <(grep -v '^$' /t/filters 2>/dev/null)
+if [ ${#filters[@]} -eq 0 ]; then
+	mapfile -t filters < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' tests/mips/suite)
+fi
+# MEMTRACE_TEST_QUICK: tests that can scale down do, for emulation's sake.
+# TEST_TIMEOUT: a test's time limit, 300 s instead of 120: t-attach-exit-report
+# takes 55-105 s in the VMs on a quiet machine and passed 120 s in the armel
+# VM while the machine ran other work; a hang is still caught.
+export BUILD=/t/build VARIANTS=plain TMPDIR=/tmp JOBS=${JOBS:-$(nproc)} MEMTRACE_TEST_QUICK=1
+# TAIL_LINES: more of a failing test's output than on the host (80 lines, not 30):
+# a stack comparison prints a line a frame.
+export TEST_TIMEOUT=${TEST_TIMEOUT:-300} TAIL_LINES=${TAIL_LINES:-80}
+exec bash tests/run.sh "${filters[@]}"
