@@ -175,9 +175,11 @@ static int note_file(struct srv_coreimage *ci, const unsigned char *d, uint64_t 
 }
 
 /* General registers in NT_PRSTATUS: their count and the stack pointer's index, by machine. */
-static int regs_of(int machine, unsigned *n, unsigned *sp)
+static int regs_of(int machine, int is64, unsigned *n, unsigned *sp)
 {
 	switch (machine) {
+	/* 45 words: r0-r31 (after 6 words of padding on o32), lo, hi, epc, badvaddr, status, cause */
+	case EM_MIPS: *n = 45; *sp = is64 ? 29 : 6 + 29; return 0;
 	case EM_X86_64: *n = 27; *sp = 19; return 0;	/* user_regs_struct: rsp */
 	case EM_386: *n = 17; *sp = 15; return 0;	/* user_regs_struct: esp */
 	case EM_AARCH64: *n = 34; *sp = 31; return 0;	/* x0-x30, sp, pc, pstate */
@@ -193,7 +195,7 @@ static int note_prstatus(struct srv_coreimage *ci, const unsigned char *d, uint6
 	struct leak_thread *t;
 	uint64_t *w;
 
-	if (regs_of(ci->machine, &n, &sp) < 0)
+	if (regs_of(ci->machine, ci->is64, &n, &sp) < 0)
 		return log_err("%s: cores of machine %d are not judged yet (x86_64, i386, aarch64, arm)", ci->name,
 			       ci->machine);
 	if (size < reg_off + (uint64_t)n * ci->ws)

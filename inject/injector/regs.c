@@ -12,6 +12,9 @@
 
 int inj_regs_get(int tid, struct inj_regs *r)
 {
+#ifdef INJ_ARCH_OWN_REGS
+	return inj_arch_regs_get(tid, r);
+#else
 	struct iovec iov = { r->w, sizeof(r->w) };
 
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
@@ -23,11 +26,16 @@ int inj_regs_get(int tid, struct inj_regs *r)
 	}
 	r->len = iov.iov_len;
 	return 0;
+#endif
 }
 
 int inj_regs_set(int tid, const struct inj_regs *r)
 {
+#ifdef INJ_ARCH_OWN_REGS
+	return inj_arch_regs_set(tid, r);
+#else
 	struct iovec iov = { (void *)r->w, r->len };
 
 	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ? -1 : 0;
+#endif
 }

@@ -21,9 +21,33 @@ struct inj_regs {
 	uint64_t w[64];  /* 512 bytes: more than any supported architecture's */
 };
 
-/* PTRACE_GETREGSET / PTRACE_SETREGSET NT_PRSTATUS of a stopped TID. 0 or -1. */
+/*
+ * PTRACE_GETREGSET / PTRACE_SETREGSET NT_PRSTATUS of a stopped TID. 0 or -1.
+ * On MIPS the regset hides what the kernel needs to restart an interrupted
+ * system call: there they are inj_arch_regs_get/set (arch/mips/regs.c),
+ * which keep the same layout with those registers filled in.
+ */
 int inj_regs_get(int tid, struct inj_regs *r);
 int inj_regs_set(int tid, const struct inj_regs *r);
+#ifdef __mips__
+#define INJ_ARCH_OWN_REGS 1
+int inj_arch_regs_get(int tid, struct inj_regs *r);
+int inj_arch_regs_set(int tid, const struct inj_regs *r);
+/* General register N (0-31) of R into *V; -1 if there is none. */
+int inj_arch_gpr(const struct inj_regs *r, unsigned n, uint64_t *v);
+/*
+ * The caller of a frame in code without unwind tables, from its function's
+ * prologue (Debian's MIPS glibc has tables for a quarter of its code, not
+ * for its system call wrappers): the function starting at START is at PC
+ * with stack pointer SP; RA is the return-address register when this is
+ * the innermost frame, else 0 (then only a saved one counts). Read in
+ * TID's code and stack. 1 with the caller's *CPC and *CSP when the
+ * prologue says where the return address is and it follows a call
+ * (inj_arch_after_call), else 0.
+ */
+int inj_arch_prologue_caller(int tid, uint64_t start, uint64_t pc, uint64_t sp, uint64_t ra,
+			     uint64_t *cpc, uint64_t *csp);
+#endif
 
 /* ---------------------------------------------------------------- arch hooks */
 
@@ -39,6 +63,11 @@ unsigned inj_arch_fp_regset(size_t *size_hint);
 
 /* Bytes below the stack pointer that the ABI lets a function use (x86_64: 128). */
 unsigned inj_arch_red_zone(void);
+/*
+ * Bytes just above a callee's stack pointer that it may write: MIPS o32's
+ * argument save area (16), else 0. A multiple of 16.
+ */
+unsigned inj_arch_arg_area(void);
 /* The architecture as a seccomp filter compares it (AUDIT_ARCH_*). */
 uint32_t inj_arch_audit(void);
 /*

@@ -43,6 +43,15 @@
 /* si_code of a SIGSYS raised by seccomp (asm-generic/siginfo.h). */
 #define SECCOMP_SI_CODE 1
 
+/* The kernel's sigset, as PTRACE_GETSIGMASK wants its size: 64 signals, 128 on MIPS. */
+struct ksigset {
+#ifdef __mips__
+	uint64_t w[2];
+#else
+	uint64_t w[1];
+#endif
+};
+
 struct inj_call {
 	struct inj_task *task;
 	int tid;
@@ -54,7 +63,7 @@ struct inj_call {
 	unsigned fp_type;
 	void *fp;
 	size_t fp_len;
-	uint64_t mask; /* the kernel's sigset: 64 signals */
+	struct ksigset mask;
 	int refused;   /* a seccomp filter refused a system call of the call: its number + 1 */
 	int hold_others; /* no grace: the other threads stay stopped (inj_call_hold_others) */
 };
@@ -114,13 +123,14 @@ static int fp_restore(const struct inj_call *c)
 struct inj_call *inj_call_begin(struct inj_task *t, int tid)
 {
 	struct inj_call *c = calloc(1, sizeof(*c));
-	uint64_t all = ~0ULL;
+	struct ksigset all;
 	int e;
 
 	if (!c)
 		return NULL;
 	c->task = t;
 	c->tid = tid;
+	memset(&all, 0xff, sizeof(all));
 	if (inj_regs_get(tid, &c->saved) < 0) {
 		log_debug("thread %d: reading its registers: %s", tid, strerror(errno));
 		goto fail;
@@ -286,7 +296,7 @@ enum inj_call_status inj_call(struct inj_call *c, uint64_t fn, const struct inj_
 	uint64_t vals[16], sp, strs, top;
 	int64_t deadline, grace;
 	unsigned char *frame;
-	size_t slen = 0, off = 16;
+	size_t slen = 0, off;
 	int let_run = 0, s;
 
 	if (!f)
@@ -299,11 +309,16 @@ enum inj_call_status inj_call(struct inj_call *c, uint64_t fn, const struct inj_
 	for (unsigned i = 0; i < nargs; i++)
 		if (args[i].str)
 			slen += strlen(args[i].str) + 1;
-	/* [top - 16, top): zeros for the return address; strings above, the red zone above them. */
+	/*
+	 * [top - 16, top): zeros for the return address; the callee's argument
+	 * area (MIPS o32, which it may write) from top, the strings above it,
+	 * the red zone above them.
+	 */
 	sp = inj_arch_sp(&c->saved) - inj_arch_red_zone();
 	strs = (sp - slen) & ~(uint64_t)15;
-	top = strs;
-	frame = calloc(1, 16 + slen);
+	top = strs - inj_arch_arg_area();
+	off = 16 + inj_arch_arg_area();
+	frame = calloc(1, off + slen);
 	if (!frame)
 		return INJ_CALL_ERROR;
 	for (unsigned i = 0; i < nargs; i++) {
@@ -316,7 +331,7 @@ enum inj_call_status inj_call(struct inj_call *c, uint64_t fn, const struct inj_
 			off += n;
 		}
 	}
-	s = inj_poke(c->tid, top - 16, frame, 16 + slen);
+	s = inj_poke(c->tid, top - 16, frame, off);
 	free(frame);
 	if (s < 0 || inj_arch_set_call(&regs, fn, vals, nargs, top) < 0 ||
 	    inj_regs_set(c->tid, &regs) < 0 || inj_task_cont(c->task, c->tid) < 0) {

@@ -569,7 +569,15 @@ static const long wait_syscalls[] = {
 	SYS_nanosleep, SYS_clock_nanosleep, SYS_ppoll, SYS_pselect6, SYS_epoll_pwait,
 	SYS_rt_sigsuspend, SYS_rt_sigtimedwait, SYS_wait4, SYS_waitid, SYS_accept4,
 	SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendto, SYS_sendmsg, SYS_connect,
-	SYS_msgrcv, SYS_msgsnd, SYS_semtimedop,
+	SYS_msgrcv, SYS_msgsnd,
+#ifdef SYS_semtimedop /* not on MIPS o32: semtimedop_time64 */
+	SYS_semtimedop,
+#endif
+/* 32-bit architectures' forms with 64-bit times, which glibc 2.34 and later call. */
+#ifdef SYS_semtimedop_time64
+	SYS_semtimedop_time64, SYS_clock_nanosleep_time64, SYS_ppoll_time64, SYS_pselect6_time64,
+	SYS_rt_sigtimedwait_time64, SYS_recvmmsg_time64,
+#endif
 #ifdef SYS_poll
 	SYS_poll,
 #endif
@@ -695,9 +703,13 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 	 * Every frame was checked against critical code above, and the stack
 	 * beyond the last is read as always. (Not the words between the
 	 * wrapper and the program's frame: those hold stale return addresses,
-	 * left by the calls the program made there before.)
+	 * left by the calls the program made there before.) The same where
+	 * the walk ends in its first frame, in the C library: Debian's MIPS
+	 * glibc has unwind tables for a quarter of its code, not for its
+	 * system call wrappers.
 	 */
-	blind = in_system(cm, f, n, 0) && !fn_at(cm, frame_addr(f, 0)) && waits_unlocked(cm->pid, tid);
+	blind = in_system(cm, f, n, 0) && (!fn_at(cm, frame_addr(f, 0)) || n == 1) &&
+		waits_unlocked(cm->pid, tid);
 	/* Above the last frame: what the walk did not reach. */
 	v = scan_stack(cm, tid, f[n - 1].sp, now, what, sizeof(what));
 	if (v == INJ_NOT_PROVEN) {
@@ -826,6 +838,44 @@ static int by_rank(const void *a, const void *b)
 	return rank(a) - rank(b);
 }
 
+#ifdef INJ_ARCH_OWN_REGS
+/*
+ * MIPS: a walk that ends in a frame without unwind tables goes on from the
+ * caller that its function's prologue gives (inj_arch_prologue_caller),
+ * through at most 4 such frames. Debian's MIPS glibc has tables for a
+ * quarter of its code and not for its system call wrappers, so the walk of
+ * a thread waiting in one ends in its first frame, and the stack above it,
+ * read word by word, holds the return addresses of the program's earlier
+ * calls into malloc or dl_iterate_phdr: no thread could ever be proven
+ * safe. A caller is taken only where the return address follows a call.
+ */
+static int walk_on(const struct inj_codemap *cm, struct inj_stackwalk *w, int tid,
+		   struct inj_frame *f, int nf, int *end)
+{
+	struct inj_regs r;
+	uint64_t ra = 0;
+
+	if (nf < 1 || inj_regs_get(tid, &r) < 0 || inj_arch_gpr(&r, 31, &ra) < 0)
+		return nf;
+	for (int k = 0; k < 4 && nf < MAX_FRAMES; k++) {
+		const struct fn *fn = fn_at(cm, f[nf - 1].pc);
+		uint64_t pc, sp;
+		int e = 0, m;
+
+		if (!fn || (fn->end > fn->start && f[nf - 1].pc > fn->end) ||
+		    !inj_arch_prologue_caller(tid, fn->start, f[nf - 1].pc, f[nf - 1].sp,
+					      nf == 1 ? ra : 0, &pc, &sp))
+			break;
+		m = inj_stackwalk_thread_from(w, tid, pc, sp, f + nf, MAX_FRAMES - nf, &e);
+		if (m < 1)
+			break;
+		nf += m;
+		*end = e;
+	}
+	return nf;
+}
+#endif
+
 /*
  * Walk the stopped threads best first (blocked in a system call, then the
  * main thread): the first that is safe is the choice, and the others need
@@ -869,6 +919,9 @@ static int look_once(struct inj_task *t, const struct inj_codemap *cm, struct in
 		if (lk->best > 0 && !frozen)
 			break;
 		nf = inj_stackwalk_thread(w, ti->tid, f, MAX_FRAMES, &end);
+#ifdef INJ_ARCH_OWN_REGS
+		nf = walk_on(cm, w, ti->tid, f, nf, &end);
+#endif
 		st->walks++;
 		if (nf < 0) {
 			v = INJ_NOT_PROVEN;

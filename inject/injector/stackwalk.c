@@ -22,7 +22,19 @@
 #include <sys/uio.h>
 
 #include "log.h"
+#include "injector/regs.h"
 #include "injector/stackwalk.h"
+
+/*
+ * The register libunwind calls the pc. Its MIPS port names $ra UNW_REG_IP
+ * (UNW_TDEP_IP), which is the caller's address in the first frame, not
+ * the pc: there it is UNW_MIPS_PC.
+ */
+#ifdef __mips__
+#define WALK_IP UNW_MIPS_PC
+#else
+#define WALK_IP UNW_REG_IP
+#endif
 
 #define PAGE 4096u
 #define NPAGES 4
@@ -50,6 +62,10 @@ struct inj_stackwalk {
 	struct page pages[NPAGES];
 	unsigned next; /* round-robin victim */
 	unw_word_t ip; /* nonzero: the pc the walk starts from instead of the thread's */
+	unw_word_t sp; /* nonzero: the stack pointer it starts from instead of the thread's */
+#ifdef INJ_ARCH_OWN_REGS
+	struct inj_regs regs; /* the thread's registers, read once (access_reg) */
+#endif
 };
 
 static struct inj_stackwalk *walking;
@@ -74,10 +90,28 @@ static int w_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void 
 static int w_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write,
 			void *arg)
 {
-	if (reg == UNW_REG_IP && walking->ip && !write) {
+	if (reg == WALK_IP && walking->ip && !write) {
 		*val = walking->ip;
 		return 0;
 	}
+	if (reg == UNW_REG_SP && walking->sp && !write) {
+		*val = walking->sp;
+		return 0;
+	}
+#ifdef INJ_ARCH_OWN_REGS
+	/* libunwind-ptrace's own reads give garbage on MIPS o32; the walk
+	 * only reads the first frame's registers, taken here with the rest. */
+	if (!write) {
+		uint64_t v;
+
+		if (reg == UNW_MIPS_PC)
+			v = inj_arch_pc(&walking->regs);
+		else if (inj_arch_gpr(&walking->regs, (unsigned)reg, &v) < 0)
+			return -UNW_EBADREG;
+		*val = (unw_word_t)v;
+		return 0;
+	}
+#endif
 	return _UPT_access_reg(as, reg, val, write, walking->upt);
 }
 
@@ -229,7 +263,8 @@ static unw_word_t helper_return(unw_cursor_t *c, unw_word_t ip)
 	return 0;
 }
 
-int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, int max, int *end)
+static int walk(struct inj_stackwalk *w, int tid, uint64_t from_pc, uint64_t from_sp,
+		struct inj_frame *f, int max, int *end)
 {
 	unw_cursor_t c;
 	unw_word_t ip = 0, ret;
@@ -246,12 +281,19 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		return -1;
 	}
 	w->tid = tid;
-	w->ip = 0;
+	w->ip = (unw_word_t)from_pc;
+	w->sp = (unw_word_t)from_sp;
+#ifdef INJ_ARCH_OWN_REGS
+	if (inj_regs_get(tid, &w->regs) < 0) {
+		w->upt = NULL;
+		return -1;
+	}
+#endif
 	walking = w;
 	for (unsigned i = 0; i < NPAGES; i++)
 		w->pages[i].addr = 0;
 	r = unw_init_remote(&c, w->as, w);
-	if (r >= 0 && unw_get_reg(&c, UNW_REG_IP, &ip) == 0 && (ret = helper_return(&c, ip))) {
+	if (r >= 0 && unw_get_reg(&c, WALK_IP, &ip) == 0 && (ret = helper_return(&c, ip))) {
 		unw_word_t sp = 0;
 
 		unw_get_reg(&c, UNW_REG_SP, &sp);
@@ -276,7 +318,7 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 		unw_word_t sp = 0;
 
 		ip = 0;
-		unw_get_reg(&c, UNW_REG_IP, &ip);
+		unw_get_reg(&c, WALK_IP, &ip);
 		unw_get_reg(&c, UNW_REG_SP, &sp);
 		f[n].pc = ip;
 		f[n].sp = sp;
@@ -290,8 +332,23 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 			*end = 1;
 	} while (r > 0);
 done:
-	w->ip = 0;
+	w->ip = w->sp = 0;
 	w->upt = NULL;
 	walking = NULL;
 	return n;
+}
+
+int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, int max, int *end)
+{
+	return walk(w, tid, 0, 0, f, max, end);
+}
+
+int inj_stackwalk_thread_from(struct inj_stackwalk *w, int tid, uint64_t pc, uint64_t sp,
+			      struct inj_frame *f, int max, int *end)
+{
+	if (!pc || !sp) {
+		errno = EINVAL;
+		return -1;
+	}
+	return walk(w, tid, pc, sp, f, max, end);
 }

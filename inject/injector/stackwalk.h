@@ -50,4 +50,13 @@ void inj_stackwalk_flush(struct inj_stackwalk *w);
 int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, int max,
 			 int *end);
 
+/*
+ * The same walk from another frame of TID: PC and SP stand for the
+ * thread's, its other registers as they are. For a caller found another
+ * way than by tables (safepoint.c: a MIPS frame without unwind tables, by
+ * its prologue). Same returns; F[0] is PC.
+ */
+int inj_stackwalk_thread_from(struct inj_stackwalk *w, int tid, uint64_t pc, uint64_t sp,
+			      struct inj_frame *f, int max, int *end);
+
 #endif

@@ -15,6 +15,8 @@
  *                    register of an arch_regs_t U, as lvalues;
  *   ARCH_RED_ZONE    the ABI's red zone in bytes;
  *   ARCH_MAX_ARGS    how many integer arguments go in registers;
+ *   ARCH_ARG_AREA    (optional, else 0) bytes above the stack pointer that
+ *                    a callee may write (MIPS o32's argument save area);
  *   ARCH_PC_SP_ONLY(u)
  *                    what else U needs to stand for a thread known only by
  *                    its PC and SP (inj_arch_set_pc_sp);
@@ -27,7 +29,7 @@
  * arch_arg (where an argument goes) and arch_call_frame (the return
  * address, stack, PC and state of a call), for inj_arch_set_call.
  * Defines the static get and put and the hooks inj_arch_regs_size,
- * inj_arch_red_zone, inj_arch_max_args, inj_arch_pc, inj_arch_sp,
+ * inj_arch_red_zone, inj_arch_arg_area, inj_arch_max_args, inj_arch_pc, inj_arch_sp,
  * inj_arch_retval, inj_arch_set_retval, inj_arch_set_pc_sp and
  * inj_arch_set_call (injector/regs.h says what they do).
  */
@@ -49,6 +51,16 @@ size_t inj_arch_regs_size(void)
 unsigned inj_arch_red_zone(void)
 {
 	return ARCH_RED_ZONE;
+}
+
+#ifndef ARCH_ARG_AREA
+#define ARCH_ARG_AREA 0
+#endif
+_Static_assert(ARCH_ARG_AREA % 16 == 0, "the argument area keeps the stack 16-byte aligned");
+
+unsigned inj_arch_arg_area(void)
+{
+	return ARCH_ARG_AREA;
 }
 
 unsigned inj_arch_max_args(void)
