@@ -2,7 +2,8 @@
  * Symbol lookup in loaded modules from their PT_DYNAMIC: DT_GNU_HASH when
  * present, DT_HASH otherwise. The link map comes from DT_DEBUG of the main
  * program (found through the auxiliary vector), which glibc, musl and
- * uClibc all fill in. Some loaders relocate the d_ptr values of .dynamic
+ * uClibc all fill in (on MIPS, from the slot DT_MIPS_RLD_MAP_REL or
+ * DT_MIPS_RLD_MAP names, or musl's _dl_debug_addr). Some loaders relocate the d_ptr values of .dynamic
  * in place and some do not; a value below the load bias is taken as
  * unrelocated.
  */
@@ -26,6 +27,13 @@ uintptr_t agent_self_base(void)
 	return (uintptr_t)eh;
 }
 
+#if defined(__mips__) && !defined(__GLIBC__)
+extern struct r_debug *_dl_debug_addr __attribute__((weak));
+#endif
+#ifndef DT_MIPS_RLD_MAP_REL
+#define DT_MIPS_RLD_MAP_REL 0x70000035
+#endif
+
 int agent_is_main(const void *phdr)
 {
 	return phdr && phdr == (const void *)getauxval(AT_PHDR);
@@ -46,9 +54,31 @@ struct link_map *agent_link_map(void)
 	for (unsigned long i = 0; i < phnum; i++)
 		if (ph[i].p_type == PT_DYNAMIC)
 			dyn = (const ElfW(Dyn) *)(bias + ph[i].p_vaddr);
-	for (; dyn && dyn->d_tag != DT_NULL; dyn++)
+	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
 		if (dyn->d_tag == DT_DEBUG && dyn->d_un.d_ptr)
 			return ((struct r_debug *)dyn->d_un.d_ptr)->r_map;
+#ifdef __mips__
+		/*
+		 * MIPS's .dynamic is read-only, so DT_DEBUG stays 0: the loader
+		 * writes &r_debug into the slot DT_MIPS_RLD_MAP_REL names (relative
+		 * to that entry: PIE) or DT_MIPS_RLD_MAP (absolute).
+		 */
+		if (dyn->d_tag == DT_MIPS_RLD_MAP_REL || dyn->d_tag == DT_MIPS_RLD_MAP) {
+			struct r_debug *const *slot =
+				(struct r_debug *const *)(dyn->d_tag == DT_MIPS_RLD_MAP
+								  ? agent_dyn_ptr(bias, dyn->d_un.d_ptr)
+								  : (uintptr_t)dyn + dyn->d_un.d_val);
+
+			if (*slot)
+				return (*slot)->r_map;
+		}
+#endif
+	}
+#if defined(__mips__) && !defined(__GLIBC__)
+	/* musl 1.2.3 fills neither slot for a PIE program; it exports its r_debug. */
+	if (&_dl_debug_addr && _dl_debug_addr)
+		return _dl_debug_addr->r_map;
+#endif
 	return NULL;
 }
 

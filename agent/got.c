@@ -169,6 +169,8 @@ struct dyn_tables {
 	const char *strtab;
 	uintptr_t jmprel, pltrelsz, rela, relasz, rel, relsz;
 	long pltrel;
+	/* MIPS's global GOT: dynsym [gotsym, symtabno) <-> got[local_gotno...] */
+	uintptr_t pltgot, local_gotno, gotsym, symtabno;
 };
 
 static void read_dynamic(uintptr_t bias, const ElfW(Dyn) *d, struct dyn_tables *t)
@@ -185,6 +187,12 @@ static void read_dynamic(uintptr_t bias, const ElfW(Dyn) *d, struct dyn_tables *
 		case DT_RELASZ: t->relasz = d->d_un.d_val; break;
 		case DT_REL: t->rel = agent_dyn_ptr(bias, d->d_un.d_ptr); break;
 		case DT_RELSZ: t->relsz = d->d_un.d_val; break;
+#ifdef __mips__
+		case DT_PLTGOT: t->pltgot = agent_dyn_ptr(bias, d->d_un.d_ptr); break;
+		case DT_MIPS_LOCAL_GOTNO: t->local_gotno = d->d_un.d_val; break;
+		case DT_MIPS_GOTSYM: t->gotsym = d->d_un.d_val; break;
+		case DT_MIPS_SYMTABNO: t->symtabno = d->d_un.d_val; break;
+#endif
 		default: break;
 		}
 	}
@@ -200,22 +208,18 @@ struct patch_ctx {
 	int failed;
 };
 
-static void patch_one(struct patch_ctx *pc, uintptr_t offset, uintptr_t info)
+/* The slot at ADDR, which holds the address of SYM, to its hook if it has one in this round. */
+static void patch_slot(struct patch_ctx *pc, const ElfW(Sym) *sym, uintptr_t *addr)
 {
-	unsigned long type = AGENT_R_TYPE(info);
-	const ElfW(Sym) *sym;
 	struct slot s;
 	uintptr_t hook;
 
-	if (type != AGENT_R_JUMP_SLOT && type != AGENT_R_GLOB_DAT)
-		return;
-	sym = &pc->t->symtab[AGENT_R_SYM(info)];
 	if (!sym->st_name || round_of(pc->t->strtab + sym->st_name) != pc->round)
 		return;
 	hook = hook_for(pc->t->strtab + sym->st_name);
 	if (!hook)
 		return;
-	s.addr = (uintptr_t *)(pc->bias + offset);
+	s.addr = addr;
 	s.orig = __atomic_load_n(s.addr, __ATOMIC_ACQUIRE);
 	if (s.orig == hook)
 		return;
@@ -231,6 +235,35 @@ static void patch_one(struct patch_ctx *pc, uintptr_t offset, uintptr_t info)
 		return;
 	}
 	pc->count++;
+}
+
+static void patch_one(struct patch_ctx *pc, uintptr_t offset, uintptr_t info)
+{
+	unsigned long type = AGENT_R_TYPE(info);
+
+	if (type != AGENT_R_JUMP_SLOT && type != AGENT_R_GLOB_DAT)
+		return;
+	patch_slot(pc, &pc->t->symtab[AGENT_R_SYM(info)], (uintptr_t *)(pc->bias + offset));
+}
+
+/*
+ * MIPS's global GOT: no relocation names its entries (Debian's MIPS
+ * binaries have no JUMP_SLOT outside non-PIC executables and no GLOB_DAT
+ * at all); the loader fills entry local_gotno + i for dynamic symbol
+ * gotsym + i, and every call in PIC code, within the module too, loads its
+ * target from there. Lazy binding leaves a stub's address in an entry
+ * until the first call: a hook written before then simply wins, and
+ * putting the stub back resolves again. (Objects with several GOTs fill
+ * the others with R_MIPS_REL32 against a symbol: none is patched here.)
+ */
+static void patch_global_got(struct patch_ctx *pc)
+{
+	const struct dyn_tables *t = pc->t;
+
+	if (!t->pltgot || t->gotsym >= t->symtabno)
+		return;
+	for (uintptr_t i = t->gotsym; i < t->symtabno; i++)
+		patch_slot(pc, &t->symtab[i], (uintptr_t *)t->pltgot + t->local_gotno + (i - t->gotsym));
 }
 
 static void patch_table(struct patch_ctx *pc, uintptr_t table, uintptr_t size, int rela)
@@ -301,6 +334,7 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 	patch_table(&pc, t.jmprel, t.pltrelsz, t.pltrel != DT_REL);
 	patch_table(&pc, t.rela, t.relasz, 1);
 	patch_table(&pc, t.rel, t.relsz, 0);
+	patch_global_got(&pc);
 	/* Done with it after the last round. */
 	if (run->round == ROUNDS - 1) {
 		patched[npatched].bias = pc.bias;

@@ -43,6 +43,13 @@ typedef struct user_regs regs_t;
 #define REG_LR(r) ((r)->uregs[14])
 #define REG_CPSR(r) ((r)->uregs[16])
 #define CPSR_T 0x20u
+#elif defined(__mips__)
+/* NT_PRSTATUS: 45 words, r0 at word 6 on o32 and 0 on n64; epc after r0-r31, lo, hi. */
+typedef struct {
+	unsigned long w[45];
+} regs_t;
+#define MIPS_R0 (_MIPS_SIM == _ABIO32 ? 6 : 0)
+#define REG_PC(r) ((r)->w[MIPS_R0 + 34])
 #else
 #error "test_safepoint: no register layout for this architecture"
 #endif

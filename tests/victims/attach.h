@@ -271,11 +271,18 @@ AT_EXTERN_C NOINLINE VT_UNUSED void pre_attach_end(void)
 #elif defined(__i386__)
 #define AT_R_JUMP_SLOT 7  /* R_386_JMP_SLOT */
 #define AT_R_GLOB_DAT 6   /* R_386_GLOB_DAT */
+#elif defined(__mips__)
+#define AT_R_JUMP_SLOT 127 /* R_MIPS_JUMP_SLOT (non-PIC -mplt executables only) */
+#define AT_R_GLOB_DAT 0x100 /* none: the global GOT, below */
 #else
 #error "attach.h: relocation types of this architecture unknown"
 #endif
 
-#if UINTPTR_MAX > 0xffffffffu /* musl has no __ELF_NATIVE_CLASS */
+#if defined(__mips__) && UINTPTR_MAX > 0xffffffffu
+/* n64's r_info: r_sym in the low 32 bits, the first type in the top byte. */
+#define AT_R_SYM(i) ((uint64_t)(i) & 0xffffffffu)
+#define AT_R_TYPE(i) ((uint64_t)(i) >> 56)
+#elif UINTPTR_MAX > 0xffffffffu /* musl has no __ELF_NATIVE_CLASS */
 #define AT_R_SYM(i) ELF64_R_SYM(i)
 #define AT_R_TYPE(i) ELF64_R_TYPE(i)
 #else
@@ -449,6 +456,7 @@ static VT_UNUSED int at_census_module(struct dl_phdr_info *info, size_t size, vo
 	const ElfW(Sym) *symtab = NULL;
 	const char *strtab = NULL;
 	uintptr_t jmprel = 0, pltrelsz = 0, rela = 0, relasz = 0, rel = 0, relsz = 0;
+	uintptr_t pltgot = 0, local_gotno = 0, gotsym = 0, symtabno = 0;
 	long pltrel = 0;
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
 	int own = *(int *)data == 0; /* the first module is the program */
@@ -473,11 +481,22 @@ static VT_UNUSED int at_census_module(struct dl_phdr_info *info, size_t size, vo
 		case DT_RELASZ: relasz = d->d_un.d_val; break;
 		case DT_REL: rel = at_dptr(info->dlpi_addr, d->d_un.d_ptr); break;
 		case DT_RELSZ: relsz = d->d_un.d_val; break;
+#ifdef __mips__
+		case DT_PLTGOT: pltgot = at_dptr(info->dlpi_addr, d->d_un.d_ptr); break;
+		case DT_MIPS_LOCAL_GOTNO: local_gotno = d->d_un.d_val; break;
+		case DT_MIPS_GOTSYM: gotsym = d->d_un.d_val; break;
+		case DT_MIPS_SYMTABNO: symtabno = d->d_un.d_val; break;
+#endif
 		default: break;
 		}
 	}
 	if (!symtab || !strtab)
 		return 0;
+	/* MIPS's global GOT: entry local_gotno + i holds dynamic symbol gotsym + i. */
+	for (uintptr_t i = gotsym; pltgot && i < symtabno; i++)
+		if (symtab[i].st_name)
+			at_census_slot(info, (uintptr_t *)pltgot + local_gotno + (i - gotsym),
+				       strtab + symtab[i].st_name, own);
 	if (jmprel)
 		at_census_relocs(info, symtab, strtab, jmprel, pltrelsz, pltrel == DT_RELA, own);
 	if (rela)

@@ -64,6 +64,10 @@
 #define AUDIT_ARCH_HERE AUDIT_ARCH_ARM
 #elif defined(__i386__)
 #define AUDIT_ARCH_HERE AUDIT_ARCH_I386
+#elif defined(__mips__) && _MIPS_SIM == _ABIO32
+#define AUDIT_ARCH_HERE AUDIT_ARCH_MIPSEL
+#elif defined(__mips__)
+#define AUDIT_ARCH_HERE AUDIT_ARCH_MIPSEL64
 #endif
 
 /* Put this process under the seccomp filter F (N instructions); dies if it cannot. */

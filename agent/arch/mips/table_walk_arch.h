@@ -1,0 +1,2 @@
+/* This architecture walks its tables with libunwind. */
+#include "table_walk_libunwind.h"
