@@ -687,18 +687,6 @@ int inj_load_agent(int pid, const char *agent_path, const char *config, int time
 	res->pid = pid;
 	res->seize_us = res->dlopen_us = res->start_us = res->release_us = -1;
 	res->safepoint_us = -1;
-#if defined(__mips__) && _MIPS_SIM == _ABI64
-	/*
-	 * Not yet on MIPS n64: in the mips64el VM the FP control register (the
-	 * rounding mode) of the thread that made a remote call was not as
-	 * before afterwards, although its FP regset was written back. A
-	 * process is never changed that way: start mode (LD_PRELOAD) only.
-	 */
-	set(res, INJ_WRONG_ARCH, "attaching is not supported on MIPS n64 yet (the FP state of the "
-	    "thread that runs the remote calls is not restored whole): start the program under "
-	    "memtrace instead");
-	goto out;
-#endif
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		set(res, INJ_INTERNAL, "pipe: %s", strerror(errno));
 		goto out;

@@ -38,15 +38,17 @@ int inj_arch_gpr(const struct inj_regs *r, unsigned n, uint64_t *v);
 /*
  * The caller of a frame in code without unwind tables, from its function's
  * prologue (Debian's MIPS glibc has tables for a quarter of its code, not
- * for its system call wrappers): the function starting at START is at PC
- * with stack pointer SP; RA is the return-address register when this is
- * the innermost frame, else 0 (then only a saved one counts). Read in
- * TID's code and stack. 1 with the caller's *CPC and *CSP when the
- * prologue says where the return address is and it follows a call
+ * for its system call wrappers): the function starting at START (0: not
+ * known, found from the code before PC) is at PC with stack pointer SP
+ * and $fp FP; RA is the return-address register when
+ * this is the innermost frame, else 0 (then only a saved one counts). Read
+ * in TID's code and stack. 1 with the caller's *CPC, *CSP and *CFP (FP, or
+ * the value the prologue saved before using $fp itself) when the prologue
+ * says where the return address is and it follows a call
  * (inj_arch_after_call), else 0.
  */
 int inj_arch_prologue_caller(int tid, uint64_t start, uint64_t pc, uint64_t sp, uint64_t ra,
-			     uint64_t *cpc, uint64_t *csp);
+			     uint64_t fp, uint64_t *cpc, uint64_t *csp, uint64_t *cfp);
 #endif
 
 /* ---------------------------------------------------------------- arch hooks */

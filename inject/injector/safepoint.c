@@ -816,7 +816,11 @@ static void log_frames(const struct inj_codemap *cm, const struct inj_frame *f, 
 		return;
 	for (int i = 0; i < n; i++) {
 		describe(cm, frame_addr(f, i), where, sizeof(where));
-		log_debug("  #%-2d pc %#" PRIx64 " sp %#" PRIx64 " %s%s", i, f[i].pc, f[i].sp,
+		char fp[32] = "";
+
+		if (f[i].fp)
+			snprintf(fp, sizeof(fp), " fp %#" PRIx64, f[i].fp);
+		log_debug("  #%-2d pc %#" PRIx64 " sp %#" PRIx64 "%s %s%s", i, f[i].pc, f[i].sp, fp,
 			  region_at(cm, frame_addr(f, i)) ? where : "(program)",
 			  f[i].signal ? " [signal frame]" : f[i].helper ? " [kernel helper]" : "");
 	}
@@ -842,7 +846,8 @@ static int by_rank(const void *a, const void *b)
 /*
  * MIPS: a walk that ends in a frame without unwind tables goes on from the
  * caller that its function's prologue gives (inj_arch_prologue_caller),
- * through at most 4 such frames. Debian's MIPS glibc has tables for a
+ * through at most 16 such frames (libunwind-ptrace on MIPS finds no
+ * tables for a PIE program's frames either). Debian's MIPS glibc has tables for a
  * quarter of its code and not for its system call wrappers, so the walk of
  * a thread waiting in one ends in its first frame, and the stack above it,
  * read word by word, holds the return addresses of the program's earlier
@@ -857,16 +862,18 @@ static int walk_on(const struct inj_codemap *cm, struct inj_stackwalk *w, int ti
 
 	if (nf < 1 || inj_regs_get(tid, &r) < 0 || inj_arch_gpr(&r, 31, &ra) < 0)
 		return nf;
-	for (int k = 0; k < 4 && nf < MAX_FRAMES; k++) {
+	for (int k = 0; k < 16 && nf < MAX_FRAMES; k++) {
 		const struct fn *fn = fn_at(cm, f[nf - 1].pc);
-		uint64_t pc, sp;
+		uint64_t pc, sp, fp, start = 0;
 		int e = 0, m;
 
-		if (!fn || (fn->end > fn->start && f[nf - 1].pc > fn->end) ||
-		    !inj_arch_prologue_caller(tid, fn->start, f[nf - 1].pc, f[nf - 1].sp,
-					      nf == 1 ? ra : 0, &pc, &sp))
+		/* The C library's functions by their symbols, the program's by its code. */
+		if (fn && region_at(cm, f[nf - 1].pc) && (fn->end <= fn->start || f[nf - 1].pc <= fn->end))
+			start = fn->start;
+		if (!inj_arch_prologue_caller(tid, start, f[nf - 1].pc, f[nf - 1].sp, nf == 1 ? ra : 0,
+					      f[nf - 1].fp, &pc, &sp, &fp))
 			break;
-		m = inj_stackwalk_thread_from(w, tid, pc, sp, f + nf, MAX_FRAMES - nf, &e);
+		m = inj_stackwalk_thread_from(w, tid, pc, sp, fp, f + nf, MAX_FRAMES - nf, &e);
 		if (m < 1)
 			break;
 		nf += m;

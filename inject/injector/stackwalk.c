@@ -63,6 +63,7 @@ struct inj_stackwalk {
 	unsigned next; /* round-robin victim */
 	unw_word_t ip; /* nonzero: the pc the walk starts from instead of the thread's */
 	unw_word_t sp; /* nonzero: the stack pointer it starts from instead of the thread's */
+	unw_word_t fp; /* MIPS, nonzero: the $fp it starts from instead of the thread's */
 #ifdef INJ_ARCH_OWN_REGS
 	struct inj_regs regs; /* the thread's registers, read once (access_reg) */
 #endif
@@ -99,6 +100,10 @@ static int w_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, 
 		return 0;
 	}
 #ifdef INJ_ARCH_OWN_REGS
+	if (reg == UNW_MIPS_R30 && walking->fp && !write) {
+		*val = walking->fp;
+		return 0;
+	}
 	/* libunwind-ptrace's own reads give garbage on MIPS o32; the walk
 	 * only reads the first frame's registers, taken here with the rest. */
 	if (!write) {
@@ -264,7 +269,7 @@ static unw_word_t helper_return(unw_cursor_t *c, unw_word_t ip)
 }
 
 static int walk(struct inj_stackwalk *w, int tid, uint64_t from_pc, uint64_t from_sp,
-		struct inj_frame *f, int max, int *end)
+		uint64_t from_fp, struct inj_frame *f, int max, int *end)
 {
 	unw_cursor_t c;
 	unw_word_t ip = 0, ret;
@@ -283,6 +288,7 @@ static int walk(struct inj_stackwalk *w, int tid, uint64_t from_pc, uint64_t fro
 	w->tid = tid;
 	w->ip = (unw_word_t)from_pc;
 	w->sp = (unw_word_t)from_sp;
+	w->fp = (unw_word_t)from_fp;
 #ifdef INJ_ARCH_OWN_REGS
 	if (inj_regs_get(tid, &w->regs) < 0) {
 		w->upt = NULL;
@@ -322,6 +328,15 @@ static int walk(struct inj_stackwalk *w, int tid, uint64_t from_pc, uint64_t fro
 		unw_get_reg(&c, UNW_REG_SP, &sp);
 		f[n].pc = ip;
 		f[n].sp = sp;
+		f[n].fp = 0;
+#ifdef __mips__
+		{
+			unw_word_t fpv = 0;
+
+			unw_get_reg(&c, UNW_MIPS_R30, &fpv);
+			f[n].fp = fpv;
+		}
+#endif
 		f[n].signal = unw_is_signal_frame(&c) > 0;
 		f[n].helper = 0;
 		n++;
@@ -332,7 +347,7 @@ static int walk(struct inj_stackwalk *w, int tid, uint64_t from_pc, uint64_t fro
 			*end = 1;
 	} while (r > 0);
 done:
-	w->ip = w->sp = 0;
+	w->ip = w->sp = w->fp = 0;
 	w->upt = NULL;
 	walking = NULL;
 	return n;
@@ -340,15 +355,15 @@ done:
 
 int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, int max, int *end)
 {
-	return walk(w, tid, 0, 0, f, max, end);
+	return walk(w, tid, 0, 0, 0, f, max, end);
 }
 
 int inj_stackwalk_thread_from(struct inj_stackwalk *w, int tid, uint64_t pc, uint64_t sp,
-			      struct inj_frame *f, int max, int *end)
+			      uint64_t fp, struct inj_frame *f, int max, int *end)
 {
 	if (!pc || !sp) {
 		errno = EINVAL;
 		return -1;
 	}
-	return walk(w, tid, pc, sp, f, max, end);
+	return walk(w, tid, pc, sp, fp, f, max, end);
 }

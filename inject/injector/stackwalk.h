@@ -17,6 +17,7 @@ struct inj_stackwalk;
 struct inj_frame {
 	uint64_t pc;     /* frame 0: where the thread is; others: the return address */
 	uint64_t sp;     /* the frame's stack pointer (its canonical frame address above) */
+	uint64_t fp;     /* MIPS: its $fp ($s8), for a walk that starts again here; else 0 */
 	int signal;      /* a signal frame: the frame above it was interrupted at PC */
 	int helper;      /* frame 0 only: a kernel helper the frame above called as a leaf
 			  * (32-bit ARM's kuser helpers), judged as part of that call */
@@ -51,12 +52,12 @@ int inj_stackwalk_thread(struct inj_stackwalk *w, int tid, struct inj_frame *f, 
 			 int *end);
 
 /*
- * The same walk from another frame of TID: PC and SP stand for the
- * thread's, its other registers as they are. For a caller found another
- * way than by tables (safepoint.c: a MIPS frame without unwind tables, by
- * its prologue). Same returns; F[0] is PC.
+ * The same walk from another frame of TID: PC, SP and FP (MIPS's $fp; 0:
+ * the thread's) stand for the thread's, its other registers as they are.
+ * For a caller found another way than by tables (safepoint.c: a MIPS frame
+ * without unwind tables, by its prologue). Same returns; F[0] is PC.
  */
 int inj_stackwalk_thread_from(struct inj_stackwalk *w, int tid, uint64_t pc, uint64_t sp,
-			      struct inj_frame *f, int max, int *end);
+			      uint64_t fp, struct inj_frame *f, int max, int *end);
 
 #endif

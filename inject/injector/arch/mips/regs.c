@@ -263,13 +263,58 @@ int inj_arch_after_call(int tid, uint64_t addr)
 /* How far into a function its prologue may lie (instructions). */
 #define PROLOGUE_MAX 64
 
-int inj_arch_prologue_caller(int tid, uint64_t start, uint64_t pc, uint64_t sp, uint64_t ra,
-			     uint64_t *cpc, uint64_t *csp)
+/* The word at ADDR in TID's memory into *V. */
+static int read_word(int tid, uint64_t addr, uint64_t *v)
 {
-	int64_t frame = 0, ra_at = -1;
+	arch_word_t w = 0;
+	struct iovec l = { &w, sizeof(w) }, r = { (void *)(uintptr_t)addr, sizeof(w) };
+
+	if (process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(w))
+		return -1;
+	*v = w;
+	return 0;
+}
+
+/* How far back from a pc the start of its function is looked for (instructions). */
+#define BODY_MAX 4096
+
+/*
+ * Where the function holding PC opened its frame, for code without
+ * symbols: backwards from PC to an addiu (daddiu) sp,sp,-N, not past the
+ * jr ra that ends the function before it (a jr ra whose delay slot pops a
+ * frame, addiu sp,sp,+N, is an early return of this one). 0 if none.
+ */
+static uint64_t function_start(int tid, uint64_t pc)
+{
+	uint32_t next = 0;
+
+	for (uint64_t a = pc - 4; a + 4 * BODY_MAX > pc && a >= 4; a -= 4) {
+		uint32_t insn;
+
+		if (read_insn(tid, a, &insn) < 0)
+			return 0;
+		if (((insn & 0xffff0000u) == 0x27bd0000u || (insn & 0xffff0000u) == 0x67bd0000u) &&
+		    (int16_t)(insn & 0xffffu) < 0)
+			return a;
+		if (insn == 0x03e00008u && !(((next & 0xffff0000u) == 0x27bd0000u ||
+					      (next & 0xffff0000u) == 0x67bd0000u) &&
+					     (int16_t)(next & 0xffffu) > 0))
+			return 0;
+		next = insn;
+	}
+	return 0;
+}
+
+int inj_arch_prologue_caller(int tid, uint64_t start, uint64_t pc, uint64_t sp, uint64_t ra,
+			     uint64_t fp, uint64_t *cpc, uint64_t *csp, uint64_t *cfp)
+{
+	const uint32_t store = sizeof(arch_word_t) == 4 ? 0xaf000000u : 0xff000000u; /* sw / sd */
+	int64_t frame = 0, ra_at = -1, fp_at = -1;
 	uint64_t ret;
 
-	if (start > pc || (start & 3))
+	if (!start)
+		start = function_start(tid, pc);
+	if (!start || start > pc || (start & 3))
 		return 0;
 	/*
 	 * gcc's prologue opens the frame with addiu (daddiu on n64) sp,sp,-N and
@@ -288,25 +333,25 @@ int inj_arch_prologue_caller(int tid, uint64_t start, uint64_t pc, uint64_t sp, 
 				break; /* an epilogue: no prologue before it */
 			if (!frame)
 				frame = -imm;
-		} else if ((insn & 0xffff0000u) == (sizeof(arch_word_t) == 4 ? 0xafbf0000u : 0xffbf0000u)) {
-			ra_at = (int16_t)(insn & 0xffffu);
+		} else if ((insn & 0xffff0000u) == (store | 0x00bf0000u)) {
+			ra_at = (int16_t)(insn & 0xffffu); /* sw ra,M(sp) */
+		} else if ((insn & 0xffff0000u) == (store | 0x00be0000u)) {
+			fp_at = (int16_t)(insn & 0xffffu); /* sw s8,M(sp): the caller's $fp */
 		} else if (insn == 0x03e00008u) {
 			break; /* jr ra */
 		}
 	}
 	if (ra_at >= 0) {
-		arch_word_t w = 0;
-		struct iovec l = { &w, sizeof(w) };
-		struct iovec r = { (void *)(uintptr_t)(sp + (uint64_t)ra_at), sizeof(w) };
-
-		if (!frame || process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(w))
+		if (!frame || read_word(tid, sp + (uint64_t)ra_at, &ret) < 0)
 			return 0;
-		ret = w;
 	} else {
 		/* Not stored (yet): still in ra, which only the innermost frame has. */
 		ret = ra;
 	}
 	if (!ret || !inj_arch_after_call(tid, ret))
+		return 0;
+	*cfp = fp;
+	if (fp_at >= 0 && frame && read_word(tid, sp + (uint64_t)fp_at, cfp) < 0)
 		return 0;
 	*cpc = ret;
 	*csp = sp + (uint64_t)frame;
