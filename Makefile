@@ -4,12 +4,13 @@
 #   make deps         install the Debian packages that are missing (apt-get)
 #   make deps-cross   cross compilers, and ARM target libraries in a sysroot
 #   make cross        build `all` for every CROSS_TRIPLETS into build/TRIPLET/
-#   make check        make deps (deps-arm, deps-musl), then build, cross, every test, musl
-#                     and ARM VMs too;
+#   make check        make deps (deps-arm, deps-musl, deps-mips), then build, cross, every
+#                     test, musl, ARM and MIPS VMs too;
 #                     last line "N passed, N failed, N skipped". Its steps after that first
 #                     one install nothing (NO_INSTALL=1): a missing package stops them by name
 #                     (make check NO_INSTALL=1 skips the first too)
 #   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
+#   make check-mips   the same for mipsel and mips64el (Debian's malta kernels; tests/mips/suite)
 #   make musl         memtrace (static) and the agent for x86_64 musl, in build/x86_64-linux-musl/
 #   make check-musl   the start-mode and attach suites against musl victims (tests/musl/suite)
 #   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
@@ -45,7 +46,7 @@ LIBDIR ?= $(PREFIX)/lib
 DESTDIR ?=
 BUILD ?= build
 TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
-arch_of = $(shell echo '$(1)' | sed -e 's/-.*//' -e 's/^i.86$$/x86/' -e 's/^arm.*/arm/')
+arch_of = $(shell echo '$(1)' | sed -e 's/-.*//' -e 's/^i.86$$/x86/' -e 's/^arm.*/arm/' -e 's/^mips.*/mips/')
 ARCH := $(call arch_of,$(TRIPLET))
 BUILD_ARCH := $(call arch_of,$(shell uname -m))
 VERSION := 0.2.0
@@ -81,6 +82,8 @@ LDFLAGS ?=
 DEBARCH_aarch64-linux-gnu := arm64
 DEBARCH_arm-linux-gnueabihf := armhf
 DEBARCH_arm-linux-gnueabi := armel
+DEBARCH_mipsel-linux-gnu := mipsel
+DEBARCH_mips64el-linux-gnuabi64 := mips64el
 MEMTRACE_CACHE ?= $(HOME)/.cache/memtrace
 CROSS_BUILD :=
 PKG_CONFIG_ENV :=
@@ -122,13 +125,16 @@ endif
 # 32-bit ARM code has no frame records libunwind can follow: it needs the
 # .ARM.exidx tables, in the agent's own frames and in the victims'.
 ARCH_CFLAGS_arm := -funwind-tables
+# Debian's MIPS gcc emits no unwind tables by default, and MIPS code has no
+# frame record to follow: every target part is built with .eh_frame.
+ARCH_CFLAGS_mips := -funwind-tables -fasynchronous-unwind-tables
 ARCH_CFLAGS := $(ARCH_CFLAGS_$(ARCH))
 
 # Libraries through pkg-config; a missing one names the Debian package.
 # Checked when parsing for the goals that build here; check, demo, bench and
 # cross install what is missing first and build in a sub-make, which checks.
 PKGS_TARGET := libunwind:libunwind-dev libelf:libelf-dev libcjson:libcjson-dev zlib:zlib1g-dev
-NOCHECK_GOALS := deps deps-cross deps-arm deps-musl cross arm-bins musl musl-bins check check-arm check-musl demo bench clean help
+NOCHECK_GOALS := deps deps-cross deps-arm deps-musl deps-mips cross arm-bins musl musl-bins mips-bins check check-arm check-musl check-mips demo bench clean help
 ifneq ($(MUSL),)
 pkg_fix = not in $(MUSL_PREFIX): run 'make musl' or scripts/musl-libs.sh $(MUSL_TRIPLET)
 else ifeq ($(CROSS_BUILD),)
@@ -264,7 +270,7 @@ AGENTPEER := $(BUILD)/tests/tools/agentpeer
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all test-bins target-bins deps deps-cross deps-arm deps-musl cross arm-bins musl musl-bins check-musl check-arm check check-unit check-integration demo bench install clean help
+.PHONY: all test-bins target-bins deps deps-cross deps-arm deps-musl deps-mips cross arm-bins musl musl-bins mips-bins check-musl check-arm check-mips check check-unit check-integration demo bench install clean help
 all: $(MEMTRACE) $(AGENT)
 test-bins: all $(MEMTRACE_ASAN) $(VICTIMS) $(UNITS) $(AGENTPEER) $(BENCHES)
 # What the ARM VMs run (tests/arm/vm.sh): no AddressSanitizer build there.
@@ -482,6 +488,21 @@ arm-bins: deps-arm
 check-arm: arm-bins
 	$(Q)BUILD=$(BUILD) tests/arm/run.sh $(ARM_DEBARCHS)
 
+# MIPS: mipsel (o32) cross builds, run in Debian's malta kernel under qemu
+# by tests/mips/run.sh (the ARM VMs' tests/arm/vm.sh). mips64el-linux-gnuabi64
+# (n64) builds and boots too, but memtrace does not attach there yet
+# (docs/architecture.md, "MIPS"): not in the default list.
+MIPS_TRIPLETS ?= mipsel-linux-gnu
+MIPS_DEBARCHS := $(foreach t,$(MIPS_TRIPLETS),$(DEBARCH_$(t)))
+deps-mips:
+	$(Q)$(DEPS_SH) --mips $(MIPS_DEBARCHS)
+mips-bins: deps-mips
+	$(Q)$(foreach t,$(MIPS_TRIPLETS),$(MAKE) -j$(ARM_JOBS) target-bins CROSS_COMPILE=$(t)- CC=$(t)-gcc AR=$(t)-ar \
+		BUILD=$(BUILD)/$(t) &&) :
+check-mips: mips-bins
+	$(Q)$(MAKE) NO_INSTALL=1 all
+	$(Q)BUILD=$(BUILD) tests/mips/run.sh $(MIPS_DEBARCHS)
+
 # musl: the device side for x86_64 musl in $(MUSL_BUILD) (the MUSL section
 # above); musl-bins adds what tests/musl/run.sh runs there.
 MUSL_CC ?= musl-gcc
@@ -504,16 +525,19 @@ check-musl: musl-bins
 # ARM VMs (CHECK_ARM=0: not the VMs) and ends with the sum of their summaries.
 CHECK_ARM ?= 1
 CHECK_MUSL ?= 1
+CHECK_MIPS ?= 1
 check:
-	$(Q)$(MAKE) deps $(if $(filter 1,$(CHECK_ARM)),deps-arm,deps-cross) $(if $(filter 1,$(CHECK_MUSL)),deps-musl)
+	$(Q)$(MAKE) deps $(if $(filter 1,$(CHECK_ARM)),deps-arm,deps-cross) $(if $(filter 1,$(CHECK_MUSL)),deps-musl) \
+		$(if $(filter 1,$(CHECK_MIPS)),deps-mips)
 	$(Q)$(MAKE) NO_INSTALL=1 test-bins
 	$(Q)t0=$$(date +%s); $(MAKE) NO_INSTALL=1 $(if $(filter 1,$(CHECK_ARM)),arm-bins,cross) \
-		$(if $(filter 1,$(CHECK_MUSL)),musl-bins) >$(BUILD)/cross.log 2>&1 || \
+		$(if $(filter 1,$(CHECK_MUSL)),musl-bins) $(if $(filter 1,$(CHECK_MIPS)),mips-bins) >$(BUILD)/cross.log 2>&1 || \
 		{ cat $(BUILD)/cross.log; exit 1; }; \
-		echo "  CROSS    $(CROSS_TRIPLETS)$(if $(filter 1,$(CHECK_MUSL)), x86_64-linux-musl): built in $$(($$(date +%s) - t0)) s"
+		echo "  CROSS    $(CROSS_TRIPLETS)$(if $(filter 1,$(CHECK_MUSL)), x86_64-linux-musl)$(if $(filter 1,$(CHECK_MIPS)), $(MIPS_TRIPLETS)): built in $$(($$(date +%s) - t0)) s"
 	$(Q)$(MAKE) NO_INSTALL=1 check-mi-fuzz
 	$(Q)$(MAKE) NO_INSTALL=1 check-server-fuzz
-	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) CHECK_MUSL=$(CHECK_MUSL) ARM_DEBARCHS='$(ARM_DEBARCHS)' tests/check.sh
+	$(Q)BUILD=$(BUILD) CHECK_ARM=$(CHECK_ARM) CHECK_MUSL=$(CHECK_MUSL) CHECK_MIPS=$(CHECK_MIPS) ARM_DEBARCHS='$(ARM_DEBARCHS)' \
+		MIPS_DEBARCHS='$(MIPS_DEBARCHS)' tests/check.sh
 
 check-unit check-integration: test-bins
 	$(Q)BUILD=$(BUILD) tests/run.sh $(subst check-,,$@)

@@ -218,13 +218,32 @@ static const char *demangled(struct srv_dwmod *m, const char *name)
 	return name;
 }
 
-/* The ELF symbol whose extent holds ADDR, demangled, or NULL. */
+/*
+ * The ELF symbol whose extent holds ADDR, demangled, or NULL. A label the
+ * linker defines there (MIPS's _ftext, at the start of .text, where
+ * __start is) gives way to a function at the same address.
+ */
 static const char *elf_name(struct srv_dwmod *m, uint64_t addr)
 {
 	GElf_Off off;
 	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL);
 
-	return demangled(m, dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL));
+	if (name && GELF_ST_TYPE(sym.st_info) == STT_NOTYPE) {
+		int n = dwfl_module_getsymtab(m->mod);
+
+		for (int i = 1; i < n; i++) {
+			GElf_Sym s;
+			GElf_Addr a;
+			const char *f = dwfl_module_getsym_info(m->mod, i, &s, &a, NULL, NULL, NULL);
+
+			if (f && a == addr - off && GELF_ST_TYPE(s.st_info) == STT_FUNC) {
+				name = f;
+				break;
+			}
+		}
+	}
+	return demangled(m, name);
 }
 
 /* Languages whose compilers mangle names: there DW_AT_name is not the linkage name. */

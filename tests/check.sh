@@ -4,7 +4,8 @@
 #
 # Runs the host suite (tests/run.sh), then, unless CHECK_MUSL=0, the musl
 # suite (tests/musl/run.sh), and unless CHECK_ARM=0, the ARM VMs
-# (tests/arm/run.sh $ARM_DEBARCHS), showing their output as it comes; ends
+# (tests/arm/run.sh $ARM_DEBARCHS), unless CHECK_MIPS=0 the MIPS VMs
+# (tests/mips/run.sh $MIPS_DEBARCHS), showing their output as it comes; ends
 # with one line per part and last their sum, "N passed, N failed, N skipped".
 # Exit status 1 if anything failed.
 
@@ -42,6 +43,7 @@ part() {
 part host tests/run.sh
 [ "${CHECK_MUSL:-1}" = 0 ] || part musl tests/musl/run.sh
 [ "${CHECK_ARM:-1}" = 0 ] || part arm tests/arm/run.sh ${ARM_DEBARCHS:-}
+[ "${CHECK_MIPS:-1}" = 0 ] || part mips tests/mips/run.sh ${MIPS_DEBARCHS:-}
 printf '%s\n' "${summaries[@]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $status -eq 0 ] && [ $failed -eq 0 ]

@@ -142,6 +142,8 @@ cp -a tests/victims/*.c tests/victims/*.h "$root/t/src/tests/victims/"
 cp -a "$tbuild/memtrace" "$tbuild/libmemtrace-agent.so" "$root/t/build/"
 cp -a "$tbuild/tests/victims" "$root/t/build/tests/"
 [ -d "$tbuild/tests/unit" ] && cp -a "$tbuild/tests/unit" "$root/t/build/tests/"
+# The benchmarks' workloads, when built for the target (bench/vm-ratio.sh).
+[ -x "$tbuild/bench/churn" ] && mkdir -p "$root/t/build/bench" && cp -a "$tbuild/bench/churn" "$root/t/build/bench/"
 # The guest has no nm: each victim's symbol table goes beside it as
 # NAME.nm (tests/lib/common.sh reads it instead of running nm).
 nm=$triplet-nm

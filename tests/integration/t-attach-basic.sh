@@ -34,10 +34,11 @@ if [ $HAVE_FP = 1 ]; then
 	EXPECT_SKIP=leak_strdup EXPECT_IGNORE=leak_strdup REPORT_UNWIND=fp REPORT_DEPTH=8 \
 		check_traced plain fp "$prog" exact
 else
-	# 32-bit ARM: fp is refused as bad usage, the options still pass with libunwind
+	# 32-bit ARM and MIPS: fp is refused as bad usage, the options still pass with libunwind
 	run_mt nofp -p $$ --unwind fp
-	expect_rc nofp 2 || fail_later "--unwind fp on 32-bit ARM: exit status"
-	has nofp.err 'not available here [(]32-bit ARM code keeps no frame record' || fail_later "--unwind fp on 32-bit ARM: no message saying why"
+	expect_rc nofp 2 || fail_later "--unwind fp on $(uname -m): exit status"
+	has nofp.err 'not available here [(](32-bit ARM|MIPS) code keeps no frame record' ||
+		fail_later "--unwind fp on $(uname -m): no message saying why"
 	traced_run d8 "$prog" -- --unwind libunwind -d 8
 	REPORT_UNWIND=libunwind REPORT_DEPTH=8 check_traced plain d8 "$prog" exact
 fi

@@ -69,15 +69,19 @@ command -v jq >/dev/null || broken "jq is not installed (apt-get install jq, or 
 [ -x "$MEMTRACE" ] || broken "memtrace binary '$MEMTRACE' does not exist or is not executable (not built?)"
 VICTIMS=$(readlink -f "$VICTIMS")
 
-# The unwinders this architecture has: no frame-pointer walk on 32-bit ARM.
+# The unwinders this architecture has: no frame-pointer walk on 32-bit ARM
+# or MIPS, and no compact tables on MIPS (libunwind is its default).
+HAVE_TABLES=1
 case $(uname -m) in
 arm*) HAVE_FP=0 ;;
+mips*) HAVE_FP=0 HAVE_TABLES=0 ;;
 *) HAVE_FP=1 ;;
 esac
 # The C library the victims run on, and whether a walk gets out of it to
 # the caller of a C library function that allocates (strdup): not on 32-bit
-# ARM, whose glibc marks most of its code "cannot unwind", nor under
-# Debian's musl, whose libc.so has no unwind tables at all (lost_callers).
+# ARM, whose glibc marks most of its code "cannot unwind", nor on MIPS,
+# whose glibc has tables for a quarter of its code, nor under Debian's
+# musl, whose libc.so has no unwind tables at all (lost_callers).
 if grep -qa '/ld-musl-' "$VICTIMS/noleak" 2>/dev/null; then
 	VICTIM_LIBC=musl
 	LIBC_UNWINDS=0
@@ -86,9 +90,15 @@ else
 	LIBC_UNWINDS=$HAVE_FP
 fi
 # What a report names when --unwind is not given (auto): the compact tables,
-# which start wherever glibc has _dl_find_object (2.35: Debian 12 and its VMs).
-DEFAULT_UNWINDER=tables
-DEFAULT_UNWINDERS="tables libunwind"
+# which start wherever glibc has _dl_find_object (2.35: Debian 12 and its
+# VMs); libunwind where there are none.
+if [ $HAVE_TABLES = 1 ]; then
+	DEFAULT_UNWINDER=tables
+	DEFAULT_UNWINDERS="tables libunwind"
+else
+	DEFAULT_UNWINDER=libunwind
+	DEFAULT_UNWINDERS=libunwind
+fi
 [ $HAVE_FP = 0 ] || DEFAULT_UNWINDERS="tables fp libunwind"
 
 # How long one memtrace run may take before the test gives up on it.
