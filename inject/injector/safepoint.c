@@ -703,13 +703,17 @@ enum inj_safety inj_codemap_judge(const struct inj_codemap *cm, int tid, const s
 	 * Every frame was checked against critical code above, and the stack
 	 * beyond the last is read as always. (Not the words between the
 	 * wrapper and the program's frame: those hold stale return addresses,
-	 * left by the calls the program made there before.) The same where
-	 * the walk ends in its first frame, in the C library: Debian's MIPS
-	 * glibc has unwind tables for a quarter of its code, not for its
-	 * system call wrappers.
+	 * left by the calls the program made there before.) On MIPS the same
+	 * where the walk ends in its first frame, in the C library, and no
+	 * prologue gave its caller (walk_on): Debian's MIPS glibc has unwind
+	 * tables for a quarter of its code, not for its system call wrappers.
 	 */
+#ifdef __mips__
 	blind = in_system(cm, f, n, 0) && (!fn_at(cm, frame_addr(f, 0)) || n == 1) &&
 		waits_unlocked(cm->pid, tid);
+#else
+	blind = in_system(cm, f, n, 0) && !fn_at(cm, frame_addr(f, 0)) && waits_unlocked(cm->pid, tid);
+#endif
 	/* Above the last frame: what the walk did not reach. */
 	v = scan_stack(cm, tid, f[n - 1].sp, now, what, sizeof(what));
 	if (v == INJ_NOT_PROVEN) {
