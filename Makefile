@@ -10,7 +10,7 @@
 #                     one install nothing (NO_INSTALL=1): a missing package stops them by name
 #                     (make check NO_INSTALL=1 skips the first too)
 #   make check-arm    cross-build the tests, run them in arm64, armhf and armel VMs (qemu-system)
-#   make check-mips   the same for mipsel and mips64el (Debian's malta kernels; tests/mips/suite)
+#   make check-mips   the same for mipsel (Debian's malta kernel; tests/mips/suite)
 #   make musl         memtrace (static) and the agent for x86_64 musl, in build/x86_64-linux-musl/
 #   make check-musl   the start-mode and attach suites against musl victims (tests/musl/suite)
 #   make demo         deps, build, attach to a leaking sample, print a report decoded by memtrace-server
@@ -490,7 +490,7 @@ check-arm: arm-bins
 
 # MIPS: mipsel (o32) cross builds, run in Debian's malta kernel under qemu
 # by tests/mips/run.sh (the ARM VMs' tests/arm/vm.sh). mips64el-linux-gnuabi64
-# (n64) builds and boots too, but memtrace does not attach there yet
+# (n64) builds and boots too, but memtrace refuses to run there yet
 # (docs/architecture.md, "MIPS"): not in the default list.
 MIPS_TRIPLETS ?= mipsel-linux-gnu
 MIPS_DEBARCHS := $(foreach t,$(MIPS_TRIPLETS),$(DEBARCH_$(t)))
