@@ -30,6 +30,10 @@
 # Host packages (musl-tools, dpkg-dev, ...) are installed with apt-get, like
 # the download through sudo when not root.
 set -eu
+# The libraries' own builds must not see the flags of a make that runs this
+# (make deps-musl inside make check): memtrace's Makefile runs with -rR, and
+# under it cJSON's Makefile found no $(AR) ("rcs: No such file or directory").
+unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
