@@ -207,11 +207,6 @@ static void *locker(void *arg)
  * tables, and its dlclose unloads nothing; it opens files with open where
  * that exists.
  */
-#ifdef __mips__
-#define WALK_STOPS_IN_LIBC 1
-#else
-#define WALK_STOPS_IN_LIBC 0
-#endif
 #ifdef __GLIBC__
 #define OPAQUE_LIBC 0
 #define DLOPEN_OPEN_NR __NR_openat
@@ -641,12 +636,9 @@ static void case_inject(void)
 		CHECK(pid == v.pid && tid == res.tid, "run %d: called in %d/%ld, expected %d/%d", i,
 		      pid, tid, (int)v.pid, res.tid);
 		/* Under musl the main thread may be caught in libc's code between
-		 * two reads, where nothing proves it safe: another one serves. So on
-		 * MIPS, where the walk stops in glibc's read wrapper (no unwind
-		 * tables): the words of the whole stack are read, and the main
-		 * thread's hold stale return addresses into malloc. */
-		CHECK(res.tid == v.pid || OPAQUE_LIBC || WALK_STOPS_IN_LIBC,
-		      "run %d: thread %d used, not the main thread (blocked in read)", i, res.tid);
+		 * two reads, where nothing proves it safe: another one serves. */
+		CHECK(res.tid == v.pid || OPAQUE_LIBC, "run %d: thread %d used, not the main thread (blocked in read)",
+		      i, res.tid);
 		CHECK(tracer_of(v.pid) == 0, "run %d: still traced by %d", i, tracer_of(v.pid));
 		vic_check(&v, "after injecting");
 		CHECK(v.last.usr1 == 1, "run %d: SIGUSR1 handled %ld times, sent once", i,

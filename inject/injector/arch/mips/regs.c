@@ -61,8 +61,7 @@ typedef struct {
 
 #define REG(u, n) ((u).w[MIPS_R0 + (n)])
 
-/* The kernel's ERESTART codes, seen in v0 (with a3 = 1) at a stop. */
-#define ERESTARTSYS_ 512
+/* The kernel's ERESTART_RESTARTBLOCK, seen in v0 (with a3 = 1) at a stop. */
 #define ERESTART_RESTARTBLOCK_ 516
 
 /* PTRACE_GETREGS / SETREGS: glibc's <sys/ptrace.h> on MIPS names neither. */
