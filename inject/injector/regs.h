@@ -144,6 +144,16 @@ int inj_arch_syscall_redo(struct inj_regs *r, const uint64_t *arg0);
 int inj_arch_after_call(int tid, uint64_t addr);
 
 /*
+ * Where the C library keeps stopped thread TID's control block, from its
+ * thread pointer less the ABI's bias (MIPS: 0x7000): glibc and musl place
+ * it at the top of a thread's stack, also of a stack the program gave
+ * (pthread_attr_setstack), so a word of the stack above a thread's frames
+ * and below this address is its own. The main thread's is elsewhere (a
+ * block of the loader's). 0, or -1 when it cannot be read.
+ */
+int inj_arch_thread_block(int tid, uint64_t *addr);
+
+/*
  * Turn R into a call of FN with the NARGS integer ARGS: PC, argument
  * registers, a return address of 0, and the "not in a system call" marker
  * (orig_rax / ARM_ORIG_r0 = -1) so the kernel does not restart a system call

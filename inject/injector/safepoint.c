@@ -514,20 +514,26 @@ static uint64_t mapping_end(const struct inj_maps *now, uint64_t a)
 }
 
 /*
- * The words of the stack from FROM to the end of its mapping: a return
- * address into critical code is a frame there the walk did not reach.
- * Returns its kind (WHAT says where), INJ_SAFE, or INJ_NOT_PROVEN when the
- * stack cannot be read.
+ * The words of the stack from FROM to the end of its mapping, or to the
+ * thread's control block where that is above FROM in the same mapping: a
+ * return address into critical code is a frame there the walk did not
+ * reach. (Stacks a program maps for its threads one after the other make
+ * one mapping: the words above a thread's control block are another
+ * thread's frames, live or stale; busy_alloc's four threads on one MIPS
+ * CPU were refused one attach in two for them.) Returns its kind (WHAT
+ * says where), INJ_SAFE, or INJ_NOT_PROVEN when the stack cannot be read.
  */
 static enum inj_safety scan_stack(const struct inj_codemap *cm, int tid, uint64_t from,
 				  const struct inj_maps *now, char *what, size_t len)
 {
-	uint64_t end = mapping_end(now, from), a;
+	uint64_t end = mapping_end(now, from), a, block;
 	size_t w = sizeof(void *);
 	unsigned char buf[4096];
 
 	if (!end)
 		return INJ_NOT_PROVEN;
+	if (inj_arch_thread_block(tid, &block) == 0 && block > from && block < end)
+		end = block;
 	from = (from + w - 1) & ~(uint64_t)(w - 1);
 	for (a = from; a < end;) {
 		size_t chunk = end - a < sizeof(buf) ? (size_t)(end - a) : sizeof(buf);

@@ -123,6 +123,22 @@ int inj_arch_after_call(int tid, uint64_t addr)
 	       (insn & 0xfefff800u) == 0xd63f0800u;
 }
 
+#ifndef NT_ARM_TLS
+#define NT_ARM_TLS 0x401
+#endif
+
+/* tpidr_el0 (NT_ARM_TLS): the TCB, just above glibc's struct pthread. */
+int inj_arch_thread_block(int tid, uint64_t *addr)
+{
+	uint64_t tp = 0;
+	struct iovec iov = { &tp, sizeof(tp) };
+
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_ARM_TLS, &iov) < 0)
+		return -1;
+	*addr = tp;
+	return 0;
+}
+
 uint32_t inj_arch_audit(void)
 {
 	return AUDIT_ARCH_AARCH64;

@@ -154,6 +154,20 @@ int inj_arch_after_call(int tid, uint64_t addr)
 	}
 }
 
+/* <asm/ptrace.h>: the TLS register (TPIDRURO) of the thread. */
+#define ARM_PTRACE_GET_THREAD_AREA 22
+
+/* The thread pointer: the TCB, just above glibc's struct pthread. */
+int inj_arch_thread_block(int tid, uint64_t *addr)
+{
+	unsigned long tp = 0;
+
+	if (ptrace((enum __ptrace_request)ARM_PTRACE_GET_THREAD_AREA, tid, NULL, &tp) < 0)
+		return -1;
+	*addr = tp;
+	return 0;
+}
+
 uint32_t inj_arch_audit(void)
 {
 	return AUDIT_ARCH_ARM;

@@ -357,6 +357,23 @@ int inj_arch_prologue_caller(int tid, uint64_t start, uint64_t pc, uint64_t sp, 
 	return 1;
 }
 
+/* <asm/ptrace.h>: the thread pointer (UserLocal) of the thread. */
+#define MIPS_PTRACE_GET_THREAD_AREA 25
+/* The MIPS TLS ABI: the thread pointer is 0x7000 past the end of the TCB. */
+#define MIPS_TP_OFFSET 0x7000
+
+int inj_arch_thread_block(int tid, uint64_t *addr)
+{
+	unsigned long tp = 0;
+
+	if (ptrace((enum __ptrace_request)MIPS_PTRACE_GET_THREAD_AREA, tid, NULL, &tp) < 0)
+		return -1;
+	if (tp < MIPS_TP_OFFSET)
+		return -1;
+	*addr = tp - MIPS_TP_OFFSET;
+	return 0;
+}
+
 uint32_t inj_arch_audit(void)
 {
 #if _MIPS_SIM == _ABIO32

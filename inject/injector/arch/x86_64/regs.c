@@ -150,6 +150,17 @@ int inj_arch_after_call(int tid, uint64_t addr)
 	return 0;
 }
 
+/* fs_base: glibc's and musl's struct pthread, at the top of a thread's stack. */
+int inj_arch_thread_block(int tid, uint64_t *addr)
+{
+	struct inj_regs r;
+
+	if (inj_regs_get(tid, &r) < 0)
+		return -1;
+	*addr = get(&r).fs_base;
+	return 0;
+}
+
 uint32_t inj_arch_audit(void)
 {
 	return AUDIT_ARCH_X86_64;
