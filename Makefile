@@ -387,7 +387,7 @@ UNIT_test_jsonr := agent/jsonr.c agent/jsonw.c agent/arena.c
 UNIT_test_tables := agent/arena.c agent/blocks.c agent/contexts.c $(filter-out %/cfi_exidx.c,$(ARCH_AGENT_SRCS))
 UNIT_test_quiesce := agent/quiesce.c
 UNIT_test_unwind := agent/real.c agent/unwind.c agent/unwinders.c agent/unwind_fp.c agent/unwind_libunwind.c agent/loaderlock.c agent/dynelf.c agent/arena.c agent/modules.c \
-	agent/unwind_tables.c agent/findobj.c agent/cfi_compile.c agent/cfi_merge.c agent/stackmap.c $(ARCH_AGENT_SRCS)
+	agent/unwind_tables.c agent/findobj.c agent/cfi_compile.c agent/cfi_merge.c agent/stackmap.c agent/quiesce.c $(ARCH_AGENT_SRCS)
 UNIT_test_unwind_tables := $(UNIT_test_unwind)
 UNIT_test_lineedit := inject/console/lineedit.c
 UNIT_test_glibcheap := common/glibcheap.c agent/glibc_heap.c agent/dynelf.c agent/quiesce.c

@@ -11,8 +11,16 @@
 
 #include <stdint.h>
 
-/* The calling thread's stack mapping, [lo, hi): valid after agent_stack_of. */
+/*
+ * The calling thread's stack mapping, [lo, hi) (on an alternate signal
+ * stack, that stack's bounds, from sigaltstack()), and whether it is the one
+ * the kernel grows downwards as it is used (the main thread's "[stack]",
+ * whose lo is only how far it has grown so far): valid after agent_stack_of.
+ */
 extern __thread uintptr_t agent_stack_lo, agent_stack_hi;
+extern __thread int agent_stack_grows;
+/* The bounds are an alternate signal stack's: looked up again on every use. */
+extern __thread int agent_stack_alt;
 
 /*
  * The mapping holding ADDR, by /proc/self/maps (open and read only: no
@@ -20,14 +28,21 @@ extern __thread uintptr_t agent_stack_lo, agent_stack_hi;
  * 0 and [*LO, *HI), or -1 (none, or maps unreadable).
  */
 int agent_maps_find(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+/* The same, and *GROWS (unless NULL) 1 when that mapping is "[stack]". */
+int agent_maps_find_grows(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *grows);
 
 /* Look the mapping holding SP up. 0, or -1 (none found); errno kept. */
 int agent_stack_find(uintptr_t sp);
 
-/* Make agent_stack_lo/hi the mapping holding SP. 0 or -1; errno kept. */
+/*
+ * Make agent_stack_lo/hi the mapping holding SP. 0 or -1; errno kept. An
+ * alternate signal stack is never taken from the cache: one freed and
+ * mapped again where another was (a handler's, per thread) would leave its
+ * old bounds there, and walks read inside them.
+ */
 static inline int agent_stack_of(uintptr_t sp)
 {
-	if (sp >= agent_stack_lo && sp < agent_stack_hi)
+	if (sp >= agent_stack_lo && sp < agent_stack_hi && !agent_stack_alt)
 		return 0;
 	return agent_stack_find(sp);
 }

@@ -12,6 +12,8 @@
  *       at most WANT return addresses of the calling thread into BUF, the
  *       innermost first; the count. Never allocates through malloc, may
  *       change errno;
+ *   AGENT_TABLE_WALK_STACK
+ *       the bytes of stack the walk may need below its caller's frame;
  *   int agent_table_walk_may_run(void)
  *       0 when the walk must not run in this thread now (it would take a
  *       lock in an order that can deadlock: table_walk_libunwind.h), else 1;

@@ -17,6 +17,21 @@
 #include "loaderlock.h"
 #include "unwinder.h"
 
+/*
+ * Stack the walk may use below the capture's frame: unw_backtrace's own
+ * frame (Debian 12's libunwind 1.6.2: x86_64 3 KiB, aarch64 5 KiB; on MIPS
+ * its cursor alone is 4096 words: mipsel 32 KiB, mips64el 64 KiB), what it
+ * calls, and room to spare. Where a thread has less, the walk does not run
+ * (unwind_libunwind.c): a 64 KiB stack overflowed on mips64el.
+ */
+#if defined(__mips__) && _MIPS_SIM == _ABI64
+#define AGENT_TABLE_WALK_STACK (96 * 1024)
+#elif defined(__mips__)
+#define AGENT_TABLE_WALK_STACK (48 * 1024)
+#else
+#define AGENT_TABLE_WALK_STACK (16 * 1024)
+#endif
+
 static inline int agent_table_walk_init(void)
 {
 	if (unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD) != 0)

@@ -10,8 +10,23 @@
 
 #include "agent.h"
 #include "fp_frame.h"
+#include "stackmap.h"
 #include "table_walk.h"
 #include "unwinder.h"
+
+/*
+ * Room on this thread's stack for the walk (AGENT_TABLE_WALK_STACK): a
+ * thread on a small stack, or a signal handler on a small alternate stack,
+ * must lose a callstack rather than overflow. Where the stack cannot be
+ * found, or it is the main thread's, which the kernel grows as it is used,
+ * the walk runs as it always did.
+ */
+static int room_for_walk(uintptr_t sp)
+{
+	if (agent_stack_of(sp) < 0 || agent_stack_grows)
+		return 1;
+	return sp - agent_stack_lo >= AGENT_TABLE_WALK_STACK;
+}
 
 static int lu_capture(uintptr_t *pcs, int max, void *frame)
 {
@@ -21,7 +36,7 @@ static int lu_capture(uintptr_t *pcs, int max, void *frame)
 	int want = max + 16;
 	int n, skip = 0, out = 0;
 
-	if (!agent_table_walk_may_run())
+	if (!agent_table_walk_may_run() || !room_for_walk((uintptr_t)buf))
 		return agent_unwind_fp.capture(pcs, max, frame);
 	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
 		want = (int)(sizeof(buf) / sizeof(buf[0]));

@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "fp_frame.h"
 #include "modules.h"
+#include "table_walk.h"
 #include "unwinder.h"
 
 #include <errno.h>
@@ -681,16 +682,19 @@ static NOIPA void raise_here(void)
 	sink++;
 }
 
-static NOIPA void test_sigaltstack(void)
+/*
+ * A handler on an alternate stack of SIZE bytes. Where that leaves less
+ * than the table walk's need (AGENT_TABLE_WALK_STACK: 64 KiB and more on
+ * mips64el, whose libunwind cursor alone is 32 KiB), the walk must not run
+ * (it overflowed such a stack): the libunwind backend gives what the
+ * frame-pointer walk gives instead.
+ */
+static NOIPA void on_altstack(char *alt, size_t size)
 {
-	size_t size = 64 * 1024;
-	char *alt = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	stack_t ss = { 0 }, old;
 	struct sigaction sa;
 	int found = 0;
 
-	if (alt == MAP_FAILED)
-		broken("mmap");
 	ss.ss_sp = alt;
 	ss.ss_size = size;
 	if (sigaltstack(&ss, &old) < 0)
@@ -709,6 +713,12 @@ static NOIPA void test_sigaltstack(void)
 	for (int i = 0; i < sig_fp_n && i < MAXF; i++)
 		CHECK(sig_fp[i] != 0, "fp on the alternate stack: frame %d is 0", i);
 	CHECK(sig_errno_fp == 77, "fp capture in a handler changed errno to %d", sig_errno_fp);
+	if (size <= AGENT_TABLE_WALK_STACK) {
+		CHECK(sig_lu_n == sig_fp_n && !memcmp(sig_lu, sig_fp, (size_t)sig_fp_n * sizeof(sig_fp[0])),
+		      "the table walk on a %zu KiB alternate stack: %d frames, fp's %d", size / 1024,
+		      sig_lu_n, sig_fp_n);
+		goto out;
+	}
 	/* libunwind steps through the signal frame back to the code that raised it. */
 	CHECK(sig_lu_n >= 2 && !strcmp(fn_of(sig_lu[0]), "on_usr1"),
 	      "libunwind in a handler: %d frames, first in %s", sig_lu_n,
@@ -719,11 +729,27 @@ static NOIPA void test_sigaltstack(void)
 #ifdef __GLIBC__
 	CHECK(found, "libunwind in a handler on the alternate stack never reached raise_here (%d frames)", sig_lu_n);
 #endif
-
-	ss.ss_flags = SS_DISABLE;
+out:
+	in_handler = 0;
 	sigaltstack(&old, NULL);
 	signal(SIGUSR1, SIG_DFL);
-	munmap(alt, size);
+}
+
+/*
+ * A large alternate stack, then a small one at its top, in the same
+ * mapping: the small one's bounds come from sigaltstack, not from the
+ * mapping nor from the large one's, which the thread saw last.
+ */
+static NOIPA void test_sigaltstack(void)
+{
+	size_t big = AGENT_TABLE_WALK_STACK + 64 * 1024, small = AGENT_TABLE_WALK_STACK;
+	char *alt = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (alt == MAP_FAILED)
+		broken("mmap");
+	on_altstack(alt, big);
+	on_altstack(alt + big - small, small);
+	munmap(alt, big);
 
 	/* Back on the normal stack, the fp walk finds it again. */
 	fill_canary();

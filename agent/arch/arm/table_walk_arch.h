@@ -35,6 +35,9 @@ static inline _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *ar
 	return _URC_NO_REASON;
 }
 
+/* Stack the walk may use below the capture's frame (libgcc's context: about 1 KiB). */
+#define AGENT_TABLE_WALK_STACK (8 * 1024)
+
 static inline int agent_table_walk_init(void)
 {
 	return 0;
