@@ -24,6 +24,14 @@
 
 #define DT_NULL_TAG 0
 #define DT_DEBUG_TAG 21
+/*
+ * MIPS leaves DT_DEBUG 0: its loader writes r_debug's address into a word
+ * of the program's that DT_MIPS_RLD_MAP gives (absolute) or
+ * DT_MIPS_RLD_MAP_REL (from the address of that .dynamic entry itself, for
+ * PIE). Processor-specific values, read only when gdb's architecture is MIPS.
+ */
+#define DT_MIPS_RLD_MAP_TAG 0x70000016
+#define DT_MIPS_RLD_MAP_REL_TAG 0x70000035
 #define MAX_DYN 1024	/* .dynamic entries looked at */
 #define MAX_LIBS 1024	/* link_map entries followed (a loop in a damaged core ends here) */
 #define MAX_NAME 4096	/* l_name, its NUL counted */
@@ -95,24 +103,45 @@ static uint64_t dynamic_addr(struct gdbmi_session *s)
 	return a;
 }
 
+/* gdb's architecture is MIPS ("show architecture": ... (currently "mips:isa32r2")). */
+static int target_is_mips(struct gdbmi_session *s)
+{
+	char *out = NULL;
+	int mips;
+
+	if (gdbmi_console(s, "show architecture", &out, NULL) != GDBMI_OK || !out) {
+		free(out);
+		return 0;
+	}
+	mips = strstr(out, "\"mips") != NULL;
+	free(out);
+	return mips;
+}
+
 /* The address of r_debug, 0 when the program has none (yet), -1 when unreadable. */
 static int r_debug_addr(const struct reader *r, uint64_t *rdebug)
 {
-	uint64_t dyn = dynamic_addr(r->s), tag, val;
+	uint64_t dyn = dynamic_addr(r->s), tag, val, map = 0;
 
 	*rdebug = 0;
 	if (!dyn)
 		return info_fail("gdb shows no .dynamic section of the program: no library symbols");
 	for (unsigned i = 0; i < MAX_DYN; i++) {
-		if (rd_word(r, dyn + 2ull * i * r->ps, &tag) < 0 || rd_word(r, dyn + (2ull * i + 1) * r->ps, &val) < 0)
+		uint64_t entry = dyn + 2ull * i * r->ps;
+
+		if (rd_word(r, entry, &tag) < 0 || rd_word(r, entry + r->ps, &val) < 0)
 			return info_fail("the program's .dynamic at 0x%" PRIx64 " is not in the target's memory", dyn);
 		if (tag == DT_NULL_TAG)
 			break;
-		if (tag == DT_DEBUG_TAG) {
+		if (tag == DT_DEBUG_TAG)
 			*rdebug = val;
-			break;
-		}
+		else if (tag == DT_MIPS_RLD_MAP_REL_TAG) /* a signed offset, in the target's word */
+			map = r->ps == 4 ? (uint32_t)(entry + val) : entry + val;
+		else if (tag == DT_MIPS_RLD_MAP_TAG && !map)
+			map = val;
 	}
+	if (!*rdebug && map && target_is_mips(r->s) && rd_word(r, map, rdebug) < 0)
+		return info_fail("the program's r_debug pointer at 0x%" PRIx64 " is not in the target's memory", map);
 	return 0;
 }
 
